@@ -1,0 +1,43 @@
+package io.ferry;
+
+import io.ferry.control.ControlPlaneApplication;
+import io.ferry.worker.WorkerCommand;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Unmatched;
+
+/** Entry point of the one jar: {@code ferry serve} (control plane) or {@code ferry worker} (data plane). */
+@Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
+        description = "Live-migration orchestrator.",
+        subcommands = {FerryApplication.Serve.class, WorkerCommand.class})
+public final class FerryApplication {
+
+    public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("worker") && System.getProperty("logback.configurationFile") == null) {
+            // A worker has no Spring Boot logging set-up; give logback its own file before any logger exists.
+            System.setProperty("logback.configurationFile", "logback-worker.xml");
+        }
+        int code = new CommandLine(new FerryApplication()).execute(args);
+        // serve returns once Spring runs in its own threads; only a failure ends the JVM here.
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    @Command(name = "serve", description = "Run the control plane (REST API, jobs, hosts). "
+            + "Spring Boot options may follow, e.g. --server.port=9090.")
+    static final class Serve implements Callable<Integer> {
+
+        @Unmatched
+        private List<String> springArguments = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            ControlPlaneApplication.run(springArguments.toArray(String[]::new));
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package io.ferry.control.api;
+
+import io.ferry.control.api.MigrationRequests.Capabilities;
+import io.ferry.control.api.MigrationRequests.CreateMigration;
+import io.ferry.control.api.MigrationRequests.Parameters;
+import io.ferry.control.api.MigrationRequests.TuneMigration;
+import io.ferry.control.job.JobStatus;
+import io.ferry.control.job.MigrationJob;
+import io.ferry.control.job.MigrationJobService;
+import io.ferry.control.job.MigrationParameters;
+import io.ferry.control.job.NewMigration;
+import io.ferry.control.job.StorageMode;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import java.net.URI;
+import java.security.Principal;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import org.springframework.data.domain.PageRequest;
+import org.springframework.data.domain.Sort;
+import org.springframework.http.ResponseEntity;
+import org.springframework.validation.annotation.Validated;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PatchMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.json.JsonMapper;
+
+@RestController
+@Validated
+@RequestMapping("/api/v1/migrations")
+class MigrationController {
+
+    private final MigrationJobService jobs;
+    private final JsonMapper json;
+
+    MigrationController(MigrationJobService jobs, JsonMapper json) {
+        this.jobs = jobs;
+        this.json = json;
+    }
+
+    @PostMapping
+    ResponseEntity<MigrationResponse> create(@Valid @RequestBody CreateMigration body,
+                                             @RequestHeader(name = Requests.IDEMPOTENCY_KEY, required = false) String key,
+                                             Principal principal) {
+        MigrationJob job = jobs.create(new NewMigration(body.guestId(), body.destinationHostId(), resolve(body.parameters())),
+                Requests.idempotencyKey("migrations", key, body, json), Requests.actor(principal));
+        return ResponseEntity.accepted().location(URI.create("/api/v1/migrations/" + job.id()))
+                .body(MigrationResponse.of(job));
+    }
+
+    @GetMapping
+    PageResponse<MigrationResponse> list(@RequestParam(required = false) String status,
+                                         @RequestParam(required = false) UUID guestId,
+                                         @RequestParam(required = false) String hostId,
+                                         @RequestParam(defaultValue = "0") @Min(0) int page,
+                                         @RequestParam(defaultValue = "20") @Min(1) @Max(200) int size) {
+        JobStatus wanted = status == null ? null : parseStatus(status);
+        return PageResponse.of(jobs.search(wanted, guestId, hostId,
+                PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt"))), MigrationResponse::of);
+    }
+
+    @GetMapping("/{jobId}")
+    MigrationResponse get(@PathVariable UUID jobId) {
+        return MigrationResponse.of(jobs.get(jobId));
+    }
+
+    @PatchMapping("/{jobId}")
+    MigrationResponse tune(@PathVariable UUID jobId, @Valid @RequestBody TuneMigration body, Principal principal) {
+        return MigrationResponse.of(jobs.tune(jobId, body.maxBandwidth(), body.downtimeLimitMs(),
+                Requests.actor(principal)));
+    }
+
+    @PostMapping("/{jobId}/cancel")
+    MigrationResponse cancel(@PathVariable UUID jobId, Principal principal) {
+        return MigrationResponse.of(jobs.cancel(jobId, Requests.actor(principal)));
+    }
+
+    @PostMapping("/{jobId}/postcopy")
+    MigrationResponse postcopy(@PathVariable UUID jobId, Principal principal) {
+        return MigrationResponse.of(jobs.startPostcopy(jobId, Requests.actor(principal)));
+    }
+
+    @GetMapping("/{jobId}/events")
+    List<JobEventResponse> events(@PathVariable UUID jobId) {
+        return jobs.events(jobId).stream().map(JobEventResponse::of).toList();
+    }
+
+    private static JobStatus parseStatus(String status) {
+        try {
+            return JobStatus.fromApiName(status);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException("status", "'" + status + "' is not a job status");
+        }
+    }
+
+    /** Fills QEMU's defaults for everything the request leaves out. */
+    private static MigrationParameters resolve(Parameters p) {
+        Parameters given = p == null ? new Parameters(null, null, null, null) : p;
+        Capabilities c = given.capabilities() == null ? new Capabilities(null, null, null, null, null)
+                : given.capabilities();
+        return new MigrationParameters(
+                Objects.requireNonNullElse(given.maxBandwidth(), MigrationParameters.DEFAULT_MAX_BANDWIDTH),
+                Objects.requireNonNullElse(given.downtimeLimitMs(), MigrationParameters.DEFAULT_DOWNTIME_LIMIT_MS),
+                StorageMode.fromApiName(Objects.requireNonNullElse(given.storage(), "shared")),
+                Boolean.TRUE.equals(c.postcopy()), Boolean.TRUE.equals(c.autoConverge()),
+                Boolean.TRUE.equals(c.xbzrle()),
+                Objects.requireNonNullElse(c.compression(), "none"),
+                Objects.requireNonNullElse(c.channels(), 1));
+    }
+}

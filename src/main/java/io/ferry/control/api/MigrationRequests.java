@@ -1,0 +1,50 @@
+package io.ferry.control.api;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.AssertTrue;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import jakarta.validation.constraints.PositiveOrZero;
+import jakarta.validation.constraints.Size;
+import java.util.UUID;
+
+/** Request bodies of the migration endpoints. Limits here mirror openapi.yaml. */
+final class MigrationRequests {
+
+    private MigrationRequests() {
+    }
+
+    record CreateMigration(
+            @NotNull UUID guestId,
+            @NotBlank @Size(max = 63) String destinationHostId,
+            @Valid Parameters parameters) {
+    }
+
+    record Parameters(
+            @PositiveOrZero Long maxBandwidth,
+            @Min(1) @Max(3_600_000) Long downtimeLimitMs,
+            @Pattern(regexp = "shared|copy", message = "must be 'shared' or 'copy'") String storage,
+            @Valid Capabilities capabilities) {
+    }
+
+    record Capabilities(
+            Boolean postcopy,
+            Boolean autoConverge,
+            Boolean xbzrle,
+            @Pattern(regexp = "none|zstd|lz4", message = "must be 'none', 'zstd' or 'lz4'") String compression,
+            @Min(1) @Max(16) Integer channels) {
+    }
+
+    record TuneMigration(
+            @PositiveOrZero Long maxBandwidth,
+            @Min(1) @Max(3_600_000) Long downtimeLimitMs) {
+
+        @AssertTrue(message = "name at least one of maxBandwidth, downtimeLimitMs")
+        boolean isChangingSomething() {
+            return maxBandwidth != null || downtimeLimitMs != null;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package io.ferry.control.api;
+
+import io.ferry.control.idempotency.IdempotencyKey;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.Principal;
+import java.util.HexFormat;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Small helpers shared by the controllers: who is asking, and the idempotency key of a POST. */
+final class Requests {
+
+    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+    private Requests() {
+    }
+
+    static String actor(Principal principal) {
+        return "api:" + (principal == null ? "anonymous" : principal.getName());
+    }
+
+    /** Null when the client sent no key; otherwise the key with a fingerprint of the body it came with. */
+    static IdempotencyKey idempotencyKey(String scope, String key, Object body, JsonMapper json) {
+        if (key == null) {
+            return null;
+        }
+        if (key.isBlank() || key.length() > 255 || !key.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            throw new InvalidRequestException(IDEMPOTENCY_KEY,
+                    "must be 1 to 255 printable ASCII characters without spaces");
+        }
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(json.writeValueAsString(body).getBytes(StandardCharsets.UTF_8));
+            return new IdempotencyKey(scope, key, HexFormat.of().formatHex(digest));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

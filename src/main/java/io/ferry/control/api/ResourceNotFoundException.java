@@ -1,0 +1,8 @@
+package io.ferry.control.api;
+
+class ResourceNotFoundException extends RuntimeException {
+
+    ResourceNotFoundException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,196 @@
+package io.ferry.control.dispatch;
+
+import io.ferry.control.system.AccessTokens;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.event.EventListener;
+import org.springframework.stereotype.Component;
+
+/**
+ * Embedded mode: runs one worker child process per local host, on loopback, sharing one
+ * datastore folder. A worker that dies is started again (with back-off); all are stopped when
+ * the control plane shuts down cleanly. A worker still running from an earlier control plane
+ * that did not shut down cleanly is adopted, not replaced, so its guests survive the restart.
+ */
+@Component
+@ConditionalOnProperty(name = "ferry.workers.launch", havingValue = "local", matchIfMissing = true)
+class LocalWorkerLauncher implements DisposableBean {
+
+    private static final Logger log = LoggerFactory.getLogger(LocalWorkerLauncher.class);
+    private static final Duration STOP_GRACE = Duration.ofSeconds(10);
+
+    private final List<String> hostIds;
+    private final Path dataDir;
+    private final Path datastore;
+    private final long memoryCapacity;
+    private final List<String> javaOptions;
+    private final Duration heartbeatInterval;
+    private final AccessTokens tokens;
+    private final WebServerApplicationContext context;
+    private final Map<String, ProcessHandle> running = new ConcurrentHashMap<>();
+    private final Map<String, Integer> restarts = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService restarter = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "worker-launcher");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile boolean stopping;
+
+    LocalWorkerLauncher(@Value("${ferry.workers.local.hosts}") List<String> hostIds,
+                        @Value("${ferry.data-dir}") Path dataDir,
+                        @Value("${ferry.workers.local.datastore}") Path datastore,
+                        @Value("${ferry.workers.local.memory-capacity}") long memoryCapacity,
+                        @Value("${ferry.workers.local.java-options}") String javaOptions,
+                        @Value("${ferry.worker.heartbeat-interval}") Duration heartbeatInterval,
+                        AccessTokens tokens, WebServerApplicationContext context) {
+        this.hostIds = hostIds.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
+        this.dataDir = dataDir.toAbsolutePath();
+        this.datastore = datastore.toAbsolutePath();
+        this.memoryCapacity = memoryCapacity;
+        this.javaOptions = Arrays.stream(javaOptions.split("\\s+")).filter(s -> !s.isEmpty()).toList();
+        this.heartbeatInterval = heartbeatInterval;
+        this.tokens = tokens;
+        this.context = context;
+    }
+
+    /** Workers need the control plane's real port, known only once the web server runs. */
+    @EventListener(ApplicationReadyEvent.class)
+    void launchAll() {
+        for (String hostId : hostIds) {
+            Optional<ProcessHandle> earlier = adoptable(hostId);
+            if (earlier.isPresent()) {
+                log.info("adopting worker {} still running as pid {}", hostId, earlier.get().pid());
+                watch(hostId, earlier.get());
+            } else {
+                launch(hostId);
+            }
+        }
+    }
+
+    private void launch(String hostId) {
+        if (stopping) {
+            return;
+        }
+        Path workerDir = dataDir.resolve("workers");
+        try {
+            Files.createDirectories(workerDir);
+            Files.createDirectories(datastore);
+            ProcessBuilder builder = new ProcessBuilder(command(hostId))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(workerDir.resolve(hostId + ".log").toFile()));
+            builder.environment().put("FERRY_WORKER_TOKEN", tokens.workerToken());
+            Process process = builder.start();
+            Files.writeString(pidFile(hostId), Long.toString(process.pid()));
+            log.info("started worker {} as pid {} (log: {})", hostId, process.pid(),
+                    workerDir.resolve(hostId + ".log"));
+            watch(hostId, process.toHandle());
+        } catch (IOException e) {
+            log.error("cannot start worker {}: {}", hostId, e.toString());
+            scheduleRestart(hostId);
+        }
+    }
+
+    private List<String> command(String hostId) {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java);
+        cmd.addAll(javaOptions);
+        String classPath = System.getProperty("java.class.path");
+        if (classPath.endsWith(".jar") && !classPath.contains(File.pathSeparator)) {
+            cmd.addAll(List.of("-jar", classPath));        // the packaged ferry.jar
+        } else {
+            cmd.addAll(List.of("-cp", classPath, "io.ferry.FerryApplication"));   // classes dirs (mvn, IDE)
+        }
+        int port = context.getWebServer().getPort();
+        cmd.addAll(List.of("worker",
+                "--host-id", hostId,
+                "--control-plane-url", "http://127.0.0.1:" + port,
+                "--bind", "127.0.0.1",
+                "--datastore", datastore.toString(),
+                "--heartbeat-interval-ms", Long.toString(heartbeatInterval.toMillis())));
+        if (memoryCapacity > 0) {
+            cmd.addAll(List.of("--memory-capacity", Long.toString(memoryCapacity)));
+        }
+        return cmd;
+    }
+
+    private void watch(String hostId, ProcessHandle process) {
+        running.put(hostId, process);
+        process.onExit().thenAccept(exited -> {
+            running.remove(hostId, exited);
+            if (!stopping) {
+                log.warn("worker {} (pid {}) exited; starting it again", hostId, exited.pid());
+                scheduleRestart(hostId);
+            }
+        });
+    }
+
+    private void scheduleRestart(String hostId) {
+        int attempt = restarts.merge(hostId, 1, Integer::sum);
+        long delayMs = Math.min(30_000, 500L << Math.min(attempt - 1, 6));
+        restarter.schedule(() -> launch(hostId), delayMs, TimeUnit.MILLISECONDS);
+    }
+
+    /** A worker from an earlier run: its pid file points at a live process started for this host. */
+    private Optional<ProcessHandle> adoptable(String hostId) {
+        try {
+            Path pidFile = pidFile(hostId);
+            if (!Files.exists(pidFile)) {
+                return Optional.empty();
+            }
+            long pid = Long.parseLong(Files.readString(pidFile).strip());
+            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                    .filter(p -> p.info().arguments().map(args -> Arrays.asList(args).containsAll(
+                            List.of("worker", hostId))).orElse(false));
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    private Path pidFile(String hostId) {
+        return dataDir.resolve("workers").resolve(hostId + ".pid");
+    }
+
+    @Override
+    public void destroy() {
+        stopping = true;
+        restarter.shutdownNow();
+        running.forEach((hostId, process) -> {
+            log.info("stopping worker {} (pid {})", hostId, process.pid());
+            process.destroy();
+        });
+        running.forEach((hostId, process) -> {
+            try {
+                process.onExit().get(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                log.warn("worker {} did not stop within {}; killing it", hostId, STOP_GRACE);
+                process.destroyForcibly();
+            }
+            try {
+                Files.deleteIfExists(pidFile(hostId));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+}

@@ -1,0 +1,53 @@
+package io.ferry.control.dispatch;
+
+import io.ferry.channel.ControlChannel;
+import io.ferry.channel.WorkerHeartbeat;
+import io.ferry.channel.WorkerRegistration;
+import io.ferry.control.guest.GuestService;
+import io.ferry.control.host.HostService;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * Worker → control plane half of the control channel. A heartbeat from a worker process the
+ * control plane does not know (after a database reset, or a heartbeat racing a restart) is
+ * answered 404, which tells the worker to register again with its full inventory.
+ */
+@RestController
+class WorkerChannelController {
+
+    private static final String HOST_ID = "[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?";
+
+    private final HostService hosts;
+    private final GuestService guests;
+
+    WorkerChannelController(HostService hosts, GuestService guests) {
+        this.hosts = hosts;
+        this.guests = guests;
+    }
+
+    @PutMapping(ControlChannel.REGISTER)
+    ResponseEntity<Void> register(@PathVariable String hostId, @RequestBody WorkerRegistration registration) {
+        if (!hostId.matches(HOST_ID)) {
+            return ResponseEntity.badRequest().build();
+        }
+        hosts.register(hostId, registration.workerInstance(), registration.controlAddress(),
+                registration.dataAddress(), registration.memoryCapacityBytes(), registration.cpus());
+        guests.reconcile(hostId, registration.guests());
+        return ResponseEntity.noContent().build();
+    }
+
+    @PostMapping(ControlChannel.HEARTBEAT)
+    ResponseEntity<Void> heartbeat(@PathVariable String hostId, @RequestBody WorkerHeartbeat heartbeat) {
+        if (!hosts.heartbeat(hostId, heartbeat.workerInstance())) {
+            return ResponseEntity.status(HttpStatus.NOT_FOUND).build();
+        }
+        guests.reconcile(hostId, heartbeat.guests());
+        return ResponseEntity.noContent().build();
+    }
+}

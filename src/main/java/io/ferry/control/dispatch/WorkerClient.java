@@ -1,0 +1,90 @@
+package io.ferry.control.dispatch;
+
+import io.ferry.channel.ControlChannel;
+import io.ferry.channel.CreateGuestCommand;
+import io.ferry.channel.ErrorReply;
+import io.ferry.channel.GuestChecksumsReport;
+import io.ferry.channel.GuestReport;
+import io.ferry.control.host.Host;
+import io.ferry.control.host.WorkerGateway;
+import io.ferry.control.host.WorkerRejectedException;
+import io.ferry.control.host.WorkerUnavailableException;
+import io.ferry.control.system.AccessTokens;
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.function.Function;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.client.JdkClientHttpRequestFactory;
+import org.springframework.stereotype.Component;
+import org.springframework.web.client.ResourceAccessException;
+import org.springframework.web.client.RestClient;
+import org.springframework.web.client.RestClientResponseException;
+
+/** The control plane's side of the control channel: commands to a host's worker over HTTP. */
+@Component
+class WorkerClient implements WorkerGateway {
+
+    private final RestClient rest;
+
+    WorkerClient(RestClient.Builder builder, AccessTokens tokens,
+                 @Value("${ferry.worker.command-timeout}") Duration commandTimeout) {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        JdkClientHttpRequestFactory factory = new JdkClientHttpRequestFactory(http);
+        factory.setReadTimeout(commandTimeout);
+        this.rest = builder.requestFactory(factory)
+                .defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + tokens.workerToken())
+                .build();
+    }
+
+    @Override
+    public GuestReport createGuest(Host host, CreateGuestCommand command) {
+        return call(host, "create guest " + command.guestId(), r -> r.post()
+                .uri(base(host) + ControlChannel.GUESTS).body(command).retrieve().body(GuestReport.class));
+    }
+
+    @Override
+    public void destroyGuest(Host host, UUID guestId, boolean deleteImages) {
+        call(host, "destroy guest " + guestId, r -> r.delete()
+                .uri(base(host) + ControlChannel.GUESTS + "/" + guestId + "?deleteImages=" + deleteImages)
+                .retrieve().toBodilessEntity());
+    }
+
+    @Override
+    public GuestReport pauseGuest(Host host, UUID guestId) {
+        return call(host, "pause guest " + guestId, r -> r.post()
+                .uri(base(host) + ControlChannel.GUESTS + "/" + guestId + "/pause").retrieve().body(GuestReport.class));
+    }
+
+    @Override
+    public GuestReport resumeGuest(Host host, UUID guestId) {
+        return call(host, "resume guest " + guestId, r -> r.post()
+                .uri(base(host) + ControlChannel.GUESTS + "/" + guestId + "/resume").retrieve().body(GuestReport.class));
+    }
+
+    @Override
+    public GuestChecksumsReport checksums(Host host, UUID guestId) {
+        return call(host, "checksum guest " + guestId, r -> r.get()
+                .uri(base(host) + ControlChannel.GUESTS + "/" + guestId + "/checksums").retrieve()
+                .body(GuestChecksumsReport.class));
+    }
+
+    private static String base(Host host) {
+        return "http://" + host.controlAddress();
+    }
+
+    private <T> T call(Host host, String what, Function<RestClient, T> request) {
+        try {
+            return request.apply(rest);
+        } catch (RestClientResponseException e) {
+            ErrorReply reply = e.getResponseBodyAs(ErrorReply.class);
+            String reason = reply != null && reply.error() != null ? reply.error() : e.getStatusText();
+            throw new WorkerRejectedException(e.getStatusCode().value(),
+                    "worker on '" + host.id() + "' refused to " + what + ": " + reason);
+        } catch (ResourceAccessException e) {
+            throw new WorkerUnavailableException("worker on '" + host.id() + "' (" + host.controlAddress()
+                    + ") could not " + what + ": " + e.getMostSpecificCause().getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package io.ferry.control.guest;
+
+import jakarta.persistence.CollectionTable;
+import jakarta.persistence.Column;
+import jakarta.persistence.ElementCollection;
+import jakarta.persistence.Embedded;
+import jakarta.persistence.Entity;
+import jakarta.persistence.FetchType;
+import jakarta.persistence.Id;
+import jakarta.persistence.JoinColumn;
+import jakarta.persistence.OrderColumn;
+import jakarta.persistence.Table;
+import jakarta.persistence.Version;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/** A guest placed on a host. Its bytes live on the worker; this row holds what it is and where. */
+@Entity
+@Table(name = "guests")
+public class Guest {
+
+    @Id
+    private UUID id;
+
+    @Column(nullable = false)
+    private String name;
+
+    @Column(name = "host_id", nullable = false)
+    private String hostId;
+
+    @Column(nullable = false)
+    private String state;
+
+    @Column(name = "memory_bytes", nullable = false)
+    private long memoryBytes;
+
+    @ElementCollection(fetch = FetchType.EAGER)
+    @CollectionTable(name = "ram_blocks", joinColumns = @JoinColumn(name = "guest_id"))
+    @OrderColumn(name = "position")
+    private List<RamBlock> ramBlocks = new ArrayList<>();
+
+    @Column(name = "device_state_bytes", nullable = false)
+    private int deviceStateBytes;
+
+    @Embedded
+    private Workload workload;
+
+    /** Guarded by compare-and-set in {@link GuestRepository#claimForJob}. */
+    @Column(name = "active_job_id")
+    private UUID activeJobId;
+
+    @Column(name = "created_at", nullable = false)
+    private Instant createdAt;
+
+    @Version
+    private long version;
+
+    protected Guest() {
+    }
+
+    Guest(UUID id, String name, String hostId, GuestState state, List<RamBlock> ramBlocks, int deviceStateBytes,
+          Workload workload, Instant createdAt) {
+        this.id = id;
+        this.name = name;
+        this.hostId = hostId;
+        this.state = state.apiName();
+        this.ramBlocks = new ArrayList<>(ramBlocks);
+        this.memoryBytes = ramBlocks.stream().mapToLong(RamBlock::sizeBytes).sum();
+        this.deviceStateBytes = deviceStateBytes;
+        this.workload = workload;
+        this.createdAt = createdAt;
+    }
+
+    void setState(GuestState state) {
+        this.state = state.apiName();
+    }
+
+    public UUID id() {
+        return id;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String hostId() {
+        return hostId;
+    }
+
+    public GuestState state() {
+        return GuestState.fromApiName(state);
+    }
+
+    public long memoryBytes() {
+        return memoryBytes;
+    }
+
+    public List<RamBlock> ramBlocks() {
+        return List.copyOf(ramBlocks);
+    }
+
+    public int deviceStateBytes() {
+        return deviceStateBytes;
+    }
+
+    public Workload workload() {
+        return workload;
+    }
+
+    public UUID activeJobId() {
+        return activeJobId;
+    }
+
+    public Instant createdAt() {
+        return createdAt;
+    }
+}

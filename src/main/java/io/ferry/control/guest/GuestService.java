@@ -1,0 +1,251 @@
+package io.ferry.control.guest;
+
+import io.ferry.channel.CreateGuestCommand;
+import io.ferry.channel.DiskLayout;
+import io.ferry.channel.GuestChecksumsReport;
+import io.ferry.channel.GuestReport;
+import io.ferry.channel.RamBlockLayout;
+import io.ferry.channel.WorkloadSettings;
+import io.ferry.control.host.Host;
+import io.ferry.control.host.HostService;
+import io.ferry.control.host.WorkerGateway;
+import io.ferry.control.idempotency.IdempotencyKey;
+import io.ferry.control.idempotency.IdempotencyService;
+import io.ferry.control.ownership.OwnershipService;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.annotation.Transactional;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Guests' use cases. A guest first comes into being on its worker and is only then recorded,
+ * in one transaction with its disks, their ownership and the idempotency record; if recording
+ * fails the worker's copy is destroyed again, so no half-made guest remains on either side.
+ */
+@Service
+public class GuestService {
+
+    private static final Logger log = LoggerFactory.getLogger(GuestService.class);
+    static final long PAGE_SIZE = 4096;
+
+    private final GuestRepository guests;
+    private final DiskRepository disks;
+    private final HostService hosts;
+    private final OwnershipService ownership;
+    private final IdempotencyService idempotency;
+    private final WorkerGateway workers;
+    private final TransactionTemplate tx;
+    private final Clock clock;
+
+    GuestService(GuestRepository guests, DiskRepository disks, HostService hosts, OwnershipService ownership,
+                 IdempotencyService idempotency, WorkerGateway workers, PlatformTransactionManager txManager,
+                 Clock clock) {
+        this.guests = guests;
+        this.disks = disks;
+        this.hosts = hosts;
+        this.ownership = ownership;
+        this.idempotency = idempotency;
+        this.workers = workers;
+        this.tx = new TransactionTemplate(txManager);
+        this.clock = clock;
+    }
+
+    /** Returns the guest this request (or the first request with the same key) created. */
+    public Guest create(NewGuest request, IdempotencyKey key, String actor) {
+        UUID id = idempotency.once(key, () -> place(request, key, actor));
+        return get(id);
+    }
+
+    private UUID place(NewGuest request, IdempotencyKey key, String actor) {
+        Host host = placementHost(request.hostId());
+        checkRoom(host, request.memoryBytes());
+        UUID guestId = UUID.randomUUID();
+        List<Disk> newDisks = request.disks().stream()
+                .map(d -> new Disk(UUID.randomUUID(), guestId, d.name(), d.sizeBytes(), clock.instant()))
+                .toList();
+        GuestReport report = workers.createGuest(host, command(guestId, request, newDisks));
+        try {
+            tx.executeWithoutResult(status -> {
+                Host locked = hosts.lock(host.id()).orElseThrow();
+                checkRoom(locked, request.memoryBytes());
+                Instant now = clock.instant();
+                guests.save(new Guest(guestId, request.name(), host.id(), GuestState.fromApiName(report.state()),
+                        request.ramBlocks(), request.deviceStateBytes(), request.workload(), now));
+                guests.flush();
+                for (Disk disk : newDisks) {
+                    disks.save(disk);
+                    disks.flush();
+                    ownership.establish(disk.id(), host.id(), actor);
+                }
+                idempotency.remember(key, guestId);
+            });
+        } catch (RuntimeException e) {
+            log.warn("recording guest {} failed, destroying it on {} again: {}", guestId, host.id(), e.toString());
+            destroyQuietly(host, guestId);
+            throw e;
+        }
+        log.info("guest {} ({}) created on {} with {} bytes of memory and {} disk(s)", guestId, request.name(),
+                host.id(), request.memoryBytes(), newDisks.size());
+        return guestId;
+    }
+
+    private Host placementHost(String hostId) {
+        Host host = hosts.find(hostId).orElseThrow(() -> new PlacementException("host '" + hostId + "' is unknown"));
+        if (!host.isReachable()) {
+            throw new PlacementException("host '" + hostId + "' is unreachable (last heartbeat "
+                    + host.lastHeartbeatAt() + ")");
+        }
+        return host;
+    }
+
+    /** Refuses a guest larger than what the host has left; the caller may hold the host row lock. */
+    public void checkRoom(Host host, long memoryBytes) {
+        long allocated = guests.allocatedMemory(host.id());
+        long free = host.memoryCapacityBytes() - allocated;
+        if (memoryBytes > free) {
+            throw new PlacementException("guest of " + memoryBytes + " bytes does not fit on host '" + host.id()
+                    + "': " + free + " of " + host.memoryCapacityBytes() + " bytes are free");
+        }
+    }
+
+    private static CreateGuestCommand command(UUID guestId, NewGuest request, List<Disk> newDisks) {
+        Workload w = request.workload();
+        return new CreateGuestCommand(guestId,
+                request.ramBlocks().stream().map(b -> new RamBlockLayout(b.name(), b.sizeBytes())).toList(),
+                newDisks.stream().map(d -> new DiskLayout(d.id(), d.name(), d.sizeBytes(), 1)).toList(),
+                request.deviceStateBytes(),
+                new WorkloadSettings(w.dirtyPagesPerSecond(), w.hotSetFraction(), w.diskWritesPerSecond(), w.seed()));
+    }
+
+    private void destroyQuietly(Host host, UUID guestId) {
+        try {
+            workers.destroyGuest(host, guestId, true);
+        } catch (RuntimeException e) {
+            log.error("guest {} may remain on {}: {}", guestId, host.id(), e.toString());
+        }
+    }
+
+    @Transactional(readOnly = true)
+    public Guest get(UUID id) {
+        return guests.findById(id).orElseThrow(() -> new GuestNotFoundException(id));
+    }
+
+    @Transactional(readOnly = true)
+    public List<Guest> list() {
+        return guests.findAllByOrderByCreatedAtAsc();
+    }
+
+    @Transactional(readOnly = true)
+    public List<Disk> disksOf(UUID guestId) {
+        return disks.findByGuestIdOrderByNameAsc(guestId);
+    }
+
+    @Transactional(readOnly = true)
+    public Disk disk(UUID diskId) {
+        return disks.findById(diskId).orElseThrow(() -> new DiskNotFoundException(diskId));
+    }
+
+    @Transactional(readOnly = true)
+    public long allocatedMemory(String hostId) {
+        return guests.allocatedMemory(hostId);
+    }
+
+    /** Stops the guest on its worker, removes its images and forgets it. Refused while a job holds it. */
+    public void delete(UUID id) {
+        Guest guest = get(id);
+        if (guest.activeJobId() != null) {
+            throw new GuestBusyException("guest " + id + " has an unfinished migration job " + guest.activeJobId()
+                    + "; cancel it first");
+        }
+        if (guest.state() != GuestState.LOST) {
+            Host host = hosts.find(guest.hostId()).orElseThrow();
+            workers.destroyGuest(host, id, true);
+        }
+        tx.executeWithoutResult(status -> {
+            Guest current = get(id);
+            if (current.activeJobId() != null) {
+                throw new GuestBusyException("guest " + id + " was claimed by migration job " + current.activeJobId());
+            }
+            guests.delete(current);
+        });
+        log.info("guest {} deleted from {}", id, guest.hostId());
+    }
+
+    public Guest pause(UUID id) {
+        Guest guest = requireLive(id);
+        return recordState(id, workers.pauseGuest(host(guest), id));
+    }
+
+    public Guest resume(UUID id) {
+        Guest guest = requireLive(id);
+        return recordState(id, workers.resumeGuest(host(guest), id));
+    }
+
+    public GuestChecksumsReport checksums(UUID id) {
+        Guest guest = requireLive(id);
+        return workers.checksums(host(guest), id);
+    }
+
+    private Guest requireLive(UUID id) {
+        Guest guest = get(id);
+        if (guest.state() == GuestState.LOST) {
+            throw new GuestBusyException("guest " + id + " is lost: its worker on " + guest.hostId()
+                    + " restarted without it");
+        }
+        return guest;
+    }
+
+    private Host host(Guest guest) {
+        return hosts.find(guest.hostId()).orElseThrow();
+    }
+
+    private Guest recordState(UUID id, GuestReport report) {
+        return tx.execute(status -> {
+            Guest guest = get(id);
+            guest.setState(GuestState.fromApiName(report.state()));
+            return guests.save(guest);
+        });
+    }
+
+    /**
+     * Aligns recorded guest states with what the host's worker reports. A guest the worker does
+     * not hold is LOST: its memory went with the worker process that held it.
+     */
+    @Transactional
+    public void reconcile(String hostId, List<GuestReport> reports) {
+        Map<UUID, GuestReport> held = reports.stream()
+                .collect(Collectors.toMap(GuestReport::guestId, Function.identity(), (a, b) -> a));
+        for (Guest guest : guests.findByHostIdOrderByCreatedAtAsc(hostId)) {
+            GuestState reported = Optional.ofNullable(held.get(guest.id()))
+                    .map(r -> GuestState.fromApiName(r.state()))
+                    .orElse(GuestState.LOST);
+            if (reported != guest.state()) {
+                if (reported == GuestState.LOST) {
+                    log.warn("guest {} is lost: worker on {} no longer holds it", guest.id(), hostId);
+                }
+                guest.setState(reported);
+            }
+        }
+    }
+
+    /** Compare-and-set on the guest row: true when the guest had no unfinished job and now has this one. */
+    @Transactional
+    public boolean claimForJob(UUID guestId, UUID jobId) {
+        return guests.claimForJob(guestId, jobId) == 1;
+    }
+
+    @Transactional
+    public boolean releaseFromJob(UUID guestId, UUID jobId) {
+        return guests.releaseFromJob(guestId, jobId) == 1;
+    }
+}

@@ -1,0 +1,123 @@
+package io.ferry.control.host;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+import jakarta.persistence.Version;
+import java.time.Duration;
+import java.time.Instant;
+
+/** A worker host as the control plane knows it: where to reach it, what it offers, when it last spoke. */
+@Entity
+@Table(name = "hosts")
+public class Host {
+
+    @Id
+    private String id;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    private HostState state;
+
+    /** Changes every time the worker process starts; tells a restart from a heartbeat. */
+    @Column(name = "worker_instance", nullable = false)
+    private String workerInstance;
+
+    @Column(name = "control_address", nullable = false)
+    private String controlAddress;
+
+    @Column(name = "data_address", nullable = false)
+    private String dataAddress;
+
+    @Column(name = "memory_capacity_bytes", nullable = false)
+    private long memoryCapacityBytes;
+
+    @Column(nullable = false)
+    private int cpus;
+
+    @Column(name = "registered_at", nullable = false)
+    private Instant registeredAt;
+
+    @Column(name = "last_heartbeat_at", nullable = false)
+    private Instant lastHeartbeatAt;
+
+    @Version
+    private long version;
+
+    protected Host() {
+    }
+
+    Host(String id, Instant now) {
+        this.id = id;
+        this.registeredAt = now;
+    }
+
+    void register(String workerInstance, String controlAddress, String dataAddress, long memoryCapacityBytes,
+                  int cpus, Instant now) {
+        if (!workerInstance.equals(this.workerInstance)) {
+            registeredAt = now;
+        }
+        this.workerInstance = workerInstance;
+        this.controlAddress = controlAddress;
+        this.dataAddress = dataAddress;
+        this.memoryCapacityBytes = memoryCapacityBytes;
+        this.cpus = cpus;
+        heartbeat(now);
+    }
+
+    void heartbeat(Instant now) {
+        lastHeartbeatAt = now;
+        state = HostState.REACHABLE;
+    }
+
+    boolean isStale(Instant now, Duration timeout) {
+        return state == HostState.REACHABLE && lastHeartbeatAt.plus(timeout).isBefore(now);
+    }
+
+    void markUnreachable() {
+        state = HostState.UNREACHABLE;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public HostState state() {
+        return state;
+    }
+
+    public boolean isReachable() {
+        return state == HostState.REACHABLE;
+    }
+
+    public String workerInstance() {
+        return workerInstance;
+    }
+
+    public String controlAddress() {
+        return controlAddress;
+    }
+
+    public String dataAddress() {
+        return dataAddress;
+    }
+
+    public long memoryCapacityBytes() {
+        return memoryCapacityBytes;
+    }
+
+    public int cpus() {
+        return cpus;
+    }
+
+    public Instant registeredAt() {
+        return registeredAt;
+    }
+
+    public Instant lastHeartbeatAt() {
+        return lastHeartbeatAt;
+    }
+}

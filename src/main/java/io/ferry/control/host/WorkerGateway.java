@@ -1,0 +1,24 @@
+package io.ferry.control.host;
+
+import io.ferry.channel.CreateGuestCommand;
+import io.ferry.channel.GuestChecksumsReport;
+import io.ferry.channel.GuestReport;
+import java.util.UUID;
+
+/**
+ * Commands the control plane sends to a host's worker. Implemented by the dispatch package,
+ * the one place that talks to workers. Failures surface as {@link WorkerUnavailableException}
+ * (cannot reach it) or {@link WorkerRejectedException} (it answered no, with its reason).
+ */
+public interface WorkerGateway {
+
+    GuestReport createGuest(Host host, CreateGuestCommand command);
+
+    void destroyGuest(Host host, UUID guestId, boolean deleteImages);
+
+    GuestReport pauseGuest(Host host, UUID guestId);
+
+    GuestReport resumeGuest(Host host, UUID guestId);
+
+    GuestChecksumsReport checksums(Host host, UUID guestId);
+}

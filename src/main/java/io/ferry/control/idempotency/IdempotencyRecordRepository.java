@@ -1,0 +1,6 @@
+package io.ferry.control.idempotency;
+
+import org.springframework.data.jpa.repository.JpaRepository;
+
+interface IdempotencyRecordRepository extends JpaRepository<IdempotencyRecord, IdempotencyRecord.Key> {
+}

@@ -1,0 +1,43 @@
+package io.ferry.control.job;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the migration engine of this version can honour. A request for anything else is
+ * refused by name (HTTP 422) instead of being accepted and silently ignored. Each engine
+ * issue that lands widens this list.
+ */
+public final class EngineFeatures {
+
+    private EngineFeatures() {
+    }
+
+    /** Names (as the API spells them) of the requested parameters this engine does not support. */
+    public static List<String> unsupported(MigrationParameters p) {
+        List<String> names = new ArrayList<>();
+        if (p.storage() == StorageMode.COPY) {
+            names.add("parameters.storage=copy");
+        }
+        if (p.postcopy()) {
+            names.add("parameters.capabilities.postcopy");
+        }
+        if (p.autoConverge()) {
+            names.add("parameters.capabilities.autoConverge");
+        }
+        if (p.xbzrle()) {
+            names.add("parameters.capabilities.xbzrle");
+        }
+        if (!"none".equals(p.compression())) {
+            names.add("parameters.capabilities.compression=" + p.compression());
+        }
+        if (p.channels() != 1) {
+            names.add("parameters.capabilities.channels=" + p.channels());
+        }
+        return names;
+    }
+
+    /** Jobs wait in the queue with this reason until an engine exists to run them. */
+    public static final String QUEUED_REASON =
+            "waiting: this Ferry version has no migration engine yet, so jobs stay queued until one can run them";
+}

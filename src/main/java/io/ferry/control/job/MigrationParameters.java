@@ -1,0 +1,100 @@
+package io.ferry.control.job;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Embeddable;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+
+/**
+ * Resolved parameters and capabilities of one job (QEMU's migrate-set-parameters and
+ * migrate-set-capabilities). Defaults follow QEMU: 128 MiB/s, 300 ms.
+ */
+@Embeddable
+public class MigrationParameters {
+
+    public static final long DEFAULT_MAX_BANDWIDTH = 128L * 1024 * 1024;
+    public static final long DEFAULT_DOWNTIME_LIMIT_MS = 300;
+
+    /** Bytes per second; 0 means unlimited. */
+    @Column(name = "max_bandwidth", nullable = false)
+    private long maxBandwidth;
+
+    @Column(name = "downtime_limit_ms", nullable = false)
+    private long downtimeLimitMs;
+
+    @Enumerated(EnumType.STRING)
+    @Column(name = "storage_mode", nullable = false)
+    private StorageMode storage;
+
+    @Column(nullable = false)
+    private boolean postcopy;
+
+    @Column(name = "auto_converge", nullable = false)
+    private boolean autoConverge;
+
+    @Column(nullable = false)
+    private boolean xbzrle;
+
+    /** none, zstd or lz4. */
+    @Column(nullable = false)
+    private String compression;
+
+    @Column(nullable = false)
+    private int channels;
+
+    protected MigrationParameters() {
+    }
+
+    public MigrationParameters(long maxBandwidth, long downtimeLimitMs, StorageMode storage, boolean postcopy,
+                               boolean autoConverge, boolean xbzrle, String compression, int channels) {
+        this.maxBandwidth = maxBandwidth;
+        this.downtimeLimitMs = downtimeLimitMs;
+        this.storage = storage;
+        this.postcopy = postcopy;
+        this.autoConverge = autoConverge;
+        this.xbzrle = xbzrle;
+        this.compression = compression;
+        this.channels = channels;
+    }
+
+    public long maxBandwidth() {
+        return maxBandwidth;
+    }
+
+    public long downtimeLimitMs() {
+        return downtimeLimitMs;
+    }
+
+    public StorageMode storage() {
+        return storage;
+    }
+
+    public boolean postcopy() {
+        return postcopy;
+    }
+
+    public boolean autoConverge() {
+        return autoConverge;
+    }
+
+    public boolean xbzrle() {
+        return xbzrle;
+    }
+
+    public String compression() {
+        return compression;
+    }
+
+    public int channels() {
+        return channels;
+    }
+
+    void tune(Long newMaxBandwidth, Long newDowntimeLimitMs) {
+        if (newMaxBandwidth != null) {
+            maxBandwidth = newMaxBandwidth;
+        }
+        if (newDowntimeLimitMs != null) {
+            downtimeLimitMs = newDowntimeLimitMs;
+        }
+    }
+}

@@ -1,0 +1,7 @@
+package io.ferry.control.ownership;
+
+import java.util.UUID;
+import org.springframework.data.jpa.repository.JpaRepository;
+
+interface DiskOwnershipRepository extends JpaRepository<DiskOwnership, UUID> {
+}

@@ -1,0 +1,95 @@
+package io.ferry.worker;
+
+import io.ferry.channel.ControlChannel;
+import io.ferry.channel.CreateGuestCommand;
+import io.ferry.channel.ErrorReply;
+import io.ferry.channel.WorkerStatus;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The worker's side of the control channel, free of Netty: a request (method, path, body)
+ * in, a status and a JSON-able reply out. Errors carry their scope: a bad command fails that
+ * command only.
+ */
+final class ControlCommands {
+
+    private static final Logger log = LoggerFactory.getLogger(ControlCommands.class);
+    private static final Pattern GUEST = Pattern.compile(ControlChannel.GUESTS + "/([0-9a-fA-F-]{36})(/[a-z]+)?");
+
+    record Reply(int status, Object body) {
+    }
+
+    private final String hostId;
+    private final String instance;
+    private final GuestHost guests;
+    private final Worker worker;
+    private final JsonMapper json = JsonMapper.builder().build();
+
+    ControlCommands(String hostId, String instance, GuestHost guests, Worker worker) {
+        this.hostId = hostId;
+        this.instance = instance;
+        this.guests = guests;
+        this.worker = worker;
+    }
+
+    JsonMapper json() {
+        return json;
+    }
+
+    Reply handle(String method, String path, String query, byte[] body) {
+        try {
+            return route(method, path, query, body);
+        } catch (UnknownGuestException e) {
+            return new Reply(404, new ErrorReply(e.getMessage()));
+        } catch (IllegalStateException e) {
+            return new Reply(409, new ErrorReply(e.getMessage()));
+        } catch (IllegalArgumentException | JacksonException e) {
+            return new Reply(400, new ErrorReply(e.getMessage()));
+        } catch (OutOfMemoryError e) {
+            return new Reply(422, new ErrorReply("cannot allocate guest memory: " + e.getMessage()));
+        } catch (RuntimeException e) {
+            log.error("{} {} failed", method, path, e);
+            return new Reply(500, new ErrorReply(e.toString()));
+        }
+    }
+
+    private Reply route(String method, String path, String query, byte[] body) {
+        if (path.equals(ControlChannel.STATUS) && method.equals("GET")) {
+            return new Reply(200, new WorkerStatus(hostId, instance, worker.dataAddress(),
+                    ProcessHandle.current().pid(), guests.reports()));
+        }
+        if (path.equals(ControlChannel.GUESTS) && method.equals("POST")) {
+            return new Reply(201, guests.create(json.readValue(body, CreateGuestCommand.class)));
+        }
+        Matcher m = GUEST.matcher(path);
+        if (m.matches()) {
+            UUID id = UUID.fromString(m.group(1));
+            String action = m.group(2) == null ? "" : m.group(2);
+            switch (method + " " + action) {
+                case "DELETE " -> {
+                    guests.destroy(id, query != null && query.contains("deleteImages=true"));
+                    return new Reply(204, null);
+                }
+                case "POST /pause" -> {
+                    return new Reply(200, guests.pause(id));
+                }
+                case "POST /resume" -> {
+                    return new Reply(200, guests.resume(id));
+                }
+                case "GET /checksums" -> {
+                    return new Reply(200, guests.checksums(id));
+                }
+                default -> {
+                    // fall through to 404 below
+                }
+            }
+        }
+        return new Reply(404, new ErrorReply("no command " + method + " " + path));
+    }
+}

@@ -1,0 +1,108 @@
+package io.ferry.worker;
+
+import io.ferry.channel.ControlChannel;
+import io.ferry.channel.WorkerHeartbeat;
+import io.ferry.channel.WorkerRegistration;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Keeps this worker known to the control plane: registers, then sends a heartbeat every
+ * interval with the guests it holds. When the control plane is gone the worker carries on and
+ * keeps trying; when it answers "unknown" (404) the worker registers again.
+ */
+final class ControlPlaneLink implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ControlPlaneLink.class);
+
+    private final WorkerConfig config;
+    private final String instance;
+    private final Supplier<WorkerRegistration> registration;
+    private final GuestHost guests;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final JsonMapper json = JsonMapper.builder().build();
+    private final Thread thread;
+    private volatile boolean running = true;
+    private boolean registered;
+    private boolean reachable = true;
+
+    ControlPlaneLink(WorkerConfig config, String instance, Supplier<WorkerRegistration> registration,
+                     GuestHost guests) {
+        this.config = config;
+        this.instance = instance;
+        this.registration = registration;
+        this.guests = guests;
+        this.thread = new Thread(this::run, "control-plane-link");
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    private void run() {
+        while (running) {
+            try {
+                if (!registered) {
+                    registered = send(ControlChannel.register(config.hostId()), "PUT", registration.get()) == 204;
+                    if (registered) {
+                        log.info("registered with control plane {}", config.controlPlaneUrl());
+                    }
+                } else {
+                    int status = send(ControlChannel.heartbeat(config.hostId()), "POST",
+                            new WorkerHeartbeat(instance, guests.reports()));
+                    if (status == 404) {
+                        log.info("control plane does not know this worker (restarted?); registering again");
+                        registered = false;
+                        continue;
+                    }
+                }
+                if (!reachable) {
+                    log.info("control plane {} is reachable again", config.controlPlaneUrl());
+                    reachable = true;
+                }
+            } catch (IOException e) {
+                if (reachable) {
+                    log.warn("control plane {} unreachable ({}); guests keep running, retrying",
+                            config.controlPlaneUrl(), e.toString());
+                    reachable = false;
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                Thread.sleep(config.heartbeatInterval().toMillis());
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private int send(String path, String method, Object body) throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(config.controlPlaneUrl() + path))
+                .timeout(Duration.ofSeconds(5))
+                .header("Authorization", "Bearer " + config.token())
+                .header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)))
+                .build();
+        int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+        if (status >= 400 && status != 404) {
+            log.warn("control plane answered {} to {} {}", status, method, path);
+        }
+        return status;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        thread.interrupt();
+    }
+}
