@@ -94,7 +94,7 @@ final class ControlPlaneLink implements AutoCloseable {
                 .method(method, HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)))
                 .build();
         int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
-        if (status >= 400 && status != 404) {
+        if (status >= 400 && status != 404 && status != 409) {
             log.warn("control plane answered {} to {} {}", status, method, path);
         }
         return status;

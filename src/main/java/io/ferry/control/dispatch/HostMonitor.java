@@ -1,6 +1,7 @@
 package io.ferry.control.dispatch;
 
 import io.ferry.control.host.HostService;
+import org.springframework.dao.OptimisticLockingFailureException;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
@@ -16,6 +17,10 @@ class HostMonitor {
 
     @Scheduled(fixedDelayString = "${ferry.worker.heartbeat-interval}")
     void checkHeartbeats() {
-        hosts.markStaleHostsUnreachable();
+        try {
+            hosts.markStaleHostsUnreachable();
+        } catch (OptimisticLockingFailureException raced) {
+            // a heartbeat (or another replica) changed the host meanwhile; the next round decides again
+        }
     }
 }

@@ -5,6 +5,7 @@ import io.ferry.channel.WorkerHeartbeat;
 import io.ferry.channel.WorkerRegistration;
 import io.ferry.control.guest.GuestService;
 import io.ferry.control.host.HostService;
+import org.springframework.dao.OptimisticLockingFailureException;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -44,10 +45,15 @@ class WorkerChannelController {
 
     @PostMapping(ControlChannel.HEARTBEAT)
     ResponseEntity<Void> heartbeat(@PathVariable String hostId, @RequestBody WorkerHeartbeat heartbeat) {
-        if (!hosts.heartbeat(hostId, heartbeat.workerInstance())) {
-            return ResponseEntity.status(HttpStatus.NOT_FOUND).build();
+        try {
+            if (!hosts.heartbeat(hostId, heartbeat.workerInstance())) {
+                return ResponseEntity.status(HttpStatus.NOT_FOUND).build();
+            }
+            guests.reconcile(hostId, heartbeat.guests());
+        } catch (OptimisticLockingFailureException raced) {
+            // the host or a guest row changed meanwhile (monitor, API, another replica): the next beat counts
+            return ResponseEntity.status(HttpStatus.CONFLICT).build();
         }
-        guests.reconcile(hostId, heartbeat.guests());
         return ResponseEntity.noContent().build();
     }
 }

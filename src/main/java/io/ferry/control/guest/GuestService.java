@@ -76,6 +76,7 @@ public class GuestService {
         GuestReport report = workers.createGuest(host, command(guestId, request, newDisks));
         try {
             tx.executeWithoutResult(status -> {
+                idempotency.remember(key, guestId);
                 Host locked = hosts.lock(host.id()).orElseThrow();
                 checkRoom(locked, request.memoryBytes());
                 Instant now = clock.instant();
@@ -87,7 +88,6 @@ public class GuestService {
                     disks.flush();
                     ownership.establish(disk.id(), host.id(), actor);
                 }
-                idempotency.remember(key, guestId);
             });
         } catch (RuntimeException e) {
             log.warn("recording guest {} failed, destroying it on {} again: {}", guestId, host.id(), e.toString());

@@ -4,15 +4,15 @@ import java.time.Clock;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Supplier;
-import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
 
 /**
- * Makes a create request safe to retry. The record is written inside the creating
- * transaction ({@link #remember}), so a resource and its key commit together; two racing
- * retries collide on the primary key and the loser answers with the winner's resource.
+ * Makes a create request safe to retry. The record is written first inside the creating
+ * transaction ({@link #remember}), so a resource and its key commit together and two racing
+ * retries collide on the key's primary key before doing anything else; the loser answers with
+ * the winner's resource.
  */
 @Service
 public class IdempotencyService {
@@ -39,8 +39,13 @@ public class IdempotencyService {
         }
         try {
             return create.get();
-        } catch (DataIntegrityViolationException race) {
-            return lookup(key).orElseThrow(() -> race);
+        } catch (RuntimeException e) {
+            // A concurrent request with the same key may have won (its insert made ours collide).
+            Optional<UUID> winner = lookup(key);
+            if (winner.isPresent()) {
+                return winner.get();
+            }
+            throw e;
         }
     }
 

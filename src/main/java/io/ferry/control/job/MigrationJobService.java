@@ -68,6 +68,7 @@ public class MigrationJobService {
         }
         UUID jobId = UUID.randomUUID();
         return tx.execute(status -> {
+            idempotency.remember(key, jobId);
             Guest guest = guestFor(request.guestId());
             Host destination = hosts.find(request.destinationHostId()).orElseThrow(() -> new PlacementException(
                     "destination host '" + request.destinationHostId() + "' is unknown"));
@@ -91,7 +92,6 @@ public class MigrationJobService {
                     request.parameters(), clock.instant());
             jobs.saveAndFlush(job);
             events.save(job.creationEvent(actor));
-            idempotency.remember(key, jobId);
             return jobId;
         });
     }

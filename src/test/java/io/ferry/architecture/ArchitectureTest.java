@@ -1,0 +1,45 @@
+package io.ferry.architecture;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+
+/** Keeps the doors between the rooms of style.md shut. */
+@AnalyzeClasses(packages = "io.ferry", importOptions = ImportOption.DoNotIncludeTests.class)
+class ArchitectureTest {
+
+    @ArchTest
+    static final ArchRule controlPlaneNeverTouchesGuestBytes = noClasses()
+            .that().resideInAPackage("io.ferry.control..")
+            .should().dependOnClassesThat().resideInAnyPackage("io.ferry.worker..", "io.ferry.migration..",
+                    "io.ferry.wire..", "io.ferry.guest..", "io.netty..");
+
+    @ArchTest
+    static final ArchRule dataPlaneKnowsNoSpringNorJpa = noClasses()
+            .that().resideInAnyPackage("io.ferry.worker..", "io.ferry.migration..", "io.ferry.wire..",
+                    "io.ferry.guest..", "io.ferry.channel..")
+            .should().dependOnClassesThat().resideInAnyPackage("org.springframework..", "jakarta.persistence..",
+                    "org.hibernate..", "io.ferry.control..");
+
+    @ArchTest
+    static final ArchRule guestKnowsNothingOfHosting = noClasses()
+            .that().resideInAPackage("io.ferry.guest..")
+            .should().dependOnClassesThat().resideInAnyPackage("io.ferry.worker..", "io.ferry.channel..",
+                    "io.ferry.migration..", "io.ferry.wire..");
+
+    @ArchTest
+    static final ArchRule wireKnowsNoSockets = noClasses()
+            .that().resideInAPackage("io.ferry.wire..")
+            .should().dependOnClassesThat().resideInAnyPackage("io.netty.channel..", "java.net..",
+                    "io.ferry.migration..", "io.ferry.worker..")
+            .allowEmptyShould(true);   // the wire codec arrives with the pre-copy engine
+
+    @ArchTest
+    static final ArchRule onlyDispatchTalksToWorkers = noClasses()
+            .that().resideInAPackage("io.ferry.control..")
+            .and().resideOutsideOfPackage("io.ferry.control.dispatch..")
+            .should().dependOnClassesThat().haveSimpleName("RestClient");
+}

@@ -1,0 +1,208 @@
+package io.ferry.control.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.ferry.channel.CreateGuestCommand;
+import io.ferry.channel.GuestChecksumsReport;
+import io.ferry.channel.GuestReport;
+import io.ferry.control.ControlPlaneApplication;
+import io.ferry.control.guest.Guest;
+import io.ferry.control.guest.GuestService;
+import io.ferry.control.guest.NewGuest;
+import io.ferry.control.guest.RamBlock;
+import io.ferry.control.guest.Workload;
+import io.ferry.control.host.Host;
+import io.ferry.control.host.HostService;
+import io.ferry.control.host.WorkerGateway;
+import io.ferry.control.idempotency.IdempotencyKey;
+import io.ferry.control.ownership.DiskOwnership;
+import io.ferry.control.ownership.OwnershipConflictException;
+import io.ferry.control.ownership.OwnershipService;
+import io.ferry.control.ownership.OwnershipState;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
+import org.springframework.dao.OptimisticLockingFailureException;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * One persistence contract, run against every database Ferry supports (subclasses pick one):
+ * state changes are compare-and-sets, the timeline is appended, a guest takes one job at a
+ * time, ownership hand-off steps refuse a stale generation, retried creates make one row.
+ * Workers are replaced by an in-memory gateway: this contract is about the database.
+ */
+@SpringBootTest(classes = {ControlPlaneApplication.class, PersistenceContractTests.InMemoryWorkers.class},
+        webEnvironment = SpringBootTest.WebEnvironment.NONE,
+        properties = {"ferry.workers.launch=external", "ferry.api.token=t", "ferry.worker.token=w",
+                "ferry.worker.heartbeat-timeout=1h"})
+abstract class PersistenceContractTests {
+
+    @TestConfiguration
+    static class InMemoryWorkers {
+        @Bean
+        @Primary
+        WorkerGateway inMemoryWorkers() {
+            return new WorkerGateway() {
+                @Override
+                public GuestReport createGuest(Host host, CreateGuestCommand c) {
+                    return new GuestReport(c.guestId(), "running",
+                            c.ramBlocks().stream().mapToLong(b -> b.sizeBytes()).sum());
+                }
+
+                @Override
+                public void destroyGuest(Host host, UUID guestId, boolean deleteImages) {
+                }
+
+                @Override
+                public GuestReport pauseGuest(Host host, UUID guestId) {
+                    return new GuestReport(guestId, "paused", 0);
+                }
+
+                @Override
+                public GuestReport resumeGuest(Host host, UUID guestId) {
+                    return new GuestReport(guestId, "running", 0);
+                }
+
+                @Override
+                public GuestChecksumsReport checksums(Host host, UUID guestId) {
+                    throw new UnsupportedOperationException("no guest bytes in a persistence test");
+                }
+            };
+        }
+    }
+
+    @Autowired
+    MigrationJobService jobs;
+    @Autowired
+    MigrationJobRepository jobRepository;
+    @Autowired
+    GuestService guests;
+    @Autowired
+    HostService hosts;
+    @Autowired
+    OwnershipService ownership;
+    @Autowired
+    PlatformTransactionManager txManager;
+
+    @BeforeEach
+    void twoHosts() {
+        for (String id : List.of("host-a", "host-b")) {
+            hosts.register(id, "instance-" + id, "127.0.0.1:1", "127.0.0.1:2", 1L << 34, 2);
+        }
+    }
+
+    Guest guestOnA() {
+        return guests.create(new NewGuest("g", "host-a", List.of(new RamBlock("pc.ram", 16L << 20)),
+                List.of(new NewGuest.NewDisk("root", 1 << 20)), 4096, new Workload(0, 1.0, 0, 1)), null, "test");
+    }
+
+    MigrationJob jobFor(Guest guest, IdempotencyKey key) {
+        return jobs.create(new NewMigration(guest.id(), "host-b", new MigrationParameters(0, 300, StorageMode.SHARED,
+                false, false, false, "none", 1)), key, "test");
+    }
+
+    @Test
+    void aJobAndItsTimelineAreStored() {
+        MigrationJob job = jobFor(guestOnA(), null);
+        jobs.cancel(job.id(), "test");
+        MigrationJob stored = jobRepository.findById(job.id()).orElseThrow();
+        assertThat(stored.status()).isEqualTo(JobStatus.CANCELLED);
+        assertThat(stored.version()).isGreaterThan(job.version());
+        assertThat(jobs.events(job.id())).extracting(JobEvent::to)
+                .containsExactly(JobStatus.QUEUED, JobStatus.CANCELLED);
+        assertThatThrownBy(() -> jobs.cancel(job.id(), "test")).isInstanceOf(IllegalTransitionException.class);
+        assertThat(jobs.events(job.id())).hasSize(2);
+    }
+
+    @Test
+    void aStaleCopyOfAJobCannotOverwriteANewerOne() {
+        MigrationJob job = jobFor(guestOnA(), null);
+        TransactionTemplate tx = new TransactionTemplate(txManager);
+        MigrationJob first = jobRepository.findById(job.id()).orElseThrow();
+        MigrationJob stale = jobRepository.findById(job.id()).orElseThrow();
+        tx.executeWithoutResult(s -> jobs.transition(first, JobStatus.SETUP, "engine picked it up", "test"));
+        assertThatThrownBy(() -> tx.executeWithoutResult(s ->
+                jobs.transition(stale, JobStatus.CANCELLED, "late cancel", "test")))
+                .isInstanceOf(OptimisticLockingFailureException.class);
+        assertThat(jobs.get(job.id()).status()).isEqualTo(JobStatus.SETUP);
+        assertThat(jobs.events(job.id())).extracting(JobEvent::to).containsExactly(JobStatus.QUEUED, JobStatus.SETUP);
+    }
+
+    @Test
+    void theFirstFailureIsKept() {
+        MigrationJob job = jobFor(guestOnA(), null);
+        job.recordFailure("destination closed the connection");
+        job.recordFailure("later symptom");
+        assertThat(job.failure()).isEqualTo("destination closed the connection");
+    }
+
+    @Test
+    void aGuestIsClaimedByOneJobAtATime() {
+        Guest guest = guestOnA();
+        UUID one = UUID.randomUUID();
+        UUID two = UUID.randomUUID();
+        assertThat(guests.claimForJob(guest.id(), one)).isTrue();
+        assertThat(guests.claimForJob(guest.id(), two)).isFalse();
+        assertThat(guests.releaseFromJob(guest.id(), two)).isFalse();
+        assertThat(guests.releaseFromJob(guest.id(), one)).isTrue();
+        assertThat(guests.claimForJob(guest.id(), two)).isTrue();
+    }
+
+    @Test
+    void concurrentRetriesWithOneIdempotencyKeyMakeOneJob() throws Exception {
+        Guest guest = guestOnA();
+        IdempotencyKey key = new IdempotencyKey("migrations", "k-" + UUID.randomUUID(), "same-body");
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            Callable<UUID> create = () -> jobFor(guest, key).id();
+            List<Future<UUID>> results = pool.invokeAll(List.of(create, create, create, create));
+            UUID first = results.get(0).get();
+            for (Future<UUID> f : results) {
+                assertThat(f.get()).isEqualTo(first);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(jobs.search(null, guest.id(), null, org.springframework.data.domain.Pageable.unpaged())
+                .getTotalElements()).isEqualTo(1);
+    }
+
+    @Test
+    void ownershipHandOffStepsAreCompareAndSet() {
+        Guest guest = guestOnA();
+        UUID disk = guests.disksOf(guest.id()).get(0).id();
+        DiskOwnership start = ownership.find(disk).orElseThrow();
+        assertThat(start.generation()).isEqualTo(1);
+        assertThat(start.state()).isEqualTo(OwnershipState.ACTIVE);
+
+        assertThatThrownBy(() -> ownership.beginHandoff(disk, "host-a", 2, "wrong generation", "test"))
+                .isInstanceOf(OwnershipConflictException.class).hasMessageContaining("expected generation 2");
+        assertThatThrownBy(() -> ownership.beginHandoff(disk, "host-b", 1, "not the owner", "test"))
+                .isInstanceOf(OwnershipConflictException.class).hasMessageContaining("owned by host-a");
+        assertThatThrownBy(() -> ownership.completeHandoff(disk, "host-b", 1, "not in hand-off", "test"))
+                .isInstanceOf(OwnershipConflictException.class);
+
+        DiskOwnership handoff = ownership.beginHandoff(disk, "host-a", 1, "source inactivated", "test");
+        assertThat(handoff.state()).isEqualTo(OwnershipState.HANDOFF);
+        assertThat(handoff.generation()).isEqualTo(2);
+        DiskOwnership moved = ownership.completeHandoff(disk, "host-b", 2, "destination activated", "test");
+        assertThat(moved.ownerHostId()).isEqualTo("host-b");
+        assertThat(moved.generation()).isEqualTo(3);
+        assertThatThrownBy(() -> ownership.abortHandoff(disk, 2, "too late", "test"))
+                .isInstanceOf(OwnershipConflictException.class);
+        assertThat(ownership.history(disk)).extracting(r -> r.generation() + ":" + r.ownerHostId() + ":" + r.state())
+                .containsExactly("1:host-a:ACTIVE", "2:host-a:HANDOFF", "3:host-b:ACTIVE");
+    }
+}

@@ -1,0 +1,394 @@
+package io.ferry.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.ferry.contract.OpenApiContract;
+import io.ferry.control.ControlPlaneApplication;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The control plane end to end, as a client sees it: a real HTTP server, real worker child
+ * processes launched by the embedded default, a real database. Every response is validated
+ * against openapi.yaml by {@link ApiClient}. Subclasses choose the database.
+ */
+@SpringBootTest(classes = ControlPlaneApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {
+                "ferry.api.token=" + ControlPlaneApiTests.API_TOKEN,
+                "ferry.worker.token=test-worker-token",
+                "ferry.worker.heartbeat-interval=200ms",
+                "ferry.worker.heartbeat-timeout=2s",
+                "ferry.workers.local.memory-capacity=" + ControlPlaneApiTests.HOST_CAPACITY,
+                "ferry.workers.local.java-options=-Xmx128m -Dio.netty.leakDetection.level=paranoid"
+        })
+@ExtendWith(OutputCaptureExtension.class)
+abstract class ControlPlaneApiTests {
+
+    static final String API_TOKEN = "test-api-token";
+    static final long MIB = 1L << 20;
+    static final long HOST_CAPACITY = 1024 * MIB;
+
+    static Path newDataDir(String name) {
+        try {
+            return Files.createTempDirectory("ferry-" + name + "-");
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    RequestMappingHandlerMapping mappings;
+
+    ApiClient api;
+
+    @BeforeEach
+    void hostsUp() {
+        api = new ApiClient("http://127.0.0.1:" + port, API_TOKEN);
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            ApiClient.Reply hosts = api.get("/api/v1/hosts");
+            assertThat(hosts.json().findValuesAsString("state")).containsExactly("reachable", "reachable");
+        });
+    }
+
+    // ---- fixtures -------------------------------------------------------------------------
+
+    Map<String, Object> guestRequest(String host, long memory) {
+        Map<String, Object> body = new HashMap<>();
+        body.put("name", "vm-" + UUID.randomUUID().toString().substring(0, 8));
+        body.put("hostId", host);
+        body.put("memoryBytes", memory);
+        body.put("disks", List.of(Map.of("name", "root", "sizeBytes", 8 * MIB)));
+        body.put("workload", Map.of("dirtyPagesPerSecond", 2000, "hotSetFraction", 0.5,
+                "diskWritesPerSecond", 50, "seed", 42));
+        return body;
+    }
+
+    String createGuest(String host, long memory) {
+        ApiClient.Reply created = api.post("/api/v1/guests", guestRequest(host, memory));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        return created.json().get("id").asString();
+    }
+
+    String createJob(String guestId, String destination) {
+        ApiClient.Reply created = api.post("/api/v1/migrations",
+                Map.of("guestId", guestId, "destinationHostId", destination));
+        assertThat(created.status()).as(created.body()).isEqualTo(202);
+        return created.json().get("id").asString();
+    }
+
+    // ---- hosts ----------------------------------------------------------------------------
+
+    @Test
+    void twoLocalHostsRegisterWithTheirAddressesAndCapacity() {
+        ApiClient.Reply reply = api.get("/api/v1/hosts");
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.json().findValuesAsString("id")).containsExactly("host-a", "host-b");
+        JsonNode hostA = api.get("/api/v1/hosts/host-a").json();
+        assertThat(hostA.get("dataPlaneAddress").asString()).startsWith("127.0.0.1:");
+        assertThat(hostA.get("controlAddress").asString()).startsWith("127.0.0.1:");
+        assertThat(hostA.get("capacity").get("memoryBytes").asLong()).isEqualTo(HOST_CAPACITY);
+        assertThat(api.get("/api/v1/hosts/host-z").status()).isEqualTo(404);
+    }
+
+    @Test
+    void aCommandReachesItsWorkerWithin100Milliseconds() {
+        String id = createGuest("host-b", 16 * MIB);
+        long[] roundTrips = new long[21];
+        for (int i = 0; i < roundTrips.length; i++) {
+            long start = System.nanoTime();
+            ApiClient.Reply reply = api.post("/api/v1/guests/" + id + (i % 2 == 0 ? "/pause" : "/resume"), null);
+            roundTrips[i] = (System.nanoTime() - start) / 1_000_000;
+            assertThat(reply.status()).isEqualTo(200);
+        }
+        java.util.Arrays.sort(roundTrips);
+        // API request → control plane → worker → back: the median round trip, not a single outlier
+        assertThat(roundTrips[roundTrips.length / 2]).as("median ms of %s", java.util.Arrays.toString(roundTrips))
+                .isLessThan(100);
+    }
+
+    // ---- guests ---------------------------------------------------------------------------
+
+    @Test
+    void aGuestRunsOnItsWorkerAndItsChecksumsFollowItsWorkload() throws InterruptedException {
+        ApiClient.Reply created = api.post("/api/v1/guests", guestRequest("host-a", 32 * MIB));
+        assertThat(created.status()).isEqualTo(201);
+        String id = created.json().get("id").asString();
+        assertThat(created.header("Location")).isEqualTo("/api/v1/guests/" + id);
+        assertThat(created.json().get("state").asString()).isEqualTo("running");
+        assertThat(created.json().get("ramBlocks").findValuesAsString("name")).containsExactly("pc.ram", "vga.vram");
+
+        JsonNode first = api.get("/api/v1/guests/" + id + "/checksums").json();
+        Thread.sleep(300);
+        JsonNode second = api.get("/api/v1/guests/" + id + "/checksums").json();
+        assertThat(second.get("memory").asString()).isNotEqualTo(first.get("memory").asString());
+        assertThat(second.get("disks").get(0).get("sha256").asString())
+                .isNotEqualTo(first.get("disks").get(0).get("sha256").asString());
+
+        assertThat(api.post("/api/v1/guests/" + id + "/pause", null).json().get("state").asString()).isEqualTo("paused");
+        JsonNode pausedA = api.get("/api/v1/guests/" + id + "/checksums").json();
+        Thread.sleep(300);
+        JsonNode pausedB = api.get("/api/v1/guests/" + id + "/checksums").json();
+        assertThat(pausedB.get("memory")).isEqualTo(pausedA.get("memory"));
+        assertThat(pausedB.get("disks")).isEqualTo(pausedA.get("disks"));
+        assertThat(api.get("/api/v1/guests/" + id).json().get("state").asString()).isEqualTo("paused");
+
+        assertThat(api.post("/api/v1/guests/" + id + "/resume", null).json().get("state").asString()).isEqualTo("running");
+        assertThat(api.delete("/api/v1/guests/" + id).status()).isEqualTo(204);
+        assertThat(api.get("/api/v1/guests/" + id).status()).isEqualTo(404);
+        assertThat(api.get("/api/v1/guests/" + id + "/checksums").status()).isEqualTo(404);
+    }
+
+    @Test
+    void aGuestShowsItsDisksAndTheirOwnership() {
+        JsonNode guest = api.get("/api/v1/guests/" + createGuest("host-b", 16 * MIB)).json();
+        String diskId = guest.get("disks").get(0).get("id").asString();
+        JsonNode disk = api.get("/api/v1/disks/" + diskId).json();
+        assertThat(disk.get("ownership").get("ownerHostId").asString()).isEqualTo("host-b");
+        assertThat(disk.get("ownership").get("state").asString()).isEqualTo("active");
+        assertThat(disk.get("ownership").get("generation").asLong()).isEqualTo(1);
+        JsonNode ownership = api.get("/api/v1/disks/" + diskId + "/ownership").json();
+        assertThat(ownership.get("history")).hasSize(1);
+        assertThat(api.get("/api/v1/disks/" + UUID.randomUUID()).status()).isEqualTo(404);
+    }
+
+    @Test
+    void aRetriedGuestPostWithTheSameKeyCreatesOneGuest() {
+        Map<String, Object> body = guestRequest("host-a", 16 * MIB);
+        String key = "guest-" + UUID.randomUUID();
+        ApiClient.Reply first = api.post("/api/v1/guests", body, Map.of("Idempotency-Key", key));
+        ApiClient.Reply retry = api.post("/api/v1/guests", body, Map.of("Idempotency-Key", key));
+        assertThat(retry.status()).isEqualTo(201);
+        assertThat(retry.json().get("id")).isEqualTo(first.json().get("id"));
+        String name = (String) body.get("name");
+        assertThat(api.get("/api/v1/guests").json().findValuesAsString("name").stream().filter(name::equals))
+                .hasSize(1);
+
+        Map<String, Object> other = new HashMap<>(body);
+        other.put("memoryBytes", 32 * MIB);
+        ApiClient.Reply reused = api.post("/api/v1/guests", other, Map.of("Idempotency-Key", key));
+        assertThat(reused.status()).isEqualTo(422);
+        assertThat(reused.json().get("detail").asString()).contains(key);
+    }
+
+    @Test
+    void guestRequestsThatCannotBeHonouredAreRefusedWithoutLeavingAGuest() {
+        int before = api.get("/api/v1/guests").json().size();
+
+        ApiClient.Reply invalid = api.post("/api/v1/guests", Map.of("name", "", "hostId", "host-a", "memoryBytes", 1));
+        assertThat(invalid.status()).isEqualTo(400);
+        assertThat(invalid.contentType()).startsWith("application/problem+json");
+        assertThat(invalid.json().get("errors").findValuesAsString("field")).contains("name", "memoryBytes");
+
+        ApiClient.Reply malformed = api.postRaw("/api/v1/guests", "{\"name\": ");
+        assertThat(malformed.status()).isEqualTo(400);
+        assertThat(malformed.json().get("detail").asString()).contains("not valid JSON");
+
+        Map<String, Object> badLayout = guestRequest("host-a", 32 * MIB);
+        badLayout.put("ramBlocks", List.of(Map.of("name", "pc.ram", "sizeBytes", 16 * MIB)));
+        ApiClient.Reply layout = api.post("/api/v1/guests", badLayout);
+        assertThat(layout.status()).isEqualTo(400);
+        assertThat(layout.json().get("detail").asString()).contains("add up to");
+
+        ApiClient.Reply unknownHost = api.post("/api/v1/guests", guestRequest("host-z", 16 * MIB));
+        assertThat(unknownHost.status()).isEqualTo(422);
+        assertThat(unknownHost.json().get("detail").asString()).contains("host-z");
+
+        ApiClient.Reply tooLarge = api.post("/api/v1/guests", guestRequest("host-a", 2 * HOST_CAPACITY));
+        assertThat(tooLarge.status()).isEqualTo(422);
+        assertThat(tooLarge.json().get("detail").asString()).contains("does not fit");
+
+        assertThat(api.get("/api/v1/guests").json().size()).isEqualTo(before);
+    }
+
+    @Test
+    void requestsWithoutTheApiTokenAreRefused() {
+        ApiClient.Reply anonymous = api.withToken(null).get("/api/v1/hosts");
+        assertThat(anonymous.status()).isEqualTo(401);
+        assertThat(anonymous.contentType()).startsWith("application/problem+json");
+        assertThat(api.withToken("test-worker-token").get("/api/v1/hosts").status()).isEqualTo(403);
+    }
+
+    // ---- migrations -----------------------------------------------------------------------
+
+    @Test
+    void aJobIsQueuedWithItsResolvedParametersAndTimeline(CapturedOutput output) {
+        String guestId = createGuest("host-a", 16 * MIB);
+        ApiClient.Reply created = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("downtimeLimitMs", 500)));
+        assertThat(created.status()).isEqualTo(202);
+        JsonNode job = created.json();
+        String jobId = job.get("id").asString();
+        assertThat(created.header("Location")).isEqualTo("/api/v1/migrations/" + jobId);
+        assertThat(job.get("status").asString()).isEqualTo("queued");
+        assertThat(job.get("statusReason").asString()).contains("no migration engine");
+        assertThat(job.get("sourceHostId").asString()).isEqualTo("host-a");
+        assertThat(job.get("parameters").get("maxBandwidth").asLong()).isEqualTo(128 * MIB);
+        assertThat(job.get("parameters").get("downtimeLimitMs").asLong()).isEqualTo(500);
+        assertThat(job.get("progress").isNull()).isTrue();
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("activeMigrationId").asString()).isEqualTo(jobId);
+
+        JsonNode tuned = api.patch("/api/v1/migrations/" + jobId, Map.of("maxBandwidth", 0)).json();
+        assertThat(tuned.get("parameters").get("maxBandwidth").asLong()).isZero();
+        assertThat(tuned.get("parameters").get("downtimeLimitMs").asLong()).isEqualTo(500);
+        assertThat(api.patch("/api/v1/migrations/" + jobId, Map.of()).status()).isEqualTo(400);
+
+        JsonNode page = api.get("/api/v1/migrations?guestId=" + guestId).json();
+        assertThat(page.get("totalItems").asLong()).isEqualTo(1);
+        assertThat(api.get("/api/v1/migrations?status=queued&hostId=host-b&size=200").json().get("items")
+                .findValuesAsString("id")).contains(jobId);
+        assertThat(api.get("/api/v1/migrations?status=completed&guestId=" + guestId).json().get("totalItems").asLong())
+                .isZero();
+        assertThat(api.get("/api/v1/migrations?status=sleeping").status()).isEqualTo(400);
+        assertThat(api.get("/api/v1/migrations?size=0").status()).isEqualTo(400);
+
+        JsonNode cancelled = api.post("/api/v1/migrations/" + jobId + "/cancel", null).json();
+        assertThat(cancelled.get("status").asString()).isEqualTo("cancelled");
+        assertThat(cancelled.get("finishedAt").isNull()).isFalse();
+        assertThat(output.getAll()).contains("[job:" + jobId + "]");
+
+        JsonNode events = api.get("/api/v1/migrations/" + jobId + "/events").json();
+        assertThat(events.findValuesAsString("to")).containsExactly("queued", "cancelled");
+        assertThat(events.get(0).get("from").isNull()).isTrue();
+        assertThat(events.get(1).get("from").asString()).isEqualTo("queued");
+        assertThat(events.get(1).get("actor").asString()).isEqualTo("api:operator");
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("activeMigrationId").isNull()).isTrue();
+    }
+
+    @Test
+    void anIllegalTransitionAnswers409WithBothStates() {
+        String jobId = createJob(createGuest("host-a", 16 * MIB), "host-b");
+        ApiClient.Reply postcopy = api.post("/api/v1/migrations/" + jobId + "/postcopy", null);
+        assertThat(postcopy.status()).isEqualTo(409);
+        assertThat(postcopy.json().get("detail").asString()).contains("'queued'", "'postcopy-active'");
+
+        api.post("/api/v1/migrations/" + jobId + "/cancel", null);
+        ApiClient.Reply again = api.post("/api/v1/migrations/" + jobId + "/cancel", null);
+        assertThat(again.status()).isEqualTo(409);
+        assertThat(again.contentType()).startsWith("application/problem+json");
+        assertThat(again.json().get("currentStatus").asString()).isEqualTo("cancelled");
+        assertThat(again.json().get("requestedStatus").asString()).isEqualTo("cancelling");
+        assertThat(api.patch("/api/v1/migrations/" + jobId, Map.of("downtimeLimitMs", 100)).status()).isEqualTo(409);
+    }
+
+    @Test
+    void aRetriedMigrationPostWithTheSameKeyCreatesOneJob() {
+        String guestId = createGuest("host-b", 16 * MIB);
+        Map<String, Object> body = Map.of("guestId", guestId, "destinationHostId", "host-a");
+        String key = "job-" + UUID.randomUUID();
+        ApiClient.Reply first = api.post("/api/v1/migrations", body, Map.of("Idempotency-Key", key));
+        ApiClient.Reply retry = api.post("/api/v1/migrations", body, Map.of("Idempotency-Key", key));
+        assertThat(first.status()).isEqualTo(202);
+        assertThat(retry.status()).isEqualTo(202);
+        assertThat(retry.json().get("id")).isEqualTo(first.json().get("id"));
+        assertThat(api.get("/api/v1/migrations?guestId=" + guestId).json().get("totalItems").asLong()).isEqualTo(1);
+        assertThat(api.post("/api/v1/migrations", body, Map.of("Idempotency-Key", "")).status()).isEqualTo(400);
+    }
+
+    @Test
+    void aGuestHasAtMostOneUnfinishedJob() {
+        String guestId = createGuest("host-a", 16 * MIB);
+        String jobId = createJob(guestId, "host-b");
+        ApiClient.Reply second = api.post("/api/v1/migrations", Map.of("guestId", guestId, "destinationHostId", "host-b"));
+        assertThat(second.status()).isEqualTo(409);
+        assertThat(second.json().get("detail").asString()).contains(jobId);
+        ApiClient.Reply delete = api.delete("/api/v1/guests/" + guestId);
+        assertThat(delete.status()).isEqualTo(409);
+        api.post("/api/v1/migrations/" + jobId + "/cancel", null);
+        assertThat(createJob(guestId, "host-b")).isNotEqualTo(jobId);
+    }
+
+    @Test
+    void impossibleOrUnsupportedMigrationsAreRefusedWithoutAJobRecord() {
+        String guestId = createGuest("host-a", 16 * MIB);
+        long before = api.get("/api/v1/migrations").json().get("totalItems").asLong();
+
+        ApiClient.Reply same = api.post("/api/v1/migrations", Map.of("guestId", guestId, "destinationHostId", "host-a"));
+        assertThat(same.status()).isEqualTo(422);
+        assertThat(same.json().get("detail").asString()).contains("must differ");
+
+        ApiClient.Reply unknownHost = api.post("/api/v1/migrations",
+                Map.of("guestId", guestId, "destinationHostId", "host-z"));
+        assertThat(unknownHost.status()).isEqualTo(422);
+
+        ApiClient.Reply unknownGuest = api.post("/api/v1/migrations",
+                Map.of("guestId", UUID.randomUUID(), "destinationHostId", "host-b"));
+        assertThat(unknownGuest.status()).isEqualTo(422);
+
+        ApiClient.Reply unsupported = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("storage", "copy",
+                        "capabilities", Map.of("postcopy", true, "xbzrle", true))));
+        assertThat(unsupported.status()).isEqualTo(422);
+        assertThat(unsupported.json().get("unsupported").valueStream().map(JsonNode::asString).toList())
+                .containsExactly("parameters.storage=copy", "parameters.capabilities.postcopy",
+                        "parameters.capabilities.xbzrle");
+
+        ApiClient.Reply misspelt = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("maxBandwith", 1000)));
+        assertThat(misspelt.status()).isEqualTo(400);
+        assertThat(misspelt.json().get("detail").asString()).contains("maxBandwith");
+
+        ApiClient.Reply invalid = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("maxBandwidth", -1, "storage", "tape")));
+        assertThat(invalid.status()).isEqualTo(400);
+        assertThat(invalid.json().get("errors").findValuesAsString("field"))
+                .contains("parameters.maxBandwidth", "parameters.storage");
+
+        // a 700 MiB guest on host-b leaves 324 MiB there: a 400 MiB guest from host-a does not fit
+        createGuest("host-b", 700 * MIB);
+        String big = createGuest("host-a", 400 * MIB);
+        ApiClient.Reply tooLarge = api.post("/api/v1/migrations", Map.of("guestId", big, "destinationHostId", "host-b"));
+        assertThat(tooLarge.status()).isEqualTo(422);
+        assertThat(tooLarge.json().get("detail").asString()).contains("does not fit");
+
+        assertThat(api.get("/api/v1/migrations").json().get("totalItems").asLong()).isEqualTo(before);
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("activeMigrationId").isNull()).isTrue();
+        assertThat(api.get("/api/v1/migrations/" + UUID.randomUUID()).status()).isEqualTo(404);
+    }
+
+    // ---- contract and operations ---------------------------------------------------------
+
+    @Test
+    void everyOperationInTheSpecIsServedAndNothingElse() {
+        Set<String> served = new TreeSet<>();
+        mappings.getHandlerMethods().keySet().forEach(info -> info.getPatternValues().stream()
+                .filter(p -> p.startsWith("/api/"))
+                .forEach(p -> info.getMethodsCondition().getMethods()
+                        .forEach(m -> served.add(m.name() + " " + p))));
+        assertThat(served).isEqualTo(new TreeSet<>(OpenApiContract.load().operations()));
+    }
+
+    @Test
+    void actuatorShowsHealthWithTheDatabaseAndPrometheusMetrics() {
+        ApiClient open = api.withToken(null);
+        assertThat(open.get("/actuator/health/liveness").json().get("status").asString()).isEqualTo("UP");
+        JsonNode readiness = open.get("/actuator/health/readiness").json();
+        assertThat(readiness.get("status").asString()).isEqualTo("UP");
+        assertThat(readiness.get("components").has("db")).isTrue();
+        String jobId = createJob(createGuest("host-a", 16 * MIB), "host-b");
+        api.post("/api/v1/migrations/" + jobId + "/cancel", null);
+        assertThat(open.get("/actuator/prometheus").body())
+                .contains("ferry_jobs_transitions_total{")
+                .contains("jvm_memory_used_bytes");
+    }
+}

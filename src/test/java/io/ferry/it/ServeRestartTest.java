@@ -1,0 +1,109 @@
+package io.ferry.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The embedded default as an operator runs it: {@code ferry serve} in its own process with
+ * its two local workers. It is killed and started again; workers and their guests outlive it,
+ * jobs outlive it in the database, and a worker that dies is started again.
+ */
+class ServeRestartTest {
+
+    private static final String TOKEN = "restart-test-token";
+    private static final Duration UP = Duration.ofSeconds(90);
+
+    private Process serve;
+    private final Path dataDir = ControlPlaneApiTests.newDataDir("restart");
+
+    @AfterEach
+    void stop() throws Exception {
+        if (serve != null && serve.isAlive()) {
+            serve.destroy();
+            serve.waitFor();
+        }
+        for (String host : List.of("host-a", "host-b")) {
+            Path pid = dataDir.resolve("workers").resolve(host + ".pid");
+            if (Files.exists(pid)) {
+                ProcessHandle.of(Long.parseLong(Files.readString(pid).strip())).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
+
+    private ApiClient start(int port) throws Exception {
+        serve = FerryProcess.serve(dataDir, port, "--ferry.api.token=" + TOKEN,
+                "--ferry.worker.heartbeat-interval=200ms", "--ferry.worker.heartbeat-timeout=1500ms",
+                "--ferry.workers.local.memory-capacity=" + (1L << 30));
+        ApiClient api = new ApiClient("http://127.0.0.1:" + port, TOKEN);
+        await().atMost(UP).pollInterval(Duration.ofMillis(250)).ignoreExceptions().untilAsserted(() ->
+                assertThat(api.get("/api/v1/hosts").json().findValuesAsString("state"))
+                        .containsExactly("reachable", "reachable"));
+        return api;
+    }
+
+    private long workerPid(String host) throws Exception {
+        return Long.parseLong(Files.readString(dataDir.resolve("workers").resolve(host + ".pid")).strip());
+    }
+
+    @Test
+    void guestsAndJobsOutliveAControlPlaneCrashAndWorkersAreSupervised() throws Exception {
+        int port = FerryProcess.freePort();
+        ApiClient api = start(port);
+        String guestId = api.post("/api/v1/guests", Map.of("name", "survivor", "hostId", "host-a",
+                "memoryBytes", 32L << 20, "disks", List.of(Map.of("name", "root", "sizeBytes", 4L << 20)),
+                "workload", Map.of("dirtyPagesPerSecond", 500, "seed", 7))).json().get("id").asString();
+        String jobId = api.post("/api/v1/migrations", Map.of("guestId", guestId, "destinationHostId", "host-b"))
+                .json().get("id").asString();
+        JsonNode eventsBefore = api.get("/api/v1/migrations/" + jobId + "/events").json();
+        long workerA = workerPid("host-a");
+        long workerB = workerPid("host-b");
+
+        // kill -9 the control plane: its workers keep running with their guests
+        serve.destroyForcibly().waitFor();
+        assertThat(ProcessHandle.of(workerA).map(ProcessHandle::isAlive)).contains(true);
+
+        api = start(port);
+        assertThat(workerPid("host-a")).as("the running worker is adopted, not replaced").isEqualTo(workerA);
+        assertThat(workerPid("host-b")).isEqualTo(workerB);
+        JsonNode job = api.get("/api/v1/migrations/" + jobId).json();
+        assertThat(job.get("status").asString()).isEqualTo("queued");
+        assertThat(api.get("/api/v1/migrations/" + jobId + "/events").json()).isEqualTo(eventsBefore);
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("state").asString()).isEqualTo("running");
+        assertThat(api.get("/api/v1/guests/" + guestId + "/checksums").status()).isEqualTo(200);
+
+        // a worker whose heartbeats stop is shown unreachable, and reachable again when they resume
+        new ProcessBuilder("kill", "-STOP", Long.toString(workerA)).start().waitFor();
+        ApiClient client = api;
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(client.get("/api/v1/hosts/host-a").json().get("state").asString()).isEqualTo("unreachable"));
+        new ProcessBuilder("kill", "-CONT", Long.toString(workerA)).start().waitFor();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(client.get("/api/v1/hosts/host-a").json().get("state").asString()).isEqualTo("reachable"));
+
+        // kill -9 a worker: it is started again, and the guest it held is reported lost
+        ProcessHandle.of(workerA).orElseThrow().destroyForcibly();
+        await().atMost(UP).ignoreExceptions().untilAsserted(() -> {
+            assertThat(workerPid("host-a")).isNotEqualTo(workerA);
+            assertThat(client.get("/api/v1/hosts/host-a").json().get("state").asString()).isEqualTo("reachable");
+            assertThat(client.get("/api/v1/guests/" + guestId).json().get("state").asString()).isEqualTo("lost");
+        });
+
+        // a clean stop of the control plane stops its workers
+        long newWorkerA = workerPid("host-a");
+        serve.destroy();
+        serve.waitFor();
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            assertThat(ProcessHandle.of(newWorkerA).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+            assertThat(ProcessHandle.of(workerB).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        });
+    }
+}
