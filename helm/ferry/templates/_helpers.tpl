@@ -1,0 +1,75 @@
+{{/*
+Chart name, overridable with nameOverride.
+*/}}
+{{- define "ferry.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified name used as the prefix of every resource: <release>-<chart name>,
+or just the release name when it already contains the chart name.
+*/}}
+{{- define "ferry.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "ferry.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Selector labels. Call with (dict "ctx" $ "component" "worker"); component is optional.
+*/}}
+{{- define "ferry.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ferry.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- with .component }}
+app.kubernetes.io/component: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Standard labels. Call with (dict "ctx" $ "component" "control-plane"); component is optional.
+*/}}
+{{- define "ferry.labels" -}}
+helm.sh/chart: {{ include "ferry.chart" .ctx }}
+{{ include "ferry.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: ferry
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+{{- end }}
+
+{{- define "ferry.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion | toString) }}
+{{- end }}
+
+{{- define "ferry.configMapName" -}}
+{{- printf "%s-config" (include "ferry.fullname" .) }}
+{{- end }}
+
+{{- define "ferry.secretName" -}}
+{{- printf "%s-secret" (include "ferry.fullname" .) }}
+{{- end }}
+
+{{/*
+Secret holding the database credentials: postgresql.existingSecret or the chart Secret.
+*/}}
+{{- define "ferry.databaseSecretName" -}}
+{{- .Values.postgresql.existingSecret | default (include "ferry.secretName" .) }}
+{{- end }}
+
+{{/*
+In-cluster URL of the control-plane Service, used by the workers.
+*/}}
+{{- define "ferry.controlPlaneUrl" -}}
+{{- printf "http://%s.%s.svc:%v" (include "ferry.fullname" .) .Release.Namespace .Values.service.port }}
+{{- end }}

@@ -1,0 +1,449 @@
+package io.ferry.helm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import com.marcnuri.helm.TemplateCommand;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+
+/**
+ * Lints and renders the Helm chart in {@code helm/ferry} through helm-java (the Helm Go library
+ * over JNI) and asserts the rendered Kubernetes objects.
+ */
+class HelmChartTest {
+
+    private static final Path CHART = Path.of("helm", "ferry").toAbsolutePath();
+    private static final String RELEASE = "demo";
+    private static final String NAMESPACE = "ferry-system";
+    private static final String FULLNAME = "demo-ferry";
+
+    /** Values every install must supply. */
+    private static Map<String, Object> requiredValues() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("auth.apiToken", "api-secret-token");
+        values.put("auth.workerToken", "worker-secret-token");
+        values.put("postgresql.password", "db-password");
+        return values;
+    }
+
+    // ---------------------------------------------------------------- lint
+
+    @Test
+    void lintReportsNoErrors() {
+        assertThat(Files.isRegularFile(CHART.resolve("Chart.yaml"))).isTrue();
+        LintResult result = new Helm(CHART).lint().call();
+        assertThat(result.isFailed()).as("lint failed: %s", result.getMessages()).isFalse();
+        assertThat(result.getMessages()).noneMatch(m -> m.contains("[ERROR]"));
+    }
+
+    @Test
+    void strictLintReportsNoErrorsOrWarnings() {
+        LintResult result = new Helm(CHART).lint().strict().call();
+        assertThat(result.isFailed()).as("strict lint failed: %s", result.getMessages()).isFalse();
+        assertThat(result.getMessages()).noneMatch(m -> m.contains("[ERROR]") || m.contains("[WARNING]"));
+    }
+
+    // ---------------------------------------------------------------- defaults
+
+    @Test
+    void rendersExactlyTheExpectedObjects() {
+        List<Map<String, Object>> objects = render(Map.of());
+        assertThat(objects)
+                .extracting(o -> o.get("kind") + "/" + str(o, "metadata.name"))
+                .containsExactlyInAnyOrder(
+                        "ConfigMap/demo-ferry-config",
+                        "Secret/demo-ferry-secret",
+                        "Service/demo-ferry",
+                        "Deployment/demo-ferry-control-plane",
+                        "DaemonSet/demo-ferry-worker");
+        assertThat(objects).allSatisfy(o -> assertThat(str(o, "metadata.namespace")).isEqualTo(NAMESPACE));
+    }
+
+    @Test
+    void everyObjectCarriesTheStandardLabels() {
+        for (Map<String, Object> o : render(Map.of())) {
+            Map<String, Object> labels = map(o, "metadata.labels");
+            assertThat(labels)
+                    .as("%s labels", o.get("kind"))
+                    .containsEntry("app.kubernetes.io/name", "ferry")
+                    .containsEntry("app.kubernetes.io/instance", RELEASE)
+                    .containsEntry("app.kubernetes.io/version", "0.1.0")
+                    .containsEntry("app.kubernetes.io/managed-by", "Helm")
+                    .containsEntry("helm.sh/chart", "ferry-0.1.0");
+        }
+        List<Map<String, Object>> objects = render(Map.of());
+        assertThat(map(find(objects, "Deployment"), "metadata.labels"))
+                .containsEntry("app.kubernetes.io/component", "control-plane");
+        assertThat(map(find(objects, "DaemonSet"), "metadata.labels"))
+                .containsEntry("app.kubernetes.io/component", "worker");
+    }
+
+    @Test
+    void controlPlaneDeploymentDefaults() {
+        Map<String, Object> deployment = find(render(Map.of()), "Deployment");
+        assertThat(deployment.get("apiVersion")).isEqualTo("apps/v1");
+        assertThat(get(deployment, "spec.replicas")).isEqualTo(2);
+        assertThat(map(deployment, "spec.selector.matchLabels"))
+                .isEqualTo(Map.of(
+                        "app.kubernetes.io/name", "ferry",
+                        "app.kubernetes.io/instance", RELEASE,
+                        "app.kubernetes.io/component", "control-plane"));
+        assertThat(map(deployment, "spec.template.metadata.labels"))
+                .containsAllEntriesOf(map(deployment, "spec.selector.matchLabels"));
+
+        Map<String, Object> annotations = map(deployment, "spec.template.metadata.annotations");
+        assertThat(annotations)
+                .containsEntry("prometheus.io/scrape", "true")
+                .containsEntry("prometheus.io/path", "/actuator/prometheus")
+                .containsEntry("prometheus.io/port", "8080")
+                .containsKeys("checksum/config", "checksum/secret");
+
+        Map<String, Object> podSpec = map(deployment, "spec.template.spec");
+        assertThat(podSpec).doesNotContainKey("hostNetwork");
+        Map<String, Object> container = onlyContainer(podSpec);
+        assertThat(container.get("name")).isEqualTo("control-plane");
+        assertThat(container.get("image")).isEqualTo("ferry:0.1.0");
+        assertThat(container.get("imagePullPolicy")).isEqualTo("IfNotPresent");
+        assertThat(container.get("command")).isEqualTo(List.of("java", "-jar", "/app/ferry.jar", "serve"));
+        assertThat(list(container, "ports"))
+                .containsExactly(Map.of("name", "http", "containerPort", 8080, "protocol", "TCP"));
+
+        assertThat(str(container, "livenessProbe.httpGet.path")).isEqualTo("/actuator/health/liveness");
+        assertThat(str(container, "livenessProbe.httpGet.port")).isEqualTo("http");
+        assertThat(str(container, "readinessProbe.httpGet.path")).isEqualTo("/actuator/health/readiness");
+        assertThat(str(container, "readinessProbe.httpGet.port")).isEqualTo("http");
+        assertThat(container).doesNotContainKey("startupProbe");
+
+        assertThat(str(container, "resources.requests.cpu")).isEqualTo("500m");
+        assertThat(str(container, "resources.requests.memory")).isEqualTo("1Gi");
+        assertThat(str(container, "resources.limits.memory")).isEqualTo("2Gi");
+    }
+
+    @Test
+    void controlPlaneEnvironmentIsWiredToConfigMapAndSecret() {
+        Map<String, Object> container = onlyContainer(map(find(render(Map.of()), "Deployment"), "spec.template.spec"));
+        Map<String, Map<String, Object>> env = env(container);
+        assertThat(env.keySet())
+                .containsExactly(
+                        "SPRING_PROFILES_ACTIVE",
+                        "SPRING_DATASOURCE_URL",
+                        "SPRING_DATASOURCE_USERNAME",
+                        "SPRING_DATASOURCE_PASSWORD",
+                        "FERRY_API_TOKEN",
+                        "FERRY_WORKER_TOKEN",
+                        "FERRY_WORKERS_LAUNCH");
+        assertThat(env.get("SPRING_PROFILES_ACTIVE")).containsEntry("value", "postgres");
+        assertThat(env.get("FERRY_WORKERS_LAUNCH")).containsEntry("value", "external");
+        assertThat(map(env.get("SPRING_DATASOURCE_URL"), "valueFrom.configMapKeyRef"))
+                .isEqualTo(Map.of("name", "demo-ferry-config", "key", "database-url"));
+        assertThat(map(env.get("SPRING_DATASOURCE_USERNAME"), "valueFrom.secretKeyRef"))
+                .isEqualTo(Map.of("name", "demo-ferry-secret", "key", "database-username"));
+        assertThat(map(env.get("SPRING_DATASOURCE_PASSWORD"), "valueFrom.secretKeyRef"))
+                .isEqualTo(Map.of("name", "demo-ferry-secret", "key", "database-password"));
+        assertThat(map(env.get("FERRY_API_TOKEN"), "valueFrom.secretKeyRef"))
+                .isEqualTo(Map.of("name", "demo-ferry-secret", "key", "api-token"));
+        assertThat(map(env.get("FERRY_WORKER_TOKEN"), "valueFrom.secretKeyRef"))
+                .isEqualTo(Map.of("name", "demo-ferry-secret", "key", "worker-token"));
+    }
+
+    @Test
+    void serviceSelectsOnlyControlPlanePods() {
+        List<Map<String, Object>> objects = render(Map.of());
+        Map<String, Object> service = find(objects, "Service");
+        assertThat(str(service, "spec.type")).isEqualTo("ClusterIP");
+        assertThat(list(service, "spec.ports"))
+                .containsExactly(Map.of("name", "http", "port", 8080, "targetPort", "http", "protocol", "TCP"));
+        Map<String, Object> selector = map(service, "spec.selector");
+        assertThat(selector).containsEntry("app.kubernetes.io/component", "control-plane");
+        assertThat(map(find(objects, "Deployment"), "spec.template.metadata.labels")).containsAllEntriesOf(selector);
+        assertThat(map(find(objects, "DaemonSet"), "spec.template.metadata.labels"))
+                .containsEntry("app.kubernetes.io/component", "worker")
+                .doesNotContainEntry("app.kubernetes.io/component", "control-plane");
+    }
+
+    @Test
+    void workerDaemonSetDefaults() {
+        Map<String, Object> daemonSet = find(render(Map.of()), "DaemonSet");
+        assertThat(daemonSet.get("apiVersion")).isEqualTo("apps/v1");
+        assertThat(map(daemonSet, "spec.selector.matchLabels"))
+                .containsEntry("app.kubernetes.io/component", "worker");
+        Map<String, Object> podSpec = map(daemonSet, "spec.template.spec");
+        assertThat(podSpec).doesNotContainKeys("hostNetwork", "dnsPolicy", "nodeSelector", "tolerations");
+
+        Map<String, Object> container = onlyContainer(podSpec);
+        assertThat(container.get("image")).isEqualTo("ferry:0.1.0");
+        assertThat(container.get("command")).isEqualTo(List.of("java", "-jar", "/app/ferry.jar", "worker"));
+        assertThat(list(container, "ports"))
+                .containsExactly(
+                        Map.of("name", "control", "containerPort", 7070, "protocol", "TCP"),
+                        Map.of("name", "data-plane", "containerPort", 7071, "protocol", "TCP"));
+
+        Map<String, Map<String, Object>> env = env(container);
+        assertThat(str(env.get("FERRY_HOST_ID"), "valueFrom.fieldRef.fieldPath")).isEqualTo("spec.nodeName");
+        assertThat(env.get("FERRY_CONTROL_PLANE_URL"))
+                .containsEntry("value", "http://demo-ferry.ferry-system.svc:8080");
+        assertThat(env.get("FERRY_BIND")).containsEntry("value", "0.0.0.0");
+        assertThat(str(env.get("FERRY_ADVERTISE_ADDRESS"), "valueFrom.fieldRef.fieldPath")).isEqualTo("status.podIP");
+        assertThat(env.get("FERRY_CONTROL_PORT")).containsEntry("value", "7070");
+        assertThat(env.get("FERRY_DATA_PORT")).containsEntry("value", "7071");
+        assertThat(env.get("FERRY_DATASTORE")).containsEntry("value", "/var/lib/ferry/datastore");
+        assertThat(map(env.get("FERRY_WORKER_TOKEN"), "valueFrom.secretKeyRef"))
+                .isEqualTo(Map.of("name", "demo-ferry-secret", "key", "worker-token"));
+
+        assertThat(list(container, "volumeMounts"))
+                .containsExactly(Map.of("name", "datastore", "mountPath", "/var/lib/ferry/datastore"));
+        assertThat(list(podSpec, "volumes"))
+                .containsExactly(Map.of(
+                        "name", "datastore",
+                        "hostPath", Map.of("path", "/var/lib/ferry/datastore", "type", "DirectoryOrCreate")));
+        assertThat(str(container, "resources.requests.memory")).isEqualTo("512Mi");
+    }
+
+    @Test
+    void configMapAndSecretDefaults() {
+        List<Map<String, Object>> objects = render(Map.of());
+        assertThat(map(find(objects, "ConfigMap"), "data"))
+                .isEqualTo(Map.of("database-url", "jdbc:postgresql://postgresql:5432/ferry"));
+        Map<String, Object> secret = find(objects, "Secret");
+        assertThat(secret.get("type")).isEqualTo("Opaque");
+        assertThat(decodedData(secret))
+                .isEqualTo(Map.of(
+                        "api-token", "api-secret-token",
+                        "worker-token", "worker-secret-token",
+                        "database-username", "ferry",
+                        "database-password", "db-password"));
+    }
+
+    // ---------------------------------------------------------------- non-default values
+
+    @Test
+    void nonDefaultValuesTakeEffect() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("controlPlane.replicas", 3);
+        values.put("worker.hostNetwork", true);
+        values.put("worker.controlPort", 9070);
+        values.put("worker.dataPort", 9071);
+        values.put("postgresql.url", "jdbc:postgresql://db.example.internal:6432/migrations");
+        values.put("postgresql.existingSecret", "pg-credentials");
+        values.put("postgresql.password", "");
+        values.put("image.repository", "registry.local/ferry");
+        values.put("image.tag", "1.2.3");
+        values.put("service.port", 80);
+        values.put("controlPlane.startupProbe.enabled", true);
+        values.put("controlPlane.resources.limits.memory", "4Gi");
+        values.put("worker.nodeSelector.ferry/worker", "enabled");
+        values.put("worker.tolerations[0].key", "dedicated");
+        values.put("worker.tolerations[0].operator", "Exists");
+        values.put("worker.tolerations[0].effect", "NoSchedule");
+        List<Map<String, Object>> objects = render(values);
+
+        Map<String, Object> deployment = find(objects, "Deployment");
+        assertThat(get(deployment, "spec.replicas")).isEqualTo(3);
+        Map<String, Object> cp = onlyContainer(map(deployment, "spec.template.spec"));
+        assertThat(cp.get("image")).isEqualTo("registry.local/ferry:1.2.3");
+        assertThat(str(cp, "startupProbe.httpGet.path")).isEqualTo("/actuator/health/liveness");
+        assertThat(map(cp, "startupProbe")).doesNotContainKey("enabled").containsEntry("failureThreshold", 60);
+        assertThat(str(cp, "resources.limits.memory")).isEqualTo("4Gi");
+        Map<String, Map<String, Object>> cpEnv = env(cp);
+        assertThat(map(cpEnv.get("SPRING_DATASOURCE_USERNAME"), "valueFrom.secretKeyRef"))
+                .isEqualTo(Map.of("name", "pg-credentials", "key", "database-username"));
+        assertThat(map(cpEnv.get("SPRING_DATASOURCE_PASSWORD"), "valueFrom.secretKeyRef"))
+                .isEqualTo(Map.of("name", "pg-credentials", "key", "database-password"));
+        assertThat(map(cpEnv.get("FERRY_API_TOKEN"), "valueFrom.secretKeyRef"))
+                .containsEntry("name", "demo-ferry-secret");
+
+        // The chart Secret keeps the tokens but no longer carries database credentials.
+        assertThat(decodedData(find(objects, "Secret")))
+                .isEqualTo(Map.of("api-token", "api-secret-token", "worker-token", "worker-secret-token"));
+        assertThat(map(find(objects, "ConfigMap"), "data"))
+                .containsEntry("database-url", "jdbc:postgresql://db.example.internal:6432/migrations");
+        assertThat(list(find(objects, "Service"), "spec.ports"))
+                .containsExactly(Map.of("name", "http", "port", 80, "targetPort", "http", "protocol", "TCP"));
+
+        Map<String, Object> podSpec = map(find(objects, "DaemonSet"), "spec.template.spec");
+        assertThat(podSpec).containsEntry("hostNetwork", true).containsEntry("dnsPolicy", "ClusterFirstWithHostNet");
+        assertThat(map(podSpec, "nodeSelector")).isEqualTo(Map.of("ferry/worker", "enabled"));
+        assertThat(list(podSpec, "tolerations"))
+                .containsExactly(Map.of("key", "dedicated", "operator", "Exists", "effect", "NoSchedule"));
+        Map<String, Object> worker = onlyContainer(podSpec);
+        assertThat(list(worker, "ports"))
+                .containsExactly(
+                        Map.of("name", "control", "containerPort", 9070, "hostPort", 9070, "protocol", "TCP"),
+                        Map.of("name", "data-plane", "containerPort", 9071, "hostPort", 9071, "protocol", "TCP"));
+        Map<String, Map<String, Object>> env = env(worker);
+        assertThat(str(env.get("FERRY_ADVERTISE_ADDRESS"), "valueFrom.fieldRef.fieldPath")).isEqualTo("status.hostIP");
+        assertThat(env.get("FERRY_CONTROL_PORT")).containsEntry("value", "9070");
+        assertThat(env.get("FERRY_DATA_PORT")).containsEntry("value", "9071");
+        assertThat(env.get("FERRY_CONTROL_PLANE_URL")).containsEntry("value", "http://demo-ferry.ferry-system.svc:80");
+    }
+
+    @Test
+    void existingClaimReplacesHostPathForTheDatastore() {
+        Map<String, Object> podSpec = map(
+                find(render(Map.of("worker.datastore.existingClaim", "ferry-shared")), "DaemonSet"),
+                "spec.template.spec");
+        assertThat(list(podSpec, "volumes"))
+                .containsExactly(Map.of("name", "datastore", "persistentVolumeClaim", Map.of("claimName", "ferry-shared")));
+        assertThat(env(onlyContainer(podSpec)).get("FERRY_DATASTORE")).containsEntry("value", "/var/lib/ferry/datastore");
+    }
+
+    @Test
+    void customHostPathIsUsedForTheDatastore() {
+        Map<String, Object> podSpec = map(
+                find(render(Map.of("worker.datastore.hostPath", "/mnt/ferry")), "DaemonSet"), "spec.template.spec");
+        assertThat(list(podSpec, "volumes"))
+                .containsExactly(Map.of(
+                        "name", "datastore", "hostPath", Map.of("path", "/mnt/ferry", "type", "DirectoryOrCreate")));
+    }
+
+    @Test
+    void prometheusAnnotationsAreConfigurable() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("controlPlane.metrics.prometheus.enabled", false);
+        values.put("controlPlane.podAnnotations.team", "migrations");
+        Map<String, Object> annotations =
+                map(find(render(values), "Deployment"), "spec.template.metadata.annotations");
+        assertThat(annotations).containsEntry("team", "migrations");
+        assertThat(annotations.keySet()).noneMatch(k -> k.startsWith("prometheus.io/"));
+    }
+
+    @Test
+    void fullnameOverrideRenamesEverything() {
+        List<Map<String, Object>> objects = render(Map.of("fullnameOverride", "mig"));
+        assertThat(objects)
+                .extracting(o -> str(o, "metadata.name"))
+                .containsExactlyInAnyOrder("mig-config", "mig-secret", "mig", "mig-control-plane", "mig-worker");
+        assertThat(env(onlyContainer(map(find(objects, "DaemonSet"), "spec.template.spec")))
+                        .get("FERRY_CONTROL_PLANE_URL"))
+                .containsEntry("value", "http://mig.ferry-system.svc:8080");
+    }
+
+    // ---------------------------------------------------------------- required values
+
+    @Test
+    void renderingWithoutApiTokenFailsWithAClearMessage() {
+        Map<String, Object> values = requiredValues();
+        values.remove("auth.apiToken");
+        assertThatThrownBy(() -> renderRaw(values)).hasMessageContaining("auth.apiToken is required");
+    }
+
+    @Test
+    void renderingWithoutWorkerTokenFailsWithAClearMessage() {
+        Map<String, Object> values = requiredValues();
+        values.remove("auth.workerToken");
+        assertThatThrownBy(() -> renderRaw(values)).hasMessageContaining("auth.workerToken is required");
+    }
+
+    @Test
+    void renderingWithoutDatabasePasswordOrExistingSecretFails() {
+        Map<String, Object> values = requiredValues();
+        values.remove("postgresql.password");
+        assertThatThrownBy(() -> renderRaw(values))
+                .hasMessageContaining("postgresql.password is required unless postgresql.existingSecret is set");
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static List<Map<String, Object>> render(Map<String, Object> overrides) {
+        Map<String, Object> values = requiredValues();
+        values.putAll(overrides);
+        return parse(renderRaw(values));
+    }
+
+    private static String renderRaw(Map<String, Object> values) {
+        TemplateCommand template = new Helm(CHART).template().withName(RELEASE).withNamespace(NAMESPACE);
+        values.forEach(template::set);
+        return template.call();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> parse(String manifests) {
+        Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
+        List<Map<String, Object>> objects = new ArrayList<>();
+        for (Object document : yaml.loadAll(manifests)) {
+            if (document != null) {
+                objects.add((Map<String, Object>) document);
+            }
+        }
+        assertThat(objects).as("rendered objects").isNotEmpty();
+        return objects;
+    }
+
+    private static Map<String, Object> find(List<Map<String, Object>> objects, String kind) {
+        List<Map<String, Object>> matches =
+                objects.stream().filter(o -> kind.equals(o.get("kind"))).collect(Collectors.toList());
+        assertThat(matches).as("objects of kind %s", kind).hasSize(1);
+        return matches.get(0);
+    }
+
+    private static Map<String, Object> onlyContainer(Map<String, Object> podSpec) {
+        List<Object> containers = list(podSpec, "containers");
+        assertThat(containers).hasSize(1);
+        return asMap(containers.get(0));
+    }
+
+    /** Container env as name -> entry, in declaration order. */
+    private static Map<String, Map<String, Object>> env(Map<String, Object> container) {
+        Map<String, Map<String, Object>> env = new LinkedHashMap<>();
+        for (Object entry : list(container, "env")) {
+            Map<String, Object> e = asMap(entry);
+            assertThat(env.put((String) e.get("name"), e)).as("duplicate env %s", e.get("name")).isNull();
+        }
+        return env;
+    }
+
+    private static Map<String, String> decodedData(Map<String, Object> secret) {
+        Map<String, String> decoded = new LinkedHashMap<>();
+        map(secret, "data").forEach((k, v) -> decoded.put(
+                k, new String(Base64.getDecoder().decode((String) v), StandardCharsets.UTF_8)));
+        return decoded;
+    }
+
+    /** Navigates a dotted path of map keys. */
+    private static Object get(Map<String, Object> root, String path) {
+        Object current = root;
+        for (String key : path.split("\\.")) {
+            assertThat(current).as("parent of '%s' in path %s", key, path).isInstanceOf(Map.class);
+            Map<String, Object> m = asMap(current);
+            assertThat(m).as("path %s", path).containsKey(key);
+            current = m.get(key);
+        }
+        return current;
+    }
+
+    private static String str(Map<String, Object> root, String path) {
+        Object value = get(root, path);
+        return value == null ? null : value.toString();
+    }
+
+    private static Map<String, Object> map(Map<String, Object> root, String path) {
+        return asMap(get(root, path));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> list(Map<String, Object> root, String path) {
+        Object value = get(root, path);
+        assertThat(value).as(path).isInstanceOf(List.class);
+        return (List<Object>) value;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> asMap(Object value) {
+        assertThat(value).isInstanceOf(Map.class);
+        return (Map<String, Object>) value;
+    }
+}
