@@ -1,0 +1,294 @@
+package io.ferry.guest;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
+
+/**
+ * A guest made of real parts: off-heap RAM with a dirty log per block, raw disk images in the
+ * datastore, a device-state blob, and a {@link Workload} that dirties them while the guest runs.
+ *
+ * <p>The state decides the workload: entering RUNNING resumes it, entering PAUSED (or being
+ * created INCOMING) stops it, entering MIGRATING_OUT leaves it as it was. Legal transitions are
+ * {@link GuestState}'s table; setting the current state again is a no-op.
+ *
+ * <p>{@link #close()} releases memory and file handles but keeps the image files, which live on
+ * shared storage and may already belong to the destination; {@link #deleteImages()} is for
+ * deleting the guest.
+ */
+public final class SyntheticGuest implements AutoCloseable {
+
+    private final GuestSpec spec;
+    private final Path datastoreDir;
+    private final GuestMemory memory;
+    private final Map<String, DirtyBitmap> dirtyLogs;
+    private final Map<String, DiskImage> disks;
+    private final DeviceState deviceState;
+    private final Workload workload;
+
+    private final Object stateLock = new Object();
+    private GuestState state; // guarded by stateLock
+    private boolean closed;   // guarded by stateLock
+    /** Read-held while checksums read memory and images, write-held by close() to free them. */
+    private final ReentrantReadWriteLock resources = new ReentrantReadWriteLock();
+
+    private SyntheticGuest(GuestSpec spec, Path datastoreDir, GuestState initial) throws IOException {
+        this.spec = spec;
+        this.datastoreDir = datastoreDir;
+        this.deviceState = new DeviceState(spec.deviceStateBytes(), spec.workload().seed());
+        this.dirtyLogs = new LinkedHashMap<>();
+        this.disks = new LinkedHashMap<>();
+        this.memory = GuestMemory.allocate(spec.ramBlocks());
+        try {
+            for (RamBlock block : memory.blocks()) {
+                dirtyLogs.put(block.name(), new DirtyBitmap(block.pageCount()));
+            }
+            Files.createDirectories(datastoreDir);
+            for (DiskSpec disk : spec.disks()) {
+                disks.put(disk.diskId(), DiskImage.open(datastoreDir.resolve(disk.imageFileName()), disk.sizeBytes()));
+            }
+            this.workload = new Workload(spec.guestId(), spec.workload(), memory,
+                    List.copyOf(dirtyLogs.values()), List.copyOf(disks.values()), deviceState);
+        } catch (IOException | RuntimeException | Error e) {
+            disks.values().forEach(DiskImage::close);
+            memory.close();
+            throw e;
+        }
+        this.state = initial;
+        if (initial == GuestState.RUNNING) {
+            workload.resume();
+        }
+    }
+
+    /**
+     * Creates a running guest: memory zeroed, images opened (created sparse if absent) as
+     * {@code <diskId>.img} in {@code datastoreDir}, workload started.
+     */
+    public static SyntheticGuest create(GuestSpec spec, Path datastoreDir) throws IOException {
+        return new SyntheticGuest(Objects.requireNonNull(spec, "spec"), datastoreDir, GuestState.RUNNING);
+    }
+
+    /**
+     * Creates the destination side of a migration: same layout, state INCOMING, workload stopped
+     * until the migration completes and the guest is set RUNNING.
+     */
+    public static SyntheticGuest createIncoming(GuestSpec spec, Path datastoreDir) throws IOException {
+        return new SyntheticGuest(Objects.requireNonNull(spec, "spec"), datastoreDir, GuestState.INCOMING);
+    }
+
+    public GuestSpec spec() {
+        return spec;
+    }
+
+    public String id() {
+        return spec.guestId();
+    }
+
+    public GuestState state() {
+        synchronized (stateLock) {
+            return state;
+        }
+    }
+
+    /** PAUSED, with the workload stopped when this returns. No-op if already paused. */
+    public void pause() {
+        setState(GuestState.PAUSED);
+    }
+
+    /** RUNNING, with the workload writing again. No-op if already running. */
+    public void resume() {
+        setState(GuestState.RUNNING);
+    }
+
+    /** @throws IllegalStateException if {@code current → next} is not a legal transition, or the guest is closed */
+    public void setState(GuestState next) {
+        Objects.requireNonNull(next, "next");
+        synchronized (stateLock) {
+            checkOpen();
+            if (state != next) {
+                state.checkTransitionTo(next);
+                enter(next);
+            }
+        }
+    }
+
+    /**
+     * Moves to {@code next} only if the state is still {@code expected}: the compare-and-set for
+     * callers that decided on the transition from a state they read earlier.
+     *
+     * @return false if the state was not {@code expected}
+     * @throws IllegalStateException if {@code expected → next} is not a legal transition
+     */
+    public boolean compareAndSetState(GuestState expected, GuestState next) {
+        Objects.requireNonNull(next, "next");
+        synchronized (stateLock) {
+            checkOpen();
+            if (state != expected) {
+                return false;
+            }
+            if (state != next) {
+                state.checkTransitionTo(next);
+                enter(next);
+            }
+            return true;
+        }
+    }
+
+    public GuestMemory memory() {
+        return memory;
+    }
+
+    /** The dirty log of the named RAM block. */
+    public DirtyBitmap dirtyLog(String blockName) {
+        DirtyBitmap log = dirtyLogs.get(blockName);
+        if (log == null) {
+            throw new IllegalArgumentException("no RAM block named '" + blockName + "'");
+        }
+        return log;
+    }
+
+    /** Disk images in spec order. */
+    public List<DiskImage> disks() {
+        return List.copyOf(disks.values());
+    }
+
+    /** What stopped the workload thread, if something did (a failing disk write, say). */
+    public Optional<Throwable> workloadFailure() {
+        return workload.failure();
+    }
+
+    public DiskImage disk(String diskId) {
+        DiskImage disk = disks.get(diskId);
+        if (disk == null) {
+            throw new IllegalArgumentException("no disk with id '" + diskId + "'");
+        }
+        return disk;
+    }
+
+    /** A copy of the device-state blob. */
+    public byte[] deviceState() {
+        return deviceState.copy();
+    }
+
+    /**
+     * Replaces the device-state blob, as the destination does with the final record of a migration.
+     *
+     * @throws IllegalStateException unless the guest is INCOMING or PAUSED (nothing may write it meanwhile)
+     */
+    public void loadDeviceState(byte[] state) {
+        synchronized (stateLock) {
+            checkOpen();
+            if (this.state != GuestState.INCOMING && this.state != GuestState.PAUSED) {
+                throw new IllegalStateException("device state can be loaded only while incoming or paused, not "
+                        + this.state);
+            }
+            deviceState.load(state);
+        }
+    }
+
+    public long memoryWrites() {
+        return workload.memoryWrites();
+    }
+
+    public long diskWrites() {
+        return workload.diskWrites();
+    }
+
+    /** Runs {@code action} with the workload held still, then lets it go on as before. */
+    public <T> T quiesced(Supplier<T> action) {
+        return workload.quiesced(action);
+    }
+
+    /** Checksums of memory, each block, each disk and the device state, taken while the workload is held. */
+    public GuestChecksums checksums() {
+        resources.readLock().lock();
+        try {
+            synchronized (stateLock) {
+                checkOpen();
+            }
+            return quiesced(this::computeChecksums);
+        } finally {
+            resources.readLock().unlock();
+        }
+    }
+
+    /** Stops the workload, frees memory, closes the images (leaving the files). Idempotent. */
+    @Override
+    public void close() {
+        synchronized (stateLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        // Order matters: the workload thread and any checksum must be done before memory is freed.
+        workload.close();
+        resources.writeLock().lock();
+        try {
+            memory.close();
+            disks.values().forEach(DiskImage::close);
+        } finally {
+            resources.writeLock().unlock();
+        }
+    }
+
+    /** Closes the guest if needed, then deletes its image files from the datastore. */
+    public void deleteImages() throws IOException {
+        close();
+        for (DiskSpec disk : spec.disks()) {
+            Files.deleteIfExists(datastoreDir.resolve(disk.imageFileName()));
+        }
+    }
+
+    // Caller holds stateLock.
+    private void enter(GuestState next) {
+        switch (next) {
+            case RUNNING -> workload.resume();
+            case PAUSED, INCOMING -> workload.pause();
+            case MIGRATING_OUT -> { } // a live migration: the guest goes on as it was
+        }
+        state = next;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("guest " + spec.guestId() + " is closed");
+        }
+    }
+
+    private GuestChecksums computeChecksums() {
+        HexFormat hex = HexFormat.of();
+        MessageDigest all = Sha256.newDigest();
+        List<GuestChecksums.BlockChecksum> blocks = new ArrayList<>();
+        for (RamBlock block : memory.blocks()) {
+            MessageDigest one = Sha256.newDigest();
+            block.digest(one, all);
+            blocks.add(new GuestChecksums.BlockChecksum(block.name(), block.sizeBytes(), hex.formatHex(one.digest())));
+        }
+        List<GuestChecksums.DiskChecksum> diskSums = new ArrayList<>();
+        for (DiskSpec disk : spec.disks()) {
+            try {
+                diskSums.add(new GuestChecksums.DiskChecksum(disk.diskId(), disk.name(), disks.get(disk.diskId()).sha256()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return new GuestChecksums(hex.formatHex(all.digest()), blocks, diskSums, deviceState.sha256());
+    }
+
+    @Override
+    public String toString() {
+        return "SyntheticGuest[" + spec.guestId() + ", " + state() + "]";
+    }
+}

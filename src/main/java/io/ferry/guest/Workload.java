@@ -1,0 +1,316 @@
+package io.ferry.guest;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+/**
+ * The synthetic guest's vCPU: one daemon thread, {@code workload-<guestId>}, that writes memory
+ * and disk at the spec's rates.
+ *
+ * <ul>
+ *   <li>memory write: a page of the hot set (the first {@code ceil(hotSetFraction × totalPages)}
+ *       pages across the blocks in order), 64 random bytes at a random 64-byte-aligned offset,
+ *       then the page's bit in its block's dirty log — data first, mark second (see DirtyBitmap);
+ *   <li>disk write: a random 4 KiB block of a random disk, which marks the disk's own dirty log;
+ *   <li>after each tick's writes, the device-state counter goes up by the number of writes.
+ * </ul>
+ *
+ * <p>Rate control is a token bucket refilled from the clock every ~10 ms tick and capped at two
+ * ticks' worth, so the long-run rate is exact, a late tick is made up smoothly, and a stall (GC,
+ * pause, quiesce) is never repaid in a burst. All random choices come from one
+ * {@code SplittableRandom(seed)} confined to the thread. With both rates zero (or only disk
+ * writes and no disks) no thread is started at all.
+ *
+ * <p>Stopping is by flags, never interrupts: an interrupt during a FileChannel write would close
+ * the disk image for everyone. A workload starts paused.
+ */
+public final class Workload {
+
+    static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    static final int MEMORY_WRITE_BYTES = 64;
+    private static final int BURST_TICKS = 2;
+
+    private enum Turn { CONTINUED, RESUMED, CLOSED }
+
+    private final List<RamBlock> blocks;
+    private final List<DirtyBitmap> dirtyLogs;
+    private final long[] blockFirstPages;
+    private final long hotPages;
+    private final List<DiskImage> disks;
+    private final DeviceState deviceState;
+    private final double memoryRate;
+    private final double diskRate;
+    private final SplittableRandom random; // confined to the workload thread
+    private final Thread thread;           // null for an idle workload
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private boolean paused = true;  // guarded by lock
+    private int holds;              // guarded by lock: callers inside quiesced()
+    private boolean writing;        // guarded by lock: the thread is inside a tick's writes
+    private boolean closed;         // guarded by lock
+    /** paused || holds > 0 || closed, polled between single writes so a stop need not wait out a tick. */
+    private volatile boolean stopRequested = true;
+
+    private volatile long memoryWrites; // written by the workload thread only
+    private volatile long diskWrites;   // written by the workload thread only
+    private volatile Throwable failure;
+
+    Workload(String guestId, WorkloadSpec spec, GuestMemory memory, List<DirtyBitmap> dirtyLogs,
+             List<DiskImage> disks, DeviceState deviceState) {
+        this.blocks = memory.blocks();
+        this.dirtyLogs = List.copyOf(dirtyLogs);
+        if (this.dirtyLogs.size() != blocks.size()) {
+            throw new IllegalArgumentException("one dirty log per RAM block needed");
+        }
+        this.blockFirstPages = new long[blocks.size()];
+        long pages = 0;
+        for (int i = 0; i < blocks.size(); i++) {
+            blockFirstPages[i] = pages;
+            pages += blocks.get(i).pageCount();
+        }
+        this.hotPages = Math.max(1, Math.min(pages, (long) Math.ceil(spec.hotSetFraction() * pages)));
+        this.disks = List.copyOf(disks);
+        this.deviceState = deviceState;
+        this.memoryRate = spec.dirtyPagesPerSecond();
+        this.diskRate = this.disks.isEmpty() ? 0 : spec.diskWritesPerSecond();
+        this.random = new SplittableRandom(spec.seed());
+        if (memoryRate == 0 && diskRate == 0) {
+            this.thread = null;
+        } else {
+            this.thread = new Thread(this::run, "workload-" + guestId);
+            thread.setDaemon(true);
+            thread.start();
+        }
+    }
+
+    /** Stops writing; returns once no write is in flight. Idempotent. */
+    public void pause() {
+        lock.lock();
+        try {
+            paused = true;
+            updateStopRequested();
+            awaitNoWriteInFlight();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Starts (or restarts) writing at the configured rates. Idempotent. */
+    public void resume() {
+        lock.lock();
+        try {
+            paused = false;
+            updateStopRequested();
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public boolean isPaused() {
+        lock.lock();
+        try {
+            return paused;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Runs {@code action} while no write happens, then lets the workload go on as it was (paused
+     * or not). Nests, and may overlap with other callers.
+     */
+    public <T> T quiesced(Supplier<T> action) {
+        lock.lock();
+        try {
+            holds++;
+            updateStopRequested();
+            awaitNoWriteInFlight();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            return action.get();
+        } finally {
+            lock.lock();
+            try {
+                holds--;
+                updateStopRequested();
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** Memory writes done so far (each dirtied one page). */
+    public long memoryWrites() {
+        return memoryWrites;
+    }
+
+    /** Disk block writes done so far. */
+    public long diskWrites() {
+        return diskWrites;
+    }
+
+    /** What stopped the thread, if something did (a disk write failing, say). */
+    public Optional<Throwable> failure() {
+        return Optional.ofNullable(failure);
+    }
+
+    long hotPages() {
+        return hotPages;
+    }
+
+    /** Stops the thread for good and waits for it, so the memory it writes can then be freed. */
+    void close() {
+        lock.lock();
+        try {
+            closed = true;
+            updateStopRequested();
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (thread == null || thread == Thread.currentThread()) {
+            return;
+        }
+        LockSupport.unpark(thread);
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                // Freeing guest memory under a live writer would crash the JVM: keep waiting.
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        ByteBuffer diskBlock = ByteBuffer.allocateDirect(DiskImage.BLOCK_SIZE);
+        double memoryBurst = Math.max(1, memoryRate * BURST_TICKS * TICK_NANOS / 1e9);
+        double diskBurst = Math.max(1, diskRate * BURST_TICKS * TICK_NANOS / 1e9);
+        double memoryCredit = 0;
+        double diskCredit = 0;
+        long last = System.nanoTime();
+        try {
+            while (true) {
+                Turn turn = awaitTurn();
+                if (turn == Turn.CLOSED) {
+                    return;
+                }
+                long now = System.nanoTime();
+                if (turn == Turn.RESUMED) {
+                    last = now;
+                    memoryCredit = 0;
+                    diskCredit = 0;
+                }
+                double seconds = (now - last) / 1e9;
+                last = now;
+                memoryCredit = memoryRate == 0 ? 0 : Math.min(memoryBurst, memoryCredit + memoryRate * seconds);
+                diskCredit = diskRate == 0 ? 0 : Math.min(diskBurst, diskCredit + diskRate * seconds);
+                long memoryDone = 0;
+                long diskDone = 0;
+                try {
+                    for (long due = (long) memoryCredit; memoryDone < due && !stopRequested; memoryDone++) {
+                        writeMemory();
+                    }
+                    for (long due = (long) diskCredit; diskDone < due && !stopRequested; diskDone++) {
+                        writeDisk(diskBlock);
+                    }
+                } finally {
+                    memoryCredit -= memoryDone;
+                    diskCredit -= diskDone;
+                    memoryWrites += memoryDone;
+                    diskWrites += diskDone;
+                    if (memoryDone + diskDone > 0) {
+                        deviceState.bumpCounter(memoryDone + diskDone);
+                    }
+                    endTurn();
+                }
+                LockSupport.parkNanos(now + TICK_NANOS - System.nanoTime());
+            }
+        } catch (Throwable e) {
+            failure = e;
+        }
+    }
+
+    private void writeMemory() {
+        long hotPage = random.nextLong(hotPages);
+        int index = Arrays.binarySearch(blockFirstPages, hotPage);
+        if (index < 0) {
+            index = -index - 2; // the block whose first page precedes hotPage
+        }
+        long page = hotPage - blockFirstPages[index];
+        int offset = random.nextInt(RamBlock.PAGE_SIZE / MEMORY_WRITE_BYTES) * MEMORY_WRITE_BYTES;
+        RamBlock block = blocks.get(index);
+        for (int i = 0; i < MEMORY_WRITE_BYTES; i += Long.BYTES) {
+            block.putLong(page, offset + i, random.nextLong());
+        }
+        dirtyLogs.get(index).mark(page);
+    }
+
+    private void writeDisk(ByteBuffer buffer) throws IOException {
+        DiskImage disk = disks.get(random.nextInt(disks.size()));
+        long block = random.nextLong(disk.blockCount());
+        buffer.clear();
+        while (buffer.hasRemaining()) {
+            buffer.putLong(random.nextLong());
+        }
+        disk.write(block, buffer.flip());
+    }
+
+    private Turn awaitTurn() {
+        lock.lock();
+        try {
+            boolean waited = false;
+            while (!closed && (paused || holds > 0)) {
+                waited = true;
+                changed.awaitUninterruptibly();
+            }
+            if (closed) {
+                return Turn.CLOSED;
+            }
+            writing = true;
+            return waited ? Turn.RESUMED : Turn.CONTINUED;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void endTurn() {
+        lock.lock();
+        try {
+            writing = false;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // Caller holds lock.
+    private void awaitNoWriteInFlight() {
+        while (writing) {
+            changed.awaitUninterruptibly();
+        }
+    }
+
+    // Caller holds lock.
+    private void updateStopRequested() {
+        stopRequested = paused || holds > 0 || closed;
+    }
+}
