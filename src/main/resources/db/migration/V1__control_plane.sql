@@ -19,6 +19,8 @@ create table guests (
     name                   varchar(255) not null,
     host_id                varchar(63)  not null references hosts (id),
     state                  varchar(16)  not null,
+    worker_instance        varchar(64)  not null,   -- the worker process that holds the guest's memory
+    state_seq              bigint       not null,   -- worker's sequence number of the last state applied
     memory_bytes           bigint       not null,
     device_state_bytes     integer      not null,
     dirty_pages_per_second bigint       not null,

@@ -9,6 +9,8 @@ import io.ferry.guest.GuestSpec;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Comparator;
@@ -16,19 +18,35 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The guests this worker hosts, by id. */
+/**
+ * The guests this worker hosts, by id. Every state change goes through here and bumps the
+ * guest's state sequence, so the control plane can tell a fresh report from a stale one.
+ */
 final class GuestHost implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(GuestHost.class);
 
-    private final Path datastore;
-    private final Map<UUID, SyntheticGuest> guests = new ConcurrentHashMap<>();
+    /** A hosted guest and the sequence number of its last state change (guarded by the guest's monitor). */
+    private static final class Hosted {
+        final SyntheticGuest guest;
+        long stateSeq = 1;
 
-    GuestHost(Path datastore) {
+        Hosted(SyntheticGuest guest) {
+            this.guest = guest;
+        }
+    }
+
+    private final Path datastore;
+    private final String workerInstance;
+    private final Map<UUID, Hosted> guests = new ConcurrentHashMap<>();
+
+    GuestHost(Path datastore, String workerInstance) {
         this.datastore = datastore;
+        this.workerInstance = workerInstance;
     }
 
     GuestReport create(CreateGuestCommand command) {
@@ -39,45 +57,57 @@ final class GuestHost implements AutoCloseable {
                 command.deviceStateBytes(),
                 new WorkloadSpec(command.workload().dirtyPagesPerSecond(), command.workload().hotSetFraction(),
                         command.workload().diskWritesPerSecond(), command.workload().seed()));
-        SyntheticGuest[] created = new SyntheticGuest[1];
-        guests.compute(command.guestId(), (id, existing) -> {
+        Hosted created = guests.compute(command.guestId(), (id, existing) -> {
             if (existing != null) {
                 throw new IllegalStateException("guest " + id + " already exists on this worker");
             }
-            created[0] = SyntheticGuest.create(spec, datastore);
-            return created[0];
+            try {
+                return new Hosted(SyntheticGuest.create(spec, datastore));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot create the disk images of guest " + id, e);
+            }
         });
         log.info("guest {} created: {} RAM block(s), {} disk(s), workload {}", command.guestId(),
                 command.ramBlocks().size(), command.disks().size(), command.workload());
-        return report(command.guestId(), created[0]);
+        return report(command.guestId(), created);
     }
 
     void destroy(UUID guestId, boolean deleteImages) {
-        SyntheticGuest guest = guests.remove(guestId);
-        if (guest == null) {
+        Hosted hosted = guests.remove(guestId);
+        if (hosted == null) {
             throw new UnknownGuestException(guestId);
         }
+        SyntheticGuest guest = hosted.guest;
         guest.close();
         if (deleteImages) {
-            guest.deleteImages();
+            try {
+                guest.deleteImages();
+            } catch (IOException e) {
+                throw new UncheckedIOException("guest " + guestId + " stopped, but its images remain", e);
+            }
         }
         log.info("guest {} destroyed{}", guestId, deleteImages ? " and its images deleted" : "");
     }
 
     GuestReport pause(UUID guestId) {
-        SyntheticGuest guest = get(guestId);
-        guest.pause();
-        return report(guestId, guest);
+        return change(guestId, SyntheticGuest::pause);
     }
 
     GuestReport resume(UUID guestId) {
-        SyntheticGuest guest = get(guestId);
-        guest.resume();
-        return report(guestId, guest);
+        return change(guestId, SyntheticGuest::resume);
+    }
+
+    private GuestReport change(UUID guestId, Consumer<SyntheticGuest> change) {
+        Hosted hosted = get(guestId);
+        synchronized (hosted) {
+            change.accept(hosted.guest);
+            hosted.stateSeq++;
+            return report(guestId, hosted);
+        }
     }
 
     GuestChecksumsReport checksums(UUID guestId) {
-        GuestChecksums sums = get(guestId).checksums();
+        GuestChecksums sums = get(guestId).guest.checksums();
         return new GuestChecksumsReport(guestId, sums.memory(),
                 sums.ramBlocks().stream().map(b -> new GuestChecksumsReport.Block(b.name(), b.sizeBytes(), b.sha256()))
                         .toList(),
@@ -91,21 +121,24 @@ final class GuestHost implements AutoCloseable {
                 .sorted(Comparator.comparing(r -> r.guestId().toString())).toList();
     }
 
-    private SyntheticGuest get(UUID guestId) {
-        SyntheticGuest guest = guests.get(guestId);
-        if (guest == null) {
+    private Hosted get(UUID guestId) {
+        Hosted hosted = guests.get(guestId);
+        if (hosted == null) {
             throw new UnknownGuestException(guestId);
         }
-        return guest;
+        return hosted;
     }
 
-    private static GuestReport report(UUID id, SyntheticGuest guest) {
-        return new GuestReport(id, guest.state().apiName(), guest.memory().totalBytes());
+    private GuestReport report(UUID id, Hosted hosted) {
+        synchronized (hosted) {
+            return new GuestReport(id, hosted.guest.state().apiName(), hosted.guest.memory().totalBytes(),
+                    hosted.stateSeq, workerInstance);
+        }
     }
 
     @Override
     public void close() {
-        guests.values().forEach(SyntheticGuest::close);
+        guests.values().forEach(h -> h.guest.close());
         guests.clear();
     }
 }

@@ -32,7 +32,7 @@ public final class Worker implements AutoCloseable {
 
     private Worker(WorkerConfig config) throws InterruptedException {
         this.config = config;
-        this.guests = new GuestHost(config.datastore());
+        this.guests = new GuestHost(config.datastore(), instance);
         this.boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         this.io = new MultiThreadIoEventLoopGroup(0, NioIoHandler.newFactory());
         this.controlServer = ControlChannelServer.bind(boss, io, new InetSocketAddress(config.bind(),

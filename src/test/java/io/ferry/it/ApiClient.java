@@ -89,7 +89,8 @@ public final class ApiClient {
         try {
             HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
             String text = response.body();
-            JsonNode node = text == null || text.isBlank() ? null : json.readTree(text);
+            String type = response.headers().firstValue("Content-Type").orElse("");
+            JsonNode node = text == null || text.isBlank() || !type.contains("json") ? null : json.readTree(text);
             Reply reply = new Reply(response.statusCode(), response.headers().map(), text, node);
             if (path.startsWith("/api/")) {
                 CONTRACT.assertResponseConforms(method, path, reply.status(), reply.contentType(), text);

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
@@ -58,6 +59,7 @@ abstract class ControlPlaneApiTests {
     int port;
 
     @Autowired
+    @Qualifier("requestMappingHandlerMapping")
     RequestMappingHandlerMapping mappings;
 
     ApiClient api;
@@ -215,7 +217,8 @@ abstract class ControlPlaneApiTests {
         assertThat(unknownHost.json().get("detail").asString()).contains("host-z");
 
         ApiClient.Reply tooLarge = api.post("/api/v1/guests", guestRequest("host-a", 2 * HOST_CAPACITY));
-        assertThat(tooLarge.status()).isEqualTo(422);
+        assertThat(tooLarge.status()).as("%s / host-b: %s", tooLarge.body(), api.get("/api/v1/hosts/host-b").body())
+                .isEqualTo(422);
         assertThat(tooLarge.json().get("detail").asString()).contains("does not fit");
 
         assertThat(api.get("/api/v1/guests").json().size()).isEqualTo(before);
@@ -358,7 +361,8 @@ abstract class ControlPlaneApiTests {
         createGuest("host-b", 700 * MIB);
         String big = createGuest("host-a", 400 * MIB);
         ApiClient.Reply tooLarge = api.post("/api/v1/migrations", Map.of("guestId", big, "destinationHostId", "host-b"));
-        assertThat(tooLarge.status()).isEqualTo(422);
+        assertThat(tooLarge.status()).as("%s / host-b: %s", tooLarge.body(), api.get("/api/v1/hosts/host-b").body())
+                .isEqualTo(422);
         assertThat(tooLarge.json().get("detail").asString()).contains("does not fit");
 
         assertThat(api.get("/api/v1/migrations").json().get("totalItems").asLong()).isEqualTo(before);

@@ -39,7 +39,7 @@ class WorkerChannelController {
         }
         hosts.register(hostId, registration.workerInstance(), registration.controlAddress(),
                 registration.dataAddress(), registration.memoryCapacityBytes(), registration.cpus());
-        guests.reconcile(hostId, registration.guests());
+        guests.reconcile(hostId, registration.workerInstance(), registration.guests());
         return ResponseEntity.noContent().build();
     }
 
@@ -49,7 +49,7 @@ class WorkerChannelController {
             if (!hosts.heartbeat(hostId, heartbeat.workerInstance())) {
                 return ResponseEntity.status(HttpStatus.NOT_FOUND).build();
             }
-            guests.reconcile(hostId, heartbeat.guests());
+            guests.reconcile(hostId, heartbeat.workerInstance(), heartbeat.guests());
         } catch (OptimisticLockingFailureException raced) {
             // the host or a guest row changed meanwhile (monitor, API, another replica): the next beat counts
             return ResponseEntity.status(HttpStatus.CONFLICT).build();

@@ -28,12 +28,12 @@ class WorkerClient implements WorkerGateway {
 
     private final RestClient rest;
 
-    WorkerClient(RestClient.Builder builder, AccessTokens tokens,
+    WorkerClient(AccessTokens tokens,
                  @Value("${ferry.worker.command-timeout}") Duration commandTimeout) {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         JdkClientHttpRequestFactory factory = new JdkClientHttpRequestFactory(http);
         factory.setReadTimeout(commandTimeout);
-        this.rest = builder.requestFactory(factory)
+        this.rest = RestClient.builder().requestFactory(factory)
                 .defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + tokens.workerToken())
                 .build();
     }

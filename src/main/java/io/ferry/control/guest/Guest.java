@@ -1,5 +1,6 @@
 package io.ferry.control.guest;
 
+import io.ferry.channel.GuestReport;
 import jakarta.persistence.CollectionTable;
 import jakarta.persistence.Column;
 import jakarta.persistence.ElementCollection;
@@ -33,6 +34,12 @@ public class Guest {
     @Column(nullable = false)
     private String state;
 
+    @Column(name = "worker_instance", nullable = false)
+    private String workerInstance;
+
+    @Column(name = "state_seq", nullable = false)
+    private long stateSeq;
+
     @Column(name = "memory_bytes", nullable = false)
     private long memoryBytes;
 
@@ -60,12 +67,14 @@ public class Guest {
     protected Guest() {
     }
 
-    Guest(UUID id, String name, String hostId, GuestState state, List<RamBlock> ramBlocks, int deviceStateBytes,
+    Guest(UUID id, String name, String hostId, GuestReport created, List<RamBlock> ramBlocks, int deviceStateBytes,
           Workload workload, Instant createdAt) {
         this.id = id;
         this.name = name;
         this.hostId = hostId;
-        this.state = state.apiName();
+        this.state = created.state();
+        this.stateSeq = created.stateSeq();
+        this.workerInstance = created.workerInstance();
         this.ramBlocks = new ArrayList<>(ramBlocks);
         this.memoryBytes = ramBlocks.stream().mapToLong(RamBlock::sizeBytes).sum();
         this.deviceStateBytes = deviceStateBytes;
@@ -73,8 +82,24 @@ public class Guest {
         this.createdAt = createdAt;
     }
 
-    void setState(GuestState state) {
-        this.state = state.apiName();
+    /** Applies a worker's report unless a newer one was applied already. Returns true when the state changed. */
+    boolean apply(GuestReport report) {
+        if (report.stateSeq() <= stateSeq || !report.workerInstance().equals(workerInstance)) {
+            return false;
+        }
+        stateSeq = report.stateSeq();
+        boolean changed = !state.equals(report.state());
+        state = report.state();
+        return changed;
+    }
+
+    /** The worker process that held this guest's memory is gone. */
+    boolean markLostUnless(String currentWorkerInstance) {
+        if (workerInstance.equals(currentWorkerInstance) || state().equals(GuestState.LOST)) {
+            return false;
+        }
+        state = GuestState.LOST.apiName();
+        return true;
     }
 
     public UUID id() {

@@ -16,7 +16,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -80,8 +79,7 @@ public class GuestService {
                 Host locked = hosts.lock(host.id()).orElseThrow();
                 checkRoom(locked, request.memoryBytes());
                 Instant now = clock.instant();
-                guests.save(new Guest(guestId, request.name(), host.id(), GuestState.fromApiName(report.state()),
-                        request.ramBlocks(), request.deviceStateBytes(), request.workload(), now));
+                guests.save(new Guest(guestId, request.name(), host.id(), report, request.ramBlocks(), request.deviceStateBytes(), request.workload(), now));
                 guests.flush();
                 for (Disk disk : newDisks) {
                     disks.save(disk);
@@ -212,28 +210,26 @@ public class GuestService {
     private Guest recordState(UUID id, GuestReport report) {
         return tx.execute(status -> {
             Guest guest = get(id);
-            guest.setState(GuestState.fromApiName(report.state()));
+            guest.apply(report);
             return guests.save(guest);
         });
     }
 
     /**
-     * Aligns recorded guest states with what the host's worker reports. A guest the worker does
-     * not hold is LOST: its memory went with the worker process that held it.
+     * Aligns recorded guest states with what the host's worker process reports. Reports older
+     * than what a command reply already recorded are ignored (state sequence). A guest whose
+     * worker process is not the one that holds it now is LOST: its memory went with that process.
+     * A guest the worker does not mention is left alone: it may be being created or deleted.
      */
     @Transactional
-    public void reconcile(String hostId, List<GuestReport> reports) {
+    public void reconcile(String hostId, String workerInstance, List<GuestReport> reports) {
         Map<UUID, GuestReport> held = reports.stream()
                 .collect(Collectors.toMap(GuestReport::guestId, Function.identity(), (a, b) -> a));
         for (Guest guest : guests.findByHostIdOrderByCreatedAtAsc(hostId)) {
-            GuestState reported = Optional.ofNullable(held.get(guest.id()))
-                    .map(r -> GuestState.fromApiName(r.state()))
-                    .orElse(GuestState.LOST);
-            if (reported != guest.state()) {
-                if (reported == GuestState.LOST) {
-                    log.warn("guest {} is lost: worker on {} no longer holds it", guest.id(), hostId);
-                }
-                guest.setState(reported);
+            if (guest.markLostUnless(workerInstance)) {
+                log.warn("guest {} is lost: the worker process on {} that held it is gone", guest.id(), hostId);
+            } else if (held.containsKey(guest.id()) && guest.apply(held.get(guest.id()))) {
+                log.info("guest {} on {} is {}", guest.id(), hostId, guest.state().apiName());
             }
         }
     }

@@ -58,7 +58,7 @@ abstract class PersistenceContractTests {
                 @Override
                 public GuestReport createGuest(Host host, CreateGuestCommand c) {
                     return new GuestReport(c.guestId(), "running",
-                            c.ramBlocks().stream().mapToLong(b -> b.sizeBytes()).sum());
+                            c.ramBlocks().stream().mapToLong(b -> b.sizeBytes()).sum(), 1, "instance-" + host.id());
                 }
 
                 @Override
@@ -67,12 +67,12 @@ abstract class PersistenceContractTests {
 
                 @Override
                 public GuestReport pauseGuest(Host host, UUID guestId) {
-                    return new GuestReport(guestId, "paused", 0);
+                    return new GuestReport(guestId, "paused", 0, 2, "instance-" + host.id());
                 }
 
                 @Override
                 public GuestReport resumeGuest(Host host, UUID guestId) {
-                    return new GuestReport(guestId, "running", 0);
+                    return new GuestReport(guestId, "running", 0, 3, "instance-" + host.id());
                 }
 
                 @Override
