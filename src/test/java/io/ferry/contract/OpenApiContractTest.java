@@ -1,0 +1,595 @@
+package io.ferry.contract;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.ferry.control.guest.GuestState;
+import io.ferry.control.host.HostState;
+import io.ferry.control.job.JobStatus;
+import io.ferry.control.job.MigrationParameters;
+import io.ferry.control.job.StorageMode;
+import io.ferry.control.ownership.OwnershipState;
+import jakarta.validation.constraints.DecimalMax;
+import jakarta.validation.constraints.DecimalMin;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import jakarta.validation.constraints.PositiveOrZero;
+import jakarta.validation.constraints.Size;
+import java.lang.reflect.Field;
+import java.lang.reflect.RecordComponent;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The contract file itself (OpenAPI 3.1.0, references, operation hygiene), its agreement
+ * with the Java records and enums it describes, and {@link OpenApiContract} as a validator
+ * that passes correct responses and fails wrong ones.
+ */
+class OpenApiContractTest {
+
+    private static final String JSON = "application/json";
+    private static final String PROBLEM = "application/problem+json";
+    private static final String API = "io.ferry.control.api.";
+
+    private final OpenApiContract contract = OpenApiContract.shared();
+    private final JsonNode spec = contract.document();
+
+    // ------------------------------------------------------------------ the document
+
+    @Test
+    void isAnOpenApi310DocumentWithGlobalBearerSecurity() {
+        assertThat(spec.path("openapi").asString()).isEqualTo("3.1.0");
+        assertThat(spec.path("info").path("title").asString()).isNotBlank();
+        assertThat(spec.path("info").path("version").asString()).isNotBlank();
+        JsonNode scheme = spec.path("components").path("securitySchemes").path("bearerAuth");
+        assertThat(scheme.path("type").asString()).isEqualTo("http");
+        assertThat(scheme.path("scheme").asString()).isEqualTo("bearer");
+        assertThat(spec.path("security").get(0).has("bearerAuth")).isTrue();
+    }
+
+    @Test
+    void everyReferenceResolves() {
+        assertThat(contract.unresolvedReferences()).isEmpty();
+    }
+
+    @Test
+    void servesExactlyTheOperationsOfTheControllers() {
+        assertThat(contract.operations()).containsExactlyInAnyOrder(
+                "GET /api/v1/hosts",
+                "GET /api/v1/hosts/{hostId}",
+                "GET /api/v1/guests",
+                "POST /api/v1/guests",
+                "GET /api/v1/guests/{guestId}",
+                "DELETE /api/v1/guests/{guestId}",
+                "POST /api/v1/guests/{guestId}/pause",
+                "POST /api/v1/guests/{guestId}/resume",
+                "GET /api/v1/guests/{guestId}/checksums",
+                "GET /api/v1/migrations",
+                "POST /api/v1/migrations",
+                "GET /api/v1/migrations/{jobId}",
+                "PATCH /api/v1/migrations/{jobId}",
+                "POST /api/v1/migrations/{jobId}/cancel",
+                "POST /api/v1/migrations/{jobId}/postcopy",
+                "GET /api/v1/migrations/{jobId}/events",
+                "GET /api/v1/disks/{diskId}",
+                "GET /api/v1/disks/{diskId}/ownership");
+    }
+
+    @Test
+    void everyOperationHasAUniqueIdASummaryADescriptionAnd401And403() {
+        List<String> ids = new ArrayList<>();
+        forEachOperation((name, operation) -> {
+            assertThat(operation.path("operationId").asString()).as(name + " operationId").isNotBlank();
+            assertThat(operation.path("summary").asString()).as(name + " summary").isNotBlank();
+            assertThat(operation.path("description").asString()).as(name + " description").isNotBlank();
+            assertThat(operation.path("responses").has("401")).as(name + " answers 401").isTrue();
+            assertThat(operation.path("responses").has("403")).as(name + " answers 403").isTrue();
+            ids.add(operation.path("operationId").asString());
+        });
+        assertThat(ids).doesNotHaveDuplicates().hasSize(contract.operations().size());
+    }
+
+    @Test
+    void everyErrorResponseIsAProblemAndEverySuccessIsJsonOrEmpty() {
+        forEachOperation((name, operation) -> operation.path("responses").propertyNames().forEach(code -> {
+            JsonNode response = deref(operation.path("responses").path(code));
+            assertThat(response.path("description").asString()).as(name + " " + code + " description").isNotBlank();
+            Set<String> media = new HashSet<>(response.path("content").propertyNames());
+            if (code.startsWith("4") || code.startsWith("5")) {
+                assertThat(media).as(name + " " + code).containsExactly(PROBLEM);
+            } else if (code.equals("204")) {
+                assertThat(media).as(name + " " + code).isEmpty();
+            } else {
+                assertThat(media).as(name + " " + code).containsExactly(JSON);
+            }
+        }));
+    }
+
+    @Test
+    void everyUuidPathParameterCanAnswer400() {
+        forEachOperation((name, operation) -> {
+            boolean uuidInPath = false;
+            for (JsonNode parameter : operation.path("parameters")) {
+                JsonNode p = deref(parameter);
+                uuidInPath |= p.path("in").asString().equals("path")
+                        && p.path("schema").path("format").asString().equals("uuid");
+            }
+            if (uuidInPath) {
+                assertThat(operation.path("responses").has("400")).as(name + " answers 400").isTrue();
+            }
+        });
+    }
+
+    @Test
+    void createsTakeAnIdempotencyKeyAndAnswerWithALocation() {
+        for (String[] create : new String[][] {{"/api/v1/guests", "201"}, {"/api/v1/migrations", "202"}}) {
+            JsonNode operation = spec.path("paths").path(create[0]).path("post");
+            List<String> headers = new ArrayList<>();
+            operation.path("parameters").forEach(p -> {
+                JsonNode parameter = deref(p);
+                if (parameter.path("in").asString().equals("header")) {
+                    headers.add(parameter.path("name").asString());
+                }
+            });
+            assertThat(headers).as(create[0]).containsExactly("Idempotency-Key");
+            JsonNode location = deref(deref(operation.path("responses").path(create[1])).path("headers").path("Location"));
+            assertThat(location.path("required").asBoolean()).as(create[0] + " Location").isTrue();
+        }
+    }
+
+    @Test
+    void mirrorsQemuDefaultsAndTheListLimits() {
+        JsonNode parameters = schema("MigrationParametersRequest").path("properties");
+        assertThat(parameters.path("maxBandwidth").path("default").asLong())
+                .isEqualTo(MigrationParameters.DEFAULT_MAX_BANDWIDTH).isEqualTo(134_217_728L);
+        assertThat(parameters.path("downtimeLimitMs").path("default").asLong())
+                .isEqualTo(MigrationParameters.DEFAULT_DOWNTIME_LIMIT_MS).isEqualTo(300L);
+        assertThat(parameters.path("storage").path("default").asString()).isEqualTo("shared");
+        assertThat(schema("MigrationCapabilitiesRequest").path("properties").path("channels").path("default").asInt())
+                .isEqualTo(1);
+
+        Map<String, JsonNode> query = new java.util.HashMap<>();
+        spec.path("paths").path("/api/v1/migrations").path("get").path("parameters")
+                .forEach(p -> query.put(deref(p).path("name").asString(), deref(p).path("schema")));
+        assertThat(query.keySet()).containsExactlyInAnyOrder("status", "guestId", "hostId", "page", "size");
+        assertThat(query.get("page").path("minimum").asInt()).isZero();
+        assertThat(query.get("page").path("default").asInt()).isZero();
+        assertThat(query.get("size").path("minimum").asInt()).isEqualTo(1);
+        assertThat(query.get("size").path("maximum").asInt()).isEqualTo(200);
+        assertThat(query.get("size").path("default").asInt()).isEqualTo(20);
+        assertThat(deref(query.get("status")).path("enum")).isEqualTo(schema("JobStatus").path("enum"));
+    }
+
+    // ------------------------------------------------------------------ agreement with the Java side
+
+    @Test
+    void enumsSpellTheApiNamesOfTheJavaEnums() {
+        assertThat(enumOf("JobStatus")).containsExactly(apiNames(JobStatus.values(), JobStatus::apiName));
+        assertThat(enumOf("GuestState")).containsExactly(apiNames(GuestState.values(), GuestState::apiName));
+        assertThat(enumOf("HostState")).containsExactly(apiNames(HostState.values(), HostState::apiName));
+        assertThat(enumOf("OwnershipState")).containsExactly(apiNames(OwnershipState.values(), OwnershipState::apiName));
+        assertThat(enumOf("StorageMode")).containsExactly(apiNames(StorageMode.values(), StorageMode::apiName));
+        List<String> nullableFrom = new ArrayList<>();
+        schema("JobEvent").path("properties").path("from").path("enum")
+                .forEach(v -> nullableFrom.add(v.isNull() ? null : v.asString()));
+        List<String> expected = new ArrayList<>(enumOf("JobStatus"));
+        expected.add(null);
+        assertThat(nullableFrom).containsExactlyElementsOf(expected);
+    }
+
+    static List<Arguments> responseRecords() {
+        return List.of(
+                Arguments.of(API + "HostResponse", "Host"),
+                Arguments.of(API + "HostResponse$Capacity", "HostCapacity"),
+                Arguments.of(API + "GuestResponse", "Guest"),
+                Arguments.of(API + "GuestResponse$RamBlockView", "RamBlock"),
+                Arguments.of(API + "GuestResponse$WorkloadView", "Workload"),
+                Arguments.of(API + "DiskResponse", "Disk"),
+                Arguments.of(API + "DiskResponse$Ownership", "DiskOwnershipSummary"),
+                Arguments.of(API + "OwnershipResponse", "DiskOwnership"),
+                Arguments.of(API + "OwnershipResponse$HistoryEntry", "OwnershipHistoryEntry"),
+                Arguments.of(API + "MigrationResponse", "Migration"),
+                Arguments.of(API + "MigrationResponse$ParametersView", "MigrationParameters"),
+                Arguments.of(API + "MigrationResponse$CapabilitiesView", "MigrationCapabilities"),
+                Arguments.of(API + "JobEventResponse", "JobEvent"),
+                Arguments.of(API + "PageResponse", "MigrationPage"),
+                Arguments.of(API + "ProblemAdvice$FieldError", "FieldError"),
+                Arguments.of("io.ferry.channel.GuestChecksumsReport", "GuestChecksums"));
+    }
+
+    /** Jackson writes every record component (nulls included), so each is a required property and nothing else is. */
+    @ParameterizedTest(name = "{1} = {0}")
+    @MethodSource("responseRecords")
+    void responseSchemasListExactlyTheRecordComponents(String recordClass, String schemaName) throws Exception {
+        JsonNode schema = schema(schemaName);
+        List<String> components = componentNames(Class.forName(recordClass));
+        assertThat(schema.path("properties").propertyNames()).containsExactlyInAnyOrderElementsOf(components);
+        assertThat(texts(schema.path("required"))).containsExactlyInAnyOrderElementsOf(components);
+        assertThat(schema.path("additionalProperties").isBoolean() && !schema.path("additionalProperties").asBoolean())
+                .as(schemaName + " forbids additional properties").isTrue();
+    }
+
+    static List<Arguments> requestRecords() {
+        return List.of(
+                Arguments.of(API + "GuestRequests$CreateGuest", "CreateGuestRequest"),
+                Arguments.of(API + "GuestRequests$RamBlockBody", "RamBlockRequest"),
+                Arguments.of(API + "GuestRequests$DiskBody", "DiskRequest"),
+                Arguments.of(API + "GuestRequests$WorkloadBody", "WorkloadRequest"),
+                Arguments.of(API + "MigrationRequests$CreateMigration", "CreateMigrationRequest"),
+                Arguments.of(API + "MigrationRequests$Parameters", "MigrationParametersRequest"),
+                Arguments.of(API + "MigrationRequests$Capabilities", "MigrationCapabilitiesRequest"),
+                Arguments.of(API + "MigrationRequests$TuneMigration", "TuneMigrationRequest"));
+    }
+
+    /** Request schemas mirror the Bean Validation annotations of the request records, constraint by constraint. */
+    @ParameterizedTest(name = "{1} = {0}")
+    @MethodSource("requestRecords")
+    void requestSchemasMirrorTheBeanValidationAnnotations(String recordClass, String schemaName) throws Exception {
+        Class<?> type = Class.forName(recordClass);
+        JsonNode schema = schema(schemaName);
+        assertThat(schema.path("properties").propertyNames()).containsExactlyInAnyOrderElementsOf(componentNames(type));
+        Set<String> required = new HashSet<>(texts(schema.path("required")));
+        for (RecordComponent component : type.getRecordComponents()) {
+            String name = component.getName();
+            Field field = type.getDeclaredField(name);
+            JsonNode property = deref(schema.path("properties").path(name));
+            String where = schemaName + "." + name;
+            boolean mandatory = field.isAnnotationPresent(NotNull.class) || field.isAnnotationPresent(NotBlank.class);
+            assertThat(required.contains(name)).as(where + " required").isEqualTo(mandatory);
+            if (field.isAnnotationPresent(NotBlank.class)) {
+                assertThat(property.path("minLength").asInt()).as(where + " minLength").isEqualTo(1);
+            }
+            Min min = field.getAnnotation(Min.class);
+            PositiveOrZero positiveOrZero = field.getAnnotation(PositiveOrZero.class);
+            DecimalMin decimalMin = field.getAnnotation(DecimalMin.class);
+            if (min != null || positiveOrZero != null) {
+                assertThat(property.path("minimum").asLong()).as(where + " minimum")
+                        .isEqualTo(min != null ? min.value() : 0L);
+            } else if (decimalMin != null) {
+                String keyword = decimalMin.inclusive() ? "minimum" : "exclusiveMinimum";
+                assertThat(property.path(keyword).decimalValue()).as(where + " " + keyword)
+                        .isEqualByComparingTo(new BigDecimal(decimalMin.value()));
+            } else {
+                assertThat(property.has("minimum") || property.has("exclusiveMinimum"))
+                        .as(where + " has a lower bound without a constraint").isFalse();
+            }
+            Max max = field.getAnnotation(Max.class);
+            DecimalMax decimalMax = field.getAnnotation(DecimalMax.class);
+            if (max != null) {
+                assertThat(property.path("maximum").asLong()).as(where + " maximum").isEqualTo(max.value());
+            } else if (decimalMax != null) {
+                String keyword = decimalMax.inclusive() ? "maximum" : "exclusiveMaximum";
+                assertThat(property.path(keyword).decimalValue()).as(where + " " + keyword)
+                        .isEqualByComparingTo(new BigDecimal(decimalMax.value()));
+            } else {
+                assertThat(property.has("maximum") || property.has("exclusiveMaximum"))
+                        .as(where + " has an upper bound without a constraint").isFalse();
+            }
+            Size size = field.getAnnotation(Size.class);
+            if (size != null) {
+                boolean list = Collection.class.isAssignableFrom(field.getType());
+                String minKeyword = list ? "minItems" : "minLength";
+                String maxKeyword = list ? "maxItems" : "maxLength";
+                if (size.min() > 0) {
+                    assertThat(property.path(minKeyword).asInt()).as(where + " " + minKeyword).isEqualTo(size.min());
+                }
+                assertThat(property.path(maxKeyword).asInt()).as(where + " " + maxKeyword).isEqualTo(size.max());
+            }
+            Pattern pattern = field.getAnnotation(Pattern.class);
+            if (pattern != null) {
+                if (property.has("enum")) {
+                    assertThat(texts(property.path("enum"))).as(where + " enum")
+                            .containsExactlyInAnyOrder(pattern.regexp().split("\\|"));
+                } else {
+                    assertThat(property.path("pattern").asString()).as(where + " pattern")
+                            .isEqualTo("^" + pattern.regexp() + "$");
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ correct responses pass
+
+    @Test
+    void acceptsAHostList() {
+        assertConforms("GET", "/api/v1/hosts", 200, JSON, "[" + HOST + "]");
+        assertConforms("GET", "/api/v1/hosts", 200, JSON, "[]");
+        assertConforms("GET", "/api/v1/hosts/host-a", 200, "application/json;charset=UTF-8", HOST);
+    }
+
+    @Test
+    void acceptsAGuestWithDisksAndTheGuestList() {
+        assertConforms("GET", "/api/v1/guests/" + GUEST_ID, 200, JSON, GUEST);
+        assertConforms("GET", "/api/v1/guests", 200, JSON, "[" + GUEST + "]");
+        assertConforms("POST", "/api/v1/guests/" + GUEST_ID + "/pause", 200, JSON, GUEST.replace("\"running\"", "\"paused\""));
+        assertThatCode(() -> contract.assertResponseConforms("POST", "/api/v1/guests", 201, JSON, GUEST,
+                Map.of("Location", List.of("/api/v1/guests/" + GUEST_ID)))).doesNotThrowAnyException();
+    }
+
+    @Test
+    void acceptsAQueuedAndAFinishedMigrationJob() {
+        assertConforms("GET", "/api/v1/migrations/" + JOB_ID, 200, JSON, QUEUED_JOB);
+        String finished = QUEUED_JOB.replace("\"status\":\"queued\"", "\"status\":\"failed\"")
+                .replace("\"failure\":null", "\"failure\":\"destination went away\"")
+                .replace("\"startedAt\":null", "\"startedAt\":\"2026-01-02T03:04:06Z\"")
+                .replace("\"finishedAt\":null", "\"finishedAt\":\"2026-01-02T03:04:07.5Z\"");
+        assertConforms("POST", "/api/v1/migrations/" + JOB_ID + "/cancel", 200, JSON, finished);
+        assertConforms("GET", "/api/v1/migrations?status=queued&guestId=" + GUEST_ID + "&page=0&size=20", 200, JSON,
+                "{\"items\":[" + QUEUED_JOB + "],\"page\":0,\"size\":20,\"totalItems\":1,\"totalPages\":1}");
+        assertThatCode(() -> contract.assertResponseConforms("POST", "/api/v1/migrations", 202, JSON, QUEUED_JOB,
+                Map.of("location", List.of("/api/v1/migrations/" + JOB_ID)))).doesNotThrowAnyException();
+    }
+
+    @Test
+    void acceptsATimelineDiskOwnershipAndChecksums() {
+        assertConforms("GET", "/api/v1/migrations/" + JOB_ID + "/events", 200, JSON, """
+                [{"at":"2026-01-02T03:04:05.123456Z","from":null,"to":"queued","reason":"waiting","actor":"api:operator"},
+                 {"at":"2026-01-02T03:04:06Z","from":"queued","to":"cancelled","reason":"cancel requested by api:operator",
+                  "actor":"api:operator"}]""");
+        assertConforms("GET", "/api/v1/disks/" + DISK_ID, 200, JSON, DISK);
+        assertConforms("GET", "/api/v1/disks/" + DISK_ID + "/ownership", 200, JSON, """
+                {"diskId":"%s","ownerHostId":"host-a","state":"active","generation":1,
+                 "updatedAt":"2026-01-02T03:04:05Z","history":[{"generation":1,"ownerHostId":"host-a","state":"active",
+                 "reason":"disk created on host-a","actor":"api:operator","at":"2026-01-02T03:04:05Z"}]}"""
+                .formatted(DISK_ID));
+        assertConforms("GET", "/api/v1/guests/" + GUEST_ID + "/checksums", 200, JSON, """
+                {"guestId":"%s","memory":"ab12","ramBlocks":[{"name":"pc.ram","sizeBytes":4096,"sha256":"cd34"}],
+                 "disks":[{"diskId":"%s","name":"root","sha256":"ef56"}],"deviceState":"0077",
+                 "takenAt":"2026-01-02T03:04:05Z"}""".formatted(GUEST_ID, DISK_ID));
+    }
+
+    @Test
+    void acceptsProblemsAsTheAdviceAndTheSecurityLayerWriteThem() {
+        assertConforms("GET", "/api/v1/guests/" + GUEST_ID, 404, PROBLEM, """
+                {"detail":"guest %s does not exist","instance":"/api/v1/guests/%s","status":404,"title":"Not found"}"""
+                .formatted(GUEST_ID, GUEST_ID));
+        assertConforms("GET", "/api/v1/hosts", 401, PROBLEM, """
+                {"type":"about:blank","title":"Unauthorized","status":401,
+                 "detail":"send 'Authorization: Bearer <token>'; the embedded control plane keeps its API token in <data-dir>/api-token"}""");
+        assertConforms("DELETE", "/api/v1/guests/" + GUEST_ID, 403, PROBLEM, """
+                {"type":"about:blank","title":"Forbidden","status":403,"detail":"this token may not use /api/v1/guests/x"}""");
+        assertConforms("POST", "/api/v1/guests", 400, PROBLEM, """
+                {"detail":"invalid request: memoryBytes must be greater than or equal to 16777216; name must not be blank",
+                 "instance":"/api/v1/guests","status":400,"title":"Invalid request",
+                 "errors":[{"field":"memoryBytes","message":"must be greater than or equal to 16777216"},
+                           {"field":"name","message":"must not be blank"}]}""");
+        assertConforms("POST", "/api/v1/migrations/" + JOB_ID + "/cancel", 409, PROBLEM, """
+                {"detail":"illegal job transition from 'completed' to 'cancelling'","instance":"/api/v1/migrations/%s/cancel",
+                 "status":409,"title":"Illegal job transition","currentStatus":"completed","requestedStatus":"cancelling"}"""
+                .formatted(JOB_ID));
+        assertConforms("POST", "/api/v1/migrations", 422, PROBLEM, """
+                {"detail":"not supported by this version's migration engine: parameters.storage=copy",
+                 "instance":"/api/v1/migrations","status":422,"title":"Unsupported migration feature",
+                 "unsupported":["parameters.storage=copy"]}""");
+        assertConforms("POST", "/api/v1/guests/" + GUEST_ID + "/pause", 503, PROBLEM, """
+                {"detail":"worker on 'host-a' (127.0.0.1:1) could not pause guest: connection refused",
+                 "instance":"/api/v1/guests/%s/pause","status":503,"title":"Worker unavailable"}""".formatted(GUEST_ID));
+    }
+
+    @Test
+    void acceptsAnEmpty204() {
+        assertConforms("DELETE", "/api/v1/guests/" + GUEST_ID, 204, null, "");
+        assertConforms("DELETE", "/api/v1/guests/" + GUEST_ID, 204, null, null);
+    }
+
+    // ------------------------------------------------------------------ wrong responses fail
+
+    @Test
+    void rejectsAMissingRequiredProperty() {
+        assertViolation("GET", "/api/v1/hosts/host-a", 200, JSON, HOST.replace("\"cpus\":8", "\"cpuCount\":8"),
+                "required property 'cpus'", "cpuCount");
+        assertViolation("GET", "/api/v1/migrations/" + JOB_ID, 200, JSON,
+                QUEUED_JOB.replace(",\"failure\":null", ""), "required property 'failure'");
+    }
+
+    @Test
+    void rejectsAWrongType() {
+        assertViolation("GET", "/api/v1/hosts/host-a", 200, JSON,
+                HOST.replace("\"memoryBytes\":17179869184", "\"memoryBytes\":\"16 GiB\""), "$/capacity/memoryBytes");
+        assertViolation("GET", "/api/v1/hosts", 200, JSON, HOST, "array expected");
+        assertViolation("GET", "/api/v1/migrations/" + JOB_ID, 200, JSON,
+                QUEUED_JOB.replace("\"statusReason\":\"waiting\"", "\"statusReason\":null"), "$/statusReason");
+    }
+
+    @Test
+    void rejectsAnExtraProperty() {
+        assertViolation("GET", "/api/v1/guests/" + GUEST_ID, 200, JSON,
+                GUEST.replace("{\"id\"", "{\"version\":3,\"id\""), "'version' is not defined");
+        assertViolation("GET", "/api/v1/guests/" + GUEST_ID, 404, PROBLEM,
+                "{\"title\":\"Not found\",\"status\":404,\"detail\":\"x\",\"timestamp\":\"2026-01-02T03:04:05Z\"}",
+                "'timestamp' is not defined");
+    }
+
+    @Test
+    void rejectsValuesOutsideTheDeclaredEnumsAndFormats() {
+        assertViolation("GET", "/api/v1/migrations/" + JOB_ID, 200, JSON,
+                QUEUED_JOB.replace("\"status\":\"queued\"", "\"status\":\"QUEUED\""), "$/status");
+        assertViolation("GET", "/api/v1/migrations/" + JOB_ID, 200, JSON,
+                QUEUED_JOB.replace("\"2026-01-02T03:04:05.123456Z\"", "1767323045"), "$/createdAt");
+        assertViolation("GET", "/api/v1/guests/" + GUEST_ID, 200, JSON,
+                GUEST.replace("\"activeMigrationId\":null", "\"activeMigrationId\":\"job-1\""), "$/activeMigrationId");
+    }
+
+    @Test
+    void rejectsAProblemWhoseStatusDisagreesWithTheResponse() {
+        assertViolation("GET", "/api/v1/guests/" + GUEST_ID, 404, PROBLEM,
+                "{\"title\":\"Not found\",\"status\":409,\"detail\":\"x\",\"instance\":\"/api/v1/guests/x\"}", "$/status");
+    }
+
+    @Test
+    void rejectsAnUndeclaredStatusCode() {
+        assertViolation("GET", "/api/v1/hosts", 500, JSON, "{\"status\":500}", "status 500 is not declared");
+        assertViolation("GET", "/api/v1/migrations?page=-1", 500, JSON, "{}", "status 500 is not declared");
+        assertViolation("POST", "/api/v1/guests", 200, JSON, GUEST, "status 200 is not declared");
+    }
+
+    @Test
+    void rejectsAnUndeclaredPathAndAnUndeclaredMethod() {
+        assertViolation("GET", "/api/v1/volumes", 200, JSON, "[]", "matches no path");
+        assertViolation("GET", "/api/v1/guests/" + GUEST_ID + "/disks", 200, JSON, "[]", "matches no path");
+        assertViolation("PUT", "/api/v1/guests/" + GUEST_ID, 200, JSON, GUEST, "method PUT is not declared");
+        assertViolation("DELETE", "/api/v1/migrations/" + JOB_ID, 204, null, "", "method DELETE is not declared");
+    }
+
+    @Test
+    void rejectsAnUndeclaredContentTypeAMissingBodyAndAnUndeclaredBody() {
+        assertViolation("GET", "/api/v1/guests/" + GUEST_ID, 404, JSON,
+                "{\"title\":\"Not found\",\"status\":404,\"detail\":\"x\"}", "content type application/json is not declared");
+        assertViolation("GET", "/api/v1/hosts", 200, "text/plain", "[]", "content type text/plain is not declared");
+        assertViolation("GET", "/api/v1/hosts", 200, null, "[]", "no Content-Type");
+        assertViolation("GET", "/api/v1/hosts", 200, JSON, "", "body is empty");
+        assertViolation("GET", "/api/v1/hosts", 200, JSON, "[{", "not JSON");
+        assertViolation("DELETE", "/api/v1/guests/" + GUEST_ID, 204, JSON, "{}", "declares no body");
+    }
+
+    @Test
+    void rejectsAMissingLocationWhenHeadersAreChecked() {
+        assertThatThrownBy(() -> contract.assertResponseConforms("POST", "/api/v1/migrations", 202, JSON, QUEUED_JOB,
+                Map.of("Content-Type", List.of(JSON))))
+                .isInstanceOf(AssertionError.class)
+                .hasMessageContaining("required response header Location is missing");
+    }
+
+    @Test
+    void failuresNameTheOperationAndShowTheBody() {
+        assertThatThrownBy(() -> contract.assertResponseConforms("GET", "/api/v1/hosts/host-a?x=1", 200, JSON,
+                "{\"id\":7}"))
+                .isInstanceOf(AssertionError.class)
+                .hasMessageContaining("GET /api/v1/hosts/{hostId} (getHost)")
+                .hasMessageContaining("GET /api/v1/hosts/host-a?x=1 -> 200")
+                .hasMessageContaining("body: {\"id\":7}")
+                .hasMessageContaining("$/id")
+                .hasMessageContaining("required property 'state'");
+    }
+
+    @Test
+    void aSpecWithADanglingReferenceIsReported() {
+        OpenApiContract broken = OpenApiContract.parse(java.nio.file.Path.of("broken.yaml"), """
+                openapi: 3.1.0
+                info: {title: t, version: '1'}
+                paths:
+                  /x:
+                    get:
+                      responses:
+                        '200':
+                          description: ok
+                          content:
+                            application/json:
+                              schema: {$ref: '#/components/schemas/Missing'}
+                """);
+        assertThat(broken.unresolvedReferences())
+                .containsExactly("/paths/~1x/get/responses/200/content/application~1json/schema -> #/components/schemas/Missing");
+        assertThat(broken.operations()).containsExactly("GET /x");
+    }
+
+    // ------------------------------------------------------------------ samples
+
+    private static final String GUEST_ID = "0f8e2f4c-7d41-4a3c-9a47-5b8e0c1d2e3f";
+    private static final String DISK_ID = "5a6b7c8d-1e2f-4a5b-8c9d-0e1f2a3b4c5d";
+    private static final String JOB_ID = "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f";
+
+    private static final String HOST = """
+            {"id":"host-a","state":"reachable","controlAddress":"127.0.0.1:7101","dataPlaneAddress":"127.0.0.1:7102",
+             "capacity":{"memoryBytes":17179869184,"allocatedMemoryBytes":33554432,"freeMemoryBytes":17146314752,"cpus":8},
+             "registeredAt":"2026-01-02T03:04:05.123456Z","lastHeartbeatAt":"2026-01-02T03:04:06Z"}""";
+
+    private static final String DISK = """
+            {"id":"%s","guestId":"%s","name":"root","sizeBytes":1048576,
+             "ownership":{"ownerHostId":"host-a","state":"active","generation":1,"updatedAt":"2026-01-02T03:04:05Z"},
+             "createdAt":"2026-01-02T03:04:05Z"}""".formatted(DISK_ID, GUEST_ID);
+
+    private static final String GUEST = """
+            {"id":"%s","name":"web-1","hostId":"host-a","state":"running","memoryBytes":33554432,
+             "ramBlocks":[{"name":"pc.ram","sizeBytes":25165824},{"name":"vga.vram","sizeBytes":8388608}],
+             "deviceStateBytes":65536,
+             "workload":{"dirtyPagesPerSecond":0,"hotSetFraction":1.0,"diskWritesPerSecond":0,"seed":-4962768465676381896},
+             "disks":[%s],"activeMigrationId":null,"createdAt":"2026-01-02T03:04:05Z"}""".formatted(GUEST_ID, DISK);
+
+    private static final String QUEUED_JOB = ("{\"id\":\"%s\",\"guestId\":\"%s\",\"sourceHostId\":\"host-a\","
+            + "\"destinationHostId\":\"host-b\",\"status\":\"queued\",\"statusReason\":\"waiting\",\"failure\":null,"
+            + "\"parameters\":{\"maxBandwidth\":134217728,\"downtimeLimitMs\":300,\"storage\":\"shared\","
+            + "\"capabilities\":{\"postcopy\":false,\"autoConverge\":false,\"xbzrle\":false,\"compression\":\"none\","
+            + "\"channels\":1}},\"progress\":null,\"createdAt\":\"2026-01-02T03:04:05.123456Z\","
+            + "\"updatedAt\":\"2026-01-02T03:04:05.123456Z\",\"startedAt\":null,\"finishedAt\":null}")
+            .formatted(JOB_ID, GUEST_ID);
+
+    // ------------------------------------------------------------------ helpers
+
+    private void assertConforms(String method, String path, int status, String contentType, String body) {
+        assertThatCode(() -> contract.assertResponseConforms(method, path, status, contentType, body))
+                .doesNotThrowAnyException();
+    }
+
+    private void assertViolation(String method, String path, int status, String contentType, String body,
+                                 String... expected) {
+        assertThatThrownBy(() -> contract.assertResponseConforms(method, path, status, contentType, body))
+                .isInstanceOf(AssertionError.class)
+                .hasMessageContainingAll(expected);
+    }
+
+    private interface OperationVisitor {
+        void visit(String name, JsonNode operation);
+    }
+
+    private void forEachOperation(OperationVisitor visitor) {
+        JsonNode paths = spec.path("paths");
+        for (String path : paths.propertyNames()) {
+            for (String method : paths.path(path).propertyNames()) {
+                if (List.of("get", "put", "post", "delete", "patch", "head", "options", "trace").contains(method)) {
+                    visitor.visit(method.toUpperCase() + " " + path, paths.path(path).path(method));
+                }
+            }
+        }
+    }
+
+    private JsonNode deref(JsonNode node) {
+        JsonNode current = node;
+        while (current.has("$ref")) {
+            current = spec.at(current.path("$ref").asString().substring(1));
+        }
+        return current;
+    }
+
+    private JsonNode schema(String name) {
+        JsonNode schema = spec.path("components").path("schemas").path(name);
+        assertThat(schema.isMissingNode()).as("schema " + name + " exists").isFalse();
+        return schema;
+    }
+
+    private List<String> enumOf(String schemaName) {
+        return texts(schema(schemaName).path("enum"));
+    }
+
+    private static List<String> texts(JsonNode array) {
+        List<String> texts = new ArrayList<>();
+        array.forEach(n -> texts.add(n.asString()));
+        return texts;
+    }
+
+    private static <E> String[] apiNames(E[] values, Function<E, String> apiName) {
+        return Arrays.stream(values).map(apiName).toArray(String[]::new);
+    }
+
+    private static List<String> componentNames(Class<?> recordClass) {
+        assertThat(recordClass.isRecord()).as(recordClass + " is a record").isTrue();
+        return Arrays.stream(recordClass.getRecordComponents()).map(RecordComponent::getName)
+                .collect(Collectors.toList());
+    }
+}
