@@ -72,6 +72,9 @@ class MigrationController {
 
     @PatchMapping("/{jobId}")
     MigrationResponse tune(@PathVariable UUID jobId, @Valid @RequestBody TuneMigration body, Principal principal) {
+        if (body.maxBandwidth() == null && body.downtimeLimitMs() == null) {
+            throw new InvalidRequestException("body", "name at least one of maxBandwidth, downtimeLimitMs");
+        }
         return MigrationResponse.of(jobs.tune(jobId, body.maxBandwidth(), body.downtimeLimitMs(),
                 Requests.actor(principal)));
     }

@@ -1,7 +1,6 @@
 package io.ferry.control.api;
 
 import jakarta.validation.Valid;
-import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
@@ -41,10 +40,5 @@ final class MigrationRequests {
     record TuneMigration(
             @PositiveOrZero Long maxBandwidth,
             @Min(1) @Max(3_600_000) Long downtimeLimitMs) {
-
-        @AssertTrue(message = "name at least one of maxBandwidth, downtimeLimitMs")
-        boolean isChangingSomething() {
-            return maxBandwidth != null || downtimeLimitMs != null;
-        }
     }
 }

@@ -9,6 +9,7 @@ import io.ferry.channel.WorkloadSettings;
 import io.ferry.control.host.Host;
 import io.ferry.control.host.HostService;
 import io.ferry.control.host.WorkerGateway;
+import io.ferry.control.host.WorkerRejectedException;
 import io.ferry.control.idempotency.IdempotencyKey;
 import io.ferry.control.idempotency.IdempotencyService;
 import io.ferry.control.ownership.OwnershipService;
@@ -167,7 +168,14 @@ public class GuestService {
         }
         if (guest.state() != GuestState.LOST) {
             Host host = hosts.find(guest.hostId()).orElseThrow();
-            workers.destroyGuest(host, id, true);
+            try {
+                workers.destroyGuest(host, id, true);
+            } catch (WorkerRejectedException e) {
+                if (e.status() != 404) {
+                    throw e;
+                }
+                log.warn("guest {} was already gone from {}; forgetting it", id, host.id());
+            }
         }
         tx.executeWithoutResult(status -> {
             Guest current = get(id);
