@@ -20,7 +20,7 @@ public enum TestDatabase {
     /** Points the context at this database; for H2, a file database inside {@code dataDir}. */
     public String register(DynamicPropertyRegistry registry, String dataDir) {
         if (this == H2) {
-            registry.add("spring.datasource.url", () -> "jdbc:h2:file:" + dataDir + "/ferry;DB_CLOSE_ON_EXIT=FALSE");
+            registry.add("spring.datasource.url", () -> "jdbc:h2:file:" + dataDir + "/ferry;DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0");
             return null;
         }
         String url = System.getenv(POSTGRES_URL_ENV);

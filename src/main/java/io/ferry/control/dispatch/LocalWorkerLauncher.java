@@ -114,6 +114,7 @@ class LocalWorkerLauncher implements DisposableBean {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>();
         cmd.add(java);
+        cmd.add(hostMarker(hostId));
         cmd.addAll(javaOptions);
         String classPath = System.getProperty("java.class.path");
         if (classPath.endsWith(".jar") && !classPath.contains(File.pathSeparator)) {
@@ -160,11 +161,28 @@ class LocalWorkerLauncher implements DisposableBean {
             }
             long pid = Long.parseLong(Files.readString(pidFile).strip());
             return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
-                    .filter(p -> p.info().arguments().map(args -> Arrays.asList(args).containsAll(
-                            List.of("worker", hostId))).orElse(false));
+                    .filter(p -> commandLine(p).contains(hostMarker(hostId)));
         } catch (IOException | NumberFormatException e) {
             return Optional.empty();
         }
+    }
+
+    /** The JDK's ProcessHandle.Info leaves out arguments of long command lines; /proc has them all. */
+    private static List<String> commandLine(ProcessHandle process) {
+        Path cmdline = Path.of("/proc", Long.toString(process.pid()), "cmdline");
+        try {
+            if (Files.isReadable(cmdline)) {
+                return Arrays.asList(Files.readString(cmdline).split("\0"));
+            }
+        } catch (IOException e) {
+            // fall back to what the JDK offers
+        }
+        return process.info().arguments().map(Arrays::asList).orElse(List.of());
+    }
+
+    /** First JVM argument of a local worker, so it is recognised even where long command lines are cut short. */
+    private static String hostMarker(String hostId) {
+        return "-Dferry.local-worker=" + hostId;
     }
 
     private Path pidFile(String hostId) {
