@@ -1,5 +1,6 @@
 package io.ferry;
 
+import io.ferry.bench.PrecopyBenchmark;
 import io.ferry.control.ControlPlaneApplication;
 import io.ferry.worker.WorkerCommand;
 import java.util.ArrayList;
@@ -12,17 +13,17 @@ import picocli.CommandLine.Unmatched;
 /** Entry point of the one jar: {@code ferry serve} (control plane) or {@code ferry worker} (data plane). */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
         description = "Live-migration orchestrator.",
-        subcommands = {FerryApplication.Serve.class, WorkerCommand.class})
+        subcommands = {FerryApplication.Serve.class, WorkerCommand.class, PrecopyBenchmark.class})
 public final class FerryApplication {
 
     public static void main(String[] args) {
-        if (args.length > 0 && args[0].equals("worker") && System.getProperty("logback.configurationFile") == null) {
+        if (args.length > 0 && !args[0].equals("serve") && System.getProperty("logback.configurationFile") == null) {
             // A worker has no Spring Boot logging set-up; give logback its own file before any logger exists.
             System.setProperty("logback.configurationFile", "logback-worker.xml");
         }
         int code = new CommandLine(new FerryApplication()).execute(args);
-        // serve returns once Spring runs in its own threads; only a failure ends the JVM here.
-        if (code != 0) {
+        // serve returns once Spring runs in its own threads; bench ends the JVM when done.
+        if (code != 0 || (args.length > 0 && args[0].equals("bench"))) {
             System.exit(code);
         }
     }

@@ -9,13 +9,20 @@ public final class ControlChannel {
     // worker → control plane
     public static final String REGISTER = "/internal/v1/workers/{hostId}";
     public static final String HEARTBEAT = "/internal/v1/workers/{hostId}/heartbeat";
+    public static final String MIGRATION_REPORT = "/internal/v1/migrations/{jobId}/reports";
 
     // control plane → worker
     public static final String STATUS = "/v1/status";
     public static final String GUESTS = "/v1/guests";
+    /** POST incoming | outgoing; POST {jobId}/cancel | {jobId}/tune. */
+    public static final String MIGRATIONS = "/v1/migrations";
 
     public static String register(String hostId) {
         return REGISTER.replace("{hostId}", hostId);
+    }
+
+    public static String migrationReport(java.util.UUID jobId) {
+        return MIGRATION_REPORT.replace("{jobId}", jobId.toString());
     }
 
     public static String heartbeat(String hostId) {

@@ -3,6 +3,9 @@ package io.ferry.worker;
 import io.ferry.channel.ControlChannel;
 import io.ferry.channel.CreateGuestCommand;
 import io.ferry.channel.ErrorReply;
+import io.ferry.channel.StartIncomingCommand;
+import io.ferry.channel.StartOutgoingCommand;
+import io.ferry.channel.TuneMigrationCommand;
 import io.ferry.channel.WorkerStatus;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -21,6 +24,7 @@ final class ControlCommands {
 
     private static final Logger log = LoggerFactory.getLogger(ControlCommands.class);
     private static final Pattern GUEST = Pattern.compile(ControlChannel.GUESTS + "/([0-9a-fA-F-]{36})(/[a-z]+)?");
+    private static final Pattern MIGRATION = Pattern.compile(ControlChannel.MIGRATIONS + "/([0-9a-fA-F-]{36})/([a-z]+)");
 
     record Reply(int status, Object body) {
     }
@@ -28,13 +32,15 @@ final class ControlCommands {
     private final String hostId;
     private final String instance;
     private final GuestHost guests;
+    private final Migrations migrations;
     private final Worker worker;
     private final JsonMapper json = JsonMapper.builder().build();
 
-    ControlCommands(String hostId, String instance, GuestHost guests, Worker worker) {
+    ControlCommands(String hostId, String instance, GuestHost guests, Migrations migrations, Worker worker) {
         this.hostId = hostId;
         this.instance = instance;
         this.guests = guests;
+        this.migrations = migrations;
         this.worker = worker;
     }
 
@@ -45,7 +51,7 @@ final class ControlCommands {
     Reply handle(String method, String path, String query, byte[] body) {
         try {
             return route(method, path, query, body);
-        } catch (UnknownGuestException e) {
+        } catch (UnknownGuestException | Migrations.UnknownMigrationException e) {
             return new Reply(404, new ErrorReply(e.getMessage()));
         } catch (IllegalStateException e) {
             return new Reply(409, new ErrorReply(e.getMessage()));
@@ -66,6 +72,32 @@ final class ControlCommands {
         }
         if (path.equals(ControlChannel.GUESTS) && method.equals("POST")) {
             return new Reply(201, guests.create(json.readValue(body, CreateGuestCommand.class)));
+        }
+        if (path.equals(ControlChannel.MIGRATIONS + "/incoming") && method.equals("POST")) {
+            migrations.startIncoming(json.readValue(body, StartIncomingCommand.class));
+            return new Reply(201, null);
+        }
+        if (path.equals(ControlChannel.MIGRATIONS + "/outgoing") && method.equals("POST")) {
+            migrations.startOutgoing(json.readValue(body, StartOutgoingCommand.class));
+            return new Reply(202, null);
+        }
+        Matcher mm = MIGRATION.matcher(path);
+        if (mm.matches() && method.equals("POST")) {
+            UUID jobId = UUID.fromString(mm.group(1));
+            switch (mm.group(2)) {
+                case "cancel" -> {
+                    return migrations.cancel(jobId) ? new Reply(202, null)
+                            : new Reply(409, new ErrorReply("switchover of " + jobId
+                            + " has begun: the destination may already run the guest, so it can no longer be cancelled"));
+                }
+                case "tune" -> {
+                    migrations.tune(jobId, json.readValue(body, TuneMigrationCommand.class));
+                    return new Reply(200, null);
+                }
+                default -> {
+                    // 404 below
+                }
+            }
         }
         Matcher m = GUEST.matcher(path);
         if (m.matches()) {

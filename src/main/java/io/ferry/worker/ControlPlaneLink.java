@@ -1,6 +1,7 @@
 package io.ferry.worker;
 
 import io.ferry.channel.ControlChannel;
+import io.ferry.channel.MigrationReport;
 import io.ferry.channel.WorkerHeartbeat;
 import io.ferry.channel.WorkerRegistration;
 import java.io.IOException;
@@ -9,6 +10,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +33,11 @@ final class ControlPlaneLink implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final JsonMapper json = JsonMapper.builder().build();
     private final Thread thread;
+    private final ExecutorService reports = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "migration-reports");
+        t.setDaemon(true);
+        return t;
+    });
     private volatile boolean running = true;
     private boolean registered;
     private boolean reachable = true;
@@ -94,15 +102,54 @@ final class ControlPlaneLink implements AutoCloseable {
                 .method(method, HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)))
                 .build();
         int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
-        if (status >= 400 && status != 404 && status != 409) {
+        if (status >= 400 && status != 404 && status != 409 && status != 410) {
             log.warn("control plane answered {} to {} {}", status, method, path);
         }
         return status;
+    }
+
+    /**
+     * Sends a migration report on the link's own sender thread, in order. A report that ends a
+     * job is retried until the control plane has it; progress figures are only best effort.
+     */
+    void report(MigrationReport report) {
+        report(report, jobId -> { });
+    }
+
+    /** As {@link #report(MigrationReport)}; {@code gone} runs when the control plane says the job has ended (410). */
+    void report(MigrationReport report, java.util.function.Consumer<java.util.UUID> gone) {
+        reports.execute(() -> {
+            boolean terminal = !report.phase().equals(MigrationReport.PROGRESS)
+                    && !report.phase().equals(MigrationReport.ACTIVE);
+            for (int attempt = 0; running; attempt++) {
+                try {
+                    int status = send(ControlChannel.migrationReport(report.jobId()), "POST", report);
+                    if (status == 410) {
+                        gone.accept(report.jobId());
+                    }
+                    if (status < 500 || !terminal) {
+                        return;
+                    }
+                } catch (IOException e) {
+                    if (!terminal) {
+                        return;
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+                try {
+                    Thread.sleep(Math.min(5_000, 200L << Math.min(attempt, 5)));
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
     }
 
     @Override
     public void close() {
         running = false;
         thread.interrupt();
+        reports.shutdown();
     }
 }

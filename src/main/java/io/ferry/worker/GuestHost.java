@@ -9,6 +9,8 @@ import io.ferry.guest.GuestSpec;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
+import io.ferry.guest.GuestState;
+import io.ferry.migration.MigratingGuest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -50,6 +52,16 @@ final class GuestHost implements AutoCloseable {
     }
 
     GuestReport create(CreateGuestCommand command) {
+        return report(command.guestId(), host(command, false));
+    }
+
+    /** An incoming guest for a migration: memory allocated, disks opened, workload stopped. */
+    MigratingGuest createIncoming(CreateGuestCommand command) {
+        host(command, true);
+        return migrating(command.guestId());
+    }
+
+    private Hosted host(CreateGuestCommand command, boolean incoming) {
         GuestSpec spec = new GuestSpec(command.guestId().toString(),
                 command.ramBlocks().stream().map(b -> new RamBlockSpec(b.name(), b.sizeBytes())).toList(),
                 command.disks().stream().map(d -> new DiskSpec(d.diskId().toString(), d.name(), d.sizeBytes()))
@@ -62,14 +74,43 @@ final class GuestHost implements AutoCloseable {
                 throw new IllegalStateException("guest " + id + " already exists on this worker");
             }
             try {
-                return new Hosted(SyntheticGuest.create(spec, datastore));
+                return new Hosted(incoming ? SyntheticGuest.createIncoming(spec, datastore)
+                        : SyntheticGuest.create(spec, datastore));
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create the disk images of guest " + id, e);
             }
         });
-        log.info("guest {} created: {} RAM block(s), {} disk(s), workload {}", command.guestId(),
-                command.ramBlocks().size(), command.disks().size(), command.workload());
-        return report(command.guestId(), created);
+        log.info("{} guest {} created: {} RAM block(s), {} disk(s), workload {}", incoming ? "incoming" : "new",
+                command.guestId(), command.ramBlocks().size(), command.disks().size(), command.workload());
+        return created;
+    }
+
+    /** The guest as the migration engine drives it; its state changes are sequenced like commands. */
+    MigratingGuest migrating(UUID guestId) {
+        Hosted hosted = get(guestId);
+        return new MigratingGuest() {
+            @Override
+            public SyntheticGuest guest() {
+                return hosted.guest;
+            }
+
+            @Override
+            public void changeState(GuestState next) {
+                change(guestId, g -> g.setState(next));
+            }
+        };
+    }
+
+    /**
+     * Lets a guest go without touching its images: an outgoing guest once the destination runs
+     * it, or an incoming one that was discarded (the images belong to the guest's owner).
+     */
+    void release(UUID guestId) {
+        Hosted hosted = guests.remove(guestId);
+        if (hosted != null) {
+            hosted.guest.close();
+            log.info("guest {} released", guestId);
+        }
     }
 
     void destroy(UUID guestId, boolean deleteImages) {

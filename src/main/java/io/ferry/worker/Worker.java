@@ -1,6 +1,7 @@
 package io.ferry.worker;
 
 import io.ferry.channel.WorkerRegistration;
+import io.ferry.migration.transport.DataPlaneServer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -29,16 +30,20 @@ public final class Worker implements AutoCloseable {
     private final ControlChannelServer controlServer;
     private final DataPlaneServer dataServer;
     private final ControlPlaneLink link;
+    private final Migrations migrations;
 
     private Worker(WorkerConfig config) throws InterruptedException {
         this.config = config;
         this.guests = new GuestHost(config.datastore(), instance);
         this.boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         this.io = new MultiThreadIoEventLoopGroup(0, NioIoHandler.newFactory());
-        this.controlServer = ControlChannelServer.bind(boss, io, new InetSocketAddress(config.bind(),
-                config.controlPort()), config.token(), new ControlCommands(config.hostId(), instance, guests, this));
-        this.dataServer = DataPlaneServer.bind(boss, io, new InetSocketAddress(config.bind(), config.dataPort()));
         this.link = new ControlPlaneLink(config, instance, this::registration, guests);
+        this.migrations = new Migrations(guests, io, this::report);
+        this.controlServer = ControlChannelServer.bind(boss, io, new InetSocketAddress(config.bind(),
+                config.controlPort()), config.token(), new ControlCommands(config.hostId(), instance, guests,
+                migrations, this));
+        this.dataServer = DataPlaneServer.bind(boss, io, new InetSocketAddress(config.bind(), config.dataPort()),
+                migrations);
     }
 
     public static Worker start(WorkerConfig config) throws InterruptedException {
@@ -65,6 +70,14 @@ public final class Worker implements AutoCloseable {
 
     public String instance() {
         return instance;
+    }
+
+    /** Reports go to the control plane; one it answers "that job has ended" stops the local migration. */
+    private void report(io.ferry.channel.MigrationReport report) {
+        link.report(report, jobId -> {
+            log.warn("control plane says job {} has ended; stopping it here", jobId);
+            migrations.cancel(jobId);
+        });
     }
 
     WorkerRegistration registration() {

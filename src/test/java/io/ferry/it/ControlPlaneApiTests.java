@@ -19,85 +19,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Qualifier;
-import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
 import tools.jackson.databind.JsonNode;
 
-/**
- * The control plane end to end, as a client sees it: a real HTTP server, real worker child
- * processes launched by the embedded default, a real database. Every response is validated
- * against openapi.yaml by {@link ApiClient}. Subclasses choose the database.
- */
-@SpringBootTest(classes = ControlPlaneApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = {
-                "ferry.api.token=" + ControlPlaneApiTests.API_TOKEN,
-                "ferry.worker.token=test-worker-token",
-                "ferry.worker.heartbeat-interval=200ms",
-                "ferry.worker.heartbeat-timeout=2s",
-                "ferry.workers.local.memory-capacity=" + ControlPlaneApiTests.HOST_CAPACITY,
-                "ferry.workers.local.java-options=-Xmx128m -Dio.netty.leakDetection.level=paranoid"
-        })
-@ExtendWith(OutputCaptureExtension.class)
-abstract class ControlPlaneApiTests {
-
-    static final String API_TOKEN = "test-api-token";
-    static final long MIB = 1L << 20;
-    static final long HOST_CAPACITY = 1024 * MIB;
-
-    static Path newDataDir(String name) {
-        try {
-            return Files.createTempDirectory("ferry-" + name + "-");
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    @LocalServerPort
-    int port;
-
-    @Autowired
-    @Qualifier("requestMappingHandlerMapping")
-    RequestMappingHandlerMapping mappings;
-
-    ApiClient api;
-
-    @BeforeEach
-    void hostsUp() {
-        api = new ApiClient("http://127.0.0.1:" + port, API_TOKEN);
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
-            ApiClient.Reply hosts = api.get("/api/v1/hosts");
-            assertThat(hosts.json().findValuesAsString("state")).containsExactly("reachable", "reachable");
-        });
-    }
-
-    // ---- fixtures -------------------------------------------------------------------------
-
-    Map<String, Object> guestRequest(String host, long memory) {
-        Map<String, Object> body = new HashMap<>();
-        body.put("name", "vm-" + UUID.randomUUID().toString().substring(0, 8));
-        body.put("hostId", host);
-        body.put("memoryBytes", memory);
-        body.put("disks", List.of(Map.of("name", "root", "sizeBytes", 8 * MIB)));
-        body.put("workload", Map.of("dirtyPagesPerSecond", 2000, "hotSetFraction", 0.5,
-                "diskWritesPerSecond", 50, "seed", 42));
-        return body;
-    }
-
-    String createGuest(String host, long memory) {
-        ApiClient.Reply created = api.post("/api/v1/guests", guestRequest(host, memory));
-        assertThat(created.status()).as(created.body()).isEqualTo(201);
-        return created.json().get("id").asString();
-    }
-
-    String createJob(String guestId, String destination) {
-        ApiClient.Reply created = api.post("/api/v1/migrations",
-                Map.of("guestId", guestId, "destinationHostId", destination));
-        assertThat(created.status()).as(created.body()).isEqualTo(202);
-        return created.json().get("id").asString();
-    }
+/** The control plane's API end to end: hosts, guests, jobs, errors, contract, operations. */
+abstract class ControlPlaneApiTests extends ApiTestSupport {
 
     // ---- hosts ----------------------------------------------------------------------------
 
@@ -235,57 +164,68 @@ abstract class ControlPlaneApiTests {
     // ---- migrations -----------------------------------------------------------------------
 
     @Test
-    void aJobIsQueuedWithItsResolvedParametersAndTimeline(CapturedOutput output) {
+    void aJobShowsItsResolvedParametersProgressAndTimeline(CapturedOutput output) {
         String guestId = createGuest("host-a", 16 * MIB);
         ApiClient.Reply created = api.post("/api/v1/migrations", Map.of("guestId", guestId,
-                "destinationHostId", "host-b", "parameters", Map.of("downtimeLimitMs", 500)));
+                "destinationHostId", "host-b", "parameters", Map.of("downtimeLimitMs", 50, "maxBandwidth", MIB)));
         assertThat(created.status()).isEqualTo(202);
         JsonNode job = created.json();
         String jobId = job.get("id").asString();
         assertThat(created.header("Location")).isEqualTo("/api/v1/migrations/" + jobId);
-        assertThat(job.get("status").asString()).isEqualTo("queued");
-        assertThat(job.get("statusReason").asString()).contains("no migration engine");
+        assertThat(job.get("status").asString()).isIn("queued", "setup", "active");
         assertThat(job.get("sourceHostId").asString()).isEqualTo("host-a");
-        assertThat(job.get("parameters").get("maxBandwidth").asLong()).isEqualTo(128 * MIB);
-        assertThat(job.get("parameters").get("downtimeLimitMs").asLong()).isEqualTo(500);
-        assertThat(job.get("progress").isNull()).isTrue();
+        assertThat(job.get("parameters").get("maxBandwidth").asLong()).isEqualTo(MIB);
+        assertThat(job.get("parameters").get("downtimeLimitMs").asLong()).isEqualTo(50);
+        assertThat(job.get("parameters").get("storage").asString()).isEqualTo("shared");
         assertThat(api.get("/api/v1/guests/" + guestId).json().get("activeMigrationId").asString()).isEqualTo(jobId);
 
-        JsonNode tuned = api.patch("/api/v1/migrations/" + jobId, Map.of("maxBandwidth", 0)).json();
-        assertThat(tuned.get("parameters").get("maxBandwidth").asLong()).isZero();
-        assertThat(tuned.get("parameters").get("downtimeLimitMs").asLong()).isEqualTo(500);
+        JsonNode active = awaitStatus(jobId, "active");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId)
+                .json().get("progress").get("ram").get("transferred").asLong()).isGreaterThan(0));
+        JsonNode progress = api.get("/api/v1/migrations/" + jobId).json().get("progress");
+        assertThat(progress.get("ram").get("total").asLong()).isEqualTo(16 * MIB);
+        assertThat(progress.get("setupTimeMs").asLong()).isGreaterThanOrEqualTo(0);
+        assertThat(active.get("startedAt").isNull()).isFalse();
+
+        JsonNode tuned = api.patch("/api/v1/migrations/" + jobId, Map.of("downtimeLimitMs", 40)).json();
+        assertThat(tuned.get("parameters").get("maxBandwidth").asLong()).isEqualTo(MIB);
+        assertThat(tuned.get("parameters").get("downtimeLimitMs").asLong()).isEqualTo(40);
         assertThat(api.patch("/api/v1/migrations/" + jobId, Map.of()).status()).isEqualTo(400);
 
         JsonNode page = api.get("/api/v1/migrations?guestId=" + guestId).json();
         assertThat(page.get("totalItems").asLong()).isEqualTo(1);
-        assertThat(api.get("/api/v1/migrations?status=queued&hostId=host-b&size=200").json().get("items")
+        assertThat(api.get("/api/v1/migrations?status=active&hostId=host-b&size=200").json().get("items")
                 .findValuesAsString("id")).contains(jobId);
         assertThat(api.get("/api/v1/migrations?status=completed&guestId=" + guestId).json().get("totalItems").asLong())
                 .isZero();
         assertThat(api.get("/api/v1/migrations?status=sleeping").status()).isEqualTo(400);
         assertThat(api.get("/api/v1/migrations?size=0").status()).isEqualTo(400);
 
-        JsonNode cancelled = api.post("/api/v1/migrations/" + jobId + "/cancel", null).json();
-        assertThat(cancelled.get("status").asString()).isEqualTo("cancelled");
+        JsonNode cancelling = api.post("/api/v1/migrations/" + jobId + "/cancel", null).json();
+        assertThat(cancelling.get("status").asString()).isIn("cancelling", "cancelled");
+        JsonNode cancelled = awaitStatus(jobId, "cancelled");
         assertThat(cancelled.get("finishedAt").isNull()).isFalse();
         assertThat(output.getAll()).contains("[job:" + jobId + "]");
 
         JsonNode events = api.get("/api/v1/migrations/" + jobId + "/events").json();
-        assertThat(events.findValuesAsString("to")).containsExactly("queued", "cancelled");
+        assertThat(events.findValuesAsString("to"))
+                .containsExactly("queued", "setup", "active", "cancelling", "cancelled");
         assertThat(events.get(0).get("from").isNull()).isTrue();
         assertThat(events.get(1).get("from").asString()).isEqualTo("queued");
-        assertThat(events.get(1).get("actor").asString()).isEqualTo("api:operator");
+        assertThat(events.get(3).get("actor").asString()).isEqualTo("api:operator");
         assertThat(api.get("/api/v1/guests/" + guestId).json().get("activeMigrationId").isNull()).isTrue();
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("hostId").asString()).isEqualTo("host-a");
     }
 
     @Test
     void anIllegalTransitionAnswers409WithBothStates() {
-        String jobId = createJob(createGuest("host-a", 16 * MIB), "host-b");
+        String jobId = slowJob(createGuest("host-a", 16 * MIB), "host-b");
         ApiClient.Reply postcopy = api.post("/api/v1/migrations/" + jobId + "/postcopy", null);
         assertThat(postcopy.status()).isEqualTo(409);
-        assertThat(postcopy.json().get("detail").asString()).contains("'queued'", "'postcopy-active'");
+        assertThat(postcopy.json().get("detail").asString()).contains("postcopy capability");
 
         api.post("/api/v1/migrations/" + jobId + "/cancel", null);
+        awaitStatus(jobId, "cancelled");
         ApiClient.Reply again = api.post("/api/v1/migrations/" + jobId + "/cancel", null);
         assertThat(again.status()).isEqualTo(409);
         assertThat(again.contentType()).startsWith("application/problem+json");
@@ -311,13 +251,14 @@ abstract class ControlPlaneApiTests {
     @Test
     void aGuestHasAtMostOneUnfinishedJob() {
         String guestId = createGuest("host-a", 16 * MIB);
-        String jobId = createJob(guestId, "host-b");
+        String jobId = slowJob(guestId, "host-b");
         ApiClient.Reply second = api.post("/api/v1/migrations", Map.of("guestId", guestId, "destinationHostId", "host-b"));
         assertThat(second.status()).isEqualTo(409);
         assertThat(second.json().get("detail").asString()).contains(jobId);
         ApiClient.Reply delete = api.delete("/api/v1/guests/" + guestId);
         assertThat(delete.status()).isEqualTo(409);
         api.post("/api/v1/migrations/" + jobId + "/cancel", null);
+        awaitStatus(jobId, "cancelled");
         assertThat(createJob(guestId, "host-b")).isNotEqualTo(jobId);
     }
 
@@ -390,7 +331,7 @@ abstract class ControlPlaneApiTests {
         assertThat(readiness.get("status").asString()).isEqualTo("UP");
         assertThat(readiness.get("components").has("db")).isTrue();
         String jobId = createJob(createGuest("host-a", 16 * MIB), "host-b");
-        api.post("/api/v1/migrations/" + jobId + "/cancel", null);
+        awaitStatus(jobId, "completed");
         assertThat(open.get("/actuator/prometheus").body())
                 .contains("ferry_jobs_transitions_total{")
                 .contains("jvm_memory_used_bytes");

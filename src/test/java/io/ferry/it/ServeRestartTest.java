@@ -23,7 +23,7 @@ class ServeRestartTest {
     private static final Duration UP = Duration.ofSeconds(90);
 
     private Process serve;
-    private final Path dataDir = ControlPlaneApiTests.newDataDir("restart");
+    private final Path dataDir = ApiTestSupport.newDataDir("restart");
 
     @AfterEach
     void stop() throws Exception {
@@ -61,8 +61,12 @@ class ServeRestartTest {
         String guestId = api.post("/api/v1/guests", Map.of("name", "survivor", "hostId", "host-a",
                 "memoryBytes", 32L << 20, "disks", List.of(Map.of("name", "root", "sizeBytes", 4L << 20)),
                 "workload", Map.of("dirtyPagesPerSecond", 500, "seed", 7))).json().get("id").asString();
-        String jobId = api.post("/api/v1/migrations", Map.of("guestId", guestId, "destinationHostId", "host-b"))
-                .json().get("id").asString();
+        // 1 MiB/s against ~2 MB/s of dirtying: this job stays active until cancelled
+        String jobId = api.post("/api/v1/migrations", Map.of("guestId", guestId, "destinationHostId", "host-b",
+                "parameters", Map.of("maxBandwidth", 1 << 20, "downtimeLimitMs", 20))).json().get("id").asString();
+        ApiClient first = api;
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(first.get("/api/v1/migrations/" + jobId)
+                .json().get("status").asString()).isEqualTo("active"));
         JsonNode eventsBefore = api.get("/api/v1/migrations/" + jobId + "/events").json();
         long workerA = workerPid("host-a");
         long workerB = workerPid("host-b");
@@ -74,10 +78,20 @@ class ServeRestartTest {
         api = start(port);
         assertThat(workerPid("host-a")).as("the running worker is adopted, not replaced").isEqualTo(workerA);
         assertThat(workerPid("host-b")).isEqualTo(workerB);
+        // the migration went on without the control plane, and reports to the new one
         JsonNode job = api.get("/api/v1/migrations/" + jobId).json();
-        assertThat(job.get("status").asString()).isEqualTo("queued");
+        assertThat(job.get("status").asString()).isEqualTo("active");
         assertThat(api.get("/api/v1/migrations/" + jobId + "/events").json()).isEqualTo(eventsBefore);
-        assertThat(api.get("/api/v1/guests/" + guestId).json().get("state").asString()).isEqualTo("running");
+        long transferred = job.get("progress").get("ram").get("transferred").asLong();
+        ApiClient second = api;
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(second.get("/api/v1/migrations/" + jobId)
+                .json().get("progress").get("ram").get("transferred").asLong()).isGreaterThan(transferred));
+        assertThat(api.post("/api/v1/migrations/" + jobId + "/cancel", null).status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(second.get("/api/v1/migrations/" + jobId)
+                .json().get("status").asString()).isEqualTo("cancelled"));
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("hostId").asString()).isEqualTo("host-a");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(second.get("/api/v1/guests/" + guestId)
+                .json().get("state").asString()).isEqualTo("running"));
         assertThat(api.get("/api/v1/guests/" + guestId + "/checksums").status()).isEqualTo(200);
 
         // a worker whose heartbeats stop is shown unreachable, and reachable again when they resume

@@ -51,7 +51,7 @@ class MigrationController {
         MigrationJob job = jobs.create(new NewMigration(body.guestId(), body.destinationHostId(), resolve(body.parameters())),
                 Requests.idempotencyKey("migrations", key, body, json), Requests.actor(principal));
         return ResponseEntity.accepted().location(URI.create("/api/v1/migrations/" + job.id()))
-                .body(MigrationResponse.of(job));
+                .body(view(job));
     }
 
     @GetMapping
@@ -62,12 +62,12 @@ class MigrationController {
                                          @RequestParam(defaultValue = "20") @Min(1) @Max(200) int size) {
         JobStatus wanted = status == null ? null : parseStatus(status);
         return PageResponse.of(jobs.search(wanted, guestId, hostId,
-                PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt"))), MigrationResponse::of);
+                PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt"))), this::view);
     }
 
     @GetMapping("/{jobId}")
     MigrationResponse get(@PathVariable UUID jobId) {
-        return MigrationResponse.of(jobs.get(jobId));
+        return view(jobs.get(jobId));
     }
 
     @PatchMapping("/{jobId}")
@@ -75,23 +75,27 @@ class MigrationController {
         if (body.maxBandwidth() == null && body.downtimeLimitMs() == null) {
             throw new InvalidRequestException("body", "name at least one of maxBandwidth, downtimeLimitMs");
         }
-        return MigrationResponse.of(jobs.tune(jobId, body.maxBandwidth(), body.downtimeLimitMs(),
+        return view(jobs.tune(jobId, body.maxBandwidth(), body.downtimeLimitMs(),
                 Requests.actor(principal)));
     }
 
     @PostMapping("/{jobId}/cancel")
     MigrationResponse cancel(@PathVariable UUID jobId, Principal principal) {
-        return MigrationResponse.of(jobs.cancel(jobId, Requests.actor(principal)));
+        return view(jobs.cancel(jobId, Requests.actor(principal)));
     }
 
     @PostMapping("/{jobId}/postcopy")
     MigrationResponse postcopy(@PathVariable UUID jobId, Principal principal) {
-        return MigrationResponse.of(jobs.startPostcopy(jobId, Requests.actor(principal)));
+        return view(jobs.startPostcopy(jobId, Requests.actor(principal)));
     }
 
     @GetMapping("/{jobId}/events")
     List<JobEventResponse> events(@PathVariable UUID jobId) {
         return jobs.events(jobId).stream().map(JobEventResponse::of).toList();
+    }
+
+    private MigrationResponse view(MigrationJob job) {
+        return MigrationResponse.of(job, jobs.progress(job));
     }
 
     private static JobStatus parseStatus(String status) {
@@ -104,7 +108,7 @@ class MigrationController {
 
     /** Fills QEMU's defaults for everything the request leaves out. */
     private static MigrationParameters resolve(Parameters p) {
-        Parameters given = p == null ? new Parameters(null, null, null, null) : p;
+        Parameters given = p == null ? new Parameters(null, null, null, null, null) : p;
         Capabilities c = given.capabilities() == null ? new Capabilities(null, null, null, null, null)
                 : given.capabilities();
         return new MigrationParameters(
@@ -114,6 +118,7 @@ class MigrationController {
                 Boolean.TRUE.equals(c.postcopy()), Boolean.TRUE.equals(c.autoConverge()),
                 Boolean.TRUE.equals(c.xbzrle()),
                 Objects.requireNonNullElse(c.compression(), "none"),
-                Objects.requireNonNullElse(c.channels(), 1));
+                Objects.requireNonNullElse(c.channels(), 1),
+                Boolean.TRUE.equals(given.verifyChecksums()));
     }
 }

@@ -26,6 +26,7 @@ final class MigrationRequests {
             @PositiveOrZero Long maxBandwidth,
             @Min(1) @Max(3_600_000) Long downtimeLimitMs,
             @Pattern(regexp = "shared|copy", message = "must be 'shared' or 'copy'") String storage,
+            Boolean verifyChecksums,
             @Valid Capabilities capabilities) {
     }
 

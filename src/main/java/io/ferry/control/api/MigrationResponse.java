@@ -1,29 +1,31 @@
 package io.ferry.control.api;
 
+import io.ferry.channel.MigrationProgress;
 import io.ferry.control.job.JobEvent;
 import io.ferry.control.job.MigrationJob;
 import io.ferry.control.job.MigrationParameters;
 import java.time.Instant;
 import java.util.UUID;
 
-/** A job as the API shows it. {@code progress} stays null until an engine reports figures. */
+/** A job as the API shows it. {@code progress} stays null until the source reports figures. */
 record MigrationResponse(UUID id, UUID guestId, String sourceHostId, String destinationHostId, String status,
-                         String statusReason, String failure, ParametersView parameters, Object progress,
+                         String statusReason, String failure, ParametersView parameters, MigrationProgress progress,
                          Instant createdAt, Instant updatedAt, Instant startedAt, Instant finishedAt) {
 
-    record ParametersView(long maxBandwidth, long downtimeLimitMs, String storage, CapabilitiesView capabilities) {
+    record ParametersView(long maxBandwidth, long downtimeLimitMs, String storage, boolean verifyChecksums,
+                          CapabilitiesView capabilities) {
     }
 
     record CapabilitiesView(boolean postcopy, boolean autoConverge, boolean xbzrle, String compression, int channels) {
     }
 
-    static MigrationResponse of(MigrationJob j) {
+    static MigrationResponse of(MigrationJob j, MigrationProgress progress) {
         MigrationParameters p = j.parameters();
         return new MigrationResponse(j.id(), j.guestId(), j.sourceHostId(), j.destinationHostId(),
                 j.status().apiName(), j.statusReason(), j.failure(),
-                new ParametersView(p.maxBandwidth(), p.downtimeLimitMs(), p.storage().apiName(),
+                new ParametersView(p.maxBandwidth(), p.downtimeLimitMs(), p.storage().apiName(), p.verifyChecksums(),
                         new CapabilitiesView(p.postcopy(), p.autoConverge(), p.xbzrle(), p.compression(), p.channels())),
-                null, j.createdAt(), j.updatedAt(), j.startedAt(), j.finishedAt());
+                progress, j.createdAt(), j.updatedAt(), j.startedAt(), j.finishedAt());
     }
 }
 

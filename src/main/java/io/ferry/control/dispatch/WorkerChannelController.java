@@ -1,6 +1,9 @@
 package io.ferry.control.dispatch;
 
 import io.ferry.channel.ControlChannel;
+import io.ferry.channel.MigrationReport;
+import io.ferry.control.job.JobNotFoundException;
+import java.util.UUID;
 import io.ferry.channel.WorkerHeartbeat;
 import io.ferry.channel.WorkerRegistration;
 import io.ferry.control.guest.GuestService;
@@ -26,10 +29,27 @@ class WorkerChannelController {
 
     private final HostService hosts;
     private final GuestService guests;
+    private final MigrationDispatcher dispatcher;
 
-    WorkerChannelController(HostService hosts, GuestService guests) {
+    WorkerChannelController(HostService hosts, GuestService guests, MigrationDispatcher dispatcher) {
         this.hosts = hosts;
         this.guests = guests;
+        this.dispatcher = dispatcher;
+    }
+
+    @PostMapping(ControlChannel.MIGRATION_REPORT)
+    ResponseEntity<Void> migrationReport(@PathVariable UUID jobId, @RequestBody MigrationReport report) {
+        try {
+            if (!dispatcher.report(jobId, report)) {
+                return ResponseEntity.status(HttpStatus.GONE).build();
+            }
+        } catch (OptimisticLockingFailureException raced) {
+            // retried by the worker for reports that matter
+            return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).build();
+        } catch (JobNotFoundException unknown) {
+            return ResponseEntity.status(HttpStatus.NOT_FOUND).build();
+        }
+        return ResponseEntity.noContent().build();
     }
 
     @PutMapping(ControlChannel.REGISTER)

@@ -5,6 +5,9 @@ import io.ferry.channel.CreateGuestCommand;
 import io.ferry.channel.ErrorReply;
 import io.ferry.channel.GuestChecksumsReport;
 import io.ferry.channel.GuestReport;
+import io.ferry.channel.StartIncomingCommand;
+import io.ferry.channel.StartOutgoingCommand;
+import io.ferry.channel.TuneMigrationCommand;
 import io.ferry.control.host.Host;
 import io.ferry.control.host.WorkerGateway;
 import io.ferry.control.host.WorkerRejectedException;
@@ -68,6 +71,39 @@ class WorkerClient implements WorkerGateway {
         return call(host, "checksum guest " + guestId, r -> r.get()
                 .uri(base(host) + ControlChannel.GUESTS + "/" + guestId + "/checksums").retrieve()
                 .body(GuestChecksumsReport.class));
+    }
+
+    @Override
+    public void startIncoming(Host host, StartIncomingCommand command) {
+        call(host, "expect migration " + command.jobId(), r -> r.post()
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/incoming").body(command).retrieve().toBodilessEntity());
+    }
+
+    @Override
+    public void startOutgoing(Host host, StartOutgoingCommand command) {
+        call(host, "start migration " + command.jobId(), r -> r.post()
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/outgoing").body(command).retrieve().toBodilessEntity());
+    }
+
+    @Override
+    public boolean cancelMigration(Host host, UUID jobId) {
+        try {
+            call(host, "cancel migration " + jobId, r -> r.post()
+                    .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/cancel").retrieve().toBodilessEntity());
+            return true;
+        } catch (WorkerRejectedException e) {
+            if (e.status() == 409) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public void tuneMigration(Host host, UUID jobId, TuneMigrationCommand command) {
+        call(host, "tune migration " + jobId, r -> r.post()
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/tune").body(command).retrieve()
+                .toBodilessEntity());
     }
 
     private static String base(Host host) {

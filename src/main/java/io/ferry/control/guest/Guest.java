@@ -93,6 +93,14 @@ public class Guest {
         return changed;
     }
 
+    /** The guest now runs on {@code hostId}, in that host's worker process; its reports apply from now on. */
+    void moveTo(String hostId, String workerInstance) {
+        this.hostId = hostId;
+        this.workerInstance = workerInstance;
+        this.stateSeq = 0;
+        this.state = GuestState.RUNNING.apiName();
+    }
+
     /** The worker process that held this guest's memory is gone. */
     boolean markLostUnless(String currentWorkerInstance) {
         if (workerInstance.equals(currentWorkerInstance) || state().equals(GuestState.LOST)) {

@@ -242,6 +242,12 @@ public class GuestService {
         }
     }
 
+    /** Records that a migration handed the guest to {@code host}; called in the job's completing transaction. */
+    @Transactional
+    public void moveTo(UUID guestId, Host host) {
+        guests.findById(guestId).ifPresent(g -> g.moveTo(host.id(), host.workerInstance()));
+    }
+
     /** Compare-and-set on the guest row: true when the guest had no unfinished job and now has this one. */
     @Transactional
     public boolean claimForJob(UUID guestId, UUID jobId) {

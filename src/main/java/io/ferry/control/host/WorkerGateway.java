@@ -3,6 +3,9 @@ package io.ferry.control.host;
 import io.ferry.channel.CreateGuestCommand;
 import io.ferry.channel.GuestChecksumsReport;
 import io.ferry.channel.GuestReport;
+import io.ferry.channel.StartIncomingCommand;
+import io.ferry.channel.StartOutgoingCommand;
+import io.ferry.channel.TuneMigrationCommand;
 import java.util.UUID;
 
 /**
@@ -21,4 +24,15 @@ public interface WorkerGateway {
     GuestReport resumeGuest(Host host, UUID guestId);
 
     GuestChecksumsReport checksums(Host host, UUID guestId);
+
+    /** Destination: prepare an incoming guest and expect the job's stream. */
+    void startIncoming(Host host, StartIncomingCommand command);
+
+    /** Source: start sending; returns at once, the worker reports progress. */
+    void startOutgoing(Host host, StartOutgoingCommand command);
+
+    /** False when the worker refused because the switchover already began. */
+    boolean cancelMigration(Host host, UUID jobId);
+
+    void tuneMigration(Host host, UUID jobId, TuneMigrationCommand command);
 }

@@ -37,7 +37,6 @@ public final class EngineFeatures {
         return names;
     }
 
-    /** Jobs wait in the queue with this reason until an engine exists to run them. */
-    public static final String QUEUED_REASON =
-            "waiting: this Ferry version has no migration engine yet, so jobs stay queued until one can run them";
+    /** A new job's reason until the dispatcher starts it. */
+    public static final String QUEUED_REASON = "waiting for the dispatcher to start it";
 }

@@ -41,6 +41,13 @@ public class MigrationJob {
     @Embedded
     private MigrationParameters parameters;
 
+    /** The source's latest query-migrate figures, as JSON. */
+    private String progress;
+
+    /** The destination's digests at switchover (verifyChecksums), as JSON. */
+    @Column(name = "destination_verification")
+    private String destinationVerification;
+
     @Column(name = "created_at", nullable = false)
     private Instant createdAt;
 
@@ -104,6 +111,23 @@ public class MigrationJob {
         if (failure == null) {
             failure = detail;
         }
+    }
+
+    void recordProgress(String progressJson, Instant now) {
+        progress = progressJson;
+        updatedAt = now;
+    }
+
+    void recordDestinationVerification(String json) {
+        destinationVerification = json;
+    }
+
+    public String progress() {
+        return progress;
+    }
+
+    public String destinationVerification() {
+        return destinationVerification;
     }
 
     void tune(Long maxBandwidth, Long downtimeLimitMs, Instant now) {

@@ -1,5 +1,6 @@
 package io.ferry.control.job;
 
+import java.util.List;
 import java.util.UUID;
 import org.springframework.data.domain.Page;
 import org.springframework.data.domain.Pageable;
@@ -8,6 +9,12 @@ import org.springframework.data.jpa.repository.Query;
 import org.springframework.data.repository.query.Param;
 
 interface MigrationJobRepository extends JpaRepository<MigrationJob, UUID> {
+
+    List<MigrationJob> findTop20ByStatusOrderByCreatedAtAsc(JobStatus status);
+
+    @Query("select j from MigrationJob j where j.sourceHostId = :hostId and j.status in :statuses")
+    List<MigrationJob> findBySourceAndStatus(@Param("hostId") String hostId,
+                                             @Param("statuses") List<JobStatus> statuses);
 
     @Query("""
             select j from MigrationJob j

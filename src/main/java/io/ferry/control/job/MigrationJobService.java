@@ -7,7 +7,16 @@ import io.ferry.control.guest.GuestService;
 import io.ferry.control.guest.GuestState;
 import io.ferry.control.guest.PlacementException;
 import io.ferry.control.host.Host;
+import io.ferry.channel.MigrationProgress;
+import io.ferry.channel.MigrationReport;
+import io.ferry.channel.TuneMigrationCommand;
 import io.ferry.control.host.HostService;
+import io.ferry.control.host.WorkerGateway;
+import io.ferry.control.host.WorkerRejectedException;
+import io.ferry.control.ownership.OwnershipService;
+import java.util.Optional;
+import org.springframework.dao.OptimisticLockingFailureException;
+import tools.jackson.databind.json.JsonMapper;
 import io.ferry.control.idempotency.IdempotencyKey;
 import io.ferry.control.idempotency.IdempotencyService;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -41,10 +50,19 @@ public class MigrationJobService {
     private final TransactionTemplate tx;
     private final Clock clock;
     private final MeterRegistry meters;
+    private final WorkerGateway workers;
+    private final OwnershipService ownership;
+    private final JsonMapper json;
+
+    static final String SYSTEM = "system";
 
     MigrationJobService(MigrationJobRepository jobs, JobEventRepository events, GuestService guests,
                         HostService hosts, IdempotencyService idempotency, PlatformTransactionManager txManager,
-                        Clock clock, MeterRegistry meters) {
+                        Clock clock, MeterRegistry meters, WorkerGateway workers, OwnershipService ownership,
+                        JsonMapper json) {
+        this.workers = workers;
+        this.ownership = ownership;
+        this.json = json;
         this.jobs = jobs;
         this.events = events;
         this.guests = guests;
@@ -117,9 +135,12 @@ public class MigrationJobService {
         return events.findByJobIdOrderByIdAsc(id);
     }
 
-    /** Changes bandwidth and downtime limit of a job that has not finished. */
+    /**
+     * Changes bandwidth and downtime limit of a job that has not finished. A running job's
+     * source takes them from its next rate window and convergence check.
+     */
     public MigrationJob tune(UUID id, Long maxBandwidth, Long downtimeLimitMs, String actor) {
-        return inJob(id, job -> {
+        MigrationJob tuned = inJob(id, job -> {
             if (job.status().isTerminal()) {
                 throw new JobConflictException("job " + id + " is " + job.status().apiName()
                         + "; parameters of a finished job cannot change");
@@ -128,17 +149,163 @@ public class MigrationJobService {
             log.info("job {} tuned by {}: maxBandwidth={} downtimeLimitMs={}", id, actor,
                     job.parameters().maxBandwidth(), job.parameters().downtimeLimitMs());
         });
+        if (tuned.status() == JobStatus.ACTIVE || tuned.status() == JobStatus.SETUP) {
+            try {
+                workers.tuneMigration(hosts.find(tuned.sourceHostId()).orElseThrow(), id, new TuneMigrationCommand(
+                        tuned.parameters().maxBandwidth(), tuned.parameters().downtimeLimitMs()));
+            } catch (WorkerRejectedException notRunningYet) {
+                // not started on the source yet: it starts with the stored parameters
+            }
+        }
+        return tuned;
     }
 
     /**
      * Cancel is a request honoured at a safe point. A queued job has not touched any host and
-     * ends at once; a running one goes through cancelling. Refused (409) once it would lie.
+     * ends at once. A running one is first put to its source worker, which refuses once the
+     * switchover began (the destination may already run the guest): then 409, because
+     * "cancelled" would lie. Accepted, the job is cancelling until the source reports back.
      */
     public MigrationJob cancel(UUID id, String actor) {
+        String reason = "cancel requested by " + actor;
+        MigrationJob current = get(id);
+        if (current.status() == JobStatus.QUEUED) {
+            MigrationJob cancelled = inJob(id, job -> {
+                if (job.status() == JobStatus.QUEUED) {
+                    transition(job, JobStatus.CANCELLED, reason, actor);
+                }
+            });
+            if (cancelled.status() == JobStatus.CANCELLED) {
+                return cancelled;
+            }
+            current = cancelled;   // the dispatcher started it meanwhile: cancel it as a running job
+        }
+        current.status().checkTransition(JobStatus.CANCELLING);
+        Host source = hosts.find(current.sourceHostId()).orElseThrow();
+        if (!workers.cancelMigration(source, id)) {
+            throw new JobConflictException("job " + id + " is switching over: the destination may already run the "
+                    + "guest, so it can no longer be cancelled");
+        }
         return inJob(id, job -> {
-            JobStatus next = job.status() == JobStatus.QUEUED ? JobStatus.CANCELLED : JobStatus.CANCELLING;
-            transition(job, next, "cancel requested by " + actor, actor);
+            if (job.status().canMoveTo(JobStatus.CANCELLING)) {
+                transition(job, JobStatus.CANCELLING, reason, actor);
+            }
         });
+    }
+
+    // ---- driven by the dispatcher and by workers' reports --------------------------------
+
+    /** Queued jobs, oldest first, for the dispatcher. */
+    public List<UUID> queued() {
+        return jobs.findTop20ByStatusOrderByCreatedAtAsc(JobStatus.QUEUED).stream().map(MigrationJob::id).toList();
+    }
+
+    /** Compare-and-set queued → setup; empty when another dispatcher (replica) or a cancel got there first. */
+    public Optional<MigrationJob> begin(UUID id) {
+        try {
+            MigrationJob job = inJob(id, j -> {
+                if (j.status() == JobStatus.QUEUED) {
+                    transition(j, JobStatus.SETUP, "dispatcher started the migration", SYSTEM);
+                }
+            });
+            return job.status() == JobStatus.SETUP ? Optional.of(job) : Optional.empty();
+        } catch (OptimisticLockingFailureException raced) {
+            return Optional.empty();
+        }
+    }
+
+    /** Ends a job that could not go on, keeping the first failure. No-op on a finished job. */
+    public MigrationJob fail(UUID id, String failure, String actor) {
+        return inJob(id, job -> {
+            job.recordFailure(failure);
+            if (!job.status().isTerminal()) {
+                transition(job, JobStatus.FAILED, failure, actor);
+            }
+        });
+    }
+
+    /** Jobs whose source host stopped answering: nobody is left to finish or report them. */
+    public List<UUID> runningFrom(String sourceHostId) {
+        return jobs.findBySourceAndStatus(sourceHostId, List.of(JobStatus.SETUP, JobStatus.ACTIVE,
+                JobStatus.CANCELLING)).stream().map(MigrationJob::id).toList();
+    }
+
+    /**
+     * Applies a worker's report. Reports can arrive late or twice (retries): a report that no
+     * longer fits the job's status changes nothing but its figures.
+     */
+    public MigrationJob recordReport(UUID id, MigrationReport report, String actor) {
+        return inJob(id, job -> {
+            MigrationProgress progress = report.progress();
+            if (progress != null && progress.ram() != null) {
+                job.recordProgress(json.writeValueAsString(progress), clock.instant());
+            } else if (progress != null && progress.verification() != null) {
+                job.recordDestinationVerification(json.writeValueAsString(progress.verification()));
+            }
+            String reason = report.reason() == null ? report.phase() : report.reason();
+            switch (report.phase()) {
+                case MigrationReport.ACTIVE -> {
+                    if (job.status() == JobStatus.SETUP) {
+                        transition(job, JobStatus.ACTIVE, reason, actor);
+                    }
+                }
+                case MigrationReport.COMPLETED -> {
+                    if (job.status() == JobStatus.SETUP) {
+                        transition(job, JobStatus.ACTIVE, "pre-copy started", actor);
+                    }
+                    if (job.status().canMoveTo(JobStatus.COMPLETED)) {
+                        handOver(job, actor);
+                        transition(job, JobStatus.COMPLETED, reason, actor);
+                    }
+                }
+                case MigrationReport.FAILED -> {
+                    if (!job.status().isTerminal()) {
+                        job.recordFailure(reason);
+                        transition(job, JobStatus.FAILED, reason, actor);
+                    }
+                }
+                case MigrationReport.CANCELLED -> {
+                    if (job.status().canMoveTo(JobStatus.CANCELLING)) {
+                        transition(job, JobStatus.CANCELLING, "source stopped on cancel", actor);
+                    }
+                    if (job.status() == JobStatus.CANCELLING) {
+                        transition(job, JobStatus.CANCELLED, reason, actor);
+                    }
+                }
+                default -> {
+                    // progress figures only
+                }
+            }
+        });
+    }
+
+    /** The destination runs the guest now: record where, and move its disks' ownership there. */
+    private void handOver(MigrationJob job, String actor) {
+        Host destination = hosts.find(job.destinationHostId()).orElseThrow();
+        guests.moveTo(job.guestId(), destination);
+        for (var disk : guests.disksOf(job.guestId())) {
+            var current = ownership.find(disk.id()).orElseThrow();
+            var handoff = ownership.beginHandoff(disk.id(), job.sourceHostId(), current.generation(),
+                    "job " + job.id() + ": source paused and flushed", actor);
+            ownership.completeHandoff(disk.id(), destination.id(), handoff.generation(),
+                    "job " + job.id() + ": destination resumed the guest", actor);
+        }
+    }
+
+    /** The source's figures, with the destination's digests merged in when it reported them. */
+    public MigrationProgress progress(MigrationJob job) {
+        if (job.progress() == null) {
+            return null;
+        }
+        MigrationProgress p = json.readValue(job.progress(), MigrationProgress.class);
+        if (job.destinationVerification() != null && p.verification() != null) {
+            MigrationProgress.Verification d = json.readValue(job.destinationVerification(),
+                    MigrationProgress.Verification.class);
+            p = new MigrationProgress(p.setupTimeMs(), p.totalTimeMs(), p.expectedDowntimeMs(), p.downtimeMs(), p.ram(),
+                    new MigrationProgress.Verification(p.verification().sourceMemory(), d.destinationMemory(),
+                            p.verification().sourceDeviceState(), d.destinationDeviceState()));
+        }
+        return p;
     }
 
     /** Switches a running pre-copy job to post-copy; refused unless the job was started with it. */

@@ -42,11 +42,16 @@ public class MigrationParameters {
     @Column(nullable = false)
     private int channels;
 
+    /** Ferry's own: compare SHA-256 of memory and device state on both sides at switchover (costs downtime). */
+    @Column(name = "verify_checksums", nullable = false)
+    private boolean verifyChecksums;
+
     protected MigrationParameters() {
     }
 
     public MigrationParameters(long maxBandwidth, long downtimeLimitMs, StorageMode storage, boolean postcopy,
-                               boolean autoConverge, boolean xbzrle, String compression, int channels) {
+                               boolean autoConverge, boolean xbzrle, String compression, int channels,
+                               boolean verifyChecksums) {
         this.maxBandwidth = maxBandwidth;
         this.downtimeLimitMs = downtimeLimitMs;
         this.storage = storage;
@@ -55,6 +60,7 @@ public class MigrationParameters {
         this.xbzrle = xbzrle;
         this.compression = compression;
         this.channels = channels;
+        this.verifyChecksums = verifyChecksums;
     }
 
     public long maxBandwidth() {
@@ -87,6 +93,10 @@ public class MigrationParameters {
 
     public int channels() {
         return channels;
+    }
+
+    public boolean verifyChecksums() {
+        return verifyChecksums;
     }
 
     void tune(Long newMaxBandwidth, Long newDowntimeLimitMs) {

@@ -46,6 +46,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 @SpringBootTest(classes = {ControlPlaneApplication.class, PersistenceContractTests.InMemoryWorkers.class},
         webEnvironment = SpringBootTest.WebEnvironment.NONE,
         properties = {"ferry.workers.launch=external", "ferry.api.token=t", "ferry.worker.token=w",
+                "ferry.dispatcher.enabled=false",
                 "ferry.worker.heartbeat-timeout=1h"})
 abstract class PersistenceContractTests {
 
@@ -79,6 +80,25 @@ abstract class PersistenceContractTests {
                 public GuestChecksumsReport checksums(Host host, UUID guestId) {
                     throw new UnsupportedOperationException("no guest bytes in a persistence test");
                 }
+
+                @Override
+                public void startIncoming(Host host, io.ferry.channel.StartIncomingCommand command) {
+                    throw new UnsupportedOperationException("the dispatcher is off in a persistence test");
+                }
+
+                @Override
+                public void startOutgoing(Host host, io.ferry.channel.StartOutgoingCommand command) {
+                    throw new UnsupportedOperationException("the dispatcher is off in a persistence test");
+                }
+
+                @Override
+                public boolean cancelMigration(Host host, UUID jobId) {
+                    return true;
+                }
+
+                @Override
+                public void tuneMigration(Host host, UUID jobId, io.ferry.channel.TuneMigrationCommand command) {
+                }
             };
         }
     }
@@ -110,7 +130,7 @@ abstract class PersistenceContractTests {
 
     MigrationJob jobFor(Guest guest, IdempotencyKey key) {
         return jobs.create(new NewMigration(guest.id(), "host-b", new MigrationParameters(0, 300, StorageMode.SHARED,
-                false, false, false, "none", 1)), key, "test");
+                false, false, false, "none", 1, false)), key, "test");
     }
 
     @Test

@@ -1,0 +1,11 @@
+package io.ferry.channel;
+
+import java.util.UUID;
+
+/**
+ * Control plane → destination worker: expect a migration stream for {@code jobId}. The worker
+ * prepares an incoming guest of this layout (disks opened, nothing written) and accepts one
+ * data-plane connection that proves it knows {@code secret} (base64, one-time, per job).
+ */
+public record StartIncomingCommand(UUID jobId, CreateGuestCommand guest, String secret, boolean verifyChecksums) {
+}

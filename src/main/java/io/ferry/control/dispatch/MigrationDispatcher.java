@@ -1,0 +1,147 @@
+package io.ferry.control.dispatch;
+
+import io.ferry.channel.CreateGuestCommand;
+import io.ferry.channel.DiskLayout;
+import io.ferry.channel.MigrationReport;
+import io.ferry.channel.RamBlockLayout;
+import io.ferry.channel.StartIncomingCommand;
+import io.ferry.channel.StartOutgoingCommand;
+import io.ferry.channel.WorkloadSettings;
+import io.ferry.control.guest.Guest;
+import io.ferry.control.guest.GuestService;
+import io.ferry.control.guest.Workload;
+import io.ferry.control.host.Host;
+import io.ferry.control.host.HostService;
+import io.ferry.control.host.WorkerGateway;
+import io.ferry.control.job.JobStatus;
+import io.ferry.control.job.MigrationJob;
+import io.ferry.control.job.MigrationJobService;
+import io.ferry.control.job.MigrationParameters;
+import io.ferry.control.ownership.OwnershipService;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.stereotype.Component;
+
+/**
+ * Starts queued jobs on their two workers and applies what workers report. A start is a
+ * compare-and-set queued → setup, so two control-plane replicas never start one job twice.
+ * The one-time secret that authenticates the data-plane connection is made here, handed to
+ * both workers, and never stored.
+ */
+@Component
+class MigrationDispatcher {
+
+    private static final Logger log = LoggerFactory.getLogger(MigrationDispatcher.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String SYSTEM = "system";
+
+    private final MigrationJobService jobs;
+    private final GuestService guests;
+    private final HostService hosts;
+    private final OwnershipService ownership;
+    private final WorkerGateway workers;
+    /** Off only where a test drives job states itself. */
+    private final boolean enabled;
+
+    MigrationDispatcher(MigrationJobService jobs, GuestService guests, HostService hosts, OwnershipService ownership,
+                        WorkerGateway workers, @Value("${ferry.dispatcher.enabled:true}") boolean enabled) {
+        this.enabled = enabled;
+        this.jobs = jobs;
+        this.guests = guests;
+        this.hosts = hosts;
+        this.ownership = ownership;
+        this.workers = workers;
+    }
+
+    @Scheduled(fixedDelayString = "${ferry.dispatcher.interval:200ms}")
+    void dispatch() {
+        if (!enabled) {
+            return;
+        }
+        for (UUID id : jobs.queued()) {
+            jobs.begin(id).ifPresent(this::start);
+        }
+        for (Host host : hosts.list()) {
+            if (!host.isReachable()) {
+                for (UUID id : jobs.runningFrom(host.id())) {
+                    jobs.fail(id, "source host '" + host.id() + "' is unreachable", SYSTEM);
+                    cleanUpDestination(jobs.get(id));
+                }
+            }
+        }
+    }
+
+    private void start(MigrationJob job) {
+        try (MDC.MDCCloseable ignored = MDC.putCloseable("jobId", job.id().toString())) {
+            Host source = hosts.find(job.sourceHostId()).orElseThrow();
+            Host destination = hosts.find(job.destinationHostId()).orElseThrow();
+            Guest guest = guests.get(job.guestId());
+            MigrationParameters p = job.parameters();
+            String secret = newSecret();
+            workers.startIncoming(destination, new StartIncomingCommand(job.id(), layout(guest), secret,
+                    p.verifyChecksums()));
+            workers.startOutgoing(source, new StartOutgoingCommand(job.id(), guest.id(), destination.dataAddress(),
+                    secret, p.maxBandwidth(), p.downtimeLimitMs(), p.verifyChecksums()));
+            log.info("job {} started: {} -> {} ({})", job.id(), source.id(), destination.id(),
+                    destination.dataAddress());
+        } catch (RuntimeException e) {
+            log.warn("job {} could not start: {}", job.id(), e.getMessage());
+            jobs.fail(job.id(), "could not start: " + e.getMessage(), SYSTEM);
+            cleanUpDestination(job);
+        }
+    }
+
+    /**
+     * Applies a worker's report; a job that ended without the guest moving releases the
+     * destination. Returns false when a migration still running on a worker belongs to a job
+     * that has already ended here (e.g. failed while its source was unreachable): the worker
+     * should stop it.
+     */
+    boolean report(UUID jobId, MigrationReport report) {
+        try (MDC.MDCCloseable ignored = MDC.putCloseable("jobId", jobId.toString())) {
+            boolean running = report.phase().equals(MigrationReport.PROGRESS)
+                    || report.phase().equals(MigrationReport.ACTIVE);
+            if (running && jobs.get(jobId).status().isTerminal()) {
+                return false;
+            }
+            MigrationJob job = jobs.recordReport(jobId, report, "worker");
+            if (job.status() == JobStatus.FAILED || job.status() == JobStatus.CANCELLED) {
+                cleanUpDestination(job);
+            }
+            return true;
+        }
+    }
+
+    /** Best effort: the destination drops an incoming guest that will never be resumed. */
+    private void cleanUpDestination(MigrationJob job) {
+        hosts.find(job.destinationHostId()).filter(Host::isReachable).ifPresent(destination -> {
+            try {
+                workers.cancelMigration(destination, job.id());
+            } catch (RuntimeException e) {
+                log.debug("destination {} clean-up for job {}: {}", destination.id(), job.id(), e.getMessage());
+            }
+        });
+    }
+
+    private CreateGuestCommand layout(Guest guest) {
+        Workload w = guest.workload();
+        return new CreateGuestCommand(guest.id(),
+                guest.ramBlocks().stream().map(b -> new RamBlockLayout(b.name(), b.sizeBytes())).toList(),
+                guests.disksOf(guest.id()).stream().map(d -> new DiskLayout(d.id(), d.name(), d.sizeBytes(),
+                        ownership.find(d.id()).orElseThrow().generation())).toList(),
+                guest.deviceStateBytes(),
+                new WorkloadSettings(w.dirtyPagesPerSecond(), w.hotSetFraction(), w.diskWritesPerSecond(), w.seed()));
+    }
+
+    private static String newSecret() {
+        byte[] secret = new byte[32];
+        RANDOM.nextBytes(secret);
+        return Base64.getEncoder().encodeToString(secret);
+    }
+}

@@ -1,0 +1,29 @@
+package io.ferry.migration;
+
+/**
+ * QEMU's switchover rule as a pure function: switch over once the bytes still to send fit in
+ * the downtime limit at the bandwidth just measured,
+ * {@code pending ≤ bandwidth (bytes/ms) × downtime-limit (ms)}.
+ */
+public final class ConvergencePolicy {
+
+    private ConvergencePolicy() {
+    }
+
+    public static long thresholdBytes(double bytesPerMs, long downtimeLimitMs) {
+        return (long) (bytesPerMs * downtimeLimitMs);
+    }
+
+    /** The bulk round must be over: before it, nothing is known about what the guest dirties. */
+    public static boolean canSwitchOver(boolean bulkDone, long pendingBytes, double bytesPerMs, long downtimeLimitMs) {
+        return bulkDone && pendingBytes <= thresholdBytes(bytesPerMs, downtimeLimitMs);
+    }
+
+    /** What stopping now would cost; unbounded (Long.MAX_VALUE) while nothing was measured. */
+    public static long expectedDowntimeMs(long pendingBytes, double bytesPerMs) {
+        if (pendingBytes == 0) {
+            return 0;
+        }
+        return bytesPerMs <= 0 ? Long.MAX_VALUE : (long) Math.ceil(pendingBytes / bytesPerMs);
+    }
+}

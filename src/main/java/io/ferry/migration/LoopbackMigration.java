@@ -1,0 +1,131 @@
+package io.ferry.migration;
+
+import io.ferry.channel.MigrationReport;
+import io.ferry.guest.GuestState;
+import io.ferry.guest.SyntheticGuest;
+import io.ferry.migration.source.OutgoingMigration;
+import io.ferry.migration.target.IncomingMigration;
+import io.ferry.migration.transport.DataPlaneServer;
+import io.ferry.migration.transport.IncomingRegistry;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * One migration between two guests in this process, over a real loopback data-plane
+ * connection: the engine exactly as workers run it, without the control plane. Used by the
+ * benchmark and by engine tests.
+ */
+public final class LoopbackMigration implements AutoCloseable {
+
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    private final List<MigrationReport> reports = new CopyOnWriteArrayList<>();
+    private final CompletableFuture<MigrationReport> outcome = new CompletableFuture<>();
+    private volatile IncomingMigration incoming;
+    private final DataPlaneServer server;
+
+    public LoopbackMigration() throws InterruptedException {
+        server = DataPlaneServer.bind(group, group, new InetSocketAddress("127.0.0.1", 0), new IncomingRegistry() {
+            @Override
+            public IncomingEndpoint expected(UUID jobId) {
+                IncomingMigration migration = incoming;
+                return migration == null || !migration.jobId().equals(jobId) ? null : new IncomingEndpoint() {
+                    @Override
+                    public byte[] secret() {
+                        return migration.secret();
+                    }
+
+                    @Override
+                    public StreamSink attach(String remoteAddress, ConnectionControl connection) {
+                        incoming = null;
+                        return migration.attach(remoteAddress, connection);
+                    }
+                };
+            }
+        });
+    }
+
+    public String dataAddress() {
+        return "127.0.0.1:" + server.port();
+    }
+
+    /** Every report either side made, in order of arrival. */
+    public List<MigrationReport> reports() {
+        return reports;
+    }
+
+    /**
+     * Migrates {@code source} into {@code destination} (an incoming guest of the same layout)
+     * and waits for the source's final report.
+     */
+    public MigrationReport run(SyntheticGuest source, SyntheticGuest destination, long maxBandwidth,
+                               long downtimeLimitMs, boolean verifyChecksums, Consumer<OutgoingMigration> whileRunning)
+            throws Exception {
+        byte[] secret = newSecret();
+        return run(source, destination, secret, secret, maxBandwidth, downtimeLimitMs, verifyChecksums, whileRunning);
+    }
+
+    /** A source that does not know the job's secret: the destination must refuse it. */
+    public MigrationReport runWithWrongSecret(SyntheticGuest source, SyntheticGuest destination) throws Exception {
+        return run(source, destination, newSecret(), newSecret(), 0, 300, false, null);
+    }
+
+    private static byte[] newSecret() {
+        byte[] secret = new byte[32];
+        new SecureRandom().nextBytes(secret);
+        return secret;
+    }
+
+    private MigrationReport run(SyntheticGuest source, SyntheticGuest destination, byte[] destinationSecret,
+                                byte[] sourceSecret, long maxBandwidth, long downtimeLimitMs, boolean verifyChecksums,
+                                Consumer<OutgoingMigration> whileRunning) throws Exception {
+        UUID jobId = UUID.randomUUID();
+        MigrationReporter reporter = report -> {
+            reports.add(report);
+            if (!report.phase().equals(MigrationReport.PROGRESS) && !report.phase().equals(MigrationReport.ACTIVE)
+                    && report.progress() != null && report.progress().ram() != null) {
+                outcome.complete(report);
+            }
+        };
+        incoming = new IncomingMigration(jobId, destinationSecret, guest(destination), verifyChecksums, reporter,
+                (id, ok) -> { });
+        OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, dataAddress(), sourceSecret,
+                maxBandwidth, downtimeLimitMs, verifyChecksums), guest(source), group, reporter, (id, ok) -> { });
+        Thread thread = new Thread(migration, "migration-" + jobId);
+        thread.start();
+        if (whileRunning != null) {
+            whileRunning.accept(migration);
+        }
+        MigrationReport last = outcome.get(10, TimeUnit.MINUTES);
+        thread.join();
+        return last;
+    }
+
+    private static MigratingGuest guest(SyntheticGuest guest) {
+        return new MigratingGuest() {
+            @Override
+            public SyntheticGuest guest() {
+                return guest;
+            }
+
+            @Override
+            public void changeState(GuestState next) {
+                guest.setState(next);
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        server.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

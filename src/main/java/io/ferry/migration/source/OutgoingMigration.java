@@ -1,0 +1,404 @@
+package io.ferry.migration.source;
+
+import io.ferry.channel.MigrationProgress;
+import io.ferry.channel.MigrationReport;
+import io.ferry.guest.DirtyBitmap;
+import io.ferry.guest.GuestChecksums;
+import io.ferry.guest.GuestState;
+import io.ferry.guest.RamBlock;
+import io.ferry.guest.SyntheticGuest;
+import io.ferry.migration.ConvergencePolicy;
+import io.ferry.migration.FerrySections;
+import io.ferry.migration.MigratingGuest;
+import io.ferry.migration.MigrationFailure;
+import io.ferry.migration.MigrationReporter;
+import io.ferry.migration.RateLimiter;
+import io.ferry.migration.transport.OutgoingConnection;
+import io.ferry.wire.RamBlockInfo;
+import io.ferry.wire.RamRecordWriter;
+import io.ferry.wire.StreamEncoder;
+import io.ferry.wire.StreamFormat;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoopGroup;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.BiConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The source of one pre-copy migration, run on its own thread, following QEMU: setup (header,
+ * RAM block list), a bulk round that sends every page once (zero pages as one-byte records),
+ * then rounds of "sync the dirty log, send what changed" until the rest fits in the downtime
+ * limit at the measured bandwidth; then switchover: pause, final sync, last pages, device state,
+ * EOF, and the destination's SHUT. Any failure before the destination confirmed leaves the
+ * guest running here exactly as before.
+ */
+public final class OutgoingMigration implements Runnable {
+
+    private static final Logger log = LoggerFactory.getLogger(OutgoingMigration.class);
+    private static final int BATCH_BYTES = 1 << 20;
+    private static final int RUN_PAGES = 64;
+    private static final long PROGRESS_EVERY_NANOS = 250_000_000L;
+    private static final long HANDSHAKE_TIMEOUT_MS = 10_000;
+    private static final long SHUT_TIMEOUT_MS = 120_000;
+    private static final int RAM_SECTION_ID = 1;
+    private static final int DEVICE_SECTION_ID = 2;
+    private static final int VERIFY_SECTION_ID = 3;
+    private static final int RUN_STATE_SECTION_ID = 4;
+
+    /** Parameters of one outgoing migration. */
+    public record Spec(UUID jobId, String destinationAddress, byte[] secret, long maxBandwidth, long downtimeLimitMs,
+                       boolean verifyChecksums) {
+    }
+
+    private final Spec spec;
+    private final MigratingGuest migrating;
+    private final SyntheticGuest guest;
+    private final EventLoopGroup group;
+    private final MigrationReporter reporter;
+    /** Called once at the end with (jobId, handed over?): true means the destination runs the guest now. */
+    private final BiConsumer<UUID, Boolean> finished;
+    private final RateLimiter limiter;
+    private volatile long downtimeLimitMs;
+    private volatile boolean cancelRequested;
+    /** Set once the stream is committed to switchover; from then on cancel is refused. */
+    private volatile boolean switchingOver;
+
+    // Counters, written by the migration thread only.
+    private final long startNanos = System.nanoTime();
+    private long setupMs;
+    private long transferred;
+    private long duplicate;
+    private long normal;
+    private long dirtySyncCount;
+    private long iterations;
+    private long remainingPages;
+    private long dirtyPagesRate;
+    private double bytesPerMs;
+    private long pagesPerSecond;
+    private Long expectedDowntimeMs;
+    private Long downtimeMs;
+    private MigrationProgress.Verification verification;
+    private long lastProgressNanos;
+
+    private OutgoingConnection connection;
+    private RamRecordWriter records;
+    private ByteBuf batch;
+
+    public OutgoingMigration(Spec spec, MigratingGuest migrating, EventLoopGroup group, MigrationReporter reporter,
+                             BiConsumer<UUID, Boolean> finished) {
+        this.spec = spec;
+        this.migrating = migrating;
+        this.guest = migrating.guest();
+        this.group = group;
+        this.reporter = reporter;
+        this.finished = finished;
+        this.limiter = new RateLimiter(spec.maxBandwidth());
+        this.downtimeLimitMs = spec.downtimeLimitMs();
+    }
+
+    public UUID jobId() {
+        return spec.jobId();
+    }
+
+    /** Takes effect from the next rate window and the next convergence check. */
+    public void tune(long maxBandwidth, long downtimeLimitMs) {
+        limiter.setLimit(maxBandwidth);
+        this.downtimeLimitMs = downtimeLimitMs;
+    }
+
+    /** Returns false when it is too late: the switchover has begun and the destination may run the guest. */
+    public boolean cancel() {
+        if (switchingOver) {
+            return false;
+        }
+        cancelRequested = true;
+        return true;
+    }
+
+    @Override
+    public void run() {
+        MDC.put("jobId", spec.jobId().toString());
+        GuestState before = guest.state();
+        boolean handedOver = false;
+        try {
+            connection = OutgoingConnection.open(group, spec.destinationAddress(), spec.jobId(), spec.secret(),
+                    HANDSHAKE_TIMEOUT_MS);
+            records = new RamRecordWriter();
+            migrating.changeState(GuestState.MIGRATING_OUT);
+            List<RamBlock> blocks = guest.memory().blocks();
+            long[][] toSend = setup(blocks);
+            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.ACTIVE, "pre-copy started", progress(),
+                    null));
+            iterate(blocks, toSend);
+            switchOver(blocks, toSend, before);
+            handedOver = true;
+            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.COMPLETED,
+                    "destination resumed the guest after " + downtimeMs + " ms of downtime", progress(), null));
+            log.info("migration completed: {} bytes in {} ms, {} iterations, downtime {} ms", transferred,
+                    elapsedMs(), iterations, downtimeMs);
+        } catch (Cancelled c) {
+            restore(before);
+            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.CANCELLED,
+                    "cancelled; the guest keeps running on the source", progress(), null));
+            log.info("migration cancelled; guest stays here");
+        } catch (InterruptedException e) {
+            restore(before);
+            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, "worker is stopping",
+                    progress(), null));
+        } catch (RuntimeException e) {
+            restore(before);
+            String reason = e instanceof MigrationFailure ? e.getMessage() : e.toString();
+            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, reason, progress(), null));
+            log.warn("migration failed, guest stays here: {}", reason, e instanceof MigrationFailure ? null : e);
+        } finally {
+            if (batch != null) {
+                batch.release();
+                batch = null;
+            }
+            if (connection != null) {
+                connection.close();
+            }
+            finished.accept(spec.jobId(), handedOver);
+            MDC.remove("jobId");
+        }
+    }
+
+    private void restore(GuestState before) {
+        if (!guest.memory().isClosed() && guest.state() != before) {
+            migrating.changeState(before == GuestState.PAUSED ? GuestState.PAUSED : GuestState.RUNNING);
+        }
+    }
+
+    /** Header, configuration, the RAM block list; every page starts out to be sent. */
+    private long[][] setup(List<RamBlock> blocks) throws InterruptedException {
+        batch = connection.alloc().directBuffer(BATCH_BYTES);
+        StreamEncoder.header(batch, StreamFormat.MACHINE_TYPE);
+        StreamEncoder.sectionStart(batch, StreamFormat.SECTION_START, RAM_SECTION_ID, StreamFormat.RAM_SECTION, 0,
+                StreamFormat.RAM_SECTION_VERSION);
+        StreamEncoder.ramBlockList(batch, blocks.stream().map(b -> new RamBlockInfo(b.name(), b.sizeBytes())).toList());
+        StreamEncoder.ramEos(batch);
+        StreamEncoder.footer(batch, RAM_SECTION_ID);
+        flush(true);
+        long[][] toSend = new long[blocks.size()][];
+        for (int i = 0; i < blocks.size(); i++) {
+            DirtyBitmap all = new DirtyBitmap(blocks.get(i).pageCount());
+            all.markAll();
+            toSend[i] = new long[all.wordCount()];
+            all.syncAndClear(toSend[i]);
+            // Writes from here on show up in the guest's dirty log and are sent in a later round.
+            guest.dirtyLog(blocks.get(i).name()).syncAndClear(new long[toSend[i].length]);
+        }
+        setupMs = elapsedMs();
+        return toSend;
+    }
+
+    private void iterate(List<RamBlock> blocks, long[][] toSend) throws InterruptedException {
+        long lastSync = System.nanoTime();
+        while (true) {
+            checkCancel();
+            long roundStart = System.nanoTime();
+            long roundBytes = transferred;
+            long pages = sendRound(blocks, toSend, StreamFormat.SECTION_PART, true);
+            iterations++;
+            long roundNanos = System.nanoTime() - roundStart;
+            roundBytes = transferred - roundBytes;
+            if (roundBytes > (1 << 20) || roundNanos > 20_000_000L || bytesPerMs == 0) {
+                bytesPerMs = roundBytes / Math.max(roundNanos / 1e6, 0.001);
+                pagesPerSecond = (long) (pages / Math.max(roundNanos / 1e9, 1e-6));
+            }
+            long now = System.nanoTime();
+            remainingPages = sync(blocks, toSend);
+            dirtyPagesRate = (long) (remainingPages / Math.max((now - lastSync) / 1e9, 1e-3));
+            lastSync = now;
+            long pending = remainingPages * StreamFormat.PAGE_SIZE;
+            expectedDowntimeMs = ConvergencePolicy.expectedDowntimeMs(pending, bytesPerMs);
+            progressMaybe(true);
+            if (ConvergencePolicy.canSwitchOver(true, pending, bytesPerMs, downtimeLimitMs)) {
+                return;
+            }
+        }
+    }
+
+    private void switchOver(List<RamBlock> blocks, long[][] toSend, GuestState before) throws InterruptedException {
+        checkCancel();
+        switchingOver = true;
+        long downtimeStart = System.nanoTime();
+        migrating.changeState(GuestState.PAUSED);
+        remainingPages += sync(blocks, toSend);
+        StreamEncoder.sectionPart(batch, StreamFormat.SECTION_END, RAM_SECTION_ID);
+        sendRound(blocks, toSend, StreamFormat.SECTION_END, false);
+        remainingPages = 0;
+        if (spec.verifyChecksums()) {
+            GuestChecksums sums = guest.checksums();
+            verification = new MigrationProgress.Verification(sums.memory(), null, sums.deviceState(), null);
+            ensureRoom(512);
+            FerrySections.verify(batch, VERIFY_SECTION_ID, sums.memory(), sums.deviceState());
+        }
+        byte[] device = guest.deviceState();
+        ensureRoom(device.length + 512);
+        FerrySections.runState(batch, RUN_STATE_SECTION_ID, before == GuestState.PAUSED ? "paused" : "running");
+        StreamEncoder.deviceState(batch, DEVICE_SECTION_ID, device);
+        StreamEncoder.eof(batch);
+        flush(false);
+        int status = connection.awaitShut(SHUT_TIMEOUT_MS);
+        if (status != 0) {
+            throw new MigrationFailure("destination rejected the stream (return-path SHUT " + status + ")");
+        }
+        downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
+    }
+
+    /**
+     * Sends every page marked in {@code toSend}, clearing the marks. The section header of a
+     * PART round is written here; an END round's header was written by the caller.
+     */
+    private long sendRound(List<RamBlock> blocks, long[][] toSend, byte sectionType, boolean rateLimited)
+            throws InterruptedException {
+        if (sectionType == StreamFormat.SECTION_PART) {
+            ensureRoom(64);
+            StreamEncoder.sectionPart(batch, StreamFormat.SECTION_PART, RAM_SECTION_ID);
+        }
+        long sent = 0;
+        for (int b = 0; b < blocks.size(); b++) {
+            RamBlock block = blocks.get(b);
+            long[] bits = toSend[b];
+            long page = DirtyBitmap.nextSetBit(bits, 0);
+            while (page >= 0) {
+                int run = 1;
+                while (run < RUN_PAGES && page + run < block.pageCount() && isSet(bits, page + run)) {
+                    run++;
+                }
+                sendRun(block, page, run, rateLimited);
+                for (int i = 0; i < run; i++) {
+                    clear(bits, page + i);
+                }
+                sent += run;
+                if (rateLimited) {
+                    checkCancel();
+                }
+                page = DirtyBitmap.nextSetBit(bits, page + run);
+            }
+        }
+        ensureRoom(64);
+        StreamEncoder.ramEos(batch);
+        StreamEncoder.footer(batch, RAM_SECTION_ID);
+        flush(rateLimited);
+        return sent;
+    }
+
+    private void sendRun(RamBlock block, long firstPage, int pages, boolean rateLimited) throws InterruptedException {
+        ByteBuf view = null;
+        try {
+            for (int i = 0; i < pages; i++) {
+                long page = firstPage + i;
+                ensureRoom(StreamFormat.PAGE_SIZE + 300, rateLimited);
+                long offset = page * StreamFormat.PAGE_SIZE;
+                if (block.isZeroPage(page)) {
+                    records.zeroPage(batch, block.name(), offset);
+                    duplicate++;
+                } else {
+                    if (view == null) {
+                        view = block.view(firstPage, pages);
+                    }
+                    records.pageHeader(batch, block.name(), offset);
+                    batch.writeBytes(view, i * StreamFormat.PAGE_SIZE, StreamFormat.PAGE_SIZE);
+                    normal++;
+                }
+            }
+        } finally {
+            if (view != null) {
+                view.release();
+            }
+        }
+    }
+
+    private static boolean isSet(long[] bits, long page) {
+        return (bits[(int) (page >>> 6)] & (1L << page)) != 0;
+    }
+
+    private static void clear(long[] bits, long page) {
+        bits[(int) (page >>> 6)] &= ~(1L << page);
+    }
+
+    /** Moves the guest's dirty log into {@code toSend}; returns how many pages are now to be sent. */
+    private long sync(List<RamBlock> blocks, long[][] toSend) {
+        long count = 0;
+        for (int b = 0; b < blocks.size(); b++) {
+            long[] taken = new long[toSend[b].length];
+            guest.dirtyLog(blocks.get(b).name()).syncAndClear(taken);
+            long[] bits = toSend[b];
+            for (int w = 0; w < bits.length; w++) {
+                bits[w] |= taken[w];
+                count += Long.bitCount(bits[w]);
+            }
+        }
+        dirtySyncCount++;
+        return count;
+    }
+
+    private void ensureRoom(int bytes) throws InterruptedException {
+        ensureRoom(bytes, false);
+    }
+
+    private void ensureRoom(int bytes, boolean rateLimited) throws InterruptedException {
+        if (batch.writableBytes() < bytes) {
+            flush(rateLimited);
+        }
+        if (batch.writableBytes() < bytes) {
+            batch.ensureWritable(bytes);
+        }
+    }
+
+    private void flush(boolean rateLimited) throws InterruptedException {
+        int bytes = batch.readableBytes();
+        if (bytes == 0) {
+            return;
+        }
+        if (rateLimited) {
+            limiter.account(bytes);
+        }
+        ByteBuf full = batch;
+        batch = connection.alloc().directBuffer(BATCH_BYTES);
+        transferred += bytes;
+        connection.write(full);
+        progressMaybe(false);
+    }
+
+    private void progressMaybe(boolean force) {
+        long now = System.nanoTime();
+        if (force || now - lastProgressNanos >= PROGRESS_EVERY_NANOS) {
+            lastProgressNanos = now;
+            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.PROGRESS, null, progress(), null));
+        }
+    }
+
+    private void checkCancel() {
+        if (cancelRequested) {
+            throw new Cancelled();
+        }
+    }
+
+    private long elapsedMs() {
+        return (System.nanoTime() - startNanos) / 1_000_000;
+    }
+
+    /** A snapshot of QEMU's query-migrate figures. */
+    public MigrationProgress progress() {
+        long totalMs = elapsedMs();
+        double seconds = Math.max((totalMs - setupMs) / 1000.0, 0.001);
+        long totalBytes = guest.memory().isClosed() ? 0 : guest.memory().totalBytes();
+        return new MigrationProgress(setupMs, totalMs, expectedDowntimeMs, downtimeMs,
+                new MigrationProgress.Ram(totalBytes, transferred, remainingPages * StreamFormat.PAGE_SIZE, duplicate,
+                        normal, normal * StreamFormat.PAGE_SIZE, dirtyPagesRate,
+                        transferred * 8 / seconds / 1e6, dirtySyncCount, pagesPerSecond, iterations),
+                verification);
+    }
+
+    private static final class Cancelled extends RuntimeException {
+        Cancelled() {
+            super("cancelled", null, false, false);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package io.ferry.migration.transport;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import java.net.InetSocketAddress;
+
+/**
+ * The data-plane listener migration streams connect to. Pipeline of a connection: one
+ * {@link IncomingConnectionHandler} that authenticates the job and then feeds the stream
+ * decoder of that job's incoming migration.
+ */
+public final class DataPlaneServer implements AutoCloseable {
+
+    private final Channel channel;
+
+    private DataPlaneServer(Channel channel) {
+        this.channel = channel;
+    }
+
+    public static DataPlaneServer bind(EventLoopGroup boss, EventLoopGroup io, InetSocketAddress address,
+                                       IncomingRegistry registry) throws InterruptedException {
+        Channel channel = new ServerBootstrap()
+                .group(boss, io)
+                .channel(NioServerSocketChannel.class)
+                .childOption(ChannelOption.SO_RCVBUF, 4 << 20)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new IncomingConnectionHandler(registry));
+                    }
+                })
+                .bind(address).sync().channel();
+        return new DataPlaneServer(channel);
+    }
+
+    public int port() {
+        return ((InetSocketAddress) channel.localAddress()).getPort();
+    }
+
+    @Override
+    public void close() {
+        channel.close().syncUninterruptibly();
+    }
+}

@@ -1,0 +1,44 @@
+package io.ferry.migration.transport;
+
+import java.util.UUID;
+
+/** What the data-plane server asks about a connecting source: which migration may it feed? */
+public interface IncomingRegistry {
+
+    /** The expected incoming migration for this job, or null if none is expected. */
+    IncomingEndpoint expected(UUID jobId);
+
+    /** One side of an incoming migration as the transport sees it. */
+    interface IncomingEndpoint {
+
+        byte[] secret();
+
+        /**
+         * Called once the source proved the secret; returns the stream consumer for this
+         * connection. {@code onConnection} runs a task on the connection's I/O thread, where the
+         * stream is consumed, so other threads never write guest memory concurrently with it.
+         */
+        StreamSink attach(String remoteAddress, ConnectionControl connection);
+    }
+
+    /** The transport's handle for the sink: run on the connection's thread, close the connection. */
+    interface ConnectionControl {
+
+        void runOnConnectionThread(Runnable task);
+
+        void close();
+    }
+
+    /** Consumes the migration stream of one authenticated connection. */
+    interface StreamSink {
+
+        /** Feeds newly arrived bytes; returns true once the stream ended (EOF seen and handled). */
+        boolean feed(io.netty.buffer.ByteBuf in) throws Exception;
+
+        /** The connection is gone; {@code cause} is null for a plain close. */
+        void closed(Throwable cause);
+
+        /** The return-path answer to send after the stream ended (QEMU's SHUT status). */
+        int shutStatus();
+    }
+}

@@ -1,0 +1,194 @@
+package io.ferry.migration.transport;
+
+import io.ferry.migration.MigrationFailure;
+import io.ferry.wire.Handshake;
+import io.ferry.wire.ReturnPathDecoder;
+import io.ferry.wire.ReturnPathMessage;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Source side of a data-plane connection, used from the migration thread: connect, prove the
+ * job (Ferry handshake), then write the stream with back-pressure (the thread waits while the
+ * socket's buffer is above its high-water mark) and read QEMU's return path for the SHUT that
+ * says whether the destination took the guest.
+ */
+public final class OutgoingConnection implements AutoCloseable {
+
+    private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(2 << 20, 8 << 20);
+
+    private final Channel channel;
+    private final Handler handler;
+
+    private OutgoingConnection(Channel channel, Handler handler) {
+        this.channel = channel;
+        this.handler = handler;
+    }
+
+    public static OutgoingConnection open(EventLoopGroup group, String hostPort, UUID jobId, byte[] secret,
+                                          long timeoutMs) throws InterruptedException {
+        int colon = hostPort.lastIndexOf(':');
+        String host = hostPort.substring(0, colon);
+        int port = Integer.parseInt(hostPort.substring(colon + 1));
+        Handler handler = new Handler(jobId, secret);
+        Channel channel;
+        try {
+            channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeoutMs)
+                    .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                    .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .handler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline().addLast(handler);
+                        }
+                    })
+                    .connect(host, port).sync().channel();
+        } catch (Exception e) {
+            throw new MigrationFailure("cannot connect to destination data plane " + hostPort + ": " + e.getMessage(), e);
+        }
+        OutgoingConnection connection = new OutgoingConnection(channel, handler);
+        connection.await(handler.accepted, timeoutMs, "handshake with destination " + hostPort);
+        return connection;
+    }
+
+    public ByteBufAllocator alloc() {
+        return channel.alloc();
+    }
+
+    /** Writes one buffer (ownership passes to the channel), waiting while the socket is congested. */
+    public void write(ByteBuf buf) throws InterruptedException {
+        failIfBroken();
+        channel.writeAndFlush(buf, channel.voidPromise());
+        synchronized (handler) {
+            while (!channel.isWritable() && channel.isActive()) {
+                handler.wait(100);
+            }
+        }
+        failIfBroken();
+    }
+
+    /** Waits for the destination's verdict on the whole stream: QEMU's SHUT, 0 when it took the guest. */
+    public int awaitShut(long timeoutMs) throws InterruptedException {
+        return await(handler.shut, timeoutMs, "the destination's answer to the stream");
+    }
+
+    private <T> T await(CompletableFuture<T> future, long timeoutMs, String what) throws InterruptedException {
+        try {
+            return future.get(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof MigrationFailure f ? f : new MigrationFailure(e.getCause().getMessage(),
+                    e.getCause());
+        } catch (TimeoutException e) {
+            throw new MigrationFailure("timed out after " + timeoutMs + " ms waiting for " + what);
+        }
+    }
+
+    private void failIfBroken() {
+        if (handler.broken.isDone()) {
+            throw handler.broken.join();
+        }
+    }
+
+    @Override
+    public void close() {
+        channel.close();
+    }
+
+    /** Handshake, then the return path. Completes the futures the migration thread waits on. */
+    private static final class Handler extends ByteToMessageDecoder {
+
+        private enum State { AWAIT_HELLO, AWAIT_VERDICT, RETURN_PATH }
+
+        private final UUID jobId;
+        private final byte[] secret;
+        private final ReturnPathDecoder returnPath = new ReturnPathDecoder();
+        final CompletableFuture<Boolean> accepted = new CompletableFuture<>();
+        final CompletableFuture<Integer> shut = new CompletableFuture<>();
+        final CompletableFuture<MigrationFailure> broken = new CompletableFuture<>();
+        private State state = State.AWAIT_HELLO;
+
+        Handler(UUID jobId, byte[] secret) {
+            this.jobId = jobId;
+            this.secret = secret;
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+            switch (state) {
+                case AWAIT_HELLO -> {
+                    byte[] nonce = Handshake.readHello(in);
+                    if (nonce != null) {
+                        ByteBuf proof = ctx.alloc().buffer();
+                        Handshake.writeProof(proof, jobId, Handshake.proof(secret, nonce, jobId));
+                        ctx.writeAndFlush(proof);
+                        state = State.AWAIT_VERDICT;
+                    }
+                }
+                case AWAIT_VERDICT -> {
+                    Boolean ok = Handshake.readVerdict(in);
+                    if (ok != null) {
+                        if (ok) {
+                            state = State.RETURN_PATH;
+                            accepted.complete(true);
+                        } else {
+                            fail(new MigrationFailure("destination refused the connection: job or secret not accepted"));
+                        }
+                    }
+                }
+                case RETURN_PATH -> returnPath.feed(in, message -> {
+                    if (message instanceof ReturnPathMessage.Shut s) {
+                        shut.complete(s.status());
+                    }
+                });
+            }
+        }
+
+        private void fail(MigrationFailure failure) {
+            broken.complete(failure);
+            accepted.completeExceptionally(failure);
+            shut.completeExceptionally(failure);
+            synchronized (this) {
+                notifyAll();
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+            synchronized (this) {
+                notifyAll();
+            }
+            super.channelWritabilityChanged(ctx);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+            super.channelInactive(ctx);
+            fail(new MigrationFailure("connection to the destination closed"
+                    + (shut.isDone() ? "" : " before it confirmed the stream")));
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            fail(new MigrationFailure("data-plane connection failed: " + cause.getMessage(), cause));
+            ctx.close();
+        }
+    }
+}

@@ -1,0 +1,5 @@
+package io.ferry.wire;
+
+/** One RAM block as the RAM section's block list names it. */
+public record RamBlockInfo(String idstr, long usedLength) {
+}

@@ -1,0 +1,146 @@
+package io.ferry.worker;
+
+import io.ferry.channel.StartIncomingCommand;
+import io.ferry.channel.StartOutgoingCommand;
+import io.ferry.channel.MigrationReport;
+import io.ferry.channel.TuneMigrationCommand;
+import io.ferry.migration.MigratingGuest;
+import io.ferry.migration.MigrationReporter;
+import io.ferry.migration.source.OutgoingMigration;
+import io.ferry.migration.target.IncomingMigration;
+import io.ferry.migration.transport.IncomingRegistry;
+import io.netty.channel.EventLoopGroup;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The migrations this worker takes part in: incoming ones waiting for (or receiving) their
+ * stream, outgoing ones running on their own threads. A cancel that arrives before its job's
+ * start is remembered, so the late start ends at once instead of running.
+ */
+final class Migrations implements IncomingRegistry {
+
+    private static final Logger log = LoggerFactory.getLogger(Migrations.class);
+
+    private final GuestHost guests;
+    private final EventLoopGroup io;
+    private final MigrationReporter reporter;
+    private final Map<UUID, IncomingMigration> expected = new ConcurrentHashMap<>();
+    private final Map<UUID, IncomingMigration> receiving = new ConcurrentHashMap<>();
+    private final Map<UUID, UUID> incomingGuests = new ConcurrentHashMap<>();
+    private final Map<UUID, OutgoingMigration> outgoing = new ConcurrentHashMap<>();
+    private final Set<UUID> cancelledEarly = ConcurrentHashMap.newKeySet();
+
+    Migrations(GuestHost guests, EventLoopGroup io, MigrationReporter reporter) {
+        this.guests = guests;
+        this.io = io;
+        this.reporter = reporter;
+    }
+
+    void startIncoming(StartIncomingCommand command) {
+        UUID jobId = command.jobId();
+        if (expected.containsKey(jobId) || receiving.containsKey(jobId)) {
+            throw new IllegalStateException("job " + jobId + " is already expected here");
+        }
+        MigratingGuest guest = guests.createIncoming(command.guest());
+        incomingGuests.put(jobId, command.guest().guestId());
+        expected.put(jobId, new IncomingMigration(jobId, Base64.getDecoder().decode(command.secret()), guest,
+                command.verifyChecksums(), reporter, this::incomingDone));
+        log.info("expecting migration {} of guest {}", jobId, command.guest().guestId());
+    }
+
+    void startOutgoing(StartOutgoingCommand command) {
+        UUID jobId = command.jobId();
+        if (cancelledEarly.remove(jobId)) {
+            reporter.report(new MigrationReport(jobId, MigrationReport.CANCELLED, "cancelled before it started", null,
+                    null));
+            return;
+        }
+        MigratingGuest guest = guests.migrating(command.guestId());
+        OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId,
+                command.destinationAddress(), Base64.getDecoder().decode(command.secret()), command.maxBandwidth(),
+                command.downtimeLimitMs(), command.verifyChecksums()), guest, io, reporter,
+                (id, handedOver) -> outgoingDone(id, command.guestId(), handedOver));
+        if (outgoing.putIfAbsent(jobId, migration) != null) {
+            throw new IllegalStateException("job " + jobId + " is already running here");
+        }
+        Thread thread = new Thread(migration, "migration-" + jobId);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** True when the cancel will be honoured; false when the switchover already began. */
+    boolean cancel(UUID jobId) {
+        OutgoingMigration migration = outgoing.get(jobId);
+        if (migration != null) {
+            return migration.cancel();
+        }
+        IncomingMigration incoming = expected.remove(jobId);
+        if (incoming == null) {
+            incoming = receiving.get(jobId);
+        }
+        if (incoming != null) {
+            incoming.abandon("job cancelled or failed");
+            return true;
+        }
+        cancelledEarly.add(jobId);
+        return true;
+    }
+
+    void tune(UUID jobId, TuneMigrationCommand command) {
+        OutgoingMigration migration = outgoing.get(jobId);
+        if (migration == null) {
+            throw new UnknownMigrationException(jobId);
+        }
+        migration.tune(command.maxBandwidth(), command.downtimeLimitMs());
+    }
+
+    @Override
+    public IncomingEndpoint expected(UUID jobId) {
+        IncomingMigration migration = expected.get(jobId);
+        return migration == null ? null : new IncomingEndpoint() {
+            @Override
+            public byte[] secret() {
+                return migration.secret();
+            }
+
+            @Override
+            public StreamSink attach(String remoteAddress, ConnectionControl connection) {
+                // one stream per job: the expectation is used up by the first proven connection
+                if (!expected.remove(jobId, migration)) {
+                    throw new IllegalStateException("job " + jobId + " already has its stream");
+                }
+                receiving.put(jobId, migration);
+                return migration.attach(remoteAddress, connection);
+            }
+        };
+    }
+
+    private void incomingDone(UUID jobId, boolean resumed) {
+        expected.remove(jobId);
+        receiving.remove(jobId);
+        UUID guestId = incomingGuests.remove(jobId);
+        if (!resumed && guestId != null) {
+            guests.release(guestId);
+        }
+    }
+
+    /** Once the destination runs the guest, the local copy goes (its images stay: they are shared). */
+    private void outgoingDone(UUID jobId, UUID guestId, boolean handedOver) {
+        outgoing.remove(jobId);
+        if (handedOver) {
+            guests.release(guestId);
+        }
+    }
+
+    static final class UnknownMigrationException extends RuntimeException {
+        UnknownMigrationException(UUID jobId) {
+            super("migration " + jobId + " is not running on this worker");
+        }
+    }
+}

@@ -1,0 +1,200 @@
+package io.ferry.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Pre-copy migrations through the public API between the two local workers, against guests
+ * whose workload keeps writing. Every claim is checked on bytes: digests of memory and device
+ * state taken on both sides at switchover, or the guest's checksums before and after.
+ */
+class MigrationEndToEndTest extends ApiTestSupport {
+
+    private static Path dataDir;
+
+    @DynamicPropertySource
+    static void database(DynamicPropertyRegistry registry) {
+        dataDir = newDataDir("h2-migration");
+        registry.add("ferry.data-dir", dataDir::toString);
+        TestDatabase.H2.register(registry, dataDir.toString());
+    }
+
+    private String busyGuest(String host, long memory, int dirtyPagesPerSecond) {
+        Map<String, Object> body = guestRequest(host, memory);
+        body.put("workload", Map.of("dirtyPagesPerSecond", dirtyPagesPerSecond, "hotSetFraction", 0.25,
+                "diskWritesPerSecond", 20, "seed", 11));
+        ApiClient.Reply created = api.post("/api/v1/guests", body);
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        return created.json().get("id").asString();
+    }
+
+    private String migrate(String guestId, String destination, Map<String, Object> parameters) {
+        ApiClient.Reply created = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", destination, "parameters", parameters));
+        assertThat(created.status()).as(created.body()).isEqualTo(202);
+        return created.json().get("id").asString();
+    }
+
+    @Test
+    void aGuestThatKeepsWritingMovesByteExact() {
+        String guestId = busyGuest("host-a", 64 * MIB, 3000);
+        String jobId = migrate(guestId, "host-b", Map.of("maxBandwidth", 0, "downtimeLimitMs", 300,
+                "verifyChecksums", true));
+        JsonNode job = awaitStatus(jobId, "completed", "failed");
+        assertThat(job.get("status").asString()).as(job.toString()).isEqualTo("completed");
+
+        JsonNode progress = job.get("progress");
+        JsonNode ram = progress.get("ram");
+        assertThat(ram.get("total").asLong()).isEqualTo(64 * MIB);
+        assertThat(ram.get("transferred").asLong()).isGreaterThan(0);
+        assertThat(ram.get("remaining").asLong()).isZero();
+        assertThat(ram.get("duplicate").asLong() + ram.get("normal").asLong()).isGreaterThanOrEqualTo(64 * MIB / 4096);
+        assertThat(ram.get("normalBytes").asLong()).isEqualTo(ram.get("normal").asLong() * 4096);
+        assertThat(ram.get("dirtySyncCount").asLong()).isGreaterThanOrEqualTo(1);
+        assertThat(ram.get("iterations").asLong()).isGreaterThanOrEqualTo(1);
+        assertThat(ram.get("mbps").asDouble()).isGreaterThan(0);
+        assertThat(progress.get("downtimeMs").isNull()).isFalse();
+        assertThat(progress.get("totalTimeMs").asLong()).isGreaterThanOrEqualTo(progress.get("setupTimeMs").asLong());
+
+        // the destination computed its digests after loading, before resuming; they equal the source's
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId)
+                .json().get("progress").get("verification").get("destinationMemory").isNull()).isFalse());
+        JsonNode verification = api.get("/api/v1/migrations/" + jobId).json().get("progress").get("verification");
+        assertThat(verification.get("destinationMemory").asString())
+                .isEqualTo(verification.get("sourceMemory").asString());
+        assertThat(verification.get("destinationDeviceState").asString())
+                .isEqualTo(verification.get("sourceDeviceState").asString());
+
+        assertThat(api.get("/api/v1/migrations/" + jobId + "/events").json().findValuesAsString("to"))
+                .containsExactly("queued", "setup", "active", "completed");
+        JsonNode guest = api.get("/api/v1/guests/" + guestId).json();
+        assertThat(guest.get("hostId").asString()).isEqualTo("host-b");
+        assertThat(guest.get("activeMigrationId").isNull()).isTrue();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(api.get("/api/v1/guests/" + guestId).json().get("state").asString()).isEqualTo("running"));
+        String diskId = guest.get("disks").get(0).get("id").asString();
+        JsonNode ownership = api.get("/api/v1/disks/" + diskId + "/ownership").json();
+        assertThat(ownership.get("ownerHostId").asString()).isEqualTo("host-b");
+        assertThat(ownership.get("generation").asLong()).isEqualTo(3);
+
+        // it runs on host-b now: its workload keeps changing its memory there
+        String before = api.get("/api/v1/guests/" + guestId + "/checksums").json().get("memory").asString();
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(api.get("/api/v1/guests/" + guestId
+                + "/checksums").json().get("memory").asString()).isNotEqualTo(before));
+        ApiClient.Reply lateCancel = api.post("/api/v1/migrations/" + jobId + "/cancel", null);
+        assertThat(lateCancel.status()).isEqualTo(409);
+    }
+
+    @Test
+    void aPausedGuestArrivesPausedWithIdenticalMemoryDisksAndDeviceState() {
+        String guestId = busyGuest("host-b", 32 * MIB, 5000);
+        await().pollDelay(Duration.ofMillis(500)).until(() -> true);
+        api.post("/api/v1/guests/" + guestId + "/pause", null);
+        JsonNode before = api.get("/api/v1/guests/" + guestId + "/checksums").json();
+        String jobId = migrate(guestId, "host-a", Map.of("maxBandwidth", 0));
+        assertThat(awaitStatus(jobId, "completed", "failed").get("status").asString()).isEqualTo("completed");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(api.get("/api/v1/guests/" + guestId).json().get("state").asString()).isEqualTo("paused"));
+        JsonNode after = api.get("/api/v1/guests/" + guestId + "/checksums").json();
+        assertThat(after.get("memory")).isEqualTo(before.get("memory"));
+        assertThat(after.get("ramBlocks")).isEqualTo(before.get("ramBlocks"));
+        assertThat(after.get("disks")).isEqualTo(before.get("disks"));
+        assertThat(after.get("deviceState")).isEqualTo(before.get("deviceState"));
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("hostId").asString()).isEqualTo("host-a");
+    }
+
+    @Test
+    void cancelInTheBulkRoundLeavesTheGuestRunningOnTheSource() {
+        String guestId = busyGuest("host-a", 64 * MIB, 20000);
+        await().pollDelay(Duration.ofSeconds(1)).until(() -> true);
+        String jobId = migrate(guestId, "host-b", Map.of("maxBandwidth", 2 * MIB));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            JsonNode progress = api.get("/api/v1/migrations/" + jobId).json().get("progress");
+            assertThat(progress.isNull()).isFalse();
+            assertThat(progress.get("ram").get("transferred").asLong()).isGreaterThan(MIB);
+            assertThat(progress.get("ram").get("iterations").asLong()).isZero();
+        });
+        assertCancelKeepsGuestOnSource(jobId, guestId, "host-a");
+    }
+
+    @Test
+    void cancelInALaterIterationLeavesTheGuestRunningOnTheSource() {
+        String guestId = busyGuest("host-b", 16 * MIB, 20000);
+        String jobId = migrate(guestId, "host-a", Map.of("maxBandwidth", 8 * MIB, "downtimeLimitMs", 1));
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId)
+                .json().get("progress").get("ram").get("iterations").asLong()).isGreaterThanOrEqualTo(3));
+        assertCancelKeepsGuestOnSource(jobId, guestId, "host-b");
+    }
+
+    @Test
+    void cancelRightAfterCreationLeavesTheGuestRunningOnTheSource() {
+        String guestId = busyGuest("host-a", 16 * MIB, 2000);
+        String jobId = migrate(guestId, "host-b", Map.of("maxBandwidth", MIB));
+        assertCancelKeepsGuestOnSource(jobId, guestId, "host-a");
+    }
+
+    private void assertCancelKeepsGuestOnSource(String jobId, String guestId, String source) {
+        ApiClient.Reply cancel = api.post("/api/v1/migrations/" + jobId + "/cancel", null);
+        assertThat(cancel.status()).as(cancel.body()).isEqualTo(200);
+        JsonNode job = awaitStatus(jobId, "cancelled", "failed", "completed");
+        assertThat(job.get("status").asString()).as(job.toString()).isEqualTo("cancelled");
+        assertThat(job.get("statusReason").asString()).isNotBlank();
+        JsonNode guest = api.get("/api/v1/guests/" + guestId).json();
+        assertThat(guest.get("hostId").asString()).isEqualTo(source);
+        assertThat(guest.get("activeMigrationId").isNull()).isTrue();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(api.get("/api/v1/guests/" + guestId).json().get("state").asString()).isEqualTo("running"));
+        String before = api.get("/api/v1/guests/" + guestId + "/checksums").json().get("memory").asString();
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(api.get("/api/v1/guests/" + guestId
+                + "/checksums").json().get("memory").asString()).isNotEqualTo(before));
+    }
+
+    @Test
+    void raisingTheBandwidthOfARunningJobTakesEffect() {
+        String guestId = busyGuest("host-a", 64 * MIB, 20000);
+        await().pollDelay(Duration.ofSeconds(1)).until(() -> true);
+        // at 1 MiB/s this job could not finish: the guest dirties far more than that
+        String jobId = migrate(guestId, "host-b", Map.of("maxBandwidth", MIB, "downtimeLimitMs", 500));
+        awaitStatus(jobId, "active");
+        assertThat(api.patch("/api/v1/migrations/" + jobId, Map.of("maxBandwidth", 0)).status()).isEqualTo(200);
+        JsonNode job = awaitStatus(jobId, "completed", "failed");
+        assertThat(job.get("status").asString()).as(job.toString()).isEqualTo("completed");
+        assertThat(job.get("parameters").get("maxBandwidth").asLong()).isZero();
+    }
+
+    @Test
+    void killingTheDestinationWorkerFailsTheJobAndTheGuestRunsOnAtTheSource() throws Exception {
+        String guestId = busyGuest("host-a", 64 * MIB, 20000);
+        await().pollDelay(Duration.ofSeconds(1)).until(() -> true);
+        String jobId = migrate(guestId, "host-b", Map.of("maxBandwidth", 2 * MIB));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId)
+                .json().get("progress").get("ram").get("transferred").asLong()).isGreaterThan(MIB));
+        long destination = Long.parseLong(Files.readString(dataDir.resolve("workers").resolve("host-b.pid")).strip());
+        ProcessHandle.of(destination).orElseThrow().destroyForcibly();
+
+        JsonNode job = awaitStatus(jobId, "failed", "completed", "cancelled");
+        assertThat(job.get("status").asString()).isEqualTo("failed");
+        assertThat(job.get("failure").asString()).containsIgnoringCase("destination");
+        JsonNode guest = api.get("/api/v1/guests/" + guestId).json();
+        assertThat(guest.get("hostId").asString()).isEqualTo("host-a");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(api.get("/api/v1/guests/" + guestId).json().get("state").asString()).isEqualTo("running"));
+        String before = api.get("/api/v1/guests/" + guestId + "/checksums").json().get("memory").asString();
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(api.get("/api/v1/guests/" + guestId
+                + "/checksums").json().get("memory").asString()).isNotEqualTo(before));
+        // the launcher brings host-b back for the other tests
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(api.get("/api/v1/hosts/host-b").json()
+                .get("state").asString()).isEqualTo("reachable"));
+    }
+}

@@ -1,0 +1,144 @@
+package io.ferry.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.ferry.channel.MigrationReport;
+import io.ferry.guest.GuestChecksums;
+import io.ferry.guest.GuestSpec;
+import io.ferry.guest.GuestState;
+import io.ferry.guest.RamBlock;
+import io.ferry.guest.RamBlockSpec;
+import io.ferry.guest.SyntheticGuest;
+import io.ferry.guest.WorkloadSpec;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The pre-copy engine between two guests in one process over a real loopback connection,
+ * checked on bytes.
+ */
+class PrecopyEngineTest {
+
+    private static final long MIB = 1L << 20;
+
+    @TempDir
+    Path datastore;
+
+    private GuestSpec spec(long memory, WorkloadSpec workload) {
+        return new GuestSpec(UUID.randomUUID().toString(),
+                List.of(new RamBlockSpec("pc.ram", memory - 4 * MIB), new RamBlockSpec("vga.vram", 4 * MIB)),
+                List.of(), 4096, workload);
+    }
+
+    static void fillRandom(RamBlock block, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        ByteBuf page = Unpooled.buffer(4096);
+        for (long p = 0; p < block.pageCount(); p++) {
+            page.clear();
+            for (int i = 0; i < 4096; i += 8) {
+                page.writeLong(random.nextLong());
+            }
+            block.writePage(p, page);
+        }
+        page.release();
+    }
+
+    @Test
+    void aGuestThatKeepsWritingArrivesWithTheSourcesBytesAtSwitchover() throws Exception {
+        GuestSpec spec = spec(32 * MIB, new WorkloadSpec(5000, 0.5, 0, 3));
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            fillRandom(source.memory().blocks().get(0), 1);
+            MigrationReport report = loopback.run(source, destination, 0, 300, true, null);
+
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(source.memory().isClosed() || source.state() == GuestState.PAUSED).isTrue();
+            assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
+            var verification = report.progress().verification();
+            MigrationReport destinationDigests = loopback.reports().stream()
+                    .filter(r -> r.progress() != null && r.progress().verification() != null
+                            && r.progress().verification().destinationMemory() != null)
+                    .findFirst().orElseThrow();
+            assertThat(destinationDigests.progress().verification().destinationMemory())
+                    .isEqualTo(verification.sourceMemory());
+            assertThat(report.progress().ram().iterations()).isGreaterThanOrEqualTo(1);
+            assertThat(report.progress().downtimeMs()).isNotNull();
+        }
+    }
+
+    @Test
+    void aPausedGuestArrivesPausedAndIdentical() throws Exception {
+        GuestSpec spec = spec(16 * MIB, WorkloadSpec.idle());
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            fillRandom(source.memory().blocks().get(1), 2);
+            source.pause();
+            GuestChecksums before = source.checksums();
+            MigrationReport report = loopback.run(source, destination, 0, 300, false, null);
+            assertThat(report.phase()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(destination.state()).isEqualTo(GuestState.PAUSED);
+            GuestChecksums after = destination.checksums();
+            assertThat(after.memory()).isEqualTo(before.memory());
+            assertThat(after.deviceState()).isEqualTo(before.deviceState());
+            assertThat(report.progress().ram().duplicate()).isGreaterThan(0);   // pc.ram stayed zero
+        }
+    }
+
+    /** A page changed behind the dirty log after it was sent: the destination must refuse the result. */
+    @Test
+    void aCorruptedPageIsDetectedAndTheGuestStaysOnTheSource() throws Exception {
+        GuestSpec spec = spec(16 * MIB, WorkloadSpec.idle());
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            RamBlock ram = source.memory().blocks().get(0);
+            fillRandom(ram, 3);
+            MigrationReport report = loopback.run(source, destination, 8 * MIB, 300, true, migration ->
+                    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5)).until(() -> {
+                        var progress = migration.progress().ram();
+                        if (progress.transferred() < 2 * MIB) {
+                            return false;
+                        }
+                        // page 0 went first; change it without marking it dirty
+                        ByteBuf page = Unpooled.buffer(4096).writeZero(4096);
+                        page.setLong(0, 0x0BAD_BAD0_0BAD_BAD0L);
+                        ram.writePage(0, page);
+                        page.release();
+                        return true;
+                    }));
+            assertThat(report.phase()).isEqualTo(MigrationReport.FAILED);
+            assertThat(report.reason()).contains("rejected the stream");
+            assertThat(loopback.reports()).anySatisfy(r ->
+                    assertThat(r.reason()).isNotNull().contains("memory checksum mismatch"));
+            assertThat(source.state()).isEqualTo(GuestState.RUNNING);
+            assertThat(source.memory().isClosed()).isFalse();
+        }
+    }
+
+    @Test
+    void aSourceWithTheWrongSecretIsRefusedBeforeAnyPage() throws Exception {
+        GuestSpec spec = spec(16 * MIB, WorkloadSpec.idle());
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            fillRandom(source.memory().blocks().get(0), 4);
+            GuestChecksums untouched = destination.checksums();
+            MigrationReport report = loopback.runWithWrongSecret(source, destination);
+            assertThat(report.phase()).isEqualTo(MigrationReport.FAILED);
+            assertThat(report.reason()).contains("refused the connection");
+            assertThat(report.progress().ram().transferred()).isZero();
+            assertThat(destination.checksums().memory()).isEqualTo(untouched.memory());
+            assertThat(source.state()).isEqualTo(GuestState.RUNNING);
+        }
+    }
+}
