@@ -113,6 +113,37 @@ public final class RamBlock {
         src.readBytes(NativeViews.wrap(address, PAGE_SIZE));
     }
 
+    /**
+     * Copies the page from {@code src} at {@code index} (indices unchanged): the migration hot
+     * path, one memory copy and no allocation when {@code src} is direct or heap-backed.
+     */
+    public void writePage(long page, ByteBuf src, int index) {
+        long address = address(checkPage(page));
+        Objects.checkFromIndexSize(index, PAGE_SIZE, src.capacity());
+        if (src.hasMemoryAddress()) {
+            PlatformDependent.copyMemory(src.memoryAddress() + index, address, PAGE_SIZE);
+        } else if (src.hasArray()) {
+            PlatformDependent.copyMemory(src.array(), src.arrayOffset() + index, address, PAGE_SIZE);
+        } else {
+            src.getBytes(index, NativeViews.wrap(address, PAGE_SIZE));
+        }
+    }
+
+    /** Appends the page to {@code dst} (one memory copy when {@code dst} is direct or heap-backed). */
+    public void readPage(long page, ByteBuf dst) {
+        long address = address(checkPage(page));
+        dst.ensureWritable(PAGE_SIZE);
+        int at = dst.writerIndex();
+        if (dst.hasMemoryAddress()) {
+            PlatformDependent.copyMemory(address, dst.memoryAddress() + at, PAGE_SIZE);
+        } else if (dst.hasArray()) {
+            PlatformDependent.copyMemory(address, dst.array(), dst.arrayOffset() + at, PAGE_SIZE);
+        } else {
+            dst.setBytes(at, NativeViews.wrap(address, PAGE_SIZE));
+        }
+        dst.writerIndex(at + PAGE_SIZE);
+    }
+
     /** Fills the page with zeros; a page that already reads zero is left untouched (and uncommitted). */
     public void zeroPage(long page) {
         if (!isZeroPage(page)) {

@@ -280,7 +280,7 @@ public final class StreamDecoder {
         int dataAt = at + 8 + idstrBytes;
         lastBlock = block;
         if (kind == RamFlag.PAGE.code()) {
-            listener.page(block, page, in.slice(dataAt, StreamFormat.PAGE_SIZE));
+            listener.page(block, page, in, dataAt);
         } else {
             listener.zeroPage(block, page, in.getUnsignedByte(dataAt));
         }

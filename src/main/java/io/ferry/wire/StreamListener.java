@@ -15,8 +15,12 @@ public interface StreamListener {
     /** The RAM section's block list; page records may only name these blocks. */
     void ramBlocks(List<RamBlockInfo> blocks);
 
-    /** Exactly {@link StreamFormat#PAGE_SIZE} readable bytes, valid only during the call. */
-    void page(int blockIndex, long pageIndex, ByteBuf data);
+    /**
+     * A page's {@link StreamFormat#PAGE_SIZE} bytes are {@code source[index, index + PAGE_SIZE)},
+     * valid only during the call. Passed as buffer and index, not a slice, so no object is made
+     * per page.
+     */
+    void page(int blockIndex, long pageIndex, ByteBuf source, int index);
 
     void zeroPage(int blockIndex, long pageIndex, int fill);
 

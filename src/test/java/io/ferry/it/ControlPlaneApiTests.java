@@ -181,7 +181,7 @@ abstract class ControlPlaneApiTests extends ApiTestSupport {
 
         JsonNode active = awaitStatus(jobId, "active");
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId)
-                .json().get("progress").get("ram").get("transferred").asLong()).isGreaterThan(0));
+                .json().path("progress").path("ram").path("transferred").asLong()).isGreaterThan(0));
         JsonNode progress = api.get("/api/v1/migrations/" + jobId).json().get("progress");
         assertThat(progress.get("ram").get("total").asLong()).isEqualTo(16 * MIB);
         assertThat(progress.get("setupTimeMs").asLong()).isGreaterThanOrEqualTo(0);

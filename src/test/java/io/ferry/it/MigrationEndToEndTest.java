@@ -133,7 +133,7 @@ class MigrationEndToEndTest extends ApiTestSupport {
         String guestId = busyGuest("host-b", 16 * MIB, 20000);
         String jobId = migrate(guestId, "host-a", Map.of("maxBandwidth", 8 * MIB, "downtimeLimitMs", 1));
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId)
-                .json().get("progress").get("ram").get("iterations").asLong()).isGreaterThanOrEqualTo(3));
+                .json().path("progress").path("ram").path("iterations").asLong()).isGreaterThanOrEqualTo(3));
         assertCancelKeepsGuestOnSource(jobId, guestId, "host-b");
     }
 
@@ -179,7 +179,7 @@ class MigrationEndToEndTest extends ApiTestSupport {
         await().pollDelay(Duration.ofSeconds(1)).until(() -> true);
         String jobId = migrate(guestId, "host-b", Map.of("maxBandwidth", 2 * MIB));
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId)
-                .json().get("progress").get("ram").get("transferred").asLong()).isGreaterThan(MIB));
+                .json().path("progress").path("ram").path("transferred").asLong()).isGreaterThan(MIB));
         long destination = Long.parseLong(Files.readString(dataDir.resolve("workers").resolve("host-b.pid")).strip());
         ProcessHandle.of(destination).orElseThrow().destroyForcibly();
 

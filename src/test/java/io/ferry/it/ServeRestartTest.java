@@ -82,10 +82,10 @@ class ServeRestartTest {
         JsonNode job = api.get("/api/v1/migrations/" + jobId).json();
         assertThat(job.get("status").asString()).isEqualTo("active");
         assertThat(api.get("/api/v1/migrations/" + jobId + "/events").json()).isEqualTo(eventsBefore);
-        long transferred = job.get("progress").get("ram").get("transferred").asLong();
+        long transferred = job.path("progress").path("ram").path("transferred").asLong();
         ApiClient second = api;
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(second.get("/api/v1/migrations/" + jobId)
-                .json().get("progress").get("ram").get("transferred").asLong()).isGreaterThan(transferred));
+                .json().path("progress").path("ram").path("transferred").asLong()).isGreaterThan(transferred));
         assertThat(api.post("/api/v1/migrations/" + jobId + "/cancel", null).status()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(second.get("/api/v1/migrations/" + jobId)
                 .json().get("status").asString()).isEqualTo("cancelled"));

@@ -289,27 +289,17 @@ public final class OutgoingMigration implements Runnable {
     }
 
     private void sendRun(RamBlock block, long firstPage, int pages, boolean rateLimited) throws InterruptedException {
-        ByteBuf view = null;
-        try {
-            for (int i = 0; i < pages; i++) {
-                long page = firstPage + i;
-                ensureRoom(StreamFormat.PAGE_SIZE + 300, rateLimited);
-                long offset = page * StreamFormat.PAGE_SIZE;
-                if (block.isZeroPage(page)) {
-                    records.zeroPage(batch, block.name(), offset);
-                    duplicate++;
-                } else {
-                    if (view == null) {
-                        view = block.view(firstPage, pages);
-                    }
-                    records.pageHeader(batch, block.name(), offset);
-                    batch.writeBytes(view, i * StreamFormat.PAGE_SIZE, StreamFormat.PAGE_SIZE);
-                    normal++;
-                }
-            }
-        } finally {
-            if (view != null) {
-                view.release();
+        for (int i = 0; i < pages; i++) {
+            long page = firstPage + i;
+            ensureRoom(StreamFormat.PAGE_SIZE + 300, rateLimited);
+            long offset = page * StreamFormat.PAGE_SIZE;
+            if (block.isZeroPage(page)) {
+                records.zeroPage(batch, block.name(), offset);
+                duplicate++;
+            } else {
+                records.pageHeader(batch, block.name(), offset);
+                block.readPage(page, batch);
+                normal++;
             }
         }
     }
