@@ -5,7 +5,8 @@ import java.util.UUID;
 /**
  * Worker → control plane: where a migration stands, from the side that knows. {@code phase} is
  * one of {@code active} (setup done, pages flowing), {@code progress} (figures only),
- * {@code completed}, {@code failed}, {@code cancelled}. {@code guest} is the destination's
+ * {@code verified} (the destination's digests at switchover), {@code completed}, {@code failed},
+ * {@code cancelled}. {@code guest} is the destination's
  * report of the guest it now runs (completed only).
  */
 public record MigrationReport(UUID jobId, String phase, String reason, MigrationProgress progress,
@@ -13,6 +14,7 @@ public record MigrationReport(UUID jobId, String phase, String reason, Migration
 
     public static final String ACTIVE = "active";
     public static final String PROGRESS = "progress";
+    public static final String VERIFIED = "verified";
     public static final String COMPLETED = "completed";
     public static final String FAILED = "failed";
     public static final String CANCELLED = "cancelled";

@@ -73,6 +73,14 @@ public final class LoopbackMigration implements AutoCloseable {
         return run(source, destination, secret, secret, maxBandwidth, downtimeLimitMs, verifyChecksums, whileRunning);
     }
 
+    /**
+     * Makes the destination expect a stream for {@code jobId} into {@code destination}, with no
+     * source started: for tests that play the source themselves.
+     */
+    public void expectIncoming(UUID jobId, byte[] secret, SyntheticGuest destination) {
+        incoming = new IncomingMigration(jobId, secret, guest(destination), false, reports::add, (id, ok) -> { });
+    }
+
     /** A source that does not know the job's secret: the destination must refuse it. */
     public MigrationReport runWithWrongSecret(SyntheticGuest source, SyntheticGuest destination) throws Exception {
         return run(source, destination, newSecret(), newSecret(), 0, 300, false, null);

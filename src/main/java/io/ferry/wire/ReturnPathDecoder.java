@@ -20,6 +20,8 @@ public final class ReturnPathDecoder {
             ReturnPathMessage message = switch (type) {
                 case ReturnPathMessage.SHUT -> new ReturnPathMessage.Shut(fixed(in, at, length));
                 case ReturnPathMessage.PONG -> new ReturnPathMessage.Pong(fixed(in, at, length));
+                case ReturnPathMessage.REASON -> new ReturnPathMessage.Reason(
+                        in.toString(at + 4, length, java.nio.charset.StandardCharsets.UTF_8));
                 default -> throw new StreamFormatException("unknown return-path message type " + type);
             };
             in.skipBytes(4 + length);

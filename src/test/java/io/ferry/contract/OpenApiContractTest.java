@@ -524,7 +524,7 @@ class OpenApiContractTest {
 
     private static final String QUEUED_JOB = ("{\"id\":\"%s\",\"guestId\":\"%s\",\"sourceHostId\":\"host-a\","
             + "\"destinationHostId\":\"host-b\",\"status\":\"queued\",\"statusReason\":\"waiting\",\"failure\":null,"
-            + "\"parameters\":{\"maxBandwidth\":134217728,\"downtimeLimitMs\":300,\"storage\":\"shared\","
+            + "\"parameters\":{\"maxBandwidth\":134217728,\"downtimeLimitMs\":300,\"storage\":\"shared\",\"verifyChecksums\":false,"
             + "\"capabilities\":{\"postcopy\":false,\"autoConverge\":false,\"xbzrle\":false,\"compression\":\"none\","
             + "\"channels\":1}},\"progress\":null,\"createdAt\":\"2026-01-02T03:04:05.123456Z\","
             + "\"updatedAt\":\"2026-01-02T03:04:05.123456Z\",\"startedAt\":null,\"finishedAt\":null}")

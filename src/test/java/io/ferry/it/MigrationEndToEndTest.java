@@ -181,6 +181,7 @@ class MigrationEndToEndTest extends ApiTestSupport {
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId)
                 .json().path("progress").path("ram").path("transferred").asLong()).isGreaterThan(MIB));
         long destination = Long.parseLong(Files.readString(dataDir.resolve("workers").resolve("host-b.pid")).strip());
+        String registeredBefore = api.get("/api/v1/hosts/host-b").json().get("registeredAt").asString();
         ProcessHandle.of(destination).orElseThrow().destroyForcibly();
 
         JsonNode job = awaitStatus(jobId, "failed", "completed", "cancelled");
@@ -193,8 +194,11 @@ class MigrationEndToEndTest extends ApiTestSupport {
         String before = api.get("/api/v1/guests/" + guestId + "/checksums").json().get("memory").asString();
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(api.get("/api/v1/guests/" + guestId
                 + "/checksums").json().get("memory").asString()).isNotEqualTo(before));
-        // the launcher brings host-b back for the other tests
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(api.get("/api/v1/hosts/host-b").json()
-                .get("state").asString()).isEqualTo("reachable"));
+        // the launcher brings host-b back (a new worker process registers) for the other tests
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            JsonNode host = api.get("/api/v1/hosts/host-b").json();
+            assertThat(host.get("registeredAt").asString()).isNotEqualTo(registeredBefore);
+            assertThat(host.get("state").asString()).isEqualTo("reachable");
+        });
     }
 }

@@ -117,9 +117,7 @@ class PrecopyEngineTest {
                         return true;
                     }));
             assertThat(report.phase()).isEqualTo(MigrationReport.FAILED);
-            assertThat(report.reason()).contains("rejected the stream");
-            assertThat(loopback.reports()).anySatisfy(r ->
-                    assertThat(r.reason()).isNotNull().contains("memory checksum mismatch"));
+            assertThat(report.reason()).contains("rejected the stream", "memory checksum mismatch");
             assertThat(source.state()).isEqualTo(GuestState.RUNNING);
             assertThat(source.memory().isClosed()).isFalse();
         }

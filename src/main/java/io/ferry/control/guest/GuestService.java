@@ -22,6 +22,7 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.OptimisticLockingFailureException;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.annotation.Transactional;
@@ -215,12 +216,21 @@ public class GuestService {
         return hosts.find(guest.hostId()).orElseThrow();
     }
 
+    /** Retried: a heartbeat may apply the same (or a newer) report to the row at the same moment. */
     private Guest recordState(UUID id, GuestReport report) {
-        return tx.execute(status -> {
-            Guest guest = get(id);
-            guest.apply(report);
-            return guests.save(guest);
-        });
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return tx.execute(status -> {
+                    Guest guest = get(id);
+                    guest.apply(report);
+                    return guests.saveAndFlush(guest);
+                });
+            } catch (OptimisticLockingFailureException raced) {
+                if (attempt == 3) {
+                    throw raced;
+                }
+            }
+        }
     }
 
     /**

@@ -98,6 +98,10 @@ public class MigrationJobService {
                 throw new PlacementException("destination host '" + destination.id() + "' is unreachable");
             }
             guests.checkRoom(destination, guest.memoryBytes());
+            if (guest.activeJobId() != null) {
+                throw new GuestBusyException("guest " + guest.id() + " already has an unfinished migration job "
+                        + guest.activeJobId());
+            }
             if (guest.state() != GuestState.RUNNING && guest.state() != GuestState.PAUSED) {
                 throw new GuestBusyException("guest " + guest.id() + " is " + guest.state().apiName()
                         + " and cannot be migrated");

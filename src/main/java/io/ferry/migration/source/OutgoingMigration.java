@@ -245,7 +245,9 @@ public final class OutgoingMigration implements Runnable {
         flush(false);
         int status = connection.awaitShut(SHUT_TIMEOUT_MS);
         if (status != 0) {
-            throw new MigrationFailure("destination rejected the stream (return-path SHUT " + status + ")");
+            String reason = connection.destinationReason();
+            throw new MigrationFailure("destination rejected the stream (return-path SHUT " + status + ")"
+                    + (reason == null ? "" : ": " + reason));
         }
         downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
     }

@@ -50,9 +50,8 @@ final class IncomingConnectionHandler extends ByteToMessageDecoder {
             case STREAM -> {
                 if (sink.feed(in)) {
                     state = State.DONE;
-                    ByteBuf shut = ctx.alloc().buffer();
-                    ReturnPathMessage.encode(shut, new ReturnPathMessage.Shut(sink.shutStatus()));
-                    ctx.writeAndFlush(shut);
+                    // the stream is over either way: answer, then hang up (the source reads the answer first)
+                    answer(ctx, sink.shutStatus(), sink.failureReason()).addListener(ChannelFutureListener.CLOSE);
                 }
             }
             case DONE -> in.skipBytes(in.readableBytes());
@@ -96,6 +95,16 @@ final class IncomingConnectionHandler extends ByteToMessageDecoder {
         log.info("data plane: accepted migration stream for job {} from {}", jobId, remote);
     }
 
+    /** QEMU's SHUT, preceded by Ferry's REASON when the destination refused the stream. */
+    private static io.netty.channel.ChannelFuture answer(ChannelHandlerContext ctx, int status, String reason) {
+        ByteBuf out = ctx.alloc().buffer();
+        if (status != 0 && reason != null) {
+            ReturnPathMessage.encode(out, new ReturnPathMessage.Reason(reason));
+        }
+        ReturnPathMessage.encode(out, new ReturnPathMessage.Shut(status));
+        return ctx.writeAndFlush(out);
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         super.channelInactive(ctx);
@@ -111,9 +120,7 @@ final class IncomingConnectionHandler extends ByteToMessageDecoder {
         if (sink != null && state == State.STREAM) {
             state = State.DONE;
             sink.closed(reason);
-            ByteBuf shut = ctx.alloc().buffer();
-            ReturnPathMessage.encode(shut, new ReturnPathMessage.Shut(1));
-            ctx.writeAndFlush(shut).addListener(ChannelFutureListener.CLOSE);
+            answer(ctx, 1, sink.failureReason()).addListener(ChannelFutureListener.CLOSE);
         } else {
             log.warn("data plane: connection from {} failed: {}", ctx.channel().remoteAddress(), reason.toString());
             ctx.close();

@@ -40,5 +40,8 @@ public interface IncomingRegistry {
 
         /** The return-path answer to send after the stream ended (QEMU's SHUT status). */
         int shutStatus();
+
+        /** Why the stream was refused, for the source (null when it was not). */
+        String failureReason();
     }
 }

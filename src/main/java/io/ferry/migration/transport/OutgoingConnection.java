@@ -90,6 +90,11 @@ public final class OutgoingConnection implements AutoCloseable {
         return await(handler.shut, timeoutMs, "the destination's answer to the stream");
     }
 
+    /** The destination's stated reason for refusing the stream, if it sent one. */
+    public String destinationReason() {
+        return handler.reason;
+    }
+
     private <T> T await(CompletableFuture<T> future, long timeoutMs, String what) throws InterruptedException {
         try {
             return future.get(timeoutMs, TimeUnit.MILLISECONDS);
@@ -124,6 +129,7 @@ public final class OutgoingConnection implements AutoCloseable {
         final CompletableFuture<Integer> shut = new CompletableFuture<>();
         final CompletableFuture<MigrationFailure> broken = new CompletableFuture<>();
         private State state = State.AWAIT_HELLO;
+        private volatile String reason;
 
         Handler(UUID jobId, byte[] secret) {
             this.jobId = jobId;
@@ -154,7 +160,9 @@ public final class OutgoingConnection implements AutoCloseable {
                     }
                 }
                 case RETURN_PATH -> returnPath.feed(in, message -> {
-                    if (message instanceof ReturnPathMessage.Shut s) {
+                    if (message instanceof ReturnPathMessage.Reason r) {
+                        reason = r.text();
+                    } else if (message instanceof ReturnPathMessage.Shut s) {
                         shut.complete(s.status());
                     }
                 });
@@ -187,7 +195,7 @@ public final class OutgoingConnection implements AutoCloseable {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            fail(new MigrationFailure("data-plane connection failed: " + cause.getMessage(), cause));
+            fail(new MigrationFailure("data-plane connection to the destination failed: " + cause.getMessage(), cause));
             ctx.close();
         }
     }
