@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.channel.GuestReport;
 import io.ferry.channel.MigrationReport;
 import io.ferry.guest.GuestState;
 import io.ferry.guest.SyntheticGuest;
@@ -127,6 +128,12 @@ public final class LoopbackMigration implements AutoCloseable {
             @Override
             public void changeState(GuestState next) {
                 guest.setState(next);
+            }
+
+            @Override
+            public GuestReport report() {
+                return new GuestReport(UUID.fromString(guest.id()), guest.state().apiName(),
+                        guest.memory().totalBytes(), 0, "loopback");
             }
         };
     }

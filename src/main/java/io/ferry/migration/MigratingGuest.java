@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.channel.GuestReport;
 import io.ferry.guest.GuestState;
 import io.ferry.guest.SyntheticGuest;
 
@@ -10,4 +11,7 @@ public interface MigratingGuest {
 
     /** Changes the guest's state through the worker, so the control plane learns of it. */
     void changeState(GuestState next);
+
+    /** The worker's report of this guest now (state, state sequence), for the control plane. */
+    GuestReport report();
 }

@@ -98,6 +98,11 @@ final class GuestHost implements AutoCloseable {
             public void changeState(GuestState next) {
                 change(guestId, g -> g.setState(next));
             }
+
+            @Override
+            public GuestReport report() {
+                return GuestHost.this.report(guestId, hosted);
+            }
         };
     }
 

@@ -1,6 +1,10 @@
 package io.ferry.control.dispatch;
 
 import io.ferry.control.host.HostService;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.dao.OptimisticLockingFailureException;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
@@ -10,13 +14,21 @@ import org.springframework.stereotype.Component;
 class HostMonitor {
 
     private final HostService hosts;
+    /** Until then, workers are still finding a control plane that just started: no verdicts. */
+    private final Instant graceUntil;
+    private final Clock clock;
 
-    HostMonitor(HostService hosts) {
+    HostMonitor(HostService hosts, Clock clock, @Value("${ferry.worker.heartbeat-timeout}") Duration timeout) {
         this.hosts = hosts;
+        this.clock = clock;
+        this.graceUntil = clock.instant().plus(timeout);
     }
 
     @Scheduled(fixedDelayString = "${ferry.worker.heartbeat-interval}")
     void checkHeartbeats() {
+        if (clock.instant().isBefore(graceUntil)) {
+            return;
+        }
         try {
             hosts.markStaleHostsUnreachable();
         } catch (OptimisticLockingFailureException raced) {

@@ -252,6 +252,12 @@ public class GuestService {
         }
     }
 
+    /** Applies a worker's report of one guest (ignored if older than what is recorded). */
+    @Transactional
+    public void applyReport(UUID guestId, GuestReport report) {
+        guests.findById(guestId).ifPresent(g -> g.apply(report));
+    }
+
     /** Records that a migration handed the guest to {@code host}; called in the job's completing transaction. */
     @Transactional
     public void moveTo(UUID guestId, Host host) {

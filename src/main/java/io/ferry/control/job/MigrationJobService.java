@@ -246,6 +246,9 @@ public class MigrationJobService {
             } else if (progress != null && progress.verification() != null) {
                 job.recordDestinationVerification(json.writeValueAsString(progress.verification()));
             }
+            if (report.guest() != null && !report.phase().equals(MigrationReport.COMPLETED)) {
+                guests.applyReport(job.guestId(), report.guest());   // the source restored it: show it now
+            }
             String reason = report.reason() == null ? report.phase() : report.reason();
             switch (report.phase()) {
                 case MigrationReport.ACTIVE -> {

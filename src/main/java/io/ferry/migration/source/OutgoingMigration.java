@@ -142,16 +142,17 @@ public final class OutgoingMigration implements Runnable {
         } catch (Cancelled c) {
             restore(before);
             reporter.report(new MigrationReport(spec.jobId(), MigrationReport.CANCELLED,
-                    "cancelled; the guest keeps running on the source", progress(), null));
+                    "cancelled; the guest keeps running on the source", progress(), migrating.report()));
             log.info("migration cancelled; guest stays here");
         } catch (InterruptedException e) {
             restore(before);
             reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, "worker is stopping",
-                    progress(), null));
+                    progress(), migrating.report()));
         } catch (RuntimeException e) {
             restore(before);
             String reason = e instanceof MigrationFailure ? e.getMessage() : e.toString();
-            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, reason, progress(), null));
+            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, reason, progress(),
+                    migrating.report()));
             log.warn("migration failed, guest stays here: {}", reason, e instanceof MigrationFailure ? null : e);
         } finally {
             if (batch != null) {

@@ -3,11 +3,12 @@ package io.ferry.migration.transport;
 import io.ferry.wire.Handshake;
 import io.ferry.wire.ReturnPathMessage;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
 import java.security.SecureRandom;
-import java.util.List;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,11 +18,16 @@ import org.slf4j.LoggerFactory;
  * nonce, the source's PROOF, our VERDICT), then the QEMU stream into the migration's sink, then
  * QEMU's SHUT on the return path. A connection that cannot prove the job's secret is refused
  * before a single stream byte is read.
+ *
+ * <p>Bytes are decoded straight from each socket read. Only an element split across two reads
+ * is put together in a small buffer, topped up a few KiB at a time, so the hot path copies each
+ * page once: from the socket buffer into guest memory.
  */
-final class IncomingConnectionHandler extends ByteToMessageDecoder {
+final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(IncomingConnectionHandler.class);
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final int TOP_UP_BYTES = 8192;
 
     private enum State { AWAIT_PROOF, STREAM, DONE }
 
@@ -29,6 +35,8 @@ final class IncomingConnectionHandler extends ByteToMessageDecoder {
     private final byte[] nonce = new byte[Handshake.NONCE_BYTES];
     private State state = State.AWAIT_PROOF;
     private IncomingRegistry.StreamSink sink;
+    /** The unfinished tail of earlier reads; null or empty when there is none. */
+    private ByteBuf pending;
 
     IncomingConnectionHandler(IncomingRegistry registry) {
         this.registry = registry;
@@ -44,14 +52,49 @@ final class IncomingConnectionHandler extends ByteToMessageDecoder {
     }
 
     @Override
-    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf in = (ByteBuf) msg;
+        try {
+            if (pending != null && pending.isReadable()) {
+                while (in.isReadable() && pending.isReadable() && state != State.DONE) {
+                    pending.writeBytes(in, Math.min(in.readableBytes(), TOP_UP_BYTES));
+                    process(ctx, pending);
+                }
+                pending.discardReadBytes();
+            }
+            if (in.isReadable() && state != State.DONE) {
+                process(ctx, in);
+                if (in.isReadable() && state != State.DONE) {
+                    if (pending == null) {
+                        pending = ctx.alloc().buffer(2 * TOP_UP_BYTES);
+                    }
+                    pending.writeBytes(in);
+                }
+            }
+        } catch (RuntimeException e) {
+            failed(ctx, e);
+        } finally {
+            in.release();
+        }
+    }
+
+    private void process(ChannelHandlerContext ctx, ByteBuf in) {
         switch (state) {
-            case AWAIT_PROOF -> authenticate(ctx, in);
+            case AWAIT_PROOF -> {
+                authenticate(ctx, in);
+                if (state == State.STREAM && in.isReadable()) {
+                    process(ctx, in);
+                }
+            }
             case STREAM -> {
-                if (sink.feed(in)) {
-                    state = State.DONE;
-                    // the stream is over either way: answer, then hang up (the source reads the answer first)
-                    answer(ctx, sink.shutStatus(), sink.failureReason()).addListener(ChannelFutureListener.CLOSE);
+                try {
+                    if (sink.feed(in)) {
+                        state = State.DONE;
+                        // the stream is over either way: answer, then hang up (the source reads the answer first)
+                        answer(ctx, sink.shutStatus(), sink.failureReason()).addListener(ChannelFutureListener.CLOSE);
+                    }
+                } catch (Exception e) {
+                    throw e instanceof RuntimeException r ? r : new DecoderException(e);
                 }
             }
             case DONE -> in.skipBytes(in.readableBytes());
@@ -96,7 +139,7 @@ final class IncomingConnectionHandler extends ByteToMessageDecoder {
     }
 
     /** QEMU's SHUT, preceded by Ferry's REASON when the destination refused the stream. */
-    private static io.netty.channel.ChannelFuture answer(ChannelHandlerContext ctx, int status, String reason) {
+    private static ChannelFuture answer(ChannelHandlerContext ctx, int status, String reason) {
         ByteBuf out = ctx.alloc().buffer();
         if (status != 0 && reason != null) {
             ReturnPathMessage.encode(out, new ReturnPathMessage.Reason(reason));
@@ -105,25 +148,34 @@ final class IncomingConnectionHandler extends ByteToMessageDecoder {
         return ctx.writeAndFlush(out);
     }
 
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        super.channelInactive(ctx);
-        if (sink != null && state == State.STREAM) {
-            sink.closed(null);
-        }
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        Throwable reason = cause.getCause() != null && cause instanceof io.netty.handler.codec.DecoderException
-                ? cause.getCause() : cause;
+    private void failed(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable reason = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (sink != null && state == State.STREAM) {
             state = State.DONE;
             sink.closed(reason);
             answer(ctx, 1, sink.failureReason()).addListener(ChannelFutureListener.CLOSE);
         } else {
+            state = State.DONE;
             log.warn("data plane: connection from {} failed: {}", ctx.channel().remoteAddress(), reason.toString());
             ctx.close();
         }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (pending != null) {
+            pending.release();
+            pending = null;
+        }
+        if (sink != null && state == State.STREAM) {
+            state = State.DONE;
+            sink.closed(null);
+        }
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        failed(ctx, cause);
     }
 }
