@@ -3,111 +3,194 @@ package io.ferry.wire;
 import io.netty.buffer.ByteBuf;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.InvalidKeyException;
+import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Objects;
 import java.util.UUID;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * Ferry's own connection handshake (not QEMU's), exchanged before the QEVM header so that a
- * destination reads no stream byte from a peer that cannot prove the job's one-time secret.
+ * Ferry's connection handshake: <b>Ferry's own, not part of QEMU's protocol</b>. It runs on a fresh
+ * migration connection before the source writes the QEVM header, so a destination worker only
+ * loads a stream from a source that knows the shared secret and names the job the destination
+ * expects. A challenge-response: the nonce makes a recorded proof useless on another connection.
  *
  * <pre>
- *  destination → source  HELLO    be32 "FRYH" | u8 version 1 | 32-byte random nonce
- *  source → destination  PROOF    be64 job msb | be64 job lsb | 32-byte HMAC-SHA256(secret,
- *                                  "ferry-migration-v1" || nonce || job id bytes)
- *  destination → source  VERDICT  u8 0 = accepted, anything else = refused (then closed)
+ *   destination -> source   HELLO    | be32 0x46525948 "FRYH" | u8 version 1 | 32 bytes random nonce |   37 bytes
+ *   source -> destination   PROOF    | be64 job id msb | be64 job id lsb | 32 bytes mac |              48 bytes
+ *                                      mac = HMAC-SHA256(secret, "ferry-migration-v1" || nonce || job id (16 bytes, msb then lsb))
+ *   destination -> source   VERDICT  | u8 0 accepted, non-zero refused |                                 1 byte
+ *   then, if accepted, the source sends the migration stream (StreamFormat) on the same connection.
  * </pre>
+ *
+ * <p>Decoders return {@code null} until all of the message's bytes are readable and consume nothing
+ * until then; encoders are stateless. The secret must not be empty.
  */
 public final class Handshake {
 
+    /** "FRYH". */
     public static final int MAGIC = 0x46525948;
     public static final int VERSION = 1;
-    public static final int NONCE_BYTES = 32;
-    public static final int HMAC_BYTES = 32;
-    private static final byte[] CONTEXT = "ferry-migration-v1".getBytes(StandardCharsets.US_ASCII);
+    public static final int NONCE_LENGTH = 32;
+    public static final int MAC_LENGTH = 32;
+    public static final int HELLO_LENGTH = Integer.BYTES + 1 + NONCE_LENGTH;
+    public static final int PROOF_LENGTH = 2 * Long.BYTES + MAC_LENGTH;
+    public static final int VERDICT_LENGTH = 1;
+
+    /** Verdict codes. Any non-zero code refuses; these name the reasons Ferry uses. */
+    public static final int ACCEPTED = 0;
+    public static final int REFUSED_BAD_PROOF = 1;
+    public static final int REFUSED_BUSY = 2;
+
+    private static final byte[] DOMAIN = "ferry-migration-v1".getBytes(StandardCharsets.US_ASCII);
+    private static final String HMAC = "HmacSHA256";
 
     private Handshake() {
     }
 
-    /** The source's claim: which job, and the proof it knows the job's secret. */
-    public record Proof(UUID jobId, byte[] hmac) {
+    /** HELLO: the destination's challenge. */
+    public record Hello(byte[] nonce) {
+        public Hello {
+            requireLength(nonce, NONCE_LENGTH, "nonce");
+            nonce = nonce.clone();
+        }
     }
 
-    public static void writeHello(ByteBuf out, byte[] nonce) {
-        if (nonce.length != NONCE_BYTES) {
-            throw new IllegalArgumentException("nonce must have " + NONCE_BYTES + " bytes");
+    /** PROOF: the job the source migrates and its MAC over the nonce. */
+    public record Proof(UUID jobId, byte[] mac) {
+        public Proof {
+            Objects.requireNonNull(jobId, "jobId");
+            requireLength(mac, MAC_LENGTH, "mac");
+            mac = mac.clone();
         }
+    }
+
+    /** VERDICT: 0 accepted, anything else refused. */
+    public record Verdict(int code) {
+        public Verdict {
+            if (code < 0 || code > 0xFF) {
+                throw new IllegalArgumentException("verdict code must be 0..255, got " + code);
+            }
+        }
+
+        public boolean accepted() {
+            return code == ACCEPTED;
+        }
+    }
+
+    /** A fresh random nonce. */
+    public static byte[] newNonce(SecureRandom random) {
+        byte[] nonce = new byte[NONCE_LENGTH];
+        random.nextBytes(nonce);
+        return nonce;
+    }
+
+    public static void encodeHello(ByteBuf out, byte[] nonce) {
+        requireLength(nonce, NONCE_LENGTH, "nonce");
         out.writeInt(MAGIC);
         out.writeByte(VERSION);
         out.writeBytes(nonce);
     }
 
-    /** The nonce, or null while the HELLO is incomplete. */
-    public static byte[] readHello(ByteBuf in) {
-        if (in.readableBytes() < 5 + NONCE_BYTES) {
+    /**
+     * @return the HELLO, or {@code null} if fewer than {@link #HELLO_LENGTH} bytes are readable
+     * @throws StreamFormatException for a wrong magic (checked as soon as 4 bytes are there) or version
+     */
+    public static Hello decodeHello(ByteBuf in) {
+        int i = in.readerIndex();
+        if (in.readableBytes() >= Integer.BYTES && in.getInt(i) != MAGIC) {
+            throw new StreamFormatException(String.format("Not a Ferry handshake: magic 0x%08x, expected 0x%08x (FRYH)",
+                    in.getInt(i), MAGIC));
+        }
+        if (in.readableBytes() < HELLO_LENGTH) {
             return null;
         }
-        int magic = in.readInt();
-        if (magic != MAGIC) {
-            throw new StreamFormatException("peer is not a Ferry data plane (magic 0x" + Integer.toHexString(magic) + ")");
-        }
-        int version = in.readUnsignedByte();
+        int version = in.getUnsignedByte(i + Integer.BYTES);
         if (version != VERSION) {
-            throw new StreamFormatException("unsupported handshake version " + version);
+            throw new StreamFormatException("Unsupported Ferry handshake version " + version + " (supported: " + VERSION + ")");
         }
-        byte[] nonce = new byte[NONCE_BYTES];
-        in.readBytes(nonce);
-        return nonce;
+        byte[] nonce = new byte[NONCE_LENGTH];
+        in.getBytes(i + Integer.BYTES + 1, nonce);
+        in.skipBytes(HELLO_LENGTH);
+        return new Hello(nonce);
     }
 
-    public static void writeProof(ByteBuf out, UUID jobId, byte[] hmac) {
+    public static void encodeProof(ByteBuf out, UUID jobId, byte[] mac) {
+        requireLength(mac, MAC_LENGTH, "mac");
         out.writeLong(jobId.getMostSignificantBits());
         out.writeLong(jobId.getLeastSignificantBits());
-        out.writeBytes(hmac);
+        out.writeBytes(mac);
     }
 
-    /** The proof, or null while it is incomplete. */
-    public static Proof readProof(ByteBuf in) {
-        if (in.readableBytes() < 16 + HMAC_BYTES) {
+    /** @return the PROOF, or {@code null} if fewer than {@link #PROOF_LENGTH} bytes are readable */
+    public static Proof decodeProof(ByteBuf in) {
+        if (in.readableBytes() < PROOF_LENGTH) {
             return null;
         }
         UUID jobId = new UUID(in.readLong(), in.readLong());
-        byte[] hmac = new byte[HMAC_BYTES];
-        in.readBytes(hmac);
-        return new Proof(jobId, hmac);
+        byte[] mac = new byte[MAC_LENGTH];
+        in.readBytes(mac);
+        return new Proof(jobId, mac);
     }
 
-    public static void writeVerdict(ByteBuf out, boolean accepted) {
-        out.writeByte(accepted ? 0 : 1);
+    public static void encodeVerdict(ByteBuf out, int code) {
+        out.writeByte(new Verdict(code).code());
     }
 
-    /** True accepted, false refused, null while not yet received. */
-    public static Boolean readVerdict(ByteBuf in) {
+    /** @return the VERDICT, or {@code null} if no byte is readable */
+    public static Verdict decodeVerdict(ByteBuf in) {
         if (!in.isReadable()) {
             return null;
         }
-        return in.readByte() == 0;
+        return new Verdict(in.readUnsignedByte());
     }
 
+    /** HMAC-SHA256(secret, "ferry-migration-v1" || nonce || job id msb || job id lsb). */
     public static byte[] proof(byte[] secret, byte[] nonce, UUID jobId) {
+        Objects.requireNonNull(secret, "secret");
+        if (secret.length == 0) {
+            throw new IllegalArgumentException("secret must not be empty");
+        }
+        requireLength(nonce, NONCE_LENGTH, "nonce");
         try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(secret, "HmacSHA256"));
-            mac.update(CONTEXT);
+            Mac mac = Mac.getInstance(HMAC);
+            mac.init(new SecretKeySpec(secret, HMAC));
+            mac.update(DOMAIN);
             mac.update(nonce);
-            mac.update(ByteBuffer.allocate(16).putLong(jobId.getMostSignificantBits())
-                    .putLong(jobId.getLeastSignificantBits()).flip());
+            mac.update(ByteBuffer.allocate(2 * Long.BYTES)
+                    .putLong(jobId.getMostSignificantBits())
+                    .putLong(jobId.getLeastSignificantBits())
+                    .array());
             return mac.doFinal();
-        } catch (NoSuchAlgorithmException | InvalidKeyException e) {
-            throw new IllegalStateException(e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 unavailable", e);
         }
     }
 
-    /** Constant-time check of a presented proof. */
-    public static boolean verify(byte[] secret, byte[] nonce, UUID jobId, byte[] presented) {
-        return MessageDigest.isEqual(proof(secret, nonce, jobId), presented);
+    /**
+     * Whether {@code mac} proves knowledge of {@code secret} for this nonce and the job the
+     * destination expects. Compares in constant time.
+     */
+    public static boolean verify(byte[] secret, byte[] nonce, UUID expectedJobId, byte[] mac) {
+        if (mac == null || mac.length != MAC_LENGTH) {
+            return false;
+        }
+        return MessageDigest.isEqual(proof(secret, nonce, expectedJobId), mac);
+    }
+
+    /** {@link #verify(byte[], byte[], UUID, byte[])} of a decoded PROOF, also checking its job id. */
+    public static boolean verify(byte[] secret, byte[] nonce, UUID expectedJobId, Proof proof) {
+        // The MAC covers the job id, so a proof for another job fails the comparison anyway; the
+        // explicit check only makes the reason obvious.
+        return proof.jobId().equals(expectedJobId) & verify(secret, nonce, expectedJobId, proof.mac());
+    }
+
+    private static void requireLength(byte[] value, int length, String name) {
+        Objects.requireNonNull(value, name);
+        if (value.length != length) {
+            throw new IllegalArgumentException(name + " must be " + length + " bytes, got " + value.length);
+        }
     }
 }

@@ -1,46 +1,71 @@
 package io.ferry.wire;
 
 import io.netty.buffer.ByteBuf;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
- * Writes RAM page record headers for one channel. Remembers the last block written so a
- * record for the same block carries CONTINUE and no idstr, as QEMU does. Not thread-safe: one
- * per connection.
+ * Writes RAM page record headers for one channel, naming a block only when it differs from the
+ * previous record's block on that channel and setting {@link RamFlag#CONTINUE} otherwise, exactly
+ * as QEMU's {@code save_page_header} does (layout in {@link RamFlag}).
+ *
+ * <p>One instance per connection, used by one thread: the "last block" is channel state, because
+ * the destination resolves CONTINUE against the last block it read on the same channel. Not
+ * thread-safe. Call {@link #reset()} when the channel (and so the reader's memory) starts over.
  */
 public final class RamRecordWriter {
 
-    private String lastBlock;
+    private static final long OFFSET_MASK = ~(long) (StreamFormat.PAGE_SIZE - 1);
 
-    /** A ZERO record: header and fill byte 0. */
+    // Encoded idstrs, so a block switch costs a map lookup rather than a String encoding.
+    private final Map<String, byte[]> idstrBytes = new HashMap<>();
+    private String lastBlock; // confined to the channel's thread
+
+    /** A ZERO record: {@code | offset | ZERO [| CONTINUE] | [u8 n idstr] | u8 0 |}. */
     public void zeroPage(ByteBuf out, String block, long offset) {
         header(out, block, offset, RamFlag.ZERO.code());
         out.writeByte(0);
     }
 
-    /** A PAGE record's header; the caller appends the {@link StreamFormat#PAGE_SIZE} data bytes. */
+    /**
+     * A PAGE record header: {@code | offset | PAGE [| CONTINUE] | [u8 n idstr] |}. The caller
+     * appends the {@link StreamFormat#PAGE_SIZE} data bytes itself (e.g. a view of guest memory, so
+     * the page goes out without a copy).
+     */
     public void pageHeader(ByteBuf out, String block, long offset) {
         header(out, block, offset, RamFlag.PAGE.code());
     }
 
-    /** Bytes the next header for {@code block} takes. */
+    /** Bytes the next header for {@code block} takes: 8 with CONTINUE, else 8 + 1 + idstr length. */
     public int headerSize(String block) {
-        return block.equals(lastBlock) ? 8 : 8 + 1 + block.length();
+        return block.equals(lastBlock) ? Long.BYTES : Long.BYTES + 1 + encoded(block).length;
     }
 
+    /** Forget the last block: the next record names its block. */
     public void reset() {
         lastBlock = null;
     }
 
     private void header(ByteBuf out, String block, long offset, int flags) {
-        if ((offset & (StreamFormat.PAGE_SIZE - 1)) != 0) {
-            throw new IllegalArgumentException("offset " + offset + " is not page aligned");
+        if (offset < 0 || (offset & ~OFFSET_MASK) != 0) {
+            throw new IllegalArgumentException(String.format("RAM page offset 0x%x is not a page-aligned offset", offset));
         }
         if (block.equals(lastBlock)) {
             out.writeLong(offset | flags | RamFlag.CONTINUE.code());
-        } else {
-            out.writeLong(offset | flags);
-            StreamEncoder.countedString(out, block);
-            lastBlock = block;
+            return;
         }
+        byte[] name = encoded(block);
+        out.writeLong(offset | flags);
+        StreamEncoder.writeCountedString(out, name);
+        lastBlock = block;
+    }
+
+    private byte[] encoded(String block) {
+        byte[] name = idstrBytes.get(block);
+        if (name == null) {
+            name = StreamEncoder.countedStringBytes(block);
+            idstrBytes.put(block, name);
+        }
+        return name;
     }
 }

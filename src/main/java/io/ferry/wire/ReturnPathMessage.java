@@ -3,44 +3,80 @@ package io.ferry.wire;
 import io.netty.buffer.ByteBuf;
 
 /**
- * QEMU's return path (destination → source on the same connection): be16 type, be16 length,
- * payload. Ferry uses SHUT (type 1, be32 status, 0 = the destination took the guest) and PONG,
- * plus one message of its own, kept apart from QEMU's type numbers: REASON (type 0x0100, UTF-8
- * text), sent just before a non-zero SHUT so the source can say why the destination refused.
+ * A message on the return path: destination to source, the same connection in the other
+ * direction, opened by COMMAND OPEN_RETURN_PATH. QEMU's layout (migration.c, {@code MIG_RP_MSG_*}):
+ * <pre>
+ *   | be16 type | be16 len | len bytes |
+ *
+ *   type 0 INVALID        refused
+ *   type 1 SHUT           len 4: be32 status, 0 = loaded OK, non-zero = the destination failed
+ *   type 2 PONG           len 4: be32 echo of a PING command's value
+ *   type 3 REQ_PAGES_ID, 4 REQ_PAGES, 5 RECV_BITMAP, 6 RESUME_ACK, 7 SWITCHOVER_ACK
+ *                         postcopy / switchover-ack: reserved here, refused when read
+ *   type 0x0100 REASON    Ferry's own, apart from QEMU's numbers: len 1..512 UTF-8 text saying why
+ *                         the destination refuses the stream; sent just before a non-zero SHUT
+ * </pre>
+ * Types are QEMU's (and Ferry's one) and are never reused.
  */
-public sealed interface ReturnPathMessage {
+public sealed interface ReturnPathMessage
+        permits ReturnPathMessage.Shut, ReturnPathMessage.Pong, ReturnPathMessage.Reason {
 
-    int SHUT = 1;
-    int PONG = 2;
-    /** Ferry's own; QEMU's types end at 7. */
-    int REASON = 0x0100;
-    /** QEMU's source buffer for one message. */
+    int TYPE_INVALID = 0;
+    int TYPE_SHUT = 1;
+    int TYPE_PONG = 2;
+    /** Ferry's own. */
+    int TYPE_REASON = 0x0100;
+    /** The largest message QEMU's source accepts (its receive buffer): header excluded. */
     int MAX_LENGTH = 512;
+    /** be16 type + be16 length. */
+    int HEADER_LENGTH = 4;
 
+    /** The type code on the wire. */
+    int type();
+
+    /** The destination is done with the incoming migration: 0 loaded, non-zero failed. */
     record Shut(int status) implements ReturnPathMessage {
+        @Override
+        public int type() {
+            return TYPE_SHUT;
+        }
+
+        public boolean ok() {
+            return status == 0;
+        }
     }
 
+    /** Answer to COMMAND PING with the same value. */
     record Pong(int value) implements ReturnPathMessage {
+        @Override
+        public int type() {
+            return TYPE_PONG;
+        }
     }
 
+    /** Why the destination refuses the stream (Ferry's own message). */
     record Reason(String text) implements ReturnPathMessage {
+        @Override
+        public int type() {
+            return TYPE_REASON;
+        }
     }
 
+    /** Writes {@code message} with its header. Stateless. A reason is cut to {@link #MAX_LENGTH} bytes. */
     static void encode(ByteBuf out, ReturnPathMessage message) {
-        if (message instanceof Shut s) {
-            out.writeShort(SHUT);
-            out.writeShort(4);
-            out.writeInt(s.status());
-        } else if (message instanceof Pong p) {
-            out.writeShort(PONG);
-            out.writeShort(4);
-            out.writeInt(p.value());
-        } else if (message instanceof Reason r) {
-            byte[] text = r.text().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            int length = Math.min(text.length, MAX_LENGTH);
-            out.writeShort(REASON);
+        out.writeShort(message.type());
+        if (message instanceof Reason reason) {
+            byte[] text = reason.text().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            int length = Math.max(1, Math.min(text.length, MAX_LENGTH));
             out.writeShort(length);
-            out.writeBytes(text, 0, length);
+            out.writeBytes(text.length == 0 ? new byte[] {'?'} : text, 0, length);
+            return;
+        }
+        out.writeShort(Integer.BYTES);
+        if (message instanceof Shut shut) {
+            out.writeInt(shut.status());
+        } else if (message instanceof Pong pong) {
+            out.writeInt(pong.value());
         }
     }
 }

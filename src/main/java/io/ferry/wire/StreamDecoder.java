@@ -1,368 +1,844 @@
 package io.ferry.wire;
 
+import static io.ferry.wire.StreamFormat.PAGE_SIZE;
+
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Objects;
 
 /**
- * Decodes one channel's migration stream into {@link StreamListener} calls. A state machine
- * over named states; {@link #feed} consumes every complete element and leaves a partial one
- * unread, so bytes may arrive in any split, one at a time included. Every length, offset and
- * code is checked before anything is passed on: a bad record is a {@link StreamFormatException},
- * never a write. No allocation per page: page data is passed as a slice of the input.
+ * Reads one incoming migration stream (layouts in {@link StreamFormat} and {@link RamFlag}) and
+ * reports it to a {@link StreamListener}. One instance per channel; not thread-safe.
+ *
+ * <p>Feeding: {@link #feed} consumes every complete element available in {@code in} and leaves a
+ * partial element unread, so the caller keeps accumulating bytes (as Netty's
+ * {@code ByteToMessageDecoder} does) and calls again. Elements are small headers and records, a
+ * device section with its footer, or a chunk of the vmdesc JSON (the only thing consumed
+ * piecemeal, because it is skipped and may be large). It is correct fed one byte at a time.
+ *
+ * <p>Validation: everything read is checked against the format and {@link DecoderLimits} before it
+ * is trusted. A record is reported only once it is complete and valid, so a page with a bad
+ * offset never reaches guest memory. The first error throws {@link StreamFormatException} with
+ * the stream offset of the offending element and the decoder stays failed.
+ *
+ * <p>Hot path: a PAGE record costs no allocation. The block of a named record is found by
+ * comparing its idstr bytes in place, a CONTINUE record uses the remembered block index, and the
+ * page's bytes are handed over as {@code in} itself, with its indexes narrowed to the page for the
+ * duration of {@link StreamListener#page}.
+ *
+ * <p>Ferry reads precopy streams without XBZRLE, multifd, postcopy or RDMA; their records are
+ * refused by name. It accepts COMMAND OPEN_RETURN_PATH and PING only.
  */
 public final class StreamDecoder {
 
     private enum State {
-        HEADER, CONFIGURATION, SECTION, SECTION_HEADER, RAM_RECORDS, DEVICE_PAYLOAD, FOOTER, VMDESCRIPTION, DONE
+        /** magic and version */
+        HEADER,
+        /** 0x07, be32 length, machine type */
+        CONFIGURATION,
+        /** a top-level type byte and what it starts (section header, command, EOF) */
+        SECTION,
+        /** be64 RAM record words and their bodies, until EOS */
+        RAM_RECORD,
+        /** counted idstr + be64 length entries, until they add up to the announced total */
+        RAM_BLOCK_LIST,
+        /** 0x7E + be32 section id, closing a RAM section */
+        FOOTER,
+        /** a FULL section's payload and footer */
+        DEVICE_PAYLOAD,
+        /** EOF seen; only a vmdesc may follow */
+        AFTER_EOF,
+        /** skipping the vmdesc JSON */
+        VM_DESCRIPTION,
+        /** nothing more may come */
+        DONE,
+        /** an error was thrown; the decoder is unusable */
+        FAILED
     }
+
+    private static final int WORD = Long.BYTES;
+    private static final int FOOTER_SIZE = 1 + Integer.BYTES;
+    private static final int PAGE_SHIFT = StreamFormat.PAGE_BITS;
+    private static final int PAGE_FLAGS_MASK = PAGE_SIZE - 1;
+
+    private static final int ZERO = RamFlag.ZERO.code();
+    private static final int MEM_SIZE = RamFlag.MEM_SIZE.code();
+    private static final int PAGE = RamFlag.PAGE.code();
+    private static final int EOS = RamFlag.EOS.code();
+    private static final int CONTINUE = RamFlag.CONTINUE.code();
+
+    /** Configuration capabilities subsection: more names than QEMU has capabilities is garbage. */
+    private static final int MAX_CAPABILITIES = 64;
+    private static final int UUID_BYTES = 16;
 
     private final StreamListener listener;
     private final DecoderLimits limits;
-    private State state = State.HEADER;
 
-    /** Section ids introduced by START/FULL, with what they are. */
-    private final Map<Integer, String> sections = new HashMap<>();
+    // All fields are confined to the thread that calls feed().
+    private State state = State.HEADER;
+    private RuntimeException failure;
+    /** Stream offset of in.readerIndex(): bytes consumed so far. */
+    private long position;
+    /** Configuration subsections may follow the machine type, before any other top-level byte. */
+    private boolean configurationSubsectionsAllowed;
+
+    // The section being read.
     private byte sectionType;
     private int sectionId;
     private String sectionIdstr;
-    private int instanceId;
-    private int versionId;
-    private boolean blockListExpected;
 
+    // The "ram" section: its id from START, and whether END was read.
+    private boolean ramStarted;
+    private boolean ramEnded;
+    private int ramSectionId;
+
+    // RAM blocks, fixed once the block list is complete; index = position in the list.
     private List<RamBlockInfo> blocks;
-    private Map<String, Integer> blockIndex;
+    private byte[][] blockNames;
+    private long[] blockLengths;
+    /** Block of the last page record on this channel, for CONTINUE; -1 before the first. */
     private int lastBlock = -1;
 
+    // Block list being read.
+    private List<RamBlockInfo> pendingBlocks;
+    private long blockListTotal;
+    private long blockListRemaining;
+
+    // FULL section being read.
+    private int deviceInstance;
+    private int deviceVersion;
+    private DeviceSectionFormat deviceFormat; // null: Ferry's own length-prefixed section
+
+    private long vmDescriptionRemaining;
+
     public StreamDecoder(StreamListener listener, DecoderLimits limits) {
-        this.listener = listener;
-        this.limits = limits;
+        this.listener = Objects.requireNonNull(listener, "listener");
+        this.limits = Objects.requireNonNull(limits, "limits");
     }
 
-    /** True once EOF was read (an optional vmdesc may still follow). */
-    public boolean finished() {
-        return state == State.DONE || state == State.VMDESCRIPTION;
-    }
-
+    /**
+     * Consumes every complete element readable in {@code in} and reports it; leaves a trailing
+     * partial element unread.
+     *
+     * @throws StreamFormatException if the stream is malformed or over a limit (also when thrown
+     *                               by the listener); the decoder is then failed
+     * @throws IllegalStateException if the decoder failed before
+     */
     public void feed(ByteBuf in) {
-        boolean progress = true;
-        while (progress && in.isReadable()) {
-            progress = switch (state) {
-                case HEADER -> header(in);
-                case CONFIGURATION -> configuration(in);
-                case SECTION -> section(in);
-                case SECTION_HEADER -> sectionHeader(in);
-                case RAM_RECORDS -> ramRecord(in);
-                case DEVICE_PAYLOAD -> devicePayload(in);
-                case FOOTER -> footer(in);
-                case VMDESCRIPTION -> vmDescription(in);
-                case DONE -> throw new StreamFormatException(in.readableBytes() + " byte(s) after the end of the stream");
-            };
+        if (state == State.FAILED) {
+            throw new IllegalStateException("Stream decoder already failed: " + failure.getMessage(), failure);
+        }
+        try {
+            while (in.isReadable() && step(in)) {
+                // each step consumed one element
+            }
+        } catch (RuntimeException e) {
+            state = State.FAILED;
+            failure = e;
+            throw e;
         }
     }
+
+    /** Whether the EOF byte has been read (a vmdesc may still be being skipped). */
+    public boolean finished() {
+        return state == State.AFTER_EOF || state == State.VM_DESCRIPTION || state == State.DONE;
+    }
+
+    /** Whether an error was thrown. */
+    public boolean failed() {
+        return state == State.FAILED;
+    }
+
+    /** Bytes consumed so far. */
+    public long position() {
+        return position;
+    }
+
+    /**
+     * The peer closed its side: fails unless EOF was read. A vmdesc cut short is tolerated, as
+     * QEMU only drains it.
+     *
+     * @throws StreamFormatException naming where the stream stopped
+     */
+    public void endOfInput() {
+        if (state == State.FAILED) {
+            throw new IllegalStateException("Stream decoder already failed: " + failure.getMessage(), failure);
+        }
+        if (!finished()) {
+            StreamFormatException truncated = new StreamFormatException("Migration stream truncated in state "
+                    + describeState() + " after " + position + " bytes");
+            state = State.FAILED;
+            failure = truncated;
+            throw truncated;
+        }
+    }
+
+    private boolean step(ByteBuf in) {
+        return switch (state) {
+            case HEADER -> header(in);
+            case CONFIGURATION -> configuration(in);
+            case SECTION -> section(in);
+            case RAM_RECORD -> ramRecord(in);
+            case RAM_BLOCK_LIST -> ramBlockEntry(in);
+            case FOOTER -> ramFooter(in);
+            case DEVICE_PAYLOAD -> devicePayload(in);
+            case AFTER_EOF -> afterEof(in);
+            case VM_DESCRIPTION -> skipVmDescription(in);
+            case DONE -> throw fail("Unexpected data after the end of the migration stream (after the vmdesc)");
+            case FAILED -> throw new IllegalStateException("failed");
+        };
+    }
+
+    // ---------------------------------------------------------------- header and configuration
 
     private boolean header(ByteBuf in) {
-        if (in.readableBytes() < 8) {
+        int i = in.readerIndex();
+        int r = in.readableBytes();
+        if (r >= Integer.BYTES && in.getInt(i) != StreamFormat.MAGIC) {
+            throw fail(String.format("Not a migration stream: magic 0x%08x, expected 0x%08x (QEVM)",
+                    in.getInt(i), StreamFormat.MAGIC));
+        }
+        if (r < 2 * Integer.BYTES) {
             return false;
         }
-        int magic = in.readInt();
-        if (magic != StreamFormat.MAGIC) {
-            throw new StreamFormatException("not a migration stream: magic 0x" + Integer.toHexString(magic));
-        }
-        int version = in.readInt();
-        if (version == StreamFormat.VERSION_COMPAT) {
-            throw new StreamFormatException("stream version 2 is obsolete");
+        int version = in.getInt(i + 4);
+        if (version == StreamFormat.VERSION_OBSOLETE) {
+            throw fail("Migration stream version 2 is obsolete and not supported");
         }
         if (version != StreamFormat.VERSION) {
-            throw new StreamFormatException("Unsupported migration stream version " + version);
+            throw fail("Unsupported migration stream version " + Integer.toUnsignedString(version)
+                    + " (supported: " + StreamFormat.VERSION + ")");
         }
+        consume(in, 8);
         state = State.CONFIGURATION;
         return true;
     }
 
     private boolean configuration(ByteBuf in) {
-        if (in.readableBytes() < 5) {
+        int i = in.readerIndex();
+        int r = in.readableBytes();
+        byte type = in.getByte(i);
+        if (type != StreamFormat.CONFIGURATION) {
+            throw fail(String.format("Configuration section missing (found byte 0x%02x after the header)", type));
+        }
+        if (r < 5) {
             return false;
         }
-        int at = in.readerIndex();
-        if (in.getByte(at) != StreamFormat.CONFIGURATION) {
-            throw new StreamFormatException("Configuration section missing");
+        long length = in.getUnsignedInt(i + 1);
+        if (length == 0) {
+            throw fail("Configuration section has an empty machine type");
         }
-        long length = in.getUnsignedInt(at + 1);
         if (length > limits.maxMachineTypeLength()) {
-            throw new StreamFormatException("machine type of " + length + " bytes exceeds the limit of "
+            throw fail("Machine type name in the configuration section is " + length + " bytes, limit "
                     + limits.maxMachineTypeLength());
         }
-        if (in.readableBytes() < 5 + length) {
+        if (r < 5 + length) {
             return false;
         }
-        String machine = in.toString(at + 5, (int) length, StandardCharsets.US_ASCII);
-        in.skipBytes(5 + (int) length);
-        listener.configuration(machine);
+        String machineType = in.toString(i + 5, (int) length, StandardCharsets.UTF_8);
+        consume(in, 5 + (int) length);
         state = State.SECTION;
+        configurationSubsectionsAllowed = true;
+        listener.configuration(machineType);
         return true;
     }
+
+    /**
+     * A subsection of the configuration VMState:
+     * {@code | 0x05 | u8 n | name | be32 version | body |}. Ferry writes none; QEMU may send
+     * target-page-bits (must be 12), capabilities (Ferry supports none of the validatable ones) and
+     * uuid (ignored: a destination without a uuid only warns).
+     */
+    private boolean configurationSubsection(ByteBuf in) {
+        int i = in.readerIndex();
+        int r = in.readableBytes();
+        if (r < 2) {
+            return false;
+        }
+        int nameLength = checkCountedStringLength(in.getUnsignedByte(i + 1), "configuration subsection name");
+        int body = 2 + nameLength + Integer.BYTES;
+        if (r < body) {
+            return false;
+        }
+        String name = in.toString(i + 2, nameLength, StandardCharsets.UTF_8);
+        int version = in.getInt(i + 2 + nameLength);
+        if (!name.equals(StreamFormat.SUBSECTION_TARGET_PAGE_BITS) && !name.equals(StreamFormat.SUBSECTION_CAPABILITIES)
+                && !name.equals(StreamFormat.SUBSECTION_UUID)) {
+            throw fail("Unknown subsection '" + name + "' of the configuration section");
+        }
+        if (version != 1) {
+            throw fail("savevm: unsupported version " + version + " for '" + name + "' v1");
+        }
+        switch (name) {
+            case StreamFormat.SUBSECTION_TARGET_PAGE_BITS -> {
+                if (r < body + Integer.BYTES) {
+                    return false;
+                }
+                int bits = in.getInt(i + body);
+                if (bits != StreamFormat.PAGE_BITS) {
+                    throw fail("Received target page bits " + bits + " but the local value is "
+                            + StreamFormat.PAGE_BITS);
+                }
+                consume(in, body + Integer.BYTES);
+            }
+            case StreamFormat.SUBSECTION_CAPABILITIES -> {
+                if (r < body + Integer.BYTES) {
+                    return false;
+                }
+                long count = in.getUnsignedInt(i + body);
+                if (count > MAX_CAPABILITIES) {
+                    throw fail("Configuration lists " + count + " capabilities, limit " + MAX_CAPABILITIES);
+                }
+                if (count > 0) {
+                    int at = body + Integer.BYTES;
+                    if (r < at + 1) {
+                        return false;
+                    }
+                    int length = checkCountedStringLength(in.getUnsignedByte(i + at), "capability name");
+                    if (r < at + 1 + length) {
+                        return false;
+                    }
+                    throw fail("Capability '" + in.toString(i + at + 1, length, StandardCharsets.UTF_8)
+                            + "' is enabled on the source but not supported here");
+                }
+                consume(in, body + Integer.BYTES);
+            }
+            default -> { // uuid
+                if (r < body + UUID_BYTES) {
+                    return false;
+                }
+                consume(in, body + UUID_BYTES);
+            }
+        }
+        return true;
+    }
+
+    // ---------------------------------------------------------------- top level
 
     private boolean section(ByteBuf in) {
         byte type = in.getByte(in.readerIndex());
-        switch (type) {
-            case StreamFormat.SECTION_START, StreamFormat.SECTION_FULL, StreamFormat.SECTION_PART,
-                 StreamFormat.SECTION_END -> {
-                sectionType = type;
-                state = State.SECTION_HEADER;
-                return true;
+        if (type == StreamFormat.SUBSECTION) {
+            if (!configurationSubsectionsAllowed) {
+                throw fail("Subsection byte 0x05 at top level, outside the configuration section");
             }
-            case StreamFormat.EOF -> {
-                in.skipBytes(1);
-                state = State.VMDESCRIPTION;
+            return configurationSubsection(in);
+        }
+        configurationSubsectionsAllowed = false;
+        switch (type) {
+            case StreamFormat.SECTION_START, StreamFormat.SECTION_FULL:
+                return sectionHeader(in, type);
+            case StreamFormat.SECTION_PART, StreamFormat.SECTION_END:
+                return sectionPart(in, type);
+            case StreamFormat.EOF:
+                consume(in, 1);
+                state = State.AFTER_EOF;
                 listener.endOfStream();
                 return true;
-            }
-            default -> throw new StreamFormatException("unknown section type 0x" + Integer.toHexString(type & 0xff));
+            case StreamFormat.COMMAND:
+                return command(in);
+            case StreamFormat.CONFIGURATION:
+                throw fail("Duplicate configuration section");
+            case StreamFormat.VMDESCRIPTION:
+                throw fail("VM description (0x06) before EOF");
+            case StreamFormat.SECTION_FOOTER:
+                throw fail("Section footer (0x7e) outside a section");
+            default:
+                throw fail(String.format("Unknown section type 0x%02x", type));
         }
     }
 
-    private boolean sectionHeader(ByteBuf in) {
-        int at = in.readerIndex();
-        if (sectionType == StreamFormat.SECTION_PART || sectionType == StreamFormat.SECTION_END) {
-            if (in.readableBytes() < 5) {
-                return false;
+    /** START or FULL: {@code | type | be32 id | u8 n | idstr | be32 instance | be32 version |}. */
+    private boolean sectionHeader(ByteBuf in, byte type) {
+        int i = in.readerIndex();
+        int r = in.readableBytes();
+        if (r < 6) {
+            return false;
+        }
+        int id = in.getInt(i + 1);
+        int idLength = checkCountedStringLength(in.getUnsignedByte(i + 5), "section idstr");
+        int size = 6 + idLength + 2 * Integer.BYTES;
+        if (r < size) {
+            return false;
+        }
+        String idstr = in.toString(i + 6, idLength, StandardCharsets.UTF_8);
+        int instance = in.getInt(i + 6 + idLength);
+        int version = in.getInt(i + 10 + idLength);
+        String typeName = StreamFormat.sectionTypeName(type);
+
+        if (idstr.equals(StreamFormat.RAM_SECTION)) {
+            if (type != StreamFormat.SECTION_START) {
+                throw fail("Section 'ram' must be iterative (START/PART/END), got " + typeName);
             }
-            sectionId = in.getInt(at + 1);
-            String idstr = sections.get(sectionId);
-            if (!StreamFormat.RAM_SECTION.equals(idstr)) {
-                throw new StreamFormatException("unknown section id " + sectionId + " in a "
-                        + (sectionType == StreamFormat.SECTION_PART ? "PART" : "END") + " section");
+            if (instance != 0) {
+                throw fail("Unknown savevm section or instance 'ram' " + Integer.toUnsignedString(instance));
             }
-            in.skipBytes(5);
-            sectionIdstr = idstr;
-            state = State.RAM_RECORDS;
+            if (version != StreamFormat.RAM_SECTION_VERSION) {
+                throw fail("savevm: unsupported version " + version + " for 'ram' v" + StreamFormat.RAM_SECTION_VERSION);
+            }
+            if (ramStarted) {
+                throw fail("Duplicate START section for 'ram'");
+            }
+            consume(in, size);
+            ramStarted = true;
+            ramSectionId = id;
+            beginSection(type, id, idstr);
+            state = State.RAM_RECORD;
             return true;
         }
-        if (in.readableBytes() < 6) {
-            return false;
+        if (type == StreamFormat.SECTION_START) {
+            throw fail("Unknown savevm section '" + idstr + "' instance " + Integer.toUnsignedString(instance)
+                    + " in a START section (Ferry's only iterative section is 'ram')");
         }
-        int length = in.getUnsignedByte(at + 5);
-        if (length == 0) {
-            throw new StreamFormatException("empty section name");
+        if (ramStarted && id == ramSectionId) {
+            throw fail("FULL section '" + idstr + "' reuses section id " + Integer.toUnsignedString(id) + " of 'ram'");
         }
-        if (in.readableBytes() < 6 + length + 8) {
-            return false;
-        }
-        sectionId = in.getInt(at + 1);
-        sectionIdstr = in.toString(at + 6, length, StandardCharsets.US_ASCII);
-        instanceId = in.getInt(at + 6 + length);
-        versionId = in.getInt(at + 10 + length);
-        in.skipBytes(6 + length + 8);
-        if (sectionType == StreamFormat.SECTION_START) {
-            if (!StreamFormat.RAM_SECTION.equals(sectionIdstr)) {
-                throw new StreamFormatException("Unknown savevm section or instance '" + sectionIdstr + "' "
-                        + instanceId + " (only 'ram' is iterative here)");
+        DeviceSectionFormat format = null;
+        if (idstr.equals(StreamFormat.DEVICE_STATE_SECTION)) {
+            if (instance != 0) {
+                throw fail("Unknown savevm section or instance '" + idstr + "' " + Integer.toUnsignedString(instance));
             }
-            if (versionId > StreamFormat.RAM_SECTION_VERSION) {
-                throw new StreamFormatException("savevm: unsupported version " + versionId + " for 'ram' (max "
-                        + StreamFormat.RAM_SECTION_VERSION + ")");
+            if (version < 1 || version > StreamFormat.DEVICE_STATE_SECTION_VERSION) {
+                throw fail("savevm: unsupported version " + version + " for '" + idstr + "' v"
+                        + StreamFormat.DEVICE_STATE_SECTION_VERSION);
             }
-            if (sections.containsValue(StreamFormat.RAM_SECTION)) {
-                throw new StreamFormatException("second START section for 'ram'");
-            }
-            sections.put(sectionId, sectionIdstr);
-            blockListExpected = true;
-            state = State.RAM_RECORDS;
         } else {
-            if (!limits.deviceSections().containsKey(sectionIdstr)) {
-                throw new StreamFormatException("Unknown savevm section '" + sectionIdstr + "'");
+            format = listener.deviceSectionFormat(idstr, instance, version);
+            if (format == null) {
+                throw fail("Unknown savevm section '" + idstr + "' instance " + Integer.toUnsignedString(instance));
             }
-            state = State.DEVICE_PAYLOAD;
         }
+        consume(in, size);
+        beginSection(type, id, idstr);
+        deviceInstance = instance;
+        deviceVersion = version;
+        deviceFormat = format;
+        state = State.DEVICE_PAYLOAD;
         return true;
     }
 
-    private boolean devicePayload(ByteBuf in) {
-        int length = limits.deviceSections().get(sectionIdstr).payloadLength(in, versionId);
-        if (length < 0 || in.readableBytes() < length) {
-            return false;
-        }
-        ByteBuf payload = in.slice(in.readerIndex(), length);
-        listener.deviceState(sectionIdstr, instanceId, versionId, payload);
-        in.skipBytes(length);
-        state = State.FOOTER;
-        return true;
-    }
-
-    private boolean footer(ByteBuf in) {
+    /** PART or END: {@code | type | be32 id |}; the id must be the one of the 'ram' START. */
+    private boolean sectionPart(ByteBuf in, byte type) {
         if (in.readableBytes() < 5) {
             return false;
         }
-        byte marker = in.getByte(in.readerIndex());
-        if (marker != StreamFormat.SECTION_FOOTER) {
-            throw new StreamFormatException("Missing section footer for " + sectionIdstr);
-        }
         int id = in.getInt(in.readerIndex() + 1);
-        if (id != sectionId) {
-            throw new StreamFormatException("Mismatched section id in footer for " + sectionIdstr + " - read 0x"
-                    + Integer.toHexString(id) + " expected 0x" + Integer.toHexString(sectionId));
+        String typeName = StreamFormat.sectionTypeName(type);
+        if (!ramStarted || id != ramSectionId) {
+            throw fail("Unknown section id " + Integer.toUnsignedString(id) + " in a " + typeName + " section");
         }
-        in.skipBytes(5);
+        if (ramEnded) {
+            throw fail(typeName + " section for 'ram' (id " + Integer.toUnsignedString(id) + ") after its END section");
+        }
+        consume(in, 5);
+        if (type == StreamFormat.SECTION_END) {
+            ramEnded = true;
+        }
+        beginSection(type, id, StreamFormat.RAM_SECTION);
+        state = State.RAM_RECORD;
+        return true;
+    }
+
+    private void beginSection(byte type, int id, String idstr) {
+        sectionType = type;
+        sectionId = id;
+        sectionIdstr = idstr;
+    }
+
+    /** {@code | 0x08 | be16 command | be16 length | data |}. */
+    private boolean command(ByteBuf in) {
+        int i = in.readerIndex();
+        int r = in.readableBytes();
+        if (r < 5) {
+            return false;
+        }
+        int command = in.getUnsignedShort(i + 1);
+        int length = in.getUnsignedShort(i + 3);
+        switch (command) {
+            case StreamFormat.CMD_OPEN_RETURN_PATH -> {
+                if (length != 0) {
+                    throw fail("MIG_CMD OPEN_RETURN_PATH has bad length " + length + " (expected 0)");
+                }
+                consume(in, 5);
+                listener.openReturnPath();
+            }
+            case StreamFormat.CMD_PING -> {
+                if (length != Integer.BYTES) {
+                    throw fail("MIG_CMD PING has bad length " + length + " (expected 4)");
+                }
+                if (r < 9) {
+                    return false;
+                }
+                int value = in.getInt(i + 5);
+                consume(in, 9);
+                listener.ping(value);
+            }
+            default -> throw fail(commandRefusal(command));
+        }
+        return true;
+    }
+
+    private static String commandRefusal(int command) {
+        String name = switch (command) {
+            case 3 -> "POSTCOPY_ADVISE";
+            case 4 -> "POSTCOPY_LISTEN";
+            case 5 -> "POSTCOPY_RUN";
+            case 6 -> "POSTCOPY_RAM_DISCARD";
+            case 7 -> "PACKAGED";
+            case 8 -> "ENABLE_COLO";
+            case 9 -> "POSTCOPY_RESUME";
+            case 10 -> "RECV_BITMAP";
+            case 11 -> "SWITCHOVER_START";
+            default -> null;
+        };
+        return name == null
+                ? String.format("MIG_CMD 0x%x unknown", command)
+                : String.format("MIG_CMD %s (0x%x) is not supported", name, command);
+    }
+
+    // ---------------------------------------------------------------- RAM
+
+    private boolean ramRecord(ByteBuf in) {
+        int i = in.readerIndex();
+        int r = in.readableBytes();
+        if (r < WORD) {
+            return false;
+        }
+        long word = in.getLong(i);
+        int flags = (int) (word & PAGE_FLAGS_MASK);
+        long offset = word & ~(long) PAGE_FLAGS_MASK;
+
+        if (flags == (PAGE | CONTINUE) || flags == PAGE || flags == (ZERO | CONTINUE) || flags == ZERO) {
+            return pageRecord(in, i, r, flags, offset);
+        }
+        if ((flags & ~RamFlag.FLAG_BITS) != 0) {
+            throw fail(String.format("RAM record address 0x%x is not aligned to the %d-byte page (word 0x%016x)",
+                    word & ~(long) RamFlag.FLAG_BITS, PAGE_SIZE, word));
+        }
+        if (flags == EOS) {
+            if (offset != 0) {
+                throw fail(String.format("RAM end-of-section word 0x%016x has a non-zero address", word));
+            }
+            if (sectionType == StreamFormat.SECTION_START && blocks == null) {
+                throw fail("RAM START section ended without a RAM block list");
+            }
+            consume(in, WORD);
+            state = State.FOOTER;
+            return true;
+        }
+        if (flags == MEM_SIZE) {
+            if (sectionType != StreamFormat.SECTION_START) {
+                throw fail("RAM block list in a " + StreamFormat.sectionTypeName(sectionType)
+                        + " section (only START may carry it)");
+            }
+            if (blocks != null) {
+                throw fail("Duplicate RAM block list");
+            }
+            consume(in, WORD);
+            pendingBlocks = new ArrayList<>();
+            blockListTotal = offset;
+            blockListRemaining = offset;
+            if (offset == 0) {
+                completeBlockList();
+            } else {
+                state = State.RAM_BLOCK_LIST;
+            }
+            return true;
+        }
+        throw fail(unknownFlags(flags));
+    }
+
+    private static String unknownFlags(int flags) {
+        String reason = "";
+        int base = flags & ~CONTINUE;
+        if (Integer.bitCount(base) == 1) {
+            RamFlag flag = RamFlag.valueOf(base);
+            if (flag == RamFlag.XBZRLE) {
+                reason = " (XBZRLE pages are not supported)";
+            } else if (flag.reserved()) {
+                reason = " (" + flag + " is retired or unsupported)";
+            } else if ((flags & CONTINUE) != 0) {
+                reason = " (CONTINUE only goes with ZERO or PAGE)";
+            }
+        } else if (base == 0) {
+            reason = (flags == 0) ? " (no flag set)" : " (CONTINUE alone)";
+        }
+        return String.format("Unknown combination of migration flags: 0x%x%s", flags, reason);
+    }
+
+    /**
+     * ZERO or PAGE record. Everything is checked — block, offset, and that the whole record has
+     * arrived — before the listener hears of it.
+     */
+    private boolean pageRecord(ByteBuf in, int i, int r, int flags, long offset) {
+        if (blocks == null) {
+            throw fail("RAM page record before the RAM block list");
+        }
+        int at = WORD;
+        int block;
+        if ((flags & CONTINUE) != 0) {
+            block = lastBlock;
+            if (block < 0) {
+                throw fail("Ack, bad migration stream! RAM record with CONTINUE before any block was named");
+            }
+        } else {
+            if (r < at + 1) {
+                return false;
+            }
+            int length = in.getUnsignedByte(i + at);
+            if (r < at + 1 + length) {
+                return false;
+            }
+            block = findBlock(in, i + at + 1, length);
+            if (block < 0) {
+                throw fail("Unknown ramblock \"" + in.toString(i + at + 1, length, StandardCharsets.UTF_8)
+                        + "\", cannot accept migration");
+            }
+            at += 1 + length;
+        }
+        if (Long.compareUnsigned(offset, blockLengths[block]) >= 0) { // unsigned: the top bit is offset too
+            throw fail(String.format("Illegal RAM offset 0x%x in block '%s' of 0x%x bytes", offset,
+                    blocks.get(block).idstr(), blockLengths[block]));
+        }
+        long pageIndex = offset >>> PAGE_SHIFT;
+        if ((flags & ZERO) != 0) {
+            if (r < at + 1) {
+                return false;
+            }
+            int fill = in.getUnsignedByte(i + at);
+            consume(in, at + 1);
+            lastBlock = block;
+            listener.zeroPage(block, pageIndex, fill);
+            return true;
+        }
+        if (r < at + PAGE_SIZE) {
+            return false;
+        }
+        lastBlock = block;
+        int dataStart = i + at;
+        int dataEnd = dataStart + PAGE_SIZE;
+        int writerIndex = in.writerIndex();
+        in.setIndex(dataStart, dataEnd);
+        try {
+            listener.page(block, pageIndex, in);
+        } finally {
+            in.setIndex(dataEnd, writerIndex);
+            position += at + PAGE_SIZE;
+        }
+        return true;
+    }
+
+    private int findBlock(ByteBuf in, int index, int length) {
+        byte[][] names = blockNames;
+        for (int b = 0; b < names.length; b++) {
+            byte[] name = names[b];
+            if (name.length != length) {
+                continue;
+            }
+            int k = 0;
+            while (k < length && in.getByte(index + k) == name[k]) {
+                k++;
+            }
+            if (k == length) {
+                return b;
+            }
+        }
+        return -1;
+    }
+
+    /** One block list entry: {@code | u8 n | idstr | be64 used_length |}. */
+    private boolean ramBlockEntry(ByteBuf in) {
+        int i = in.readerIndex();
+        int r = in.readableBytes();
+        int length = in.getUnsignedByte(i);
+        if (length == 0) {
+            throw fail(String.format("RAM block list does not add up: 0x%x of the announced 0x%x bytes are not"
+                    + " covered by any block (next entry has an empty idstr)", blockListRemaining, blockListTotal));
+        }
+        checkCountedStringLength(length, "RAM block idstr");
+        if (r < 1 + length + WORD) {
+            return false;
+        }
+        String idstr = in.toString(i + 1, length, StandardCharsets.UTF_8);
+        long usedLength = in.getLong(i + 1 + length);
+        if (usedLength <= 0 || usedLength % PAGE_SIZE != 0) {
+            throw fail(String.format("RAM block '%s' has length 0x%x, not a positive multiple of %d", idstr,
+                    usedLength, PAGE_SIZE));
+        }
+        if (usedLength > blockListRemaining) {
+            throw fail(String.format("RAM block list does not add up: block '%s' of 0x%x bytes exceeds the"
+                    + " 0x%x bytes left of the announced total 0x%x", idstr, usedLength, blockListRemaining,
+                    blockListTotal));
+        }
+        for (RamBlockInfo known : pendingBlocks) {
+            if (known.idstr().equals(idstr)) {
+                throw fail("Duplicate RAM block '" + idstr + "' in the block list");
+            }
+        }
+        if (pendingBlocks.size() >= limits.maxRamBlocks()) {
+            throw fail("RAM block list has more than " + limits.maxRamBlocks() + " blocks");
+        }
+        consume(in, 1 + length + WORD);
+        pendingBlocks.add(new RamBlockInfo(idstr, usedLength));
+        blockListRemaining -= usedLength;
+        if (blockListRemaining == 0) {
+            completeBlockList();
+        }
+        return true;
+    }
+
+    private void completeBlockList() {
+        blocks = List.copyOf(pendingBlocks);
+        pendingBlocks = null;
+        blockNames = new byte[blocks.size()][];
+        blockLengths = new long[blocks.size()];
+        for (int b = 0; b < blocks.size(); b++) {
+            blockNames[b] = blocks.get(b).idstr().getBytes(StandardCharsets.UTF_8);
+            blockLengths[b] = blocks.get(b).usedLength();
+        }
+        state = State.RAM_RECORD;
+        listener.ramBlocks(blocks);
+    }
+
+    private boolean ramFooter(ByteBuf in) {
+        if (!footerOk(in, in.readerIndex())) {
+            return false;
+        }
+        consume(in, FOOTER_SIZE);
+        state = State.SECTION;
+        listener.endOfRamSection(sectionType);
+        return true;
+    }
+
+    /** Checks {@code | 0x7E | be32 section id |} at {@code index}; false if not all there yet. */
+    private boolean footerOk(ByteBuf in, int index) {
+        int available = in.writerIndex() - index;
+        if (available < 1) {
+            return false;
+        }
+        byte marker = in.getByte(index);
+        if (marker != StreamFormat.SECTION_FOOTER) {
+            throw fail(String.format("Missing section footer for %s (found byte 0x%02x)", sectionIdstr, marker));
+        }
+        if (available < FOOTER_SIZE) {
+            return false;
+        }
+        int id = in.getInt(index + 1);
+        if (id != sectionId) {
+            throw fail("Mismatched section id in footer for " + sectionIdstr + ": read " + Integer.toUnsignedString(id)
+                    + ", expected " + Integer.toUnsignedString(sectionId));
+        }
+        return true;
+    }
+
+    // ---------------------------------------------------------------- device sections
+
+    private boolean devicePayload(ByteBuf in) {
+        int i = in.readerIndex();
+        int r = in.readableBytes();
+        int max = limits.maxDeviceStateBytes();
+        int payloadLength;
+        int dataOffset;
+        if (deviceFormat == null) {
+            if (r < Integer.BYTES) {
+                return false;
+            }
+            long stateLength = in.getUnsignedInt(i);
+            if (stateLength > max) {
+                throw fail("Device state of section '" + sectionIdstr + "' is " + stateLength + " bytes, limit " + max);
+            }
+            dataOffset = Integer.BYTES;
+            payloadLength = Integer.BYTES + (int) stateLength;
+        } else {
+            int window = Math.min(r, max + 1);
+            int measured = deviceFormat.measure(in.slice(i, window).asReadOnly(), deviceVersion);
+            if (measured == DeviceSectionFormat.NEED_MORE) {
+                if (window > max) {
+                    throw fail("Device state of section '" + sectionIdstr + "' exceeds the limit of " + max + " bytes");
+                }
+                return false;
+            }
+            if (measured < 0) {
+                throw fail("Device section format of '" + sectionIdstr + "' measured an invalid length " + measured);
+            }
+            if (measured > max) {
+                throw fail("Device state of section '" + sectionIdstr + "' is " + measured + " bytes, limit " + max);
+            }
+            dataOffset = 0;
+            payloadLength = measured;
+        }
+        if (r < payloadLength + 1) {
+            return false;
+        }
+        if (!footerOk(in, i + payloadLength)) {
+            return false;
+        }
+        ByteBuf payload = in.slice(i + dataOffset, payloadLength - dataOffset);
+        listener.deviceState(sectionIdstr, deviceInstance, deviceVersion, payload);
+        consume(in, payloadLength + FOOTER_SIZE);
         state = State.SECTION;
         return true;
     }
 
-    private boolean ramRecord(ByteBuf in) {
-        if (in.readableBytes() < 8) {
-            return false;
-        }
-        int at = in.readerIndex();
-        long word = in.getLong(at);
-        int flags = (int) (word & (StreamFormat.PAGE_SIZE - 1));
-        long offset = word & -StreamFormat.PAGE_SIZE;
-        if (blockListExpected) {
-            if (flags != RamFlag.MEM_SIZE.code()) {
-                throw new StreamFormatException("the RAM section must start with its block list (MEM_SIZE), got flags 0x"
-                        + Integer.toHexString(flags));
-            }
-            return blockList(in, offset);
-        }
-        if (flags == RamFlag.EOS.code()) {
-            if (offset != 0) {
-                throw new StreamFormatException("EOS with non-zero address 0x" + Long.toHexString(offset));
-            }
-            in.skipBytes(8);
-            listener.endOfRamSection(sectionType);
-            state = State.FOOTER;
-            return true;
-        }
-        boolean cont = (flags & RamFlag.CONTINUE.code()) != 0;
-        int kind = flags & ~RamFlag.CONTINUE.code();
-        if (kind != RamFlag.ZERO.code() && kind != RamFlag.PAGE.code()) {
-            throw new StreamFormatException("Unknown combination of migration flags: 0x" + Integer.toHexString(flags)
-                    + describe(flags));
-        }
-        if (blocks == null) {
-            throw new StreamFormatException("page record before the RAM block list");
-        }
-        int idstrBytes = 0;
-        int block;
-        if (cont) {
-            if (lastBlock < 0) {
-                throw new StreamFormatException("Ack, bad migration stream! CONTINUE before any block");
-            }
-            block = lastBlock;
-        } else {
-            if (in.readableBytes() < 9) {
-                return false;
-            }
-            int length = in.getUnsignedByte(at + 8);
-            if (in.readableBytes() < 9 + length) {
-                return false;
-            }
-            String idstr = in.toString(at + 9, length, StandardCharsets.US_ASCII);
-            Integer index = blockIndex.get(idstr);
-            if (index == null) {
-                throw new StreamFormatException("Unknown ramblock \"" + idstr + "\", cannot accept migration");
-            }
-            block = index;
-            idstrBytes = 1 + length;
-        }
-        int dataBytes = kind == RamFlag.PAGE.code() ? StreamFormat.PAGE_SIZE : 1;
-        if (in.readableBytes() < 8 + idstrBytes + dataBytes) {
-            return false;
-        }
-        long used = blocks.get(block).usedLength();
-        if (offset >= used) {
-            throw new StreamFormatException("page offset 0x" + Long.toHexString(offset) + " is outside RAM block '"
-                    + blocks.get(block).idstr() + "' of " + used + " bytes");
-        }
-        long page = offset >>> StreamFormat.PAGE_BITS;
-        int dataAt = at + 8 + idstrBytes;
-        lastBlock = block;
-        if (kind == RamFlag.PAGE.code()) {
-            listener.page(block, page, in, dataAt);
-        } else {
-            listener.zeroPage(block, page, in.getUnsignedByte(dataAt));
-        }
-        in.skipBytes(8 + idstrBytes + dataBytes);
-        return true;
-    }
+    // ---------------------------------------------------------------- after EOF
 
-    /** The whole block list must be present before any of it is consumed. */
-    private boolean blockList(ByteBuf in, long total) {
-        int at = in.readerIndex() + 8;
-        List<RamBlockInfo> list = new ArrayList<>();
-        long left = total;
-        while (left > 0) {
-            if (list.size() == limits.maxRamBlocks()) {
-                throw new StreamFormatException("more than " + limits.maxRamBlocks() + " RAM blocks");
-            }
-            if (in.writerIndex() < at + 1) {
-                return false;
-            }
-            int length = in.getUnsignedByte(at);
-            if (length == 0) {
-                throw new StreamFormatException("empty RAM block name");
-            }
-            if (in.writerIndex() < at + 1 + length + 8) {
-                return false;
-            }
-            String idstr = in.toString(at + 1, length, StandardCharsets.US_ASCII);
-            long used = in.getLong(at + 1 + length);
-            if (used <= 0 || used > left || (used & (StreamFormat.PAGE_SIZE - 1)) != 0) {
-                throw new StreamFormatException("RAM block '" + idstr + "' has length " + used
-                        + ", which does not fit the announced total of " + total + " bytes in whole pages");
-            }
-            list.add(new RamBlockInfo(idstr, used));
-            left -= used;
-            at += 1 + length + 8;
-        }
-        Map<String, Integer> index = new HashMap<>();
-        for (int i = 0; i < list.size(); i++) {
-            if (index.put(list.get(i).idstr(), i) != null) {
-                throw new StreamFormatException("RAM block '" + list.get(i).idstr() + "' announced twice");
-            }
-        }
-        listener.ramBlocks(List.copyOf(list));
-        blocks = List.copyOf(list);
-        blockIndex = index;
-        blockListExpected = false;
-        in.readerIndex(at);
-        return true;
-    }
-
-    /** QEMU's JSON description may follow EOF; it is read and dropped (bounded). */
-    private boolean vmDescription(ByteBuf in) {
-        if (in.getByte(in.readerIndex()) != StreamFormat.VMDESCRIPTION) {
-            throw new StreamFormatException(in.readableBytes() + " byte(s) after the end of the stream");
+    /** Only {@code | 0x06 | be32 json_len | json |} may follow EOF. */
+    private boolean afterEof(ByteBuf in) {
+        int i = in.readerIndex();
+        byte type = in.getByte(i);
+        if (type != StreamFormat.VMDESCRIPTION) {
+            throw fail(String.format("Unexpected data after EOF: byte 0x%02x", type));
         }
         if (in.readableBytes() < 5) {
             return false;
         }
-        long length = in.getUnsignedInt(in.readerIndex() + 1);
+        long length = in.getUnsignedInt(i + 1);
         if (length > limits.maxVmDescriptionBytes()) {
-            throw new StreamFormatException("VM description of " + length + " bytes exceeds the limit");
+            throw fail("VM description is " + length + " bytes, limit " + limits.maxVmDescriptionBytes());
         }
-        if (in.readableBytes() < 5 + length) {
-            return false;
-        }
-        in.skipBytes(5 + (int) length);
-        state = State.DONE;
+        consume(in, 5);
+        vmDescriptionRemaining = length;
+        state = length == 0 ? State.DONE : State.VM_DESCRIPTION;
         return true;
     }
 
-    private static String describe(int flags) {
-        StringBuilder names = new StringBuilder(" (");
-        for (int bit = 0; bit < 12; bit++) {
-            if ((flags & (1 << bit)) != 0) {
-                try {
-                    RamFlag flag = RamFlag.of(1 << bit);
-                    names.append(flag).append(flag.supported() ? "" : " unsupported").append(' ');
-                } catch (StreamFormatException unknown) {
-                    names.append("0x").append(Integer.toHexString(1 << bit)).append(" unknown ");
-                }
-            }
+    private boolean skipVmDescription(ByteBuf in) {
+        int n = (int) Math.min(in.readableBytes(), vmDescriptionRemaining);
+        consume(in, n);
+        vmDescriptionRemaining -= n;
+        if (vmDescriptionRemaining == 0) {
+            state = State.DONE;
         }
-        return names.toString().trim() + ")";
+        return n > 0;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private int checkCountedStringLength(int length, String what) {
+        if (length == 0) {
+            throw fail("Empty " + what);
+        }
+        if (length > limits.maxIdstrLength()) {
+            throw fail(what + " is " + length + " bytes, limit " + limits.maxIdstrLength());
+        }
+        return length;
+    }
+
+    private void consume(ByteBuf in, int n) {
+        in.skipBytes(n);
+        position += n;
+    }
+
+    private String describeState() {
+        return switch (state) {
+            case RAM_RECORD, RAM_BLOCK_LIST, FOOTER, DEVICE_PAYLOAD ->
+                    state + " of " + StreamFormat.sectionTypeName(sectionType) + " section '" + sectionIdstr + "'";
+            default -> state.toString();
+        };
+    }
+
+    private StreamFormatException fail(String message) {
+        return new StreamFormatException(message + " (stream offset " + position + ")");
     }
 }

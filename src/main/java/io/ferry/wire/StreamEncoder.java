@@ -3,16 +3,40 @@ package io.ferry.wire;
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Objects;
 
-/** Stateless writers of stream elements into a buffer. Per-channel RAM state lives in {@link RamRecordWriter}. */
+/**
+ * Stateless writers of the migration stream's framing (layouts in {@link StreamFormat}). Safe to
+ * share between threads and channels; per-channel RAM record state lives in {@link RamRecordWriter}.
+ *
+ * <p>A precopy stream, as Ferry writes it:
+ * <pre>
+ *   header(out, MACHINE_TYPE)
+ *   sectionStart(out, SECTION_START, id, "ram", 0, 4)  ramBlockList(out, blocks)  ramEos(out)  footer(out, id)
+ *   repeat: sectionPart(out, SECTION_PART, id)  page records...  ramEos(out)  footer(out, id)
+ *   sectionPart(out, SECTION_END, id)  page records...  ramEos(out)  footer(out, id)
+ *   deviceState(out, id2, state)
+ *   eof(out)
+ * </pre>
+ */
 public final class StreamEncoder {
 
     private StreamEncoder() {
     }
 
-    /** Magic, version, then the configuration section (machine type, no subsections). */
+    /**
+     * File header and configuration section, without subsections (Ferry uses 4 KiB pages, which is
+     * also what a destination assumes when target-page-bits is absent, and no validatable
+     * capability):
+     * <pre>
+     *   | be32 0x5145564D | be32 3 | 0x07 | be32 len | len bytes machine type |
+     * </pre>
+     */
     public static void header(ByteBuf out, String machineType) {
-        byte[] name = machineType.getBytes(StandardCharsets.US_ASCII);
+        byte[] name = machineType.getBytes(StandardCharsets.UTF_8);
+        if (name.length == 0) {
+            throw new IllegalArgumentException("machine type must not be empty");
+        }
         out.writeInt(StreamFormat.MAGIC);
         out.writeInt(StreamFormat.VERSION);
         out.writeByte(StreamFormat.CONFIGURATION);
@@ -20,64 +44,119 @@ public final class StreamEncoder {
         out.writeBytes(name);
     }
 
+    /**
+     * START or FULL section header; the payload and {@link #footer} follow.
+     * <pre>
+     *   | type | be32 section_id | u8 n | idstr | be32 instance_id | be32 version_id |
+     * </pre>
+     */
     public static void sectionStart(ByteBuf out, byte type, int sectionId, String idstr, int instanceId,
                                     int versionId) {
         if (type != StreamFormat.SECTION_START && type != StreamFormat.SECTION_FULL) {
-            throw new IllegalArgumentException("START or FULL expected, got " + type);
+            throw new IllegalArgumentException("sectionStart writes START or FULL, not "
+                    + StreamFormat.sectionTypeName(type));
         }
         out.writeByte(type);
         out.writeInt(sectionId);
-        countedString(out, idstr);
+        writeCountedString(out, idstr);
         out.writeInt(instanceId);
         out.writeInt(versionId);
     }
 
+    /** PART or END section header: {@code | type | be32 section_id |}; payload and footer follow. */
     public static void sectionPart(ByteBuf out, byte type, int sectionId) {
         if (type != StreamFormat.SECTION_PART && type != StreamFormat.SECTION_END) {
-            throw new IllegalArgumentException("PART or END expected, got " + type);
+            throw new IllegalArgumentException("sectionPart writes PART or END, not "
+                    + StreamFormat.sectionTypeName(type));
         }
         out.writeByte(type);
         out.writeInt(sectionId);
     }
 
+    /** Section footer: {@code | 0x7E | be32 section_id |}, the same id as the section's header. */
     public static void footer(ByteBuf out, int sectionId) {
         out.writeByte(StreamFormat.SECTION_FOOTER);
         out.writeInt(sectionId);
     }
 
+    /** The EOF byte {@code 0x00}. Ferry writes no vmdesc after it. */
     public static void eof(ByteBuf out) {
         out.writeByte(StreamFormat.EOF);
     }
 
-    /** be64 total|MEM_SIZE, then each block's counted idstr and be64 length. The caller ends with EOS. */
+    /**
+     * The RAM block list of the {@code ram} START payload; the caller then writes {@link #ramEos}
+     * and the footer.
+     * <pre>
+     *   | be64 total_bytes | MEM_SIZE |  then per block:  | u8 n | idstr | be64 used_length |
+     * </pre>
+     */
     public static void ramBlockList(ByteBuf out, List<RamBlockInfo> blocks) {
-        long total = blocks.stream().mapToLong(RamBlockInfo::usedLength).sum();
+        long total = 0;
+        for (RamBlockInfo block : blocks) {
+            total = Math.addExact(total, block.usedLength());
+        }
         out.writeLong(total | RamFlag.MEM_SIZE.code());
         for (RamBlockInfo block : blocks) {
-            countedString(out, block.idstr());
+            writeCountedString(out, block.idstr());
             out.writeLong(block.usedLength());
         }
     }
 
+    /** End of a section's RAM payload: the standalone be64 word {@code 0x10}. */
     public static void ramEos(ByteBuf out) {
         out.writeLong(RamFlag.EOS.code());
     }
 
-    /** A whole FULL section for Ferry's device state: be32 length + the blob, then the footer. */
+    /**
+     * A complete FULL section of Ferry's own {@link StreamFormat#DEVICE_STATE_SECTION} (instance 0,
+     * version {@value StreamFormat#DEVICE_STATE_SECTION_VERSION}). The payload layout is Ferry's,
+     * not a QEMU device's: a be32 length makes it self-describing, so a reader needs no device model.
+     * <pre>
+     *   | 0x04 | be32 section_id | 0x12 "ferry/device-state" | be32 0 | be32 1 |
+     *   | be32 state_length | state bytes | 0x7E | be32 section_id |
+     * </pre>
+     */
     public static void deviceState(ByteBuf out, int sectionId, byte[] state) {
+        Objects.requireNonNull(state, "state");
         sectionStart(out, StreamFormat.SECTION_FULL, sectionId, StreamFormat.DEVICE_STATE_SECTION, 0,
-                StreamFormat.DEVICE_STATE_VERSION);
+                StreamFormat.DEVICE_STATE_SECTION_VERSION);
         out.writeInt(state.length);
         out.writeBytes(state);
         footer(out, sectionId);
     }
 
-    static void countedString(ByteBuf out, String text) {
-        byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
-        if (bytes.length == 0 || bytes.length > 255) {
-            throw new IllegalArgumentException("a counted string has 1..255 bytes: '" + text + "'");
-        }
+    /** COMMAND OPEN_RETURN_PATH: {@code | 0x08 | be16 1 | be16 0 |}. */
+    public static void openReturnPath(ByteBuf out) {
+        out.writeByte(StreamFormat.COMMAND);
+        out.writeShort(StreamFormat.CMD_OPEN_RETURN_PATH);
+        out.writeShort(0);
+    }
+
+    /** COMMAND PING: {@code | 0x08 | be16 2 | be16 4 | be32 value |}; answered by a return-path PONG. */
+    public static void ping(ByteBuf out, int value) {
+        out.writeByte(StreamFormat.COMMAND);
+        out.writeShort(StreamFormat.CMD_PING);
+        out.writeShort(Integer.BYTES);
+        out.writeInt(value);
+    }
+
+    /** {@code | u8 n | n bytes |}, UTF-8, 1..255 bytes. */
+    static void writeCountedString(ByteBuf out, String value) {
+        writeCountedString(out, countedStringBytes(value));
+    }
+
+    static void writeCountedString(ByteBuf out, byte[] bytes) {
         out.writeByte(bytes.length);
         out.writeBytes(bytes);
+    }
+
+    static byte[] countedStringBytes(String value) {
+        byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length == 0 || bytes.length > StreamFormat.MAX_COUNTED_STRING) {
+            throw new IllegalArgumentException("counted string must be 1.." + StreamFormat.MAX_COUNTED_STRING
+                    + " bytes, got " + bytes.length + ": '" + value + "'");
+        }
+        return bytes;
     }
 }

@@ -4,31 +4,73 @@ import io.netty.buffer.ByteBuf;
 import java.util.List;
 
 /**
- * What a {@link StreamDecoder} reports, in stream order, each element only once it is fully
- * received and validated. A listener refuses by throwing {@link StreamFormatException}.
+ * What a {@link StreamDecoder} reports, in stream order, on the thread that calls
+ * {@link StreamDecoder#feed}. The destination engine implements it.
+ *
+ * <p>Every callback comes after the decoder has validated the whole element it reports (header,
+ * block, offset, length, and for section ends and device state also the section footer). Any
+ * callback may throw {@link StreamFormatException} to refuse what it was given; the decoder then
+ * fails and rethrows it.
+ *
+ * <p>ByteBufs passed in are the decoder's input, valid only during the call: read them (with
+ * relative or absolute getters), never retain, release, or keep them.
  */
 public interface StreamListener {
 
+    /** The source's machine type from the configuration section. Throw to refuse a foreign machine. */
     default void configuration(String machineType) {
     }
 
-    /** The RAM section's block list; page records may only name these blocks. */
+    /**
+     * The RAM block list from the {@code ram} START section, in stream order; block indexes in
+     * {@link #page} and {@link #zeroPage} refer to this list. The lengths already add up to the
+     * announced total. Check them against the local guest and throw to refuse.
+     */
     void ramBlocks(List<RamBlockInfo> blocks);
 
     /**
-     * A page's {@link StreamFormat#PAGE_SIZE} bytes are {@code source[index, index + PAGE_SIZE)},
-     * valid only during the call. Passed as buffer and index, not a slice, so no object is made
-     * per page.
+     * A PAGE record: {@code data} has exactly {@link StreamFormat#PAGE_SIZE} readable bytes. Copy
+     * them into guest memory before returning. Called on the hot path: no allocation expected.
      */
-    void page(int blockIndex, long pageIndex, ByteBuf source, int index);
+    void page(int blockIndex, long pageIndex, ByteBuf data);
 
+    /** A ZERO record: the page is filled with {@code fill} (0 in practice, 0..255). */
     void zeroPage(int blockIndex, long pageIndex, int fill);
 
+    /**
+     * The RAM payload of a START, PART or END section ended (EOS) and its footer was correct.
+     *
+     * @param sectionType {@link StreamFormat#SECTION_START}, {@code _PART} or {@code _END}
+     */
     default void endOfRamSection(byte sectionType) {
     }
 
-    /** A FULL section's payload (valid only during the call). */
+    /**
+     * A FULL section's payload, after its footer was checked. For Ferry's
+     * {@link StreamFormat#DEVICE_STATE_SECTION} {@code payload} is the state bytes without their
+     * be32 length prefix; for any other idstr it is the whole payload measured by its
+     * {@link DeviceSectionFormat}.
+     */
     void deviceState(String idstr, int instanceId, int versionId, ByteBuf payload);
 
+    /**
+     * How long the payload of a FULL section with this idstr is, or {@code null} if the listener
+     * does not know the device (the decoder then fails with "Unknown savevm section"). Not asked
+     * for {@link StreamFormat#DEVICE_STATE_SECTION}, which the decoder knows. Throw to refuse an
+     * unsupported version.
+     */
+    default DeviceSectionFormat deviceSectionFormat(String idstr, int instanceId, int versionId) {
+        return null;
+    }
+
+    /** COMMAND OPEN_RETURN_PATH: the source expects return-path messages on this connection. */
+    default void openReturnPath() {
+    }
+
+    /** COMMAND PING: answer with {@link ReturnPathMessage.Pong} carrying {@code value}. */
+    default void ping(int value) {
+    }
+
+    /** The EOF byte: all device state has been read. */
     void endOfStream();
 }

@@ -99,12 +99,11 @@ class MalformedStreamTest {
             socket.setSoTimeout(10_000);
             DataInputStream in = new DataInputStream(socket.getInputStream());
             OutputStream out = socket.getOutputStream();
-            byte[] hello = new byte[5 + Handshake.NONCE_BYTES];
+            byte[] hello = new byte[Handshake.HELLO_LENGTH];
             in.readFully(hello);
-            ByteBuf helloBuf = Unpooled.wrappedBuffer(hello);
-            byte[] nonce = Handshake.readHello(helloBuf);
+            byte[] nonce = Handshake.decodeHello(Unpooled.wrappedBuffer(hello)).nonce();
             ByteBuf proof = Unpooled.buffer();
-            Handshake.writeProof(proof, jobId, Handshake.proof(secret, nonce, jobId));
+            Handshake.encodeProof(proof, jobId, Handshake.proof(secret, nonce, jobId));
             out.write(ByteBufUtil.getBytes(proof));
             proof.release();
             assertThat(in.readByte()).as("verdict").isZero();
@@ -121,7 +120,7 @@ class MalformedStreamTest {
     private static List<ReturnPathMessage> readReturnPath(InputStream in) throws IOException {
         List<ReturnPathMessage> messages = new ArrayList<>();
         ByteBuf buffer = Unpooled.wrappedBuffer(in.readAllBytes());
-        new ReturnPathDecoder().feed(buffer, messages::add);
+        new ReturnPathDecoder(messages::add).feed(buffer);
         buffer.release();
         return messages;
     }
@@ -150,7 +149,7 @@ class MalformedStreamTest {
         stream.writeBytes(pattern(3));
         List<ReturnPathMessage> answer = send(stream, false);
         assertThat(answer).last().isEqualTo(new ReturnPathMessage.Shut(1));
-        assertThat(((ReturnPathMessage.Reason) answer.get(0)).text()).contains("outside RAM block 'pc.ram'");
+        assertThat(((ReturnPathMessage.Reason) answer.get(0)).text()).contains("Illegal RAM offset", "'pc.ram'");
         assertOnlyFirstTwoPagesArrived();
     }
 

@@ -32,7 +32,7 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
     private enum State { AWAIT_PROOF, STREAM, DONE }
 
     private final IncomingRegistry registry;
-    private final byte[] nonce = new byte[Handshake.NONCE_BYTES];
+    private final byte[] nonce = new byte[Handshake.NONCE_LENGTH];
     private State state = State.AWAIT_PROOF;
     private IncomingRegistry.StreamSink sink;
     /** The unfinished tail of earlier reads; null or empty when there is none. */
@@ -46,7 +46,7 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         RANDOM.nextBytes(nonce);
         ByteBuf hello = ctx.alloc().buffer();
-        Handshake.writeHello(hello, nonce);
+        Handshake.encodeHello(hello, nonce);
         ctx.writeAndFlush(hello);
         super.channelActive(ctx);
     }
@@ -102,7 +102,7 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void authenticate(ChannelHandlerContext ctx, ByteBuf in) {
-        Handshake.Proof proof = Handshake.readProof(in);
+        Handshake.Proof proof = Handshake.decodeProof(in);
         if (proof == null) {
             return;
         }
@@ -110,13 +110,13 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
         UUID jobId = proof.jobId();
         IncomingRegistry.IncomingEndpoint endpoint = registry.expected(jobId);
         String refusal = endpoint == null ? "no incoming migration is expected for job " + jobId
-                : !Handshake.verify(endpoint.secret(), nonce, jobId, proof.hmac()) ? "wrong secret for job " + jobId
+                : !Handshake.verify(endpoint.secret(), nonce, jobId, proof) ? "wrong secret for job " + jobId
                 : null;
         if (refusal != null) {
             log.warn("data plane: refused connection from {}: {}", remote, refusal);
             state = State.DONE;
             ByteBuf verdict = ctx.alloc().buffer(1);
-            Handshake.writeVerdict(verdict, false);
+            Handshake.encodeVerdict(verdict, Handshake.REFUSED_BAD_PROOF);
             ctx.writeAndFlush(verdict).addListener(ChannelFutureListener.CLOSE);
             return;
         }
@@ -133,7 +133,7 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
         });
         state = State.STREAM;
         ByteBuf verdict = ctx.alloc().buffer(1);
-        Handshake.writeVerdict(verdict, true);
+        Handshake.encodeVerdict(verdict, Handshake.ACCEPTED);
         ctx.writeAndFlush(verdict);
         log.info("data plane: accepted migration stream for job {} from {}", jobId, remote);
     }

@@ -124,34 +124,42 @@ public final class OutgoingConnection implements AutoCloseable {
 
         private final UUID jobId;
         private final byte[] secret;
-        private final ReturnPathDecoder returnPath = new ReturnPathDecoder();
         final CompletableFuture<Boolean> accepted = new CompletableFuture<>();
         final CompletableFuture<Integer> shut = new CompletableFuture<>();
         final CompletableFuture<MigrationFailure> broken = new CompletableFuture<>();
         private State state = State.AWAIT_HELLO;
         private volatile String reason;
+        private final ReturnPathDecoder returnPath = new ReturnPathDecoder(this::onReturnPath);
 
         Handler(UUID jobId, byte[] secret) {
             this.jobId = jobId;
             this.secret = secret;
         }
 
+        private void onReturnPath(ReturnPathMessage message) {
+            if (message instanceof ReturnPathMessage.Reason r) {
+                reason = r.text();
+            } else if (message instanceof ReturnPathMessage.Shut s) {
+                shut.complete(s.status());
+            }
+        }
+
         @Override
         protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
             switch (state) {
                 case AWAIT_HELLO -> {
-                    byte[] nonce = Handshake.readHello(in);
-                    if (nonce != null) {
+                    Handshake.Hello hello = Handshake.decodeHello(in);
+                    if (hello != null) {
                         ByteBuf proof = ctx.alloc().buffer();
-                        Handshake.writeProof(proof, jobId, Handshake.proof(secret, nonce, jobId));
+                        Handshake.encodeProof(proof, jobId, Handshake.proof(secret, hello.nonce(), jobId));
                         ctx.writeAndFlush(proof);
                         state = State.AWAIT_VERDICT;
                     }
                 }
                 case AWAIT_VERDICT -> {
-                    Boolean ok = Handshake.readVerdict(in);
-                    if (ok != null) {
-                        if (ok) {
+                    Handshake.Verdict verdict = Handshake.decodeVerdict(in);
+                    if (verdict != null) {
+                        if (verdict.accepted()) {
                             state = State.RETURN_PATH;
                             accepted.complete(true);
                         } else {
@@ -159,13 +167,7 @@ public final class OutgoingConnection implements AutoCloseable {
                         }
                     }
                 }
-                case RETURN_PATH -> returnPath.feed(in, message -> {
-                    if (message instanceof ReturnPathMessage.Reason r) {
-                        reason = r.text();
-                    } else if (message instanceof ReturnPathMessage.Shut s) {
-                        shut.complete(s.status());
-                    }
-                });
+                case RETURN_PATH -> returnPath.feed(in);
             }
         }
 

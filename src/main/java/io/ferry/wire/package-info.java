@@ -1,0 +1,13 @@
+/**
+ * The migration stream as a library: QEMU's stream format version 3 ({@link io.ferry.wire.StreamFormat},
+ * {@link io.ferry.wire.RamFlag}), its stateless encoders ({@link io.ferry.wire.StreamEncoder}) and
+ * per-channel writer ({@link io.ferry.wire.RamRecordWriter}), the per-channel validating decoder
+ * ({@link io.ferry.wire.StreamDecoder} reporting to a {@link io.ferry.wire.StreamListener}), the
+ * return path ({@link io.ferry.wire.ReturnPathMessage}) and Ferry's own connection
+ * {@link io.ferry.wire.Handshake}.
+ *
+ * <p>JDK and Netty buffers only: nothing here knows sockets, channels or Spring. Decoders take
+ * whatever bytes have arrived and keep partial elements for the next call; encoders write into a
+ * caller's {@code ByteBuf}.
+ */
+package io.ferry.wire;

@@ -1,0 +1,64 @@
+package io.ferry.wire;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.util.HexFormat;
+import java.util.Random;
+import java.util.function.IntSupplier;
+
+/** Ways of handing a stream to a decoder, as a socket would: whole, byte by byte, in random chunks. */
+final class Feeding {
+
+    private Feeding() {
+    }
+
+    /**
+     * Feeds {@code stream} in chunks of {@code chunkSize} bytes into an accumulating buffer, the way
+     * a ByteToMessageDecoder cumulates, and returns how many bytes the decoder left unread at the end.
+     */
+    static int feed(StreamDecoder decoder, byte[] stream, IntSupplier chunkSize) {
+        ByteBuf cumulation = Unpooled.buffer(8192);
+        try {
+            int at = 0;
+            while (at < stream.length) {
+                int n = Math.min(Math.max(1, chunkSize.getAsInt()), stream.length - at);
+                cumulation.writeBytes(stream, at, n);
+                at += n;
+                decoder.feed(cumulation);
+                cumulation.discardSomeReadBytes();
+            }
+            return cumulation.readableBytes();
+        } finally {
+            cumulation.release();
+        }
+    }
+
+    static int whole(StreamDecoder decoder, byte[] stream) {
+        return feed(decoder, stream, () -> stream.length);
+    }
+
+    static int byteByByte(StreamDecoder decoder, byte[] stream) {
+        return feed(decoder, stream, () -> 1);
+    }
+
+    static int randomChunks(StreamDecoder decoder, byte[] stream, long seed, int maxChunk) {
+        Random random = new Random(seed);
+        return feed(decoder, stream, () -> 1 + random.nextInt(maxChunk));
+    }
+
+    /** Copies out the readable bytes and releases the buffer. */
+    static byte[] drain(ByteBuf buf) {
+        try {
+            byte[] bytes = new byte[buf.readableBytes()];
+            buf.readBytes(bytes);
+            return bytes;
+        } finally {
+            buf.release();
+        }
+    }
+
+    /** "51 45 56 4d" → bytes; spaces and line breaks are ignored. */
+    static byte[] hex(String text) {
+        return HexFormat.of().parseHex(text.replaceAll("\\s+", ""));
+    }
+}
