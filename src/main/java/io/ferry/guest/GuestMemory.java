@@ -122,6 +122,8 @@ public final class GuestMemory implements AutoCloseable {
             chunks[i] = address;
             if (chunkBytes < EXPLICIT_ZERO_BELOW) {
                 PlatformDependent.setMemory(address, chunkBytes, (byte) 0);
+            } else {
+                HugePages.advise(address, chunkBytes);
             }
         }
         return chunks;
