@@ -6,6 +6,9 @@ public final class ControlChannel {
     private ControlChannel() {
     }
 
+    /** A host id: a lower-case DNS label, as Kubernetes node names are. */
+    public static final String HOST_ID_PATTERN = "[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?";
+
     // worker → control plane
     public static final String REGISTER = "/internal/v1/workers/{hostId}";
     public static final String HEARTBEAT = "/internal/v1/workers/{hostId}/heartbeat";

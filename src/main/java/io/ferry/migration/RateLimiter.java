@@ -7,7 +7,7 @@ package io.ferry.migration;
  */
 public final class RateLimiter {
 
-    static final long WINDOW_NANOS = 100_000_000L;
+    public static final long WINDOW_NANOS = 100_000_000L;
 
     private volatile long bytesPerSecond;
     private long windowStart = System.nanoTime();

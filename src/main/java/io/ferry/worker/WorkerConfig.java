@@ -1,5 +1,6 @@
 package io.ferry.worker;
 
+import io.ferry.channel.ControlChannel;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -9,10 +10,8 @@ public record WorkerConfig(String hostId, URI controlPlaneUrl, String bind, Stri
                            int controlPort, int dataPort, Path datastore, long memoryCapacityBytes, int cpus,
                            Duration heartbeatInterval, String token) {
 
-    private static final String HOST_ID = "[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?";
-
     public WorkerConfig {
-        if (hostId == null || !hostId.matches(HOST_ID)) {
+        if (hostId == null || !hostId.matches(ControlChannel.HOST_ID_PATTERN)) {
             throw new IllegalArgumentException("host id '" + hostId + "' must be a lower-case DNS label");
         }
         if (memoryCapacityBytes <= 0) {

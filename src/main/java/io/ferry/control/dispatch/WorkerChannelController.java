@@ -25,8 +25,6 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 class WorkerChannelController {
 
-    private static final String HOST_ID = "[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?";
-
     private final HostService hosts;
     private final GuestService guests;
     private final MigrationDispatcher dispatcher;
@@ -54,7 +52,7 @@ class WorkerChannelController {
 
     @PutMapping(ControlChannel.REGISTER)
     ResponseEntity<Void> register(@PathVariable String hostId, @RequestBody WorkerRegistration registration) {
-        if (!hostId.matches(HOST_ID)) {
+        if (!hostId.matches(ControlChannel.HOST_ID_PATTERN)) {
             return ResponseEntity.badRequest().build();
         }
         hosts.register(hostId, registration.workerInstance(), registration.controlAddress(),

@@ -82,6 +82,10 @@ public final class OutgoingMigration implements Runnable {
     private Long downtimeMs;
     private MigrationProgress.Verification verification;
     private long lastProgressNanos;
+    /** QEMU's 100 ms bandwidth window: bytes handed to the socket since {@link #windowStart}. */
+    private long windowStart = System.nanoTime();
+    private long windowBytes;
+    private long windowPagesAtStart;
 
     private OutgoingConnection connection;
     private RamRecordWriter records;
@@ -206,7 +210,8 @@ public final class OutgoingMigration implements Runnable {
             iterations++;
             long roundNanos = System.nanoTime() - roundStart;
             roundBytes = transferred - roundBytes;
-            if (roundBytes > (1 << 20) || roundNanos > 20_000_000L || bytesPerMs == 0) {
+            if (bytesPerMs == 0) {
+                // no 100 ms window completed yet (a small or idle guest): the round is the only measure
                 bytesPerMs = roundBytes / Math.max(roundNanos / 1e6, 0.001);
                 pagesPerSecond = (long) (pages / Math.max(roundNanos / 1e9, 1e-6));
             }
@@ -356,7 +361,23 @@ public final class OutgoingMigration implements Runnable {
         batch = connection.alloc().directBuffer(BATCH_BYTES);
         transferred += bytes;
         connection.write(full);
+        measureWindow(bytes);
         progressMaybe(false);
+    }
+
+    /** Closes a 100 ms window when it is over: its bytes/ms are the bandwidth the switchover rule uses. */
+    private void measureWindow(long bytes) {
+        windowBytes += bytes;
+        long now = System.nanoTime();
+        long elapsed = now - windowStart;
+        if (elapsed >= RateLimiter.WINDOW_NANOS) {
+            long pages = normal + duplicate;
+            bytesPerMs = windowBytes / (elapsed / 1e6);
+            pagesPerSecond = (long) ((pages - windowPagesAtStart) / (elapsed / 1e9));
+            windowStart = now;
+            windowBytes = 0;
+            windowPagesAtStart = pages;
+        }
     }
 
     private void progressMaybe(boolean force) {
