@@ -38,6 +38,7 @@ class LocalWorkerLauncher implements DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(LocalWorkerLauncher.class);
     private static final Duration STOP_GRACE = Duration.ofSeconds(10);
+    private static final long STABLE_NANOS = Duration.ofMinutes(1).toNanos();
 
     private final List<String> hostIds;
     private final Path dataDir;
@@ -137,8 +138,12 @@ class LocalWorkerLauncher implements DisposableBean {
 
     private void watch(String hostId, ProcessHandle process) {
         running.put(hostId, process);
+        long started = System.nanoTime();
         process.onExit().thenAccept(exited -> {
             running.remove(hostId, exited);
+            if (System.nanoTime() - started > STABLE_NANOS) {
+                restarts.remove(hostId);   // it ran a good while: the next failure starts the back-off afresh
+            }
             if (!stopping) {
                 log.warn("worker {} (pid {}) exited; starting it again", hostId, exited.pid());
                 scheduleRestart(hostId);
