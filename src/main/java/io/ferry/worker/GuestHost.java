@@ -136,11 +136,20 @@ final class GuestHost implements AutoCloseable {
     }
 
     GuestReport pause(UUID guestId) {
-        return change(guestId, SyntheticGuest::pause);
+        return change(guestId, g -> idle(g).pause());
     }
 
     GuestReport resume(UUID guestId) {
-        return change(guestId, SyntheticGuest::resume);
+        return change(guestId, g -> idle(g).resume());
+    }
+
+    /** Commands may pause or resume only a guest no migration holds. */
+    private static SyntheticGuest idle(SyntheticGuest guest) {
+        if (guest.state() != GuestState.RUNNING && guest.state() != GuestState.PAUSED) {
+            throw new IllegalStateException("guest " + guest.id() + " is " + guest.state().apiName()
+                    + ": a migration holds it");
+        }
+        return guest;
     }
 
     private GuestReport change(UUID guestId, Consumer<SyntheticGuest> change) {

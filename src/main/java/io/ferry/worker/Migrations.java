@@ -34,7 +34,10 @@ final class Migrations implements IncomingRegistry {
     private final Map<UUID, IncomingMigration> receiving = new ConcurrentHashMap<>();
     private final Map<UUID, UUID> incomingGuests = new ConcurrentHashMap<>();
     private final Map<UUID, OutgoingMigration> outgoing = new ConcurrentHashMap<>();
+    private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
     private final Set<UUID> cancelledEarly = ConcurrentHashMap.newKeySet();
+    /** Outgoing jobs that ended here, and whether the guest was handed over (then cancel is too late). */
+    private final Map<UUID, Boolean> finished = new ConcurrentHashMap<>();
 
     Migrations(GuestHost guests, EventLoopGroup io, MigrationReporter reporter) {
         this.guests = guests;
@@ -44,6 +47,9 @@ final class Migrations implements IncomingRegistry {
 
     void startIncoming(StartIncomingCommand command) {
         UUID jobId = command.jobId();
+        if (cancelledEarly.remove(jobId)) {
+            throw new IllegalStateException("job " + jobId + " was cancelled before it started");
+        }
         if (expected.containsKey(jobId) || receiving.containsKey(jobId)) {
             throw new IllegalStateException("job " + jobId + " is already expected here");
         }
@@ -69,8 +75,15 @@ final class Migrations implements IncomingRegistry {
         if (outgoing.putIfAbsent(jobId, migration) != null) {
             throw new IllegalStateException("job " + jobId + " is already running here");
         }
-        Thread thread = new Thread(migration, "migration-" + jobId);
+        Thread thread = new Thread(() -> {
+            try {
+                migration.run();
+            } finally {
+                threads.remove(Thread.currentThread());
+            }
+        }, "migration-" + jobId);
         thread.setDaemon(true);
+        threads.add(thread);
         thread.start();
     }
 
@@ -80,6 +93,10 @@ final class Migrations implements IncomingRegistry {
         if (migration != null) {
             return migration.cancel();
         }
+        Boolean handedOver = finished.get(jobId);
+        if (handedOver != null) {
+            return !handedOver;
+        }
         IncomingMigration incoming = expected.remove(jobId);
         if (incoming == null) {
             incoming = receiving.get(jobId);
@@ -88,7 +105,9 @@ final class Migrations implements IncomingRegistry {
             incoming.abandon("job cancelled or failed");
             return true;
         }
-        cancelledEarly.add(jobId);
+        if (!incomingGuests.containsKey(jobId)) {
+            cancelledEarly.add(jobId);   // a start that arrives later ends at once
+        }
         return true;
     }
 
@@ -132,10 +151,26 @@ final class Migrations implements IncomingRegistry {
 
     /** Once the destination runs the guest, the local copy goes (its images stay: they are shared). */
     private void outgoingDone(UUID jobId, UUID guestId, boolean handedOver) {
+        finished.put(jobId, handedOver);
         outgoing.remove(jobId);
         if (handedOver) {
             guests.release(guestId);
         }
+    }
+
+    /** Worker shutdown: stop every migration, so no thread touches guest memory once it is freed. */
+    void shutdown() {
+        expected.values().forEach(m -> m.abandon("worker is stopping"));
+        receiving.values().forEach(m -> m.abandon("worker is stopping"));
+        outgoing.values().forEach(OutgoingMigration::cancel);
+        threads.forEach(t -> {
+            t.interrupt();
+            try {
+                t.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
     }
 
     static final class UnknownMigrationException extends RuntimeException {

@@ -91,8 +91,10 @@ public final class Worker implements AutoCloseable {
         link.close();
         controlServer.close();
         dataServer.close();
+        migrations.shutdown();
+        // connections end before guest memory is freed: nothing may write into it afterwards
+        io.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        boss.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
         guests.close();
-        boss.shutdownGracefully();
-        io.shutdownGracefully();
     }
 }

@@ -18,7 +18,11 @@ import io.ferry.control.job.MigrationJob;
 import io.ferry.control.job.MigrationJobService;
 import io.ferry.control.job.MigrationParameters;
 import io.ferry.control.ownership.OwnershipService;
+import io.ferry.control.guest.GuestState;
 import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -49,9 +53,19 @@ class MigrationDispatcher {
     /** Off only where a test drives job states itself. */
     private final boolean enabled;
 
+    private final Clock clock;
+    private final Duration sourceLostAfter;
+    private final Duration setupTimeout;
+
     MigrationDispatcher(MigrationJobService jobs, GuestService guests, HostService hosts, OwnershipService ownership,
-                        WorkerGateway workers, @Value("${ferry.dispatcher.enabled:true}") boolean enabled) {
+                        WorkerGateway workers, Clock clock,
+                        @Value("${ferry.dispatcher.enabled:true}") boolean enabled,
+                        @Value("${ferry.dispatcher.source-lost-after:60s}") Duration sourceLostAfter,
+                        @Value("${ferry.dispatcher.setup-timeout:60s}") Duration setupTimeout) {
         this.enabled = enabled;
+        this.clock = clock;
+        this.sourceLostAfter = sourceLostAfter;
+        this.setupTimeout = setupTimeout;
         this.jobs = jobs;
         this.guests = guests;
         this.hosts = hosts;
@@ -67,13 +81,46 @@ class MigrationDispatcher {
         for (UUID id : jobs.queued()) {
             jobs.begin(id).ifPresent(this::start);
         }
-        for (Host host : hosts.list()) {
-            if (!host.isReachable()) {
-                for (UUID id : jobs.runningFrom(host.id())) {
-                    jobs.fail(id, "source host '" + host.id() + "' is unreachable", SYSTEM);
-                    cleanUpDestination(jobs.get(id));
+        for (MigrationJob job : jobs.unfinished()) {
+            String reason = abandoned(job);
+            if (reason != null) {
+                try (MDC.MDCCloseable ignored = MDC.putCloseable("jobId", job.id().toString())) {
+                    log.warn("job {} can no longer finish: {}", job.id(), reason);
+                    jobs.fail(job.id(), reason, SYSTEM);
+                    hosts.find(job.sourceHostId()).filter(Host::isReachable).ifPresent(source -> quietly(() ->
+                            workers.cancelMigration(source, job.id())));
+                    cleanUpDestination(job);
                 }
             }
+        }
+    }
+
+    /**
+     * Why an unfinished job can no longer end by itself, or null. Only facts count: the source
+     * worker restarted (the guest was lost with it), the source is gone far longer than a blip,
+     * or a start never got going (e.g. the control plane died between setup and the commands).
+     */
+    private String abandoned(MigrationJob job) {
+        Instant now = clock.instant();
+        Guest guest = guests.get(job.guestId());
+        Host source = hosts.find(job.sourceHostId()).orElse(null);
+        if (guest.state() == GuestState.LOST) {
+            return "the source worker on '" + job.sourceHostId() + "' restarted; the guest was lost with it";
+        }
+        if (source != null && !source.isReachable() && source.lastHeartbeatAt().plus(sourceLostAfter).isBefore(now)) {
+            return "source host '" + source.id() + "' unreachable since " + source.lastHeartbeatAt();
+        }
+        if (job.status() == JobStatus.SETUP && job.updatedAt().plus(setupTimeout).isBefore(now)) {
+            return "setup did not finish within " + setupTimeout.toSeconds() + " s";
+        }
+        return null;
+    }
+
+    private static void quietly(Runnable action) {
+        try {
+            action.run();
+        } catch (RuntimeException e) {
+            log.debug("best-effort clean-up failed: {}", e.getMessage());
         }
     }
 

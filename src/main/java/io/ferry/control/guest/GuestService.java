@@ -189,18 +189,28 @@ public class GuestService {
     }
 
     public Guest pause(UUID id) {
-        Guest guest = requireLive(id);
+        Guest guest = requireIdle(id);
         return recordState(id, workers.pauseGuest(host(guest), id));
     }
 
     public Guest resume(UUID id) {
-        Guest guest = requireLive(id);
+        Guest guest = requireIdle(id);
         return recordState(id, workers.resumeGuest(host(guest), id));
     }
 
     public GuestChecksumsReport checksums(UUID id) {
         Guest guest = requireLive(id);
         return workers.checksums(host(guest), id);
+    }
+
+    /** Pause and resume belong to the migration while one runs: its switchover decides. */
+    private Guest requireIdle(UUID id) {
+        Guest guest = requireLive(id);
+        if (guest.activeJobId() != null) {
+            throw new GuestBusyException("guest " + id + " is being migrated by job " + guest.activeJobId()
+                    + "; pause and resume wait until the job ends");
+        }
+        return guest;
     }
 
     private Guest requireLive(UUID id) {

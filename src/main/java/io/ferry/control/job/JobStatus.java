@@ -28,7 +28,8 @@ public enum JobStatus {
             POSTCOPY_ACTIVE, EnumSet.of(COMPLETED, POSTCOPY_PAUSED, FAILED),
             // Paused post-copy holds unique data on both sides; it only recovers or fails by decision.
             POSTCOPY_PAUSED, EnumSet.of(POSTCOPY_ACTIVE, FAILED),
-            CANCELLING, EnumSet.of(CANCELLED, FAILED),
+            // A cancel the source could no longer honour: the switchover won, the guest moved.
+            CANCELLING, EnumSet.of(CANCELLED, COMPLETED, FAILED),
             COMPLETED, EnumSet.noneOf(JobStatus.class),
             FAILED, EnumSet.noneOf(JobStatus.class),
             CANCELLED, EnumSet.noneOf(JobStatus.class));

@@ -12,9 +12,7 @@ interface MigrationJobRepository extends JpaRepository<MigrationJob, UUID> {
 
     List<MigrationJob> findTop20ByStatusOrderByCreatedAtAsc(JobStatus status);
 
-    @Query("select j from MigrationJob j where j.sourceHostId = :hostId and j.status in :statuses")
-    List<MigrationJob> findBySourceAndStatus(@Param("hostId") String hostId,
-                                             @Param("statuses") List<JobStatus> statuses);
+    List<MigrationJob> findByStatusIn(List<JobStatus> statuses);
 
     @Query("""
             select j from MigrationJob j

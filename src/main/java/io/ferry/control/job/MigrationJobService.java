@@ -228,10 +228,9 @@ public class MigrationJobService {
         });
     }
 
-    /** Jobs whose source host stopped answering: nobody is left to finish or report them. */
-    public List<UUID> runningFrom(String sourceHostId) {
-        return jobs.findBySourceAndStatus(sourceHostId, List.of(JobStatus.SETUP, JobStatus.ACTIVE,
-                JobStatus.CANCELLING)).stream().map(MigrationJob::id).toList();
+    /** Jobs a worker is (or should be) running: setup, active, cancelling. */
+    public List<MigrationJob> unfinished() {
+        return jobs.findByStatusIn(List.of(JobStatus.SETUP, JobStatus.ACTIVE, JobStatus.CANCELLING));
     }
 
     /**

@@ -65,6 +65,12 @@ public final class OutgoingMigration implements Runnable {
     private volatile boolean cancelRequested;
     /** Set once the stream is committed to switchover; from then on cancel is refused. */
     private volatile boolean switchingOver;
+    /**
+     * The whole stream is out. From here only the destination's explicit refusal (SHUT non-zero)
+     * lets the source resume the guest: on any other failure the destination may be running it.
+     */
+    private boolean eofSent;
+    private boolean refusedByDestination;
 
     // Counters, written by the migration thread only.
     private final long startNanos = System.nanoTime();
@@ -114,12 +120,18 @@ public final class OutgoingMigration implements Runnable {
     }
 
     /** Returns false when it is too late: the switchover has begun and the destination may run the guest. */
-    public boolean cancel() {
+    public synchronized boolean cancel() {
         if (switchingOver) {
             return false;
         }
         cancelRequested = true;
         return true;
+    }
+
+    /** The point of no cancel: atomic with {@link #cancel()}, so exactly one of them wins. */
+    private synchronized void commitToSwitchover() {
+        checkCancel();
+        switchingOver = true;
     }
 
     @Override
@@ -149,15 +161,28 @@ public final class OutgoingMigration implements Runnable {
                     "cancelled; the guest keeps running on the source", progress(), migrating.report()));
             log.info("migration cancelled; guest stays here");
         } catch (InterruptedException e) {
-            restore(before);
+            if (!eofSent) {
+                restore(before);
+            }
             reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, "worker is stopping",
-                    progress(), migrating.report()));
+                    progress(), eofSent ? null : migrating.report()));
         } catch (RuntimeException e) {
-            restore(before);
             String reason = e instanceof MigrationFailure ? e.getMessage() : e.toString();
-            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, reason, progress(),
-                    migrating.report()));
-            log.warn("migration failed, guest stays here: {}", reason, e instanceof MigrationFailure ? null : e);
+            if (handedOver) {
+                log.error("migration completed, but reporting it failed: {}", reason, e);
+            } else if (eofSent && !refusedByDestination) {
+                // Both sides may hold the guest: never resume it here on a guess. It stays paused.
+                reason = "outcome unknown after the whole stream was sent (" + reason + "): the guest stays paused "
+                        + "on the source; check whether the destination runs it before resuming either copy";
+                reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, reason, progress(),
+                        migrating.report()));
+                log.error("migration {}", reason);
+            } else {
+                restore(before);
+                reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, reason, progress(),
+                        migrating.report()));
+                log.warn("migration failed, guest stays here: {}", reason, e instanceof MigrationFailure ? null : e);
+            }
         } finally {
             if (batch != null) {
                 batch.release();
@@ -229,8 +254,7 @@ public final class OutgoingMigration implements Runnable {
     }
 
     private void switchOver(List<RamBlock> blocks, long[][] toSend, GuestState before) throws InterruptedException {
-        checkCancel();
-        switchingOver = true;
+        commitToSwitchover();
         long downtimeStart = System.nanoTime();
         migrating.changeState(GuestState.PAUSED);
         remainingPages += sync(blocks, toSend);
@@ -249,8 +273,10 @@ public final class OutgoingMigration implements Runnable {
         StreamEncoder.deviceState(batch, DEVICE_SECTION_ID, device);
         StreamEncoder.eof(batch);
         flush(false);
+        eofSent = true;
         int status = connection.awaitShut(SHUT_TIMEOUT_MS);
         if (status != 0) {
+            refusedByDestination = true;
             String reason = connection.destinationReason();
             throw new MigrationFailure("destination rejected the stream (return-path SHUT " + status + ")"
                     + (reason == null ? "" : ": " + reason));

@@ -65,7 +65,12 @@ public final class OutgoingConnection implements AutoCloseable {
             throw new MigrationFailure("cannot connect to destination data plane " + hostPort + ": " + e.getMessage(), e);
         }
         OutgoingConnection connection = new OutgoingConnection(channel, handler);
-        connection.await(handler.accepted, timeoutMs, "handshake with destination " + hostPort);
+        try {
+            connection.await(handler.accepted, timeoutMs, "handshake with destination " + hostPort);
+        } catch (RuntimeException | InterruptedException e) {
+            channel.close();
+            throw e;
+        }
         return connection;
     }
 
@@ -75,7 +80,12 @@ public final class OutgoingConnection implements AutoCloseable {
 
     /** Writes one buffer (ownership passes to the channel), waiting while the socket is congested. */
     public void write(ByteBuf buf) throws InterruptedException {
-        failIfBroken();
+        try {
+            failIfBroken();
+        } catch (RuntimeException e) {
+            buf.release();
+            throw e;
+        }
         channel.writeAndFlush(buf, channel.voidPromise());
         synchronized (handler) {
             while (!channel.isWritable() && channel.isActive()) {
@@ -106,7 +116,19 @@ public final class OutgoingConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Throws once the connection is unusable. A destination that answered SHUT(0) and hung up is
+     * not broken; one that refused (REASON, SHUT non-zero) fails with its reason.
+     */
     private void failIfBroken() {
+        if (handler.shut.isDone() && !handler.shut.isCompletedExceptionally()) {
+            int status = handler.shut.join();
+            if (status != 0) {
+                throw new MigrationFailure("destination rejected the stream (return-path SHUT " + status + ")"
+                        + (handler.reason == null ? "" : ": " + handler.reason));
+            }
+            return;
+        }
         if (handler.broken.isDone()) {
             throw handler.broken.join();
         }
@@ -174,7 +196,7 @@ public final class OutgoingConnection implements AutoCloseable {
         private void fail(MigrationFailure failure) {
             broken.complete(failure);
             accepted.completeExceptionally(failure);
-            shut.completeExceptionally(failure);
+            shut.completeExceptionally(failure);   // no-op when the destination already answered
             synchronized (this) {
                 notifyAll();
             }

@@ -30,7 +30,7 @@ class JobStatusTest {
                 Arguments.of(ACTIVE, EnumSet.of(POSTCOPY_ACTIVE, COMPLETED, CANCELLING, FAILED)),
                 Arguments.of(POSTCOPY_ACTIVE, EnumSet.of(COMPLETED, POSTCOPY_PAUSED, FAILED)),
                 Arguments.of(POSTCOPY_PAUSED, EnumSet.of(POSTCOPY_ACTIVE, FAILED)),
-                Arguments.of(CANCELLING, EnumSet.of(CANCELLED, FAILED)),
+                Arguments.of(CANCELLING, EnumSet.of(CANCELLED, COMPLETED, FAILED)),
                 Arguments.of(COMPLETED, EnumSet.noneOf(JobStatus.class)),
                 Arguments.of(FAILED, EnumSet.noneOf(JobStatus.class)),
                 Arguments.of(CANCELLED, EnumSet.noneOf(JobStatus.class)));
