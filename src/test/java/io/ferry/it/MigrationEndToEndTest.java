@@ -134,6 +134,10 @@ class MigrationEndToEndTest extends ApiTestSupport {
         String jobId = migrate(guestId, "host-a", Map.of("maxBandwidth", 8 * MIB, "downtimeLimitMs", 1));
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId)
                 .json().path("progress").path("ram").path("iterations").asLong()).isGreaterThanOrEqualTo(3));
+        // while the job holds the guest, only its switchover may stop or start it
+        ApiClient.Reply pause = api.post("/api/v1/guests/" + guestId + "/pause", null);
+        assertThat(pause.status()).isEqualTo(409);
+        assertThat(pause.json().get("detail").asString()).contains(jobId);
         assertCancelKeepsGuestOnSource(jobId, guestId, "host-b");
     }
 
