@@ -9,9 +9,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Value;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -19,16 +16,10 @@ import tools.jackson.databind.JsonNode;
  * whose workload keeps writing. Every claim is checked on bytes: digests of memory and device
  * state taken on both sides at switchover, or the guest's checksums before and after.
  */
-class MigrationEndToEndTest extends ApiTestSupport {
+abstract class MigrationEndToEndTests extends ApiTestSupport {
 
-    private static Path dataDir;
-
-    @DynamicPropertySource
-    static void database(DynamicPropertyRegistry registry) {
-        dataDir = newDataDir("h2-migration");
-        registry.add("ferry.data-dir", dataDir::toString);
-        TestDatabase.H2.register(registry, dataDir.toString());
-    }
+    /** Set by the subclass's property source when its context starts; classes run one after another. */
+    static Path dataDir;
 
     private String busyGuest(String host, long memory, int dirtyPagesPerSecond) {
         Map<String, Object> body = guestRequest(host, memory);
