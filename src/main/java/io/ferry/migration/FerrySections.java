@@ -22,10 +22,8 @@ import java.nio.charset.StandardCharsets;
 public final class FerrySections {
 
     public static final String RUN_STATE = "ferry/runstate";
-    public static final int RUN_STATE_MAX_BYTES = 64;
     public static final String VERIFY = "ferry/verify";
     public static final int VERIFY_VERSION = 1;
-    public static final int VERIFY_MAX_BYTES = 256;
 
     private FerrySections() {
     }
