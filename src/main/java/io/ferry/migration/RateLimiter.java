@@ -1,17 +1,18 @@
 package io.ferry.migration;
 
 /**
- * QEMU's migration rate limit: the byte budget of a 100 ms window is max-bandwidth / 10; once
- * it is spent the sender sleeps until the window ends. 0 means unlimited. The limit may change
- * at any time (PATCH); it applies from the next window.
+ * QEMU's migration rate limit: a byte budget per 100 ms window, max-bandwidth / 10. Bytes
+ * beyond the budget are a debt paid by sleeping, so a sender that hands over large batches
+ * still averages the limit (at most one window of burst). 0 means unlimited. The limit may
+ * change at any time (PATCH); it applies from the next batch.
  */
 public final class RateLimiter {
 
     public static final long WINDOW_NANOS = 100_000_000L;
 
     private volatile long bytesPerSecond;
-    private long windowStart = System.nanoTime();
-    private long windowBytes;
+    /** When the bytes accounted so far are paid for at the current rate. */
+    private long paidUntil = System.nanoTime();
 
     public RateLimiter(long bytesPerSecond) {
         this.bytesPerSecond = bytesPerSecond;
@@ -25,22 +26,18 @@ public final class RateLimiter {
         return bytesPerSecond;
     }
 
-    /** Counts bytes about to be sent; sleeps out the window when its budget is spent. */
+    /** Counts bytes about to be sent; sleeps while more than one window's worth is unpaid. */
     public void account(long bytes) throws InterruptedException {
-        long now = System.nanoTime();
-        if (now - windowStart >= WINDOW_NANOS) {
-            windowStart = now;
-            windowBytes = 0;
-        }
-        windowBytes += bytes;
         long limit = bytesPerSecond;
-        if (limit > 0 && windowBytes >= limit / 10) {
-            long sleepNanos = WINDOW_NANOS - (System.nanoTime() - windowStart);
-            if (sleepNanos > 0) {
-                Thread.sleep(sleepNanos / 1_000_000, (int) (sleepNanos % 1_000_000));
-            }
-            windowStart = System.nanoTime();
-            windowBytes = 0;
+        long now = System.nanoTime();
+        if (limit <= 0) {
+            paidUntil = now;
+            return;
+        }
+        paidUntil = Math.max(paidUntil, now) + (long) (bytes * 1e9 / limit);
+        long ahead = paidUntil - now - WINDOW_NANOS;
+        if (ahead > 0) {
+            Thread.sleep(ahead / 1_000_000, (int) (ahead % 1_000_000));
         }
     }
 }
