@@ -27,7 +27,11 @@ import tools.jackson.databind.json.JsonMapper;
  */
 class QemuStreamTest {
 
-    private static final Path DIR = Path.of("../shared/testdata/qemu");
+    /** Beside the project as `../shared` (the workplace layout); FERRY_QEMU_TESTDATA overrides. */
+    private static final Path DIR = java.util.stream.Stream.of(System.getenv("FERRY_QEMU_TESTDATA"),
+                    "../shared/testdata/qemu", "/work/shared/testdata/qemu")
+            .filter(java.util.Objects::nonNull).map(Path::of).filter(Files::isDirectory).findFirst()
+            .orElse(Path.of("../shared/testdata/qemu"));
     private static final Path NONE_2M = DIR.resolve("none-2M-halfrandom.qemu");
     private static final Path PC_64M = DIR.resolve("pc-64M-mostlyzero.qemu");
 
