@@ -262,6 +262,13 @@ public class MigrationJobService {
                     if (job.status().canMoveTo(JobStatus.COMPLETED)) {
                         handOver(job, actor);
                         transition(job, JobStatus.COMPLETED, reason, actor);
+                    } else if (job.status() == JobStatus.FAILED) {
+                        // Given up on (e.g. source unreachable too long), yet the switchover went through:
+                        // the guest runs on the destination, so the records must say so.
+                        log.error("job {} was failed here, but its source reports the guest handed over; "
+                                + "recording the guest on {}", job.id(), job.destinationHostId());
+                        job.recordFailure("completed on the workers after it was failed here: " + reason);
+                        handOver(job, actor);
                     }
                 }
                 case MigrationReport.FAILED -> {
