@@ -294,6 +294,9 @@ public class MigrationJobService {
 
     /** The destination runs the guest now: record where, and move its disks' ownership there. */
     private void handOver(MigrationJob job, String actor) {
+        if (!guests.get(job.guestId()).hostId().equals(job.sourceHostId())) {
+            return;   // already recorded (a retried report)
+        }
         Host destination = hosts.find(job.destinationHostId()).orElseThrow();
         guests.moveTo(job.guestId(), destination);
         for (var disk : guests.disksOf(job.guestId())) {
