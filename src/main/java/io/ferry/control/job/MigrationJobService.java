@@ -206,13 +206,15 @@ public class MigrationJobService {
 
     /** Compare-and-set queued → setup; empty when another dispatcher (replica) or a cancel got there first. */
     public Optional<MigrationJob> begin(UUID id) {
+        boolean[] mine = new boolean[1];
         try {
             MigrationJob job = inJob(id, j -> {
-                if (j.status() == JobStatus.QUEUED) {
+                mine[0] = j.status() == JobStatus.QUEUED;   // decided on the row this attempt read
+                if (mine[0]) {
                     transition(j, JobStatus.SETUP, "dispatcher started the migration", SYSTEM);
                 }
             });
-            return job.status() == JobStatus.SETUP ? Optional.of(job) : Optional.empty();
+            return mine[0] ? Optional.of(job) : Optional.empty();
         } catch (OptimisticLockingFailureException raced) {
             return Optional.empty();
         }
@@ -348,13 +350,28 @@ public class MigrationJobService {
         log.info("job {}: {} -> {} ({})", job.id(), from.apiName(), next.apiName(), reason);
     }
 
+    /**
+     * Applies {@code change} to the job in one transaction, the save being a compare-and-set on
+     * its version. Workers report progress several times a second, so a request may race a
+     * report: the change is then applied again to the fresh row (changes here are functions of
+     * the row they are given, so a retry decides anew).
+     */
     private MigrationJob inJob(UUID id, Consumer<MigrationJob> change) {
         try (MDC.MDCCloseable ignored = MDC.putCloseable("jobId", id.toString())) {
-            return tx.execute(status -> {
-                MigrationJob job = get(id);
-                change.accept(job);
-                return jobs.saveAndFlush(job);
-            });
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return tx.execute(status -> {
+                        MigrationJob job = get(id);
+                        change.accept(job);
+                        return jobs.saveAndFlush(job);
+                    });
+                } catch (OptimisticLockingFailureException raced) {
+                    if (attempt == 3) {
+                        throw raced;
+                    }
+                }
+            }
         }
     }
+
 }
