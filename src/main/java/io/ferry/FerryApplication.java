@@ -1,5 +1,6 @@
 package io.ferry;
 
+import io.ferry.bench.BlockCopyBenchmark;
 import io.ferry.bench.PrecopyBenchmark;
 import io.ferry.control.ControlPlaneApplication;
 import io.ferry.worker.WorkerCommand;
@@ -13,7 +14,8 @@ import picocli.CommandLine.Unmatched;
 /** Entry point of the one jar: {@code ferry serve} (control plane) or {@code ferry worker} (data plane). */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
         description = "Live-migration orchestrator.",
-        subcommands = {FerryApplication.Serve.class, WorkerCommand.class, PrecopyBenchmark.class})
+        subcommands = {FerryApplication.Serve.class, WorkerCommand.class, PrecopyBenchmark.class,
+                BlockCopyBenchmark.class})
 public final class FerryApplication {
 
     public static void main(String[] args) {
@@ -23,7 +25,7 @@ public final class FerryApplication {
         }
         int code = new CommandLine(new FerryApplication()).execute(args);
         // serve returns once Spring runs in its own threads; bench ends the JVM when done.
-        if (code != 0 || (args.length > 0 && args[0].equals("bench"))) {
+        if (code != 0 || (args.length > 0 && args[0].startsWith("bench"))) {
             System.exit(code);
         }
     }

@@ -125,7 +125,7 @@ public final class PrecopyBenchmark implements Callable<Integer> {
         GuestSpec spec = new GuestSpec(id, List.of(new RamBlockSpec("pc.ram", bytes)), List.of(), 4096,
                 dirtyPagesPerSecond == 0 ? WorkloadSpec.idle() : new WorkloadSpec(dirtyPagesPerSecond, 1.0, 0, 7));
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
-             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
             if (content == Content.RANDOM) {
                 fillRandom(source.memory().blocks().get(0));

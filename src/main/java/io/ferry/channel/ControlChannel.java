@@ -13,6 +13,8 @@ public final class ControlChannel {
     public static final String REGISTER = "/internal/v1/workers/{hostId}";
     public static final String HEARTBEAT = "/internal/v1/workers/{hostId}/heartbeat";
     public static final String MIGRATION_REPORT = "/internal/v1/migrations/{jobId}/reports";
+    /** POST an {@link OwnershipStep}; GET the records of the job's disks. */
+    public static final String MIGRATION_OWNERSHIP = "/internal/v1/migrations/{jobId}/ownership";
 
     // control plane → worker
     public static final String STATUS = "/v1/status";
@@ -26,6 +28,10 @@ public final class ControlChannel {
 
     public static String migrationReport(java.util.UUID jobId) {
         return MIGRATION_REPORT.replace("{jobId}", jobId.toString());
+    }
+
+    public static String migrationOwnership(java.util.UUID jobId) {
+        return MIGRATION_OWNERSHIP.replace("{jobId}", jobId.toString());
     }
 
     public static String heartbeat(String hostId) {

@@ -10,14 +10,23 @@ public record MigrationProgress(
         Long expectedDowntimeMs,
         Long downtimeMs,
         Ram ram,
+        Disk disk,
         Verification verification) {
+
+    /** Block migration ({@code storage: copy}) only: image bytes in total, sent, and still to send. */
+    public record Disk(long total, long transferred, long remaining) {
+    }
 
     public record Ram(long total, long transferred, long remaining, long duplicate, long normal, long normalBytes,
                       long dirtyPagesRate, double mbps, long dirtySyncCount, long pagesPerSecond, long iterations) {
     }
 
-    /** SHA-256 of guest memory and device state at switchover, on each side (verifyChecksums only). */
+    /**
+     * SHA-256 of guest memory, device state and each disk image (in disk order) at switchover, on
+     * each side (verifyChecksums only).
+     */
     public record Verification(String sourceMemory, String destinationMemory, String sourceDeviceState,
-                               String destinationDeviceState) {
+                               String destinationDeviceState, java.util.List<String> sourceDisks,
+                               java.util.List<String> destinationDisks) {
     }
 }

@@ -4,8 +4,14 @@ import java.util.UUID;
 
 /**
  * Control plane → destination worker: expect a migration stream for {@code jobId}. The worker
- * prepares an incoming guest of this layout (disks opened, nothing written) and accepts one
- * data-plane connection that proves it knows {@code secret} (base64, one-time, per job).
+ * prepares an incoming guest of this layout — its images opened inactive ({@code storage}
+ * {@code shared}) or created empty and inactive for the stream to fill ({@code copy}); the
+ * layout's disk generations are those the source holds — and accepts one data-plane connection
+ * that proves it knows {@code secret} (base64, one-time, per job).
  */
-public record StartIncomingCommand(UUID jobId, CreateGuestCommand guest, String secret, boolean verifyChecksums) {
+public record StartIncomingCommand(UUID jobId, CreateGuestCommand guest, String secret, boolean verifyChecksums,
+                                   String storage) {
+
+    public static final String SHARED = "shared";
+    public static final String COPY = "copy";
 }

@@ -5,7 +5,11 @@ import java.util.UUID;
 /**
  * Control plane → source worker: migrate {@code guestId} to the destination's data plane at
  * {@code destinationAddress} (host:port), proving the job with {@code secret} (base64).
+ * {@code disks} are the generations the control plane found the guest's disks ACTIVE at on this
+ * host when it started the job; {@code storage} ({@code shared} or {@code copy}) says whether
+ * their images are streamed too.
  */
 public record StartOutgoingCommand(UUID jobId, UUID guestId, String destinationAddress, String secret,
-                                   long maxBandwidth, long downtimeLimitMs, boolean verifyChecksums) {
+                                   long maxBandwidth, long downtimeLimitMs, boolean verifyChecksums, String storage,
+                                   java.util.List<DiskGeneration> disks) {
 }

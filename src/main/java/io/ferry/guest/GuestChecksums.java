@@ -11,9 +11,10 @@ import java.util.Objects;
  * @param ramBlocks each RAM block, in spec order
  * @param disks each disk image, in spec order
  * @param deviceState the device-state blob
+ * @param diskWritesAcknowledged disk writes acknowledged to the guest so far (see {@link DiskWritePattern})
  */
 public record GuestChecksums(String memory, List<BlockChecksum> ramBlocks, List<DiskChecksum> disks,
-                             String deviceState) {
+                             String deviceState, long diskWritesAcknowledged) {
 
     public GuestChecksums {
         Objects.requireNonNull(memory, "memory");

@@ -43,7 +43,8 @@ public final class SyntheticGuest implements AutoCloseable {
     /** Read-held while checksums read memory and images, write-held by close() to free them. */
     private final ReentrantReadWriteLock resources = new ReentrantReadWriteLock();
 
-    private SyntheticGuest(GuestSpec spec, Path datastoreDir, GuestState initial) throws IOException {
+    private SyntheticGuest(GuestSpec spec, Path datastoreDir, GuestState initial, IncomingImages images,
+                           Map<String, Long> generations) throws IOException {
         this.spec = spec;
         this.datastoreDir = datastoreDir;
         this.deviceState = new DeviceState(spec.deviceStateBytes(), spec.workload().seed());
@@ -56,7 +57,15 @@ public final class SyntheticGuest implements AutoCloseable {
             }
             Files.createDirectories(datastoreDir);
             for (DiskSpec disk : spec.disks()) {
-                disks.put(disk.diskId(), DiskImage.open(datastoreDir.resolve(disk.imageFileName()), disk.sizeBytes()));
+                Path path = datastoreDir.resolve(disk.imageFileName());
+                DiskImage image = images == null ? DiskImage.open(path, disk.sizeBytes())
+                        : images == IncomingImages.SHARED ? DiskImage.openExisting(path, disk.sizeBytes())
+                        : DiskImage.createForCopy(path, disk.sizeBytes());
+                disks.put(disk.diskId(), image);
+                Long generation = generations.get(disk.diskId());
+                if (generation != null) {
+                    image.activate(generation);
+                }
             }
             this.workload = new Workload(spec.guestId(), spec.workload(), memory,
                     List.copyOf(dirtyLogs.values()), List.copyOf(disks.values()), deviceState);
@@ -71,20 +80,41 @@ public final class SyntheticGuest implements AutoCloseable {
         }
     }
 
+    /** How the destination of a migration comes by its images. */
+    public enum IncomingImages {
+        /** The images are on storage both hosts see: open the existing files, inactive. */
+        SHARED,
+        /** This host has its own datastore: create empty images, inactive, for the migration to fill. */
+        COPY
+    }
+
     /**
      * Creates a running guest: memory zeroed, images opened (created sparse if absent) as
-     * {@code <diskId>.img} in {@code datastoreDir}, workload started.
+     * {@code <diskId>.img} in {@code datastoreDir} and activated at the ownership generation
+     * given per disk id (a disk without one stays inactive), workload started.
      */
+    public static SyntheticGuest create(GuestSpec spec, Path datastoreDir, Map<String, Long> generations)
+            throws IOException {
+        return new SyntheticGuest(Objects.requireNonNull(spec, "spec"), datastoreDir, GuestState.RUNNING, null,
+                Map.copyOf(generations));
+    }
+
+    /** A new guest whose disks are all at generation 1, as a freshly created disk is. */
     public static SyntheticGuest create(GuestSpec spec, Path datastoreDir) throws IOException {
-        return new SyntheticGuest(Objects.requireNonNull(spec, "spec"), datastoreDir, GuestState.RUNNING);
+        Map<String, Long> first = new LinkedHashMap<>();
+        spec.disks().forEach(d -> first.put(d.diskId(), 1L));
+        return create(spec, datastoreDir, first);
     }
 
     /**
      * Creates the destination side of a migration: same layout, state INCOMING, workload stopped
-     * until the migration completes and the guest is set RUNNING.
+     * until the migration completes and the guest is set RUNNING; every image inactive until the
+     * control plane grants this host a generation.
      */
-    public static SyntheticGuest createIncoming(GuestSpec spec, Path datastoreDir) throws IOException {
-        return new SyntheticGuest(Objects.requireNonNull(spec, "spec"), datastoreDir, GuestState.INCOMING);
+    public static SyntheticGuest createIncoming(GuestSpec spec, Path datastoreDir, IncomingImages images)
+            throws IOException {
+        return new SyntheticGuest(Objects.requireNonNull(spec, "spec"), datastoreDir, GuestState.INCOMING,
+                Objects.requireNonNull(images, "images"), Map.of());
     }
 
     public GuestSpec spec() {
@@ -205,6 +235,38 @@ public final class SyntheticGuest implements AutoCloseable {
         return workload.diskWrites();
     }
 
+    /** Disk writes acknowledged to the guest since it was created, across migrations. */
+    public long diskWritesAcknowledged() {
+        return deviceState.diskWrites();
+    }
+
+    /** Disk writes refused by the images' fences on this host. */
+    public long diskWriteErrors() {
+        return workload.diskWriteErrors();
+    }
+
+    public Optional<InactiveImageException> lastDiskWriteError() {
+        return workload.lastDiskWriteError();
+    }
+
+    /** Flushes and fences every image (writes in flight finish first). */
+    public void inactivateDisks() throws IOException {
+        for (DiskImage disk : disks.values()) {
+            disk.inactivate();
+        }
+    }
+
+    /** Activates every image at the generation given for its disk id. */
+    public void activateDisks(Map<String, Long> generations) {
+        for (Map.Entry<String, DiskImage> disk : disks.entrySet()) {
+            Long generation = generations.get(disk.getKey());
+            if (generation == null) {
+                throw new IllegalArgumentException("no generation for disk " + disk.getKey());
+            }
+            disk.getValue().activate(generation);
+        }
+    }
+
     /** Runs {@code action} with the workload held still, then lets it go on as before. */
     public <T> T quiesced(Supplier<T> action) {
         return workload.quiesced(action);
@@ -284,7 +346,8 @@ public final class SyntheticGuest implements AutoCloseable {
                 throw new UncheckedIOException(e);
             }
         }
-        return new GuestChecksums(hex.formatHex(all.digest()), blocks, diskSums, deviceState.sha256());
+        return new GuestChecksums(hex.formatHex(all.digest()), blocks, diskSums, deviceState.sha256(),
+                deviceState.diskWrites());
     }
 
     @Override

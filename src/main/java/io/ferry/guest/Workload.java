@@ -20,7 +20,10 @@ import java.util.function.Supplier;
  *   <li>memory write: a page of the hot set (the first {@code ceil(hotSetFraction × totalPages)}
  *       pages across the blocks in order), 64 random bytes at a random 64-byte-aligned offset,
  *       then the page's bit in its block's dirty log — data first, mark second (see DirtyBitmap);
- *   <li>disk write: a random 4 KiB block of a random disk, which marks the disk's own dirty log;
+ *   <li>disk write: write n + 1 of {@link DiskWritePattern} (n = the device state's count of
+ *       acknowledged writes), which marks the disk's own dirty log; counted once the image took it.
+ *       A write the image's fence refuses is counted as an error and retried next tick: the guest
+ *       sees EIO, the image is untouched;
  *   <li>after each tick's writes, the device-state counter goes up by the number of writes.
  * </ul>
  *
@@ -63,6 +66,10 @@ public final class Workload {
 
     private volatile long memoryWrites; // written by the workload thread only
     private volatile long diskWrites;   // written by the workload thread only
+    private volatile long diskWriteErrors;   // written by the workload thread only
+    private volatile InactiveImageException lastDiskWriteError;
+    private final long seed;
+    private final long[] diskBlockCounts;
     private volatile Throwable failure;
 
     Workload(String guestId, WorkloadSpec spec, GuestMemory memory, List<DirtyBitmap> dirtyLogs,
@@ -84,6 +91,8 @@ public final class Workload {
         this.memoryRate = spec.dirtyPagesPerSecond();
         this.diskRate = this.disks.isEmpty() ? 0 : spec.diskWritesPerSecond();
         this.random = new SplittableRandom(spec.seed());
+        this.seed = spec.seed();
+        this.diskBlockCounts = this.disks.stream().mapToLong(DiskImage::blockCount).toArray();
         if (memoryRate == 0 && diskRate == 0) {
             this.thread = null;
         } else {
@@ -163,6 +172,15 @@ public final class Workload {
         return diskWrites;
     }
 
+    /** Disk writes the images' fences refused (the guest runs where it does not own its disks). */
+    public long diskWriteErrors() {
+        return diskWriteErrors;
+    }
+
+    public Optional<InactiveImageException> lastDiskWriteError() {
+        return Optional.ofNullable(lastDiskWriteError);
+    }
+
     /** What stopped the thread, if something did (a disk write failing, say). */
     public Optional<Throwable> failure() {
         return Optional.ofNullable(failure);
@@ -230,7 +248,10 @@ public final class Workload {
                         writeMemory();
                     }
                     for (long due = (long) diskCredit; diskDone < due && !stopRequested; diskDone++) {
-                        writeDisk(diskBlock);
+                        if (!writeDisk(diskBlock)) {
+                            diskCredit = diskDone;   // refused: drop this tick's rest, no hammering the fence
+                            break;
+                        }
                     }
                 } finally {
                     memoryCredit -= memoryDone;
@@ -264,14 +285,19 @@ public final class Workload {
         dirtyLogs.get(index).mark(page);
     }
 
-    private void writeDisk(ByteBuffer buffer) throws IOException {
-        DiskImage disk = disks.get(random.nextInt(disks.size()));
-        long block = random.nextLong(disk.blockCount());
-        buffer.clear();
-        while (buffer.hasRemaining()) {
-            buffer.putLong(random.nextLong());
+    /** False when the image's fence refused the write. */
+    private boolean writeDisk(ByteBuffer buffer) throws IOException {
+        long n = deviceState.diskWrites() + 1;
+        DiskWritePattern.Target target = DiskWritePattern.write(seed, n, diskBlockCounts, buffer);
+        try {
+            disks.get(target.disk()).write(target.block(), buffer);
+        } catch (InactiveImageException refused) {
+            diskWriteErrors++;
+            lastDiskWriteError = refused;
+            return false;
         }
-        disk.write(block, buffer.flip());
+        deviceState.diskWriteAcknowledged(n);
+        return true;
     }
 
     private Turn awaitTurn() {

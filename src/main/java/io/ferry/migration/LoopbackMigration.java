@@ -14,6 +14,7 @@ import io.netty.channel.nio.NioIoHandler;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -31,6 +32,7 @@ public final class LoopbackMigration implements AutoCloseable {
     private final List<MigrationReport> reports = new CopyOnWriteArrayList<>();
     private final CompletableFuture<MigrationReport> outcome = new CompletableFuture<>();
     private volatile IncomingMigration incoming;
+    private volatile LocalOwnership ownership;
     private final DataPlaneServer server;
 
     public LoopbackMigration() throws InterruptedException {
@@ -65,13 +67,30 @@ public final class LoopbackMigration implements AutoCloseable {
 
     /**
      * Migrates {@code source} into {@code destination} (an incoming guest of the same layout)
-     * and waits for the source's final report.
+     * and waits for the source's final report. Disks are shared; see {@link #run(SyntheticGuest,
+     * SyntheticGuest, long, long, boolean, boolean, Consumer)} to copy them.
      */
     public MigrationReport run(SyntheticGuest source, SyntheticGuest destination, long maxBandwidth,
                                long downtimeLimitMs, boolean verifyChecksums, Consumer<OutgoingMigration> whileRunning)
             throws Exception {
+        return run(source, destination, maxBandwidth, downtimeLimitMs, verifyChecksums, false, whileRunning);
+    }
+
+    /**
+     * As above; with {@code copyImages} the images are streamed too (the destination's must have
+     * been created {@link SyntheticGuest.IncomingImages#COPY for a copy}). Disk ids must be UUIDs.
+     */
+    public MigrationReport run(SyntheticGuest source, SyntheticGuest destination, long maxBandwidth,
+                               long downtimeLimitMs, boolean verifyChecksums, boolean copyImages,
+                               Consumer<OutgoingMigration> whileRunning) throws Exception {
         byte[] secret = newSecret();
-        return run(source, destination, secret, secret, maxBandwidth, downtimeLimitMs, verifyChecksums, whileRunning);
+        return run(source, destination, secret, secret, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages,
+                whileRunning);
+    }
+
+    /** The disks' ownership as the last run left it. */
+    public LocalOwnership ownership() {
+        return ownership;
     }
 
     /**
@@ -79,12 +98,21 @@ public final class LoopbackMigration implements AutoCloseable {
      * source started: for tests that play the source themselves.
      */
     public void expectIncoming(UUID jobId, byte[] secret, SyntheticGuest destination) {
-        incoming = new IncomingMigration(jobId, secret, guest(destination), false, reports::add, (id, ok) -> { });
+        ownership = ownershipOf(destination);
+        incoming = new IncomingMigration(new IncomingMigration.Spec(jobId, LocalOwnership.DESTINATION, secret, false,
+                false, ownership.generations(), HANDOFF_TIMEOUT), guest(destination), reports::add, ownership,
+                FaultInjector.none(), (id, ok) -> { });
+    }
+
+    private static final java.time.Duration HANDOFF_TIMEOUT = java.time.Duration.ofSeconds(2);
+
+    private static LocalOwnership ownershipOf(SyntheticGuest guest) {
+        return new LocalOwnership(guest.spec().disks().stream().map(d -> d.diskId()).toList());
     }
 
     /** A source that does not know the job's secret: the destination must refuse it. */
     public MigrationReport runWithWrongSecret(SyntheticGuest source, SyntheticGuest destination) throws Exception {
-        return run(source, destination, newSecret(), newSecret(), 0, 300, false, null);
+        return run(source, destination, newSecret(), newSecret(), 0, 300, false, false, null);
     }
 
     private static byte[] newSecret() {
@@ -95,7 +123,7 @@ public final class LoopbackMigration implements AutoCloseable {
 
     private MigrationReport run(SyntheticGuest source, SyntheticGuest destination, byte[] destinationSecret,
                                 byte[] sourceSecret, long maxBandwidth, long downtimeLimitMs, boolean verifyChecksums,
-                                Consumer<OutgoingMigration> whileRunning) throws Exception {
+                                boolean copyImages, Consumer<OutgoingMigration> whileRunning) throws Exception {
         UUID jobId = UUID.randomUUID();
         MigrationReporter reporter = report -> {
             reports.add(report);
@@ -104,10 +132,15 @@ public final class LoopbackMigration implements AutoCloseable {
                 outcome.complete(report);
             }
         };
-        incoming = new IncomingMigration(jobId, destinationSecret, guest(destination), verifyChecksums, reporter,
-                (id, ok) -> { });
-        OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, dataAddress(), sourceSecret,
-                maxBandwidth, downtimeLimitMs, verifyChecksums), guest(source), group, reporter, (id, ok) -> { });
+        LocalOwnership disks = ownershipOf(source);
+        ownership = disks;
+        Map<String, Long> base = disks.generations();
+        incoming = new IncomingMigration(new IncomingMigration.Spec(jobId, LocalOwnership.DESTINATION,
+                destinationSecret, verifyChecksums, copyImages, base, HANDOFF_TIMEOUT), guest(destination), reporter,
+                disks, FaultInjector.none(), (id, ok) -> { });
+        OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, LocalOwnership.SOURCE,
+                dataAddress(), sourceSecret, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages, base,
+                HANDOFF_TIMEOUT), guest(source), group, reporter, disks, FaultInjector.none(), (id, ok) -> { });
         Thread thread = new Thread(migration, "migration-" + jobId);
         thread.start();
         if (whileRunning != null) {

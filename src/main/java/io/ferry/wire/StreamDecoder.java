@@ -44,8 +44,12 @@ public final class StreamDecoder {
         RAM_RECORD,
         /** counted idstr + be64 length entries, until they add up to the announced total */
         RAM_BLOCK_LIST,
-        /** 0x7E + be32 section id, closing a RAM section */
+        /** 0x7E + be32 section id, closing a RAM or block section */
         FOOTER,
+        /** be64 block-migration record words and their device names, until EOS */
+        BLOCK_RECORD,
+        /** the 1 MiB data of a DEVICE_BLOCK record, passed on as it arrives */
+        BLOCK_DATA,
         /** a FULL section's payload and footer */
         DEVICE_PAYLOAD,
         /** EOF seen; only a vmdesc may follow */
@@ -112,6 +116,12 @@ public final class StreamDecoder {
     private DeviceSectionFormat deviceFormat; // null: Ferry's own length-prefixed section
 
     private long vmDescriptionRemaining;
+
+    // The "block" section: its id from START, whether END was read, and the chunk being read.
+    private boolean blockStarted;
+    private boolean blockEnded;
+    private int blockSectionId;
+    private int chunkDelivered;
 
     public StreamDecoder(StreamListener listener, DecoderLimits limits) {
         this.listener = Objects.requireNonNull(listener, "listener");
@@ -183,6 +193,8 @@ public final class StreamDecoder {
             case RAM_RECORD -> ramRecord(in);
             case RAM_BLOCK_LIST -> ramBlockEntry(in);
             case FOOTER -> ramFooter(in);
+            case BLOCK_RECORD -> blockRecord(in);
+            case BLOCK_DATA -> blockData(in);
             case DEVICE_PAYLOAD -> devicePayload(in);
             case AFTER_EOF -> afterEof(in);
             case VM_DESCRIPTION -> skipVmDescription(in);
@@ -387,12 +399,41 @@ public final class StreamDecoder {
             state = State.RAM_RECORD;
             return true;
         }
+        if (idstr.equals(StreamFormat.BLOCK_SECTION)) {
+            if (type != StreamFormat.SECTION_START) {
+                throw fail("Section 'block' must be iterative (START/PART/END), got " + typeName);
+            }
+            if (instance != 0) {
+                throw fail("Unknown savevm section or instance 'block' " + Integer.toUnsignedString(instance));
+            }
+            if (version != StreamFormat.BLOCK_SECTION_VERSION) {
+                throw fail("savevm: unsupported version " + version + " for 'block' v"
+                        + StreamFormat.BLOCK_SECTION_VERSION);
+            }
+            if (blockStarted) {
+                throw fail("Duplicate START section for 'block'");
+            }
+            if (ramStarted && id == ramSectionId) {
+                throw fail("START section 'block' reuses section id " + Integer.toUnsignedString(id) + " of 'ram'");
+            }
+            consume(in, size);
+            blockStarted = true;
+            blockSectionId = id;
+            beginSection(type, id, idstr);
+            state = State.BLOCK_RECORD;
+            listener.blockSectionStart();
+            return true;
+        }
         if (type == StreamFormat.SECTION_START) {
             throw fail("Unknown savevm section '" + idstr + "' instance " + Integer.toUnsignedString(instance)
-                    + " in a START section (Ferry's only iterative section is 'ram')");
+                    + " in a START section (Ferry's iterative sections are 'ram' and 'block')");
         }
         if (ramStarted && id == ramSectionId) {
             throw fail("FULL section '" + idstr + "' reuses section id " + Integer.toUnsignedString(id) + " of 'ram'");
+        }
+        if (blockStarted && id == blockSectionId) {
+            throw fail("FULL section '" + idstr + "' reuses section id " + Integer.toUnsignedString(id)
+                    + " of 'block'");
         }
         DeviceSectionFormat format = null;
         if (idstr.equals(StreamFormat.DEVICE_STATE_SECTION)) {
@@ -418,13 +459,24 @@ public final class StreamDecoder {
         return true;
     }
 
-    /** PART or END: {@code | type | be32 id |}; the id must be the one of the 'ram' START. */
+    /** PART or END: {@code | type | be32 id |}; the id must be the one of the 'ram' or 'block' START. */
     private boolean sectionPart(ByteBuf in, byte type) {
         if (in.readableBytes() < 5) {
             return false;
         }
         int id = in.getInt(in.readerIndex() + 1);
         String typeName = StreamFormat.sectionTypeName(type);
+        if (blockStarted && id == blockSectionId) {
+            if (blockEnded) {
+                throw fail(typeName + " section for 'block' (id " + Integer.toUnsignedString(id)
+                        + ") after its END section");
+            }
+            consume(in, 5);
+            blockEnded = type == StreamFormat.SECTION_END;
+            beginSection(type, id, StreamFormat.BLOCK_SECTION);
+            state = State.BLOCK_RECORD;
+            return true;
+        }
         if (!ramStarted || id != ramSectionId) {
             throw fail("Unknown section id " + Integer.toUnsignedString(id) + " in a " + typeName + " section");
         }
@@ -707,7 +759,89 @@ public final class StreamDecoder {
         }
         consume(in, FOOTER_SIZE);
         state = State.SECTION;
-        listener.endOfRamSection(sectionType);
+        if (sectionIdstr.equals(StreamFormat.BLOCK_SECTION)) {
+            listener.endOfBlockSection(sectionType);
+        } else {
+            listener.endOfRamSection(sectionType);
+        }
+        return true;
+    }
+
+    // ---------------------------------------------------------------- block migration
+
+    private static final int BLOCK_FLAGS_MASK = (1 << StreamFormat.SECTOR_BITS) - 1;
+
+    /** {@code | be64 offset|flags | [u8 n | device name] |}; data follows in BLOCK_DATA. */
+    private boolean blockRecord(ByteBuf in) {
+        int i = in.readerIndex();
+        int r = in.readableBytes();
+        if (r < WORD) {
+            return false;
+        }
+        long word = in.getLong(i);
+        int flags = (int) (word & BLOCK_FLAGS_MASK);
+        long value = word & ~(long) BLOCK_FLAGS_MASK;
+        if (flags == StreamFormat.BLOCK_FLAG_EOS) {
+            if (value != 0) {
+                throw fail(String.format("block end-of-section word 0x%016x has a non-zero offset", word));
+            }
+            consume(in, WORD);
+            state = State.FOOTER;
+            return true;
+        }
+        if (flags == StreamFormat.BLOCK_FLAG_PROGRESS) {
+            long percent = value >>> StreamFormat.SECTOR_BITS;
+            if (percent > 100) {
+                throw fail("block progress of " + percent + "% (word 0x" + Long.toHexString(word) + ")");
+            }
+            consume(in, WORD);
+            listener.blockProgress((int) percent);
+            return true;
+        }
+        boolean zero = flags == (StreamFormat.BLOCK_FLAG_DEVICE_BLOCK | StreamFormat.BLOCK_FLAG_ZERO_BLOCK);
+        if (flags != StreamFormat.BLOCK_FLAG_DEVICE_BLOCK && !zero) {
+            throw fail(String.format("Unknown block migration flags 0x%x (word 0x%016x)", flags, word));
+        }
+        if (value < 0) {
+            throw fail(String.format("block offset of word 0x%016x is out of range", word));
+        }
+        if (r < WORD + 1) {
+            return false;
+        }
+        int length = checkCountedStringLength(in.getUnsignedByte(i + WORD), "block device name");
+        if (r < WORD + 1 + length) {
+            return false;
+        }
+        String device = in.toString(i + WORD + 1, length, StandardCharsets.UTF_8);
+        consume(in, WORD + 1 + length);
+        listener.blockChunk(device, value, zero);
+        if (!zero) {
+            chunkDelivered = 0;
+            state = State.BLOCK_DATA;
+        }
+        return true;
+    }
+
+    /** Hands the chunk's data on as it arrives, as {@code in} itself with its indexes narrowed. */
+    private boolean blockData(ByteBuf in) {
+        int n = Math.min(in.readableBytes(), StreamFormat.BLOCK_CHUNK_BYTES - chunkDelivered);
+        if (n == 0) {
+            return false;
+        }
+        int start = in.readerIndex();
+        int end = in.writerIndex();
+        in.writerIndex(start + n);
+        try {
+            listener.blockData(chunkDelivered, in);
+        } finally {
+            in.writerIndex(end);
+            in.readerIndex(start);
+        }
+        consume(in, n);
+        chunkDelivered += n;
+        if (chunkDelivered == StreamFormat.BLOCK_CHUNK_BYTES) {
+            state = State.BLOCK_RECORD;
+        }
         return true;
     }
 
@@ -832,7 +966,7 @@ public final class StreamDecoder {
 
     private String describeState() {
         return switch (state) {
-            case RAM_RECORD, RAM_BLOCK_LIST, FOOTER, DEVICE_PAYLOAD ->
+            case RAM_RECORD, RAM_BLOCK_LIST, FOOTER, DEVICE_PAYLOAD, BLOCK_RECORD, BLOCK_DATA ->
                     state + " of " + StreamFormat.sectionTypeName(sectionType) + " section '" + sectionIdstr + "'";
             default -> state.toString();
         };

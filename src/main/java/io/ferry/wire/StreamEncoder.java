@@ -109,6 +109,46 @@ public final class StreamEncoder {
     }
 
     /**
+     * The header of a {@code block} DEVICE_BLOCK record; the caller writes exactly
+     * {@link StreamFormat#BLOCK_CHUNK_BYTES} of data after it (so an image can be read straight
+     * into {@code out}).
+     */
+    public static void blockChunkHeader(ByteBuf out, String device, long byteOffset) {
+        blockRecord(out, device, byteOffset, StreamFormat.BLOCK_FLAG_DEVICE_BLOCK);
+    }
+
+    /** A {@code block} record for an all-zero chunk: header only, no data. */
+    public static void blockZeroChunk(ByteBuf out, String device, long byteOffset) {
+        blockRecord(out, device, byteOffset, StreamFormat.BLOCK_FLAG_DEVICE_BLOCK | StreamFormat.BLOCK_FLAG_ZERO_BLOCK);
+    }
+
+    /** A {@code block} PROGRESS record, 0..100 percent. */
+    public static void blockProgress(ByteBuf out, int percent) {
+        if (percent < 0 || percent > 100) {
+            throw new IllegalArgumentException("percent must be 0..100, was " + percent);
+        }
+        out.writeLong(((long) percent << StreamFormat.SECTOR_BITS) | StreamFormat.BLOCK_FLAG_PROGRESS);
+    }
+
+    /** The end of a {@code block} section's records. */
+    public static void blockEos(ByteBuf out) {
+        out.writeLong(StreamFormat.BLOCK_FLAG_EOS);
+    }
+
+    private static void blockRecord(ByteBuf out, String device, long byteOffset, int flags) {
+        if (byteOffset < 0 || (byteOffset & ((1 << StreamFormat.SECTOR_BITS) - 1)) != 0) {
+            throw new IllegalArgumentException("block offset must be a non-negative multiple of 512, was " + byteOffset);
+        }
+        byte[] name = device.getBytes(StandardCharsets.UTF_8);
+        if (name.length == 0 || name.length > StreamFormat.MAX_COUNTED_STRING) {
+            throw new IllegalArgumentException("device name must be 1..255 bytes, was " + name.length);
+        }
+        out.writeLong(byteOffset | flags);
+        out.writeByte(name.length);
+        out.writeBytes(name);
+    }
+
+    /**
      * A complete FULL section of Ferry's own {@link StreamFormat#DEVICE_STATE_SECTION} (instance 0,
      * version {@value StreamFormat#DEVICE_STATE_SECTION_VERSION}). The payload layout is Ferry's,
      * not a QEMU device's: a be32 length makes it self-describing, so a reader needs no device model.

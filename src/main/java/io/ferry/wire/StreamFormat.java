@@ -90,6 +90,31 @@ public final class StreamFormat {
     /** Current (and highest readable) version of {@link #DEVICE_STATE_SECTION}. */
     public static final int DEVICE_STATE_SECTION_VERSION = 1;
 
+    /**
+     * idstr of QEMU's legacy block-migration section ({@code migration/block.c}, instance 0),
+     * iterative like {@code ram}. Its records, each a be64 word {@code byteOffset | flags} (the
+     * sector number shifted by {@link #SECTOR_BITS}, flags in the low 9 bits):
+     *
+     * <pre>
+     *   DEVICE_BLOCK 0x01:  | be64 offset|0x01 | u8 n | device name | 1 MiB of data |
+     *                       (always a whole chunk; the last chunk of a device is padded)
+     *   ZERO_BLOCK   0x08:  | be64 offset|0x09 | u8 n | device name |     (an all-zero chunk, no data)
+     *   PROGRESS     0x04:  | be64 percent&lt;&lt;9|0x04 |                      (0..100)
+     *   EOS          0x02:  | be64 0x02 |                                   (end of this section's records)
+     * </pre>
+     */
+    public static final String BLOCK_SECTION = "block";
+    /** The only {@code block} section version QEMU wrote. */
+    public static final int BLOCK_SECTION_VERSION = 1;
+    /** QEMU's {@code BLK_MIG_BLOCK_SIZE}: the data of every DEVICE_BLOCK record. */
+    public static final int BLOCK_CHUNK_BYTES = 1 << 20;
+    /** {@code BDRV_SECTOR_BITS}: block offsets are sector numbers of 512 bytes. */
+    public static final int SECTOR_BITS = 9;
+    public static final int BLOCK_FLAG_DEVICE_BLOCK = 0x01;
+    public static final int BLOCK_FLAG_EOS = 0x02;
+    public static final int BLOCK_FLAG_PROGRESS = 0x04;
+    public static final int BLOCK_FLAG_ZERO_BLOCK = 0x08;
+
     /** The machine type Ferry's synthetic guests announce in the configuration section. */
     public static final String MACHINE_TYPE = "ferry-synthetic";
 

@@ -63,6 +63,40 @@ public interface StreamListener {
         return null;
     }
 
+    /**
+     * The START of QEMU's {@code block} section (disk images streamed beside RAM). The default
+     * refuses it: a listener that cannot take disks stops the stream before any of their data.
+     */
+    default void blockSectionStart() {
+        throw new StreamFormatException("Unknown savevm section 'block': this destination does not take disk images");
+    }
+
+    /**
+     * A DEVICE_BLOCK record's header, validated: the chunk of {@code device} at {@code byteOffset}
+     * (a multiple of 512). With {@code zero} the chunk is all zero and no data follows; otherwise
+     * exactly {@link StreamFormat#BLOCK_CHUNK_BYTES} follow through {@link #blockData}. Throw to
+     * refuse an unknown device or an offset outside it.
+     */
+    default void blockChunk(String device, long byteOffset, boolean zero) {
+        throw new StreamFormatException("block data for device '" + device + "' is not expected");
+    }
+
+    /**
+     * A slice of the current chunk's data, as it arrives: {@code offsetInChunk} is where the
+     * slice starts within the chunk; slices are contiguous and total
+     * {@link StreamFormat#BLOCK_CHUNK_BYTES}. Read {@code data}'s readable bytes before returning.
+     */
+    default void blockData(long offsetInChunk, ByteBuf data) {
+    }
+
+    /** A PROGRESS record: the source's completion percentage of its bulk pass. */
+    default void blockProgress(int percent) {
+    }
+
+    /** The records of a {@code block} START, PART or END section ended (EOS) and its footer was correct. */
+    default void endOfBlockSection(byte sectionType) {
+    }
+
     /** COMMAND OPEN_RETURN_PATH: the source expects return-path messages on this connection. */
     default void openReturnPath() {
     }

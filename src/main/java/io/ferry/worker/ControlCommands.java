@@ -68,7 +68,7 @@ final class ControlCommands {
     private Reply route(String method, String path, String query, byte[] body) {
         if (path.equals(ControlChannel.STATUS) && method.equals("GET")) {
             return new Reply(200, new WorkerStatus(hostId, instance, worker.dataAddress(),
-                    ProcessHandle.current().pid(), guests.reports()));
+                    ProcessHandle.current().pid(), guests.reports(), guests.diskFences()));
         }
         if (path.equals(ControlChannel.GUESTS) && method.equals("POST")) {
             return new Reply(201, guests.create(json.readValue(body, CreateGuestCommand.class)));

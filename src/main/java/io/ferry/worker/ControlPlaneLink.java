@@ -13,6 +13,13 @@ import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
+import io.ferry.channel.DiskGeneration;
+import io.ferry.channel.OwnershipGrant;
+import io.ferry.channel.OwnershipStep;
+import io.ferry.migration.OwnershipArbiter;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
@@ -22,7 +29,7 @@ import tools.jackson.databind.json.JsonMapper;
  * interval with the guests it holds. When the control plane is gone the worker carries on and
  * keeps trying; when it answers "unknown" (404) the worker registers again.
  */
-final class ControlPlaneLink implements AutoCloseable {
+final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
 
     private static final Logger log = LoggerFactory.getLogger(ControlPlaneLink.class);
 
@@ -144,6 +151,59 @@ final class ControlPlaneLink implements AutoCloseable {
                 }
             }
         });
+    }
+
+    /**
+     * A hand-off step at the control plane. Only an answer decides: 200 grants, 409/404/400
+     * refuse; no connection, a timeout or a 5xx (a raced write) is retried until {@code within}.
+     */
+    @Override
+    public Answer step(UUID jobId, String step, Map<String, Long> base, Duration within)
+            throws InterruptedException {
+        OwnershipStep body = new OwnershipStep(step, config.hostId(), base.entrySet().stream()
+                .map(e -> new DiskGeneration(UUID.fromString(e.getKey()), e.getValue())).toList());
+        return ask("POST", ControlChannel.migrationOwnership(jobId), body, within);
+    }
+
+    @Override
+    public Answer read(UUID jobId, Duration within) throws InterruptedException {
+        return ask("GET", ControlChannel.migrationOwnership(jobId), null, within);
+    }
+
+    private Answer ask(String method, String path, Object body, Duration within) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        String last = "no attempt";
+        for (int attempt = 0; ; attempt++) {
+            try {
+                HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(config.controlPlaneUrl() + path))
+                        .timeout(Duration.ofSeconds(3))
+                        .header("Authorization", "Bearer " + config.token())
+                        .header("Content-Type", "application/json");
+                request = body == null ? request.GET()
+                        : request.method(method, HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)));
+                HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+                int status = response.statusCode();
+                if (status == 200) {
+                    return new Answer(Verdict.GRANTED, json.readValue(response.body(), OwnershipGrant.class).disks(),
+                            null);
+                }
+                String detail = new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
+                if (status == 409 || status == 404 || status == 400) {
+                    return new Answer(Verdict.REFUSED, List.of(), detail);
+                }
+                last = "HTTP " + status + " " + detail;
+            } catch (IOException e) {
+                last = e.toString();
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                log.warn("control plane gave no answer to {} {} within {} ms: {}", method, path, within.toMillis(),
+                        last);
+                return new Answer(Verdict.UNREACHABLE, List.of(), "control plane " + config.controlPlaneUrl()
+                        + " gave no answer within " + within.toMillis() + " ms (" + last + ")");
+            }
+            Thread.sleep(Math.min(left / 1_000_000 + 1, Math.min(1_000, 50L << Math.min(attempt, 5))));
+        }
     }
 
     @Override

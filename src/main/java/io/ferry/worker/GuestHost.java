@@ -51,17 +51,19 @@ final class GuestHost implements AutoCloseable {
         this.workerInstance = workerInstance;
     }
 
+    /** A new guest, its disks active at the generations the command gives (1 for a new disk). */
     GuestReport create(CreateGuestCommand command) {
-        return report(command.guestId(), host(command, false));
+        return report(command.guestId(), host(command, null));
     }
 
-    /** An incoming guest for a migration: memory allocated, disks opened, workload stopped. */
-    MigratingGuest createIncoming(CreateGuestCommand command) {
-        host(command, true);
+    /** An incoming guest for a migration: memory allocated, images inactive, workload stopped. */
+    MigratingGuest createIncoming(CreateGuestCommand command, SyntheticGuest.IncomingImages images) {
+        host(command, images);
         return migrating(command.guestId());
     }
 
-    private Hosted host(CreateGuestCommand command, boolean incoming) {
+    private Hosted host(CreateGuestCommand command, SyntheticGuest.IncomingImages images) {
+        boolean incoming = images != null;
         GuestSpec spec = new GuestSpec(command.guestId().toString(),
                 command.ramBlocks().stream().map(b -> new RamBlockSpec(b.name(), b.sizeBytes())).toList(),
                 command.disks().stream().map(d -> new DiskSpec(d.diskId().toString(), d.name(), d.sizeBytes()))
@@ -74,8 +76,12 @@ final class GuestHost implements AutoCloseable {
                 throw new IllegalStateException("guest " + id + " already exists on this worker");
             }
             try {
-                return new Hosted(incoming ? SyntheticGuest.createIncoming(spec, datastore)
-                        : SyntheticGuest.create(spec, datastore));
+                if (incoming) {
+                    return new Hosted(SyntheticGuest.createIncoming(spec, datastore, images));
+                }
+                Map<String, Long> generations = new java.util.LinkedHashMap<>();
+                command.disks().forEach(d -> generations.put(d.diskId().toString(), d.generation()));
+                return new Hosted(SyntheticGuest.create(spec, datastore, generations));
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create the disk images of guest " + id, e);
             }
@@ -111,11 +117,38 @@ final class GuestHost implements AutoCloseable {
      * it, or an incoming one that was discarded (the images belong to the guest's owner).
      */
     void release(UUID guestId) {
+        release(guestId, false);
+    }
+
+    /**
+     * As {@link #release(UUID)}; with {@code deleteImages} this host's copies of the images go
+     * too — for images copied in or out, which nobody else uses (never for shared storage).
+     */
+    void release(UUID guestId, boolean deleteImages) {
         Hosted hosted = guests.remove(guestId);
         if (hosted != null) {
             hosted.guest.close();
-            log.info("guest {} released", guestId);
+            if (deleteImages) {
+                try {
+                    hosted.guest.deleteImages();
+                } catch (IOException e) {
+                    log.warn("guest {} released, but its image copies here remain: {}", guestId, e.toString());
+                }
+            }
+            log.info("guest {} released{}", guestId, deleteImages ? " and its image copies here deleted" : "");
         }
+    }
+
+    /** Every open image and its fence, for anyone checking that no two hosts write one image. */
+    List<io.ferry.channel.WorkerStatus.DiskFence> diskFences() {
+        List<io.ferry.channel.WorkerStatus.DiskFence> fences = new java.util.ArrayList<>();
+        guests.forEach((id, hosted) -> {
+            if (!hosted.guest.memory().isClosed()) {
+                hosted.guest.spec().disks().forEach(d -> fences.add(new io.ferry.channel.WorkerStatus.DiskFence(id,
+                        UUID.fromString(d.diskId()), hosted.guest.disk(d.diskId()).activeGeneration())));
+            }
+        });
+        return fences;
     }
 
     void destroy(UUID guestId, boolean deleteImages) {
@@ -168,7 +201,7 @@ final class GuestHost implements AutoCloseable {
                         .toList(),
                 sums.disks().stream().map(d -> new GuestChecksumsReport.Disk(UUID.fromString(d.diskId()), d.name(),
                         d.sha256())).toList(),
-                sums.deviceState(), Instant.now());
+                sums.deviceState(), sums.diskWritesAcknowledged(), Instant.now());
     }
 
     List<GuestReport> reports() {

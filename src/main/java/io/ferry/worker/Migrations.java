@@ -4,7 +4,12 @@ import io.ferry.channel.StartIncomingCommand;
 import io.ferry.channel.StartOutgoingCommand;
 import io.ferry.channel.MigrationReport;
 import io.ferry.channel.TuneMigrationCommand;
+import io.ferry.guest.SyntheticGuest;
+import io.ferry.migration.FaultInjector;
 import io.ferry.migration.MigratingGuest;
+import io.ferry.migration.OwnershipArbiter;
+import java.time.Duration;
+import java.util.LinkedHashMap;
 import io.ferry.migration.MigrationReporter;
 import io.ferry.migration.source.OutgoingMigration;
 import io.ferry.migration.target.IncomingMigration;
@@ -27,9 +32,15 @@ final class Migrations implements IncomingRegistry {
 
     private static final Logger log = LoggerFactory.getLogger(Migrations.class);
 
+    private final String hostId;
     private final GuestHost guests;
     private final EventLoopGroup io;
     private final MigrationReporter reporter;
+    private final OwnershipArbiter arbiter;
+    private final FaultInjector faults;
+    private final Duration handoffTimeout;
+    /** Incoming jobs whose images were copied in (deleted here if the guest is not resumed). */
+    private final Set<UUID> copiedIn = ConcurrentHashMap.newKeySet();
     private final Map<UUID, IncomingMigration> expected = new ConcurrentHashMap<>();
     private final Map<UUID, IncomingMigration> receiving = new ConcurrentHashMap<>();
     private final Map<UUID, UUID> incomingGuests = new ConcurrentHashMap<>();
@@ -39,10 +50,25 @@ final class Migrations implements IncomingRegistry {
     /** Outgoing jobs that ended here, and whether the guest was handed over (then cancel is too late). */
     private final Map<UUID, Boolean> finished = new ConcurrentHashMap<>();
 
-    Migrations(GuestHost guests, EventLoopGroup io, MigrationReporter reporter) {
+    Migrations(String hostId, GuestHost guests, EventLoopGroup io, MigrationReporter reporter,
+               OwnershipArbiter arbiter, FaultInjector faults, Duration handoffTimeout) {
+        this.hostId = hostId;
         this.guests = guests;
         this.io = io;
         this.reporter = reporter;
+        this.arbiter = arbiter;
+        this.faults = faults;
+        this.handoffTimeout = handoffTimeout;
+    }
+
+    private static boolean copy(String storage) {
+        if (StartIncomingCommand.COPY.equals(storage)) {
+            return true;
+        }
+        if (storage == null || StartIncomingCommand.SHARED.equals(storage)) {
+            return false;
+        }
+        throw new IllegalArgumentException("unknown storage mode '" + storage + "'");
     }
 
     void startIncoming(StartIncomingCommand command) {
@@ -53,11 +79,22 @@ final class Migrations implements IncomingRegistry {
         if (expected.containsKey(jobId) || receiving.containsKey(jobId)) {
             throw new IllegalStateException("job " + jobId + " is already expected here");
         }
-        MigratingGuest guest = guests.createIncoming(command.guest());
+        boolean copy = copy(command.storage());
+        MigratingGuest guest = guests.createIncoming(command.guest(),
+                copy ? SyntheticGuest.IncomingImages.COPY : SyntheticGuest.IncomingImages.SHARED);
         incomingGuests.put(jobId, command.guest().guestId());
-        expected.put(jobId, new IncomingMigration(jobId, Base64.getDecoder().decode(command.secret()), guest,
-                command.verifyChecksums(), reporter, this::incomingDone));
-        log.info("expecting migration {} of guest {}", jobId, command.guest().guestId());
+        if (copy) {
+            copiedIn.add(jobId);
+        }
+        Map<String, Long> base = new LinkedHashMap<>();
+        command.guest().disks().forEach(d -> base.put(d.diskId().toString(), d.generation()));
+        IncomingMigration migration = new IncomingMigration(new IncomingMigration.Spec(jobId, hostId,
+                Base64.getDecoder().decode(command.secret()), command.verifyChecksums(), copy, base, handoffTimeout),
+                guest, reporter, arbiter, faults, this::incomingDone);
+        expected.put(jobId, migration);
+        log.info("expecting migration {} of guest {} ({} storage, images opened inactive)", jobId,
+                command.guest().guestId(), copy ? "copy" : "shared");
+        faults.reach(FaultInjector.Step.DESTINATION_OPENED, jobId, () -> migration.abandon("fault injection: drop"));
     }
 
     void startOutgoing(StartOutgoingCommand command) {
@@ -68,10 +105,15 @@ final class Migrations implements IncomingRegistry {
             return;
         }
         MigratingGuest guest = guests.migrating(command.guestId());
-        OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId,
+        boolean copy = copy(command.storage());
+        Map<String, Long> base = new LinkedHashMap<>();
+        if (command.disks() != null) {
+            command.disks().forEach(d -> base.put(d.diskId().toString(), d.generation()));
+        }
+        OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, hostId,
                 command.destinationAddress(), Base64.getDecoder().decode(command.secret()), command.maxBandwidth(),
-                command.downtimeLimitMs(), command.verifyChecksums()), guest, io, reporter,
-                (id, handedOver) -> outgoingDone(id, command.guestId(), handedOver));
+                command.downtimeLimitMs(), command.verifyChecksums(), copy, base, handoffTimeout), guest, io,
+                reporter, arbiter, faults, (id, handedOver) -> outgoingDone(id, command.guestId(), handedOver, copy));
         if (outgoing.putIfAbsent(jobId, migration) != null) {
             throw new IllegalStateException("job " + jobId + " is already running here");
         }
@@ -144,17 +186,21 @@ final class Migrations implements IncomingRegistry {
         expected.remove(jobId);
         receiving.remove(jobId);
         UUID guestId = incomingGuests.remove(jobId);
+        boolean copied = copiedIn.remove(jobId);
         if (!resumed && guestId != null) {
-            guests.release(guestId);
+            guests.release(guestId, copied);   // a partial copy is nobody's
         }
     }
 
-    /** Once the destination runs the guest, the local copy goes (its images stay: they are shared). */
-    private void outgoingDone(UUID jobId, UUID guestId, boolean handedOver) {
+    /**
+     * Once the destination runs the guest, the local copy goes; its images stay if shared, and
+     * go if they were copied out (stale now, and a stale image is a trap).
+     */
+    private void outgoingDone(UUID jobId, UUID guestId, boolean handedOver, boolean copied) {
         finished.put(jobId, handedOver);
         outgoing.remove(jobId);
         if (handedOver) {
-            guests.release(guestId);
+            guests.release(guestId, copied);
         }
     }
 

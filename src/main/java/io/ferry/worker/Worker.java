@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import io.ferry.migration.FaultInjector;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,14 +33,17 @@ public final class Worker implements AutoCloseable {
     private final DataPlaneServer dataServer;
     private final ControlPlaneLink link;
     private final Migrations migrations;
+    private final String datastoreId;
 
-    private Worker(WorkerConfig config) throws InterruptedException {
+    private Worker(WorkerConfig config, String datastoreId) throws InterruptedException {
         this.config = config;
+        this.datastoreId = datastoreId;
         this.guests = new GuestHost(config.datastore(), instance);
         this.boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         this.io = new MultiThreadIoEventLoopGroup(0, NioIoHandler.newFactory());
         this.link = new ControlPlaneLink(config, instance, this::registration, guests);
-        this.migrations = new Migrations(guests, io, this::report);
+        this.migrations = new Migrations(config.hostId(), guests, io, this::report, link,
+                FaultInjector.fromSystemProperty(config.hostId()), config.handoffTimeout());
         this.controlServer = ControlChannelServer.bind(boss, io, new InetSocketAddress(config.bind(),
                 config.controlPort()), config.token(), new ControlCommands(config.hostId(), instance, guests,
                 migrations, this));
@@ -47,17 +52,39 @@ public final class Worker implements AutoCloseable {
     }
 
     public static Worker start(WorkerConfig config) throws InterruptedException {
+        String datastoreId;
         try {
             Files.createDirectories(config.datastore());
+            datastoreId = datastoreId(config.datastore());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create datastore " + config.datastore(), e);
         }
-        Worker worker = new Worker(config);
+        Worker worker = new Worker(config, datastoreId);
         worker.link.start();
         log.info("worker {} (instance {}) up: control channel {}, data plane {}, datastore {}, {} bytes for guests",
                 config.hostId(), worker.instance, worker.controlAddress(), worker.dataAddress(), config.datastore(),
                 config.memoryCapacityBytes());
         return worker;
+    }
+
+    /**
+     * The datastore's identity: a random id in a marker file, written by the first worker that
+     * uses the folder. Workers that see the same marker share their images, wherever it is mounted.
+     */
+    static String datastoreId(Path datastore) throws IOException {
+        Path marker = datastore.resolve(".ferry-datastore-id");
+        if (!Files.exists(marker)) {
+            Path temp = Files.createTempFile(datastore, ".ferry-datastore-id", ".tmp");
+            Files.writeString(temp, UUID.randomUUID().toString());
+            try {
+                Files.createLink(marker, temp);   // link(2) never replaces: of two racing workers one id wins
+            } catch (java.nio.file.FileAlreadyExistsException lost) {
+                // another worker's id is there: use it
+            } finally {
+                Files.deleteIfExists(temp);
+            }
+        }
+        return Files.readString(marker).strip();
     }
 
     public String controlAddress() {
@@ -82,7 +109,7 @@ public final class Worker implements AutoCloseable {
 
     WorkerRegistration registration() {
         return new WorkerRegistration(instance, controlAddress(), dataAddress(),
-                config.memoryCapacityBytes(), config.cpus(), guests.reports());
+                config.memoryCapacityBytes(), config.cpus(), datastoreId, guests.reports());
     }
 
     @Override

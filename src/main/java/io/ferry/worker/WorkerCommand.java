@@ -52,6 +52,11 @@ public final class WorkerCommand implements Callable<Integer> {
             description = "Milliseconds between heartbeats. Env: FERRY_HEARTBEAT_INTERVAL_MS")
     long heartbeatIntervalMs;
 
+    @Option(names = "--handoff-timeout-ms", defaultValue = "${env:FERRY_HANDOFF_TIMEOUT_MS:-10000}",
+            description = "How long to wait for the control plane at a disk hand-off step before giving the "
+                    + "decision back to the source. Env: FERRY_HANDOFF_TIMEOUT_MS")
+    long handoffTimeoutMs;
+
     @Override
     public Integer call() throws Exception {
         String token = System.getenv("FERRY_WORKER_TOKEN");
@@ -63,7 +68,8 @@ public final class WorkerCommand implements Callable<Integer> {
                 advertiseAddress == null || advertiseAddress.isBlank() ? bind : advertiseAddress,
                 controlPort, dataPort, datastore.toAbsolutePath(),
                 memoryCapacity > 0 ? memoryCapacity : physicalMemory(),
-                Runtime.getRuntime().availableProcessors(), Duration.ofMillis(heartbeatIntervalMs), token);
+                Runtime.getRuntime().availableProcessors(), Duration.ofMillis(heartbeatIntervalMs),
+                Duration.ofMillis(handoffTimeoutMs), token);
         Worker worker = Worker.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

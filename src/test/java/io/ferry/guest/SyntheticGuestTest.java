@@ -189,9 +189,11 @@ class SyntheticGuestTest {
 
     @Test
     void incomingGuestStaysStillAndTakesDeviceStateUntilStarted() throws IOException {
-        guest = SyntheticGuest.createIncoming(smallGuest("arriving", new WorkloadSpec(5000, 1.0, 0, 4)), datastore);
-        byte[] arrived = new byte[4096];
+        guest = SyntheticGuest.createIncoming(smallGuest("arriving", new WorkloadSpec(5000, 1.0, 0, 4)), datastore,
+                SyntheticGuest.IncomingImages.COPY);
+        byte[] arrived = new byte[4096 + 8];   // the blob, then the acknowledged disk-write count
         arrived[100] = 42;
+        arrived[4096] = 5;
 
         guest.loadDeviceState(arrived);
 
@@ -199,6 +201,7 @@ class SyntheticGuestTest {
         assertThat(guest.deviceState()).isEqualTo(arrived);
         assertThat(guest.checksums().deviceState()).isEqualTo(sha256(arrived));
         assertThat(guest.memoryWrites()).isZero();
+        assertThat(guest.diskWritesAcknowledged()).isEqualTo(5);
 
         guest.setState(GuestState.RUNNING);
         await().atMost(PATIENCE).until(() -> guest.memoryWrites() > 0);

@@ -42,8 +42,12 @@ abstract class MigrationEndToEndTests extends ApiTestSupport {
         String guestId = busyGuest("host-a", 64 * MIB, 3000);
         String jobId = migrate(guestId, "host-b", Map.of("maxBandwidth", 0, "downtimeLimitMs", 300,
                 "verifyChecksums", true));
-        JsonNode job = awaitStatus(jobId, "completed", "failed");
-        assertThat(job.get("status").asString()).as(job.toString()).isEqualTo("completed");
+        JsonNode completed = awaitStatus(jobId, "completed", "failed");
+        assertThat(completed.get("status").asString()).as(completed.toString()).isEqualTo("completed");
+        // the job completes when the destination's activation wins; the source's last report adds the figures
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId)
+                .json().path("progress").path("downtimeMs").isNull()).isFalse());
+        JsonNode job = api.get("/api/v1/migrations/" + jobId).json();
 
         JsonNode progress = job.get("progress");
         JsonNode ram = progress.get("ram");
@@ -78,6 +82,9 @@ abstract class MigrationEndToEndTests extends ApiTestSupport {
         JsonNode ownership = api.get("/api/v1/disks/" + diskId + "/ownership").json();
         assertThat(ownership.get("ownerHostId").asString()).isEqualTo("host-b");
         assertThat(ownership.get("generation").asLong()).isEqualTo(3);
+        assertThat(ownership.get("history").findValuesAsString("state")).containsExactly("active", "handoff", "active");
+        assertThat(verification.get("destinationDisks")).isEqualTo(verification.get("sourceDisks"));
+        assertThat(verification.get("sourceDisks")).hasSize(1);
 
         // it runs on host-b now: its workload keeps changing its memory there
         String before = api.get("/api/v1/guests/" + guestId + "/checksums").json().get("memory").asString();

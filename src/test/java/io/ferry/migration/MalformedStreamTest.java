@@ -59,7 +59,7 @@ class MalformedStreamTest {
     void expectStream() throws Exception {
         destination = SyntheticGuest.createIncoming(new GuestSpec(UUID.randomUUID().toString(),
                 LAYOUT.stream().map(b -> new RamBlockSpec(b.idstr(), b.usedLength())).toList(), List.of(), 4096,
-                WorkloadSpec.idle()), datastore);
+                WorkloadSpec.idle()), datastore, SyntheticGuest.IncomingImages.SHARED);
         loopback = new LoopbackMigration();
         loopback.expectIncoming(jobId, secret, destination);
     }

@@ -55,7 +55,7 @@ class PrecopyEngineTest {
     void aGuestThatKeepsWritingArrivesWithTheSourcesBytesAtSwitchover() throws Exception {
         GuestSpec spec = spec(32 * MIB, new WorkloadSpec(5000, 0.5, 0, 3));
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
-             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
             fillRandom(source.memory().blocks().get(0), 1);
             MigrationReport report = loopback.run(source, destination, 0, 300, true, null);
@@ -79,7 +79,7 @@ class PrecopyEngineTest {
     void aPausedGuestArrivesPausedAndIdentical() throws Exception {
         GuestSpec spec = spec(16 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
-             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
             fillRandom(source.memory().blocks().get(1), 2);
             source.pause();
@@ -99,7 +99,7 @@ class PrecopyEngineTest {
     void aCorruptedPageIsDetectedAndTheGuestStaysOnTheSource() throws Exception {
         GuestSpec spec = spec(16 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
-             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
             RamBlock ram = source.memory().blocks().get(0);
             fillRandom(ram, 3);
@@ -127,7 +127,7 @@ class PrecopyEngineTest {
     void aSourceWithTheWrongSecretIsRefusedBeforeAnyPage() throws Exception {
         GuestSpec spec = spec(16 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
-             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
             fillRandom(source.memory().blocks().get(0), 4);
             GuestChecksums untouched = destination.checksums();

@@ -148,8 +148,8 @@ class StreamDecoderValidationTest {
     @Test
     void unknownIdstrInAStartSectionIsRefused() {
         byte[] stream = new TestStream().header()
-                .u8(StreamFormat.SECTION_START).be32(1).counted("block").be32(0).be32(1).build();
-        assertRefused(stream, "Unknown savevm section 'block' instance 0");
+                .u8(StreamFormat.SECTION_START).be32(1).counted("timer").be32(0).be32(1).build();
+        assertRefused(stream, "Unknown savevm section 'timer' instance 0");
     }
 
     @Test

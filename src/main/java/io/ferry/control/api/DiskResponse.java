@@ -24,12 +24,14 @@ record DiskResponse(UUID id, UUID guestId, String name, long sizeBytes, Ownershi
 record OwnershipResponse(UUID diskId, String ownerHostId, String state, long generation, Instant updatedAt,
                          List<HistoryEntry> history) {
 
-    record HistoryEntry(long generation, String ownerHostId, String state, String reason, String actor, Instant at) {
+    record HistoryEntry(long generation, String ownerHostId, String state, String fromOwnerHostId, String fromState,
+                        UUID jobId, String reason, String actor, Instant at) {
     }
 
     static OwnershipResponse of(DiskOwnership o, List<OwnershipRecord> history) {
         return new OwnershipResponse(o.diskId(), o.ownerHostId(), o.state().apiName(), o.generation(), o.updatedAt(),
                 history.stream().map(r -> new HistoryEntry(r.generation(), r.ownerHostId(), r.state().apiName(),
+                        r.fromOwnerHostId(), r.fromState() == null ? null : r.fromState().apiName(), r.jobId(),
                         r.reason(), r.actor(), r.at())).toList());
     }
 }

@@ -95,7 +95,7 @@ class MigrationController {
     }
 
     private MigrationResponse view(MigrationJob job) {
-        return MigrationResponse.of(job, jobs.progress(job));
+        return MigrationResponse.of(job, jobs.progress(job), jobs.diskStates(job));
     }
 
     private static JobStatus parseStatus(String status) {

@@ -4,13 +4,16 @@ import io.ferry.channel.MigrationProgress;
 import io.ferry.control.job.JobEvent;
 import io.ferry.control.job.MigrationJob;
 import io.ferry.control.job.MigrationParameters;
+import io.ferry.control.job.JobDiskState;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 
 /** A job as the API shows it. {@code progress} stays null until the source reports figures. */
 record MigrationResponse(UUID id, UUID guestId, String sourceHostId, String destinationHostId, String status,
                          String statusReason, String failure, ParametersView parameters, MigrationProgress progress,
-                         Instant createdAt, Instant updatedAt, Instant startedAt, Instant finishedAt) {
+                         List<JobDiskState> disks, Instant createdAt, Instant updatedAt, Instant startedAt,
+                         Instant finishedAt) {
 
     record ParametersView(long maxBandwidth, long downtimeLimitMs, String storage, boolean verifyChecksums,
                           CapabilitiesView capabilities) {
@@ -19,13 +22,13 @@ record MigrationResponse(UUID id, UUID guestId, String sourceHostId, String dest
     record CapabilitiesView(boolean postcopy, boolean autoConverge, boolean xbzrle, String compression, int channels) {
     }
 
-    static MigrationResponse of(MigrationJob j, MigrationProgress progress) {
+    static MigrationResponse of(MigrationJob j, MigrationProgress progress, List<JobDiskState> disks) {
         MigrationParameters p = j.parameters();
         return new MigrationResponse(j.id(), j.guestId(), j.sourceHostId(), j.destinationHostId(),
                 j.status().apiName(), j.statusReason(), j.failure(),
                 new ParametersView(p.maxBandwidth(), p.downtimeLimitMs(), p.storage().apiName(), p.verifyChecksums(),
                         new CapabilitiesView(p.postcopy(), p.autoConverge(), p.xbzrle(), p.compression(), p.channels())),
-                progress, j.createdAt(), j.updatedAt(), j.startedAt(), j.finishedAt());
+                progress, disks, j.createdAt(), j.updatedAt(), j.startedAt(), j.finishedAt());
     }
 }
 

@@ -43,6 +43,8 @@ class LocalWorkerLauncher implements DisposableBean {
     private final List<String> hostIds;
     private final Path dataDir;
     private final Path datastore;
+    private final Duration handoffTimeout;
+    private final boolean sharedDatastore;
     private final long memoryCapacity;
     private final List<String> javaOptions;
     private final Duration heartbeatInterval;
@@ -63,6 +65,8 @@ class LocalWorkerLauncher implements DisposableBean {
                         @Value("${ferry.workers.local.memory-capacity}") long memoryCapacity,
                         @Value("${ferry.workers.local.java-options}") String javaOptions,
                         @Value("${ferry.worker.heartbeat-interval}") Duration heartbeatInterval,
+                        @Value("${ferry.worker.handoff-timeout:10s}") Duration handoffTimeout,
+                        @Value("${ferry.workers.local.shared-datastore:true}") boolean sharedDatastore,
                         AccessTokens tokens, WebServerApplicationContext context) {
         this.hostIds = hostIds.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         this.dataDir = dataDir.toAbsolutePath();
@@ -70,6 +74,8 @@ class LocalWorkerLauncher implements DisposableBean {
         this.memoryCapacity = memoryCapacity;
         this.javaOptions = Arrays.stream(javaOptions.split("\\s+")).filter(s -> !s.isEmpty()).toList();
         this.heartbeatInterval = heartbeatInterval;
+        this.handoffTimeout = handoffTimeout;
+        this.sharedDatastore = sharedDatastore;
         this.tokens = tokens;
         this.context = context;
     }
@@ -95,7 +101,7 @@ class LocalWorkerLauncher implements DisposableBean {
         Path workerDir = dataDir.resolve("workers");
         try {
             Files.createDirectories(workerDir);
-            Files.createDirectories(datastore);
+            Files.createDirectories(datastoreOf(hostId));
             ProcessBuilder builder = new ProcessBuilder(command(hostId))
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(workerDir.resolve(hostId + ".log").toFile()));
@@ -128,12 +134,17 @@ class LocalWorkerLauncher implements DisposableBean {
                 "--host-id", hostId,
                 "--control-plane-url", "http://127.0.0.1:" + port,
                 "--bind", "127.0.0.1",
-                "--datastore", datastore.toString(),
-                "--heartbeat-interval-ms", Long.toString(heartbeatInterval.toMillis())));
+                "--datastore", datastoreOf(hostId).toString(),
+                "--heartbeat-interval-ms", Long.toString(heartbeatInterval.toMillis()),
+                "--handoff-timeout-ms", Long.toString(handoffTimeout.toMillis())));
         if (memoryCapacity > 0) {
             cmd.addAll(List.of("--memory-capacity", Long.toString(memoryCapacity)));
         }
         return cmd;
+    }
+
+    private Path datastoreOf(String hostId) {
+        return sharedDatastore ? datastore : datastore.resolve(hostId);
     }
 
     private void watch(String hostId, ProcessHandle process) {

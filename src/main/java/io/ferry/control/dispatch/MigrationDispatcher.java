@@ -1,7 +1,10 @@
 package io.ferry.control.dispatch;
 
 import io.ferry.channel.CreateGuestCommand;
+import io.ferry.channel.DiskGeneration;
 import io.ferry.channel.DiskLayout;
+import io.ferry.control.guest.Disk;
+import java.util.Map;
 import io.ferry.channel.MigrationReport;
 import io.ferry.channel.RamBlockLayout;
 import io.ferry.channel.StartIncomingCommand;
@@ -131,10 +134,15 @@ class MigrationDispatcher {
             Guest guest = guests.get(job.guestId());
             MigrationParameters p = job.parameters();
             String secret = newSecret();
-            workers.startIncoming(destination, new StartIncomingCommand(job.id(), layout(guest), secret,
-                    p.verifyChecksums()));
+            // the first compare-and-set of the hand-off: the disks are the source's, at these generations
+            Map<UUID, Long> base = ownership.expectActive(
+                    guests.disksOf(guest.id()).stream().map(Disk::id).toList(), source.id());
+            String storage = p.storage().apiName();
+            workers.startIncoming(destination, new StartIncomingCommand(job.id(), layout(guest, base), secret,
+                    p.verifyChecksums(), storage));
             workers.startOutgoing(source, new StartOutgoingCommand(job.id(), guest.id(), destination.dataAddress(),
-                    secret, p.maxBandwidth(), p.downtimeLimitMs(), p.verifyChecksums()));
+                    secret, p.maxBandwidth(), p.downtimeLimitMs(), p.verifyChecksums(), storage,
+                    base.entrySet().stream().map(e -> new DiskGeneration(e.getKey(), e.getValue())).toList()));
             log.info("job {} started: {} -> {} ({})", job.id(), source.id(), destination.id(),
                     destination.dataAddress());
         } catch (RuntimeException e) {
@@ -176,12 +184,12 @@ class MigrationDispatcher {
         });
     }
 
-    private CreateGuestCommand layout(Guest guest) {
+    private CreateGuestCommand layout(Guest guest, Map<UUID, Long> generations) {
         Workload w = guest.workload();
         return new CreateGuestCommand(guest.id(),
                 guest.ramBlocks().stream().map(b -> new RamBlockLayout(b.name(), b.sizeBytes())).toList(),
                 guests.disksOf(guest.id()).stream().map(d -> new DiskLayout(d.id(), d.name(), d.sizeBytes(),
-                        ownership.find(d.id()).orElseThrow().generation())).toList(),
+                        generations.get(d.id()))).toList(),
                 guest.deviceStateBytes(),
                 new WorkloadSettings(w.dirtyPagesPerSecond(), w.hotSetFraction(), w.diskWritesPerSecond(), w.seed()));
     }

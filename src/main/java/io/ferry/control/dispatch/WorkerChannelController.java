@@ -2,7 +2,12 @@ package io.ferry.control.dispatch;
 
 import io.ferry.channel.ControlChannel;
 import io.ferry.channel.MigrationReport;
+import io.ferry.channel.ErrorReply;
+import io.ferry.channel.OwnershipStep;
 import io.ferry.control.job.JobNotFoundException;
+import io.ferry.control.job.MigrationJobService;
+import io.ferry.control.ownership.OwnershipConflictException;
+import org.springframework.web.bind.annotation.GetMapping;
 import java.util.UUID;
 import io.ferry.channel.WorkerHeartbeat;
 import io.ferry.channel.WorkerRegistration;
@@ -28,11 +33,42 @@ class WorkerChannelController {
     private final HostService hosts;
     private final GuestService guests;
     private final MigrationDispatcher dispatcher;
+    private final MigrationJobService jobs;
 
-    WorkerChannelController(HostService hosts, GuestService guests, MigrationDispatcher dispatcher) {
+    WorkerChannelController(HostService hosts, GuestService guests, MigrationDispatcher dispatcher,
+                            MigrationJobService jobs) {
         this.hosts = hosts;
         this.guests = guests;
         this.dispatcher = dispatcher;
+        this.jobs = jobs;
+    }
+
+    /**
+     * A worker's hand-off step: 200 with the granted records, 409 when another step won (the
+     * worker must not write), 503 when a concurrent step raced this one (retry: it decides anew).
+     */
+    @PostMapping(ControlChannel.MIGRATION_OWNERSHIP)
+    ResponseEntity<Object> ownershipStep(@PathVariable UUID jobId, @RequestBody OwnershipStep step) {
+        try {
+            return ResponseEntity.ok(jobs.ownershipStep(jobId, step, "worker:" + step.hostId()));
+        } catch (OwnershipConflictException refused) {
+            return ResponseEntity.status(HttpStatus.CONFLICT).body(new ErrorReply(refused.getMessage()));
+        } catch (OptimisticLockingFailureException raced) {
+            return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).body(new ErrorReply("raced; retry"));
+        } catch (JobNotFoundException unknown) {
+            return ResponseEntity.status(HttpStatus.NOT_FOUND).body(new ErrorReply(unknown.getMessage()));
+        } catch (IllegalArgumentException bad) {
+            return ResponseEntity.badRequest().body(new ErrorReply(bad.getMessage()));
+        }
+    }
+
+    @GetMapping(ControlChannel.MIGRATION_OWNERSHIP)
+    ResponseEntity<Object> ownership(@PathVariable UUID jobId) {
+        try {
+            return ResponseEntity.ok(jobs.ownershipOf(jobId));
+        } catch (JobNotFoundException unknown) {
+            return ResponseEntity.status(HttpStatus.NOT_FOUND).body(new ErrorReply(unknown.getMessage()));
+        }
     }
 
     @PostMapping(ControlChannel.MIGRATION_REPORT)
@@ -56,7 +92,8 @@ class WorkerChannelController {
             return ResponseEntity.badRequest().build();
         }
         hosts.register(hostId, registration.workerInstance(), registration.controlAddress(),
-                registration.dataAddress(), registration.memoryCapacityBytes(), registration.cpus());
+                registration.dataAddress(), registration.datastoreId() == null ? "" : registration.datastoreId(),
+                registration.memoryCapacityBytes(), registration.cpus());
         guests.reconcile(hostId, registration.workerInstance(), registration.guests());
         return ResponseEntity.noContent().build();
     }

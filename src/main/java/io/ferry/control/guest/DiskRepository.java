@@ -6,5 +6,5 @@ import org.springframework.data.jpa.repository.JpaRepository;
 
 interface DiskRepository extends JpaRepository<Disk, UUID> {
 
-    List<Disk> findByGuestIdOrderByNameAsc(UUID guestId);
+    List<Disk> findByGuestIdOrderByNameAscIdAsc(UUID guestId);
 }

@@ -67,13 +67,18 @@ public class GuestService {
         return get(id);
     }
 
+    /** A guest's disks in one order everywhere (by name, then id), so disk indexes mean the same on every host. */
+    private static final java.util.Comparator<Disk> DISK_ORDER =
+            java.util.Comparator.comparing(Disk::name).thenComparing(Disk::id);
+
     private UUID place(NewGuest request, IdempotencyKey key, String actor) {
         Host host = placementHost(request.hostId());
         checkRoom(host, request.memoryBytes());
         UUID guestId = UUID.randomUUID();
+        // in the order the records are read back (disksOf): every host sees the disks in one order
         List<Disk> newDisks = request.disks().stream()
                 .map(d -> new Disk(UUID.randomUUID(), guestId, d.name(), d.sizeBytes(), clock.instant()))
-                .toList();
+                .sorted(DISK_ORDER).toList();
         GuestReport report = workers.createGuest(host, command(guestId, request, newDisks));
         try {
             tx.executeWithoutResult(status -> {
@@ -147,7 +152,7 @@ public class GuestService {
 
     @Transactional(readOnly = true)
     public List<Disk> disksOf(UUID guestId) {
-        return disks.findByGuestIdOrderByNameAsc(guestId);
+        return disks.findByGuestIdOrderByNameAscIdAsc(guestId);
     }
 
     @Transactional(readOnly = true)

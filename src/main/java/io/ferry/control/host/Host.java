@@ -32,6 +32,10 @@ public class Host {
     @Column(name = "data_address", nullable = false)
     private String dataAddress;
 
+    /** Hosts with the same datastore id see the same image files (shared storage). */
+    @Column(name = "datastore_id", nullable = false)
+    private String datastoreId;
+
     @Column(name = "memory_capacity_bytes", nullable = false)
     private long memoryCapacityBytes;
 
@@ -55,14 +59,15 @@ public class Host {
         this.registeredAt = now;
     }
 
-    void register(String workerInstance, String controlAddress, String dataAddress, long memoryCapacityBytes,
-                  int cpus, Instant now) {
+    void register(String workerInstance, String controlAddress, String dataAddress, String datastoreId,
+                  long memoryCapacityBytes, int cpus, Instant now) {
         if (!workerInstance.equals(this.workerInstance)) {
             registeredAt = now;
         }
         this.workerInstance = workerInstance;
         this.controlAddress = controlAddress;
         this.dataAddress = dataAddress;
+        this.datastoreId = datastoreId;
         this.memoryCapacityBytes = memoryCapacityBytes;
         this.cpus = cpus;
         heartbeat(now);
@@ -99,6 +104,15 @@ public class Host {
 
     public String controlAddress() {
         return controlAddress;
+    }
+
+    public String datastoreId() {
+        return datastoreId;
+    }
+
+    /** Whether both hosts' workers open the same image files. */
+    public boolean sharesDatastoreWith(Host other) {
+        return !datastoreId.isEmpty() && datastoreId.equals(other.datastoreId);
     }
 
     public String dataAddress() {

@@ -32,14 +32,14 @@ public class HostService {
     /** Returns true when this is a new worker process for the host (first start or restart). */
     @Transactional
     public boolean register(String hostId, String workerInstance, String controlAddress, String dataAddress,
-                            long memoryCapacityBytes, int cpus) {
+                            String datastoreId, long memoryCapacityBytes, int cpus) {
         Instant now = clock.instant();
         Host host = hosts.findById(hostId).orElseGet(() -> new Host(hostId, now));
         boolean newInstance = !workerInstance.equals(host.workerInstance());
-        host.register(workerInstance, controlAddress, dataAddress, memoryCapacityBytes, cpus, now);
+        host.register(workerInstance, controlAddress, dataAddress, datastoreId, memoryCapacityBytes, cpus, now);
         hosts.save(host);
-        log.info("host {} registered: worker instance {}, control {}, data plane {}", hostId, workerInstance,
-                controlAddress, dataAddress);
+        log.info("host {} registered: worker instance {}, control {}, data plane {}, datastore {}", hostId,
+                workerInstance, controlAddress, dataAddress, datastoreId);
         return newInstance;
     }
 

@@ -16,9 +16,6 @@ public final class EngineFeatures {
     /** Names (as the API spells them) of the requested parameters this engine does not support. */
     public static List<String> unsupported(MigrationParameters p) {
         List<String> names = new ArrayList<>();
-        if (p.storage() == StorageMode.COPY) {
-            names.add("parameters.storage=copy");
-        }
         if (p.postcopy()) {
             names.add("parameters.capabilities.postcopy");
         }

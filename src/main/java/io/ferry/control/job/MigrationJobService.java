@@ -13,7 +13,14 @@ import io.ferry.channel.TuneMigrationCommand;
 import io.ferry.control.host.HostService;
 import io.ferry.control.host.WorkerGateway;
 import io.ferry.control.host.WorkerRejectedException;
+import io.ferry.channel.OwnershipGrant;
+import io.ferry.channel.OwnershipStep;
+import io.ferry.control.ownership.DiskOwnership;
 import io.ferry.control.ownership.OwnershipService;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.Optional;
 import org.springframework.dao.OptimisticLockingFailureException;
 import tools.jackson.databind.json.JsonMapper;
@@ -98,6 +105,8 @@ public class MigrationJobService {
                 throw new PlacementException("destination host '" + destination.id() + "' is unreachable");
             }
             guests.checkRoom(destination, guest.memoryBytes());
+            checkStorage(request.parameters().storage(), hosts.find(guest.hostId()).orElseThrow(), destination,
+                    guests.disksOf(guest.id()).isEmpty());
             if (guest.activeJobId() != null) {
                 throw new GuestBusyException("guest " + guest.id() + " already has an unfinished migration job "
                         + guest.activeJobId());
@@ -116,6 +125,30 @@ public class MigrationJobService {
             events.save(job.creationEvent(actor));
             return jobId;
         });
+    }
+
+    /**
+     * Shared storage needs both hosts to see the same images; a copy needs them not to (copying
+     * an image onto itself would empty it before reading it).
+     */
+    private static void checkStorage(StorageMode storage, Host source, Host destination, boolean noDisks) {
+        if (noDisks) {
+            return;
+        }
+        boolean shared = source.sharesDatastoreWith(destination);
+        if (storage == StorageMode.SHARED && !shared) {
+            throw new PlacementException("hosts '" + source.id() + "' and '" + destination.id() + "' do not share a "
+                    + "datastore (" + describe(source) + " vs " + describe(destination)
+                    + "): use parameters.storage=copy to stream the disks");
+        }
+        if (storage == StorageMode.COPY && shared) {
+            throw new PlacementException("hosts '" + source.id() + "' and '" + destination.id() + "' share datastore "
+                    + source.datastoreId() + ": the images are already there, use parameters.storage=shared");
+        }
+    }
+
+    private static String describe(Host host) {
+        return host.datastoreId().isEmpty() ? "unknown" : host.datastoreId();
     }
 
     private Guest guestFor(UUID guestId) {
@@ -294,20 +327,104 @@ public class MigrationJobService {
         });
     }
 
-    /** The destination runs the guest now: record where, and move its disks' ownership there. */
+    /**
+     * The destination runs the guest now: record where. With disks this already happened when
+     * the destination's activation won; a guest without disks moves when the source reports.
+     */
     private void handOver(MigrationJob job, String actor) {
         if (!guests.get(job.guestId()).hostId().equals(job.sourceHostId())) {
-            return;   // already recorded (a retried report)
+            return;   // already recorded (activation, or a retried report)
         }
-        Host destination = hosts.find(job.destinationHostId()).orElseThrow();
-        guests.moveTo(job.guestId(), destination);
-        for (var disk : guests.disksOf(job.guestId())) {
-            var current = ownership.find(disk.id()).orElseThrow();
-            var handoff = ownership.beginHandoff(disk.id(), job.sourceHostId(), current.generation(),
-                    "job " + job.id() + ": source paused and flushed", actor);
-            ownership.completeHandoff(disk.id(), destination.id(), handoff.generation(),
-                    "job " + job.id() + ": destination resumed the guest", actor);
+        guests.moveTo(job.guestId(), hosts.find(job.destinationHostId()).orElseThrow());
+    }
+
+    /**
+     * One hand-off step a worker asks for (see {@link OwnershipStep}), applied to all the
+     * guest's disks in one transaction. Activation also records the guest on the destination in
+     * that transaction: where the disks may be written is where the guest runs.
+     *
+     * @throws io.ferry.control.ownership.OwnershipConflictException when another step won
+     */
+    public OwnershipGrant ownershipStep(UUID jobId, OwnershipStep step, String actor) {
+        MigrationJob job = get(jobId);
+        Map<UUID, Long> base = new LinkedHashMap<>();
+        step.disks().forEach(d -> base.put(d.diskId(), d.generation()));
+        Set<UUID> guestDisks = guests.disksOf(job.guestId()).stream().map(d -> d.id()).collect(Collectors.toSet());
+        if (!guestDisks.equals(base.keySet())) {
+            throw new IllegalArgumentException("a hand-off step must name exactly the disks of guest " + job.guestId());
         }
+        String expectedHost = step.step().equals(OwnershipStep.ACTIVATE) ? job.destinationHostId()
+                : job.sourceHostId();
+        if (!expectedHost.equals(step.hostId())) {
+            throw new IllegalArgumentException("step " + step.step() + " of job " + jobId + " belongs to host "
+                    + expectedHost + ", not " + step.hostId());
+        }
+        List<DiskOwnership> result = tx.execute(status -> switch (step.step()) {
+            case OwnershipStep.HANDOFF -> ownership.handOff(jobId, step.hostId(), base, actor);
+            case OwnershipStep.ACTIVATE -> {
+                List<DiskOwnership> activated = ownership.activate(jobId, step.hostId(), base, actor);
+                handOver(job, actor);
+                yield activated;
+            }
+            case OwnershipStep.REACTIVATE -> ownership.reactivate(jobId, step.hostId(), base,
+                    "the hand-off did not complete", actor);
+            default -> throw new IllegalArgumentException("unknown hand-off step '" + step.step() + "'");
+        });
+        if (step.step().equals(OwnershipStep.ACTIVATE)) {
+            // The commit point of the migration: the destination is the only writer now, whatever
+            // becomes of the source or the link. (The source's own report adds the final figures.)
+            long generation = result.isEmpty() ? 0 : result.get(0).generation();
+            recordReport(jobId, new MigrationReport(jobId, MigrationReport.COMPLETED, "destination "
+                    + step.hostId() + " activated the disks at generation " + generation + " and runs the guest",
+                    null, null), actor);
+        }
+        return grant(result);
+    }
+
+    /** The ownership records of the job's guest's disks as they are now. */
+    public OwnershipGrant ownershipOf(UUID jobId) {
+        MigrationJob job = get(jobId);
+        return grant(guests.disksOf(job.guestId()).stream()
+                .map(d -> ownership.find(d.id()).orElseThrow()).toList());
+    }
+
+    /** Each disk of the job's guest with the state of both sides (see {@link JobDiskState}). */
+    public List<JobDiskState> diskStates(MigrationJob job) {
+        return guests.disksOf(job.guestId()).stream().map(disk -> {
+            DiskOwnership now = ownership.find(disk.id()).orElseThrow();
+            String source;
+            String destination;
+            if (!job.status().isTerminal()) {
+                boolean opened = job.status() != JobStatus.QUEUED;
+                if (now.state() == io.ferry.control.ownership.OwnershipState.HANDOFF) {
+                    source = JobDiskState.INACTIVE;
+                    destination = JobDiskState.INACTIVE;
+                } else if (now.ownerHostId().equals(job.destinationHostId())) {
+                    source = JobDiskState.INACTIVE;
+                    destination = JobDiskState.ACTIVE;
+                } else {
+                    source = JobDiskState.ACTIVE;
+                    destination = opened ? JobDiskState.INACTIVE : JobDiskState.ABSENT;
+                }
+            } else {
+                // as the job left it: its last step on this disk, if it took one
+                var last = ownership.history(disk.id()).stream().filter(r -> job.id().equals(r.jobId()))
+                        .reduce((a, b) -> b);
+                boolean handedOff = last.isPresent() && last.get().state()
+                        == io.ferry.control.ownership.OwnershipState.HANDOFF;
+                boolean moved = last.isPresent() && !handedOff
+                        && last.get().ownerHostId().equals(job.destinationHostId());
+                source = handedOff ? JobDiskState.INACTIVE : moved ? JobDiskState.ABSENT : JobDiskState.ACTIVE;
+                destination = handedOff ? JobDiskState.INACTIVE : moved ? JobDiskState.ACTIVE : JobDiskState.ABSENT;
+            }
+            return new JobDiskState(disk.id(), disk.name(), now.ownerHostId(), now.state().apiName(),
+                    now.generation(), source, destination);
+        }).toList();
+    }
+
+    private static OwnershipGrant grant(List<DiskOwnership> disks) {
+        return new OwnershipGrant(disks.stream().map(d -> new OwnershipGrant.Disk(d.diskId(), d.ownerHostId(),
+                d.state().apiName(), d.generation())).toList());
     }
 
     /** The source's figures, with the destination's digests merged in when it reported them. */
@@ -320,8 +437,9 @@ public class MigrationJobService {
             MigrationProgress.Verification d = json.readValue(job.destinationVerification(),
                     MigrationProgress.Verification.class);
             p = new MigrationProgress(p.setupTimeMs(), p.totalTimeMs(), p.expectedDowntimeMs(), p.downtimeMs(), p.ram(),
-                    new MigrationProgress.Verification(p.verification().sourceMemory(), d.destinationMemory(),
-                            p.verification().sourceDeviceState(), d.destinationDeviceState()));
+                    p.disk(), new MigrationProgress.Verification(p.verification().sourceMemory(),
+                    d.destinationMemory(), p.verification().sourceDeviceState(), d.destinationDeviceState(),
+                    p.verification().sourceDisks(), d.destinationDisks()));
         }
         return p;
     }

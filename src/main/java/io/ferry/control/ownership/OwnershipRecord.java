@@ -33,6 +33,16 @@ public class OwnershipRecord {
     @Column(nullable = false)
     private OwnershipState state;
 
+    @Column(name = "from_owner_host_id")
+    private String fromOwnerHostId;
+
+    @Enumerated(EnumType.STRING)
+    @Column(name = "from_state")
+    private OwnershipState fromState;
+
+    @Column(name = "job_id")
+    private UUID jobId;
+
     @Column(nullable = false)
     private String reason;
 
@@ -45,7 +55,11 @@ public class OwnershipRecord {
     protected OwnershipRecord() {
     }
 
-    OwnershipRecord(DiskOwnership current, String reason, String actor) {
+    OwnershipRecord(DiskOwnership current, String fromOwnerHostId, OwnershipState fromState, UUID jobId,
+                    String reason, String actor) {
+        this.fromOwnerHostId = fromOwnerHostId;
+        this.fromState = fromState;
+        this.jobId = jobId;
         this.diskId = current.diskId();
         this.generation = current.generation();
         this.ownerHostId = current.ownerHostId();
@@ -65,6 +79,18 @@ public class OwnershipRecord {
 
     public OwnershipState state() {
         return state;
+    }
+
+    public String fromOwnerHostId() {
+        return fromOwnerHostId;
+    }
+
+    public OwnershipState fromState() {
+        return fromState;
+    }
+
+    public UUID jobId() {
+        return jobId;
     }
 
     public String reason() {

@@ -7,4 +7,6 @@ import org.springframework.data.jpa.repository.JpaRepository;
 interface OwnershipRecordRepository extends JpaRepository<OwnershipRecord, Long> {
 
     List<OwnershipRecord> findByDiskIdOrderByGenerationAsc(UUID diskId);
+
+    OwnershipRecord findFirstByDiskIdOrderByGenerationDesc(UUID diskId);
 }

@@ -1,7 +1,9 @@
 package io.ferry.control.ownership;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -10,14 +12,20 @@ import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 
 /**
- * The only writer of disk ownership. Every step is a compare-and-set: the caller names the
- * generation it believes current, the row's version column guards concurrent writers, and
- * a mismatch is refused rather than repaired.
+ * The only writer of disk ownership. Every step is a compare-and-set taken before any worker
+ * acts on it: the caller names the generation each disk had when its job started (ACTIVE on the
+ * source, {@code g}), the step says what it must find, and the row's version column guards
+ * concurrent writers. A step covers all of a guest's disks in one transaction: all move or none.
  *
  * <pre>
- *   ACTIVE@src (g) --beginHandoff--> HANDOFF (g+1) --completeHandoff--> ACTIVE@dst (g+2)
- *                                        \--abortHandoff-----------> ACTIVE@src (g+2)
+ *   ACTIVE@src g --handOff--> HANDOFF g+1 --activate----> ACTIVE@dst g+2
+ *        |                        \--reactivate--> ACTIVE@src g+2
+ *        \--reactivate (hand-off never recorded)--> ACTIVE@src g+1
  * </pre>
+ *
+ * Exactly one of activate and reactivate can win a hand-off, so exactly one host may write. A
+ * step is idempotent for its job (a worker retrying after a lost answer gets the same grant);
+ * anything else that does not match is refused with {@link OwnershipConflictException}.
  */
 @Service
 public class OwnershipService {
@@ -38,31 +46,100 @@ public class OwnershipService {
     @Transactional
     public DiskOwnership establish(UUID diskId, String hostId, String actor) {
         DiskOwnership created = ownership.save(new DiskOwnership(diskId, hostId, clock.instant()));
-        history.save(new OwnershipRecord(created, "disk created on " + hostId, actor));
+        history.save(new OwnershipRecord(created, null, null, null, "disk created on " + hostId, actor));
         return created;
     }
 
-    /** Source flushed and inactivated the image: nobody may write it until the hand-off ends. */
-    @Transactional
-    public DiskOwnership beginHandoff(UUID diskId, String fromHost, long expectedGeneration, String reason,
-                                      String actor) {
-        DiskOwnership current = expect(diskId, expectedGeneration, OwnershipState.ACTIVE, fromHost);
-        return advance(current, fromHost, OwnershipState.HANDOFF, reason, actor);
+    /**
+     * Job start: every disk must be ACTIVE on {@code source}. Returns the generations the job's
+     * steps will build on; the destination may then open the images, inactive.
+     */
+    @Transactional(readOnly = true)
+    public Map<UUID, Long> expectActive(List<UUID> diskIds, String source) {
+        Map<UUID, Long> generations = new java.util.LinkedHashMap<>();
+        for (UUID diskId : diskIds) {
+            DiskOwnership current = load(diskId);
+            if (current.state() != OwnershipState.ACTIVE || !current.ownerHostId().equals(source)) {
+                throw new OwnershipConflictException(diskId, "is " + current.state().apiName() + " on "
+                        + current.ownerHostId() + " at generation " + current.generation() + ", not active on "
+                        + source);
+            }
+            generations.put(diskId, current.generation());
+        }
+        return generations;
     }
 
-    /** The destination activates the image and becomes its only writer. */
+    /** Source flushed and inactivated its images: nobody may write them until the hand-off ends. */
     @Transactional
-    public DiskOwnership completeHandoff(UUID diskId, String toHost, long expectedGeneration, String reason,
-                                         String actor) {
-        DiskOwnership current = expect(diskId, expectedGeneration, OwnershipState.HANDOFF, null);
-        return advance(current, toHost, OwnershipState.ACTIVE, reason, actor);
+    public List<DiskOwnership> handOff(UUID jobId, String source, Map<UUID, Long> base, String actor) {
+        List<DiskOwnership> result = new ArrayList<>();
+        for (Map.Entry<UUID, Long> disk : base.entrySet()) {
+            DiskOwnership current = load(disk.getKey());
+            long g = disk.getValue();
+            if (is(current, OwnershipState.HANDOFF, source, g + 1) && lastStepBy(current, jobId)) {
+                result.add(current);   // a retry
+                continue;
+            }
+            expect(current, OwnershipState.ACTIVE, source, g, "hand-off");
+            result.add(advance(current, source, OwnershipState.HANDOFF, jobId,
+                    "job " + jobId + ": source " + source + " flushed and inactivated the image", actor));
+        }
+        return result;
     }
 
-    /** The hand-off did not happen: the previous owner re-activates the image. */
+    /** The destination has the whole guest and asks to write: it becomes the only owner. */
     @Transactional
-    public DiskOwnership abortHandoff(UUID diskId, long expectedGeneration, String reason, String actor) {
-        DiskOwnership current = expect(diskId, expectedGeneration, OwnershipState.HANDOFF, null);
-        return advance(current, current.ownerHostId(), OwnershipState.ACTIVE, reason, actor);
+    public List<DiskOwnership> activate(UUID jobId, String destination, Map<UUID, Long> base, String actor) {
+        List<DiskOwnership> result = new ArrayList<>();
+        for (Map.Entry<UUID, Long> disk : base.entrySet()) {
+            DiskOwnership current = load(disk.getKey());
+            long g = disk.getValue();
+            if (is(current, OwnershipState.ACTIVE, destination, g + 2) && lastStepBy(current, jobId)) {
+                result.add(current);
+                continue;
+            }
+            if (current.state() != OwnershipState.HANDOFF || current.generation() != g + 1) {
+                throw new OwnershipConflictException(disk.getKey(), "cannot activate on " + destination
+                        + ": expected handoff at generation " + (g + 1) + " but it is " + describe(current));
+            }
+            result.add(advance(current, destination, OwnershipState.ACTIVE, jobId,
+                    "job " + jobId + ": destination " + destination + " activated the image", actor));
+        }
+        return result;
+    }
+
+    /**
+     * The hand-off did not happen: the source takes its images back — from HANDOFF, or from its
+     * own ACTIVE record when the hand-off was never recorded (it cannot know which).
+     */
+    @Transactional
+    public List<DiskOwnership> reactivate(UUID jobId, String source, Map<UUID, Long> base, String reason,
+                                          String actor) {
+        List<DiskOwnership> result = new ArrayList<>();
+        for (Map.Entry<UUID, Long> disk : base.entrySet()) {
+            DiskOwnership current = load(disk.getKey());
+            long g = disk.getValue();
+            if (current.state() == OwnershipState.ACTIVE && current.ownerHostId().equals(source)
+                    && current.generation() > g && lastStepBy(current, jobId)) {
+                result.add(current);
+                continue;
+            }
+            boolean handoff = is(current, OwnershipState.HANDOFF, source, g + 1);
+            if (!handoff && !is(current, OwnershipState.ACTIVE, source, g)) {
+                throw new OwnershipConflictException(disk.getKey(), "cannot re-activate on " + source
+                        + ": it is " + describe(current));
+            }
+            result.add(advance(current, source, OwnershipState.ACTIVE, jobId,
+                    "job " + jobId + ": source " + source + " re-activated the image (" + reason + ")", actor));
+        }
+        return result;
+    }
+
+    /** Disks whose last step was this job's hand-off and that nobody activated since. */
+    @Transactional(readOnly = true)
+    public List<DiskOwnership> inHandoffBy(UUID jobId, List<UUID> diskIds) {
+        return diskIds.stream().map(this::load)
+                .filter(d -> d.state() == OwnershipState.HANDOFF && lastStepBy(d, jobId)).toList();
     }
 
     @Transactional(readOnly = true)
@@ -75,31 +152,42 @@ public class OwnershipService {
         return history.findByDiskIdOrderByGenerationAsc(diskId);
     }
 
-    private DiskOwnership expect(UUID diskId, long generation, OwnershipState state, String owner) {
-        DiskOwnership current = ownership.findById(diskId)
+    private DiskOwnership load(UUID diskId) {
+        return ownership.findById(diskId)
                 .orElseThrow(() -> new OwnershipConflictException(diskId, "has no ownership record"));
-        if (current.generation() != generation) {
-            throw new OwnershipConflictException(diskId, "expected generation " + generation + " but it is "
-                    + current.generation());
-        }
-        if (current.state() != state) {
-            throw new OwnershipConflictException(diskId, "expected state " + state.apiName() + " but it is "
-                    + current.state().apiName());
-        }
-        if (owner != null && !owner.equals(current.ownerHostId())) {
-            throw new OwnershipConflictException(diskId, "is owned by " + current.ownerHostId() + ", not " + owner);
-        }
-        return current;
     }
 
-    private DiskOwnership advance(DiskOwnership current, String owner, OwnershipState state, String reason,
-                                  String actor) {
+    private boolean lastStepBy(DiskOwnership current, UUID jobId) {
+        OwnershipRecord last = history.findFirstByDiskIdOrderByGenerationDesc(current.diskId());
+        return last != null && jobId.equals(last.jobId()) && last.generation() == current.generation();
+    }
+
+    private static boolean is(DiskOwnership d, OwnershipState state, String owner, long generation) {
+        return d.state() == state && d.ownerHostId().equals(owner) && d.generation() == generation;
+    }
+
+    private static void expect(DiskOwnership current, OwnershipState state, String owner, long generation,
+                               String step) {
+        if (!is(current, state, owner, generation)) {
+            throw new OwnershipConflictException(current.diskId(), step + " expected " + state.apiName() + " on "
+                    + owner + " at generation " + generation + " but it is " + describe(current));
+        }
+    }
+
+    private static String describe(DiskOwnership d) {
+        return d.state().apiName() + " on " + d.ownerHostId() + " at generation " + d.generation();
+    }
+
+    private DiskOwnership advance(DiskOwnership current, String owner, OwnershipState state, UUID jobId,
+                                  String reason, String actor) {
+        String fromOwner = current.ownerHostId();
+        OwnershipState fromState = current.state();
         current.advance(owner, state, clock.instant());
         // saveAndFlush: the version check runs now, inside this transaction, not at some later flush.
         DiskOwnership saved = ownership.saveAndFlush(current);
-        history.save(new OwnershipRecord(saved, reason, actor));
-        log.info("disk {} ownership: {} on {} at generation {} ({})", saved.diskId(), state.apiName(), owner,
-                saved.generation(), reason);
+        history.save(new OwnershipRecord(saved, fromOwner, fromState, jobId, reason, actor));
+        log.info("disk {} ownership: {} on {} -> {} on {} at generation {} ({})", saved.diskId(),
+                fromState.apiName(), fromOwner, state.apiName(), owner, saved.generation(), reason);
         return saved;
     }
 }

@@ -13,6 +13,11 @@ import io.ferry.migration.MigratingGuest;
 import io.ferry.migration.MigrationFailure;
 import io.ferry.migration.MigrationReporter;
 import io.ferry.migration.RateLimiter;
+import io.ferry.channel.OwnershipStep;
+import io.ferry.migration.FaultInjector;
+import io.ferry.migration.OwnershipArbiter;
+import java.time.Duration;
+import java.util.Map;
 import io.ferry.migration.transport.OutgoingConnection;
 import io.ferry.wire.RamBlockInfo;
 import io.ferry.wire.RamRecordWriter;
@@ -29,16 +34,23 @@ import org.slf4j.MDC;
 
 /**
  * The source of one pre-copy migration, run on its own thread, following QEMU: setup (header,
- * RAM block list), a bulk round that sends every page once (zero pages as one-byte records),
- * then rounds of "sync the dirty log, send what changed" until the rest fits in the downtime
- * limit at the measured bandwidth; then switchover: pause, final sync, last pages, device state,
- * EOF, and the destination's SHUT. Any failure before the destination confirmed leaves the
- * guest running here exactly as before.
+ * RAM block list, and with {@code storage: copy} the {@code block} section), a bulk round that
+ * sends every image chunk and every page once (zero chunks and zero pages as headers only),
+ * then rounds of "sync the dirty logs, send what changed" until the rest fits in the downtime
+ * limit at the measured bandwidth; then switchover: pause, final sync, last chunks and pages,
+ * and — for a guest with disks — the hand-off: flush and inactivate the images here, then the
+ * control plane's compare-and-set to HANDOFF; then device state, EOF, and the destination's SHUT.
+ *
+ * <p>Failure before the images were inactivated leaves the guest running here as before. After
+ * that, the source never resumes on a guess: it re-activates its images through the control
+ * plane (which refuses if the destination's activation won — then the guest is handed over),
+ * waiting with the guest paused for as long as the control plane cannot answer.
  */
 public final class OutgoingMigration implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(OutgoingMigration.class);
-    private static final int BATCH_BYTES = 1 << 20;
+    /** Room for one 1 MiB image chunk and its header, or 255 pages. */
+    private static final int BATCH_BYTES = StreamFormat.BLOCK_CHUNK_BYTES + (64 << 10);
     private static final int RUN_PAGES = 64;
     private static final long PROGRESS_EVERY_NANOS = 250_000_000L;
     private static final long HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -47,10 +59,16 @@ public final class OutgoingMigration implements Runnable {
     private static final int DEVICE_SECTION_ID = 2;
     private static final int VERIFY_SECTION_ID = 3;
     private static final int RUN_STATE_SECTION_ID = 4;
+    private static final int BLOCK_SECTION_ID = 5;
+    private static final Duration REACTIVATE_RETRY = Duration.ofSeconds(10);
 
-    /** Parameters of one outgoing migration. */
-    public record Spec(UUID jobId, String destinationAddress, byte[] secret, long maxBandwidth, long downtimeLimitMs,
-                       boolean verifyChecksums) {
+    /**
+     * Parameters of one outgoing migration. {@code baseGenerations}: the generation, by disk id,
+     * at which the control plane found each disk ACTIVE here when it started the job.
+     */
+    public record Spec(UUID jobId, String hostId, String destinationAddress, byte[] secret, long maxBandwidth,
+                       long downtimeLimitMs, boolean verifyChecksums, boolean copyImages,
+                       Map<String, Long> baseGenerations, Duration handoffTimeout) {
     }
 
     private final Spec spec;
@@ -58,6 +76,9 @@ public final class OutgoingMigration implements Runnable {
     private final SyntheticGuest guest;
     private final EventLoopGroup group;
     private final MigrationReporter reporter;
+    private final OwnershipArbiter arbiter;
+    private final FaultInjector faults;
+    private final List<DiskChunks> disks;
     /** Called once at the end with (jobId, handed over?): true means the destination runs the guest now. */
     private final BiConsumer<UUID, Boolean> finished;
     private final RateLimiter limiter;
@@ -71,6 +92,8 @@ public final class OutgoingMigration implements Runnable {
      */
     private boolean eofSent;
     private boolean refusedByDestination;
+    /** The images here were flushed and fenced: only the control plane can make them writable again. */
+    private boolean inactivated;
 
     // Counters, written by the migration thread only.
     private final long startNanos = System.nanoTime();
@@ -92,19 +115,25 @@ public final class OutgoingMigration implements Runnable {
     private long windowStart = System.nanoTime();
     private long windowBytes;
     private long windowPagesAtStart;
+    private long diskTransferred;
+    private long diskRemainingChunks;
 
     private OutgoingConnection connection;
     private RamRecordWriter records;
     private ByteBuf batch;
 
     public OutgoingMigration(Spec spec, MigratingGuest migrating, EventLoopGroup group, MigrationReporter reporter,
-                             BiConsumer<UUID, Boolean> finished) {
+                             OwnershipArbiter arbiter, FaultInjector faults, BiConsumer<UUID, Boolean> finished) {
         this.spec = spec;
         this.migrating = migrating;
         this.guest = migrating.guest();
         this.group = group;
         this.reporter = reporter;
+        this.arbiter = arbiter;
+        this.faults = faults;
         this.finished = finished;
+        this.disks = guest.spec().disks().stream()
+                .map(d -> new DiskChunks(guest.disk(d.diskId()), d.diskId())).toList();
         this.limiter = new RateLimiter(spec.maxBandwidth());
         this.downtimeLimitMs = spec.downtimeLimitMs();
     }
@@ -140,6 +169,7 @@ public final class OutgoingMigration implements Runnable {
         GuestState before = guest.state();
         boolean handedOver = false;
         try {
+            checkGenerations();
             connection = OutgoingConnection.open(group, spec.destinationAddress(), spec.jobId(), spec.secret(),
                     HANDSHAKE_TIMEOUT_MS);
             records = new RamRecordWriter();
@@ -161,15 +191,18 @@ public final class OutgoingMigration implements Runnable {
                     "cancelled; the guest keeps running on the source", progress(), migrating.report()));
             log.info("migration cancelled; guest stays here");
         } catch (InterruptedException e) {
-            if (!eofSent) {
+            boolean mayResume = !eofSent && !inactivated;   // fenced disks come back only through the control plane
+            if (mayResume) {
                 restore(before);
             }
             reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, "worker is stopping",
-                    progress(), eofSent ? null : migrating.report()));
+                    progress(), mayResume ? migrating.report() : null));
         } catch (RuntimeException e) {
             String reason = e instanceof MigrationFailure ? e.getMessage() : e.toString();
             if (handedOver) {
                 log.error("migration completed, but reporting it failed: {}", reason, e);
+            } else if (inactivated) {
+                handedOver = failBack(reason, before);
             } else if (eofSent && !refusedByDestination) {
                 // Both sides may hold the guest: never resume it here on a guess. It stays paused.
                 reason = "outcome unknown after the whole stream was sent (" + reason + "): the guest stays paused "
@@ -196,6 +229,75 @@ public final class OutgoingMigration implements Runnable {
         }
     }
 
+    /** The disks must be here, active, at the generations the control plane started the job with. */
+    private void checkGenerations() {
+        for (DiskChunks disk : disks) {
+            Long base = spec.baseGenerations().get(disk.device());
+            if (base == null || disk.image().activeGeneration() != base) {
+                throw new MigrationFailure("disk " + disk.device() + " is active here at generation "
+                        + disk.image().activeGeneration() + ", but the control plane started the job at " + base);
+            }
+        }
+    }
+
+    /**
+     * After the images were inactivated, the guest may run here again only if the control plane
+     * re-activates them here. Closes the stream first (the destination must not get the rest),
+     * then asks until it gets an answer. Returns true if the destination's activation had won:
+     * the guest is handed over.
+     */
+    private boolean failBack(String reason, GuestState before) {
+        if (connection != null) {
+            connection.close();
+        }
+        log.warn("hand-off did not complete ({}); re-activating the disks here through the control plane", reason);
+        try {
+            while (true) {
+                OwnershipArbiter.Answer answer = arbiter.step(spec.jobId(), OwnershipStep.REACTIVATE,
+                        spec.baseGenerations(), REACTIVATE_RETRY);
+                switch (answer.verdict()) {
+                    case GRANTED -> {
+                        guest.activateDisks(answer.generations());
+                        restore(before);
+                        String why = reason + "; the source re-activated its disks at generation "
+                                + answer.generations().values() + " and keeps the guest";
+                        reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, why, progress(),
+                                migrating.report()));
+                        log.warn("migration failed, guest stays here: {}", why);
+                        return false;
+                    }
+                    case REFUSED -> {
+                        OwnershipArbiter.Answer now = arbiter.read(spec.jobId(), REACTIVATE_RETRY);
+                        boolean destinationOwns = now.verdict() == OwnershipArbiter.Verdict.GRANTED
+                                && !now.disks().isEmpty() && now.disks().stream().allMatch(
+                                d -> d.state().equals("active") && !d.ownerHostId().equals(spec.hostId()));
+                        if (destinationOwns) {
+                            String why = "the destination activated the disks " + now.disks() + " (" + reason
+                                    + " afterwards): the guest runs there";
+                            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.COMPLETED, why,
+                                    progress(), null));
+                            log.info("migration completed: {}", why);
+                            return true;
+                        }
+                        String why = reason + "; the control plane refused to re-activate the disks here ("
+                                + answer.detail() + "): the guest stays paused and fenced";
+                        reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, why, progress(),
+                                migrating.report()));
+                        log.error("migration {}", why);
+                        return false;
+                    }
+                    case UNREACHABLE -> log.warn("control plane unreachable; the guest stays paused, disks fenced, "
+                            + "until it answers: {}", answer.detail());
+                }
+            }
+        } catch (InterruptedException stopping) {
+            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, reason
+                    + "; worker stopped before the disks could be re-activated: the guest stays paused and fenced",
+                    progress(), migrating.report()));
+            return false;
+        }
+    }
+
     private void restore(GuestState before) {
         if (!guest.memory().isClosed() && guest.state() != before) {
             migrating.changeState(before == GuestState.PAUSED ? GuestState.PAUSED : GuestState.RUNNING);
@@ -211,6 +313,14 @@ public final class OutgoingMigration implements Runnable {
         StreamEncoder.ramBlockList(batch, blocks.stream().map(b -> new RamBlockInfo(b.name(), b.sizeBytes())).toList());
         StreamEncoder.ramEos(batch);
         StreamEncoder.footer(batch, RAM_SECTION_ID);
+        if (spec.copyImages() && !disks.isEmpty()) {
+            StreamEncoder.sectionStart(batch, StreamFormat.SECTION_START, BLOCK_SECTION_ID, StreamFormat.BLOCK_SECTION,
+                    0, StreamFormat.BLOCK_SECTION_VERSION);
+            StreamEncoder.blockEos(batch);
+            StreamEncoder.footer(batch, BLOCK_SECTION_ID);
+            disks.forEach(DiskChunks::markAll);
+            diskRemainingChunks = disks.stream().mapToLong(DiskChunks::pending).sum();
+        }
         flush(true);
         long[][] toSend = new long[blocks.size()][];
         for (int i = 0; i < blocks.size(); i++) {
@@ -231,6 +341,7 @@ public final class OutgoingMigration implements Runnable {
             checkCancel();
             long roundStart = System.nanoTime();
             long roundBytes = transferred;
+            sendDiskRound(StreamFormat.SECTION_PART, true);
             long pages = sendRound(blocks, toSend, StreamFormat.SECTION_PART, true);
             iterations++;
             long roundNanos = System.nanoTime() - roundStart;
@@ -242,9 +353,11 @@ public final class OutgoingMigration implements Runnable {
             }
             long now = System.nanoTime();
             remainingPages = sync(blocks, toSend);
+            diskRemainingChunks = syncDisks();
             dirtyPagesRate = (long) (remainingPages / Math.max((now - lastSync) / 1e9, 1e-3));
             lastSync = now;
-            long pending = remainingPages * StreamFormat.PAGE_SIZE;
+            long pending = remainingPages * StreamFormat.PAGE_SIZE
+                    + diskRemainingChunks * StreamFormat.BLOCK_CHUNK_BYTES;
             expectedDowntimeMs = ConvergencePolicy.expectedDowntimeMs(pending, bytesPerMs);
             progressMaybe(true);
             if (ConvergencePolicy.canSwitchOver(true, pending, bytesPerMs, downtimeLimitMs)) {
@@ -258,14 +371,22 @@ public final class OutgoingMigration implements Runnable {
         long downtimeStart = System.nanoTime();
         migrating.changeState(GuestState.PAUSED);
         remainingPages += sync(blocks, toSend);
+        diskRemainingChunks = syncDisks();
+        sendDiskRound(StreamFormat.SECTION_END, false);
         StreamEncoder.sectionPart(batch, StreamFormat.SECTION_END, RAM_SECTION_ID);
         sendRound(blocks, toSend, StreamFormat.SECTION_END, false);
         remainingPages = 0;
+        if (!disks.isEmpty()) {
+            handOff();
+        }
         if (spec.verifyChecksums()) {
             GuestChecksums sums = guest.checksums();
-            verification = new MigrationProgress.Verification(sums.memory(), null, sums.deviceState(), null);
-            ensureRoom(512);
-            FerrySections.verify(batch, VERIFY_SECTION_ID, sums.memory(), sums.deviceState());
+            List<String> diskDigests = sums.disks().stream().map(GuestChecksums.DiskChecksum::sha256).toList();
+            verification = new MigrationProgress.Verification(sums.memory(), null, sums.deviceState(), null,
+                    diskDigests, null);
+            ensureRoom(512 + 65 * diskDigests.size());
+            FerrySections.verify(batch, VERIFY_SECTION_ID,
+                    new FerrySections.Digests(sums.memory(), sums.deviceState(), diskDigests));
         }
         byte[] device = guest.deviceState();
         ensureRoom(device.length + 512);
@@ -282,6 +403,108 @@ public final class OutgoingMigration implements Runnable {
                     + (reason == null ? "" : ": " + reason));
         }
         downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
+    }
+
+    /**
+     * QEMU's rule: images are flushed and inactivated before the end of the stream. Then the
+     * control plane records the hand-off; without that record the destination could never
+     * activate, so there is no point sending the rest.
+     */
+    private void handOff() throws InterruptedException {
+        try {
+            guest.inactivateDisks();
+        } catch (java.io.IOException e) {
+            inactivated = true;   // partly fenced: only the control plane may make them writable again
+            throw new MigrationFailure("flushing the disks before the hand-off failed: " + e.getMessage());
+        }
+        inactivated = true;
+        faults.reach(FaultInjector.Step.SOURCE_INACTIVATED, spec.jobId(), connection::close);
+        OwnershipArbiter.Answer answer = arbiter.step(spec.jobId(), OwnershipStep.HANDOFF, spec.baseGenerations(),
+                spec.handoffTimeout());
+        if (answer.verdict() != OwnershipArbiter.Verdict.GRANTED) {
+            throw new MigrationFailure("the control plane did not record the hand-off (" + answer.verdict()
+                    .name().toLowerCase(java.util.Locale.ROOT) + ": " + answer.detail() + ")");
+        }
+        log.info("disks handed off: {}", answer.disks());
+        faults.reach(FaultInjector.Step.HANDOFF_RECORDED, spec.jobId(), connection::close);
+    }
+
+    /** Moves the images' dirty logs into their due chunks (copy mode); returns how many are due. */
+    private long syncDisks() {
+        if (!spec.copyImages()) {
+            return 0;
+        }
+        long due = 0;
+        for (DiskChunks disk : disks) {
+            due += disk.sync();
+        }
+        return due;
+    }
+
+    /**
+     * Sends every due chunk of every image as a {@code block} PART or END section (copy mode).
+     * A chunk is read from the image straight into the batch and sent whole (QEMU's layout: the
+     * last chunk is padded); an all-zero chunk becomes a header without data.
+     */
+    private void sendDiskRound(byte sectionType, boolean rateLimited) throws InterruptedException {
+        if (!spec.copyImages() || disks.isEmpty()) {
+            return;
+        }
+        ensureRoom(64);
+        StreamEncoder.sectionPart(batch, sectionType, BLOCK_SECTION_ID);
+        for (DiskChunks disk : disks) {
+            for (long chunk = disk.next(0); chunk >= 0; chunk = disk.next(chunk + 1)) {
+                sendChunk(disk, chunk, rateLimited);
+                disk.clear(chunk);
+                diskRemainingChunks = Math.max(0, diskRemainingChunks - 1);
+                if (rateLimited) {
+                    checkCancel();
+                }
+            }
+        }
+        ensureRoom(64);
+        if (sectionType == StreamFormat.SECTION_END) {
+            StreamEncoder.blockProgress(batch, 100);
+        }
+        StreamEncoder.blockEos(batch);
+        StreamEncoder.footer(batch, BLOCK_SECTION_ID);
+        flush(rateLimited);
+    }
+
+    private void sendChunk(DiskChunks disk, long chunk, boolean rateLimited) throws InterruptedException {
+        ensureRoom(StreamFormat.BLOCK_CHUNK_BYTES + 512, rateLimited);
+        long offset = chunk * StreamFormat.BLOCK_CHUNK_BYTES;
+        int length = (int) Math.min(StreamFormat.BLOCK_CHUNK_BYTES, disk.image().sizeBytes() - offset);
+        int header = batch.writerIndex();
+        StreamEncoder.blockChunkHeader(batch, disk.device(), offset);
+        int data = batch.writerIndex();
+        try {
+            for (int read = 0; read < length; ) {
+                int n = batch.writeBytes(disk.image().readChannel(), offset + read, length - read);
+                if (n < 0) {
+                    throw new MigrationFailure("image of disk " + disk.device() + " ended early at " + (offset + read));
+                }
+                read += n;
+            }
+        } catch (java.io.IOException e) {
+            throw new MigrationFailure("cannot read image of disk " + disk.device() + ": " + e.getMessage());
+        }
+        batch.writeZero(StreamFormat.BLOCK_CHUNK_BYTES - length);
+        if (isZero(batch, data, StreamFormat.BLOCK_CHUNK_BYTES)) {
+            batch.writerIndex(header);
+            StreamEncoder.blockZeroChunk(batch, disk.device(), offset);
+        }
+        diskTransferred += StreamFormat.BLOCK_CHUNK_BYTES;
+    }
+
+    private static boolean isZero(ByteBuf buffer, int from, int length) {
+        int end = from + length;
+        for (int i = from; i < end; i += Long.BYTES) {
+            if (buffer.getLong(i) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -429,11 +652,14 @@ public final class OutgoingMigration implements Runnable {
         long totalMs = elapsedMs();
         double seconds = Math.max((totalMs - setupMs) / 1000.0, 0.001);
         long totalBytes = guest.memory().isClosed() ? 0 : guest.memory().totalBytes();
+        MigrationProgress.Disk disk = !spec.copyImages() || disks.isEmpty() ? null : new MigrationProgress.Disk(
+                disks.stream().mapToLong(d -> d.image().sizeBytes()).sum(), diskTransferred,
+                diskRemainingChunks * StreamFormat.BLOCK_CHUNK_BYTES);
         return new MigrationProgress(setupMs, totalMs, expectedDowntimeMs, downtimeMs,
                 new MigrationProgress.Ram(totalBytes, transferred, remainingPages * StreamFormat.PAGE_SIZE, duplicate,
                         normal, normal * StreamFormat.PAGE_SIZE, dirtyPagesRate,
                         transferred * 8 / seconds / 1e6, dirtySyncCount, pagesPerSecond, iterations),
-                verification);
+                disk, verification);
     }
 
     private static final class Cancelled extends RuntimeException {

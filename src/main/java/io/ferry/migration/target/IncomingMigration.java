@@ -2,13 +2,18 @@ package io.ferry.migration.target;
 
 import io.ferry.channel.MigrationProgress;
 import io.ferry.channel.MigrationReport;
+import io.ferry.channel.OwnershipGrant;
+import io.ferry.channel.OwnershipStep;
+import io.ferry.guest.DiskImage;
 import io.ferry.guest.GuestChecksums;
 import io.ferry.guest.GuestState;
 import io.ferry.guest.RamBlock;
 import io.ferry.guest.SyntheticGuest;
+import io.ferry.migration.FaultInjector;
 import io.ferry.migration.FerrySections;
 import io.ferry.migration.MigratingGuest;
 import io.ferry.migration.MigrationReporter;
+import io.ferry.migration.OwnershipArbiter;
 import io.ferry.migration.transport.IncomingRegistry;
 import io.ferry.wire.DecoderLimits;
 import io.ferry.wire.DeviceSectionFormat;
@@ -20,57 +25,90 @@ import io.ferry.wire.StreamListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import java.nio.charset.StandardCharsets;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
- * The destination of one migration: an incoming guest (memory allocated once, disks opened,
- * nothing running) that the stream decoder writes into. At EOF the stream is checked (device
- * state present; with verifyChecksums, memory and device-state digests equal the source's),
- * and only then is the guest resumed and SHUT(0) answered. Anything else discards the incoming
- * guest; the source keeps its own.
+ * The destination of one migration: an incoming guest (memory allocated once, images open and
+ * inactive, nothing running) that the stream decoder writes into — memory, and with
+ * {@code storage: copy} the images too. At EOF the stream is checked (device state present,
+ * images complete; with verifyChecksums, digests equal the source's). Then a guest without
+ * disks is resumed at once; a guest with disks first needs the control plane's activation
+ * (HANDOFF → ACTIVE here): only a granted activation lets this host write the images and run
+ * the guest. SHUT(0) answers the source after that. Anything else discards the incoming guest;
+ * the source keeps its own.
+ *
+ * <p>If the control plane does not answer within the hand-off timeout, the source is told to
+ * fail back (SHUT 1), and this side waits for the outcome instead of guessing: its activation
+ * request may have been applied with the answer lost. Once the records say who won, it either
+ * runs the guest or drops it.
  */
 public final class IncomingMigration
         implements IncomingRegistry.IncomingEndpoint, IncomingRegistry.StreamSink, StreamListener {
 
     private static final Logger log = LoggerFactory.getLogger(IncomingMigration.class);
+    private static final Duration RESOLVE_POLL = Duration.ofSeconds(1);
 
+    /**
+     * Parameters of one incoming migration. {@code baseGenerations} are the disks' generations
+     * at job start (ACTIVE on the source), by disk id.
+     */
+    public record Spec(UUID jobId, String hostId, byte[] secret, boolean verifyChecksums, boolean copyImages,
+                       Map<String, Long> baseGenerations, Duration handoffTimeout) {
+    }
+
+    private final Spec spec;
     private final UUID jobId;
-    private final byte[] secret;
     private final MigratingGuest incoming;
     private final SyntheticGuest guest;
     private final List<RamBlock> blocks;
-    private final boolean verifyChecksums;
+    private final Map<String, DiskImage> images = new HashMap<>();
     private final MigrationReporter reporter;
+    private final OwnershipArbiter arbiter;
+    private final FaultInjector faults;
     /** Called once with (jobId, resumed?) when the migration ends either way. */
     private final BiConsumer<UUID, Boolean> done;
     private final StreamDecoder decoder;
+    private final CompletableFuture<IncomingRegistry.Verdict> verdict = new CompletableFuture<>();
 
     private boolean blockListSeen;
+    private boolean blockSectionEnded;
     private byte[] deviceState;
     private String runState = "running";
-    private String sourceMemoryDigest;
-    private String sourceDeviceDigest;
+    private FerrySections.Digests sourceDigests;
+    /** The chunk whose data is arriving: its image and byte offset. */
+    private DiskImage chunkImage;
+    private long chunkOffset;
     /** Written on the connection's thread, or under this object's lock before a stream attached. */
     private volatile boolean ended;
-    private int shutStatus = 1;
+    /** Set once activation was asked for: from then on only the control plane's records decide. */
+    private volatile boolean activating;
     private String remote;
     private String failureReason;
     private volatile IncomingRegistry.ConnectionControl connection;
 
-    public IncomingMigration(UUID jobId, byte[] secret, MigratingGuest incoming, boolean verifyChecksums,
-                             MigrationReporter reporter, BiConsumer<UUID, Boolean> done) {
-        this.jobId = jobId;
-        this.secret = secret.clone();
+    public IncomingMigration(Spec spec, MigratingGuest incoming, MigrationReporter reporter, OwnershipArbiter arbiter,
+                             FaultInjector faults, BiConsumer<UUID, Boolean> done) {
+        this.spec = spec;
+        this.jobId = spec.jobId();
         this.incoming = incoming;
         this.guest = incoming.guest();
         this.blocks = guest.memory().blocks();
-        this.verifyChecksums = verifyChecksums;
+        guest.spec().disks().forEach(d -> images.put(d.diskId(), guest.disk(d.diskId())));
         this.reporter = reporter;
+        this.arbiter = arbiter;
+        this.faults = faults;
         this.done = done;
         this.decoder = new StreamDecoder(this, DecoderLimits.defaults());
     }
@@ -81,7 +119,7 @@ public final class IncomingMigration
 
     @Override
     public byte[] secret() {
-        return secret;
+        return spec.secret();
     }
 
     @Override
@@ -108,8 +146,8 @@ public final class IncomingMigration
     }
 
     @Override
-    public int shutStatus() {
-        return shutStatus;
+    public CompletionStage<IncomingRegistry.Verdict> verdict() {
+        return verdict;
     }
 
     @Override
@@ -132,10 +170,15 @@ public final class IncomingMigration
     /**
      * Called when the job is cancelled or failed elsewhere before a stream ended. With a stream
      * attached this runs on the stream's own thread and closes it first, so no page is written
-     * into a guest being discarded.
+     * into a guest being discarded. Ignored once activation was asked for: the control plane's
+     * records decide from then on.
      */
     public void abandon(String reason) {
         Runnable stop = () -> {
+            if (activating) {
+                log.warn("incoming migration {}: not abandoned ({}): activation is under way", jobId, reason);
+                return;
+            }
             if (!ended) {
                 ended = true;
                 if (connection != null) {
@@ -160,6 +203,7 @@ public final class IncomingMigration
     private void discard(String reason) {
         failureReason = reason;
         log.warn("incoming migration {} from {} discarded: {}", jobId, remote, reason);
+        verdict.complete(new IncomingRegistry.Verdict(1, reason));
         done.accept(jobId, false);
     }
 
@@ -217,6 +261,61 @@ public final class IncomingMigration
         }
     }
 
+    // ---- block migration (storage: copy) -----------------------------------------------------
+
+    @Override
+    public void blockSectionStart() {
+        if (!spec.copyImages()) {
+            throw new StreamFormatException("the stream carries disk images, but this job uses shared storage: "
+                    + "the images here belong to the source until the hand-off");
+        }
+    }
+
+    @Override
+    public void blockChunk(String device, long byteOffset, boolean zero) {
+        DiskImage image = images.get(device);
+        if (image == null) {
+            throw new StreamFormatException("block data for unknown device '" + device + "'");
+        }
+        if (byteOffset % StreamFormat.BLOCK_CHUNK_BYTES != 0 || byteOffset >= image.sizeBytes()) {
+            throw new StreamFormatException("block chunk at byte " + byteOffset + " of device '" + device
+                    + "' is not a chunk of its " + image.sizeBytes() + " bytes");
+        }
+        chunkImage = image;
+        chunkOffset = byteOffset;
+        if (zero) {
+            writeIncoming(byteOffset, ZERO_CHUNK.duplicate());
+        }
+    }
+
+    @Override
+    public void blockData(long offsetInChunk, ByteBuf data) {
+        long at = chunkOffset + offsetInChunk;
+        if (at < chunkImage.sizeBytes()) {   // the last chunk is sent whole: the rest is padding
+            writeIncoming(at, data.nioBuffer());
+        }
+    }
+
+    @Override
+    public void endOfBlockSection(byte sectionType) {
+        if (sectionType == StreamFormat.SECTION_END) {
+            blockSectionEnded = true;
+        }
+    }
+
+    private static final ByteBuffer ZERO_CHUNK = ByteBuffer.allocateDirect(StreamFormat.BLOCK_CHUNK_BYTES);
+
+    private void writeIncoming(long offset, ByteBuffer data) {
+        try {
+            chunkImage.writeIncoming(offset, data);
+        } catch (IOException e) {
+            throw new StreamFormatException("cannot write image " + chunkImage.path().getFileName() + " at byte "
+                    + offset + ": " + e.getMessage());
+        }
+    }
+
+    // ---- end of stream ----------------------------------------------------------------------
+
     @Override
     public void deviceState(String idstr, int instanceId, int versionId, ByteBuf payload) {
         if (idstr.equals(FerrySections.RUN_STATE)) {
@@ -225,12 +324,7 @@ public final class IncomingMigration
                 throw new StreamFormatException("unknown run state '" + runState + "'");
             }
         } else if (idstr.equals(FerrySections.VERIFY)) {
-            String[] digests = FerrySections.text(payload).split(":");
-            if (digests.length != 2) {
-                throw new StreamFormatException("malformed " + FerrySections.VERIFY + " section");
-            }
-            sourceMemoryDigest = digests[0];
-            sourceDeviceDigest = digests[1];
+            sourceDigests = FerrySections.digests(payload);
         } else if (idstr.equals(StreamFormat.DEVICE_STATE_SECTION)) {
             deviceState = ByteBufUtil.getBytes(payload);
         } else {
@@ -243,15 +337,17 @@ public final class IncomingMigration
         ended = true;
         String problem = check();
         if (problem != null) {
-            shutStatus = 1;
             discard(problem);
             return;
         }
-        incoming.changeState(runState.equals("paused") ? GuestState.PAUSED : GuestState.RUNNING);
-        shutStatus = 0;
-        log.info("incoming migration {} complete: guest {} {} here", jobId, guest.id(),
-                runState.equals("paused") ? "kept paused, as on the source," : "resumed");
-        done.accept(jobId, true);
+        if (images.isEmpty()) {
+            resume("no disks to activate");
+            return;
+        }
+        activating = true;
+        Thread activation = new Thread(this::activate, "activation-" + jobId);
+        activation.setDaemon(true);
+        activation.start();
     }
 
     /** Null when the received guest may run; otherwise why not. */
@@ -262,26 +358,117 @@ public final class IncomingMigration
         if (deviceState == null) {
             return "stream ended without the device state";
         }
+        if (spec.copyImages() && !images.isEmpty() && !blockSectionEnded) {
+            return "stream ended without the end of the disk images (block END section)";
+        }
         try {
             guest.loadDeviceState(deviceState);
-        } catch (RuntimeException e) {
-            return "device state refused: " + e.getMessage();
+            for (DiskImage image : images.values()) {
+                image.flush();   // the copy is durable before anyone may rely on it
+            }
+        } catch (RuntimeException | IOException e) {
+            return "device state or images refused: " + e.getMessage();
         }
-        if (verifyChecksums) {
-            if (sourceMemoryDigest == null) {
+        if (spec.verifyChecksums()) {
+            if (sourceDigests == null) {
                 return "verifyChecksums was requested but the source sent no digests";
             }
             GuestChecksums sums = guest.checksums();
+            List<String> disks = sums.disks().stream().map(GuestChecksums.DiskChecksum::sha256).toList();
             reporter.report(new MigrationReport(jobId, MigrationReport.VERIFIED, "destination digests", new MigrationProgress(
-                    0, 0, null, null, null, new MigrationProgress.Verification(null, sums.memory(), null,
-                    sums.deviceState())), null));
-            if (!sums.memory().equals(sourceMemoryDigest)) {
-                return "memory checksum mismatch: source " + sourceMemoryDigest + ", destination " + sums.memory();
+                    0, 0, null, null, null, null, new MigrationProgress.Verification(null, sums.memory(), null,
+                    sums.deviceState(), null, disks)), null));
+            if (!sums.memory().equals(sourceDigests.memory())) {
+                return "memory checksum mismatch: source " + sourceDigests.memory() + ", destination " + sums.memory();
             }
-            if (!sums.deviceState().equals(sourceDeviceDigest)) {
+            if (!sums.deviceState().equals(sourceDigests.deviceState())) {
                 return "device state checksum mismatch";
+            }
+            if (!disks.equals(sourceDigests.disks())) {
+                return "disk image checksum mismatch: source " + sourceDigests.disks() + ", destination " + disks;
             }
         }
         return null;
+    }
+
+    /** Off the event loop: the control plane's CAS, then run or drop the guest as it decides. */
+    private void activate() {
+        MDC.put("jobId", jobId.toString());
+        try {
+            OwnershipArbiter.Answer answer = arbiter.step(jobId, OwnershipStep.ACTIVATE, spec.baseGenerations(),
+                    spec.handoffTimeout());
+            switch (answer.verdict()) {
+                case GRANTED -> activated(answer);
+                case REFUSED -> discard("the control plane refused to activate the disks here: " + answer.detail());
+                case UNREACHABLE -> {
+                    // Tell the source to fail back now, then wait for the records: ours may have won.
+                    failureReason = "could not activate the disks: " + answer.detail()
+                            + "; the source decides (re-activation) and this side follows the control plane's records";
+                    verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
+                    resolve();
+                }
+            }
+        } catch (InterruptedException e) {
+            log.warn("incoming migration {}: worker stopping before the hand-off was decided; the guest is dropped "
+                    + "unactivated", jobId);
+            done.accept(jobId, false);
+        } catch (RuntimeException e) {
+            log.error("incoming migration {}: activation failed", jobId, e);
+            discard("activation failed: " + e);
+        } finally {
+            MDC.remove("jobId");
+        }
+    }
+
+    private void activated(OwnershipArbiter.Answer answer) {
+        guest.activateDisks(answer.generations());
+        faults.reach(FaultInjector.Step.DESTINATION_ACTIVATED, jobId, () -> {
+            if (connection != null) {
+                connection.close();
+            }
+        });
+        resume("disks activated at generation " + answer.generations().values());
+    }
+
+    private void resume(String why) {
+        incoming.changeState(runState.equals("paused") ? GuestState.PAUSED : GuestState.RUNNING);
+        log.info("incoming migration {} complete: guest {} {} here ({})", jobId, guest.id(),
+                runState.equals("paused") ? "kept paused, as on the source," : "resumed", why);
+        verdict.complete(new IncomingRegistry.Verdict(0, null));
+        done.accept(jobId, true);
+    }
+
+    /** Waits until the records say whether this side's activation won. Never guesses. */
+    private void resolve() throws InterruptedException {
+        while (true) {
+            OwnershipArbiter.Answer now = arbiter.read(jobId, spec.handoffTimeout());
+            if (now.verdict() == OwnershipArbiter.Verdict.GRANTED) {
+                if (now.disks().stream().allMatch(this::activeHere)) {
+                    log.warn("incoming migration {}: the control plane had granted the activation; running the guest",
+                            jobId);
+                    activated(now);
+                    return;
+                }
+                if (!now.disks().stream().allMatch(this::stillHandedOff)) {
+                    discard("the source took the disks back: " + now.disks());
+                    return;
+                }
+            } else if (now.verdict() == OwnershipArbiter.Verdict.REFUSED) {
+                discard("the control plane no longer knows job " + jobId + ": " + now.detail());
+                return;
+            }
+            Thread.sleep(RESOLVE_POLL.toMillis());
+        }
+    }
+
+    private boolean activeHere(OwnershipGrant.Disk disk) {
+        Long base = spec.baseGenerations().get(disk.diskId().toString());
+        return base != null && disk.state().equals("active") && disk.ownerHostId().equals(spec.hostId())
+                && disk.generation() == base + 2;
+    }
+
+    private boolean stillHandedOff(OwnershipGrant.Disk disk) {
+        Long base = spec.baseGenerations().get(disk.diskId().toString());
+        return base != null && disk.state().equals("handoff") && disk.generation() == base + 1;
     }
 }

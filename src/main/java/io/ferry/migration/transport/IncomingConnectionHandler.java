@@ -90,8 +90,12 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
                 try {
                     if (sink.feed(in)) {
                         state = State.DONE;
-                        // the stream is over either way: answer, then hang up (the source reads the answer first)
-                        answer(ctx, sink.shutStatus(), sink.failureReason()).addListener(ChannelFutureListener.CLOSE);
+                        // the stream is over either way: answer once decided, then hang up (the source reads it first)
+                        sink.verdict().whenComplete((verdict, error) -> ctx.executor().execute(() -> {
+                            int status = error == null ? verdict.shutStatus() : 1;
+                            String reason = error == null ? verdict.reason() : error.toString();
+                            answer(ctx, status, reason).addListener(ChannelFutureListener.CLOSE);
+                        }));
                     }
                 } catch (Exception e) {
                     throw e instanceof RuntimeException r ? r : new DecoderException(e);

@@ -38,10 +38,18 @@ public interface IncomingRegistry {
         /** The connection is gone; {@code cause} is null for a plain close. */
         void closed(Throwable cause);
 
-        /** The return-path answer to send after the stream ended (QEMU's SHUT status). */
-        int shutStatus();
+        /**
+         * The return-path answer once the stream ended: QEMU's SHUT status and, for a refusal, why.
+         * It may come later than the end of the stream (the destination may first need the
+         * control plane to activate its disks).
+         */
+        java.util.concurrent.CompletionStage<Verdict> verdict();
 
         /** Why the stream was refused, for the source (null when it was not). */
         String failureReason();
+    }
+
+    /** {@code shutStatus} 0: the destination runs the guest; otherwise {@code reason} says why not. */
+    record Verdict(int shutStatus, String reason) {
     }
 }

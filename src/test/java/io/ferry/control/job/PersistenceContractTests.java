@@ -21,6 +21,7 @@ import io.ferry.control.ownership.OwnershipConflictException;
 import io.ferry.control.ownership.OwnershipService;
 import io.ferry.control.ownership.OwnershipState;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -119,7 +120,7 @@ abstract class PersistenceContractTests {
     @BeforeEach
     void twoHosts() {
         for (String id : List.of("host-a", "host-b")) {
-            hosts.register(id, "instance-" + id, "127.0.0.1:1", "127.0.0.1:2", 1L << 34, 2);
+            hosts.register(id, "instance-" + id, "127.0.0.1:1", "127.0.0.1:2", "store-" + id, 1L << 34, 2);
         }
     }
 
@@ -200,29 +201,63 @@ abstract class PersistenceContractTests {
     }
 
     @Test
-    void ownershipHandOffStepsAreCompareAndSet() {
+    void ownershipHandOffStepsAreCompareAndSetAndOnlyOneSideWins() {
         Guest guest = guestOnA();
         UUID disk = guests.disksOf(guest.id()).get(0).id();
+        UUID job = UUID.randomUUID();
+        UUID otherJob = UUID.randomUUID();
         DiskOwnership start = ownership.find(disk).orElseThrow();
         assertThat(start.generation()).isEqualTo(1);
         assertThat(start.state()).isEqualTo(OwnershipState.ACTIVE);
+        assertThat(ownership.expectActive(List.of(disk), "host-a")).containsEntry(disk, 1L);
+        assertThatThrownBy(() -> ownership.expectActive(List.of(disk), "host-b"))
+                .isInstanceOf(OwnershipConflictException.class).hasMessageContaining("not active on host-b");
 
-        assertThatThrownBy(() -> ownership.beginHandoff(disk, "host-a", 2, "wrong generation", "test"))
-                .isInstanceOf(OwnershipConflictException.class).hasMessageContaining("expected generation 2");
-        assertThatThrownBy(() -> ownership.beginHandoff(disk, "host-b", 1, "not the owner", "test"))
-                .isInstanceOf(OwnershipConflictException.class).hasMessageContaining("owned by host-a");
-        assertThatThrownBy(() -> ownership.completeHandoff(disk, "host-b", 1, "not in hand-off", "test"))
-                .isInstanceOf(OwnershipConflictException.class);
+        assertThatThrownBy(() -> ownership.handOff(job, "host-a", Map.of(disk, 2L), "test"))
+                .isInstanceOf(OwnershipConflictException.class).hasMessageContaining("at generation 2");
+        assertThatThrownBy(() -> ownership.handOff(job, "host-b", Map.of(disk, 1L), "test"))
+                .isInstanceOf(OwnershipConflictException.class).hasMessageContaining("active on host-a");
+        assertThatThrownBy(() -> ownership.activate(job, "host-b", Map.of(disk, 1L), "test"))
+                .isInstanceOf(OwnershipConflictException.class).hasMessageContaining("expected handoff");
 
-        DiskOwnership handoff = ownership.beginHandoff(disk, "host-a", 1, "source inactivated", "test");
+        DiskOwnership handoff = ownership.handOff(job, "host-a", Map.of(disk, 1L), "test").get(0);
         assertThat(handoff.state()).isEqualTo(OwnershipState.HANDOFF);
         assertThat(handoff.generation()).isEqualTo(2);
-        DiskOwnership moved = ownership.completeHandoff(disk, "host-b", 2, "destination activated", "test");
+        // a retry after a lost answer gets the same grant; another job does not
+        assertThat(ownership.handOff(job, "host-a", Map.of(disk, 1L), "test").get(0).generation()).isEqualTo(2);
+        assertThatThrownBy(() -> ownership.handOff(otherJob, "host-a", Map.of(disk, 1L), "test"))
+                .isInstanceOf(OwnershipConflictException.class);
+
+        DiskOwnership moved = ownership.activate(job, "host-b", Map.of(disk, 1L), "test").get(0);
         assertThat(moved.ownerHostId()).isEqualTo("host-b");
         assertThat(moved.generation()).isEqualTo(3);
-        assertThatThrownBy(() -> ownership.abortHandoff(disk, 2, "too late", "test"))
+        assertThat(ownership.activate(job, "host-b", Map.of(disk, 1L), "test").get(0).generation()).isEqualTo(3);
+        // the destination won: the source can no longer take the image back
+        assertThatThrownBy(() -> ownership.reactivate(job, "host-a", Map.of(disk, 1L), "too late", "test"))
+                .isInstanceOf(OwnershipConflictException.class).hasMessageContaining("active on host-b");
+        assertThat(ownership.history(disk)).extracting(r -> r.generation() + ":" + r.fromOwnerHostId() + ":"
+                        + r.fromState() + "->" + r.ownerHostId() + ":" + r.state() + ":" + (r.jobId() != null))
+                .containsExactly("1:null:null->host-a:ACTIVE:false", "2:host-a:ACTIVE->host-a:HANDOFF:true",
+                        "3:host-a:HANDOFF->host-b:ACTIVE:true");
+    }
+
+    @Test
+    void aReactivationBeatsALateActivation() {
+        Guest guest = guestOnA();
+        UUID disk = guests.disksOf(guest.id()).get(0).id();
+        UUID job = UUID.randomUUID();
+        ownership.handOff(job, "host-a", Map.of(disk, 1L), "test");
+        assertThat(ownership.inHandoffBy(job, List.of(disk))).hasSize(1);
+        DiskOwnership back = ownership.reactivate(job, "host-a", Map.of(disk, 1L), "stream broke", "test").get(0);
+        assertThat(back.ownerHostId()).isEqualTo("host-a");
+        assertThat(back.state()).isEqualTo(OwnershipState.ACTIVE);
+        assertThat(back.generation()).isEqualTo(3);
+        assertThatThrownBy(() -> ownership.activate(job, "host-b", Map.of(disk, 1L), "test"))
                 .isInstanceOf(OwnershipConflictException.class);
-        assertThat(ownership.history(disk)).extracting(r -> r.generation() + ":" + r.ownerHostId() + ":" + r.state())
-                .containsExactly("1:host-a:ACTIVE", "2:host-a:HANDOFF", "3:host-b:ACTIVE");
+        // re-activating when the hand-off was never recorded also moves the generation on
+        UUID next = UUID.randomUUID();
+        assertThat(ownership.reactivate(next, "host-a", Map.of(disk, 3L), "control plane was away", "test")
+                .get(0).generation()).isEqualTo(4);
+        assertThat(ownership.inHandoffBy(job, List.of(disk))).isEmpty();
     }
 }

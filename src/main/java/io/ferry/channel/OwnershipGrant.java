@@ -1,0 +1,15 @@
+package io.ferry.channel;
+
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Control plane → worker: the ownership records of a job's disks, as a granted step left them
+ * (or as they are, for a read).
+ */
+public record OwnershipGrant(List<Disk> disks) {
+
+    /** {@code state} is {@code active} or {@code handoff}. */
+    public record Disk(UUID diskId, String ownerHostId, String state, long generation) {
+    }
+}

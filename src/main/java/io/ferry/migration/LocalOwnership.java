@@ -1,0 +1,89 @@
+package io.ferry.migration;
+
+import io.ferry.channel.OwnershipGrant;
+import io.ferry.channel.OwnershipStep;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The hand-off's compare-and-set kept in memory, for a migration between two guests of one
+ * process ({@link LoopbackMigration}: the benchmark and engine tests), where there is no control
+ * plane. Same steps and rules as the control plane's, one job, two hosts: {@link #SOURCE} and
+ * {@link #DESTINATION}. {@link #unreachable} plays a control plane that does not answer.
+ */
+public final class LocalOwnership implements OwnershipArbiter {
+
+    public static final String SOURCE = "loopback-source";
+    public static final String DESTINATION = "loopback-destination";
+
+    private final Map<String, OwnershipGrant.Disk> disks = new LinkedHashMap<>();
+    private volatile boolean unreachable;
+
+    /** Every disk ACTIVE on the source at generation 1, as a new guest's are. */
+    public LocalOwnership(List<String> diskIds) {
+        diskIds.forEach(id -> disks.put(id, new OwnershipGrant.Disk(UUID.fromString(id), SOURCE, "active", 1)));
+    }
+
+    public void unreachable(boolean unreachable) {
+        this.unreachable = unreachable;
+    }
+
+    /** The generations the job starts from. */
+    public synchronized Map<String, Long> generations() {
+        Map<String, Long> generations = new LinkedHashMap<>();
+        disks.forEach((id, d) -> generations.put(id, d.generation()));
+        return generations;
+    }
+
+    public synchronized List<OwnershipGrant.Disk> records() {
+        return List.copyOf(disks.values());
+    }
+
+    @Override
+    public Answer step(UUID jobId, String step, Map<String, Long> base, Duration within) throws InterruptedException {
+        if (unreachable) {
+            Thread.sleep(Math.min(within.toMillis(), 500));   // a short "timeout" keeps tests quick
+            return new Answer(Verdict.UNREACHABLE, List.of(), "control plane unreachable (loopback)");
+        }
+        return apply(step, base);
+    }
+
+    private synchronized Answer apply(String step, Map<String, Long> base) {
+        List<OwnershipGrant.Disk> next = new ArrayList<>();
+        for (Map.Entry<String, Long> entry : base.entrySet()) {
+            OwnershipGrant.Disk d = disks.get(entry.getKey());
+            long g = entry.getValue();
+            OwnershipGrant.Disk moved = switch (step) {
+                case OwnershipStep.HANDOFF -> is(d, "active", SOURCE, g) ? with(d, SOURCE, "handoff") : null;
+                case OwnershipStep.ACTIVATE -> d != null && d.state().equals("handoff") && d.generation() == g + 1
+                        ? with(d, DESTINATION, "active") : null;
+                case OwnershipStep.REACTIVATE -> is(d, "handoff", SOURCE, g + 1) || is(d, "active", SOURCE, g)
+                        ? with(d, SOURCE, "active") : null;
+                default -> null;
+            };
+            if (moved == null) {
+                return new Answer(Verdict.REFUSED, List.of(), step + " refused: disk is " + d);
+            }
+            next.add(moved);
+        }
+        next.forEach(d -> disks.put(d.diskId().toString(), d));
+        return new Answer(Verdict.GRANTED, next, null);
+    }
+
+    @Override
+    public synchronized Answer read(UUID jobId, Duration within) {
+        return new Answer(Verdict.GRANTED, records(), null);
+    }
+
+    private static boolean is(OwnershipGrant.Disk d, String state, String owner, long generation) {
+        return d != null && d.state().equals(state) && d.ownerHostId().equals(owner) && d.generation() == generation;
+    }
+
+    private static OwnershipGrant.Disk with(OwnershipGrant.Disk d, String owner, String state) {
+        return new OwnershipGrant.Disk(d.diskId(), owner, state, d.generation() + 1);
+    }
+}
