@@ -347,12 +347,16 @@ class OpenApiContractTest {
         assertConforms("GET", "/api/v1/disks/" + DISK_ID + "/ownership", 200, JSON, """
                 {"diskId":"%s","ownerHostId":"host-a","state":"active","generation":1,
                  "updatedAt":"2026-01-02T03:04:05Z","history":[{"generation":1,"ownerHostId":"host-a","state":"active",
-                 "reason":"disk created on host-a","actor":"api:operator","at":"2026-01-02T03:04:05Z"}]}"""
-                .formatted(DISK_ID));
+                 "fromOwnerHostId":null,"fromState":null,"jobId":null,
+                 "reason":"disk created on host-a","actor":"api:operator","at":"2026-01-02T03:04:05Z"},
+                 {"generation":2,"ownerHostId":"host-a","state":"handoff","fromOwnerHostId":"host-a","fromState":"active",
+                 "jobId":"%s","reason":"source flushed and inactivated","actor":"worker:host-a",
+                 "at":"2026-01-02T03:04:06Z"}]}"""
+                .formatted(DISK_ID, JOB_ID));
         assertConforms("GET", "/api/v1/guests/" + GUEST_ID + "/checksums", 200, JSON, """
                 {"guestId":"%s","memory":"ab12","ramBlocks":[{"name":"pc.ram","sizeBytes":4096,"sha256":"cd34"}],
                  "disks":[{"diskId":"%s","name":"root","sha256":"ef56"}],"deviceState":"0077",
-                 "takenAt":"2026-01-02T03:04:05Z"}""".formatted(GUEST_ID, DISK_ID));
+                 "diskWritesAcknowledged":1200,"takenAt":"2026-01-02T03:04:05Z"}""".formatted(GUEST_ID, DISK_ID));
     }
 
     @Test
@@ -375,9 +379,9 @@ class OpenApiContractTest {
                  "status":409,"title":"Illegal job transition","currentStatus":"completed","requestedStatus":"cancelling"}"""
                 .formatted(JOB_ID));
         assertConforms("POST", "/api/v1/migrations", 422, PROBLEM, """
-                {"detail":"not supported by this version's migration engine: parameters.storage=copy",
+                {"detail":"not supported by this version's migration engine: parameters.capabilities.postcopy",
                  "instance":"/api/v1/migrations","status":422,"title":"Unsupported migration feature",
-                 "unsupported":["parameters.storage=copy"]}""");
+                 "unsupported":["parameters.capabilities.postcopy"]}""");
         assertConforms("POST", "/api/v1/guests/" + GUEST_ID + "/pause", 503, PROBLEM, """
                 {"detail":"worker on 'host-a' (127.0.0.1:1) could not pause guest: connection refused",
                  "instance":"/api/v1/guests/%s/pause","status":503,"title":"Worker unavailable"}""".formatted(GUEST_ID));
@@ -507,6 +511,7 @@ class OpenApiContractTest {
 
     private static final String HOST = """
             {"id":"host-a","state":"reachable","controlAddress":"127.0.0.1:7101","dataPlaneAddress":"127.0.0.1:7102",
+             "datastoreId":"0b9e3c1e-6a55-4a43-9d1c-1f2e3d4c5b6a",
              "capacity":{"memoryBytes":17179869184,"allocatedMemoryBytes":33554432,"freeMemoryBytes":17146314752,"cpus":8},
              "registeredAt":"2026-01-02T03:04:05.123456Z","lastHeartbeatAt":"2026-01-02T03:04:06Z"}""";
 
@@ -526,9 +531,11 @@ class OpenApiContractTest {
             + "\"destinationHostId\":\"host-b\",\"status\":\"queued\",\"statusReason\":\"waiting\",\"failure\":null,"
             + "\"parameters\":{\"maxBandwidth\":134217728,\"downtimeLimitMs\":300,\"storage\":\"shared\",\"verifyChecksums\":false,"
             + "\"capabilities\":{\"postcopy\":false,\"autoConverge\":false,\"xbzrle\":false,\"compression\":\"none\","
-            + "\"channels\":1}},\"progress\":null,\"createdAt\":\"2026-01-02T03:04:05.123456Z\","
+            + "\"channels\":1}},\"progress\":null,\"disks\":[{\"diskId\":\"%s\",\"name\":\"root\","
+            + "\"ownerHostId\":\"host-a\",\"ownershipState\":\"active\",\"generation\":1,\"sourceSide\":\"active\","
+            + "\"destinationSide\":\"absent\"}],\"createdAt\":\"2026-01-02T03:04:05.123456Z\","
             + "\"updatedAt\":\"2026-01-02T03:04:05.123456Z\",\"startedAt\":null,\"finishedAt\":null}")
-            .formatted(JOB_ID, GUEST_ID);
+            .formatted(JOB_ID, GUEST_ID, DISK_ID);
 
     // ------------------------------------------------------------------ helpers
 

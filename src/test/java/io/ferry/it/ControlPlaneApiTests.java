@@ -280,12 +280,18 @@ abstract class ControlPlaneApiTests extends ApiTestSupport {
         assertThat(unknownGuest.status()).isEqualTo(422);
 
         ApiClient.Reply unsupported = api.post("/api/v1/migrations", Map.of("guestId", guestId,
-                "destinationHostId", "host-b", "parameters", Map.of("storage", "copy",
+                "destinationHostId", "host-b", "parameters", Map.of(
                         "capabilities", Map.of("postcopy", true, "xbzrle", true))));
         assertThat(unsupported.status()).isEqualTo(422);
         assertThat(unsupported.json().get("unsupported").valueStream().map(JsonNode::asString).toList())
-                .containsExactly("parameters.storage=copy", "parameters.capabilities.postcopy",
-                        "parameters.capabilities.xbzrle");
+                .containsExactly("parameters.capabilities.postcopy", "parameters.capabilities.xbzrle");
+
+        // the embedded workers share one datastore: copying an image onto itself is refused
+        ApiClient.Reply copyOntoItself = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("storage", "copy")));
+        assertThat(copyOntoItself.status()).isEqualTo(422);
+        assertThat(copyOntoItself.json().get("detail").asString()).contains("share datastore")
+                .contains("storage=shared");
 
         ApiClient.Reply misspelt = api.post("/api/v1/migrations", Map.of("guestId", guestId,
                 "destinationHostId", "host-b", "parameters", Map.of("maxBandwith", 1000)));

@@ -120,7 +120,7 @@ abstract class PersistenceContractTests {
     @BeforeEach
     void twoHosts() {
         for (String id : List.of("host-a", "host-b")) {
-            hosts.register(id, "instance-" + id, "127.0.0.1:1", "127.0.0.1:2", "store-" + id, 1L << 34, 2);
+            hosts.register(id, "instance-" + id, "127.0.0.1:1", "127.0.0.1:2", "shared-store", 1L << 34, 2);
         }
     }
 
