@@ -137,6 +137,9 @@ class DiskHandoffFaultTest {
             await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(reached)
                     && Files.readString(reached).contains(step));
             Files.delete(faults);   // one fault per case: restarted workers and retries run clean
+            String killed = fault == Fault.KILL_SOURCE ? source : fault == Fault.KILL_DESTINATION ? destination : null;
+            String registeredBefore = killed == null ? null
+                    : api.get("/api/v1/hosts/" + killed).json().get("registeredAt").asString();
             switch (fault) {
                 case KILL_SOURCE -> kill(source);
                 case KILL_DESTINATION -> kill(destination);
@@ -150,8 +153,18 @@ class DiskHandoffFaultTest {
             await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
                     .untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId).json().get("status")
                             .asString()).isIn("failed", "completed"));
+            if (killed != null) {   // the launcher starts a new worker process for the killed host
+                await().atMost(UP).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() -> !api.get(
+                        "/api/v1/hosts/" + killed).json().get("registeredAt").asString().equals(registeredBefore));
+            }
             hostsUp();
-            await().pollDelay(Duration.ofSeconds(1)).until(() -> true);   // let the workers settle on the outcome
+            // the outcome settles: the guest runs (or is paused) where it ended up, or was lost with a worker
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .untilAsserted(() -> {
+                        assertThat(api.get("/api/v1/guests/" + guestId).json().get("state").asString())
+                                .isIn("running", "paused", "lost");
+                        assertThat(fences(diskId).values()).doesNotContainNull();
+                    });
         } finally {
             sampler.stop();
             Files.deleteIfExists(faults);
@@ -166,6 +179,10 @@ class DiskHandoffFaultTest {
         String report = job.get("status").asString() + " (" + job.get("statusReason").asString() + "); guest "
                 + guest.get("state").asString() + " on " + where + "; ownership " + ownership;
         Map<String, Long> fences = fences(diskId);
+        System.out.printf("fault case %-22s %-18s -> job %s, guest %s on %s, disk %s on %s at generation %d, "
+                        + "%d samples%n", step, fault, job.get("status").asString(), guest.get("state").asString(), where,
+                ownership.get("state").asString(), ownership.get("ownerHostId").asString(),
+                ownership.get("generation").asLong(), sampler.samples.get());
         if (guest.get("state").asString().equals("lost")) {
             // the worker that held it died: nobody runs it, and nobody may write its image
             assertThat(fences.values()).as(report).allMatch(g -> g == 0);
