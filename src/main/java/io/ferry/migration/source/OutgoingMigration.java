@@ -354,6 +354,7 @@ public final class OutgoingMigration implements Runnable {
             long now = System.nanoTime();
             remainingPages = sync(blocks, toSend);
             diskRemainingChunks = syncDisks();
+            flushDisks();
             dirtyPagesRate = (long) (remainingPages / Math.max((now - lastSync) / 1e9, 1e-3));
             lastSync = now;
             long pending = remainingPages * StreamFormat.PAGE_SIZE
@@ -427,6 +428,20 @@ public final class OutgoingMigration implements Runnable {
         }
         log.info("disks handed off: {}", answer.disks());
         faults.reach(FaultInjector.Step.HANDOFF_RECORDED, spec.jobId(), connection::close);
+    }
+
+    /**
+     * Writes the guest's recent disk writes to storage between rounds, so the flush before the
+     * hand-off (inside the downtime) has little left to do.
+     */
+    private void flushDisks() {
+        for (DiskChunks disk : disks) {
+            try {
+                disk.image().flush();
+            } catch (java.io.IOException e) {
+                throw new MigrationFailure("flushing image of disk " + disk.device() + " failed: " + e.getMessage());
+            }
+        }
     }
 
     /** Moves the images' dirty logs into their due chunks (copy mode); returns how many are due. */

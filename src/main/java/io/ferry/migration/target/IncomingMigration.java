@@ -59,6 +59,8 @@ public final class IncomingMigration
 
     private static final Logger log = LoggerFactory.getLogger(IncomingMigration.class);
     private static final Duration RESOLVE_POLL = Duration.ofSeconds(1);
+    /** Copied bytes after which the images are flushed in the background, so the flush at switchover is short. */
+    private static final long FLUSH_EVERY_BYTES = 64L << 20;
 
     /**
      * Parameters of one incoming migration. {@code baseGenerations} are the disks' generations
@@ -90,6 +92,9 @@ public final class IncomingMigration
     /** The chunk whose data is arriving: its image and byte offset. */
     private DiskImage chunkImage;
     private long chunkOffset;
+    private long unflushedBytes;
+    /** Background flushes of the copied images, one at a time; the last is awaited at the end. */
+    private CompletableFuture<Void> backgroundFlush = CompletableFuture.completedFuture(null);
     /** Written on the connection's thread, or under this object's lock before a stream attached. */
     private volatile boolean ended;
     /** Set once activation was asked for: from then on only the control plane's records decide. */
@@ -292,7 +297,30 @@ public final class IncomingMigration
     public void blockData(long offsetInChunk, ByteBuf data) {
         long at = chunkOffset + offsetInChunk;
         if (at < chunkImage.sizeBytes()) {   // the last chunk is sent whole: the rest is padding
+            unflushedBytes += data.readableBytes();
             writeIncoming(at, data.nioBuffer());
+        }
+        if (unflushedBytes >= FLUSH_EVERY_BYTES && backgroundFlush.isDone()) {
+            unflushedBytes = 0;
+            backgroundFlush = CompletableFuture.runAsync(this::flushImages, FLUSHER);
+        }
+    }
+
+    private static final java.util.concurrent.Executor FLUSHER = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "image-flush");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private void flushImages() {
+        try {
+            for (DiskImage image : images.values()) {
+                if (image.isOpen()) {
+                    image.flush();
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
@@ -363,10 +391,14 @@ public final class IncomingMigration
         }
         try {
             guest.loadDeviceState(deviceState);
-            for (DiskImage image : images.values()) {
-                image.flush();   // the copy is durable before anyone may rely on it
+            long flushStart = System.nanoTime();
+            backgroundFlush.join();
+            flushImages();   // the copy is durable before anyone may rely on it
+            if (spec.copyImages() && !images.isEmpty()) {
+                log.info("incoming migration {}: copied images flushed to storage in {} ms", jobId,
+                        (System.nanoTime() - flushStart) / 1_000_000);
             }
-        } catch (RuntimeException | IOException e) {
+        } catch (RuntimeException e) {
             return "device state or images refused: " + e.getMessage();
         }
         if (spec.verifyChecksums()) {
