@@ -112,6 +112,9 @@ class CopyStorageEndToEndTest extends ApiTestSupport {
         String back = api.post("/api/v1/migrations", Map.of("guestId", guestId, "destinationHostId", "host-a",
                 "parameters", Map.of("storage", "copy", "maxBandwidth", 0))).json().get("id").asString();
         assertThat(awaitStatus(back, "completed", "failed").get("status").asString()).isEqualTo("completed");
+        // completed = the destination's activation won; it resumes the guest right after
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(api.get("/api/v1/guests/" + guestId)
+                .json().get("state").asString()).isEqualTo("running"));
         assertThat(api.post("/api/v1/guests/" + guestId + "/pause", null).status()).isEqualTo(200);
         JsonNode after = api.get("/api/v1/guests/" + guestId + "/checksums").json();
         assertThat(after.get("disks").findValuesAsString("sha256")).containsExactly(DiskWritePattern.expectedSha256(
