@@ -486,10 +486,25 @@ public final class OutgoingMigration implements Runnable {
         flush(rateLimited);
     }
 
+    /**
+     * A chunk whose first 4 KiB hold data goes out by sendfile, straight from the page cache (the
+     * common case, and the fast one: no copy through this process); a chunk that starts with
+     * zeros is read in and checked whole, and sent as a zero record if it is all zero.
+     */
     private void sendChunk(DiskChunks disk, long chunk, boolean rateLimited) throws InterruptedException {
-        ensureRoom(StreamFormat.BLOCK_CHUNK_BYTES + 512, rateLimited);
         long offset = chunk * StreamFormat.BLOCK_CHUNK_BYTES;
         int length = (int) Math.min(StreamFormat.BLOCK_CHUNK_BYTES, disk.image().sizeBytes() - offset);
+        if (startsWithData(disk, offset, length)) {
+            ensureRoom(512, rateLimited);
+            StreamEncoder.blockChunkHeader(batch, disk.device(), offset);
+            flush(rateLimited);
+            account(length, rateLimited);
+            connection.write(disk.image().readChannel(), offset, length);
+            batch.writeZero(StreamFormat.BLOCK_CHUNK_BYTES - length);   // QEMU's chunks are whole; pad the last
+            diskTransferred += StreamFormat.BLOCK_CHUNK_BYTES;
+            return;
+        }
+        ensureRoom(StreamFormat.BLOCK_CHUNK_BYTES + 512, rateLimited);
         int header = batch.writerIndex();
         StreamEncoder.blockChunkHeader(batch, disk.device(), offset);
         int data = batch.writerIndex();
@@ -510,6 +525,28 @@ public final class OutgoingMigration implements Runnable {
             StreamEncoder.blockZeroChunk(batch, disk.device(), offset);
         }
         diskTransferred += StreamFormat.BLOCK_CHUNK_BYTES;
+    }
+
+    private final java.nio.ByteBuffer probe = java.nio.ByteBuffer.allocateDirect(4096);
+
+    private boolean startsWithData(DiskChunks disk, long offset, int length) {
+        probe.clear().limit(Math.min(probe.capacity(), length));
+        try {
+            while (probe.hasRemaining()) {
+                if (disk.image().readChannel().read(probe, offset + probe.position()) < 0) {
+                    throw new MigrationFailure("image of disk " + disk.device() + " ended early at " + offset);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new MigrationFailure("cannot read image of disk " + disk.device() + ": " + e.getMessage());
+        }
+        probe.flip();
+        while (probe.remaining() >= Long.BYTES) {
+            if (probe.getLong() != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean isZero(ByteBuf buffer, int from, int length) {
@@ -618,13 +655,18 @@ public final class OutgoingMigration implements Runnable {
         if (bytes == 0) {
             return;
         }
+        ByteBuf full = batch;
+        batch = connection.alloc().directBuffer(BATCH_BYTES);
+        account(bytes, rateLimited);
+        connection.write(full);
+    }
+
+    /** Counts bytes about to be written: rate limit, totals, bandwidth window, progress. */
+    private void account(long bytes, boolean rateLimited) throws InterruptedException {
         if (rateLimited) {
             limiter.account(bytes);
         }
-        ByteBuf full = batch;
-        batch = connection.alloc().directBuffer(BATCH_BYTES);
         transferred += bytes;
-        connection.write(full);
         measureWindow(bytes);
         progressMaybe(false);
     }

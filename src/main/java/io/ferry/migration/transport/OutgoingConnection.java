@@ -12,7 +12,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.DefaultFileRegion;
+import io.netty.channel.DefaultMessageSizeEstimator;
+import io.netty.channel.FileRegion;
+import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.channels.FileChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -33,6 +39,23 @@ public final class OutgoingConnection implements AutoCloseable {
 
     private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(2 << 20, 8 << 20);
 
+    /** Netty counts a FileRegion as 0 bytes by default: count it, so the water mark holds the sender back. */
+    private static final MessageSizeEstimator SIZES = () -> message -> message instanceof FileRegion region
+            ? (int) Math.min(Integer.MAX_VALUE, region.count())
+            : DefaultMessageSizeEstimator.DEFAULT.newHandle().size(message);
+
+    /** A region of a file someone else keeps open: releasing it must not close the channel. */
+    private static final class BorrowedFileRegion extends DefaultFileRegion {
+        BorrowedFileRegion(FileChannel file, long position, long count) {
+            super(file, position, count);
+        }
+
+        @Override
+        protected void deallocate() {
+            // the image's channel stays open
+        }
+    }
+
     private final Channel channel;
     private final Handler handler;
 
@@ -52,6 +75,7 @@ public final class OutgoingConnection implements AutoCloseable {
             channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeoutMs)
                     .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                    .option(ChannelOption.MESSAGE_SIZE_ESTIMATOR, SIZES)
                     .option(ChannelOption.SO_SNDBUF, 4 << 20)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .handler(new ChannelInitializer<SocketChannel>() {
@@ -80,13 +104,26 @@ public final class OutgoingConnection implements AutoCloseable {
 
     /** Writes one buffer (ownership passes to the channel), waiting while the socket is congested. */
     public void write(ByteBuf buf) throws InterruptedException {
+        send(buf);
+    }
+
+    /**
+     * Sends {@code count} bytes of {@code file} from {@code position} straight from the page cache
+     * to the socket (sendfile), in order with the buffers written before and after it. The file
+     * stays open: it belongs to the caller.
+     */
+    public void write(FileChannel file, long position, long count) throws InterruptedException {
+        send(new BorrowedFileRegion(file, position, count));
+    }
+
+    private void send(Object message) throws InterruptedException {
         try {
             failIfBroken();
         } catch (RuntimeException e) {
-            buf.release();
+            ReferenceCountUtil.release(message);
             throw e;
         }
-        channel.writeAndFlush(buf, channel.voidPromise());
+        channel.writeAndFlush(message, channel.voidPromise());
         synchronized (handler) {
             while (!channel.isWritable() && channel.isActive()) {
                 handler.wait(100);
