@@ -15,6 +15,7 @@ public final class ReturnPathDecoder {
     private final Consumer<? super ReturnPathMessage> sink;
     private final int maxLength;
     private StreamFormatException failure; // confined to the feeding thread
+    private String lastRequestedBlock;     // for REQ_PAGES, which names no block
 
     /** A decoder accepting messages up to {@link ReturnPathMessage#MAX_LENGTH} bytes, as QEMU's source. */
     public ReturnPathDecoder(Consumer<? super ReturnPathMessage> sink) {
@@ -47,6 +48,10 @@ public final class ReturnPathDecoder {
                 if (in.readableBytes() < ReturnPathMessage.HEADER_LENGTH + length) {
                     return;
                 }
+                if (type == ReturnPathMessage.TYPE_REQ_PAGES_ID || type == ReturnPathMessage.TYPE_REQ_PAGES) {
+                    sink.accept(requestPages(in, i, type, length));
+                    continue;
+                }
                 if (type == ReturnPathMessage.TYPE_REASON) {
                     String text = in.toString(i + ReturnPathMessage.HEADER_LENGTH, length,
                             java.nio.charset.StandardCharsets.UTF_8);
@@ -66,6 +71,32 @@ public final class ReturnPathDecoder {
         }
     }
 
+    private ReturnPathMessage.RequestPages requestPages(ByteBuf in, int i, int type, int length) {
+        int at = i + ReturnPathMessage.HEADER_LENGTH;
+        long start = in.getLong(at);
+        int bytes = in.getInt(at + 8);
+        String block;
+        if (type == ReturnPathMessage.TYPE_REQ_PAGES_ID) {
+            int n = in.getUnsignedByte(at + 12);
+            if (n == 0 || length != 13 + n) {
+                throw new StreamFormatException("Return-path message REQ_PAGES_ID has bad length " + length);
+            }
+            block = in.toString(at + 13, n, java.nio.charset.StandardCharsets.UTF_8);
+            lastRequestedBlock = block;
+        } else {
+            if (lastRequestedBlock == null) {
+                throw new StreamFormatException("Return-path message REQ_PAGES before any REQ_PAGES_ID");
+            }
+            block = lastRequestedBlock;
+        }
+        if (start < 0 || bytes <= 0 || start % StreamFormat.PAGE_SIZE != 0 || bytes % StreamFormat.PAGE_SIZE != 0) {
+            throw new StreamFormatException("Return-path page request " + start + "+" + bytes
+                    + " is not whole pages");
+        }
+        in.skipBytes(ReturnPathMessage.HEADER_LENGTH + length);
+        return new ReturnPathMessage.RequestPages(block, start, bytes);
+    }
+
     private void checkType(int type, int length) {
         if (length > maxLength) {
             throw new StreamFormatException("Return-path message of type " + type + " has length " + length
@@ -81,14 +112,26 @@ public final class ReturnPathDecoder {
             case ReturnPathMessage.TYPE_SHUT -> "SHUT";
             case ReturnPathMessage.TYPE_PONG -> "PONG";
             case ReturnPathMessage.TYPE_INVALID -> throw new StreamFormatException("Return-path message type 0 (INVALID)");
-            case 3 -> throw unsupported("REQ_PAGES_ID", type);
-            case 4 -> throw unsupported("REQ_PAGES", type);
+            case ReturnPathMessage.TYPE_REQ_PAGES_ID -> {
+                if (length < 14) {
+                    throw new StreamFormatException("Return-path message REQ_PAGES_ID has bad length " + length);
+                }
+                yield "REQ_PAGES_ID";
+            }
+            case ReturnPathMessage.TYPE_REQ_PAGES -> {
+                if (length != 12) {
+                    throw new StreamFormatException("Return-path message REQ_PAGES has bad length " + length
+                            + " (expected 12)");
+                }
+                yield "REQ_PAGES";
+            }
             case 5 -> throw unsupported("RECV_BITMAP", type);
             case 6 -> throw unsupported("RESUME_ACK", type);
             case 7 -> throw unsupported("SWITCHOVER_ACK", type);
             default -> throw new StreamFormatException("Unknown return-path message type " + type);
         };
-        if (length != Integer.BYTES) {
+        if (length != Integer.BYTES && type != ReturnPathMessage.TYPE_REQ_PAGES_ID
+                && type != ReturnPathMessage.TYPE_REQ_PAGES) {
             throw new StreamFormatException("Return-path message " + name + " has bad length " + length + " (expected 4)");
         }
     }

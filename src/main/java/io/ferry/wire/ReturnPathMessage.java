@@ -11,19 +11,23 @@ import io.netty.buffer.ByteBuf;
  *   type 0 INVALID        refused
  *   type 1 SHUT           len 4: be32 status, 0 = loaded OK, non-zero = the destination failed
  *   type 2 PONG           len 4: be32 echo of a PING command's value
- *   type 3 REQ_PAGES_ID, 4 REQ_PAGES, 5 RECV_BITMAP, 6 RESUME_ACK, 7 SWITCHOVER_ACK
- *                         postcopy / switchover-ack: reserved here, refused when read
+ *   type 3 REQ_PAGES_ID   len 13+n: be64 start, be32 length (bytes, whole pages), u8 n, RAM block idstr
+ *   type 4 REQ_PAGES      len 12: be64 start, be32 length, in the block of the previous request
+ *   type 5 RECV_BITMAP, 6 RESUME_ACK, 7 SWITCHOVER_ACK
+ *                         post-copy recovery / switchover-ack: reserved here, refused when read
  *   type 0x0100 REASON    Ferry's own, apart from QEMU's numbers: len 1..512 UTF-8 text saying why
  *                         the destination refuses the stream; sent just before a non-zero SHUT
  * </pre>
  * Types are QEMU's (and Ferry's one) and are never reused.
  */
 public sealed interface ReturnPathMessage
-        permits ReturnPathMessage.Shut, ReturnPathMessage.Pong, ReturnPathMessage.Reason {
+        permits ReturnPathMessage.Shut, ReturnPathMessage.Pong, ReturnPathMessage.Reason, ReturnPathMessage.RequestPages {
 
     int TYPE_INVALID = 0;
     int TYPE_SHUT = 1;
     int TYPE_PONG = 2;
+    int TYPE_REQ_PAGES_ID = 3;
+    int TYPE_REQ_PAGES = 4;
     /** Ferry's own. */
     int TYPE_REASON = 0x0100;
     /** The largest message QEMU's source accepts (its receive buffer): header excluded. */
@@ -54,6 +58,17 @@ public sealed interface ReturnPathMessage
         }
     }
 
+    /**
+     * Post-copy: the destination's guest touched pages it does not have. Always written as
+     * REQ_PAGES_ID (naming the block); a REQ_PAGES read is resolved to the previous block.
+     */
+    record RequestPages(String block, long start, int length) implements ReturnPathMessage {
+        @Override
+        public int type() {
+            return TYPE_REQ_PAGES_ID;
+        }
+    }
+
     /** Why the destination refuses the stream (Ferry's own message). */
     record Reason(String text) implements ReturnPathMessage {
         @Override
@@ -65,6 +80,15 @@ public sealed interface ReturnPathMessage
     /** Writes {@code message} with its header. Stateless. A reason is cut to {@link #MAX_LENGTH} bytes. */
     static void encode(ByteBuf out, ReturnPathMessage message) {
         out.writeShort(message.type());
+        if (message instanceof RequestPages request) {
+            byte[] name = request.block().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            out.writeShort(13 + name.length);
+            out.writeLong(request.start());
+            out.writeInt(request.length());
+            out.writeByte(name.length);
+            out.writeBytes(name);
+            return;
+        }
         if (message instanceof Reason reason) {
             byte[] text = reason.text().getBytes(java.nio.charset.StandardCharsets.UTF_8);
             int length = Math.max(1, Math.min(text.length, MAX_LENGTH));

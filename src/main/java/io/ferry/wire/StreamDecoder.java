@@ -526,9 +526,83 @@ public final class StreamDecoder {
                 consume(in, 9);
                 listener.ping(value);
             }
+            case StreamFormat.CMD_POSTCOPY_ADVISE -> {
+                if (length != 2 * Long.BYTES) {
+                    throw fail("MIG_CMD POSTCOPY_ADVISE has bad length " + length + " (expected 16)");
+                }
+                if (r < 5 + length) {
+                    return false;
+                }
+                long pageSizes = in.getLong(i + 5);
+                long targetPage = in.getLong(i + 13);
+                if (pageSizes != PAGE_SIZE || targetPage != PAGE_SIZE) {
+                    throw fail("Postcopy needs matching RAM page sizes (source " + pageSizes + "/" + targetPage
+                            + ", destination " + PAGE_SIZE + ")");
+                }
+                consume(in, 5 + length);
+                listener.postcopyAdvise();
+            }
+            case StreamFormat.CMD_POSTCOPY_LISTEN, StreamFormat.CMD_POSTCOPY_RUN -> {
+                if (length != 0) {
+                    throw fail("MIG_CMD " + (command == StreamFormat.CMD_POSTCOPY_RUN ? "POSTCOPY_RUN" : "POSTCOPY_LISTEN")
+                            + " has bad length " + length + " (expected 0)");
+                }
+                consume(in, 5);
+                if (command == StreamFormat.CMD_POSTCOPY_RUN) {
+                    listener.postcopyRun();
+                } else {
+                    listener.postcopyListen();
+                }
+            }
+            case StreamFormat.CMD_POSTCOPY_RAM_DISCARD -> {
+                if (r < 5 + length) {
+                    return false;
+                }
+                discard(in, i + 5, length);
+                consume(in, 5 + length);
+            }
             default -> throw fail(commandRefusal(command));
         }
         return true;
+    }
+
+    /** Validates a whole RAM_DISCARD command before reporting any of its ranges. */
+    private void discard(ByteBuf in, int at, int length) {
+        if (length < 3 + 1 + 16) {
+            throw fail("MIG_CMD POSTCOPY_RAM_DISCARD has bad length " + length);
+        }
+        if (in.getUnsignedByte(at) != 0) {
+            throw fail("POSTCOPY_RAM_DISCARD version " + in.getUnsignedByte(at) + " (expected 0)");
+        }
+        int nameLength = checkCountedStringLength(in.getUnsignedByte(at + 1), "discard block name");
+        int ranges = length - 3 - nameLength;
+        if (ranges <= 0 || ranges % 16 != 0 || ranges / 16 > StreamFormat.MAX_DISCARDS_PER_COMMAND) {
+            throw fail("MIG_CMD POSTCOPY_RAM_DISCARD has bad length " + length);
+        }
+        if (in.getUnsignedByte(at + 2 + nameLength) != 0) {
+            throw fail("POSTCOPY_RAM_DISCARD block name is not terminated");
+        }
+        if (blocks == null) {
+            throw fail("POSTCOPY_RAM_DISCARD before the RAM block list");
+        }
+        int block = findBlock(in, at + 2, nameLength);
+        if (block < 0) {
+            throw fail("POSTCOPY_RAM_DISCARD for unknown RAM block '"
+                    + in.toString(at + 2, nameLength, StandardCharsets.UTF_8) + "'");
+        }
+        int first = at + 3 + nameLength;
+        for (int r = first; r < at + length; r += 16) {
+            long start = in.getLong(r);
+            long bytes = in.getLong(r + 8);
+            if (start < 0 || bytes <= 0 || (start & PAGE_FLAGS_MASK) != 0 || (bytes & PAGE_FLAGS_MASK) != 0
+                    || start > blockLengths[block] - bytes) {
+                throw fail("POSTCOPY_RAM_DISCARD range " + start + "+" + bytes + " is not whole pages within block '"
+                        + blocks.get(block).idstr() + "' of " + blockLengths[block] + " bytes");
+            }
+        }
+        for (int r = first; r < at + length; r += 16) {
+            listener.postcopyDiscard(block, in.getLong(r) >>> PAGE_SHIFT, in.getLong(r + 8) >>> PAGE_SHIFT);
+        }
     }
 
     private static String commandRefusal(int command) {

@@ -181,6 +181,51 @@ public final class StreamEncoder {
         out.writeInt(value);
     }
 
+    /** COMMAND POSTCOPY_ADVISE with the RAM page-size summary and the target page size. */
+    public static void postcopyAdvise(ByteBuf out) {
+        out.writeByte(StreamFormat.COMMAND);
+        out.writeShort(StreamFormat.CMD_POSTCOPY_ADVISE);
+        out.writeShort(2 * Long.BYTES);
+        out.writeLong(StreamFormat.PAGE_SIZE);
+        out.writeLong(StreamFormat.PAGE_SIZE);
+    }
+
+    /** COMMAND POSTCOPY_LISTEN. */
+    public static void postcopyListen(ByteBuf out) {
+        out.writeByte(StreamFormat.COMMAND);
+        out.writeShort(StreamFormat.CMD_POSTCOPY_LISTEN);
+        out.writeShort(0);
+    }
+
+    /** COMMAND POSTCOPY_RUN. */
+    public static void postcopyRun(ByteBuf out) {
+        out.writeByte(StreamFormat.COMMAND);
+        out.writeShort(StreamFormat.CMD_POSTCOPY_RUN);
+        out.writeShort(0);
+    }
+
+    /**
+     * One COMMAND POSTCOPY_RAM_DISCARD for {@code count} (1..12) ranges of {@code block}, in bytes:
+     * {@code starts[from..from+count)}, {@code lengths[from..from+count)}.
+     */
+    public static void postcopyDiscard(ByteBuf out, String block, long[] starts, long[] lengths, int from, int count) {
+        if (count < 1 || count > StreamFormat.MAX_DISCARDS_PER_COMMAND) {
+            throw new IllegalArgumentException("1.." + StreamFormat.MAX_DISCARDS_PER_COMMAND + " ranges per command, not "
+                    + count);
+        }
+        byte[] name = block.getBytes(StandardCharsets.UTF_8);
+        out.writeByte(StreamFormat.COMMAND);
+        out.writeShort(StreamFormat.CMD_POSTCOPY_RAM_DISCARD);
+        out.writeShort(3 + name.length + 16 * count);
+        out.writeByte(0);
+        writeCountedString(out, block);
+        out.writeByte(0);
+        for (int i = from; i < from + count; i++) {
+            out.writeLong(starts[i]);
+            out.writeLong(lengths[i]);
+        }
+    }
+
     /** {@code | u8 n | n bytes |}, UTF-8, 1..255 bytes. */
     static void writeCountedString(ByteBuf out, String value) {
         writeCountedString(out, countedStringBytes(value));

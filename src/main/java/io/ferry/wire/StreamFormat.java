@@ -71,6 +71,19 @@ public final class StreamFormat {
     public static final int CMD_OPEN_RETURN_PATH = 1;
     /** be32 value the destination echoes as a return-path PONG (length 4). */
     public static final int CMD_PING = 2;
+    /** be64 RAM page-size summary + be64 target page size (16 bytes): the source intends post-copy. */
+    public static final int CMD_POSTCOPY_ADVISE = 3;
+    /** (len 0) the destination starts listening for pages while the guest will run. */
+    public static final int CMD_POSTCOPY_LISTEN = 4;
+    /** (len 0) the destination runs the guest; missing pages are requested on demand. */
+    public static final int CMD_POSTCOPY_RUN = 5;
+    /**
+     * {@code | u8 0 | counted block name | u8 0 | N × (be64 start, be64 length) |}, bytes within
+     * the block: pages sent in pre-copy but dirty again (or never sent); the destination drops them.
+     */
+    public static final int CMD_POSTCOPY_RAM_DISCARD = 6;
+    /** QEMU's {@code MAX_DISCARDS_PER_COMMAND}. */
+    public static final int MAX_DISCARDS_PER_COMMAND = 12;
 
     /** Target page size: the unit of every RAM record. */
     public static final int PAGE_SIZE = 4096;

@@ -97,6 +97,26 @@ public interface StreamListener {
     default void endOfBlockSection(byte sectionType) {
     }
 
+    /** COMMAND POSTCOPY_ADVISE (page sizes already checked). Default: post-copy is refused. */
+    default void postcopyAdvise() {
+        throw new StreamFormatException("MIG_CMD POSTCOPY_ADVISE (0x3) is not supported by this destination");
+    }
+
+    /** One range of a POSTCOPY_RAM_DISCARD, in pages: drop them, they will be sent (or requested) again. */
+    default void postcopyDiscard(int blockIndex, long firstPage, long pages) {
+        throw new StreamFormatException("MIG_CMD POSTCOPY_RAM_DISCARD (0x6) is not supported by this destination");
+    }
+
+    /** COMMAND POSTCOPY_LISTEN. */
+    default void postcopyListen() {
+        throw new StreamFormatException("MIG_CMD POSTCOPY_LISTEN (0x4) is not supported by this destination");
+    }
+
+    /** COMMAND POSTCOPY_RUN: the destination runs the guest from here; missing pages are requested. */
+    default void postcopyRun() {
+        throw new StreamFormatException("MIG_CMD POSTCOPY_RUN (0x5) is not supported by this destination");
+    }
+
     /** COMMAND OPEN_RETURN_PATH: the source expects return-path messages on this connection. */
     default void openReturnPath() {
     }

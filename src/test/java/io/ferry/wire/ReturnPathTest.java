@@ -102,7 +102,9 @@ class ReturnPathTest {
     @CsvSource(delimiter = '|', value = {
             "0009 0004 00000000 | Unknown return-path message type 9",
             "0000 0000          | Return-path message type 0 (INVALID)",
-            "0004 000c          | Return-path message REQ_PAGES (4) is not supported",
+            "0004 000c 0000000000001000 00001000 | Return-path message REQ_PAGES before any REQ_PAGES_ID",
+            "0003 000e 0000000000000800 00001000 01 61 | Return-path page request 2048+4096 is not whole pages",
+            "0003 0010 0000000000001000 00001000 01 61 6262 | Return-path message REQ_PAGES_ID has bad length 16",
             "0007 0000          | Return-path message SWITCHOVER_ACK (7) is not supported",
             "0001 0005          | Return-path message SHUT has bad length 5 (expected 4)",
             "0002 0000          | Return-path message PONG has bad length 0 (expected 4)",
@@ -118,6 +120,22 @@ class ReturnPathTest {
             assertThatThrownBy(() -> decoder.feed(in)).isInstanceOf(IllegalStateException.class);
         } finally {
             in.release();
+        }
+    }
+
+    @Test
+    void pageRequestsRoundTripAndAShortRequestUsesThePreviousBlock() {
+        List<ReturnPathMessage> received = new ArrayList<>();
+        ReturnPathDecoder decoder = new ReturnPathDecoder(received::add);
+        ByteBuf out = Unpooled.buffer();
+        ReturnPathMessage.encode(out, new ReturnPathMessage.RequestPages("pc.ram", 8192, 4096));
+        out.writeBytes(hex("0004 000c 0000000000003000 00002000"));   // REQ_PAGES: same block
+        try {
+            decoder.feed(out);
+            assertThat(received).containsExactly(new ReturnPathMessage.RequestPages("pc.ram", 8192, 4096),
+                    new ReturnPathMessage.RequestPages("pc.ram", 0x3000, 0x2000));
+        } finally {
+            out.release();
         }
     }
 }

@@ -456,8 +456,10 @@ class StreamDecoderValidationTest {
 
     @Test
     void commandsOtherThanReturnPathAndPingAreRefused() {
-        assertRefused(new TestStream().header().u8(StreamFormat.COMMAND).be16(3).be16(16).build(),
+        assertRefused(new TestStream().header().u8(StreamFormat.COMMAND).be16(3).be16(16).be64(4096).be64(4096).build(),
                 "MIG_CMD POSTCOPY_ADVISE (0x3) is not supported");
+        assertRefused(new TestStream().header().u8(StreamFormat.COMMAND).be16(3).be16(16).be64(2 << 20).be64(4096)
+                .build(), "Postcopy needs matching RAM page sizes");
         assertRefused(new TestStream().header().u8(StreamFormat.COMMAND).be16(0x99).be16(0).build(),
                 "MIG_CMD 0x99 unknown");
         assertRefused(new TestStream().header().u8(StreamFormat.COMMAND).be16(StreamFormat.CMD_PING).be16(8).build(),
