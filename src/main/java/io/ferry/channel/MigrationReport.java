@@ -15,6 +15,7 @@ public record MigrationReport(UUID jobId, String phase, String reason, Migration
     public static final String ACTIVE = "active";
     public static final String PROGRESS = "progress";
     public static final String VERIFIED = "verified";
+    public static final String POSTCOPY_ACTIVE = "postcopy-active";
     public static final String COMPLETED = "completed";
     public static final String FAILED = "failed";
     public static final String CANCELLED = "cancelled";

@@ -249,6 +249,21 @@ public final class SyntheticGuest implements AutoCloseable {
         return workload.lastDiskWriteError();
     }
 
+    /**
+     * Post-copy on the destination: from here the guest's accesses to pages not yet arrived
+     * fault (see {@link DemandPaging}); every page starts present until {@link DemandPaging#discard}.
+     */
+    public DemandPaging startDemandPaging() {
+        DemandPaging paging = new DemandPaging(memory);
+        workload.demandPaging(paging);
+        return paging;
+    }
+
+    /** Every page is here: accesses no longer check. */
+    public void endDemandPaging() {
+        workload.demandPaging(null);
+    }
+
     /** Flushes and fences every image (writes in flight finish first). */
     public void inactivateDisks() throws IOException {
         for (DiskImage disk : disks.values()) {

@@ -68,6 +68,10 @@ public final class Workload {
     private volatile long diskWrites;   // written by the workload thread only
     private volatile long diskWriteErrors;   // written by the workload thread only
     private volatile InactiveImageException lastDiskWriteError;
+    /** Post-copy on the destination: accesses to missing pages fault; null otherwise. */
+    private volatile DemandPaging paging;
+    /** A page whose access waited for it and was stopped: the next write goes there. Workload thread only. */
+    private long pendingPage = -1;
     private final long seed;
     private final long[] diskBlockCounts;
     private volatile Throwable failure;
@@ -245,7 +249,9 @@ public final class Workload {
                 long diskDone = 0;
                 try {
                     for (long due = (long) memoryCredit; memoryDone < due && !stopRequested; memoryDone++) {
-                        writeMemory();
+                        if (!writeMemory()) {
+                            break;
+                        }
                     }
                     for (long due = (long) diskCredit; diskDone < due && !stopRequested; diskDone++) {
                         if (!writeDisk(diskBlock)) {
@@ -270,19 +276,32 @@ public final class Workload {
         }
     }
 
-    private void writeMemory() {
-        long hotPage = random.nextLong(hotPages);
+    /** Demand paging for post-copy (null to end it): the vCPU's accesses to missing pages wait for them. */
+    void demandPaging(DemandPaging paging) {
+        this.paging = paging;
+    }
+
+    /** False when a missing page did not arrive before a stop: the write is not done (and not counted). */
+    private boolean writeMemory() {
+        long hotPage = pendingPage >= 0 ? pendingPage : random.nextLong(hotPages);
+        pendingPage = -1;
         int index = Arrays.binarySearch(blockFirstPages, hotPage);
         if (index < 0) {
             index = -index - 2; // the block whose first page precedes hotPage
         }
         long page = hotPage - blockFirstPages[index];
+        DemandPaging faults = paging;
+        if (faults != null && !faults.access(index, page, () -> stopRequested)) {
+            pendingPage = hotPage;   // the same access is retried, so the write sequence stays the seed's
+            return false;
+        }
         int offset = random.nextInt(RamBlock.PAGE_SIZE / MEMORY_WRITE_BYTES) * MEMORY_WRITE_BYTES;
         RamBlock block = blocks.get(index);
         for (int i = 0; i < MEMORY_WRITE_BYTES; i += Long.BYTES) {
             block.putLong(page, offset + i, random.nextLong());
         }
         dirtyLogs.get(index).mark(page);
+        return true;
     }
 
     /** False when the image's fence refused the write. */

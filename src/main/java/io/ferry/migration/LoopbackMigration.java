@@ -83,10 +83,26 @@ public final class LoopbackMigration implements AutoCloseable {
     public MigrationReport run(SyntheticGuest source, SyntheticGuest destination, long maxBandwidth,
                                long downtimeLimitMs, boolean verifyChecksums, boolean copyImages,
                                Consumer<OutgoingMigration> whileRunning) throws Exception {
+        return run(source, destination, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages,
+                OutgoingMigration.Postcopy.OFF, whileRunning);
+    }
+
+    /** As above, with the post-copy capability. */
+    public MigrationReport run(SyntheticGuest source, SyntheticGuest destination, long maxBandwidth,
+                               long downtimeLimitMs, boolean verifyChecksums, boolean copyImages,
+                               OutgoingMigration.Postcopy postcopy, Consumer<OutgoingMigration> whileRunning)
+            throws Exception {
         byte[] secret = newSecret();
         return run(source, destination, secret, secret, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages,
-                whileRunning);
+                postcopy, whileRunning);
     }
+
+    /** The destination's side of the last run (for its post-copy figures). */
+    public IncomingMigration lastIncoming() {
+        return lastIncoming;
+    }
+
+    private volatile IncomingMigration lastIncoming;
 
     /** The disks' ownership as the last run left it. */
     public LocalOwnership ownership() {
@@ -112,7 +128,8 @@ public final class LoopbackMigration implements AutoCloseable {
 
     /** A source that does not know the job's secret: the destination must refuse it. */
     public MigrationReport runWithWrongSecret(SyntheticGuest source, SyntheticGuest destination) throws Exception {
-        return run(source, destination, newSecret(), newSecret(), 0, 300, false, false, null);
+        return run(source, destination, newSecret(), newSecret(), 0, 300, false, false,
+                OutgoingMigration.Postcopy.OFF, null);
     }
 
     private static byte[] newSecret() {
@@ -123,11 +140,13 @@ public final class LoopbackMigration implements AutoCloseable {
 
     private MigrationReport run(SyntheticGuest source, SyntheticGuest destination, byte[] destinationSecret,
                                 byte[] sourceSecret, long maxBandwidth, long downtimeLimitMs, boolean verifyChecksums,
-                                boolean copyImages, Consumer<OutgoingMigration> whileRunning) throws Exception {
+                                boolean copyImages, OutgoingMigration.Postcopy postcopy,
+                                Consumer<OutgoingMigration> whileRunning) throws Exception {
         UUID jobId = UUID.randomUUID();
         MigrationReporter reporter = report -> {
             reports.add(report);
             if (!report.phase().equals(MigrationReport.PROGRESS) && !report.phase().equals(MigrationReport.ACTIVE)
+                    && !report.phase().equals(MigrationReport.POSTCOPY_ACTIVE)
                     && report.progress() != null && report.progress().ram() != null) {
                 outcome.complete(report);
             }
@@ -138,9 +157,11 @@ public final class LoopbackMigration implements AutoCloseable {
         incoming = new IncomingMigration(new IncomingMigration.Spec(jobId, LocalOwnership.DESTINATION,
                 destinationSecret, verifyChecksums, copyImages, base, HANDOFF_TIMEOUT), guest(destination), reporter,
                 disks, FaultInjector.none(), (id, ok) -> { });
+        lastIncoming = incoming;
         OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, LocalOwnership.SOURCE,
                 dataAddress(), sourceSecret, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages, base,
-                HANDOFF_TIMEOUT), guest(source), group, reporter, disks, FaultInjector.none(), (id, ok) -> { });
+                HANDOFF_TIMEOUT, postcopy), guest(source), group, reporter, disks, FaultInjector.none(),
+                (id, ok) -> { });
         Thread thread = new Thread(migration, "migration-" + jobId);
         thread.start();
         if (whileRunning != null) {

@@ -112,7 +112,8 @@ final class Migrations implements IncomingRegistry {
         }
         OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, hostId,
                 command.destinationAddress(), Base64.getDecoder().decode(command.secret()), command.maxBandwidth(),
-                command.downtimeLimitMs(), command.verifyChecksums(), copy, base, handoffTimeout), guest, io,
+                command.downtimeLimitMs(), command.verifyChecksums(), copy, base, handoffTimeout,
+                OutgoingMigration.Postcopy.OFF), guest, io,
                 reporter, arbiter, faults, (id, handedOver) -> outgoingDone(id, command.guestId(), handedOver, copy));
         if (outgoing.putIfAbsent(jobId, migration) != null) {
             throw new IllegalStateException("job " + jobId + " is already running here");

@@ -68,7 +68,16 @@ public final class OutgoingMigration implements Runnable {
      */
     public record Spec(UUID jobId, String hostId, String destinationAddress, byte[] secret, long maxBandwidth,
                        long downtimeLimitMs, boolean verifyChecksums, boolean copyImages,
-                       Map<String, Long> baseGenerations, Duration handoffTimeout) {
+                       Map<String, Long> baseGenerations, Duration handoffTimeout, Postcopy postcopy) {
+    }
+
+    /**
+     * The post-copy capability: {@code enabled} lets {@link #startPostcopy()} switch; with
+     * {@code afterIterations} > 0 the switch happens by itself once that many pre-copy rounds did
+     * not converge.
+     */
+    public record Postcopy(boolean enabled, int afterIterations) {
+        public static final Postcopy OFF = new Postcopy(false, 0);
     }
 
     private final Spec spec;
@@ -94,6 +103,15 @@ public final class OutgoingMigration implements Runnable {
     private boolean refusedByDestination;
     /** The images here were flushed and fenced: only the control plane can make them writable again. */
     private boolean inactivated;
+    /** Asked for by the operator (or the auto rule); honoured at the next round boundary or page run. */
+    private volatile boolean postcopyRequested;
+    /** RUN was sent: the destination may run the guest, and only it has the pages written since. */
+    private boolean postcopyRunSent;
+    private final java.util.concurrent.ConcurrentLinkedQueue<io.ferry.wire.ReturnPathMessage.RequestPages> requests =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private long postcopyRequests;
+    private long bytesBeforePause;
+    private long bytesDuringPause;
 
     // Counters, written by the migration thread only.
     private final long startNanos = System.nanoTime();
@@ -148,6 +166,18 @@ public final class OutgoingMigration implements Runnable {
         this.downtimeLimitMs = downtimeLimitMs;
     }
 
+    /**
+     * Switches a running pre-copy to post-copy at the next safe point. False when the job has no
+     * post-copy capability or its switchover has begun.
+     */
+    public synchronized boolean startPostcopy() {
+        if (!spec.postcopy().enabled() || switchingOver) {
+            return false;
+        }
+        postcopyRequested = true;
+        return true;
+    }
+
     /** Returns false when it is too late: the switchover has begun and the destination may run the guest. */
     public synchronized boolean cancel() {
         if (switchingOver) {
@@ -179,7 +209,11 @@ public final class OutgoingMigration implements Runnable {
             reporter.report(new MigrationReport(spec.jobId(), MigrationReport.ACTIVE, "pre-copy started", progress(),
                     null));
             iterate(blocks, toSend);
-            switchOver(blocks, toSend, before);
+            if (postcopyRequested) {
+                postcopy(blocks, toSend, before);
+            } else {
+                switchOver(blocks, toSend, before);
+            }
             handedOver = true;
             reporter.report(new MigrationReport(spec.jobId(), MigrationReport.COMPLETED,
                     "destination resumed the guest after " + downtimeMs + " ms of downtime", progress(), null));
@@ -201,6 +235,12 @@ public final class OutgoingMigration implements Runnable {
             String reason = e instanceof MigrationFailure ? e.getMessage() : e.toString();
             if (handedOver) {
                 log.error("migration completed, but reporting it failed: {}", reason, e);
+            } else if (postcopyRunSent) {
+                // Both hosts hold parts of the only copy: never resume here, never drop anything.
+                reason = "post-copy broken after the destination was told to run the guest (" + reason + "): the "
+                        + "guest stays paused here with the pages the destination still lacks";
+                reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, reason, progress(), null));
+                log.error("migration {}", reason);
             } else if (inactivated) {
                 handedOver = failBack(reason, before);
             } else if (eofSent && !refusedByDestination) {
@@ -308,6 +348,9 @@ public final class OutgoingMigration implements Runnable {
     private long[][] setup(List<RamBlock> blocks) throws InterruptedException {
         batch = connection.alloc().directBuffer(BATCH_BYTES);
         StreamEncoder.header(batch, StreamFormat.MACHINE_TYPE);
+        if (spec.postcopy().enabled()) {
+            StreamEncoder.postcopyAdvise(batch);
+        }
         StreamEncoder.sectionStart(batch, StreamFormat.SECTION_START, RAM_SECTION_ID, StreamFormat.RAM_SECTION, 0,
                 StreamFormat.RAM_SECTION_VERSION);
         StreamEncoder.ramBlockList(batch, blocks.stream().map(b -> new RamBlockInfo(b.name(), b.sizeBytes())).toList());
@@ -339,6 +382,13 @@ public final class OutgoingMigration implements Runnable {
         long lastSync = System.nanoTime();
         while (true) {
             checkCancel();
+            if (spec.postcopy().enabled() && spec.postcopy().afterIterations() > 0
+                    && iterations >= spec.postcopy().afterIterations()) {
+                postcopyRequested = true;
+            }
+            if (postcopyRequested) {
+                return;
+            }
             long roundStart = System.nanoTime();
             long roundBytes = transferred;
             sendDiskRound(StreamFormat.SECTION_PART, true);
@@ -404,6 +454,148 @@ public final class OutgoingMigration implements Runnable {
                     + (reason == null ? "" : ": " + reason));
         }
         downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
+    }
+
+    /**
+     * QEMU's post-copy switch: pause; the last image chunks (disks do not post-copy); the pages to
+     * be sent again as discards; the disk hand-off; LISTEN, run state, device state, RUN — from
+     * here the destination runs the guest. Then the pages it asks for go first, the rest are
+     * pushed behind them, each page once; END and EOF when none is left.
+     */
+    private void postcopy(List<RamBlock> blocks, long[][] toSend, GuestState before) throws InterruptedException {
+        commitToSwitchover();
+        connection.onPageRequest(requests::add);
+        bytesBeforePause = transferred;
+        long downtimeStart = System.nanoTime();
+        migrating.changeState(GuestState.PAUSED);
+        remainingPages = sync(blocks, toSend);   // every page still to send: the discards, then post-copy's work
+        diskRemainingChunks = syncDisks();
+        sendDiskRound(StreamFormat.SECTION_END, false);
+        sendDiscards(blocks, toSend);
+        if (!disks.isEmpty()) {
+            handOff();
+        }
+        byte[] device = guest.deviceState();
+        ensureRoom(device.length + 512);
+        StreamEncoder.postcopyListen(batch);
+        FerrySections.runState(batch, RUN_STATE_SECTION_ID, before == GuestState.PAUSED ? "paused" : "running");
+        StreamEncoder.deviceState(batch, DEVICE_SECTION_ID, device);
+        StreamEncoder.postcopyRun(batch);
+        flush(false);
+        postcopyRunSent = true;
+        downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
+        bytesDuringPause = transferred - bytesBeforePause;
+        reporter.report(new MigrationReport(spec.jobId(), MigrationReport.POSTCOPY_ACTIVE,
+                "post-copy: the destination runs the guest and asks for the pages it lacks", progress(), null));
+        log.info("post-copy running after {} ms of downtime; {} pages to go", downtimeMs, remainingPages);
+
+        ensureRoom(64);
+        StreamEncoder.sectionPart(batch, StreamFormat.SECTION_PART, RAM_SECTION_ID);
+        long[] cursor = new long[blocks.size()];
+        int block = 0;
+        while (remainingPages > 0) {
+            if (serveRequests(blocks, toSend, cursor)) {
+                flush(false);   // a requested page does not wait for a full batch
+                continue;
+            }
+            // background push: a few pages from where the guest last asked, then look at requests again
+            boolean found = false;
+            for (int tried = 0; tried < blocks.size() && !found; tried++) {
+                int b = (block + tried) % blocks.size();
+                long page = DirtyBitmap.nextSetBit(toSend[b], cursor[b]);
+                if (page < 0) {
+                    page = DirtyBitmap.nextSetBit(toSend[b], 0);
+                }
+                if (page >= 0) {
+                    block = b;
+                    sendPostcopyPages(blocks.get(b), toSend[b], page, RUN_PAGES);
+                    cursor[b] = page + RUN_PAGES;
+                    found = true;
+                }
+            }
+            if (!found) {
+                break;   // every page has been sent
+            }
+            if (batch.readableBytes() >= 256 << 10) {
+                flush(spec.maxBandwidth() > 0);
+            }
+        }
+        ensureRoom(64);
+        StreamEncoder.ramEos(batch);
+        StreamEncoder.footer(batch, RAM_SECTION_ID);
+        StreamEncoder.sectionPart(batch, StreamFormat.SECTION_END, RAM_SECTION_ID);
+        StreamEncoder.ramEos(batch);
+        StreamEncoder.footer(batch, RAM_SECTION_ID);
+        StreamEncoder.eof(batch);
+        flush(false);
+        eofSent = true;
+        int status = connection.awaitShut(SHUT_TIMEOUT_MS);
+        if (status != 0) {
+            throw new MigrationFailure("destination failed at the end of post-copy (return-path SHUT " + status + ")"
+                    + (connection.destinationReason() == null ? "" : ": " + connection.destinationReason()));
+        }
+    }
+
+    /** Sends requested pages still to be sent; true if any was. */
+    private boolean serveRequests(List<RamBlock> blocks, long[][] toSend, long[] cursor) throws InterruptedException {
+        boolean served = false;
+        io.ferry.wire.ReturnPathMessage.RequestPages request;
+        while ((request = requests.poll()) != null) {
+            postcopyRequests++;
+            for (int b = 0; b < blocks.size(); b++) {
+                if (blocks.get(b).name().equals(request.block())) {
+                    long first = request.start() / StreamFormat.PAGE_SIZE;
+                    long count = request.length() / StreamFormat.PAGE_SIZE;
+                    for (long p = first; p < first + count && p < blocks.get(b).pageCount(); p++) {
+                        if (isSet(toSend[b], p)) {
+                            sendPostcopyPages(blocks.get(b), toSend[b], p, 1);
+                            served = true;
+                        }
+                    }
+                    cursor[b] = first + count;   // locality: the background push goes on from here
+                }
+            }
+        }
+        return served;
+    }
+
+    /** Up to {@code max} marked pages from {@code first} on, each cleared once sent (never twice). */
+    private void sendPostcopyPages(RamBlock block, long[] bits, long first, int max) throws InterruptedException {
+        for (long p = first; p < first + max && p < block.pageCount(); p++) {
+            if (isSet(bits, p)) {
+                sendRun(block, p, 1, false);
+                clear(bits, p);
+                remainingPages--;
+            }
+        }
+    }
+
+    /** QEMU's discard step: every page still to send, as byte ranges per block, 12 ranges a command. */
+    private void sendDiscards(List<RamBlock> blocks, long[][] toSend) throws InterruptedException {
+        long[] starts = new long[StreamFormat.MAX_DISCARDS_PER_COMMAND];
+        long[] lengths = new long[StreamFormat.MAX_DISCARDS_PER_COMMAND];
+        for (int b = 0; b < blocks.size(); b++) {
+            int n = 0;
+            long page = DirtyBitmap.nextSetBit(toSend[b], 0);
+            while (page >= 0) {
+                long end = page;
+                while (end + 1 < blocks.get(b).pageCount() && isSet(toSend[b], end + 1)) {
+                    end++;
+                }
+                starts[n] = page * StreamFormat.PAGE_SIZE;
+                lengths[n] = (end - page + 1) * StreamFormat.PAGE_SIZE;
+                if (++n == starts.length) {
+                    ensureRoom(512);
+                    StreamEncoder.postcopyDiscard(batch, blocks.get(b).name(), starts, lengths, 0, n);
+                    n = 0;
+                }
+                page = DirtyBitmap.nextSetBit(toSend[b], end + 1);
+            }
+            if (n > 0) {
+                ensureRoom(512);
+                StreamEncoder.postcopyDiscard(batch, blocks.get(b).name(), starts, lengths, 0, n);
+            }
+        }
     }
 
     /**
@@ -586,6 +778,11 @@ public final class OutgoingMigration implements Runnable {
                 sent += run;
                 if (rateLimited) {
                     checkCancel();
+                    if (postcopyRequested) {
+                        page = -1;   // the rest stays marked: post-copy sends it
+                        b = blocks.size();
+                        break;
+                    }
                 }
                 page = DirtyBitmap.nextSetBit(bits, page + run);
             }

@@ -4,6 +4,7 @@ import io.ferry.channel.MigrationProgress;
 import io.ferry.channel.MigrationReport;
 import io.ferry.channel.OwnershipGrant;
 import io.ferry.channel.OwnershipStep;
+import io.ferry.guest.DemandPaging;
 import io.ferry.guest.DiskImage;
 import io.ferry.guest.GuestChecksums;
 import io.ferry.guest.GuestState;
@@ -102,6 +103,10 @@ public final class IncomingMigration
     private String remote;
     private String failureReason;
     private volatile IncomingRegistry.ConnectionControl connection;
+    /** Post-copy: pages present here; non-null once the source advised post-copy. */
+    private DemandPaging paging;
+    /** RUN was handled: the guest may run here, and pages that are present must never be overwritten. */
+    private volatile boolean postcopyRunning;
 
     public IncomingMigration(Spec spec, MigratingGuest incoming, MigrationReporter reporter, OwnershipArbiter arbiter,
                              FaultInjector faults, BiConsumer<UUID, Boolean> done) {
@@ -241,7 +246,90 @@ public final class IncomingMigration
 
     @Override
     public void page(int blockIndex, long pageIndex, ByteBuf data) {
+        if (postcopyRunning && paging.isPresent(blockIndex, pageIndex)) {
+            return;   // the guest may have written it since: post-copy sends a page once, never over it
+        }
         blocks.get(blockIndex).writePage(pageIndex, data, data.readerIndex());
+        if (paging != null) {
+            paging.arrived(blockIndex, pageIndex);
+        }
+    }
+
+    // ---- post-copy ------------------------------------------------------------------------
+
+    @Override
+    public void postcopyAdvise() {
+        paging = guest.startDemandPaging();
+    }
+
+    @Override
+    public void postcopyDiscard(int blockIndex, long firstPage, long pages) {
+        if (paging == null || postcopyRunning) {
+            throw new StreamFormatException("POSTCOPY_RAM_DISCARD " + (paging == null ? "without POSTCOPY_ADVISE"
+                    : "after POSTCOPY_RUN"));
+        }
+        paging.discard(blockIndex, firstPage, pages);
+    }
+
+    @Override
+    public void postcopyListen() {
+        if (paging == null) {
+            throw new StreamFormatException("POSTCOPY_LISTEN without POSTCOPY_ADVISE");
+        }
+    }
+
+    /**
+     * The guest may run here now, with the pages it lacks fetched on demand: after the same checks
+     * as at the end of a pre-copy stream, and, with disks, after the control plane's activation.
+     */
+    @Override
+    public void postcopyRun() {
+        String problem = paging == null ? "POSTCOPY_RUN without POSTCOPY_ADVISE" : checkDeviceAndImages();
+        if (problem != null) {
+            ended = true;
+            discard(problem);
+            return;
+        }
+        if (images.isEmpty()) {
+            runPostcopy("no disks to activate");
+            return;
+        }
+        activating = true;
+        Thread activation = new Thread(() -> {
+            try {
+                OwnershipArbiter.Answer answer = arbiter.step(jobId, OwnershipStep.ACTIVATE, spec.baseGenerations(),
+                        spec.handoffTimeout());
+                if (answer.verdict() == OwnershipArbiter.Verdict.GRANTED) {
+                    guest.activateDisks(answer.generations());
+                    connection.runOnConnectionThread(() -> runPostcopy("disks activated at generation "
+                            + answer.generations().values()));
+                } else {
+                    connection.runOnConnectionThread(() -> {
+                        ended = true;
+                        discard("post-copy could not start: the disks were not activated here (" + answer.detail() + ")");
+                        connection.close();
+                    });
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "activation-" + jobId);
+        activation.setDaemon(true);
+        activation.start();
+    }
+
+    private void runPostcopy(String why) {
+        postcopyRunning = true;
+        paging.start((block, page) -> connection.send(new io.ferry.wire.ReturnPathMessage.RequestPages(
+                blocks.get(block).name(), page * StreamFormat.PAGE_SIZE, StreamFormat.PAGE_SIZE)));
+        incoming.changeState(runState.equals("paused") ? GuestState.PAUSED : GuestState.RUNNING);
+        log.info("incoming migration {}: post-copy, guest {} runs here with {} pages to come ({})", jobId, guest.id(),
+                paging.missing(), why);
+    }
+
+    /** This side's post-copy page faults: how long each access waited for its page, sorted, in nanoseconds. */
+    public long[] faultLatencies() {
+        return paging == null ? new long[0] : paging.faultLatencies();
     }
 
     /** Ferry's own FULL sections beside its device state, each be32 length + text. */
@@ -253,6 +341,16 @@ public final class IncomingMigration
 
     @Override
     public void zeroPage(int blockIndex, long pageIndex, int fill) {
+        if (postcopyRunning && paging.isPresent(blockIndex, pageIndex)) {
+            return;
+        }
+        zeroPageNow(blockIndex, pageIndex, fill);
+        if (paging != null) {
+            paging.arrived(blockIndex, pageIndex);
+        }
+    }
+
+    private void zeroPageNow(int blockIndex, long pageIndex, int fill) {
         RamBlock block = blocks.get(blockIndex);
         if (fill == 0) {
             block.zeroPage(pageIndex);
@@ -363,6 +461,23 @@ public final class IncomingMigration
     @Override
     public void endOfStream() {
         ended = true;
+        if (postcopyRunning) {
+            long missing = paging.missing();
+            if (missing != 0) {
+                // the guest runs here: it is not dropped; the source learns of the gap
+                failureReason = "post-copy stream ended with " + missing + " pages never sent";
+                log.error("incoming migration {}: {}", jobId, failureReason);
+                verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
+                return;
+            }
+            guest.endDemandPaging();
+            long[] faults = paging.faultLatencies();
+            log.info("incoming migration {}: post-copy complete, every page here; {} page faults", jobId,
+                    faults.length);
+            verdict.complete(new IncomingRegistry.Verdict(0, null));
+            done.accept(jobId, true);
+            return;
+        }
         String problem = check();
         if (problem != null) {
             discard(problem);
@@ -380,6 +495,15 @@ public final class IncomingMigration
 
     /** Null when the received guest may run; otherwise why not. */
     private String check() {
+        String problem = checkDeviceAndImages();
+        if (problem != null) {
+            return problem;
+        }
+        return verifyChecksums();
+    }
+
+    /** The device state loads and the copied images are complete and flushed; null when so. */
+    private String checkDeviceAndImages() {
         if (!blockListSeen) {
             return "stream ended without a RAM block list";
         }
@@ -401,6 +525,10 @@ public final class IncomingMigration
         } catch (RuntimeException e) {
             return "device state or images refused: " + e.getMessage();
         }
+        return null;
+    }
+
+    private String verifyChecksums() {
         if (spec.verifyChecksums()) {
             if (sourceDigests == null) {
                 return "verifyChecksums was requested but the source sent no digests";

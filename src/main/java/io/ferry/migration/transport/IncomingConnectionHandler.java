@@ -131,6 +131,15 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
             }
 
             @Override
+            public void send(ReturnPathMessage message) {
+                ctx.executor().execute(() -> {
+                    ByteBuf out = ctx.alloc().buffer(64);
+                    ReturnPathMessage.encode(out, message);
+                    ctx.writeAndFlush(out);
+                });
+            }
+
+            @Override
             public void close() {
                 ctx.close();
             }

@@ -26,6 +26,9 @@ public interface IncomingRegistry {
 
         void runOnConnectionThread(Runnable task);
 
+        /** Sends a return-path message (post-copy page requests) from any thread. */
+        void send(io.ferry.wire.ReturnPathMessage message);
+
         void close();
     }
 

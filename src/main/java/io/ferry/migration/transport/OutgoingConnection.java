@@ -137,6 +137,11 @@ public final class OutgoingConnection implements AutoCloseable {
         return await(handler.shut, timeoutMs, "the destination's answer to the stream");
     }
 
+    /** Post-copy: the destination's page requests, delivered on the connection's thread. */
+    public void onPageRequest(java.util.function.Consumer<ReturnPathMessage.RequestPages> requests) {
+        handler.pageRequests = requests;
+    }
+
     /** The destination's stated reason for refusing the stream, if it sent one. */
     public String destinationReason() {
         return handler.reason;
@@ -195,7 +200,17 @@ public final class OutgoingConnection implements AutoCloseable {
             this.secret = secret;
         }
 
+        /** Post-copy: where the destination's page requests go (set before RUN is sent). */
+        volatile java.util.function.Consumer<ReturnPathMessage.RequestPages> pageRequests;
+
         private void onReturnPath(ReturnPathMessage message) {
+            if (message instanceof ReturnPathMessage.RequestPages request) {
+                java.util.function.Consumer<ReturnPathMessage.RequestPages> to = pageRequests;
+                if (to != null) {
+                    to.accept(request);
+                }
+                return;
+            }
             if (message instanceof ReturnPathMessage.Reason r) {
                 reason = r.text();
             } else if (message instanceof ReturnPathMessage.Shut s) {

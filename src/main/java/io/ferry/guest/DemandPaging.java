@@ -1,0 +1,182 @@
+package io.ferry.guest;
+
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Post-copy on the destination: which pages of each RAM block have arrived, and a software page
+ * fault for the guest's accesses to the rest (what userfaultfd does for QEMU). An access to a
+ * missing page asks for it once ({@link PageRequester}) and blocks only that access — the
+ * workload's vCPU thread — until the page lands; everything else keeps going.
+ *
+ * <p>Ordering: the migration writes a page's bytes, then {@link #arrived} publishes it (a
+ * volatile bit set); a vCPU that sees the bit sees the bytes.
+ */
+public final class DemandPaging {
+
+    /** Asks the source for one page; called on the faulting thread, must not block for long. */
+    @FunctionalInterface
+    public interface PageRequester {
+        void request(int blockIndex, long page);
+    }
+
+    private final AtomicLongArray[] present;
+    private final AtomicLongArray[] requested;
+    private final long[] pageCounts;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition landed = lock.newCondition();
+    private volatile PageRequester requester;
+    /** Fault wait times in nanoseconds, for p50/p99/max; guarded by lock. */
+    private long[] faultNanos = new long[1024];
+    private int faults;
+
+    /** Every page present: pre-copy delivered them all once; {@link #discard} marks the ones to come again. */
+    DemandPaging(GuestMemory memory) {
+        int blocks = memory.blocks().size();
+        present = new AtomicLongArray[blocks];
+        requested = new AtomicLongArray[blocks];
+        pageCounts = new long[blocks];
+        for (int b = 0; b < blocks; b++) {
+            long pages = memory.blocks().get(b).pageCount();
+            pageCounts[b] = pages;
+            present[b] = new AtomicLongArray(DirtyBitmap.wordCount(pages));
+            requested[b] = new AtomicLongArray(DirtyBitmap.wordCount(pages));
+            for (long p = 0; p < pages; p++) {
+                set(present[b], p);
+            }
+        }
+    }
+
+    /** Marks pages missing: the source will send them again (discard before the guest runs here). */
+    public void discard(int blockIndex, long firstPage, long pages) {
+        for (long p = firstPage; p < firstPage + pages; p++) {
+            clear(present[blockIndex], p);
+            clear(requested[blockIndex], p);
+        }
+    }
+
+    /** Faults from now on go to {@code requester}. */
+    public void start(PageRequester requester) {
+        this.requester = requester;
+    }
+
+    public boolean isPresent(int blockIndex, long page) {
+        return isSet(present[blockIndex], page);
+    }
+
+    /** The page's bytes are in guest memory: publish it and wake whoever waits for it. */
+    public void arrived(int blockIndex, long page) {
+        set(present[blockIndex], page);
+        lock.lock();
+        try {
+            landed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Pages still missing. */
+    public long missing() {
+        long missing = 0;
+        for (int b = 0; b < present.length; b++) {
+            for (int w = 0; w < present[b].length(); w++) {
+                missing += Long.bitCount(~present[b].get(w) & validBits(b, w));
+            }
+        }
+        return missing;
+    }
+
+    /**
+     * The guest accesses {@code page}: returns at once if it is here, else requests it (once) and
+     * waits until it lands. Returns false if {@code stop} turned true first (the access is retried later).
+     */
+    boolean access(int blockIndex, long page, BooleanSupplier stop) {
+        if (isSet(present[blockIndex], page)) {
+            return true;
+        }
+        long start = System.nanoTime();
+        PageRequester to = requester;
+        if (to != null && setIfClear(requested[blockIndex], page)) {
+            to.request(blockIndex, page);
+        }
+        lock.lock();
+        try {
+            while (!isSet(present[blockIndex], page)) {
+                if (stop.getAsBoolean()) {
+                    return false;
+                }
+                landed.awaitNanos(10_000_000L);
+            }
+            recordFault(System.nanoTime() - start);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Fault wait times so far, in nanoseconds, sorted. */
+    public long[] faultLatencies() {
+        lock.lock();
+        try {
+            long[] copy = Arrays.copyOf(faultNanos, faults);
+            Arrays.sort(copy);
+            return copy;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void recordFault(long nanos) {
+        if (faults == faultNanos.length) {
+            faultNanos = Arrays.copyOf(faultNanos, faults * 2);
+        }
+        faultNanos[faults++] = nanos;
+    }
+
+    private long validBits(int block, int word) {
+        long remaining = pageCounts[block] - (long) word * 64;
+        return remaining >= 64 ? -1L : (1L << remaining) - 1;
+    }
+
+    private static boolean isSet(AtomicLongArray bits, long page) {
+        return (bits.get((int) (page >>> 6)) & (1L << page)) != 0;
+    }
+
+    private static void set(AtomicLongArray bits, long page) {
+        int w = (int) (page >>> 6);
+        long mask = 1L << page;
+        long old;
+        do {
+            old = bits.get(w);
+        } while ((old & mask) == 0 && !bits.compareAndSet(w, old, old | mask));
+    }
+
+    private static boolean setIfClear(AtomicLongArray bits, long page) {
+        int w = (int) (page >>> 6);
+        long mask = 1L << page;
+        while (true) {
+            long old = bits.get(w);
+            if ((old & mask) != 0) {
+                return false;
+            }
+            if (bits.compareAndSet(w, old, old | mask)) {
+                return true;
+            }
+        }
+    }
+
+    private static void clear(AtomicLongArray bits, long page) {
+        int w = (int) (page >>> 6);
+        long mask = 1L << page;
+        long old;
+        do {
+            old = bits.get(w);
+        } while ((old & mask) != 0 && !bits.compareAndSet(w, old, old & ~mask));
+    }
+}
