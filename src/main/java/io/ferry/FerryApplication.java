@@ -1,6 +1,7 @@
 package io.ferry;
 
 import io.ferry.bench.BlockCopyBenchmark;
+import io.ferry.bench.PostcopyBenchmark;
 import io.ferry.bench.PrecopyBenchmark;
 import io.ferry.control.ControlPlaneApplication;
 import io.ferry.worker.WorkerCommand;
@@ -15,7 +16,7 @@ import picocli.CommandLine.Unmatched;
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
         description = "Live-migration orchestrator.",
         subcommands = {FerryApplication.Serve.class, WorkerCommand.class, PrecopyBenchmark.class,
-                BlockCopyBenchmark.class})
+                BlockCopyBenchmark.class, PostcopyBenchmark.class})
 public final class FerryApplication {
 
     public static void main(String[] args) {

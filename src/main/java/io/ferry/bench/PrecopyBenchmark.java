@@ -141,7 +141,7 @@ public final class PrecopyBenchmark implements Callable<Integer> {
         }
     }
 
-    private static void fillRandom(RamBlock block) {
+    static void fillRandom(RamBlock block) {
         SplittableRandom random = new SplittableRandom(42);
         ByteBuf page = Unpooled.directBuffer(4096);
         try {

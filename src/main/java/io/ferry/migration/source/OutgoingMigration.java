@@ -465,6 +465,7 @@ public final class OutgoingMigration implements Runnable {
     private void postcopy(List<RamBlock> blocks, long[][] toSend, GuestState before) throws InterruptedException {
         commitToSwitchover();
         connection.onPageRequest(requests::add);
+        connection.shallowBuffers();
         bytesBeforePause = transferred;
         long downtimeStart = System.nanoTime();
         migrating.changeState(GuestState.PAUSED);
@@ -516,8 +517,8 @@ public final class OutgoingMigration implements Runnable {
             if (!found) {
                 break;   // every page has been sent
             }
-            if (batch.readableBytes() >= 256 << 10) {
-                flush(spec.maxBandwidth() > 0);
+            if (batch.readableBytes() >= 128 << 10) {
+                flush(false);   // as QEMU's max-postcopy-bandwidth 0: the background push is not throttled
             }
         }
         ensureRoom(64);

@@ -320,6 +320,7 @@ public final class IncomingMigration
 
     private void runPostcopy(String why) {
         postcopyRunning = true;
+        connection.shallowBuffers();
         paging.start((block, page) -> connection.send(new io.ferry.wire.ReturnPathMessage.RequestPages(
                 blocks.get(block).name(), page * StreamFormat.PAGE_SIZE, StreamFormat.PAGE_SIZE)));
         incoming.changeState(runState.equals("paused") ? GuestState.PAUSED : GuestState.RUNNING);

@@ -28,6 +28,7 @@ public final class DataPlaneServer implements AutoCloseable {
                 .group(boss, io)
                 .channel(NioServerSocketChannel.class)
                 .childOption(ChannelOption.SO_RCVBUF, 4 << 20)
+                .childOption(ChannelOption.TCP_NODELAY, true)   // return-path messages (page requests) go at once
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {

@@ -131,6 +131,11 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
             }
 
             @Override
+            public void shallowBuffers() {
+                ctx.channel().config().setOption(io.netty.channel.ChannelOption.SO_RCVBUF, 128 << 10);
+            }
+
+            @Override
             public void send(ReturnPathMessage message) {
                 ctx.executor().execute(() -> {
                     ByteBuf out = ctx.alloc().buffer(64);

@@ -26,6 +26,9 @@ public interface IncomingRegistry {
 
         void runOnConnectionThread(Runnable task);
 
+        /** Post-copy: a small receive buffer, so a requested page does not queue behind megabytes. */
+        void shallowBuffers();
+
         /** Sends a return-path message (post-copy page requests) from any thread. */
         void send(io.ferry.wire.ReturnPathMessage message);
 

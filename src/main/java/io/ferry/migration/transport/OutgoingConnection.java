@@ -137,6 +137,15 @@ public final class OutgoingConnection implements AutoCloseable {
         return await(handler.shut, timeoutMs, "the destination's answer to the stream");
     }
 
+    /**
+     * Post-copy: keep little in flight, so a requested page waits behind at most a few hundred KiB
+     * of background pages instead of megabytes of buffers (one connection carries both).
+     */
+    public void shallowBuffers() {
+        channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(32 << 10, 128 << 10));
+        channel.config().setOption(ChannelOption.SO_SNDBUF, 128 << 10);
+    }
+
     /** Post-copy: the destination's page requests, delivered on the connection's thread. */
     public void onPageRequest(java.util.function.Consumer<ReturnPathMessage.RequestPages> requests) {
         handler.pageRequests = requests;

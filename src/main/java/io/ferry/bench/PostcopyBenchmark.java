@@ -1,0 +1,130 @@
+package io.ferry.bench;
+
+import io.ferry.channel.MigrationReport;
+import io.ferry.guest.GuestSpec;
+import io.ferry.guest.RamBlockSpec;
+import io.ferry.guest.SyntheticGuest;
+import io.ferry.guest.WorkloadSpec;
+import io.ferry.migration.LoopbackMigration;
+import io.ferry.migration.source.OutgoingMigration;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ferry bench-postcopy}: (a) page-fault latency on loopback while the background push
+ * runs — a guest switched to post-copy as soon as pre-copy starts, so nearly all its memory is
+ * fetched behind it; (b) a guest that dirties memory faster than {@code --bandwidth}: pre-copy
+ * alone (stopped after {@code --precopy-limit-s}) next to pre-copy that switches to post-copy
+ * after {@code --switch-after} rounds.
+ */
+@Command(name = "bench-postcopy", mixinStandardHelpOptions = true,
+        description = "Measure post-copy fault latency and a non-converging guest with and without the switch.")
+public final class PostcopyBenchmark implements Callable<Integer> {
+
+    private static final long MIB = 1L << 20;
+
+    @Option(names = "--size", defaultValue = "1g", description = "Guest memory (default ${DEFAULT-VALUE})")
+    String size;
+
+    @Option(names = "--dirty-pages", defaultValue = "40000",
+            description = "Pages the guest dirties per second (default ${DEFAULT-VALUE})")
+    int dirtyPages;
+
+    @Option(names = "--bandwidth", defaultValue = "64m",
+            description = "maxBandwidth of case (b), bytes/s (default ${DEFAULT-VALUE})")
+    String bandwidth;
+
+    @Option(names = "--switch-after", defaultValue = "3", description = "Case (b): rounds before the switch (default ${DEFAULT-VALUE})")
+    int switchAfter;
+
+    @Option(names = "--precopy-limit-s", defaultValue = "60",
+            description = "Case (b): how long pre-copy alone may try (default ${DEFAULT-VALUE})")
+    int precopyLimitSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        long bytes = PrecopyBenchmark.parseSize(size);
+        long limit = PrecopyBenchmark.parseSize(bandwidth);
+        Path datastore = Files.createTempDirectory("ferry-bench-postcopy-");
+        System.out.printf(Locale.ROOT, "Ferry post-copy benchmark, %d MiB guest dirtying %d pages/s, loopback, %d cores%n%n",
+                bytes / MIB, dirtyPages, Runtime.getRuntime().availableProcessors());
+        GuestSpec spec = new GuestSpec(UUID.randomUUID().toString(), List.of(new RamBlockSpec("pc.ram", bytes)),
+                List.of(), 4096, new WorkloadSpec(dirtyPages, 1.0, 0, 3));
+
+        // (a) switch at once: the guest runs on the destination while almost all of its memory is behind it
+        try (SyntheticGuest source = randomGuest(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            long start = System.nanoTime();
+            MigrationReport report = loopback.run(source, destination, 0, 300, false, false,
+                    new OutgoingMigration.Postcopy(true, 0), OutgoingMigration::startPostcopy);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long[] faults = loopback.lastIncoming().faultLatencies();
+            System.out.printf(Locale.ROOT, "(a) post-copy from the start: %s in %.2f s, %d page faults while the "
+                            + "background push ran%n    fault latency p50 %.3f ms, p99 %.3f ms, max %.3f ms "
+                            + "(target p99 < 2 ms)%n%n", report.phase(), seconds, faults.length, ms(faults, 0.50),
+                    ms(faults, 0.99), faults.length == 0 ? 0 : faults[faults.length - 1] / 1e6);
+        }
+
+        // (b) a guest that cannot converge at this bandwidth
+        double precopyAlone;
+        String precopyOutcome;
+        try (SyntheticGuest source = randomGuest(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            long start = System.nanoTime();
+            MigrationReport report = loopback.run(source, destination, limit, 300, false, false,
+                    OutgoingMigration.Postcopy.OFF, migration -> {
+                        try {
+                            Thread.sleep(precopyLimitSeconds * 1000L);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        migration.cancel();
+                    });
+            precopyAlone = (System.nanoTime() - start) / 1e9;
+            precopyOutcome = report.phase() + " after " + report.progress().ram().iterations() + " rounds, "
+                    + report.progress().ram().remaining() / MIB + " MiB still dirty";
+        }
+        try (SyntheticGuest source = randomGuest(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            long start = System.nanoTime();
+            MigrationReport report = loopback.run(source, destination, limit, 300, false, false,
+                    new OutgoingMigration.Postcopy(true, switchAfter), null);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long[] faults = loopback.lastIncoming().faultLatencies();
+            System.out.printf(Locale.ROOT, "(b) at %d MiB/s: pre-copy alone %s (stopped at %.1f s)%n"
+                            + "    pre-copy switching after %d rounds: %s in %.2f s, downtime %d ms, %d page faults "
+                            + "(p99 %.3f ms)%n", limit / MIB, precopyOutcome, precopyAlone, switchAfter, report.phase(),
+                    seconds, report.progress().downtimeMs(), faults.length, ms(faults, 0.99));
+        }
+        return 0;
+    }
+
+    /** A running guest whose memory is random bytes, so every page costs a full page on the wire. */
+    private static SyntheticGuest randomGuest(GuestSpec spec, Path datastore) throws java.io.IOException {
+        SyntheticGuest guest = SyntheticGuest.create(spec, datastore);
+        guest.quiesced(() -> {
+            guest.memory().blocks().forEach(PrecopyBenchmark::fillRandom);
+            return null;
+        });
+        return guest;
+    }
+
+    private static double ms(long[] sorted, double quantile) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        return sorted[Math.min(sorted.length - 1, (int) Math.ceil(quantile * sorted.length) - 1)] / 1e6;
+    }
+}
