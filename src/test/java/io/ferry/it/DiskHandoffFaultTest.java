@@ -70,16 +70,7 @@ class DiskHandoffFaultTest {
 
     @AfterAll
     void stop() throws Exception {
-        if (serve != null && serve.isAlive()) {
-            serve.destroy();
-            serve.waitFor();
-        }
-        for (String host : List.of("host-a", "host-b")) {
-            Path pid = dataDir.resolve("workers").resolve(host + ".pid");
-            if (Files.exists(pid)) {
-                ProcessHandle.of(Long.parseLong(Files.readString(pid).strip())).ifPresent(ProcessHandle::destroyForcibly);
-            }
-        }
+        FerryProcess.stop(serve, dataDir);
     }
 
     private void startServe() throws IOException {

@@ -29,4 +29,19 @@ final class FerryProcess {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(new File(dataDir.toFile(), "serve.log")))
                 .start();
     }
+
+    /** Stops {@code serve} cleanly and kills any worker it left (a worker outlives a killed control plane). */
+    static void stop(Process serve, Path dataDir) throws IOException, InterruptedException {
+        if (serve != null && serve.isAlive()) {
+            serve.destroy();
+            serve.waitFor();
+        }
+        for (String host : List.of("host-a", "host-b")) {
+            Path pid = dataDir.resolve("workers").resolve(host + ".pid");
+            if (java.nio.file.Files.exists(pid)) {
+                ProcessHandle.of(Long.parseLong(java.nio.file.Files.readString(pid).strip()))
+                        .ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
 }
