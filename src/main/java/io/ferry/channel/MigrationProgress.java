@@ -11,7 +11,15 @@ public record MigrationProgress(
         Long downtimeMs,
         Ram ram,
         Disk disk,
+        Postcopy postcopy,
         Verification verification) {
+
+    /**
+     * Post-copy only: page requests served, and bytes sent before the guest was paused, while it
+     * was paused (the switch), and after the destination started running it.
+     */
+    public record Postcopy(long requests, long bytesBeforePause, long bytesDuringPause, long bytesAfterPause) {
+    }
 
     /** Block migration ({@code storage: copy}) only: image bytes in total, sent, and still to send. */
     public record Disk(long total, long transferred, long remaining) {

@@ -114,6 +114,13 @@ class PostcopyEngineTest {
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
             assertThat(loopback.reports()).extracting(MigrationReport::phase).contains(MigrationReport.POSTCOPY_ACTIVE);
             assertThat(report.progress().ram().iterations()).isEqualTo(2);
+            var postcopy = report.progress().postcopy();
+            assertThat(postcopy.requests()).isGreaterThan(0);
+            assertThat(postcopy.bytesBeforePause()).isGreaterThan(0);
+            assertThat(postcopy.bytesDuringPause()).isGreaterThan(0);
+            assertThat(postcopy.bytesAfterPause()).isGreaterThan(0);
+            assertThat(postcopy.bytesBeforePause() + postcopy.bytesDuringPause() + postcopy.bytesAfterPause())
+                    .isEqualTo(report.progress().ram().transferred());
             assertThat(source.state()).isEqualTo(GuestState.PAUSED);
             assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
 

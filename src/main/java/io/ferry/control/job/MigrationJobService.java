@@ -437,7 +437,7 @@ public class MigrationJobService {
             MigrationProgress.Verification d = json.readValue(job.destinationVerification(),
                     MigrationProgress.Verification.class);
             p = new MigrationProgress(p.setupTimeMs(), p.totalTimeMs(), p.expectedDowntimeMs(), p.downtimeMs(), p.ram(),
-                    p.disk(), new MigrationProgress.Verification(p.verification().sourceMemory(),
+                    p.disk(), p.postcopy(), new MigrationProgress.Verification(p.verification().sourceMemory(),
                     d.destinationMemory(), p.verification().sourceDeviceState(), d.destinationDeviceState(),
                     p.verification().sourceDisks(), d.destinationDisks()));
         }

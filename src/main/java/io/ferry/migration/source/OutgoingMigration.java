@@ -914,7 +914,8 @@ public final class OutgoingMigration implements Runnable {
                 new MigrationProgress.Ram(totalBytes, transferred, remainingPages * StreamFormat.PAGE_SIZE, duplicate,
                         normal, normal * StreamFormat.PAGE_SIZE, dirtyPagesRate,
                         transferred * 8 / seconds / 1e6, dirtySyncCount, pagesPerSecond, iterations),
-                disk, verification);
+                disk, postcopyRunSent ? new MigrationProgress.Postcopy(postcopyRequests, bytesBeforePause,
+                        bytesDuringPause, transferred - bytesBeforePause - bytesDuringPause) : null, verification);
     }
 
     private static final class Cancelled extends RuntimeException {

@@ -537,7 +537,7 @@ public final class IncomingMigration
             GuestChecksums sums = guest.checksums();
             List<String> disks = sums.disks().stream().map(GuestChecksums.DiskChecksum::sha256).toList();
             reporter.report(new MigrationReport(jobId, MigrationReport.VERIFIED, "destination digests", new MigrationProgress(
-                    0, 0, null, null, null, null, new MigrationProgress.Verification(null, sums.memory(), null,
+                    0, 0, null, null, null, null, null, new MigrationProgress.Verification(null, sums.memory(), null,
                     sums.deviceState(), null, disks)), null));
             if (!sums.memory().equals(sourceDigests.memory())) {
                 return "memory checksum mismatch: source " + sourceDigests.memory() + ", destination " + sums.memory();
