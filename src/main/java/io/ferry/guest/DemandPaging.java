@@ -29,6 +29,8 @@ public final class DemandPaging {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition landed = lock.newCondition();
     private volatile PageRequester requester;
+    /** Accesses waiting for a page: arrivals take the lock only when someone waits. */
+    private volatile int waiting;
     /** Fault wait times in nanoseconds, for p50/p99/max; guarded by lock. */
     private long[] faultNanos = new long[1024];
     private int faults;
@@ -70,6 +72,9 @@ public final class DemandPaging {
     /** The page's bytes are in guest memory: publish it and wake whoever waits for it. */
     public void arrived(int blockIndex, long page) {
         set(present[blockIndex], page);
+        if (waiting == 0) {
+            return;   // the hot path of every arriving page: no lock unless a vCPU waits
+        }
         lock.lock();
         try {
             landed.signalAll();
@@ -103,6 +108,7 @@ public final class DemandPaging {
             to.request(blockIndex, page);
         }
         lock.lock();
+        waiting++;   // before re-checking the bit: an arrival after this check sees the waiter and signals
         try {
             while (!isSet(present[blockIndex], page)) {
                 if (stop.getAsBoolean()) {
@@ -116,6 +122,7 @@ public final class DemandPaging {
             Thread.currentThread().interrupt();
             return false;
         } finally {
+            waiting--;
             lock.unlock();
         }
     }

@@ -264,31 +264,6 @@ public final class DiskImage implements AutoCloseable {
         channel.force(false);
     }
 
-    /** Whether every byte of {@code [offset, offset + length)} reads as zero (a hole or written zeros). */
-    public boolean isZero(long offset, int length, ByteBuffer scratch) throws IOException {
-        long end = Math.min(sizeBytes, offset + length);
-        for (long position = offset; position < end; ) {
-            scratch.clear().limit((int) Math.min(scratch.capacity(), end - position));
-            int read = channel.read(scratch, position);
-            if (read < 0) {
-                throw new IOException("image " + path + " ended early at " + position);
-            }
-            position += read;
-            scratch.flip();
-            while (scratch.remaining() >= Long.BYTES) {
-                if (scratch.getLong() != 0) {
-                    return false;
-                }
-            }
-            while (scratch.hasRemaining()) {
-                if (scratch.get() != 0) {
-                    return false;
-                }
-            }
-        }
-        return true;
-    }
-
     /** SHA-256 of the whole image, lowercase hex. Not a snapshot: quiesce writers first. */
     public String sha256() throws IOException {
         MessageDigest digest = Sha256.newDigest();

@@ -155,17 +155,7 @@ class BlockSectionTest {
     }
 
     private static void assertRefused(byte[] stream, String message) {
-        for (boolean byteByByte : new boolean[] {false, true}) {
-            StreamDecoder decoder = new StreamDecoder(new BlockListener(), DecoderLimits.defaults());
-            assertThatThrownBy(() -> {
-                if (byteByByte) {
-                    Feeding.byteByByte(decoder, stream);
-                } else {
-                    Feeding.whole(decoder, stream);
-                }
-            }).isInstanceOf(StreamFormatException.class).hasMessageContaining(message);
-            assertThat(decoder.failed()).isTrue();
-        }
+        Feeding.assertRefused(BlockListener::new, stream, DecoderLimits.defaults(), message);
     }
 
     @Test

@@ -61,4 +61,29 @@ final class Feeding {
     static byte[] hex(String text) {
         return HexFormat.of().parseHex(text.replaceAll("\\s+", ""));
     }
+
+    /**
+     * Feeds {@code stream} whole and a byte at a time, each into a fresh decoder with a fresh
+     * listener; both must fail with {@code message} and stay failed. Returns the two listeners
+     * (whole first) for checks of what was reported before the refusal.
+     */
+    static <L extends StreamListener> java.util.List<L> assertRefused(java.util.function.Supplier<L> listeners,
+                                                                       byte[] stream, DecoderLimits limits,
+                                                                       String message) {
+        java.util.List<L> used = new java.util.ArrayList<>();
+        for (boolean byteByByte : new boolean[] {false, true}) {
+            L listener = listeners.get();
+            StreamDecoder decoder = new StreamDecoder(listener, limits);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+                if (byteByByte) {
+                    byteByByte(decoder, stream);
+                } else {
+                    whole(decoder, stream);
+                }
+            }).isInstanceOf(StreamFormatException.class).hasMessageContaining(message);
+            org.assertj.core.api.Assertions.assertThat(decoder.failed()).isTrue();
+            used.add(listener);
+        }
+        return used;
+    }
 }

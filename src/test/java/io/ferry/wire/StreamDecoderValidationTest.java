@@ -23,22 +23,9 @@ class StreamDecoderValidationTest {
     private static final int ZERO = RamFlag.ZERO.code();
     private static final int CONTINUE = RamFlag.CONTINUE.code();
 
-    /** Feeds {@code stream} both ways; returns the listener of the whole-stream run. */
+    /** Feeds {@code stream} both ways; both report the same before refusing; returns the whole-stream run's listener. */
     private static RecordingListener assertRefused(byte[] stream, DecoderLimits limits, String message) {
-        List<RecordingListener> listeners = new ArrayList<>();
-        for (boolean byteByByte : new boolean[] {false, true}) {
-            RecordingListener listener = new RecordingListener();
-            StreamDecoder decoder = new StreamDecoder(listener, limits);
-            assertThatThrownBy(() -> {
-                if (byteByByte) {
-                    Feeding.byteByByte(decoder, stream);
-                } else {
-                    Feeding.whole(decoder, stream);
-                }
-            }).isInstanceOf(StreamFormatException.class).hasMessageContaining(message);
-            assertThat(decoder.failed()).isTrue();
-            listeners.add(listener);
-        }
+        List<RecordingListener> listeners = Feeding.assertRefused(RecordingListener::new, stream, limits, message);
         assertThat(listeners.get(1).events).isEqualTo(listeners.get(0).events);
         return listeners.get(0);
     }
