@@ -16,9 +16,38 @@ public record MigrationProgress(
 
     /**
      * Post-copy only: page requests served, and bytes sent before the guest was paused, while it
-     * was paused (the switch), and after the destination started running it.
+     * was paused (the switch), and after the destination started running it (the source's
+     * figures); {@code faultLatency} is the destination's; {@code recoveries} counts reconnections
+     * after a broken link.
      */
-    public record Postcopy(long requests, long bytesBeforePause, long bytesDuringPause, long bytesAfterPause) {
+    public record Postcopy(long requests, long bytesBeforePause, long bytesDuringPause, long bytesAfterPause,
+                           long recoveries, FaultLatency faultLatency) {
+    }
+
+    /**
+     * The destination's page faults: how long guest accesses waited for a missing page to
+     * arrive, in milliseconds (null while there were none).
+     */
+    public record FaultLatency(long faults, Double p50Ms, Double p99Ms, Double maxMs) {
+
+        /** From latencies in nanoseconds, sorted ascending. */
+        public static FaultLatency of(long[] sortedNanos) {
+            int n = sortedNanos.length;
+            if (n == 0) {
+                return new FaultLatency(0, null, null, null);
+            }
+            return new FaultLatency(n, ms(sortedNanos[percentileIndex(n, 50)]),
+                    ms(sortedNanos[percentileIndex(n, 99)]), ms(sortedNanos[n - 1]));
+        }
+
+        /** Nearest-rank percentile. */
+        private static int percentileIndex(int n, int percent) {
+            return Math.max(0, (int) Math.ceil(percent / 100.0 * n) - 1);
+        }
+
+        private static double ms(long nanos) {
+            return Math.round(nanos / 1e3) / 1e3;
+        }
     }
 
     /** Block migration ({@code storage: copy}) only: image bytes in total, sent, and still to send. */

@@ -83,6 +83,35 @@ public final class DemandPaging {
         }
     }
 
+    /** A snapshot of the block's arrived pages (bit p of word p/64), for post-copy recovery's RECV_BITMAP. */
+    public long[] presentWords(int blockIndex) {
+        long[] words = new long[present[blockIndex].length()];
+        for (int w = 0; w < words.length; w++) {
+            words[w] = present[blockIndex].get(w) & validBits(blockIndex, w);
+        }
+        return words;
+    }
+
+    /**
+     * After a broken link was recovered: asks again for every page requested and still missing
+     * (the requests, or their pages, may have been lost with the old connection).
+     */
+    public void requestAgain() {
+        PageRequester to = requester;
+        if (to == null) {
+            return;
+        }
+        for (int b = 0; b < present.length; b++) {
+            for (int w = 0; w < present[b].length(); w++) {
+                long pending = requested[b].get(w) & ~present[b].get(w) & validBits(b, w);
+                while (pending != 0) {
+                    to.request(b, (long) w * 64 + Long.numberOfTrailingZeros(pending));
+                    pending &= pending - 1;
+                }
+            }
+        }
+    }
+
     /** Pages still missing. */
     public long missing() {
         long missing = 0;

@@ -28,12 +28,16 @@ public final class FaultInjector {
 
     private static final Logger log = LoggerFactory.getLogger(FaultInjector.class);
 
-    /** The hand-off steps, in the order a migration reaches them. */
+    /** The hand-off steps, in the order a migration reaches them, then post-copy's. */
     public enum Step {
         DESTINATION_OPENED("destination-opened"),
         SOURCE_INACTIVATED("source-inactivated"),
         HANDOFF_RECORDED("handoff-recorded"),
-        DESTINATION_ACTIVATED("destination-activated");
+        DESTINATION_ACTIVATED("destination-activated"),
+        /** Post-copy: the destination has started the guest (use {@code drop}: it runs on the event loop). */
+        POSTCOPY_RUNNING("postcopy-running"),
+        /** Post-copy: a recovery connection reached the destination (use {@code drop}, as above). */
+        POSTCOPY_RECOVERY("postcopy-recovery");
 
         private final String label;
 

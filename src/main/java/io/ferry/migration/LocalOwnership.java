@@ -59,7 +59,7 @@ public final class LocalOwnership implements OwnershipArbiter {
             long g = entry.getValue();
             OwnershipGrant.Disk moved = switch (step) {
                 case OwnershipStep.HANDOFF -> is(d, "active", SOURCE, g) ? with(d, SOURCE, "handoff") : null;
-                case OwnershipStep.ACTIVATE -> d != null && d.state().equals("handoff") && d.generation() == g + 1
+                case OwnershipStep.ACTIVATE, OwnershipStep.ACTIVATE_POSTCOPY -> d != null && d.state().equals("handoff") && d.generation() == g + 1
                         ? with(d, DESTINATION, "active") : null;
                 case OwnershipStep.REACTIVATE -> is(d, "handoff", SOURCE, g + 1) || is(d, "active", SOURCE, g)
                         ? with(d, SOURCE, "active") : null;

@@ -39,6 +39,10 @@ public final class LoopbackMigration implements AutoCloseable {
         server = DataPlaneServer.bind(group, group, new InetSocketAddress("127.0.0.1", 0), new IncomingRegistry() {
             @Override
             public IncomingEndpoint expected(UUID jobId) {
+                IncomingMigration recovering = lastIncoming;
+                if (recovering != null && recovering.jobId().equals(jobId) && recovering.acceptsRecovery()) {
+                    return recovering;   // post-copy recovery: a new connection takes the stream over
+                }
                 IncomingMigration migration = incoming;
                 return migration == null || !migration.jobId().equals(jobId) ? null : new IncomingEndpoint() {
                     @Override
@@ -58,6 +62,13 @@ public final class LoopbackMigration implements AutoCloseable {
 
     public String dataAddress() {
         return "127.0.0.1:" + server.port();
+    }
+
+    private volatile String route;
+
+    /** The source connects to {@code address} (e.g. a proxy in front of {@link #dataAddress()}) instead. */
+    public void routeThrough(String address) {
+        this.route = address;
     }
 
     /** Every report either side made, in order of arrival. */
@@ -147,6 +158,7 @@ public final class LoopbackMigration implements AutoCloseable {
             reports.add(report);
             if (!report.phase().equals(MigrationReport.PROGRESS) && !report.phase().equals(MigrationReport.ACTIVE)
                     && !report.phase().equals(MigrationReport.POSTCOPY_ACTIVE)
+                    && !report.phase().equals(MigrationReport.POSTCOPY_PAUSED)
                     && report.progress() != null && report.progress().ram() != null) {
                 outcome.complete(report);
             }
@@ -159,7 +171,7 @@ public final class LoopbackMigration implements AutoCloseable {
                 disks, FaultInjector.none(), (id, ok) -> { });
         lastIncoming = incoming;
         OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, LocalOwnership.SOURCE,
-                dataAddress(), sourceSecret, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages, base,
+                route != null ? route : dataAddress(), sourceSecret, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages, base,
                 HANDOFF_TIMEOUT, postcopy), guest(source), group, reporter, disks, FaultInjector.none(),
                 (id, ok) -> { });
         Thread thread = new Thread(migration, "migration-" + jobId);

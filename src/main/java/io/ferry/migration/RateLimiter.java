@@ -26,16 +26,25 @@ public final class RateLimiter {
         return bytesPerSecond;
     }
 
-    /** Counts bytes about to be sent; sleeps while more than one window's worth is unpaid. */
-    public void account(long bytes) throws InterruptedException {
+    /**
+     * How long a sender must wait before its next batch is within the limit (0: now). For a
+     * sender that has other work to do meanwhile, with {@link #charge} instead of sleeping.
+     */
+    public long nanosUntilAllowed() {
+        return bytesPerSecond <= 0 ? 0 : Math.max(0, paidUntil - System.nanoTime() - WINDOW_NANOS);
+    }
+
+    /** Counts bytes about to be sent without waiting; the debt shows in {@link #nanosUntilAllowed}. */
+    public void charge(long bytes) {
         long limit = bytesPerSecond;
         long now = System.nanoTime();
-        if (limit <= 0) {
-            paidUntil = now;
-            return;
-        }
-        paidUntil = Math.max(paidUntil, now) + (long) (bytes * 1e9 / limit);
-        long ahead = paidUntil - now - WINDOW_NANOS;
+        paidUntil = limit <= 0 ? now : Math.max(paidUntil, now) + (long) (bytes * 1e9 / limit);
+    }
+
+    /** Counts bytes about to be sent; sleeps while more than one window's worth is unpaid. */
+    public void account(long bytes) throws InterruptedException {
+        charge(bytes);
+        long ahead = nanosUntilAllowed();
         if (ahead > 0) {
             Thread.sleep(ahead / 1_000_000, (int) (ahead % 1_000_000));
         }

@@ -28,8 +28,13 @@ import java.util.Objects;
  * page's bytes are handed over as {@code in} itself, with its indexes narrowed to the page for the
  * duration of {@link StreamListener#page}.
  *
- * <p>Ferry reads precopy streams without XBZRLE, multifd, postcopy or RDMA; their records are
- * refused by name. It accepts COMMAND OPEN_RETURN_PATH and PING only.
+ * <p>Ferry reads precopy streams without XBZRLE, multifd or RDMA, whose records are refused by name,
+ * and post-copy's commands (ADVISE, RAM_DISCARD, LISTEN, RUN, and recovery's RECV_BITMAP and
+ * POSTCOPY_RESUME) besides OPEN_RETURN_PATH and PING; other commands are refused by name.
+ *
+ * <p>Post-copy recovery: the source reconnects and goes on without a header on the new connection.
+ * The destination keeps this decoder, with what it learned (section ids, RAM blocks), and calls
+ * {@link #continueOnNewStream} before feeding the new connection's bytes.
  */
 public final class StreamDecoder {
 
@@ -161,9 +166,57 @@ public final class StreamDecoder {
         return state == State.FAILED;
     }
 
-    /** Bytes consumed so far. */
+    /** Bytes consumed so far from the current connection (counted from 0 again by {@link #continueOnNewStream}). */
     public long position() {
         return position;
+    }
+
+    /**
+     * Post-copy recovery: the next bytes fed come from a new connection, which starts at the top
+     * level (a section-type byte, RECV_BITMAP first in practice), without file header or
+     * configuration. Call it when the new connection attaches, and feed that connection's bytes
+     * from their first one; the old connection's unread bytes must not be fed again.
+     *
+     * <p>Kept: everything learned from the old connection, which the new stream refers to without
+     * repeating it — the {@code ram} and {@code block} section ids and whether their END was read,
+     * and the RAM block list. Dropped: whatever element the old connection broke in (a page record,
+     * a section's remaining records, a device section, a footer; its bytes stayed unread in the
+     * old connection's buffer and nothing of it was reported), and the block used by CONTINUE, as
+     * QEMU forgets it on a new channel: the new stream's first page record must name its block.
+     * The slices of a 1 MiB disk chunk already passed to {@link StreamListener#blockData} before a
+     * break cannot be taken back; the listener must not count that chunk as received. A RAM block
+     * list cut short stays unknown (its START is not read twice), so page records are refused
+     * after such a break.
+     *
+     * <p>{@link #position()} and the stream offsets in error messages restart at 0: they are offsets
+     * in the connection being read, which is what a packet capture of it shows.
+     *
+     * @throws IllegalStateException if the decoder failed (a malformed stream is not resumed), read
+     *                               EOF (the migration is over), or has not read the header and
+     *                               configuration yet (there is nothing to continue)
+     */
+    public void continueOnNewStream() {
+        switch (state) {
+            case FAILED -> throw new IllegalStateException(
+                    "Cannot continue a failed migration stream on a new connection: " + failure.getMessage(), failure);
+            case AFTER_EOF, VM_DESCRIPTION, DONE -> throw new IllegalStateException(
+                    "Cannot continue the migration stream on a new connection: EOF was already read");
+            case HEADER, CONFIGURATION -> throw new IllegalStateException(
+                    "Cannot continue the migration stream on a new connection: its header and configuration"
+                            + " were not read yet");
+            default -> {
+                // SECTION, or broken inside a section: the element under way is dropped below
+            }
+        }
+        state = State.SECTION;
+        position = 0;
+        configurationSubsectionsAllowed = false;
+        lastBlock = -1;
+        pendingBlocks = null;
+        blockListTotal = 0;
+        blockListRemaining = 0;
+        deviceFormat = null;
+        chunkDelivered = 0;
     }
 
     /**
@@ -561,6 +614,16 @@ public final class StreamDecoder {
                 discard(in, i + 5, length);
                 consume(in, 5 + length);
             }
+            case StreamFormat.CMD_RECV_BITMAP -> {
+                return recvBitmap(in, i, r, length);
+            }
+            case StreamFormat.CMD_POSTCOPY_RESUME -> {
+                if (length != 0) {
+                    throw fail("MIG_CMD POSTCOPY_RESUME has bad length " + length + " (expected 0)");
+                }
+                consume(in, 5);
+                listener.postcopyResume();
+            }
             default -> throw fail(commandRefusal(command));
         }
         return true;
@@ -603,6 +666,39 @@ public final class StreamDecoder {
         for (int r = first; r < at + length; r += 16) {
             listener.postcopyDiscard(block, in.getLong(r) >>> PAGE_SHIFT, in.getLong(r + 8) >>> PAGE_SHIFT);
         }
+    }
+
+    /**
+     * RECV_BITMAP: {@code | u8 n | n bytes block idstr |}, the command length being 1 + n (checked as
+     * soon as the name's length byte is in, so a bogus length is never waited for).
+     */
+    private boolean recvBitmap(ByteBuf in, int i, int r, int length) {
+        if (length < 2) {
+            throw fail("MIG_CMD RECV_BITMAP has bad length " + length + " (expected 1 + block name length)");
+        }
+        if (r < 6) {
+            return false;
+        }
+        int nameLength = in.getUnsignedByte(i + 5);
+        if (nameLength != length - 1) {
+            throw fail("MIG_CMD RECV_BITMAP has bad length " + length + " for a block name of " + nameLength
+                    + " bytes (expected " + (1 + nameLength) + ")");
+        }
+        checkCountedStringLength(nameLength, "RECV_BITMAP block name");
+        if (r < 5 + length) {
+            return false;
+        }
+        if (blocks == null) {
+            throw fail("MIG_CMD RECV_BITMAP before the RAM block list");
+        }
+        int block = findBlock(in, i + 6, nameLength);
+        if (block < 0) {
+            throw fail("MIG_CMD RECV_BITMAP for unknown RAM block '"
+                    + in.toString(i + 6, nameLength, StandardCharsets.UTF_8) + "'");
+        }
+        consume(in, 5 + length);
+        listener.recvBitmap(block);
+        return true;
     }
 
     private static String commandRefusal(int command) {

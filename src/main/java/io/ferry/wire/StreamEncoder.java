@@ -18,6 +18,15 @@ import java.util.Objects;
  *   deviceState(out, id2, state)
  *   eof(out)
  * </pre>
+ *
+ * <p>Post-copy recovery, on the new connection: no header (the destination's decoder goes on with
+ * {@link StreamDecoder#continueOnNewStream}), and the {@link RamRecordWriter} is
+ * {@link RamRecordWriter#reset reset}, because the destination forgets the last block too:
+ * <pre>
+ *   per RAM block: recvBitmap(out, block)     (each answered by a return-path RECV_BITMAP)
+ *   postcopyResume(out)                       (answered by RESUME_ACK)
+ *   sectionPart(out, SECTION_PART, id)  page records...  ramEos(out)  footer(out, id)   as before
+ * </pre>
  */
 public final class StreamEncoder {
 
@@ -224,6 +233,29 @@ public final class StreamEncoder {
             out.writeLong(starts[i]);
             out.writeLong(lengths[i]);
         }
+    }
+
+    /**
+     * COMMAND RECV_BITMAP (post-copy recovery, first thing on the new connection, once per RAM
+     * block): {@code | 0x08 | be16 10 | be16 1+n | u8 n | n bytes block idstr |}. The destination
+     * answers with {@link ReturnPathMessage.ReceivedBitmap}.
+     */
+    public static void recvBitmap(ByteBuf out, String blockName) {
+        byte[] name = countedStringBytes(blockName);
+        out.writeByte(StreamFormat.COMMAND);
+        out.writeShort(StreamFormat.CMD_RECV_BITMAP);
+        out.writeShort(1 + name.length);
+        writeCountedString(out, name);
+    }
+
+    /**
+     * COMMAND POSTCOPY_RESUME: {@code | 0x08 | be16 9 | be16 0 |}, after the received bitmaps are
+     * in; the destination answers with {@link ReturnPathMessage.ResumeAck}.
+     */
+    public static void postcopyResume(ByteBuf out) {
+        out.writeByte(StreamFormat.COMMAND);
+        out.writeShort(StreamFormat.CMD_POSTCOPY_RESUME);
+        out.writeShort(0);
     }
 
     /** {@code | u8 n | n bytes |}, UTF-8, 1..255 bytes. */

@@ -66,7 +66,7 @@ public final class StreamFormat {
     /** Footer after every START/PART/END/FULL section: 0x7E + be32 section id. */
     public static final byte SECTION_FOOTER = 0x7E;
 
-    // QEMU_VM_COMMAND sub-commands. Only these two are read by Ferry; others are refused by name.
+    // QEMU_VM_COMMAND sub-commands Ferry reads; the others are refused by name.
     /** The destination opens the reverse direction of the connection (length 0). */
     public static final int CMD_OPEN_RETURN_PATH = 1;
     /** be32 value the destination echoes as a return-path PONG (length 4). */
@@ -84,6 +84,16 @@ public final class StreamFormat {
     public static final int CMD_POSTCOPY_RAM_DISCARD = 6;
     /** QEMU's {@code MAX_DISCARDS_PER_COMMAND}. */
     public static final int MAX_DISCARDS_PER_COMMAND = 12;
+    /**
+     * (len 0) post-copy recovery: the source has rebuilt its dirty bitmaps from the destination's
+     * received bitmaps and continues sending; the destination answers RESUME_ACK.
+     */
+    public static final int CMD_POSTCOPY_RESUME = 9;
+    /**
+     * {@code | u8 n | n bytes RAM block idstr |} (len 1 + n), post-copy recovery: the source asks
+     * for the block's received bitmap, answered on the return path by RECV_BITMAP.
+     */
+    public static final int CMD_RECV_BITMAP = 10;
 
     /** Target page size: the unit of every RAM record. */
     public static final int PAGE_SIZE = 4096;

@@ -117,6 +117,26 @@ public interface StreamListener {
         throw new StreamFormatException("MIG_CMD POSTCOPY_RUN (0x5) is not supported by this destination");
     }
 
+    /**
+     * COMMAND RECV_BITMAP, post-copy recovery: the source asks which pages of this block the
+     * destination holds. Answer with {@link ReturnPathMessage.ReceivedBitmap}; the source sends the
+     * others again. Default: recovery is refused.
+     */
+    default void recvBitmap(int blockIndex) {
+        throw new StreamFormatException("MIG_CMD RECV_BITMAP (0xa) is not expected here: post-copy recovery is not"
+                + " supported by this destination");
+    }
+
+    /**
+     * COMMAND POSTCOPY_RESUME, post-copy recovery: the source goes on sending pages and serving
+     * requests. Answer with {@link ReturnPathMessage.ResumeAck} and send the page requests still
+     * pending. Default: recovery is refused.
+     */
+    default void postcopyResume() {
+        throw new StreamFormatException("MIG_CMD POSTCOPY_RESUME (0x9) is not expected here: post-copy recovery is"
+                + " not supported by this destination");
+    }
+
     /** COMMAND OPEN_RETURN_PATH: the source expects return-path messages on this connection. */
     default void openReturnPath() {
     }

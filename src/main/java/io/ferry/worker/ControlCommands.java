@@ -90,6 +90,14 @@ final class ControlCommands {
                             : new Reply(409, new ErrorReply("switchover of " + jobId
                             + " has begun: the destination may already run the guest, so it can no longer be cancelled"));
                 }
+                case "postcopy" -> {
+                    migrations.startPostcopy(jobId);
+                    return new Reply(202, null);
+                }
+                case "recover" -> {
+                    migrations.recover(jobId);
+                    return new Reply(202, null);
+                }
                 case "tune" -> {
                     migrations.tune(jobId, json.readValue(body, TuneMigrationCommand.class));
                     return new Reply(200, null);

@@ -113,7 +113,8 @@ final class Migrations implements IncomingRegistry {
         OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, hostId,
                 command.destinationAddress(), Base64.getDecoder().decode(command.secret()), command.maxBandwidth(),
                 command.downtimeLimitMs(), command.verifyChecksums(), copy, base, handoffTimeout,
-                OutgoingMigration.Postcopy.OFF), guest, io,
+                new OutgoingMigration.Postcopy(command.postcopy(), command.postcopyAfterIterations(),
+                        command.maxPostcopyBandwidth(), true)), guest, io,
                 reporter, arbiter, faults, (id, handedOver) -> outgoingDone(id, command.guestId(), handedOver, copy));
         if (outgoing.putIfAbsent(jobId, migration) != null) {
             throw new IllegalStateException("job " + jobId + " is already running here");
@@ -162,8 +163,35 @@ final class Migrations implements IncomingRegistry {
         migration.tune(command.maxBandwidth(), command.downtimeLimitMs());
     }
 
+    /** Switches an outgoing pre-copy to post-copy at its next safe point. */
+    void startPostcopy(UUID jobId) {
+        OutgoingMigration migration = outgoing.get(jobId);
+        if (migration == null) {
+            throw new UnknownMigrationException(jobId);
+        }
+        if (!migration.startPostcopy()) {
+            throw new IllegalStateException("migration " + jobId + " cannot switch to post-copy: it was not started "
+                    + "with the postcopy capability, or its switchover has begun");
+        }
+    }
+
+    /** Retries a paused post-copy's link now. */
+    void recover(UUID jobId) {
+        OutgoingMigration migration = outgoing.get(jobId);
+        if (migration == null) {
+            throw new UnknownMigrationException(jobId);
+        }
+        if (!migration.recover()) {
+            throw new IllegalStateException("migration " + jobId + " is not a paused post-copy");
+        }
+    }
+
     @Override
     public IncomingEndpoint expected(UUID jobId) {
+        IncomingMigration recovering = receiving.get(jobId);
+        if (recovering != null && recovering.acceptsRecovery()) {
+            return recovering;   // post-copy recovery: a new connection takes the stream over
+        }
         IncomingMigration migration = expected.get(jobId);
         return migration == null ? null : new IncomingEndpoint() {
             @Override

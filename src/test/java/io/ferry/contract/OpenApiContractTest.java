@@ -87,6 +87,7 @@ class OpenApiContractTest {
                 "PATCH /api/v1/migrations/{jobId}",
                 "POST /api/v1/migrations/{jobId}/cancel",
                 "POST /api/v1/migrations/{jobId}/postcopy",
+                "POST /api/v1/migrations/{jobId}/recover",
                 "GET /api/v1/migrations/{jobId}/events",
                 "GET /api/v1/disks/{diskId}",
                 "GET /api/v1/disks/{diskId}/ownership");
@@ -379,9 +380,9 @@ class OpenApiContractTest {
                  "status":409,"title":"Illegal job transition","currentStatus":"completed","requestedStatus":"cancelling"}"""
                 .formatted(JOB_ID));
         assertConforms("POST", "/api/v1/migrations", 422, PROBLEM, """
-                {"detail":"not supported by this version's migration engine: parameters.capabilities.postcopy",
+                {"detail":"not supported by this version's migration engine: parameters.capabilities.xbzrle",
                  "instance":"/api/v1/migrations","status":422,"title":"Unsupported migration feature",
-                 "unsupported":["parameters.capabilities.postcopy"]}""");
+                 "unsupported":["parameters.capabilities.xbzrle"]}""");
         assertConforms("POST", "/api/v1/guests/" + GUEST_ID + "/pause", 503, PROBLEM, """
                 {"detail":"worker on 'host-a' (127.0.0.1:1) could not pause guest: connection refused",
                  "instance":"/api/v1/guests/%s/pause","status":503,"title":"Worker unavailable"}""".formatted(GUEST_ID));
@@ -531,7 +532,7 @@ class OpenApiContractTest {
             + "\"destinationHostId\":\"host-b\",\"status\":\"queued\",\"statusReason\":\"waiting\",\"failure\":null,"
             + "\"parameters\":{\"maxBandwidth\":134217728,\"downtimeLimitMs\":300,\"storage\":\"shared\",\"verifyChecksums\":false,"
             + "\"capabilities\":{\"postcopy\":false,\"autoConverge\":false,\"xbzrle\":false,\"compression\":\"none\","
-            + "\"channels\":1}},\"progress\":null,\"disks\":[{\"diskId\":\"%s\",\"name\":\"root\","
+            + "\"channels\":1},\"postcopyAfterIterations\":0,\"maxPostcopyBandwidth\":0},\"progress\":null,\"disks\":[{\"diskId\":\"%s\",\"name\":\"root\","
             + "\"ownerHostId\":\"host-a\",\"ownershipState\":\"active\",\"generation\":1,\"sourceSide\":\"active\","
             + "\"destinationSide\":\"absent\"}],\"createdAt\":\"2026-01-02T03:04:05.123456Z\","
             + "\"updatedAt\":\"2026-01-02T03:04:05.123456Z\",\"startedAt\":null,\"finishedAt\":null}")

@@ -281,10 +281,17 @@ abstract class ControlPlaneApiTests extends ApiTestSupport {
 
         ApiClient.Reply unsupported = api.post("/api/v1/migrations", Map.of("guestId", guestId,
                 "destinationHostId", "host-b", "parameters", Map.of(
-                        "capabilities", Map.of("postcopy", true, "xbzrle", true))));
+                        "capabilities", Map.of("postcopy", true, "xbzrle", true, "autoConverge", true))));
         assertThat(unsupported.status()).isEqualTo(422);
         assertThat(unsupported.json().get("unsupported").valueStream().map(JsonNode::asString).toList())
-                .containsExactly("parameters.capabilities.postcopy", "parameters.capabilities.xbzrle");
+                .containsExactly("parameters.capabilities.autoConverge", "parameters.capabilities.xbzrle");
+
+        // switching to post-copy by itself needs the capability
+        ApiClient.Reply autoSwitchWithoutPostcopy = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("postcopyAfterIterations", 2)));
+        assertThat(autoSwitchWithoutPostcopy.status()).isEqualTo(400);
+        assertThat(autoSwitchWithoutPostcopy.body()).contains("parameters.postcopyAfterIterations")
+                .contains("capabilities.postcopy");
 
         // the embedded workers share one datastore: copying an image onto itself is refused
         ApiClient.Reply copyOntoItself = api.post("/api/v1/migrations", Map.of("guestId", guestId,

@@ -1,5 +1,9 @@
 package io.ferry.migration;
 
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ferry.channel.MigrationReport;
@@ -156,6 +160,98 @@ class PostcopyEngineTest {
             List<byte[]> expected = snapshot(source);
             replayWrites(expected, 1.0, destination.memoryWrites());
             assertThat(destination.checksums().memory()).isEqualTo(sha256(expected));
+        }
+    }
+
+    private static boolean reported(LoopbackMigration loopback, String phase, String reasonPart) {
+        return loopback.reports().stream().anyMatch(r -> r.phase().equals(phase)
+                && (reasonPart == null || (r.reason() != null && r.reason().contains(reasonPart))));
+    }
+
+    /**
+     * The link breaks during post-copy and stays down for a while: both sides pause (the
+     * destination's guest runs on, waiting on missing pages), nothing is dropped; once the link is
+     * back, a recovery (an operator's, here) reconnects, the destination reports which pages it
+     * has, the source sends the rest, and the memory ends exactly as the writes imply.
+     */
+    @Test
+    void aLinkCutDuringPostcopyPausesAndARecoveryCompletesByteExact() throws Exception {
+        GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, SEED));
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration();
+             LinkCutter link = new LinkCutter(loopback.dataAddress())) {
+            loopback.routeThrough(link.address());
+            // one round at 32 MiB/s (the hot half is dirty again: no convergence), then post-copy with its
+            // background push held to 1 MiB/s
+            MigrationReport report = loopback.run(source, destination, 32 * MIB, 50, false, false,
+                    new OutgoingMigration.Postcopy(true, 1, MIB, false), migration -> {
+                        assertThat(migration.recover()).as("not paused yet").isFalse();
+                        await().atMost(Duration.ofSeconds(30))
+                                .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, null));
+                        link.refuse(true);
+                        link.cut();
+                        await().atMost(Duration.ofSeconds(10)).until(() ->
+                                reported(loopback, MigrationReport.POSTCOPY_PAUSED, "link to")
+                                        && reported(loopback, MigrationReport.POSTCOPY_PAUSED, "connection from the source lost"));
+                        assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
+                        assertThat(source.state()).isEqualTo(GuestState.PAUSED);
+                        // the link is still down: a recovery attempt fails and the job stays paused
+                        assertThat(migration.recover()).isTrue();
+                        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                                .until(() -> !reported(loopback, MigrationReport.POSTCOPY_ACTIVE, "recovered"));
+                        link.refuse(false);
+                        assertThat(migration.recover()).isTrue();
+                        await().atMost(Duration.ofSeconds(10))
+                                .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, "recovered"));
+                    });
+
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(report.progress().postcopy().recoveries()).isEqualTo(1);
+            assertThat(link.accepted()).isEqualTo(2);
+            destination.pause();
+            List<byte[]> expected = snapshot(source);
+            replayWrites(expected, 0.5, destination.memoryWrites());
+            assertThat(destination.checksums().memory()).isEqualTo(sha256(expected));
+        }
+    }
+
+    /** Without anyone asking, the source retries a broken link with back-off until it is back. */
+    @Test
+    void aBrokenLinkIsRetriedWithBackoffUntilItComesBack() throws Exception {
+        GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, SEED));
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration();
+             LinkCutter link = new LinkCutter(loopback.dataAddress())) {
+            loopback.routeThrough(link.address());
+            MigrationReport report = loopback.run(source, destination, 32 * MIB, 50, false, false,
+                    new OutgoingMigration.Postcopy(true, 1, MIB, true), migration -> {
+                        await().atMost(Duration.ofSeconds(30))
+                                .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, null));
+                        link.refuse(true);
+                        link.cut();
+                        await().atMost(Duration.ofSeconds(10))
+                                .until(() -> reported(loopback, MigrationReport.POSTCOPY_PAUSED, null));
+                        sleep(1500);   // past the first back-off steps: those attempts are refused
+                        link.refuse(false);
+                    });
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(report.progress().postcopy().recoveries()).isEqualTo(1);
+            destination.pause();
+            List<byte[]> expected = snapshot(source);
+            replayWrites(expected, 0.5, destination.memoryWrites());
+            assertThat(destination.checksums().memory()).isEqualTo(sha256(expected));
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -48,6 +48,12 @@ class MigrationController {
     ResponseEntity<MigrationResponse> create(@Valid @RequestBody CreateMigration body,
                                              @RequestHeader(name = Requests.IDEMPOTENCY_KEY, required = false) String key,
                                              Principal principal) {
+        Parameters p = body.parameters();
+        boolean postcopy = p != null && p.capabilities() != null && Boolean.TRUE.equals(p.capabilities().postcopy());
+        if (!postcopy && p != null && p.postcopyAfterIterations() != null && p.postcopyAfterIterations() > 0) {
+            throw new InvalidRequestException("parameters.postcopyAfterIterations",
+                    "switching to post-copy needs parameters.capabilities.postcopy=true");
+        }
         MigrationJob job = jobs.create(new NewMigration(body.guestId(), body.destinationHostId(), resolve(body.parameters())),
                 Requests.idempotencyKey("migrations", key, body, json), Requests.actor(principal));
         return ResponseEntity.accepted().location(URI.create("/api/v1/migrations/" + job.id()))
@@ -85,8 +91,13 @@ class MigrationController {
     }
 
     @PostMapping("/{jobId}/postcopy")
-    MigrationResponse postcopy(@PathVariable UUID jobId, Principal principal) {
-        return view(jobs.startPostcopy(jobId, Requests.actor(principal)));
+    ResponseEntity<MigrationResponse> postcopy(@PathVariable UUID jobId, Principal principal) {
+        return ResponseEntity.accepted().body(view(jobs.startPostcopy(jobId, Requests.actor(principal))));
+    }
+
+    @PostMapping("/{jobId}/recover")
+    ResponseEntity<MigrationResponse> recover(@PathVariable UUID jobId, Principal principal) {
+        return ResponseEntity.accepted().body(view(jobs.recover(jobId, Requests.actor(principal))));
     }
 
     @GetMapping("/{jobId}/events")
@@ -108,7 +119,7 @@ class MigrationController {
 
     /** Fills QEMU's defaults for everything the request leaves out. */
     private static MigrationParameters resolve(Parameters p) {
-        Parameters given = p == null ? new Parameters(null, null, null, null, null) : p;
+        Parameters given = p == null ? new Parameters(null, null, null, null, null, null, null) : p;
         Capabilities c = given.capabilities() == null ? new Capabilities(null, null, null, null, null)
                 : given.capabilities();
         return new MigrationParameters(
@@ -119,6 +130,8 @@ class MigrationController {
                 Boolean.TRUE.equals(c.xbzrle()),
                 Objects.requireNonNullElse(c.compression(), "none"),
                 Objects.requireNonNullElse(c.channels(), 1),
-                Boolean.TRUE.equals(given.verifyChecksums()));
+                Boolean.TRUE.equals(given.verifyChecksums()),
+                Objects.requireNonNullElse(given.postcopyAfterIterations(), 0),
+                Objects.requireNonNullElse(given.maxPostcopyBandwidth(), 0L));
     }
 }

@@ -27,7 +27,9 @@ final class MigrationRequests {
             @Min(1) @Max(3_600_000) Long downtimeLimitMs,
             @Pattern(regexp = "shared|copy", message = "must be 'shared' or 'copy'") String storage,
             Boolean verifyChecksums,
-            @Valid Capabilities capabilities) {
+            @Valid Capabilities capabilities,
+            @Min(0) @Max(1000) Integer postcopyAfterIterations,
+            @PositiveOrZero Long maxPostcopyBandwidth) {
     }
 
     record Capabilities(

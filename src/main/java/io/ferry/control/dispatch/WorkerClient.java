@@ -106,6 +106,18 @@ class WorkerClient implements WorkerGateway {
                 .toBodilessEntity());
     }
 
+    @Override
+    public void startPostcopy(Host host, UUID jobId) {
+        call(host, "switch migration " + jobId + " to post-copy", r -> r.post()
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/postcopy").retrieve().toBodilessEntity());
+    }
+
+    @Override
+    public void recoverMigration(Host host, UUID jobId) {
+        call(host, "recover migration " + jobId, r -> r.post()
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/recover").retrieve().toBodilessEntity());
+    }
+
     private static String base(Host host) {
         return "http://" + host.controlAddress();
     }

@@ -35,4 +35,10 @@ public interface WorkerGateway {
     boolean cancelMigration(Host host, UUID jobId);
 
     void tuneMigration(Host host, UUID jobId, TuneMigrationCommand command);
+
+    /** Source: switch to post-copy at the next safe point; rejected (409) when it cannot. */
+    void startPostcopy(Host host, UUID jobId);
+
+    /** Source: reconnect a paused post-copy to its destination now; rejected (409) when not paused. */
+    void recoverMigration(Host host, UUID jobId);
 }

@@ -16,9 +16,6 @@ public final class EngineFeatures {
     /** Names (as the API spells them) of the requested parameters this engine does not support. */
     public static List<String> unsupported(MigrationParameters p) {
         List<String> names = new ArrayList<>();
-        if (p.postcopy()) {
-            names.add("parameters.capabilities.postcopy");
-        }
         if (p.autoConverge()) {
             names.add("parameters.capabilities.autoConverge");
         }

@@ -48,6 +48,10 @@ public class MigrationJob {
     @Column(name = "destination_verification")
     private String destinationVerification;
 
+    /** The destination's post-copy page-fault latencies, as JSON. */
+    @Column(name = "destination_faults")
+    private String destinationFaults;
+
     @Column(name = "created_at", nullable = false)
     private Instant createdAt;
 
@@ -124,6 +128,14 @@ public class MigrationJob {
 
     public String progress() {
         return progress;
+    }
+
+    void recordDestinationFaults(String json) {
+        destinationFaults = json;
+    }
+
+    public String destinationFaults() {
+        return destinationFaults;
     }
 
     public String destinationVerification() {

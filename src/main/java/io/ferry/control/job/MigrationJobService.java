@@ -279,6 +279,8 @@ public class MigrationJobService {
                 job.recordProgress(json.writeValueAsString(progress), clock.instant());
             } else if (progress != null && progress.verification() != null) {
                 job.recordDestinationVerification(json.writeValueAsString(progress.verification()));
+            } else if (progress != null && progress.postcopy() != null && progress.postcopy().faultLatency() != null) {
+                job.recordDestinationFaults(json.writeValueAsString(progress.postcopy().faultLatency()));
             }
             if (report.guest() != null && !report.phase().equals(MigrationReport.COMPLETED)) {
                 guests.applyReport(job.guestId(), report.guest());   // the source restored it: show it now
@@ -290,9 +292,27 @@ public class MigrationJobService {
                         transition(job, JobStatus.ACTIVE, reason, actor);
                     }
                 }
+                case MigrationReport.POSTCOPY_ACTIVE -> {
+                    if (job.status() == JobStatus.SETUP) {
+                        transition(job, JobStatus.ACTIVE, "pre-copy started", actor);
+                    }
+                    if (job.status().canMoveTo(JobStatus.POSTCOPY_ACTIVE)) {
+                        handOver(job, actor);   // the guest runs on the destination from now on
+                        transition(job, JobStatus.POSTCOPY_ACTIVE, reason, actor);
+                    }
+                }
+                case MigrationReport.POSTCOPY_PAUSED -> {
+                    if (job.status().canMoveTo(JobStatus.POSTCOPY_PAUSED)) {
+                        transition(job, JobStatus.POSTCOPY_PAUSED, reason, actor);
+                    }
+                }
                 case MigrationReport.COMPLETED -> {
                     if (job.status() == JobStatus.SETUP) {
                         transition(job, JobStatus.ACTIVE, "pre-copy started", actor);
+                    }
+                    if (job.status() == JobStatus.POSTCOPY_PAUSED) {
+                        // the recovery's own report may come after the end (reports race): it recovered
+                        transition(job, JobStatus.POSTCOPY_ACTIVE, "post-copy recovered", actor);
                     }
                     if (job.status().canMoveTo(JobStatus.COMPLETED)) {
                         handOver(job, actor);
@@ -353,15 +373,15 @@ public class MigrationJobService {
         if (!guestDisks.equals(base.keySet())) {
             throw new IllegalArgumentException("a hand-off step must name exactly the disks of guest " + job.guestId());
         }
-        String expectedHost = step.step().equals(OwnershipStep.ACTIVATE) ? job.destinationHostId()
-                : job.sourceHostId();
+        boolean activation = OwnershipStep.activates(step.step());
+        String expectedHost = activation ? job.destinationHostId() : job.sourceHostId();
         if (!expectedHost.equals(step.hostId())) {
             throw new IllegalArgumentException("step " + step.step() + " of job " + jobId + " belongs to host "
                     + expectedHost + ", not " + step.hostId());
         }
         List<DiskOwnership> result = tx.execute(status -> switch (step.step()) {
             case OwnershipStep.HANDOFF -> ownership.handOff(jobId, step.hostId(), base, actor);
-            case OwnershipStep.ACTIVATE -> {
+            case OwnershipStep.ACTIVATE, OwnershipStep.ACTIVATE_POSTCOPY -> {
                 List<DiskOwnership> activated = ownership.activate(jobId, step.hostId(), base, actor);
                 handOver(job, actor);
                 yield activated;
@@ -370,12 +390,16 @@ public class MigrationJobService {
                     "the hand-off did not complete", actor);
             default -> throw new IllegalArgumentException("unknown hand-off step '" + step.step() + "'");
         });
-        if (step.step().equals(OwnershipStep.ACTIVATE)) {
+        if (activation) {
             // The commit point of the migration: the destination is the only writer now, whatever
             // becomes of the source or the link. (The source's own report adds the final figures.)
+            // In post-copy the guest runs there from now on, but the job ends with the last page.
             long generation = result.isEmpty() ? 0 : result.get(0).generation();
-            recordReport(jobId, new MigrationReport(jobId, MigrationReport.COMPLETED, "destination "
-                    + step.hostId() + " activated the disks at generation " + generation + " and runs the guest",
+            String why = "destination " + step.hostId() + " activated the disks at generation " + generation
+                    + " and runs the guest";
+            recordReport(jobId, new MigrationReport(jobId, step.step().equals(OwnershipStep.ACTIVATE)
+                    ? MigrationReport.COMPLETED : MigrationReport.POSTCOPY_ACTIVE,
+                    step.step().equals(OwnershipStep.ACTIVATE) ? why : why + "; post-copy fetches the rest of its memory",
                     null, null), actor);
         }
         return grant(result);
@@ -427,12 +451,19 @@ public class MigrationJobService {
                 d.state().apiName(), d.generation())).toList());
     }
 
-    /** The source's figures, with the destination's digests merged in when it reported them. */
+    /** The source's figures, with the destination's digests and fault latencies merged in when it reported them. */
     public MigrationProgress progress(MigrationJob job) {
         if (job.progress() == null) {
             return null;
         }
         MigrationProgress p = json.readValue(job.progress(), MigrationProgress.class);
+        if (job.destinationFaults() != null && p.postcopy() != null) {
+            MigrationProgress.Postcopy s = p.postcopy();
+            p = new MigrationProgress(p.setupTimeMs(), p.totalTimeMs(), p.expectedDowntimeMs(), p.downtimeMs(), p.ram(),
+                    p.disk(), new MigrationProgress.Postcopy(s.requests(), s.bytesBeforePause(), s.bytesDuringPause(),
+                    s.bytesAfterPause(), s.recoveries(), json.readValue(job.destinationFaults(),
+                    MigrationProgress.FaultLatency.class)), p.verification());
+        }
         if (job.destinationVerification() != null && p.verification() != null) {
             MigrationProgress.Verification d = json.readValue(job.destinationVerification(),
                     MigrationProgress.Verification.class);
@@ -444,15 +475,48 @@ public class MigrationJobService {
         return p;
     }
 
-    /** Switches a running pre-copy job to post-copy; refused unless the job was started with it. */
+    /**
+     * Asks the source to switch a running pre-copy job to post-copy at its next safe point; the
+     * job becomes postcopy-active when the source reports the switch (RUN sent). Refused unless
+     * the job is active and was started with the capability, or when the switchover already began.
+     */
     public MigrationJob startPostcopy(UUID id, String actor) {
-        return inJob(id, job -> {
-            job.status().checkTransition(JobStatus.POSTCOPY_ACTIVE);
-            if (!job.parameters().postcopy()) {
-                throw new JobConflictException("job " + id + " was not started with the postcopy capability");
-            }
-            transition(job, JobStatus.POSTCOPY_ACTIVE, "post-copy requested by " + actor, actor);
-        });
+        MigrationJob job = get(id);
+        job.status().checkTransition(JobStatus.POSTCOPY_ACTIVE);
+        if (!job.parameters().postcopy()) {
+            throw new JobConflictException("job " + id + " was not started with the postcopy capability");
+        }
+        if (job.status() != JobStatus.ACTIVE) {
+            throw new JobConflictException("job " + id + " is " + job.status().apiName()
+                    + "; only an active (pre-copy) job switches to post-copy");
+        }
+        try {
+            workers.startPostcopy(hosts.find(job.sourceHostId()).orElseThrow(), id);
+        } catch (WorkerRejectedException refused) {
+            throw new JobConflictException("the source refused to switch job " + id + " to post-copy: "
+                    + refused.getMessage());
+        }
+        log.info("job {}: post-copy requested by {}", id, actor);
+        return get(id);
+    }
+
+    /**
+     * QEMU's migrate-recover / migrate resume=true in one call: the source reconnects to the
+     * destination at once (it also retries by itself, with back-off). Only for a paused post-copy.
+     */
+    public MigrationJob recover(UUID id, String actor) {
+        MigrationJob job = get(id);
+        if (job.status() != JobStatus.POSTCOPY_PAUSED) {
+            throw new JobConflictException("job " + id + " is " + job.status().apiName()
+                    + "; only a postcopy-paused job can be recovered");
+        }
+        try {
+            workers.recoverMigration(hosts.find(job.sourceHostId()).orElseThrow(), id);
+        } catch (WorkerRejectedException refused) {
+            throw new JobConflictException("the source cannot recover job " + id + ": " + refused.getMessage());
+        }
+        log.info("job {}: recovery requested by {}", id, actor);
+        return get(id);
     }
 
     /** The one way a job's status changes: validated, stored with its version check, and put on the timeline. */

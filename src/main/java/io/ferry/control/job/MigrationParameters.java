@@ -42,6 +42,14 @@ public class MigrationParameters {
     @Column(nullable = false)
     private int channels;
 
+    /** Ferry's own: with post-copy, switch by itself after this many pre-copy rounds; 0 waits for a request. */
+    @Column(name = "postcopy_after_iterations", nullable = false)
+    private int postcopyAfterIterations;
+
+    /** QEMU's max-postcopy-bandwidth for the background push (bytes/s, 0 unlimited); requested pages are never held back. */
+    @Column(name = "max_postcopy_bandwidth", nullable = false)
+    private long maxPostcopyBandwidth;
+
     /** Ferry's own: compare SHA-256 of memory and device state on both sides at switchover (costs downtime). */
     @Column(name = "verify_checksums", nullable = false)
     private boolean verifyChecksums;
@@ -51,7 +59,7 @@ public class MigrationParameters {
 
     public MigrationParameters(long maxBandwidth, long downtimeLimitMs, StorageMode storage, boolean postcopy,
                                boolean autoConverge, boolean xbzrle, String compression, int channels,
-                               boolean verifyChecksums) {
+                               boolean verifyChecksums, int postcopyAfterIterations, long maxPostcopyBandwidth) {
         this.maxBandwidth = maxBandwidth;
         this.downtimeLimitMs = downtimeLimitMs;
         this.storage = storage;
@@ -61,6 +69,16 @@ public class MigrationParameters {
         this.compression = compression;
         this.channels = channels;
         this.verifyChecksums = verifyChecksums;
+        this.postcopyAfterIterations = postcopyAfterIterations;
+        this.maxPostcopyBandwidth = maxPostcopyBandwidth;
+    }
+
+    public int postcopyAfterIterations() {
+        return postcopyAfterIterations;
+    }
+
+    public long maxPostcopyBandwidth() {
+        return maxPostcopyBandwidth;
     }
 
     public long maxBandwidth() {

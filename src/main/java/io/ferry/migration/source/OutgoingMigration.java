@@ -25,8 +25,12 @@ import io.ferry.wire.StreamEncoder;
 import io.ferry.wire.StreamFormat;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoopGroup;
+import io.ferry.wire.ReturnPathMessage;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,6 +65,10 @@ public final class OutgoingMigration implements Runnable {
     private static final int RUN_STATE_SECTION_ID = 4;
     private static final int BLOCK_SECTION_ID = 5;
     private static final Duration REACTIVATE_RETRY = Duration.ofSeconds(10);
+    /** Post-copy recovery: first retry after this, doubling up to {@link #RECOVER_BACKOFF_MAX_MS}. */
+    private static final long RECOVER_BACKOFF_FIRST_MS = 500;
+    private static final long RECOVER_BACKOFF_MAX_MS = 10_000;
+    private static final long RECOVER_ANSWER_TIMEOUT_MS = 10_000;
 
     /**
      * Parameters of one outgoing migration. {@code baseGenerations}: the generation, by disk id,
@@ -74,10 +82,16 @@ public final class OutgoingMigration implements Runnable {
     /**
      * The post-copy capability: {@code enabled} lets {@link #startPostcopy()} switch; with
      * {@code afterIterations} > 0 the switch happens by itself once that many pre-copy rounds did
-     * not converge.
+     * not converge. {@code maxBandwidth} holds back the background push (bytes/s, 0 unlimited;
+     * requested pages never wait for it). With {@code autoRecover} a broken link is retried with
+     * back-off; without, only {@link #recover()} retries it.
      */
-    public record Postcopy(boolean enabled, int afterIterations) {
+    public record Postcopy(boolean enabled, int afterIterations, long maxBandwidth, boolean autoRecover) {
         public static final Postcopy OFF = new Postcopy(false, 0);
+
+        public Postcopy(boolean enabled, int afterIterations) {
+            this(enabled, afterIterations, 0, true);
+        }
     }
 
     private final Spec spec;
@@ -107,8 +121,21 @@ public final class OutgoingMigration implements Runnable {
     private volatile boolean postcopyRequested;
     /** RUN was sent: the destination may run the guest, and only it has the pages written since. */
     private boolean postcopyRunSent;
-    private final java.util.concurrent.ConcurrentLinkedQueue<io.ferry.wire.ReturnPathMessage.RequestPages> requests =
-            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final LinkedBlockingQueue<ReturnPathMessage.RequestPages> requests = new LinkedBlockingQueue<>();
+    /** Post-copy's background push, held to the job's max-postcopy-bandwidth. */
+    private final RateLimiter postcopyLimiter;
+    /** The link broke during post-copy: the guest stays paused here until the destination is back. */
+    private volatile boolean postcopyPaused;
+    /** Guarded by this: an operator's (or control plane's) request to retry the link now. */
+    private boolean recoverRequested;
+    /** The destination's answers during a recovery: its received-pages bitmaps, by block, and RESUME_ACK. */
+    private final Map<String, long[]> receivedBitmaps = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile CompletableFuture<Void> bitmapsComplete;
+    private volatile CompletableFuture<Void> resumeAcked;
+    private long recoveries;
+    /** What the switch to post-copy sent with RUN, sent again after a recovery. */
+    private byte[] switchedDeviceState;
+    private String switchedRunState;
     private long postcopyRequests;
     private long bytesBeforePause;
     private long bytesDuringPause;
@@ -153,6 +180,7 @@ public final class OutgoingMigration implements Runnable {
         this.disks = guest.spec().disks().stream()
                 .map(d -> new DiskChunks(guest.disk(d.diskId()), d.diskId())).toList();
         this.limiter = new RateLimiter(spec.maxBandwidth());
+        this.postcopyLimiter = new RateLimiter(spec.postcopy().maxBandwidth());
         this.downtimeLimitMs = spec.downtimeLimitMs();
     }
 
@@ -175,6 +203,19 @@ public final class OutgoingMigration implements Runnable {
             return false;
         }
         postcopyRequested = true;
+        return true;
+    }
+
+    /**
+     * Retries a paused post-copy's link now instead of at the next back-off step. False when the
+     * migration is not paused.
+     */
+    public synchronized boolean recover() {
+        if (!postcopyPaused) {
+            return false;
+        }
+        recoverRequested = true;
+        notifyAll();
         return true;
     }
 
@@ -225,7 +266,8 @@ public final class OutgoingMigration implements Runnable {
                     "cancelled; the guest keeps running on the source", progress(), migrating.report()));
             log.info("migration cancelled; guest stays here");
         } catch (InterruptedException e) {
-            boolean mayResume = !eofSent && !inactivated;   // fenced disks come back only through the control plane
+            // fenced disks come back only through the control plane; after RUN the destination may run the guest
+            boolean mayResume = !eofSent && !inactivated && !postcopyRunSent;
             if (mayResume) {
                 restore(before);
             }
@@ -464,7 +506,7 @@ public final class OutgoingMigration implements Runnable {
      */
     private void postcopy(List<RamBlock> blocks, long[][] toSend, GuestState before) throws InterruptedException {
         commitToSwitchover();
-        connection.onPageRequest(requests::add);
+        connection.onReturnPath(this::onReturnPath);
         connection.shallowBuffers();
         bytesBeforePause = transferred;
         long downtimeStart = System.nanoTime();
@@ -476,27 +518,60 @@ public final class OutgoingMigration implements Runnable {
         if (!disks.isEmpty()) {
             handOff();
         }
-        byte[] device = guest.deviceState();
-        ensureRoom(device.length + 512);
+        switchedDeviceState = guest.deviceState();
+        switchedRunState = before == GuestState.PAUSED ? "paused" : "running";
+        ensureRoom(switchedDeviceState.length + 512);
         StreamEncoder.postcopyListen(batch);
-        FerrySections.runState(batch, RUN_STATE_SECTION_ID, before == GuestState.PAUSED ? "paused" : "running");
-        StreamEncoder.deviceState(batch, DEVICE_SECTION_ID, device);
-        StreamEncoder.postcopyRun(batch);
-        flush(false);
+        writeRun();
+        // From the first byte of RUN on, the destination may run the guest: never resume it here again.
         postcopyRunSent = true;
-        downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
-        bytesDuringPause = transferred - bytesBeforePause;
-        reporter.report(new MigrationReport(spec.jobId(), MigrationReport.POSTCOPY_ACTIVE,
-                "post-copy: the destination runs the guest and asks for the pages it lacks", progress(), null));
-        log.info("post-copy running after {} ms of downtime; {} pages to go", downtimeMs, remainingPages);
+        long[] cursor = new long[blocks.size()];
+        try {
+            flush(false);
+            downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
+            bytesDuringPause = transferred - bytesBeforePause;
+            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.POSTCOPY_ACTIVE,
+                    "post-copy: the destination runs the guest and asks for the pages it lacks", progress(), null));
+            log.info("post-copy running after {} ms of downtime; {} pages to go", downtimeMs, remainingPages);
+        } catch (MigrationFailure broken) {
+            downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
+            bytesDuringPause = transferred - bytesBeforePause;
+            pauseUntilRecovered(blocks, toSend, broken.getMessage());
+        }
+        while (true) {
+            try {
+                pushRemaining(blocks, toSend, cursor);
+                return;
+            } catch (MigrationFailure broken) {
+                if (connection.refusedByDestination()) {
+                    throw broken;   // the destination's verdict, not a broken link
+                }
+                pauseUntilRecovered(blocks, toSend, broken.getMessage());
+                java.util.Arrays.fill(cursor, 0);
+            }
+        }
+    }
 
+    /**
+     * Requested pages first, the rest pushed behind them (held to max-postcopy-bandwidth), each
+     * page once; END and EOF when none is left, then the destination's SHUT.
+     */
+    private void pushRemaining(List<RamBlock> blocks, long[][] toSend, long[] cursor) throws InterruptedException {
         ensureRoom(64);
         StreamEncoder.sectionPart(batch, StreamFormat.SECTION_PART, RAM_SECTION_ID);
-        long[] cursor = new long[blocks.size()];
         int block = 0;
         while (remainingPages > 0) {
             if (serveRequests(blocks, toSend, cursor)) {
                 flush(false);   // a requested page does not wait for a full batch
+                continue;
+            }
+            long wait = postcopyLimiter.nanosUntilAllowed();
+            if (wait > 0) {
+                flush(false);
+                ReturnPathMessage.RequestPages next = requests.poll(wait, TimeUnit.NANOSECONDS);
+                if (next != null) {
+                    requests.add(next);   // served at the top of the loop, in arrival order with the rest
+                }
                 continue;
             }
             // background push: a few pages from where the guest last asked, then look at requests again
@@ -509,7 +584,9 @@ public final class OutgoingMigration implements Runnable {
                 }
                 if (page >= 0) {
                     block = b;
+                    int before = batch.readableBytes();
                     sendPostcopyPages(blocks.get(b), toSend[b], page, RUN_PAGES);
+                    postcopyLimiter.charge(Math.max(0, batch.readableBytes() - before));
                     cursor[b] = page + RUN_PAGES;
                     found = true;
                 }
@@ -518,7 +595,7 @@ public final class OutgoingMigration implements Runnable {
                 break;   // every page has been sent
             }
             if (batch.readableBytes() >= 128 << 10) {
-                flush(false);   // as QEMU's max-postcopy-bandwidth 0: the background push is not throttled
+                flush(false);   // the push is paced by max-postcopy-bandwidth, not by the pre-copy limit
             }
         }
         ensureRoom(64);
@@ -537,10 +614,152 @@ public final class OutgoingMigration implements Runnable {
         }
     }
 
+    /** Run state, device state and RUN: what makes the destination run the guest. */
+    private void writeRun() {
+        FerrySections.runState(batch, RUN_STATE_SECTION_ID, switchedRunState);
+        StreamEncoder.deviceState(batch, DEVICE_SECTION_ID, switchedDeviceState);
+        StreamEncoder.postcopyRun(batch);
+    }
+
+    /** Return-path messages of post-copy, on the connection's thread. */
+    private void onReturnPath(ReturnPathMessage message) {
+        if (message instanceof ReturnPathMessage.RequestPages request) {
+            requests.add(request);
+        } else if (message instanceof ReturnPathMessage.ReceivedBitmap bitmap) {
+            receivedBitmaps.put(bitmap.block(), bitmap.words());
+            CompletableFuture<Void> all = bitmapsComplete;
+            if (all != null && receivedBitmaps.size() == guest.memory().blocks().size()) {
+                all.complete(null);
+            }
+        } else if (message instanceof ReturnPathMessage.ResumeAck) {
+            CompletableFuture<Void> acked = resumeAcked;
+            if (acked != null) {
+                acked.complete(null);
+            }
+        } else {
+            log.warn("unexpected return-path message during post-copy: {}", message);
+        }
+    }
+
+    /**
+     * QEMU's postcopy-paused: the link broke while both hosts hold parts of the only copy. The
+     * guest stays paused here with every page the destination may lack; nothing is dropped. The
+     * link is retried with back-off (and at once on {@link #recover()}) until it is back.
+     */
+    private void pauseUntilRecovered(List<RamBlock> blocks, long[][] toSend, String reason)
+            throws InterruptedException {
+        long pausedAt = System.nanoTime();
+        connection.close();
+        postcopyPaused = true;
+        String why = "post-copy link to " + spec.destinationAddress() + " broken (" + reason + "): the guest runs on "
+                + "the destination and waits for the pages only this host has; " + (spec.postcopy().autoRecover()
+                ? "retrying with back-off" : "waiting for a recover request");
+        reporter.report(new MigrationReport(spec.jobId(), MigrationReport.POSTCOPY_PAUSED, why, progress(), null));
+        log.warn("migration {}", why);
+        long backoff = RECOVER_BACKOFF_FIRST_MS;
+        while (true) {
+            synchronized (this) {
+                long deadline = System.currentTimeMillis() + backoff;
+                while (!recoverRequested) {
+                    long left = deadline - System.currentTimeMillis();
+                    if (spec.postcopy().autoRecover() && left <= 0) {
+                        break;
+                    }
+                    wait(spec.postcopy().autoRecover() ? left : 0);
+                }
+                recoverRequested = false;
+            }
+            try {
+                long resent = reconnect(blocks, toSend);
+                synchronized (this) {
+                    postcopyPaused = false;
+                }
+                recoveries++;
+                String back = "post-copy recovered after " + (System.nanoTime() - pausedAt) / 1_000_000
+                        + " ms: the destination reported its pages, " + resent + " are sent again";
+                reporter.report(new MigrationReport(spec.jobId(), MigrationReport.POSTCOPY_ACTIVE, back, progress(),
+                        null));
+                log.info("migration {}", back);
+                return;
+            } catch (MigrationFailure failed) {
+                if (connection != null) {
+                    connection.close();
+                }
+                log.warn("post-copy recovery attempt failed, next in {} ms: {}", backoff, failed.getMessage());
+                backoff = Math.min(backoff * 2, RECOVER_BACKOFF_MAX_MS);
+            }
+        }
+    }
+
+    /**
+     * QEMU's recovery handshake on a new connection: RECV_BITMAP for each block, the destination's
+     * bitmaps of pages it has; what it lacks is sent again (this side's copy of each is final: the
+     * guest is paused here). Then POSTCOPY_RESUME and its RESUME_ACK. Returns the pages to send.
+     */
+    private long reconnect(List<RamBlock> blocks, long[][] toSend) throws InterruptedException {
+        receivedBitmaps.clear();
+        bitmapsComplete = new CompletableFuture<>();
+        resumeAcked = new CompletableFuture<>();
+        connection = OutgoingConnection.open(group, spec.destinationAddress(), spec.jobId(), spec.secret(),
+                HANDSHAKE_TIMEOUT_MS);
+        connection.onReturnPath(this::onReturnPath);
+        connection.shallowBuffers();
+        batch.clear();   // what was batched for the old connection is sent again below, from the bitmaps
+        records = new RamRecordWriter();   // a new stream names the block of its first page again
+        for (RamBlock block : blocks) {
+            ensureRoom(512);
+            StreamEncoder.recvBitmap(batch, block.name());
+        }
+        flush(false);
+        awaitAnswer(bitmapsComplete, "the destination's received-pages bitmaps");
+        long missing = 0;
+        for (int b = 0; b < blocks.size(); b++) {
+            long[] received = receivedBitmaps.get(blocks.get(b).name());
+            if (received == null || received.length != toSend[b].length) {
+                throw new MigrationFailure("the destination's bitmap of RAM block " + blocks.get(b).name() + " has "
+                        + (received == null ? "no" : received.length) + " words, expected " + toSend[b].length);
+            }
+            DirtyBitmap valid = new DirtyBitmap(blocks.get(b).pageCount());
+            valid.markAll();
+            long[] all = new long[toSend[b].length];
+            valid.syncAndClear(all);
+            for (int w = 0; w < all.length; w++) {
+                toSend[b][w] = all[w] & ~received[w];
+                missing += Long.bitCount(toSend[b][w]);
+            }
+        }
+        remainingPages = missing;
+        StreamEncoder.postcopyResume(batch);
+        flush(false);
+        awaitAnswer(resumeAcked, "the destination's RESUME_ACK");
+        // The first RUN may have been lost with the old link; a destination already running ignores it.
+        ensureRoom(switchedDeviceState.length + 512);
+        writeRun();
+        flush(false);
+        return missing;
+    }
+
+    private void awaitAnswer(CompletableFuture<Void> answer, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + RECOVER_ANSWER_TIMEOUT_MS * 1_000_000;
+        while (!answer.isDone()) {
+            connection.checkOpen();
+            if (System.nanoTime() > deadline) {
+                throw new MigrationFailure("timed out after " + RECOVER_ANSWER_TIMEOUT_MS + " ms waiting for " + what);
+            }
+            try {
+                answer.get(50, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException notYet) {
+                // look at the connection again
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new MigrationFailure(what + " failed: " + e.getCause().getMessage());
+            }
+        }
+    }
+
     /** Sends requested pages still to be sent; true if any was. */
     private boolean serveRequests(List<RamBlock> blocks, long[][] toSend, long[] cursor) throws InterruptedException {
         boolean served = false;
-        io.ferry.wire.ReturnPathMessage.RequestPages request;
+        ReturnPathMessage.RequestPages request;
         while ((request = requests.poll()) != null) {
             postcopyRequests++;
             for (int b = 0; b < blocks.size(); b++) {
@@ -915,7 +1134,8 @@ public final class OutgoingMigration implements Runnable {
                         normal, normal * StreamFormat.PAGE_SIZE, dirtyPagesRate,
                         transferred * 8 / seconds / 1e6, dirtySyncCount, pagesPerSecond, iterations),
                 disk, postcopyRunSent ? new MigrationProgress.Postcopy(postcopyRequests, bytesBeforePause,
-                        bytesDuringPause, transferred - bytesBeforePause - bytesDuringPause) : null, verification);
+                        bytesDuringPause, transferred - bytesBeforePause - bytesDuringPause, recoveries, null) : null,
+                verification);
     }
 
     private static final class Cancelled extends RuntimeException {

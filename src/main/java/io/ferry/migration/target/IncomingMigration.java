@@ -19,6 +19,7 @@ import io.ferry.migration.transport.IncomingRegistry;
 import io.ferry.wire.DecoderLimits;
 import io.ferry.wire.DeviceSectionFormat;
 import io.ferry.wire.RamBlockInfo;
+import io.ferry.wire.ReturnPathMessage;
 import io.ferry.wire.StreamDecoder;
 import io.ferry.wire.StreamFormat;
 import io.ferry.wire.StreamFormatException;
@@ -56,7 +57,7 @@ import org.slf4j.MDC;
  * runs the guest or drops it.
  */
 public final class IncomingMigration
-        implements IncomingRegistry.IncomingEndpoint, IncomingRegistry.StreamSink, StreamListener {
+        implements IncomingRegistry.IncomingEndpoint, StreamListener {
 
     private static final Logger log = LoggerFactory.getLogger(IncomingMigration.class);
     private static final Duration RESOLVE_POLL = Duration.ofSeconds(1);
@@ -105,8 +106,19 @@ public final class IncomingMigration
     private volatile IncomingRegistry.ConnectionControl connection;
     /** Post-copy: pages present here; non-null once the source advised post-copy. */
     private DemandPaging paging;
+    /**
+     * LISTEN was handled: every discard is in, so the present-pages bitmap is the truth and a
+     * broken link can be recovered from here on.
+     */
+    private volatile boolean postcopyListening;
     /** RUN was handled: the guest may run here, and pages that are present must never be overwritten. */
     private volatile boolean postcopyRunning;
+    /** Post-copy lost its connection: the guest runs on, accesses to missing pages wait for a recovery. */
+    private volatile boolean postcopyPaused;
+    /** A recovery's new connection is attached and has not sent POSTCOPY_RESUME yet. */
+    private boolean recovering;
+    /** Which connection is the stream's: a recovery attaches a new one; bytes of an older one are ignored. */
+    private int leg;
 
     public IncomingMigration(Spec spec, MigratingGuest incoming, MigrationReporter reporter, OwnershipArbiter arbiter,
                              FaultInjector faults, BiConsumer<UUID, Boolean> done) {
@@ -132,49 +144,115 @@ public final class IncomingMigration
         return spec.secret();
     }
 
+    /**
+     * The first connection carries the stream. During post-copy a new one may replace it
+     * (QEMU's recovery): the decoder goes on where the stream stood, at a section boundary.
+     */
     @Override
     public synchronized IncomingRegistry.StreamSink attach(String remoteAddress,
                                                             IncomingRegistry.ConnectionControl connection) {
         if (ended) {
             throw new IllegalStateException("incoming migration " + jobId + " was abandoned");
         }
+        if (this.connection != null) {
+            if (!acceptsRecovery()) {
+                throw new IllegalStateException("job " + jobId + " already has its stream");
+            }
+            if (!postcopyPaused) {
+                // the source knows better: its side of the old connection is gone
+                pausePostcopy("the source reconnected for a recovery");
+                this.connection.close();
+            }
+            decoder.continueOnNewStream();
+            recovering = true;
+            log.info("incoming migration {}: recovery connection from {}", jobId, remoteAddress);
+            faults.reach(FaultInjector.Step.POSTCOPY_RECOVERY, jobId, connection::close);
+        }
         this.remote = remoteAddress;
         this.connection = connection;
-        return this;
+        return new Leg(++leg);
+    }
+
+    /** True while a post-copy runs here and a new connection from the source may take the stream over. */
+    public boolean acceptsRecovery() {
+        return postcopyListening && !ended;
+    }
+
+    /** The stream as one connection sees it; once a newer connection took over, this one is ignored. */
+    private final class Leg implements IncomingRegistry.StreamSink {
+
+        private final int number;
+
+        Leg(int number) {
+            this.number = number;
+        }
+
+        @Override
+        public boolean feed(ByteBuf in) {
+            synchronized (IncomingMigration.this) {
+                if (ended || number != leg) {
+                    in.skipBytes(in.readableBytes());
+                    return number == leg;
+                }
+                decoder.feed(in);
+                return ended;
+            }
+        }
+
+        @Override
+        public void closed(Throwable cause) {
+            synchronized (IncomingMigration.this) {
+                if (number == leg) {
+                    IncomingMigration.this.closed(cause);
+                }
+            }
+        }
+
+        @Override
+        public CompletionStage<IncomingRegistry.Verdict> verdict() {
+            return verdict;
+        }
+
+        @Override
+        public String failureReason() {
+            return failureReason;
+        }
     }
 
     // ---- stream sink (event loop) ---------------------------------------------------------
 
-    @Override
-    public boolean feed(ByteBuf in) {
-        if (ended) {
-            in.skipBytes(in.readableBytes());
-            return true;
-        }
-        decoder.feed(in);
-        return ended;
-    }
-
-    @Override
-    public CompletionStage<IncomingRegistry.Verdict> verdict() {
-        return verdict;
-    }
-
-    @Override
-    public String failureReason() {
-        return failureReason;
-    }
-
-    @Override
-    public void closed(Throwable cause) {
+    /** The stream's connection is gone; {@code cause} is null for a plain close. */
+    private void closed(Throwable cause) {
         if (ended) {
             return;
         }
-        ended = true;
         String reason = cause == null ? "source closed the connection before the end of the stream"
                 : cause instanceof StreamFormatException ? "malformed migration stream: " + cause.getMessage()
                 : "data-plane connection failed: " + cause.getMessage();
+        if (postcopyListening) {
+            // the source may have sent RUN: the guest may run here on what it has; never dropped for a broken link
+            pausePostcopy(reason);
+            return;
+        }
+        ended = true;
         discard(reason);
+    }
+
+    /**
+     * QEMU's postcopy-paused on the destination: the guest keeps running; an access to a page that
+     * has not arrived waits until the source reconnects (it retries) and sends it.
+     */
+    private void pausePostcopy(String reason) {
+        if (postcopyPaused) {
+            return;
+        }
+        postcopyPaused = true;
+        recovering = false;
+        String why = "post-copy connection from the source lost (" + reason + "): " + (postcopyRunning
+                ? "the guest runs here with " + paging.missing() + " pages still at the source; accesses to them wait"
+                : "the guest was not started here yet; it waits") + " for the recovery";
+        log.warn("incoming migration {}: {}", jobId, why);
+        reporter.report(new MigrationReport(jobId, MigrationReport.POSTCOPY_PAUSED, why, faultProgress(), null));
     }
 
     /**
@@ -185,6 +263,10 @@ public final class IncomingMigration
      */
     public void abandon(String reason) {
         Runnable stop = () -> {
+            if (postcopyListening) {
+                log.warn("incoming migration {}: not abandoned ({}): post-copy may run the guest here", jobId, reason);
+                return;
+            }
             if (activating) {
                 log.warn("incoming migration {}: not abandoned ({}): activation is under way", jobId, reason);
                 return;
@@ -276,6 +358,30 @@ public final class IncomingMigration
         if (paging == null) {
             throw new StreamFormatException("POSTCOPY_LISTEN without POSTCOPY_ADVISE");
         }
+        postcopyListening = true;
+    }
+
+    /** Recovery: which pages arrived here, so the source sends the rest again. */
+    @Override
+    public void recvBitmap(int blockIndex) {
+        if (!recovering) {
+            throw new StreamFormatException("RECV_BITMAP outside a post-copy recovery");
+        }
+        connection.send(new ReturnPathMessage.ReceivedBitmap(blocks.get(blockIndex).name(),
+                paging.presentWords(blockIndex)));
+    }
+
+    /** Recovery done: acknowledged, and every page still waited for is asked for again. */
+    @Override
+    public void postcopyResume() {
+        if (!recovering) {
+            throw new StreamFormatException("POSTCOPY_RESUME outside a post-copy recovery");
+        }
+        recovering = false;
+        postcopyPaused = false;
+        connection.send(new ReturnPathMessage.ResumeAck(1));
+        paging.requestAgain();
+        log.info("incoming migration {}: post-copy resumed; {} pages still to come", jobId, paging.missing());
     }
 
     /**
@@ -284,6 +390,9 @@ public final class IncomingMigration
      */
     @Override
     public void postcopyRun() {
+        if (postcopyRunning || activating) {
+            return;   // sent again after a recovery, in case the first never arrived
+        }
         String problem = paging == null ? "POSTCOPY_RUN without POSTCOPY_ADVISE" : checkDeviceAndImages();
         if (problem != null) {
             ended = true;
@@ -297,8 +406,8 @@ public final class IncomingMigration
         activating = true;
         Thread activation = new Thread(() -> {
             try {
-                OwnershipArbiter.Answer answer = arbiter.step(jobId, OwnershipStep.ACTIVATE, spec.baseGenerations(),
-                        spec.handoffTimeout());
+                OwnershipArbiter.Answer answer = arbiter.step(jobId, OwnershipStep.ACTIVATE_POSTCOPY,
+                        spec.baseGenerations(), spec.handoffTimeout());
                 if (answer.verdict() == OwnershipArbiter.Verdict.GRANTED) {
                     guest.activateDisks(answer.generations());
                     connection.runOnConnectionThread(() -> runPostcopy("disks activated at generation "
@@ -326,7 +435,31 @@ public final class IncomingMigration
         incoming.changeState(runState.equals("paused") ? GuestState.PAUSED : GuestState.RUNNING);
         log.info("incoming migration {}: post-copy, guest {} runs here with {} pages to come ({})", jobId, guest.id(),
                 paging.missing(), why);
+        reportFaults();
+        IncomingRegistry.ConnectionControl running = connection;
+        faults.reach(FaultInjector.Step.POSTCOPY_RUNNING, jobId, running::close);
     }
+
+    /** The destination's side of post-copy progress: fault latencies, every second until the end. */
+    private void reportFaults() {
+        if (ended) {
+            return;
+        }
+        reporter.report(new MigrationReport(jobId, MigrationReport.PROGRESS, null, faultProgress(), null));
+        FAULT_REPORTS.schedule(this::reportFaults, 1, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    private MigrationProgress faultProgress() {
+        return new MigrationProgress(0, 0, null, null, null, null, new MigrationProgress.Postcopy(0, 0, 0, 0, 0,
+                MigrationProgress.FaultLatency.of(faultLatencies())), null);
+    }
+
+    private static final java.util.concurrent.ScheduledExecutorService FAULT_REPORTS =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "fault-reports");
+                t.setDaemon(true);
+                return t;
+            });
 
     /** This side's post-copy page faults: how long each access waited for its page, sorted, in nanoseconds. */
     public long[] faultLatencies() {
@@ -445,6 +578,9 @@ public final class IncomingMigration
 
     @Override
     public void deviceState(String idstr, int instanceId, int versionId, ByteBuf payload) {
+        if (postcopyRunning || activating) {
+            return;   // sent again after a recovery; the guest already runs on the first copy
+        }
         if (idstr.equals(FerrySections.RUN_STATE)) {
             runState = FerrySections.text(payload);
             if (!runState.equals("running") && !runState.equals("paused")) {
@@ -473,6 +609,7 @@ public final class IncomingMigration
             }
             guest.endDemandPaging();
             long[] faults = paging.faultLatencies();
+            reporter.report(new MigrationReport(jobId, MigrationReport.PROGRESS, null, faultProgress(), null));
             log.info("incoming migration {}: post-copy complete, every page here; {} page faults", jobId,
                     faults.length);
             verdict.complete(new IncomingRegistry.Verdict(0, null));

@@ -132,6 +132,11 @@ public final class OutgoingConnection implements AutoCloseable {
         failIfBroken();
     }
 
+    /** Throws if the connection broke (or the destination refused the stream). */
+    public void checkOpen() {
+        failIfBroken();
+    }
+
     /** Waits for the destination's verdict on the whole stream: QEMU's SHUT, 0 when it took the guest. */
     public int awaitShut(long timeoutMs) throws InterruptedException {
         return await(handler.shut, timeoutMs, "the destination's answer to the stream");
@@ -146,9 +151,17 @@ public final class OutgoingConnection implements AutoCloseable {
         channel.config().setOption(ChannelOption.SO_SNDBUF, 128 << 10);
     }
 
-    /** Post-copy: the destination's page requests, delivered on the connection's thread. */
-    public void onPageRequest(java.util.function.Consumer<ReturnPathMessage.RequestPages> requests) {
-        handler.pageRequests = requests;
+    /**
+     * Post-copy: the destination's page requests and recovery answers (every return-path message
+     * but SHUT and REASON), delivered on the connection's thread.
+     */
+    public void onReturnPath(java.util.function.Consumer<ReturnPathMessage> messages) {
+        handler.messages = messages;
+    }
+
+    /** True once the destination answered SHUT with a non-zero status: a verdict, not a broken link. */
+    public boolean refusedByDestination() {
+        return handler.shut.isDone() && !handler.shut.isCompletedExceptionally() && handler.shut.join() != 0;
     }
 
     /** The destination's stated reason for refusing the stream, if it sent one. */
@@ -209,14 +222,14 @@ public final class OutgoingConnection implements AutoCloseable {
             this.secret = secret;
         }
 
-        /** Post-copy: where the destination's page requests go (set before RUN is sent). */
-        volatile java.util.function.Consumer<ReturnPathMessage.RequestPages> pageRequests;
+        /** Post-copy: where page requests and recovery answers go (set before RUN or RECV_BITMAP is sent). */
+        volatile java.util.function.Consumer<ReturnPathMessage> messages;
 
         private void onReturnPath(ReturnPathMessage message) {
-            if (message instanceof ReturnPathMessage.RequestPages request) {
-                java.util.function.Consumer<ReturnPathMessage.RequestPages> to = pageRequests;
+            if (!(message instanceof ReturnPathMessage.Reason || message instanceof ReturnPathMessage.Shut)) {
+                java.util.function.Consumer<ReturnPathMessage> to = messages;
                 if (to != null) {
-                    to.accept(request);
+                    to.accept(message);
                 }
                 return;
             }

@@ -1,5 +1,13 @@
 package io.ferry.control.job;
 
+import io.ferry.channel.DiskGeneration;
+
+import io.ferry.channel.OwnershipStep;
+
+import io.ferry.channel.MigrationProgress;
+
+import io.ferry.channel.MigrationReport;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -100,6 +108,14 @@ abstract class PersistenceContractTests {
                 @Override
                 public void tuneMigration(Host host, UUID jobId, io.ferry.channel.TuneMigrationCommand command) {
                 }
+
+                @Override
+                public void startPostcopy(Host host, UUID jobId) {
+                }
+
+                @Override
+                public void recoverMigration(Host host, UUID jobId) {
+                }
             };
         }
     }
@@ -130,8 +146,12 @@ abstract class PersistenceContractTests {
     }
 
     MigrationJob jobFor(Guest guest, IdempotencyKey key) {
+        return jobFor(guest, key, false);
+    }
+
+    MigrationJob jobFor(Guest guest, IdempotencyKey key, boolean postcopy) {
         return jobs.create(new NewMigration(guest.id(), "host-b", new MigrationParameters(0, 300, StorageMode.SHARED,
-                false, false, false, "none", 1, false)), key, "test");
+                postcopy, false, false, "none", 1, false, 0, 0)), key, "test");
     }
 
     @Test
@@ -259,5 +279,50 @@ abstract class PersistenceContractTests {
         assertThat(ownership.reactivate(next, "host-a", Map.of(disk, 3L), "control plane was away", "test")
                 .get(0).generation()).isEqualTo(4);
         assertThat(ownership.inHandoffBy(job, List.of(disk))).isEmpty();
+    }
+
+    /**
+     * Post-copy at the control plane: the destination's activation at RUN moves the guest but
+     * not the job's end; a broken link pauses it, a recovery resumes it; cancel is refused
+     * throughout; the job completes with the source's last report.
+     */
+    @Test
+    void aPostcopyJobRunsPausesRecoversAndCompletesButNeverCancels() {
+        Guest guest = guestOnA();
+        UUID disk = guests.disksOf(guest.id()).get(0).id();
+        MigrationJob job = jobFor(guest, null, true);
+        assertThatThrownBy(() -> jobs.recover(job.id(), "test")).isInstanceOf(JobConflictException.class)
+                .hasMessageContaining("only a postcopy-paused job");
+        jobs.begin(job.id());
+        jobs.recordReport(job.id(), new MigrationReport(job.id(), MigrationReport.ACTIVE, "pre-copy", null, null),
+                "worker");
+        jobs.ownershipStep(job.id(), new OwnershipStep(OwnershipStep.HANDOFF, "host-a",
+                List.of(new DiskGeneration(disk, 1L))), "worker");
+        jobs.ownershipStep(job.id(), new OwnershipStep(OwnershipStep.ACTIVATE_POSTCOPY, "host-b",
+                List.of(new DiskGeneration(disk, 1L))), "worker");
+        assertThat(jobs.get(job.id()).status()).isEqualTo(JobStatus.POSTCOPY_ACTIVE);
+        assertThat(guests.get(guest.id()).hostId()).isEqualTo("host-b");
+        assertThatThrownBy(() -> jobs.cancel(job.id(), "test")).isInstanceOf(IllegalTransitionException.class);
+
+        jobs.recordReport(job.id(), new MigrationReport(job.id(), MigrationReport.POSTCOPY_PAUSED,
+                "link broken", null, null), "worker");
+        assertThat(jobs.get(job.id()).status()).isEqualTo(JobStatus.POSTCOPY_PAUSED);
+        assertThat(jobs.get(job.id()).statusReason()).isEqualTo("link broken");
+        assertThatThrownBy(() -> jobs.cancel(job.id(), "test")).isInstanceOf(IllegalTransitionException.class);
+        assertThat(jobs.recover(job.id(), "test").status()).isEqualTo(JobStatus.POSTCOPY_PAUSED);
+        // a progress report during the pause (the destination's fault figures) changes nothing else
+        jobs.recordReport(job.id(), new MigrationReport(job.id(), MigrationReport.PROGRESS, null,
+                new MigrationProgress(0, 0, null, null, null, null, new MigrationProgress.Postcopy(0, 0, 0, 0, 0,
+                        MigrationProgress.FaultLatency.of(new long[] {1_000_000, 2_000_000, 9_000_000})), null),
+                null), "worker");
+        jobs.recordReport(job.id(), new MigrationReport(job.id(), MigrationReport.POSTCOPY_ACTIVE, "recovered", null,
+                null), "worker");
+        jobs.recordReport(job.id(), new MigrationReport(job.id(), MigrationReport.COMPLETED, "every page arrived",
+                null, null), "worker");
+        MigrationJob done = jobs.get(job.id());
+        assertThat(done.status()).isEqualTo(JobStatus.COMPLETED);
+        assertThat(done.destinationFaults()).contains("\"faults\":3").contains("\"maxMs\":9.0");
+        assertThat(jobs.events(job.id())).extracting(e -> e.to().apiName()).containsExactly("queued", "setup",
+                "active", "postcopy-active", "postcopy-paused", "postcopy-active", "completed");
     }
 }

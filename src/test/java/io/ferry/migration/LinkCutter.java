@@ -1,0 +1,114 @@
+package io.ferry.migration;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A TCP forwarder on loopback between a migration's source and its destination, that a test
+ * can cut (every live connection closed at once, both ways, as a failing link would) and make
+ * refuse new connections (the link stays down).
+ */
+final class LinkCutter implements AutoCloseable {
+
+    private final ServerSocket server;
+    private final String targetHost;
+    private final int targetPort;
+    private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private volatile boolean refusing;
+    private volatile int accepted;
+
+    LinkCutter(String target) throws IOException {
+        int colon = target.lastIndexOf(':');
+        targetHost = target.substring(0, colon);
+        targetPort = Integer.parseInt(target.substring(colon + 1));
+        server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread acceptor = new Thread(this::acceptLoop, "link-cutter");
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    String address() {
+        return "127.0.0.1:" + server.getLocalPort();
+    }
+
+    /** Connections forwarded so far. */
+    int accepted() {
+        return accepted;
+    }
+
+    /** Closes every live connection, both sides. */
+    void cut() {
+        for (Socket socket : open) {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing is all we want
+            }
+        }
+        open.clear();
+    }
+
+    /** While true, new connections are accepted and closed at once: the link is down. */
+    void refuse(boolean refuse) {
+        refusing = refuse;
+    }
+
+    private void acceptLoop() {
+        while (!server.isClosed()) {
+            try {
+                Socket client = server.accept();
+                if (refusing) {
+                    client.close();
+                    continue;
+                }
+                Socket upstream = new Socket(targetHost, targetPort);
+                client.setTcpNoDelay(true);
+                upstream.setTcpNoDelay(true);
+                open.add(client);
+                open.add(upstream);
+                accepted++;
+                pump(client, upstream);
+                pump(upstream, client);
+            } catch (IOException e) {
+                // server closed, or the destination refused: the source sees the link fail
+            }
+        }
+    }
+
+    private void pump(Socket from, Socket to) {
+        Thread t = new Thread(() -> {
+            byte[] buffer = new byte[64 << 10];
+            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                    out.write(buffer, 0, n);
+                }
+            } catch (IOException e) {
+                // cut or closed
+            } finally {
+                try {
+                    from.close();
+                    to.close();
+                } catch (IOException ignored) {
+                    // already closed
+                }
+                open.remove(from);
+                open.remove(to);
+            }
+        }, "link-cutter-pump");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+        cut();
+    }
+}
