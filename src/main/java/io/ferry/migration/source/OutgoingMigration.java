@@ -256,8 +256,10 @@ public final class OutgoingMigration implements Runnable {
                 switchOver(blocks, toSend, before);
             }
             handedOver = true;
-            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.COMPLETED,
-                    "destination resumed the guest after " + downtimeMs + " ms of downtime", progress(), null));
+            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.COMPLETED, postcopyRunSent
+                    ? "post-copy complete: every page is on the destination (" + postcopyRequests + " requested, "
+                    + recoveries + " recoveries; " + downtimeMs + " ms of downtime at the switch)"
+                    : "destination resumed the guest after " + downtimeMs + " ms of downtime", progress(), null));
             log.info("migration completed: {} bytes in {} ms, {} iterations, downtime {} ms", transferred,
                     elapsedMs(), iterations, downtimeMs);
         } catch (Cancelled c) {
