@@ -215,6 +215,37 @@ class PostcopyEndToEndTest extends ApiTestSupport {
         assertThat(api.post("/api/v1/migrations/" + jobId + "/cancel", null).status()).isEqualTo(409);
     }
 
+    @Test
+    @Order(4)
+    void aSourceWorkerKilledDuringPostcopyLeavesTheJobPausedAndTheGuestRunningOnTheDestination() throws Exception {
+        String guestId = fastGuest(54);
+        String jobId = postcopyJob(guestId, Map.of("postcopyAfterIterations", 1, "maxPostcopyBandwidth", MIB));
+        awaitStatus(jobId, "postcopy-active");
+        String destination = null;
+        for (JsonNode host : api.get("/api/v1/hosts").json()) {
+            if (host.get("id").asString().equals("host-b")) {
+                destination = host.get("controlAddress").asString();
+            }
+        }
+        long pid = Long.parseLong(Files.readString(dataDir.resolve("workers").resolve("host-a.pid")).strip());
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+
+        JsonNode paused = awaitStatus(jobId, "postcopy-paused", "failed", "completed");
+        assertThat(paused.get("status").asString()).as(paused.toString()).isEqualTo("postcopy-paused");
+        assertThat(paused.get("statusReason").asString()).contains("connection from the source lost");
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(6)).until(() ->
+                api.get("/api/v1/migrations/" + jobId).json().get("status").asString().equals("postcopy-paused"));
+        // the destination keeps the guest running on the pages it has
+        JsonNode kept = null;
+        for (JsonNode guest : workerStatus(destination).get("guests")) {
+            if (guest.get("guestId").asString().equals(guestId)) {
+                kept = guest;
+            }
+        }
+        assertThat(kept).as("the destination still holds the guest").isNotNull();
+        assertThat(kept.get("state").asString()).isEqualTo("running");
+    }
+
     private JsonNode workerStatus(String controlAddress) throws IOException, InterruptedException {
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://" + controlAddress
                         + "/v1/status")).timeout(Duration.ofSeconds(2)).header("Authorization", "Bearer test-worker-token")
