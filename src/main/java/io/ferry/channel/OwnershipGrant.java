@@ -5,9 +5,10 @@ import java.util.UUID;
 
 /**
  * Control plane → worker: the ownership records of a job's disks, as a granted step left them
- * (or as they are, for a read).
+ * (or as they are, for a read), and the job's status then (so a worker that lost its peer can
+ * tell whether the job ended).
  */
-public record OwnershipGrant(List<Disk> disks) {
+public record OwnershipGrant(List<Disk> disks, String jobStatus) {
 
     /** {@code state} is {@code active} or {@code handoff}. */
     public record Disk(UUID diskId, String ownerHostId, String state, long generation) {

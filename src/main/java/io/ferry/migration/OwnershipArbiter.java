@@ -22,8 +22,15 @@ public interface OwnershipArbiter {
         UNREACHABLE
     }
 
-    /** {@code disks} are the records after the step (GRANTED) or as read; empty otherwise. */
-    record Answer(Verdict verdict, List<OwnershipGrant.Disk> disks, String detail) {
+    /**
+     * {@code disks} are the records after the step (GRANTED) or as read; empty otherwise.
+     * {@code jobStatus} is the job's status as the control plane answered (null if unknown).
+     */
+    record Answer(Verdict verdict, List<OwnershipGrant.Disk> disks, String detail, String jobStatus) {
+
+        public Answer(Verdict verdict, List<OwnershipGrant.Disk> disks, String detail) {
+            this(verdict, disks, detail, null);
+        }
 
         /** The generation the grant left each disk at, by disk id. */
         public Map<String, Long> generations() {

@@ -184,8 +184,8 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
                 HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
                 int status = response.statusCode();
                 if (status == 200) {
-                    return new Answer(Verdict.GRANTED, json.readValue(response.body(), OwnershipGrant.class).disks(),
-                            null);
+                    OwnershipGrant grant = json.readValue(response.body(), OwnershipGrant.class);
+                    return new Answer(Verdict.GRANTED, grant.disks(), null, grant.jobStatus());
                 }
                 String detail = new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
                 if (status == 409 || status == 404 || status == 400) {

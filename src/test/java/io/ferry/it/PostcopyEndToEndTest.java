@@ -197,14 +197,8 @@ class PostcopyEndToEndTest extends ApiTestSupport {
         await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(6)).until(() ->
                 api.get("/api/v1/migrations/" + jobId).json().get("status").asString().equals("postcopy-paused"));
         JsonNode source = workerStatus(controlAddresses.get("host-a"));
-        JsonNode kept = null;
-        for (JsonNode guest : source.get("guests")) {
-            if (guest.get("guestId").asString().equals(guestId)) {
-                kept = guest;
-            }
-        }
-        assertThat(kept).as("the source still holds the guest's pages").isNotNull();
-        assertThat(kept.get("state").asString()).isEqualTo("paused");
+        assertThat(guestState(controlAddresses.get("host-a"), guestId)).as("the source still holds the guest's pages")
+                .isEqualTo("paused");
         // and its image stays fenced: the destination had activated it
         String diskId = api.get("/api/v1/guests/" + guestId).json().get("disks").get(0).get("id").asString();
         for (JsonNode disk : source.get("disks")) {
@@ -227,6 +221,9 @@ class PostcopyEndToEndTest extends ApiTestSupport {
                 destination = host.get("controlAddress").asString();
             }
         }
+        String destinationAddress = destination;
+        // the destination runs the guest (RUN arrived, disks activated) before the source dies
+        await().atMost(Duration.ofSeconds(30)).until(() -> "running".equals(guestState(destinationAddress, guestId)));
         long pid = Long.parseLong(Files.readString(dataDir.resolve("workers").resolve("host-a.pid")).strip());
         ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
 
@@ -236,14 +233,17 @@ class PostcopyEndToEndTest extends ApiTestSupport {
         await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(6)).until(() ->
                 api.get("/api/v1/migrations/" + jobId).json().get("status").asString().equals("postcopy-paused"));
         // the destination keeps the guest running on the pages it has
-        JsonNode kept = null;
-        for (JsonNode guest : workerStatus(destination).get("guests")) {
+        assertThat(guestState(destination, guestId)).as("the destination still runs the guest").isEqualTo("running");
+    }
+
+    /** The guest's state as a worker reports it, null if the worker does not hold it. */
+    private String guestState(String controlAddress, String guestId) throws IOException, InterruptedException {
+        for (JsonNode guest : workerStatus(controlAddress).get("guests")) {
             if (guest.get("guestId").asString().equals(guestId)) {
-                kept = guest;
+                return guest.get("state").asString();
             }
         }
-        assertThat(kept).as("the destination still holds the guest").isNotNull();
-        assertThat(kept.get("state").asString()).isEqualTo("running");
+        return null;
     }
 
     private JsonNode workerStatus(String controlAddress) throws IOException, InterruptedException {

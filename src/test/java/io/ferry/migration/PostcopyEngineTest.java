@@ -183,9 +183,9 @@ class PostcopyEngineTest {
              LoopbackMigration loopback = new LoopbackMigration();
              LinkCutter link = new LinkCutter(loopback.dataAddress())) {
             loopback.routeThrough(link.address());
-            // one round at 32 MiB/s (the hot half is dirty again: no convergence), then post-copy with its
+            // one round at 32 MiB/s (the hot half is dirty again: no convergence within 1 ms), then post-copy with its
             // background push held to 1 MiB/s
-            MigrationReport report = loopback.run(source, destination, 32 * MIB, 50, false, false,
+            MigrationReport report = loopback.run(source, destination, 32 * MIB, 1, false, false,
                     new OutgoingMigration.Postcopy(true, 1, MIB, false), migration -> {
                         assertThat(migration.recover()).as("not paused yet").isFalse();
                         await().atMost(Duration.ofSeconds(30))
@@ -227,7 +227,7 @@ class PostcopyEngineTest {
              LoopbackMigration loopback = new LoopbackMigration();
              LinkCutter link = new LinkCutter(loopback.dataAddress())) {
             loopback.routeThrough(link.address());
-            MigrationReport report = loopback.run(source, destination, 32 * MIB, 50, false, false,
+            MigrationReport report = loopback.run(source, destination, 32 * MIB, 1, false, false,
                     new OutgoingMigration.Postcopy(true, 1, MIB, true), migration -> {
                         await().atMost(Duration.ofSeconds(30))
                                 .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, null));

@@ -23,7 +23,8 @@ public enum JobStatus {
     private static final Map<JobStatus, Set<JobStatus>> NEXT = Map.of(
             QUEUED, EnumSet.of(SETUP, CANCELLED, FAILED),
             SETUP, EnumSet.of(ACTIVE, CANCELLING, FAILED),
-            ACTIVE, EnumSet.of(POSTCOPY_ACTIVE, COMPLETED, CANCELLING, FAILED),
+            // A link lost while switching to post-copy pauses it before it was ever active.
+            ACTIVE, EnumSet.of(POSTCOPY_ACTIVE, POSTCOPY_PAUSED, COMPLETED, CANCELLING, FAILED),
             // Once post-copy runs, the guest's state is split across both hosts: no cancel.
             POSTCOPY_ACTIVE, EnumSet.of(COMPLETED, POSTCOPY_PAUSED, FAILED),
             // Paused post-copy holds unique data on both sides; it only recovers or fails by decision.

@@ -297,7 +297,9 @@ public class MigrationJobService {
                         transition(job, JobStatus.ACTIVE, "pre-copy started", actor);
                     }
                     if (job.status().canMoveTo(JobStatus.POSTCOPY_ACTIVE)) {
-                        handOver(job, actor);   // the guest runs on the destination from now on
+                        if (guests.disksOf(job.guestId()).isEmpty()) {
+                            handOver(job, actor);   // with disks, the destination's activation moves it
+                        }
                         transition(job, JobStatus.POSTCOPY_ACTIVE, reason, actor);
                     }
                 }
@@ -397,19 +399,25 @@ public class MigrationJobService {
             long generation = result.isEmpty() ? 0 : result.get(0).generation();
             String why = "destination " + step.hostId() + " activated the disks at generation " + generation
                     + " and runs the guest";
-            recordReport(jobId, new MigrationReport(jobId, step.step().equals(OwnershipStep.ACTIVATE)
-                    ? MigrationReport.COMPLETED : MigrationReport.POSTCOPY_ACTIVE,
-                    step.step().equals(OwnershipStep.ACTIVATE) ? why : why + "; post-copy fetches the rest of its memory",
-                    null, null), actor);
+            if (step.step().equals(OwnershipStep.ACTIVATE)) {
+                recordReport(jobId, new MigrationReport(jobId, MigrationReport.COMPLETED, why, null, null), actor);
+            } else {
+                inJob(jobId, j -> {
+                    if (j.status() == JobStatus.ACTIVE) {   // a paused job is moved on by its source's recovery only
+                        transition(j, JobStatus.POSTCOPY_ACTIVE, why + "; post-copy fetches the rest of its memory",
+                                actor);
+                    }
+                });
+            }
         }
-        return grant(result);
+        return grant(result, get(jobId));
     }
 
     /** The ownership records of the job's guest's disks as they are now. */
     public OwnershipGrant ownershipOf(UUID jobId) {
         MigrationJob job = get(jobId);
         return grant(guests.disksOf(job.guestId()).stream()
-                .map(d -> ownership.find(d.id()).orElseThrow()).toList());
+                .map(d -> ownership.find(d.id()).orElseThrow()).toList(), job);
     }
 
     /** Each disk of the job's guest with the state of both sides (see {@link JobDiskState}). */
@@ -446,9 +454,9 @@ public class MigrationJobService {
         }).toList();
     }
 
-    private static OwnershipGrant grant(List<DiskOwnership> disks) {
+    private static OwnershipGrant grant(List<DiskOwnership> disks, MigrationJob job) {
         return new OwnershipGrant(disks.stream().map(d -> new OwnershipGrant.Disk(d.diskId(), d.ownerHostId(),
-                d.state().apiName(), d.generation())).toList());
+                d.state().apiName(), d.generation())).toList(), job.status().apiName());
     }
 
     /** The source's figures, with the destination's digests and fault latencies merged in when it reported them. */

@@ -251,7 +251,9 @@ public final class OutgoingMigration implements Runnable {
                     null));
             iterate(blocks, toSend);
             if (postcopyRequested) {
-                postcopy(blocks, toSend, before);
+                if (!postcopy(blocks, toSend, before)) {
+                    return;   // the guest came back here through the control plane (failBack reported it)
+                }
             } else {
                 switchOver(blocks, toSend, before);
             }
@@ -268,8 +270,15 @@ public final class OutgoingMigration implements Runnable {
                     "cancelled; the guest keeps running on the source", progress(), migrating.report()));
             log.info("migration cancelled; guest stays here");
         } catch (InterruptedException e) {
-            // fenced disks come back only through the control plane; after RUN the destination may run the guest
-            boolean mayResume = !eofSent && !inactivated && !postcopyRunSent;
+            if (postcopyRunSent) {
+                // the destination may run the guest: this side's part of it goes with this worker
+                reporter.report(new MigrationReport(spec.jobId(), MigrationReport.POSTCOPY_PAUSED, "the source worker "
+                        + "is stopping during post-copy: the pages the destination still lacks go with it", progress(),
+                        null));
+                return;
+            }
+            // fenced disks come back only through the control plane
+            boolean mayResume = !eofSent && !inactivated;
             if (mayResume) {
                 restore(before);
             }
@@ -506,7 +515,7 @@ public final class OutgoingMigration implements Runnable {
      * here the destination runs the guest. Then the pages it asks for go first, the rest are
      * pushed behind them, each page once; END and EOF when none is left.
      */
-    private void postcopy(List<RamBlock> blocks, long[][] toSend, GuestState before) throws InterruptedException {
+    private boolean postcopy(List<RamBlock> blocks, long[][] toSend, GuestState before) throws InterruptedException {
         commitToSwitchover();
         connection.onReturnPath(this::onReturnPath);
         connection.shallowBuffers();
@@ -536,29 +545,61 @@ public final class OutgoingMigration implements Runnable {
                     "post-copy: the destination runs the guest and asks for the pages it lacks", progress(), null));
             log.info("post-copy running after {} ms of downtime; {} pages to go", downtimeMs, remainingPages);
         } catch (MigrationFailure broken) {
+            if (connection.refusedByDestination()) {
+                throw broken;   // the destination refused the switch (e.g. its device state check): its verdict
+            }
             downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
             bytesDuringPause = transferred - bytesBeforePause;
-            pauseUntilRecovered(blocks, toSend, broken.getMessage());
+            Recovery outcome = pauseUntilRecovered(blocks, toSend, broken.getMessage(), before);
+            if (outcome != Recovery.RECOVERED) {
+                return outcome == Recovery.HANDED_OVER;
+            }
         }
+        boolean afterRecovery = false;
         while (true) {
             try {
-                pushRemaining(blocks, toSend, cursor);
-                return;
+                pushRemaining(blocks, toSend, cursor, afterRecovery);
+                return true;
             } catch (MigrationFailure broken) {
                 if (connection.refusedByDestination()) {
                     throw broken;   // the destination's verdict, not a broken link
                 }
-                pauseUntilRecovered(blocks, toSend, broken.getMessage());
+                Recovery outcome = pauseUntilRecovered(blocks, toSend, broken.getMessage(), before);
+                if (outcome != Recovery.RECOVERED) {
+                    return outcome == Recovery.HANDED_OVER;
+                }
                 java.util.Arrays.fill(cursor, 0);
+                afterRecovery = true;
             }
         }
+    }
+
+    /** How a paused post-copy ended its pause. */
+    private enum Recovery {
+        /** The link is back; post-copy goes on. */
+        RECOVERED,
+        /** The destination had finished (its answer was lost with the link): the guest is there. */
+        HANDED_OVER,
+        /** The destination never activated and no longer knows the job: the disks came back here, and the guest. */
+        FAILED_BACK
     }
 
     /**
      * Requested pages first, the rest pushed behind them (held to max-postcopy-bandwidth), each
      * page once; END and EOF when none is left, then the destination's SHUT.
      */
-    private void pushRemaining(List<RamBlock> blocks, long[][] toSend, long[] cursor) throws InterruptedException {
+    private void pushRemaining(List<RamBlock> blocks, long[][] toSend, long[] cursor, boolean afterRecovery)
+            throws InterruptedException {
+        if (afterRecovery && remainingPages == 0) {
+            // Every page is there; the destination may even have read the RAM END section before the
+            // link broke (a PART after it would be refused): only EOF is missing.
+            ensureRoom(64);
+            StreamEncoder.eof(batch);
+            flush(false);
+            eofSent = true;
+            awaitEnd();
+            return;
+        }
         ensureRoom(64);
         StreamEncoder.sectionPart(batch, StreamFormat.SECTION_PART, RAM_SECTION_ID);
         int block = 0;
@@ -609,6 +650,10 @@ public final class OutgoingMigration implements Runnable {
         StreamEncoder.eof(batch);
         flush(false);
         eofSent = true;
+        awaitEnd();
+    }
+
+    private void awaitEnd() throws InterruptedException {
         int status = connection.awaitShut(SHUT_TIMEOUT_MS);
         if (status != 0) {
             throw new MigrationFailure("destination failed at the end of post-copy (return-path SHUT " + status + ")"
@@ -648,7 +693,7 @@ public final class OutgoingMigration implements Runnable {
      * guest stays paused here with every page the destination may lack; nothing is dropped. The
      * link is retried with back-off (and at once on {@link #recover()}) until it is back.
      */
-    private void pauseUntilRecovered(List<RamBlock> blocks, long[][] toSend, String reason)
+    private Recovery pauseUntilRecovered(List<RamBlock> blocks, long[][] toSend, String reason, GuestState before)
             throws InterruptedException {
         long pausedAt = System.nanoTime();
         connection.close();
@@ -682,15 +727,51 @@ public final class OutgoingMigration implements Runnable {
                 reporter.report(new MigrationReport(spec.jobId(), MigrationReport.POSTCOPY_ACTIVE, back, progress(),
                         null));
                 log.info("migration {}", back);
-                return;
+                return Recovery.RECOVERED;
             } catch (MigrationFailure failed) {
                 if (connection != null) {
                     connection.close();
+                }
+                if (failed instanceof OutgoingConnection.Refused) {
+                    Recovery settled = settleRefusal(reason, before);
+                    if (settled != null) {
+                        synchronized (this) {
+                            postcopyPaused = false;
+                        }
+                        return settled;
+                    }
                 }
                 log.warn("post-copy recovery attempt failed, next in {} ms: {}", backoff, failed.getMessage());
                 backoff = Math.min(backoff * 2, RECOVER_BACKOFF_MAX_MS);
             }
         }
+    }
+
+    /**
+     * The destination answered, but no longer knows the job. The control plane's records say why:
+     * the job completed (the destination finished; its SHUT was lost), or the disks are still
+     * handed off at the start generation + 1 (the destination never activated them, so it never
+     * ran the guest): then the compare-and-set re-activation brings the guest back here, and
+     * cannot win against a late activation. Otherwise (its worker restarted, or no disks to tell
+     * by) the job stays paused: null.
+     */
+    private Recovery settleRefusal(String reason, GuestState before) throws InterruptedException {
+        OwnershipArbiter.Answer now = arbiter.read(spec.jobId(), REACTIVATE_RETRY);
+        if (now.verdict() != OwnershipArbiter.Verdict.GRANTED) {
+            return null;
+        }
+        if ("completed".equals(now.jobStatus())) {
+            log.info("post-copy: the destination had finished; the job is completed");
+            return Recovery.HANDED_OVER;
+        }
+        boolean neverActivated = !disks.isEmpty() && !now.disks().isEmpty() && now.disks().stream().allMatch(d ->
+                d.state().equals("handoff") && d.ownerHostId().equals(spec.hostId())
+                        && Long.valueOf(d.generation() - 1).equals(spec.baseGenerations().get(d.diskId().toString())));
+        if (neverActivated) {
+            return failBack("the destination lost the post-copy before running the guest (" + reason + ")", before)
+                    ? Recovery.HANDED_OVER : Recovery.FAILED_BACK;
+        }
+        return null;
     }
 
     /**

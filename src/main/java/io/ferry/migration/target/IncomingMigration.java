@@ -115,6 +115,12 @@ public final class IncomingMigration
     private volatile boolean postcopyRunning;
     /** Post-copy lost its connection: the guest runs on, accesses to missing pages wait for a recovery. */
     private volatile boolean postcopyPaused;
+    /** RUN arrived: from here the guest is to run here (once its disks are activated). */
+    private volatile boolean postcopyRunSeen;
+    /** EOF arrived before the guest could run (disks still being activated): the run finishes the stream. */
+    private boolean eofPending;
+    /** The control plane ended the job: no more fault reports. */
+    private volatile boolean reportsStopped;
     /** A recovery's new connection is attached and has not sent POSTCOPY_RESUME yet. */
     private boolean recovering;
     /** Which connection is the stream's: a recovery attaches a new one; bytes of an older one are ignored. */
@@ -159,8 +165,11 @@ public final class IncomingMigration
                 throw new IllegalStateException("job " + jobId + " already has its stream");
             }
             if (!postcopyPaused) {
-                // the source knows better: its side of the old connection is gone
-                pausePostcopy("the source reconnected for a recovery");
+                // the source knows better: its side of the old connection is gone (and it is recovering:
+                // no pause report here, it could reach the control plane after the source's "recovered")
+                postcopyPaused = true;
+                log.warn("incoming migration {}: the source reconnected before this side saw its old connection end",
+                        jobId);
                 this.connection.close();
             }
             decoder.continueOnNewStream();
@@ -264,7 +273,11 @@ public final class IncomingMigration
     public void abandon(String reason) {
         Runnable stop = () -> {
             if (postcopyListening) {
-                log.warn("incoming migration {}: not abandoned ({}): post-copy may run the guest here", jobId, reason);
+                if (!reportsStopped) {
+                    reportsStopped = true;
+                    log.warn("incoming migration {}: not abandoned ({}): post-copy may run the guest here", jobId,
+                            reason);
+                }
                 return;
             }
             if (activating) {
@@ -390,7 +403,7 @@ public final class IncomingMigration
      */
     @Override
     public void postcopyRun() {
-        if (postcopyRunning || activating) {
+        if (postcopyRunSeen) {
             return;   // sent again after a recovery, in case the first never arrived
         }
         String problem = paging == null ? "POSTCOPY_RUN without POSTCOPY_ADVISE" : checkDeviceAndImages();
@@ -399,32 +412,65 @@ public final class IncomingMigration
             discard(problem);
             return;
         }
+        postcopyRunSeen = true;
         if (images.isEmpty()) {
             runPostcopy("no disks to activate");
             return;
         }
         activating = true;
         Thread activation = new Thread(() -> {
+            MDC.put("jobId", jobId.toString());
             try {
                 OwnershipArbiter.Answer answer = arbiter.step(jobId, OwnershipStep.ACTIVATE_POSTCOPY,
                         spec.baseGenerations(), spec.handoffTimeout());
-                if (answer.verdict() == OwnershipArbiter.Verdict.GRANTED) {
-                    guest.activateDisks(answer.generations());
-                    connection.runOnConnectionThread(() -> runPostcopy("disks activated at generation "
-                            + answer.generations().values()));
-                } else {
-                    connection.runOnConnectionThread(() -> {
+                while (answer.verdict() == OwnershipArbiter.Verdict.UNREACHABLE) {
+                    // the step may have been applied with its answer lost: the records decide, never a guess
+                    log.warn("incoming migration {}: activation unanswered ({}); asking the records", jobId,
+                            answer.detail());
+                    Thread.sleep(RESOLVE_POLL.toMillis());
+                    answer = settled(arbiter.read(jobId, spec.handoffTimeout()));
+                }
+                OwnershipArbiter.Answer decided = answer;
+                synchronized (this) {
+                    if (decided.verdict() == OwnershipArbiter.Verdict.GRANTED) {
+                        guest.activateDisks(decided.generations());
+                        runPostcopy("disks activated at generation " + decided.generations().values());
+                    } else {
                         ended = true;
-                        discard("post-copy could not start: the disks were not activated here (" + answer.detail() + ")");
+                        discard("post-copy could not start: the disks were not activated here ("
+                                + decided.detail() + ")");
                         connection.close();
-                    });
+                    }
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            } finally {
+                MDC.remove("jobId");
             }
         }, "activation-" + jobId);
         activation.setDaemon(true);
         activation.start();
+    }
+
+    /**
+     * A read of the records after an unanswered activation: GRANTED if they show this host's
+     * activation, REFUSED if the source took the disks back (or the job is gone), UNREACHABLE
+     * while undecided or unanswered.
+     */
+    private OwnershipArbiter.Answer settled(OwnershipArbiter.Answer now) {
+        if (now.verdict() == OwnershipArbiter.Verdict.REFUSED) {
+            return now;
+        }
+        if (now.verdict() == OwnershipArbiter.Verdict.GRANTED) {
+            if (now.disks().stream().allMatch(this::activeHere)) {
+                return now;
+            }
+            if (!now.disks().stream().allMatch(this::stillHandedOff)) {
+                return new OwnershipArbiter.Answer(OwnershipArbiter.Verdict.REFUSED, List.of(),
+                        "the source took the disks back: " + now.disks());
+            }
+        }
+        return new OwnershipArbiter.Answer(OwnershipArbiter.Verdict.UNREACHABLE, List.of(), "not decided yet");
     }
 
     private void runPostcopy(String why) {
@@ -435,6 +481,10 @@ public final class IncomingMigration
         incoming.changeState(runState.equals("paused") ? GuestState.PAUSED : GuestState.RUNNING);
         log.info("incoming migration {}: post-copy, guest {} runs here with {} pages to come ({})", jobId, guest.id(),
                 paging.missing(), why);
+        if (eofPending) {
+            finishPostcopy();   // every page came while the disks were being activated
+            return;
+        }
         reportFaults();
         IncomingRegistry.ConnectionControl running = connection;
         faults.reach(FaultInjector.Step.POSTCOPY_RUNNING, jobId, running::close);
@@ -442,7 +492,7 @@ public final class IncomingMigration
 
     /** The destination's side of post-copy progress: fault latencies, every second until the end. */
     private void reportFaults() {
-        if (ended) {
+        if (ended || reportsStopped) {
             return;
         }
         reporter.report(new MigrationReport(jobId, MigrationReport.PROGRESS, null, faultProgress(), null));
@@ -578,8 +628,8 @@ public final class IncomingMigration
 
     @Override
     public void deviceState(String idstr, int instanceId, int versionId, ByteBuf payload) {
-        if (postcopyRunning || activating) {
-            return;   // sent again after a recovery; the guest already runs on the first copy
+        if (postcopyRunSeen) {
+            return;   // sent again after a recovery; the guest runs (or is about to) on the first copy
         }
         if (idstr.equals(FerrySections.RUN_STATE)) {
             runState = FerrySections.text(payload);
@@ -598,22 +648,12 @@ public final class IncomingMigration
     @Override
     public void endOfStream() {
         ended = true;
+        if (postcopyRunSeen && !postcopyRunning) {
+            eofPending = true;   // the activation thread runs the guest, then ends the stream
+            return;
+        }
         if (postcopyRunning) {
-            long missing = paging.missing();
-            if (missing != 0) {
-                // the guest runs here: it is not dropped; the source learns of the gap
-                failureReason = "post-copy stream ended with " + missing + " pages never sent";
-                log.error("incoming migration {}: {}", jobId, failureReason);
-                verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
-                return;
-            }
-            guest.endDemandPaging();
-            long[] faults = paging.faultLatencies();
-            reporter.report(new MigrationReport(jobId, MigrationReport.PROGRESS, null, faultProgress(), null));
-            log.info("incoming migration {}: post-copy complete, every page here; {} page faults", jobId,
-                    faults.length);
-            verdict.complete(new IncomingRegistry.Verdict(0, null));
-            done.accept(jobId, true);
+            finishPostcopy();
             return;
         }
         String problem = check();
@@ -629,6 +669,29 @@ public final class IncomingMigration
         Thread activation = new Thread(this::activate, "activation-" + jobId);
         activation.setDaemon(true);
         activation.start();
+    }
+
+    /**
+     * The end of a post-copy stream: every page must be here. The destination says so to the
+     * control plane as well as to the source, so a lost SHUT cannot leave the job open.
+     */
+    private void finishPostcopy() {
+        long missing = paging.missing();
+        if (missing != 0) {
+            // the guest runs here: it is not dropped; the source learns of the gap
+            failureReason = "post-copy stream ended with " + missing + " pages never sent";
+            log.error("incoming migration {}: {}", jobId, failureReason);
+            verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
+            return;
+        }
+        guest.endDemandPaging();
+        long[] faults = paging.faultLatencies();
+        reporter.report(new MigrationReport(jobId, MigrationReport.PROGRESS, null, faultProgress(), null));
+        reporter.report(new MigrationReport(jobId, MigrationReport.COMPLETED, "post-copy complete: every page is "
+                + "on the destination, which runs the guest", null, null));
+        log.info("incoming migration {}: post-copy complete, every page here; {} page faults", jobId, faults.length);
+        verdict.complete(new IncomingRegistry.Verdict(0, null));
+        done.accept(jobId, true);
     }
 
     /** Null when the received guest may run; otherwise why not. */

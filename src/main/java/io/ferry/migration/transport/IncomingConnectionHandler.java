@@ -171,7 +171,11 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
         if (sink != null && state == State.STREAM) {
             state = State.DONE;
             sink.closed(reason);
-            answer(ctx, 1, sink.failureReason()).addListener(ChannelFutureListener.CLOSE);
+            if (sink.verdict().toCompletableFuture().isDone()) {
+                answer(ctx, 1, sink.failureReason()).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                ctx.close();   // post-copy paused instead of refusing: no verdict, the source reconnects
+            }
         } else {
             state = State.DONE;
             log.warn("data plane: connection from {} failed: {}", ctx.channel().remoteAddress(), reason.toString());

@@ -203,6 +203,13 @@ public final class OutgoingConnection implements AutoCloseable {
         channel.close();
     }
 
+    /** The destination answered the handshake with no: it does not expect this job (or not this secret). */
+    public static final class Refused extends MigrationFailure {
+        Refused() {
+            super("destination refused the connection: job or secret not accepted");
+        }
+    }
+
     /** Handshake, then the return path. Completes the futures the migration thread waits on. */
     private static final class Handler extends ByteToMessageDecoder {
 
@@ -259,7 +266,7 @@ public final class OutgoingConnection implements AutoCloseable {
                             state = State.RETURN_PATH;
                             accepted.complete(true);
                         } else {
-                            fail(new MigrationFailure("destination refused the connection: job or secret not accepted"));
+                            fail(new Refused());
                         }
                     }
                 }

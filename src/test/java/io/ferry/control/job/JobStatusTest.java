@@ -27,7 +27,7 @@ class JobStatusTest {
         return Stream.of(
                 Arguments.of(QUEUED, EnumSet.of(SETUP, CANCELLED, FAILED)),
                 Arguments.of(SETUP, EnumSet.of(ACTIVE, CANCELLING, FAILED)),
-                Arguments.of(ACTIVE, EnumSet.of(POSTCOPY_ACTIVE, COMPLETED, CANCELLING, FAILED)),
+                Arguments.of(ACTIVE, EnumSet.of(POSTCOPY_ACTIVE, POSTCOPY_PAUSED, COMPLETED, CANCELLING, FAILED)),
                 Arguments.of(POSTCOPY_ACTIVE, EnumSet.of(COMPLETED, POSTCOPY_PAUSED, FAILED)),
                 Arguments.of(POSTCOPY_PAUSED, EnumSet.of(POSTCOPY_ACTIVE, FAILED)),
                 Arguments.of(CANCELLING, EnumSet.of(CANCELLED, COMPLETED, FAILED)),
