@@ -32,6 +32,15 @@ public final class LocalOwnership implements OwnershipArbiter {
         this.unreachable = unreachable;
     }
 
+    private volatile String unansweredStep;
+    private volatile long unansweredUntilNanos;
+
+    /** Plays a control plane that gives no answer to {@code step} for the next {@code millis}. */
+    public void unanswered(String step, long millis) {
+        unansweredUntilNanos = System.nanoTime() + millis * 1_000_000;
+        unansweredStep = step;
+    }
+
     /** The generations the job starts from. */
     public synchronized Map<String, Long> generations() {
         Map<String, Long> generations = new LinkedHashMap<>();
@@ -45,7 +54,7 @@ public final class LocalOwnership implements OwnershipArbiter {
 
     @Override
     public Answer step(UUID jobId, String step, Map<String, Long> base, Duration within) throws InterruptedException {
-        if (unreachable) {
+        if (unreachable || (step.equals(unansweredStep) && System.nanoTime() < unansweredUntilNanos)) {
             Thread.sleep(Math.min(within.toMillis(), 500));   // a short "timeout" keeps tests quick
             return new Answer(Verdict.UNREACHABLE, List.of(), "control plane unreachable (loopback)");
         }

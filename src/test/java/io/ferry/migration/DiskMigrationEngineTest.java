@@ -1,5 +1,7 @@
 package io.ferry.migration;
 
+import io.ferry.migration.source.OutgoingMigration;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -164,6 +166,45 @@ class DiskMigrationEngineTest {
             GuestChecksums sums = source.checksums();
             assertThat(diskDigests(sums)).containsExactly(
                     DiskWritePattern.expectedSha256(17, sums.diskWritesAcknowledged(), sizes(spec)));
+        }
+    }
+
+    /**
+     * Post-copy of a guest whose images are copied, with the control plane giving no answer to the
+     * destination's activation for a while: the whole stream, EOF included, arrives before the
+     * guest may run there. The destination asks again until answered, then runs the guest and
+     * ends the stream; every acknowledged write is on its images, and it is their only writer.
+     */
+    @Test
+    void postcopyWaitsForAnUnansweredActivationEvenPastTheEndOfTheStream() throws Exception {
+        GuestSpec spec = writingGuest(1000);
+        try (SyntheticGuest source = SyntheticGuest.create(spec, sourceStore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, destinationStore,
+                     SyntheticGuest.IncomingImages.COPY);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            MigrationReport report = loopback.run(source, destination, 0, 300, false, true,
+                    new OutgoingMigration.Postcopy(true, 0), migration -> {
+                        loopback.ownership().unanswered(io.ferry.channel.OwnershipStep.ACTIVATE_POSTCOPY, 2500);
+                        assertThat(migration.startPostcopy()).isTrue();
+                    });
+
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(loopback.reports()).extracting(MigrationReport::phase).contains(MigrationReport.POSTCOPY_ACTIVE);
+            assertThat(report.progress().downtimeMs()).isNotNull();
+            assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
+            assertThat(loopback.ownership().records()).allSatisfy(d -> {
+                assertThat(d.ownerHostId()).isEqualTo(LocalOwnership.DESTINATION);
+                assertThat(d.state()).isEqualTo("active");
+                assertThat(d.generation()).isEqualTo(3);
+            });
+            assertThat(source.disks()).allSatisfy(d -> assertThat(d.isActive()).isFalse());
+            long before = destination.diskWritesAcknowledged();
+            await().atMost(Duration.ofSeconds(10)).until(() -> destination.diskWritesAcknowledged() > before + 300);
+            destination.pause();
+            GuestChecksums sums = destination.checksums();
+            assertThat(diskDigests(sums)).containsExactly(
+                    DiskWritePattern.expectedSha256(17, sums.diskWritesAcknowledged(), sizes(spec)));
+            assertThat(destination.diskWriteErrors()).isZero();
         }
     }
 }

@@ -424,11 +424,13 @@ public final class IncomingMigration
                 OwnershipArbiter.Answer answer = arbiter.step(jobId, OwnershipStep.ACTIVATE_POSTCOPY,
                         spec.baseGenerations(), spec.handoffTimeout());
                 while (answer.verdict() == OwnershipArbiter.Verdict.UNREACHABLE) {
-                    // the step may have been applied with its answer lost: the records decide, never a guess
-                    log.warn("incoming migration {}: activation unanswered ({}); asking the records", jobId,
+                    // it may have been applied with its answer lost: ask again (the step is idempotent for this
+                    // job, and a compare-and-set: the source's re-activation, if it came first, refuses it)
+                    log.warn("incoming migration {}: activation unanswered ({}); asking again", jobId,
                             answer.detail());
                     Thread.sleep(RESOLVE_POLL.toMillis());
-                    answer = settled(arbiter.read(jobId, spec.handoffTimeout()));
+                    answer = arbiter.step(jobId, OwnershipStep.ACTIVATE_POSTCOPY, spec.baseGenerations(),
+                            spec.handoffTimeout());
                 }
                 OwnershipArbiter.Answer decided = answer;
                 synchronized (this) {
@@ -450,27 +452,6 @@ public final class IncomingMigration
         }, "activation-" + jobId);
         activation.setDaemon(true);
         activation.start();
-    }
-
-    /**
-     * A read of the records after an unanswered activation: GRANTED if they show this host's
-     * activation, REFUSED if the source took the disks back (or the job is gone), UNREACHABLE
-     * while undecided or unanswered.
-     */
-    private OwnershipArbiter.Answer settled(OwnershipArbiter.Answer now) {
-        if (now.verdict() == OwnershipArbiter.Verdict.REFUSED) {
-            return now;
-        }
-        if (now.verdict() == OwnershipArbiter.Verdict.GRANTED) {
-            if (now.disks().stream().allMatch(this::activeHere)) {
-                return now;
-            }
-            if (!now.disks().stream().allMatch(this::stillHandedOff)) {
-                return new OwnershipArbiter.Answer(OwnershipArbiter.Verdict.REFUSED, List.of(),
-                        "the source took the disks back: " + now.disks());
-            }
-        }
-        return new OwnershipArbiter.Answer(OwnershipArbiter.Verdict.UNREACHABLE, List.of(), "not decided yet");
     }
 
     private void runPostcopy(String why) {
