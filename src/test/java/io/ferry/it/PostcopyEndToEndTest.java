@@ -180,28 +180,16 @@ class PostcopyEndToEndTest extends ApiTestSupport {
     @Order(3)
     void aDestinationWorkerKilledDuringPostcopyLeavesTheJobPausedAndTheSourceKeepsItsPart() throws Exception {
         String guestId = fastGuest(53);
-        // post-copy's background push at 1 MiB/s: the job stays in post-copy for many seconds
-        String jobId = postcopyJob(guestId, Map.of("postcopyAfterIterations", 1, "maxPostcopyBandwidth", MIB));
-        awaitStatus(jobId, "postcopy-active");
-        Map<String, String> controlAddresses = new java.util.HashMap<>();
-        for (JsonNode host : api.get("/api/v1/hosts").json()) {
-            controlAddresses.put(host.get("id").asString(), host.get("controlAddress").asString());
-        }
-        long pid = Long.parseLong(Files.readString(dataDir.resolve("workers").resolve("host-b.pid")).strip());
-        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        String jobId = longPostcopy(guestId);
+        String source = controlAddress("host-a");
+        killWorker("host-b");
 
-        JsonNode paused = awaitStatus(jobId, "postcopy-paused", "failed", "completed");
-        assertThat(paused.get("status").asString()).as(paused.toString()).isEqualTo("postcopy-paused");
-        assertThat(paused.get("statusReason").asString()).contains("post-copy link to").contains("broken");
         // it stays paused: the control plane does not fail it, the source does not resume its copy
-        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(6)).until(() ->
-                api.get("/api/v1/migrations/" + jobId).json().get("status").asString().equals("postcopy-paused"));
-        JsonNode source = workerStatus(controlAddresses.get("host-a"));
-        assertThat(guestState(controlAddresses.get("host-a"), guestId)).as("the source still holds the guest's pages")
-                .isEqualTo("paused");
+        awaitPausedForGood(jobId, "post-copy link to");
+        assertThat(guestState(source, guestId)).as("the source still holds the guest's pages").isEqualTo("paused");
         // and its image stays fenced: the destination had activated it
         String diskId = api.get("/api/v1/guests/" + guestId).json().get("disks").get(0).get("id").asString();
-        for (JsonNode disk : source.get("disks")) {
+        for (JsonNode disk : workerStatus(source).get("disks")) {
             if (disk.get("diskId").asString().equals(diskId)) {
                 assertThat(disk.get("activeGeneration").asLong()).isZero();
             }
@@ -213,25 +201,13 @@ class PostcopyEndToEndTest extends ApiTestSupport {
     @Order(4)
     void aSourceWorkerKilledDuringPostcopyLeavesTheJobPausedAndTheGuestRunningOnTheDestination() throws Exception {
         String guestId = fastGuest(54);
-        String jobId = postcopyJob(guestId, Map.of("postcopyAfterIterations", 1, "maxPostcopyBandwidth", MIB));
-        awaitStatus(jobId, "postcopy-active");
-        String destination = null;
-        for (JsonNode host : api.get("/api/v1/hosts").json()) {
-            if (host.get("id").asString().equals("host-b")) {
-                destination = host.get("controlAddress").asString();
-            }
-        }
-        String destinationAddress = destination;
+        String jobId = longPostcopy(guestId);
+        String destination = controlAddress("host-b");
         // the destination runs the guest (RUN arrived, disks activated) before the source dies
-        await().atMost(Duration.ofSeconds(30)).until(() -> "running".equals(guestState(destinationAddress, guestId)));
-        long pid = Long.parseLong(Files.readString(dataDir.resolve("workers").resolve("host-a.pid")).strip());
-        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        await().atMost(Duration.ofSeconds(30)).until(() -> "running".equals(guestState(destination, guestId)));
+        killWorker("host-a");
 
-        JsonNode paused = awaitStatus(jobId, "postcopy-paused", "failed", "completed");
-        assertThat(paused.get("status").asString()).as(paused.toString()).isEqualTo("postcopy-paused");
-        assertThat(paused.get("statusReason").asString()).contains("connection from the source lost");
-        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(6)).until(() ->
-                api.get("/api/v1/migrations/" + jobId).json().get("status").asString().equals("postcopy-paused"));
+        awaitPausedForGood(jobId, "connection from the source lost");
         // the destination keeps the guest running on the pages it has
         assertThat(guestState(destination, guestId)).as("the destination still runs the guest").isEqualTo("running");
     }
@@ -244,6 +220,32 @@ class PostcopyEndToEndTest extends ApiTestSupport {
             }
         }
         return null;
+    }
+
+    /** A job in post-copy for many seconds: its background push is held to 1 MiB/s. */
+    private String longPostcopy(String guestId) {
+        String jobId = postcopyJob(guestId, Map.of("postcopyAfterIterations", 1, "maxPostcopyBandwidth", MIB));
+        awaitStatus(jobId, "postcopy-active");
+        return jobId;
+    }
+
+    /** The job pauses with a reason naming what broke, and stays paused: nothing fails it, nothing resumes. */
+    private void awaitPausedForGood(String jobId, String reason) {
+        JsonNode paused = awaitStatus(jobId, "postcopy-paused", "failed", "completed");
+        assertThat(paused.get("status").asString()).as(paused.toString()).isEqualTo("postcopy-paused");
+        assertThat(paused.get("statusReason").asString()).contains(reason);
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(6)).until(() ->
+                api.get("/api/v1/migrations/" + jobId).json().get("status").asString().equals("postcopy-paused"));
+    }
+
+    private String controlAddress(String hostId) {
+        return api.get("/api/v1/hosts/" + hostId).json().get("controlAddress").asString();
+    }
+
+    /** As kill -9: the local launcher starts a new worker process for the host afterwards. */
+    private void killWorker(String hostId) throws IOException {
+        long pid = Long.parseLong(Files.readString(dataDir.resolve("workers").resolve(hostId + ".pid")).strip());
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     }
 
     private JsonNode workerStatus(String controlAddress) throws IOException, InterruptedException {

@@ -48,6 +48,31 @@ class DiskMigrationEngineTest {
                 4096, new WorkloadSpec(3000, 0.5, diskWritesPerSecond, 17));
     }
 
+    /**
+     * After a completed migration the guest runs on, its writes landing on the destination's
+     * images exactly as acknowledged; one writer: the destination, at generation 3, the source's
+     * images fenced.
+     */
+    private static void assertTheDestinationWritesAloneAndKeepsEveryWrite(GuestSpec spec, LoopbackMigration loopback,
+                                                                         SyntheticGuest source,
+                                                                         SyntheticGuest destination) {
+        assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
+        long before = destination.diskWritesAcknowledged();
+        await().atMost(Duration.ofSeconds(10)).until(() -> destination.diskWritesAcknowledged() > before + 300);
+        destination.pause();
+        GuestChecksums sums = destination.checksums();
+        assertThat(diskDigests(sums)).containsExactly(
+                DiskWritePattern.expectedSha256(17, sums.diskWritesAcknowledged(), sizes(spec)));
+        assertThat(destination.diskWriteErrors()).isZero();
+        assertThat(loopback.ownership().records()).allSatisfy(d -> {
+            assertThat(d.ownerHostId()).isEqualTo(LocalOwnership.DESTINATION);
+            assertThat(d.state()).isEqualTo("active");
+            assertThat(d.generation()).isEqualTo(3);
+        });
+        assertThat(destination.disks()).allSatisfy(d -> assertThat(d.activeGeneration()).isEqualTo(3));
+        assertThat(source.disks()).allSatisfy(d -> assertThat(d.isActive()).isFalse());
+    }
+
     private static long[] sizes(GuestSpec spec) {
         return spec.disks().stream().mapToLong(DiskSpec::sizeBytes).toArray();
     }
@@ -78,23 +103,7 @@ class DiskMigrationEngineTest {
                 assertThat(r.progress().verification().destinationDisks())
                         .isEqualTo(progress.verification().sourceDisks());
             });
-            // the guest runs on: its writes land on the destination's images, exactly as acknowledged
-            assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
-            long before = destination.diskWritesAcknowledged();
-            await().atMost(Duration.ofSeconds(10)).until(() -> destination.diskWritesAcknowledged() > before + 500);
-            destination.pause();
-            GuestChecksums sums = destination.checksums();
-            assertThat(diskDigests(sums)).containsExactly(
-                    DiskWritePattern.expectedSha256(17, sums.diskWritesAcknowledged(), sizes(spec)));
-            assertThat(destination.diskWriteErrors()).isZero();
-            // one writer: the destination, at generation 3; the source's images are fenced
-            assertThat(loopback.ownership().records()).allSatisfy(d -> {
-                assertThat(d.ownerHostId()).isEqualTo(LocalOwnership.DESTINATION);
-                assertThat(d.state()).isEqualTo("active");
-                assertThat(d.generation()).isEqualTo(3);
-            });
-            assertThat(destination.disks()).allSatisfy(d -> assertThat(d.activeGeneration()).isEqualTo(3));
-            assertThat(source.disks()).allSatisfy(d -> assertThat(d.isActive()).isFalse());
+            assertTheDestinationWritesAloneAndKeepsEveryWrite(spec, loopback, source, destination);
         }
     }
 
@@ -191,20 +200,7 @@ class DiskMigrationEngineTest {
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
             assertThat(loopback.reports()).extracting(MigrationReport::phase).contains(MigrationReport.POSTCOPY_ACTIVE);
             assertThat(report.progress().downtimeMs()).isNotNull();
-            assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
-            assertThat(loopback.ownership().records()).allSatisfy(d -> {
-                assertThat(d.ownerHostId()).isEqualTo(LocalOwnership.DESTINATION);
-                assertThat(d.state()).isEqualTo("active");
-                assertThat(d.generation()).isEqualTo(3);
-            });
-            assertThat(source.disks()).allSatisfy(d -> assertThat(d.isActive()).isFalse());
-            long before = destination.diskWritesAcknowledged();
-            await().atMost(Duration.ofSeconds(10)).until(() -> destination.diskWritesAcknowledged() > before + 300);
-            destination.pause();
-            GuestChecksums sums = destination.checksums();
-            assertThat(diskDigests(sums)).containsExactly(
-                    DiskWritePattern.expectedSha256(17, sums.diskWritesAcknowledged(), sizes(spec)));
-            assertThat(destination.diskWriteErrors()).isZero();
+            assertTheDestinationWritesAloneAndKeepsEveryWrite(spec, loopback, source, destination);
         }
     }
 }

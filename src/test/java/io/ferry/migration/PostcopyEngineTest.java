@@ -7,7 +7,6 @@ import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ferry.channel.MigrationReport;
-import io.ferry.guest.GuestChecksums;
 import io.ferry.guest.GuestSpec;
 import io.ferry.guest.GuestState;
 import io.ferry.guest.RamBlock;
@@ -133,13 +132,7 @@ class PostcopyEngineTest {
             assertThat(faults.length).isGreaterThan(0);
 
             // its memory is the source's at the switch plus exactly the writes it made since
-            destination.pause();
-            long destinationWrites = destination.memoryWrites();
-            assertThat(destinationWrites).isGreaterThan(0);
-            List<byte[]> expected = snapshot(source);
-            replayWrites(expected, 0.5, destinationWrites);
-            GuestChecksums sums = destination.checksums();
-            assertThat(sums.memory()).isEqualTo(sha256(expected));
+            assertMemoryIsTheSwitchPlusTheDestinationsWrites(source, destination, 0.5);
         }
     }
 
@@ -156,16 +149,66 @@ class PostcopyEngineTest {
                         assertThat(migration.startPostcopy()).isTrue();
                     });
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
-            destination.pause();
-            List<byte[]> expected = snapshot(source);
-            replayWrites(expected, 1.0, destination.memoryWrites());
-            assertThat(destination.checksums().memory()).isEqualTo(sha256(expected));
+            assertMemoryIsTheSwitchPlusTheDestinationsWrites(source, destination, 1.0);
         }
+    }
+
+    /**
+     * The source's memory stays as it was at the switch (paused since); the destination's must be
+     * exactly that plus the writes its workload made after it started running.
+     */
+    private static void assertMemoryIsTheSwitchPlusTheDestinationsWrites(SyntheticGuest source,
+                                                                       SyntheticGuest destination, double hotSet) {
+        destination.pause();
+        long destinationWrites = destination.memoryWrites();
+        assertThat(destinationWrites).isGreaterThan(0);
+        List<byte[]> expected = snapshot(source);
+        replayWrites(expected, hotSet, destinationWrites);
+        assertThat(destination.checksums().memory()).isEqualTo(sha256(expected));
     }
 
     private static boolean reported(LoopbackMigration loopback, String phase, String reasonPart) {
         return loopback.reports().stream().anyMatch(r -> r.phase().equals(phase)
                 && (reasonPart == null || (r.reason() != null && r.reason().contains(reasonPart))));
+    }
+
+    /** What a test does once the link was cut and both sides paused. */
+    private interface AfterCut {
+        void run(OutgoingMigration migration, LoopbackMigration loopback, LinkCutter link, SyntheticGuest source,
+                 SyntheticGuest destination);
+    }
+
+    /**
+     * A guest that cannot converge, switched to post-copy after one round at 32 MiB/s, its
+     * background push held to 1 MiB/s, over a link the test cuts (and keeps down) once post-copy
+     * runs; {@code afterCut} brings it back. The migration must complete, recovered once, with
+     * the destination's memory exactly the source's at the switch plus its own writes.
+     */
+    private void cutDuringPostcopy(boolean autoRecover, AfterCut afterCut) throws Exception {
+        GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, SEED));
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration();
+             LinkCutter link = new LinkCutter(loopback.dataAddress())) {
+            loopback.routeThrough(link.address());
+            MigrationReport report = loopback.run(source, destination, 32 * MIB, 1, false, false,
+                    new OutgoingMigration.Postcopy(true, 1, MIB, autoRecover), migration -> {
+                        assertThat(migration.recover()).as("not paused yet").isFalse();
+                        await().atMost(Duration.ofSeconds(30))
+                                .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, null));
+                        link.refuse(true);
+                        link.cut();
+                        await().atMost(Duration.ofSeconds(10)).until(() ->
+                                reported(loopback, MigrationReport.POSTCOPY_PAUSED, "link to")
+                                && reported(loopback, MigrationReport.POSTCOPY_PAUSED, "connection from the source lost"));
+                        afterCut.run(migration, loopback, link, source, destination);
+                    });
+
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(report.progress().postcopy().recoveries()).isEqualTo(1);
+            assertMemoryIsTheSwitchPlusTheDestinationsWrites(source, destination, 0.5);
+        }
     }
 
     /**
@@ -176,75 +219,28 @@ class PostcopyEngineTest {
      */
     @Test
     void aLinkCutDuringPostcopyPausesAndARecoveryCompletesByteExact() throws Exception {
-        GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, SEED));
-        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
-             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
-                     SyntheticGuest.IncomingImages.SHARED);
-             LoopbackMigration loopback = new LoopbackMigration();
-             LinkCutter link = new LinkCutter(loopback.dataAddress())) {
-            loopback.routeThrough(link.address());
-            // one round at 32 MiB/s (the hot half is dirty again: no convergence within 1 ms), then post-copy with its
-            // background push held to 1 MiB/s
-            MigrationReport report = loopback.run(source, destination, 32 * MIB, 1, false, false,
-                    new OutgoingMigration.Postcopy(true, 1, MIB, false), migration -> {
-                        assertThat(migration.recover()).as("not paused yet").isFalse();
-                        await().atMost(Duration.ofSeconds(30))
-                                .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, null));
-                        link.refuse(true);
-                        link.cut();
-                        await().atMost(Duration.ofSeconds(10)).until(() ->
-                                reported(loopback, MigrationReport.POSTCOPY_PAUSED, "link to")
-                                        && reported(loopback, MigrationReport.POSTCOPY_PAUSED, "connection from the source lost"));
-                        assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
-                        assertThat(source.state()).isEqualTo(GuestState.PAUSED);
-                        // the link is still down: a recovery attempt fails and the job stays paused
-                        assertThat(migration.recover()).isTrue();
-                        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
-                                .until(() -> !reported(loopback, MigrationReport.POSTCOPY_ACTIVE, "recovered"));
-                        link.refuse(false);
-                        assertThat(migration.recover()).isTrue();
-                        await().atMost(Duration.ofSeconds(10))
-                                .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, "recovered"));
-                    });
-
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
-            assertThat(report.progress().postcopy().recoveries()).isEqualTo(1);
+        cutDuringPostcopy(false, (migration, loopback, link, source, destination) -> {
+            assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
+            assertThat(source.state()).isEqualTo(GuestState.PAUSED);
+            // the link is still down: a recovery attempt fails and the job stays paused
+            assertThat(migration.recover()).isTrue();
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                    .until(() -> !reported(loopback, MigrationReport.POSTCOPY_ACTIVE, "recovered"));
+            link.refuse(false);
+            assertThat(migration.recover()).isTrue();
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, "recovered"));
             assertThat(link.accepted()).isEqualTo(2);
-            destination.pause();
-            List<byte[]> expected = snapshot(source);
-            replayWrites(expected, 0.5, destination.memoryWrites());
-            assertThat(destination.checksums().memory()).isEqualTo(sha256(expected));
-        }
+        });
     }
 
     /** Without anyone asking, the source retries a broken link with back-off until it is back. */
     @Test
     void aBrokenLinkIsRetriedWithBackoffUntilItComesBack() throws Exception {
-        GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, SEED));
-        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
-             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
-                     SyntheticGuest.IncomingImages.SHARED);
-             LoopbackMigration loopback = new LoopbackMigration();
-             LinkCutter link = new LinkCutter(loopback.dataAddress())) {
-            loopback.routeThrough(link.address());
-            MigrationReport report = loopback.run(source, destination, 32 * MIB, 1, false, false,
-                    new OutgoingMigration.Postcopy(true, 1, MIB, true), migration -> {
-                        await().atMost(Duration.ofSeconds(30))
-                                .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, null));
-                        link.refuse(true);
-                        link.cut();
-                        await().atMost(Duration.ofSeconds(10))
-                                .until(() -> reported(loopback, MigrationReport.POSTCOPY_PAUSED, null));
-                        sleep(1500);   // past the first back-off steps: those attempts are refused
-                        link.refuse(false);
-                    });
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
-            assertThat(report.progress().postcopy().recoveries()).isEqualTo(1);
-            destination.pause();
-            List<byte[]> expected = snapshot(source);
-            replayWrites(expected, 0.5, destination.memoryWrites());
-            assertThat(destination.checksums().memory()).isEqualTo(sha256(expected));
-        }
+        cutDuringPostcopy(true, (migration, loopback, link, source, destination) -> {
+            sleep(1500);   // past the first back-off steps: those attempts are refused
+            link.refuse(false);
+        });
     }
 
     private static void sleep(long ms) {

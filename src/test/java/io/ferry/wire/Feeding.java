@@ -17,6 +17,11 @@ final class Feeding {
      * a ByteToMessageDecoder cumulates, and returns how many bytes the decoder left unread at the end.
      */
     static int feed(StreamDecoder decoder, byte[] stream, IntSupplier chunkSize) {
+        return feed((java.util.function.Consumer<ByteBuf>) decoder::feed, stream, chunkSize);
+    }
+
+    /** As above, for any decoder that takes a cumulation buffer (the return path's too). */
+    static int feed(java.util.function.Consumer<ByteBuf> decoder, byte[] stream, IntSupplier chunkSize) {
         ByteBuf cumulation = Unpooled.buffer(8192);
         try {
             int at = 0;
@@ -24,7 +29,7 @@ final class Feeding {
                 int n = Math.min(Math.max(1, chunkSize.getAsInt()), stream.length - at);
                 cumulation.writeBytes(stream, at, n);
                 at += n;
-                decoder.feed(cumulation);
+                decoder.accept(cumulation);
                 cumulation.discardSomeReadBytes();
             }
             return cumulation.readableBytes();

@@ -405,20 +405,7 @@ class PostcopyRecoveryWireTest {
     private static List<ReturnPathMessage> decode(byte[] bytes, IntSupplier chunkSize) {
         List<ReturnPathMessage> received = new ArrayList<>();
         ReturnPathDecoder decoder = new ReturnPathDecoder(received::add);
-        ByteBuf cumulation = Unpooled.buffer();
-        try {
-            int at = 0;
-            while (at < bytes.length) {
-                int n = Math.min(Math.max(1, chunkSize.getAsInt()), bytes.length - at);
-                cumulation.writeBytes(bytes, at, n);
-                at += n;
-                decoder.feed(cumulation);
-                cumulation.discardSomeReadBytes();
-            }
-            assertThat(cumulation.readableBytes()).isZero();
-        } finally {
-            cumulation.release();
-        }
+        assertThat(Feeding.feed(decoder::feed, bytes, chunkSize)).isZero();
         return received;
     }
 

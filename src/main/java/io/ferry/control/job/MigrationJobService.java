@@ -498,12 +498,7 @@ public class MigrationJobService {
             throw new JobConflictException("job " + id + " is " + job.status().apiName()
                     + "; only an active (pre-copy) job switches to post-copy");
         }
-        try {
-            workers.startPostcopy(hosts.find(job.sourceHostId()).orElseThrow(), id);
-        } catch (WorkerRejectedException refused) {
-            throw new JobConflictException("the source refused to switch job " + id + " to post-copy: "
-                    + refused.getMessage());
-        }
+        askSource(job, "switch to post-copy", workers::startPostcopy);
         log.info("job {}: post-copy requested by {}", id, actor);
         return get(id);
     }
@@ -518,13 +513,19 @@ public class MigrationJobService {
             throw new JobConflictException("job " + id + " is " + job.status().apiName()
                     + "; only a postcopy-paused job can be recovered");
         }
-        try {
-            workers.recoverMigration(hosts.find(job.sourceHostId()).orElseThrow(), id);
-        } catch (WorkerRejectedException refused) {
-            throw new JobConflictException("the source cannot recover job " + id + ": " + refused.getMessage());
-        }
+        askSource(job, "recover", workers::recoverMigration);
         log.info("job {}: recovery requested by {}", id, actor);
         return get(id);
+    }
+
+    /** A request the job's source worker decides on; its refusal is the job's conflict (409). */
+    private void askSource(MigrationJob job, String what, java.util.function.BiConsumer<Host, UUID> request) {
+        try {
+            request.accept(hosts.find(job.sourceHostId()).orElseThrow(), job.id());
+        } catch (WorkerRejectedException refused) {
+            throw new JobConflictException("the source cannot " + what + " job " + job.id() + ": "
+                    + refused.getMessage());
+        }
     }
 
     /** The one way a job's status changes: validated, stored with its version check, and put on the timeline. */
