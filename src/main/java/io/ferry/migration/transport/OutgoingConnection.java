@@ -37,6 +37,7 @@ import java.util.concurrent.TimeoutException;
  */
 public final class OutgoingConnection implements AutoCloseable {
 
+    private static final long STALL_TIMEOUT_NANOS = 30_000_000_000L;
     private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(2 << 20, 8 << 20);
 
     /** Netty counts a FileRegion as 0 bytes by default: count it, so the water mark holds the sender back. */
@@ -124,8 +125,16 @@ public final class OutgoingConnection implements AutoCloseable {
             throw e;
         }
         channel.writeAndFlush(message, channel.voidPromise());
+        long stalledSince = System.nanoTime();
         synchronized (handler) {
             while (!channel.isWritable() && channel.isActive()) {
+                if (System.nanoTime() - stalledSince > STALL_TIMEOUT_NANOS) {
+                    // a link that takes nothing for this long is as good as broken (a half-open
+                    // connection would otherwise hold the migration until TCP gives up, minutes later)
+                    channel.close();
+                    throw new MigrationFailure("the link to the destination took no data for "
+                            + STALL_TIMEOUT_NANOS / 1_000_000_000 + " s");
+                }
                 handler.wait(100);
             }
         }
