@@ -209,7 +209,7 @@ class PostcopyEngineTest {
 
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
             assertThat(report.progress().postcopy().recoveries()).isEqualTo(1);
-            assertThat(link.accepted()).isEqualTo(2);
+            assertThat(link.accepted()).as("main and preempt channel, each once more after the recovery").isEqualTo(4);
             destination.pause();
             List<byte[]> expected = snapshot(source);
             replayWrites(expected, 0.5, destination.memoryWrites());

@@ -119,6 +119,14 @@ public final class IncomingMigration
     private boolean recovering;
     /** Which connection is the stream's: a recovery attaches a new one; bytes of an older one are ignored. */
     private int leg;
+    /**
+     * Post-copy's preempt channel (QEMU's postcopy-preempt), null without one: requested pages
+     * arrive on it and page requests leave on its return path, so neither waits behind the
+     * background push. Guarded by this; re-opened by the source after a recovery.
+     */
+    private volatile IncomingRegistry.ConnectionControl preempt;
+    /** Which preempt connection is current; bytes of an older one are ignored. Guarded by this. */
+    private int preemptLeg;
 
     public IncomingMigration(Spec spec, MigratingGuest incoming, MigrationReporter reporter, OwnershipArbiter arbiter,
                              FaultInjector faults, BiConsumer<UUID, Boolean> done) {
@@ -176,6 +184,125 @@ public final class IncomingMigration
     /** True while a post-copy runs here and a new connection from the source may take the stream over. */
     public boolean acceptsRecovery() {
         return postcopyListening && !ended;
+    }
+
+    /**
+     * True while a stream is attached and the source may add (or, after a recovery, re-open) the
+     * post-copy preempt channel. A registry hands this migration to a second connection of the
+     * job when either this or {@link #acceptsRecovery()} holds.
+     */
+    public boolean acceptsPreempt() {
+        return connection != null && !ended;
+    }
+
+    /**
+     * The post-copy preempt channel: page records only, decoded on its own connection's thread but
+     * under this object's lock like the main stream, so pages from either channel pass the same
+     * "never overwrite a present page" rule one at a time. A newer preempt connection replaces an
+     * older one.
+     */
+    @Override
+    public synchronized IncomingRegistry.StreamSink attachPreempt(String remoteAddress,
+                                                                   IncomingRegistry.ConnectionControl connection) {
+        if (!acceptsPreempt()) {
+            throw new IllegalStateException("job " + jobId + " has no stream to add a post-copy preempt channel to");
+        }
+        if (preempt != null) {
+            preempt.close();
+        }
+        preempt = connection;
+        log.info("incoming migration {}: post-copy preempt channel from {}", jobId, remoteAddress);
+        return new PreemptLeg(++preemptLeg);
+    }
+
+    /** Closes the preempt channel, if any: a broken link closes every channel of the job. Caller holds this. */
+    private void closePreempt() {
+        if (preempt != null) {
+            preempt.close();
+            preempt = null;
+            preemptLeg++;
+        }
+    }
+
+    /** One preempt connection: its own decoder (its own CONTINUE block), pages only once post-copy runs. */
+    private final class PreemptLeg implements IncomingRegistry.StreamSink, StreamListener {
+
+        private final int number;
+        private final StreamDecoder pages = StreamDecoder.forPreemptChannel(this, DecoderLimits.defaults(),
+                blocks.stream().map(b -> new RamBlockInfo(b.name(), b.sizeBytes())).toList());
+
+        PreemptLeg(int number) {
+            this.number = number;
+        }
+
+        @Override
+        public boolean feed(ByteBuf in) {
+            synchronized (IncomingMigration.this) {
+                if (ended || number != preemptLeg) {
+                    in.skipBytes(in.readableBytes());
+                } else {
+                    pages.feed(in);
+                }
+                return false;   // the main channel ends the stream
+            }
+        }
+
+        @Override
+        public void closed(Throwable cause) {
+            synchronized (IncomingMigration.this) {
+                if (number == preemptLeg && !ended) {
+                    preempt = null;
+                    preemptLeg++;
+                    // requests go on the main channel's return path now; the source pauses and recovers if it lost it
+                    log.warn("incoming migration {}: post-copy preempt channel closed{}", jobId,
+                            cause == null ? "" : ": " + cause.getMessage());
+                }
+            }
+        }
+
+        @Override
+        public CompletionStage<IncomingRegistry.Verdict> verdict() {
+            return verdict;
+        }
+
+        @Override
+        public String failureReason() {
+            return failureReason;
+        }
+
+        @Override
+        public void ramBlocks(List<RamBlockInfo> announced) {
+            throw new StreamFormatException("RAM block list on the post-copy preempt channel");
+        }
+
+        @Override
+        public void page(int blockIndex, long pageIndex, ByteBuf data) {
+            requireRunning();
+            IncomingMigration.this.page(blockIndex, pageIndex, data);
+        }
+
+        @Override
+        public void zeroPage(int blockIndex, long pageIndex, int fill) {
+            requireRunning();
+            IncomingMigration.this.zeroPage(blockIndex, pageIndex, fill);
+        }
+
+        @Override
+        public void deviceState(String idstr, int instanceId, int versionId, ByteBuf payload) {
+            throw new StreamFormatException("device state on the post-copy preempt channel");
+        }
+
+        @Override
+        public void endOfStream() {
+            throw new StreamFormatException("EOF on the post-copy preempt channel");
+        }
+
+        private void requireRunning() {
+            if (!postcopyRunning) {
+                throw new StreamFormatException("page on the post-copy preempt channel before POSTCOPY_RUN: only pages"
+                        + " the destination asked for go there");
+            }
+        }
     }
 
     /** The stream as one connection sees it; once a newer connection took over, this one is ignored. */
@@ -248,6 +375,7 @@ public final class IncomingMigration
         }
         postcopyPaused = true;
         recovering = false;
+        closePreempt();
         String why = "post-copy connection from the source lost (" + reason + "): " + (postcopyRunning
                 ? "the guest runs here with " + paging.missing() + " pages still at the source; accesses to them wait"
                 : "the guest was not started here yet; it waits") + " for the recovery";
@@ -275,6 +403,9 @@ public final class IncomingMigration
                 ended = true;
                 if (connection != null) {
                     connection.close();
+                }
+                synchronized (this) {
+                    closePreempt();
                 }
                 discard(reason);
             }
@@ -430,7 +561,7 @@ public final class IncomingMigration
     private void runPostcopy(String why) {
         postcopyRunning = true;
         connection.shallowBuffers();
-        paging.start((block, page) -> connection.send(new io.ferry.wire.ReturnPathMessage.RequestPages(
+        paging.start((block, page) -> requests().send(new ReturnPathMessage.RequestPages(
                 blocks.get(block).name(), page * StreamFormat.PAGE_SIZE, StreamFormat.PAGE_SIZE)));
         incoming.changeState(runState.equals("paused") ? GuestState.PAUSED : GuestState.RUNNING);
         log.info("incoming migration {}: post-copy, guest {} runs here with {} pages to come ({})", jobId, guest.id(),
@@ -438,6 +569,15 @@ public final class IncomingMigration
         reportFaults();
         IncomingRegistry.ConnectionControl running = connection;
         faults.reach(FaultInjector.Step.POSTCOPY_RUNNING, jobId, running::close);
+    }
+
+    /**
+     * Where page requests go: the preempt channel's return path when there is one (its thread is
+     * not busy decoding the background push), else the main channel's, as in QEMU.
+     */
+    private IncomingRegistry.ConnectionControl requests() {
+        IncomingRegistry.ConnectionControl to = preempt;
+        return to != null ? to : connection;
     }
 
     /** The destination's side of post-copy progress: fault latencies, every second until the end. */
