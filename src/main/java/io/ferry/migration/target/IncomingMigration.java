@@ -125,8 +125,22 @@ public final class IncomingMigration
      * background push. Guarded by this; re-opened by the source after a recovery.
      */
     private volatile IncomingRegistry.ConnectionControl preempt;
-    /** Which preempt connection is current; bytes of an older one are ignored. Guarded by this. */
-    private int preemptLeg;
+    /** Which preempt connection is current; bytes of an older one are ignored. Written under this. */
+    private volatile int preemptLeg;
+    /**
+     * Post-copy: placing a page — "is it present?", write, publish — happens for one page at a time
+     * from either channel, so a page that arrived (and that the guest may have written since) is
+     * never overwritten. Pages are placed under this lock only, not the migration's: the preempt
+     * channel never waits for a whole read of the main one.
+     */
+    private final Object placement = new Object();
+    /**
+     * EOF came on the main channel with pages still missing while a preempt channel is open: those
+     * are requested pages the source sent there before EOF; the end waits for them.
+     */
+    private volatile boolean draining;
+    /** Post-copy's end was decided (every page here, or a gap reported). Guarded by placement. */
+    private boolean postcopyFinished;
 
     public IncomingMigration(Spec spec, MigratingGuest incoming, MigrationReporter reporter, OwnershipArbiter arbiter,
                              FaultInjector faults, BiConsumer<UUID, Boolean> done) {
@@ -237,26 +251,35 @@ public final class IncomingMigration
 
         @Override
         public boolean feed(ByteBuf in) {
-            synchronized (IncomingMigration.this) {
-                if (ended || number != preemptLeg) {
-                    in.skipBytes(in.readableBytes());
-                } else {
-                    pages.feed(in);
-                }
-                return false;   // the main channel ends the stream
+            // Not under the migration's lock: a requested page must not wait for a whole read of the main
+            // channel. After EOF its pages are still placed (and may end post-copy): they were sent before it.
+            if (number != preemptLeg || (ended && !postcopyRunning)) {
+                in.skipBytes(in.readableBytes());
+                return false;
             }
+            pages.feed(in);
+            if (draining) {
+                finishPostcopy();
+            }
+            return false;   // the main channel ends the stream
         }
 
         @Override
         public void closed(Throwable cause) {
             synchronized (IncomingMigration.this) {
-                if (number == preemptLeg && !ended) {
-                    preempt = null;
-                    preemptLeg++;
+                if (number != preemptLeg) {
+                    return;
+                }
+                preempt = null;
+                preemptLeg++;
+                if (!ended) {
                     // requests go on the main channel's return path now; the source pauses and recovers if it lost it
                     log.warn("incoming migration {}: post-copy preempt channel closed{}", jobId,
                             cause == null ? "" : ": " + cause.getMessage());
                 }
+            }
+            if (draining) {
+                finishPostcopy();   // what it still carried is lost: the end reports the gap
             }
         }
 
@@ -459,11 +482,15 @@ public final class IncomingMigration
 
     @Override
     public void page(int blockIndex, long pageIndex, ByteBuf data) {
-        if (postcopyRunning && paging.isPresent(blockIndex, pageIndex)) {
-            return;   // the guest may have written it since: post-copy sends a page once, never over it
+        if (paging == null) {
+            blocks.get(blockIndex).writePage(pageIndex, data, data.readerIndex());
+            return;
         }
-        blocks.get(blockIndex).writePage(pageIndex, data, data.readerIndex());
-        if (paging != null) {
+        synchronized (placement) {
+            if (postcopyRunning && paging.isPresent(blockIndex, pageIndex)) {
+                return;   // the guest may have written it since: post-copy sends a page once, never over it
+            }
+            blocks.get(blockIndex).writePage(pageIndex, data, data.readerIndex());
             paging.arrived(blockIndex, pageIndex);
         }
     }
@@ -615,11 +642,15 @@ public final class IncomingMigration
 
     @Override
     public void zeroPage(int blockIndex, long pageIndex, int fill) {
-        if (postcopyRunning && paging.isPresent(blockIndex, pageIndex)) {
+        if (paging == null) {
+            zeroPageNow(blockIndex, pageIndex, fill);
             return;
         }
-        zeroPageNow(blockIndex, pageIndex, fill);
-        if (paging != null) {
+        synchronized (placement) {
+            if (postcopyRunning && paging.isPresent(blockIndex, pageIndex)) {
+                return;
+            }
+            zeroPageNow(blockIndex, pageIndex, fill);
             paging.arrived(blockIndex, pageIndex);
         }
     }
@@ -739,21 +770,7 @@ public final class IncomingMigration
     public void endOfStream() {
         ended = true;
         if (postcopyRunning) {
-            long missing = paging.missing();
-            if (missing != 0) {
-                // the guest runs here: it is not dropped; the source learns of the gap
-                failureReason = "post-copy stream ended with " + missing + " pages never sent";
-                log.error("incoming migration {}: {}", jobId, failureReason);
-                verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
-                return;
-            }
-            guest.endDemandPaging();
-            long[] faults = paging.faultLatencies();
-            reporter.report(new MigrationReport(jobId, MigrationReport.PROGRESS, null, faultProgress(), null));
-            log.info("incoming migration {}: post-copy complete, every page here; {} page faults", jobId,
-                    faults.length);
-            verdict.complete(new IncomingRegistry.Verdict(0, null));
-            done.accept(jobId, true);
+            finishPostcopy();
             return;
         }
         String problem = check();
@@ -769,6 +786,39 @@ public final class IncomingMigration
         Thread activation = new Thread(this::activate, "activation-" + jobId);
         activation.setDaemon(true);
         activation.start();
+    }
+
+    /**
+     * Post-copy's end, once EOF was read: SHUT(0) when every page is here. Requested pages the
+     * source sent on the preempt channel before EOF may still be on their way; while that channel
+     * is open the end waits for them (called again as they arrive, and when it closes).
+     */
+    private void finishPostcopy() {
+        synchronized (placement) {
+            if (postcopyFinished) {
+                return;
+            }
+            long missing = paging.missing();
+            if (missing != 0 && preempt != null) {
+                draining = true;
+                return;
+            }
+            draining = false;
+            postcopyFinished = true;
+            if (missing != 0) {
+                // the guest runs here: it is not dropped; the source learns of the gap
+                failureReason = "post-copy stream ended with " + missing + " pages never sent";
+                log.error("incoming migration {}: {}", jobId, failureReason);
+                verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
+                return;
+            }
+        }
+        guest.endDemandPaging();
+        long[] faults = paging.faultLatencies();
+        reporter.report(new MigrationReport(jobId, MigrationReport.PROGRESS, null, faultProgress(), null));
+        log.info("incoming migration {}: post-copy complete, every page here; {} page faults", jobId, faults.length);
+        verdict.complete(new IncomingRegistry.Verdict(0, null));
+        done.accept(jobId, true);
     }
 
     /** Null when the received guest may run; otherwise why not. */
