@@ -128,18 +128,13 @@ public final class IncomingMigration
     /** Which preempt connection is current; bytes of an older one are ignored. Written under this. */
     private volatile int preemptLeg;
     /**
-     * Post-copy: placing a page — "is it present?", write, publish — happens for one page at a time
-     * from either channel, so a page that arrived (and that the guest may have written since) is
-     * never overwritten. Pages are placed under this lock only, not the migration's: the preempt
-     * channel never waits for a whole read of the main one.
-     */
-    private final Object placement = new Object();
-    /**
-     * EOF came on the main channel with pages still missing while a preempt channel is open: those
-     * are requested pages the source sent there before EOF; the end waits for them.
+     * EOF came on the main channel while a preempt channel is open: requested pages the source sent
+     * there before EOF may still come; each one placed checks again whether post-copy is complete.
      */
     private volatile boolean draining;
-    /** Post-copy's end was decided (every page here, or a gap reported). Guarded by placement. */
+    /** Guards the decision that post-copy ended (every page here, or a gap reported). */
+    private final Object ending = new Object();
+    /** Post-copy's end was decided. Guarded by ending. */
     private boolean postcopyFinished;
 
     public IncomingMigration(Spec spec, MigratingGuest incoming, MigrationReporter reporter, OwnershipArbiter arbiter,
@@ -252,7 +247,8 @@ public final class IncomingMigration
         @Override
         public boolean feed(ByteBuf in) {
             // Not under the migration's lock: a requested page must not wait for a whole read of the main
-            // channel. After EOF its pages are still placed (and may end post-copy): they were sent before it.
+            // channel (pages are claimed one by one instead, DemandPaging.claim). After EOF its pages are still
+            // placed (and may end post-copy): they were sent before it.
             if (number != preemptLeg || (ended && !postcopyRunning)) {
                 in.skipBytes(in.readableBytes());
                 return false;
@@ -482,15 +478,11 @@ public final class IncomingMigration
 
     @Override
     public void page(int blockIndex, long pageIndex, ByteBuf data) {
-        if (paging == null) {
-            blocks.get(blockIndex).writePage(pageIndex, data, data.readerIndex());
-            return;
+        if (postcopyRunning && !paging.claim(blockIndex, pageIndex)) {
+            return;   // present (the guest may have written it since: never overwritten), or the other channel places it
         }
-        synchronized (placement) {
-            if (postcopyRunning && paging.isPresent(blockIndex, pageIndex)) {
-                return;   // the guest may have written it since: post-copy sends a page once, never over it
-            }
-            blocks.get(blockIndex).writePage(pageIndex, data, data.readerIndex());
+        blocks.get(blockIndex).writePage(pageIndex, data, data.readerIndex());
+        if (paging != null) {
             paging.arrived(blockIndex, pageIndex);
         }
     }
@@ -642,15 +634,11 @@ public final class IncomingMigration
 
     @Override
     public void zeroPage(int blockIndex, long pageIndex, int fill) {
-        if (paging == null) {
-            zeroPageNow(blockIndex, pageIndex, fill);
+        if (postcopyRunning && !paging.claim(blockIndex, pageIndex)) {
             return;
         }
-        synchronized (placement) {
-            if (postcopyRunning && paging.isPresent(blockIndex, pageIndex)) {
-                return;
-            }
-            zeroPageNow(blockIndex, pageIndex, fill);
+        zeroPageNow(blockIndex, pageIndex, fill);
+        if (paging != null) {
             paging.arrived(blockIndex, pageIndex);
         }
     }
@@ -794,13 +782,14 @@ public final class IncomingMigration
      * is open the end waits for them (called again as they arrive, and when it closes).
      */
     private void finishPostcopy() {
-        synchronized (placement) {
+        synchronized (ending) {
             if (postcopyFinished) {
                 return;
             }
+            // draining first, then count: a page the preempt channel places meanwhile is counted, or calls again
+            draining = preempt != null;
             long missing = paging.missing();
-            if (missing != 0 && preempt != null) {
-                draining = true;
+            if (missing != 0 && draining) {
                 return;
             }
             draining = false;
