@@ -25,6 +25,8 @@ public final class DemandPaging {
 
     private final AtomicLongArray[] present;
     private final AtomicLongArray[] requested;
+    /** Post-copy: pages one channel is placing now ({@link #claim}); set once, never cleared after RUN. */
+    private final AtomicLongArray[] placing;
     private final long[] pageCounts;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition landed = lock.newCondition();
@@ -40,12 +42,14 @@ public final class DemandPaging {
         int blocks = memory.blocks().size();
         present = new AtomicLongArray[blocks];
         requested = new AtomicLongArray[blocks];
+        placing = new AtomicLongArray[blocks];
         pageCounts = new long[blocks];
         for (int b = 0; b < blocks; b++) {
             long pages = memory.blocks().get(b).pageCount();
             pageCounts[b] = pages;
             present[b] = new AtomicLongArray(DirtyBitmap.wordCount(pages));
             requested[b] = new AtomicLongArray(DirtyBitmap.wordCount(pages));
+            placing[b] = new AtomicLongArray(DirtyBitmap.wordCount(pages));
             for (long p = 0; p < pages; p++) {
                 set(present[b], p);
             }
@@ -57,6 +61,7 @@ public final class DemandPaging {
         for (long p = firstPage; p < firstPage + pages; p++) {
             clear(present[blockIndex], p);
             clear(requested[blockIndex], p);
+            clear(placing[blockIndex], p);
         }
     }
 
@@ -67,6 +72,17 @@ public final class DemandPaging {
 
     public boolean isPresent(int blockIndex, long page) {
         return isSet(present[blockIndex], page);
+    }
+
+    /**
+     * Post-copy, with pages arriving on more than one channel: reserves a missing page for the one
+     * caller that then writes it and calls {@link #arrived}. False if the page is present (the
+     * guest may have written it since: it must not be overwritten) or another channel is placing
+     * it (the same bytes: after RUN the source's copy no longer changes). Lock-free, so a channel
+     * never waits for another's page copy.
+     */
+    public boolean claim(int blockIndex, long page) {
+        return !isSet(present[blockIndex], page) && setIfClear(placing[blockIndex], page);
     }
 
     /** The page's bytes are in guest memory: publish it and wake whoever waits for it. */

@@ -28,7 +28,9 @@ import java.util.function.Consumer;
  */
 public final class LoopbackMigration implements AutoCloseable {
 
+    /** The destination's event loops, apart from the source's as on two workers: neither side's I/O waits for the other's. */
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    private final EventLoopGroup sourceGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     private final List<MigrationReport> reports = new CopyOnWriteArrayList<>();
     private final CompletableFuture<MigrationReport> outcome = new CompletableFuture<>();
     private volatile IncomingMigration incoming;
@@ -40,8 +42,9 @@ public final class LoopbackMigration implements AutoCloseable {
             @Override
             public IncomingEndpoint expected(UUID jobId) {
                 IncomingMigration recovering = lastIncoming;
-                if (recovering != null && recovering.jobId().equals(jobId) && recovering.acceptsRecovery()) {
-                    return recovering;   // post-copy recovery: a new connection takes the stream over
+                if (recovering != null && recovering.jobId().equals(jobId)
+                        && (recovering.acceptsRecovery() || recovering.acceptsPreempt())) {
+                    return recovering;   // post-copy recovery (a new connection takes the stream over) or its preempt channel
                 }
                 IncomingMigration migration = incoming;
                 return migration == null || !migration.jobId().equals(jobId) ? null : new IncomingEndpoint() {
@@ -172,7 +175,7 @@ public final class LoopbackMigration implements AutoCloseable {
         lastIncoming = incoming;
         OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, LocalOwnership.SOURCE,
                 route != null ? route : dataAddress(), sourceSecret, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages, base,
-                HANDOFF_TIMEOUT, postcopy), guest(source), group, reporter, disks, FaultInjector.none(),
+                HANDOFF_TIMEOUT, postcopy), guest(source), sourceGroup, reporter, disks, FaultInjector.none(),
                 (id, ok) -> { });
         Thread thread = new Thread(migration, "migration-" + jobId);
         thread.start();
@@ -207,6 +210,7 @@ public final class LoopbackMigration implements AutoCloseable {
     @Override
     public void close() {
         server.close();
+        sourceGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

@@ -25,6 +25,13 @@ import javax.crypto.spec.SecretKeySpec;
  *   then, if accepted, the source sends the migration stream (StreamFormat) on the same connection.
  * </pre>
  *
+ * <p>Channels: the domain string names which of a job's connections the proof opens. The main
+ * channel uses {@code "ferry-migration-v1"}; post-copy's preempt channel (QEMU's
+ * {@code postcopy-preempt}: requested pages only, so they never queue behind the background
+ * push) uses {@code "ferry-migration-preempt-v1"}. The destination learns the channel from which
+ * MAC verifies, so the kind is authenticated and the PROOF keeps its 48 bytes; a destination that
+ * knows only the main channel refuses a preempt proof, and the source goes on without one.
+ *
  * <p>Decoders return {@code null} until all of the message's bytes are readable and consume nothing
  * until then; encoders are stateless. The secret must not be empty.
  */
@@ -44,8 +51,21 @@ public final class Handshake {
     public static final int REFUSED_BAD_PROOF = 1;
     public static final int REFUSED_BUSY = 2;
 
-    private static final byte[] DOMAIN = "ferry-migration-v1".getBytes(StandardCharsets.US_ASCII);
     private static final String HMAC = "HmacSHA256";
+
+    /** Which of a job's connections a PROOF opens; the channel's domain string is part of the MAC. */
+    public enum Channel {
+        /** The migration stream and its return path. */
+        MAIN("ferry-migration-v1"),
+        /** Post-copy's urgent pages: RAM page records only, and the page requests on its return path. */
+        POSTCOPY_PREEMPT("ferry-migration-preempt-v1");
+
+        private final byte[] domain;
+
+        Channel(String domain) {
+            this.domain = domain.getBytes(StandardCharsets.US_ASCII);
+        }
+    }
 
     private Handshake() {
     }
@@ -147,8 +167,13 @@ public final class Handshake {
         return new Verdict(in.readUnsignedByte());
     }
 
-    /** HMAC-SHA256(secret, "ferry-migration-v1" || nonce || job id msb || job id lsb). */
+    /** HMAC-SHA256(secret, "ferry-migration-v1" || nonce || job id msb || job id lsb): the main channel's proof. */
     public static byte[] proof(byte[] secret, byte[] nonce, UUID jobId) {
+        return proof(secret, nonce, jobId, Channel.MAIN);
+    }
+
+    /** HMAC-SHA256(secret, channel domain || nonce || job id msb || job id lsb). */
+    public static byte[] proof(byte[] secret, byte[] nonce, UUID jobId, Channel channel) {
         Objects.requireNonNull(secret, "secret");
         if (secret.length == 0) {
             throw new IllegalArgumentException("secret must not be empty");
@@ -157,7 +182,7 @@ public final class Handshake {
         try {
             Mac mac = Mac.getInstance(HMAC);
             mac.init(new SecretKeySpec(secret, HMAC));
-            mac.update(DOMAIN);
+            mac.update(channel.domain);
             mac.update(nonce);
             mac.update(ByteBuffer.allocate(2 * Long.BYTES)
                     .putLong(jobId.getMostSignificantBits())
@@ -182,9 +207,23 @@ public final class Handshake {
 
     /** {@link #verify(byte[], byte[], UUID, byte[])} of a decoded PROOF, also checking its job id. */
     public static boolean verify(byte[] secret, byte[] nonce, UUID expectedJobId, Proof proof) {
+        return verifiedChannel(secret, nonce, expectedJobId, proof) == Channel.MAIN;
+    }
+
+    /**
+     * The channel a decoded PROOF opens for the expected job, or {@code null} if it proves none.
+     * Compares in constant time.
+     */
+    public static Channel verifiedChannel(byte[] secret, byte[] nonce, UUID expectedJobId, Proof proof) {
         // The MAC covers the job id, so a proof for another job fails the comparison anyway; the
         // explicit check only makes the reason obvious.
-        return proof.jobId().equals(expectedJobId) & verify(secret, nonce, expectedJobId, proof.mac());
+        boolean job = proof.jobId().equals(expectedJobId);
+        for (Channel channel : Channel.values()) {
+            if (job & MessageDigest.isEqual(proof(secret, nonce, expectedJobId, channel), proof.mac())) {
+                return channel;
+            }
+        }
+        return null;
     }
 
     private static void requireLength(byte[] value, int length, String name) {

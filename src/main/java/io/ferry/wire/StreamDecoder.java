@@ -35,6 +35,10 @@ import java.util.Objects;
  * <p>Post-copy recovery: the source reconnects and goes on without a header on the new connection.
  * The destination keeps this decoder, with what it learned (section ids, RAM blocks), and calls
  * {@link #continueOnNewStream} before feeding the new connection's bytes.
+ *
+ * <p>Post-copy preempt channel ({@link #forPreemptChannel}): QEMU's second connection for requested
+ * pages carries RAM page records only — no header, no sections, no end — with its own "last
+ * block" for CONTINUE; the blocks are the ones the main channel announced.
  */
 public final class StreamDecoder {
 
@@ -84,6 +88,8 @@ public final class StreamDecoder {
 
     private final StreamListener listener;
     private final DecoderLimits limits;
+    /** The post-copy preempt channel: page records and nothing else. */
+    private final boolean preempt;
 
     // All fields are confined to the thread that calls feed().
     private State state = State.HEADER;
@@ -129,8 +135,37 @@ public final class StreamDecoder {
     private int chunkDelivered;
 
     public StreamDecoder(StreamListener listener, DecoderLimits limits) {
+        this(listener, limits, false);
+    }
+
+    private StreamDecoder(StreamListener listener, DecoderLimits limits, boolean preempt) {
         this.listener = Objects.requireNonNull(listener, "listener");
         this.limits = Objects.requireNonNull(limits, "limits");
+        this.preempt = preempt;
+    }
+
+    /**
+     * A decoder for post-copy's preempt channel: ZERO and PAGE records of {@code blocks} (the list
+     * the main channel announced), reported to {@link StreamListener#page} and
+     * {@link StreamListener#zeroPage}; any other record fails it. It never finishes: the channel
+     * ends when the migration does.
+     */
+    public static StreamDecoder forPreemptChannel(StreamListener listener, DecoderLimits limits,
+                                                  List<RamBlockInfo> blocks) {
+        if (blocks.isEmpty() || blocks.size() > limits.maxRamBlocks()) {
+            throw new IllegalArgumentException("a preempt channel needs 1.." + limits.maxRamBlocks() + " RAM blocks, got "
+                    + blocks.size());
+        }
+        StreamDecoder decoder = new StreamDecoder(listener, limits, true);
+        decoder.blocks = List.copyOf(blocks);
+        decoder.blockNames = new byte[blocks.size()][];
+        decoder.blockLengths = new long[blocks.size()];
+        for (int b = 0; b < blocks.size(); b++) {
+            decoder.blockNames[b] = blocks.get(b).idstr().getBytes(StandardCharsets.UTF_8);
+            decoder.blockLengths[b] = blocks.get(b).usedLength();
+        }
+        decoder.state = State.RAM_RECORD;
+        return decoder;
     }
 
     /**
@@ -733,6 +768,10 @@ public final class StreamDecoder {
 
         if (flags == (PAGE | CONTINUE) || flags == PAGE || flags == (ZERO | CONTINUE) || flags == ZERO) {
             return pageRecord(in, i, r, flags, offset);
+        }
+        if (preempt) {
+            throw fail(String.format("The post-copy preempt channel carries only ZERO and PAGE records, not flags 0x%x"
+                    + " (word 0x%016x)", flags, word));
         }
         if ((flags & ~RamFlag.FLAG_BITS) != 0) {
             throw fail(String.format("RAM record address 0x%x is not aligned to the %d-byte page (word 0x%016x)",

@@ -189,8 +189,8 @@ final class Migrations implements IncomingRegistry {
     @Override
     public IncomingEndpoint expected(UUID jobId) {
         IncomingMigration recovering = receiving.get(jobId);
-        if (recovering != null && recovering.acceptsRecovery()) {
-            return recovering;   // post-copy recovery: a new connection takes the stream over
+        if (recovering != null && (recovering.acceptsRecovery() || recovering.acceptsPreempt())) {
+            return recovering;   // post-copy recovery (a new connection takes the stream over) or its preempt channel
         }
         IncomingMigration migration = expected.get(jobId);
         return migration == null ? null : new IncomingEndpoint() {

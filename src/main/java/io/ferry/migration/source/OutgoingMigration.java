@@ -19,6 +19,7 @@ import io.ferry.migration.OwnershipArbiter;
 import java.time.Duration;
 import java.util.Map;
 import io.ferry.migration.transport.OutgoingConnection;
+import io.ferry.wire.Handshake;
 import io.ferry.wire.RamBlockInfo;
 import io.ferry.wire.RamRecordWriter;
 import io.ferry.wire.StreamEncoder;
@@ -31,6 +32,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,6 +71,8 @@ public final class OutgoingMigration implements Runnable {
     private static final long RECOVER_BACKOFF_FIRST_MS = 500;
     private static final long RECOVER_BACKOFF_MAX_MS = 10_000;
     private static final long RECOVER_ANSWER_TIMEOUT_MS = 10_000;
+    /** Post-copy: how long the push parks for a full main socket before it looks again (a wake-up ends it sooner). */
+    private static final long WRITABLE_POLL_NANOS = 10_000_000L;
 
     /**
      * Parameters of one outgoing migration. {@code baseGenerations}: the generation, by disk id,
@@ -166,6 +170,19 @@ public final class OutgoingMigration implements Runnable {
     private OutgoingConnection connection;
     private RamRecordWriter records;
     private ByteBuf batch;
+    /**
+     * Post-copy's preempt channel (QEMU's postcopy-preempt), null without one: requested pages go
+     * there, so they never wait behind background pages in the main channel's buffers; the
+     * destination sends its page requests on its return path. Opened with the main connection
+     * when the job may post-copy, again after a recovery.
+     */
+    private OutgoingConnection preempt;
+    /** The preempt channel's own "last block" for CONTINUE. */
+    private RamRecordWriter preemptRecords;
+    /** Requested pages on their way to the preempt channel; null when empty. */
+    private ByteBuf urgent;
+    /** The thread running this migration: a page request or a drained socket wakes it ({@link LockSupport#unpark}). */
+    private volatile Thread migrationThread;
 
     public OutgoingMigration(Spec spec, MigratingGuest migrating, EventLoopGroup group, MigrationReporter reporter,
                              OwnershipArbiter arbiter, FaultInjector faults, BiConsumer<UUID, Boolean> finished) {
@@ -240,9 +257,11 @@ public final class OutgoingMigration implements Runnable {
         GuestState before = guest.state();
         boolean handedOver = false;
         try {
+            migrationThread = Thread.currentThread();
             checkGenerations();
             connection = OutgoingConnection.open(group, spec.destinationAddress(), spec.jobId(), spec.secret(),
                     HANDSHAKE_TIMEOUT_MS);
+            openPreempt();
             records = new RamRecordWriter();
             migrating.changeState(GuestState.MIGRATING_OUT);
             List<RamBlock> blocks = guest.memory().blocks();
@@ -314,9 +333,11 @@ public final class OutgoingMigration implements Runnable {
                 batch.release();
                 batch = null;
             }
-            if (connection != null) {
-                connection.close();
+            if (urgent != null) {
+                urgent.release();
+                urgent = null;
             }
+            closeConnections();
             finished.accept(spec.jobId(), handedOver);
             MDC.remove("jobId");
         }
@@ -340,9 +361,7 @@ public final class OutgoingMigration implements Runnable {
      * the guest is handed over.
      */
     private boolean failBack(String reason, GuestState before) {
-        if (connection != null) {
-            connection.close();
-        }
+        closeConnections();
         log.warn("hand-off did not complete ({}); re-activating the disks here through the control plane", reason);
         try {
             while (true) {
@@ -519,6 +538,7 @@ public final class OutgoingMigration implements Runnable {
         commitToSwitchover();
         connection.onReturnPath(this::onReturnPath);
         connection.shallowBuffers();
+        connection.onWritable(this::wake);
         bytesBeforePause = transferred;
         long downtimeStart = System.nanoTime();
         migrating.changeState(GuestState.PAUSED);
@@ -604,16 +624,28 @@ public final class OutgoingMigration implements Runnable {
         StreamEncoder.sectionPart(batch, StreamFormat.SECTION_PART, RAM_SECTION_ID);
         int block = 0;
         while (remainingPages > 0) {
+            if (preempt != null) {
+                preempt.checkOpen();   // a broken preempt channel pauses post-copy like a broken main one
+            }
             if (serveRequests(blocks, toSend, cursor)) {
-                flush(false);   // a requested page does not wait for a full batch
+                flushRequested();   // a requested page does not wait for a full batch
                 continue;
             }
             long wait = postcopyLimiter.nanosUntilAllowed();
             if (wait > 0) {
-                flush(false);
+                flushBackground();
                 ReturnPathMessage.RequestPages next = requests.poll(wait, TimeUnit.NANOSECONDS);
                 if (next != null) {
                     requests.add(next);   // served at the top of the loop, in arrival order with the rest
+                }
+                continue;
+            }
+            if (!connection.isWritable()) {
+                // the background push waits for the socket to drain, but a page request wakes it at once
+                connection.checkOpen();
+                LockSupport.parkNanos(this, WRITABLE_POLL_NANOS);
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
                 }
                 continue;
             }
@@ -638,7 +670,7 @@ public final class OutgoingMigration implements Runnable {
                 break;   // every page has been sent
             }
             if (batch.readableBytes() >= 128 << 10) {
-                flush(false);   // the push is paced by max-postcopy-bandwidth, not by the pre-copy limit
+                flushBackground();   // the push is paced by max-postcopy-bandwidth, not by the pre-copy limit
             }
         }
         ensureRoom(64);
@@ -672,6 +704,7 @@ public final class OutgoingMigration implements Runnable {
     private void onReturnPath(ReturnPathMessage message) {
         if (message instanceof ReturnPathMessage.RequestPages request) {
             requests.add(request);
+            wake();
         } else if (message instanceof ReturnPathMessage.ReceivedBitmap bitmap) {
             receivedBitmaps.put(bitmap.block(), bitmap.words());
             CompletableFuture<Void> all = bitmapsComplete;
@@ -696,7 +729,7 @@ public final class OutgoingMigration implements Runnable {
     private Recovery pauseUntilRecovered(List<RamBlock> blocks, long[][] toSend, String reason, GuestState before)
             throws InterruptedException {
         long pausedAt = System.nanoTime();
-        connection.close();
+        closeConnections();
         postcopyPaused = true;
         String why = "post-copy link to " + spec.destinationAddress() + " broken (" + reason + "): the guest runs on "
                 + "the destination and waits for the pages only this host has; " + (spec.postcopy().autoRecover()
@@ -729,9 +762,7 @@ public final class OutgoingMigration implements Runnable {
                 log.info("migration {}", back);
                 return Recovery.RECOVERED;
             } catch (MigrationFailure failed) {
-                if (connection != null) {
-                    connection.close();
-                }
+                closeConnections();
                 if (failed instanceof OutgoingConnection.Refused) {
                     Recovery settled = settleRefusal(reason, before);
                     if (settled != null) {
@@ -787,7 +818,13 @@ public final class OutgoingMigration implements Runnable {
                 HANDSHAKE_TIMEOUT_MS);
         connection.onReturnPath(this::onReturnPath);
         connection.shallowBuffers();
+        connection.onWritable(this::wake);
+        openPreempt();   // QEMU re-creates the preempt channel with the main one
         batch.clear();   // what was batched for the old connection is sent again below, from the bitmaps
+        if (urgent != null) {
+            urgent.release();   // requested pages of the old link: sent again too, the destination lacks them
+            urgent = null;
+        }
         records = new RamRecordWriter();   // a new stream names the block of its first page again
         for (RamBlock block : blocks) {
             ensureRoom(512);
@@ -851,7 +888,7 @@ public final class OutgoingMigration implements Runnable {
                     long count = request.length() / StreamFormat.PAGE_SIZE;
                     for (long p = first; p < first + count && p < blocks.get(b).pageCount(); p++) {
                         if (isSet(toSend[b], p)) {
-                            sendPostcopyPages(blocks.get(b), toSend[b], p, 1);
+                            sendRequested(blocks.get(b), toSend[b], p);
                             served = true;
                         }
                     }
@@ -860,6 +897,84 @@ public final class OutgoingMigration implements Runnable {
             }
         }
         return served;
+    }
+
+    /** A requested page, marked in {@code bits}: on the preempt channel if there is one, else in the batch. */
+    private void sendRequested(RamBlock block, long[] bits, long page) throws InterruptedException {
+        if (preempt == null) {
+            sendPostcopyPages(block, bits, page, 1);
+            return;
+        }
+        if (urgent == null) {
+            urgent = preempt.alloc().directBuffer(StreamFormat.PAGE_SIZE + 512);
+        }
+        urgent.ensureWritable(StreamFormat.PAGE_SIZE + 300);
+        writePage(urgent, preemptRecords, block, page);
+        clear(bits, page);
+        remainingPages--;
+    }
+
+    /** Requested pages go out now: on the preempt channel, or in the main channel's batch without one. */
+    private void flushRequested() throws InterruptedException {
+        if (urgent == null) {
+            flushBackground();
+            return;
+        }
+        ByteBuf pages = urgent;
+        urgent = null;
+        account(pages.readableBytes(), false);
+        preempt.write(pages);
+    }
+
+    /**
+     * Post-copy's main channel: the batch goes out without waiting for the socket to drain; the
+     * push loop waits for that itself, so a page request never waits behind a full socket.
+     */
+    private void flushBackground() throws InterruptedException {
+        int bytes = batch.readableBytes();
+        if (bytes == 0) {
+            return;
+        }
+        ByteBuf full = batch;
+        batch = connection.alloc().directBuffer(BATCH_BYTES);
+        account(bytes, false);
+        connection.writeWithoutWaiting(full);
+    }
+
+    /** Post-copy: the migration thread parks while the main socket is full; a request or a drained socket ends that. */
+    private void wake() {
+        Thread thread = migrationThread;
+        if (thread != null) {
+            LockSupport.unpark(thread);
+        }
+    }
+
+    /**
+     * The preempt channel, when the job may post-copy. A destination that refuses it (one that
+     * knows only the main channel) or a failure to open it leaves the job on the main channel alone.
+     */
+    private void openPreempt() throws InterruptedException {
+        preempt = null;
+        if (!spec.postcopy().enabled()) {
+            return;
+        }
+        try {
+            preempt = OutgoingConnection.open(group, spec.destinationAddress(), spec.jobId(), spec.secret(),
+                    Handshake.Channel.POSTCOPY_PREEMPT, HANDSHAKE_TIMEOUT_MS);
+            preempt.onReturnPath(this::onReturnPath);
+            preemptRecords = new RamRecordWriter();
+        } catch (MigrationFailure refused) {
+            log.warn("no post-copy preempt channel, requested pages share the main one: {}", refused.getMessage());
+        }
+    }
+
+    private void closeConnections() {
+        if (connection != null) {
+            connection.close();
+        }
+        if (preempt != null) {
+            preempt.close();
+        }
     }
 
     /** Up to {@code max} marked pages from {@code first} on, each cleared once sent (never twice). */
@@ -1099,17 +1214,21 @@ public final class OutgoingMigration implements Runnable {
 
     private void sendRun(RamBlock block, long firstPage, int pages, boolean rateLimited) throws InterruptedException {
         for (int i = 0; i < pages; i++) {
-            long page = firstPage + i;
             ensureRoom(StreamFormat.PAGE_SIZE + 300, rateLimited);
-            long offset = page * StreamFormat.PAGE_SIZE;
-            if (block.isZeroPage(page)) {
-                records.zeroPage(batch, block.name(), offset);
-                duplicate++;
-            } else {
-                records.pageHeader(batch, block.name(), offset);
-                block.readPage(page, batch);
-                normal++;
-            }
+            writePage(batch, records, block, firstPage + i);
+        }
+    }
+
+    /** One page record (a ZERO record for an all-zero page) into {@code out}, with {@code writer}'s channel state. */
+    private void writePage(ByteBuf out, RamRecordWriter writer, RamBlock block, long page) {
+        long offset = page * StreamFormat.PAGE_SIZE;
+        if (block.isZeroPage(page)) {
+            writer.zeroPage(out, block.name(), offset);
+            duplicate++;
+        } else {
+            writer.pageHeader(out, block.name(), offset);
+            block.readPage(page, out);
+            normal++;
         }
     }
 

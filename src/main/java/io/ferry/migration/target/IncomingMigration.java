@@ -125,6 +125,23 @@ public final class IncomingMigration
     private boolean recovering;
     /** Which connection is the stream's: a recovery attaches a new one; bytes of an older one are ignored. */
     private int leg;
+    /**
+     * Post-copy's preempt channel (QEMU's postcopy-preempt), null without one: requested pages
+     * arrive on it and page requests leave on its return path, so neither waits behind the
+     * background push. Guarded by this; re-opened by the source after a recovery.
+     */
+    private volatile IncomingRegistry.ConnectionControl preempt;
+    /** Which preempt connection is current; bytes of an older one are ignored. Written under this. */
+    private volatile int preemptLeg;
+    /**
+     * EOF came on the main channel while a preempt channel is open: requested pages the source sent
+     * there before EOF may still come; each one placed checks again whether post-copy is complete.
+     */
+    private volatile boolean draining;
+    /** Guards the decision that post-copy ended (every page here, or a gap reported). */
+    private final Object ending = new Object();
+    /** Post-copy's end was decided. Guarded by ending. */
+    private boolean postcopyFinished;
 
     public IncomingMigration(Spec spec, MigratingGuest incoming, MigrationReporter reporter, OwnershipArbiter arbiter,
                              FaultInjector faults, BiConsumer<UUID, Boolean> done) {
@@ -185,6 +202,135 @@ public final class IncomingMigration
     /** True while a post-copy runs here and a new connection from the source may take the stream over. */
     public boolean acceptsRecovery() {
         return postcopyListening && !ended;
+    }
+
+    /**
+     * True while a stream is attached and the source may add (or, after a recovery, re-open) the
+     * post-copy preempt channel. A registry hands this migration to a second connection of the
+     * job when either this or {@link #acceptsRecovery()} holds.
+     */
+    public boolean acceptsPreempt() {
+        return connection != null && !ended;
+    }
+
+    /**
+     * The post-copy preempt channel: page records only, decoded on its own connection's thread but
+     * under this object's lock like the main stream, so pages from either channel pass the same
+     * "never overwrite a present page" rule one at a time. A newer preempt connection replaces an
+     * older one.
+     */
+    @Override
+    public synchronized IncomingRegistry.StreamSink attachPreempt(String remoteAddress,
+                                                                   IncomingRegistry.ConnectionControl connection) {
+        if (!acceptsPreempt()) {
+            throw new IllegalStateException("job " + jobId + " has no stream to add a post-copy preempt channel to");
+        }
+        if (preempt != null) {
+            preempt.close();
+        }
+        preempt = connection;
+        log.info("incoming migration {}: post-copy preempt channel from {}", jobId, remoteAddress);
+        return new PreemptLeg(++preemptLeg);
+    }
+
+    /** Closes the preempt channel, if any: a broken link closes every channel of the job. Caller holds this. */
+    private void closePreempt() {
+        if (preempt != null) {
+            preempt.close();
+            preempt = null;
+            preemptLeg++;
+        }
+    }
+
+    /** One preempt connection: its own decoder (its own CONTINUE block), pages only once post-copy runs. */
+    private final class PreemptLeg implements IncomingRegistry.StreamSink, StreamListener {
+
+        private final int number;
+        private final StreamDecoder pages = StreamDecoder.forPreemptChannel(this, DecoderLimits.defaults(),
+                blocks.stream().map(b -> new RamBlockInfo(b.name(), b.sizeBytes())).toList());
+
+        PreemptLeg(int number) {
+            this.number = number;
+        }
+
+        @Override
+        public boolean feed(ByteBuf in) {
+            // Not under the migration's lock: a requested page must not wait for a whole read of the main
+            // channel (pages are claimed one by one instead, DemandPaging.claim). After EOF its pages are still
+            // placed (and may end post-copy): they were sent before it.
+            if (number != preemptLeg || (ended && !postcopyRunning)) {
+                in.skipBytes(in.readableBytes());
+                return false;
+            }
+            pages.feed(in);
+            if (draining) {
+                finishPostcopy();
+            }
+            return false;   // the main channel ends the stream
+        }
+
+        @Override
+        public void closed(Throwable cause) {
+            synchronized (IncomingMigration.this) {
+                if (number != preemptLeg) {
+                    return;
+                }
+                preempt = null;
+                preemptLeg++;
+                if (!ended) {
+                    // requests go on the main channel's return path now; the source pauses and recovers if it lost it
+                    log.warn("incoming migration {}: post-copy preempt channel closed{}", jobId,
+                            cause == null ? "" : ": " + cause.getMessage());
+                }
+            }
+            if (draining) {
+                finishPostcopy();   // what it still carried is lost: the end reports the gap
+            }
+        }
+
+        @Override
+        public CompletionStage<IncomingRegistry.Verdict> verdict() {
+            return verdict;
+        }
+
+        @Override
+        public String failureReason() {
+            return failureReason;
+        }
+
+        @Override
+        public void ramBlocks(List<RamBlockInfo> announced) {
+            throw new StreamFormatException("RAM block list on the post-copy preempt channel");
+        }
+
+        @Override
+        public void page(int blockIndex, long pageIndex, ByteBuf data) {
+            requireRunning();
+            IncomingMigration.this.page(blockIndex, pageIndex, data);
+        }
+
+        @Override
+        public void zeroPage(int blockIndex, long pageIndex, int fill) {
+            requireRunning();
+            IncomingMigration.this.zeroPage(blockIndex, pageIndex, fill);
+        }
+
+        @Override
+        public void deviceState(String idstr, int instanceId, int versionId, ByteBuf payload) {
+            throw new StreamFormatException("device state on the post-copy preempt channel");
+        }
+
+        @Override
+        public void endOfStream() {
+            throw new StreamFormatException("EOF on the post-copy preempt channel");
+        }
+
+        private void requireRunning() {
+            if (!postcopyRunning) {
+                throw new StreamFormatException("page on the post-copy preempt channel before POSTCOPY_RUN: only pages"
+                        + " the destination asked for go there");
+            }
+        }
     }
 
     /** The stream as one connection sees it; once a newer connection took over, this one is ignored. */
@@ -257,6 +403,7 @@ public final class IncomingMigration
         }
         postcopyPaused = true;
         recovering = false;
+        closePreempt();
         String why = "post-copy connection from the source lost (" + reason + "): " + (postcopyRunning
                 ? "the guest runs here with " + paging.missing() + " pages still at the source; accesses to them wait"
                 : "the guest was not started here yet; it waits") + " for the recovery";
@@ -288,6 +435,9 @@ public final class IncomingMigration
                 ended = true;
                 if (connection != null) {
                     connection.close();
+                }
+                synchronized (this) {
+                    closePreempt();
                 }
                 discard(reason);
             }
@@ -341,8 +491,8 @@ public final class IncomingMigration
 
     @Override
     public void page(int blockIndex, long pageIndex, ByteBuf data) {
-        if (postcopyRunning && paging.isPresent(blockIndex, pageIndex)) {
-            return;   // the guest may have written it since: post-copy sends a page once, never over it
+        if (postcopyRunning && !paging.claim(blockIndex, pageIndex)) {
+            return;   // present (the guest may have written it since: never overwritten), or the other channel places it
         }
         blocks.get(blockIndex).writePage(pageIndex, data, data.readerIndex());
         if (paging != null) {
@@ -457,7 +607,7 @@ public final class IncomingMigration
     private void runPostcopy(String why) {
         postcopyRunning = true;
         connection.shallowBuffers();
-        paging.start((block, page) -> connection.send(new io.ferry.wire.ReturnPathMessage.RequestPages(
+        paging.start((block, page) -> requests().send(new ReturnPathMessage.RequestPages(
                 blocks.get(block).name(), page * StreamFormat.PAGE_SIZE, StreamFormat.PAGE_SIZE)));
         incoming.changeState(runState.equals("paused") ? GuestState.PAUSED : GuestState.RUNNING);
         log.info("incoming migration {}: post-copy, guest {} runs here with {} pages to come ({})", jobId, guest.id(),
@@ -469,6 +619,15 @@ public final class IncomingMigration
         reportFaults();
         IncomingRegistry.ConnectionControl running = connection;
         faults.reach(FaultInjector.Step.POSTCOPY_RUNNING, jobId, running::close);
+    }
+
+    /**
+     * Where page requests go: the preempt channel's return path when there is one (its thread is
+     * not busy decoding the background push), else the main channel's, as in QEMU.
+     */
+    private IncomingRegistry.ConnectionControl requests() {
+        IncomingRegistry.ConnectionControl to = preempt;
+        return to != null ? to : connection;
     }
 
     /** The destination's side of post-copy progress: fault latencies, every second until the end. */
@@ -506,7 +665,7 @@ public final class IncomingMigration
 
     @Override
     public void zeroPage(int blockIndex, long pageIndex, int fill) {
-        if (postcopyRunning && paging.isPresent(blockIndex, pageIndex)) {
+        if (postcopyRunning && !paging.claim(blockIndex, pageIndex)) {
             return;
         }
         zeroPageNow(blockIndex, pageIndex, fill);
@@ -653,17 +812,30 @@ public final class IncomingMigration
     }
 
     /**
-     * The end of a post-copy stream: every page must be here. The destination says so to the
-     * control plane as well as to the source, so a lost SHUT cannot leave the job open.
+     * Post-copy's end, once EOF was read: SHUT(0) when every page is here. Requested pages the
+     * source sent on the preempt channel before EOF may still be on their way; while that channel
+     * is open the end waits for them (called again as they arrive, and when it closes).
      */
     private void finishPostcopy() {
-        long missing = paging.missing();
-        if (missing != 0) {
-            // the guest runs here: it is not dropped; the source learns of the gap
-            failureReason = "post-copy stream ended with " + missing + " pages never sent";
-            log.error("incoming migration {}: {}", jobId, failureReason);
-            verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
-            return;
+        synchronized (ending) {
+            if (postcopyFinished) {
+                return;
+            }
+            // draining first, then count: a page the preempt channel places meanwhile is counted, or calls again
+            draining = preempt != null;
+            long missing = paging.missing();
+            if (missing != 0 && draining) {
+                return;
+            }
+            draining = false;
+            postcopyFinished = true;
+            if (missing != 0) {
+                // the guest runs here: it is not dropped; the source learns of the gap
+                failureReason = "post-copy stream ended with " + missing + " pages never sent";
+                log.error("incoming migration {}: {}", jobId, failureReason);
+                verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
+                return;
+            }
         }
         guest.endDemandPaging();
         long[] faults = paging.faultLatencies();

@@ -113,18 +113,41 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
         String remote = String.valueOf(ctx.channel().remoteAddress());
         UUID jobId = proof.jobId();
         IncomingRegistry.IncomingEndpoint endpoint = registry.expected(jobId);
+        Handshake.Channel channel = endpoint == null ? null
+                : Handshake.verifiedChannel(endpoint.secret(), nonce, jobId, proof);
         String refusal = endpoint == null ? "no incoming migration is expected for job " + jobId
-                : !Handshake.verify(endpoint.secret(), nonce, jobId, proof) ? "wrong secret for job " + jobId
+                : channel == null ? "wrong secret for job " + jobId
                 : null;
         if (refusal != null) {
-            log.warn("data plane: refused connection from {}: {}", remote, refusal);
-            state = State.DONE;
-            ByteBuf verdict = ctx.alloc().buffer(1);
-            Handshake.encodeVerdict(verdict, Handshake.REFUSED_BAD_PROOF);
-            ctx.writeAndFlush(verdict).addListener(ChannelFutureListener.CLOSE);
+            refuse(ctx, remote, refusal, Handshake.REFUSED_BAD_PROOF);
             return;
         }
-        sink = endpoint.attach(remote, new IncomingRegistry.ConnectionControl() {
+        IncomingRegistry.ConnectionControl control = control(ctx);
+        try {
+            sink = channel == Handshake.Channel.MAIN ? endpoint.attach(remote, control)
+                    : endpoint.attachPreempt(remote, control);
+        } catch (IllegalStateException busy) {
+            refuse(ctx, remote, busy.getMessage(), Handshake.REFUSED_BUSY);
+            return;
+        }
+        state = State.STREAM;
+        ByteBuf verdict = ctx.alloc().buffer(1);
+        Handshake.encodeVerdict(verdict, Handshake.ACCEPTED);
+        ctx.writeAndFlush(verdict);
+        log.info("data plane: accepted {} for job {} from {}", channel == Handshake.Channel.MAIN ? "migration stream"
+                : "post-copy preempt channel", jobId, remote);
+    }
+
+    private void refuse(ChannelHandlerContext ctx, String remote, String refusal, int code) {
+        log.warn("data plane: refused connection from {}: {}", remote, refusal);
+        state = State.DONE;
+        ByteBuf verdict = ctx.alloc().buffer(1);
+        Handshake.encodeVerdict(verdict, code);
+        ctx.writeAndFlush(verdict).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private static IncomingRegistry.ConnectionControl control(ChannelHandlerContext ctx) {
+        return new IncomingRegistry.ConnectionControl() {
             @Override
             public void runOnConnectionThread(Runnable task) {
                 ctx.executor().execute(task);
@@ -148,12 +171,7 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
             public void close() {
                 ctx.close();
             }
-        });
-        state = State.STREAM;
-        ByteBuf verdict = ctx.alloc().buffer(1);
-        Handshake.encodeVerdict(verdict, Handshake.ACCEPTED);
-        ctx.writeAndFlush(verdict);
-        log.info("data plane: accepted migration stream for job {} from {}", jobId, remote);
+        };
     }
 
     /** QEMU's SHUT, preceded by Ferry's REASON when the destination refused the stream. */

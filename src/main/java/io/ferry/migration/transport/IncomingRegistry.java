@@ -19,6 +19,15 @@ public interface IncomingRegistry {
          * stream is consumed, so other threads never write guest memory concurrently with it.
          */
         StreamSink attach(String remoteAddress, ConnectionControl connection);
+
+        /**
+         * Called once the source proved the secret for the post-copy preempt channel: a second
+         * connection of an attached stream that carries requested pages only. Throws
+         * {@link IllegalStateException} to refuse it (the source then goes on without one).
+         */
+        default StreamSink attachPreempt(String remoteAddress, ConnectionControl connection) {
+            throw new IllegalStateException("no stream to add a post-copy preempt channel to");
+        }
     }
 
     /** The transport's handle for the sink: run on the connection's thread, close the connection. */

@@ -67,10 +67,16 @@ public final class OutgoingConnection implements AutoCloseable {
 
     public static OutgoingConnection open(EventLoopGroup group, String hostPort, UUID jobId, byte[] secret,
                                           long timeoutMs) throws InterruptedException {
+        return open(group, hostPort, jobId, secret, Handshake.Channel.MAIN, timeoutMs);
+    }
+
+    /** Opens one of the job's channels: the main one, or post-copy's preempt channel. */
+    public static OutgoingConnection open(EventLoopGroup group, String hostPort, UUID jobId, byte[] secret,
+                                          Handshake.Channel kind, long timeoutMs) throws InterruptedException {
         int colon = hostPort.lastIndexOf(':');
         String host = hostPort.substring(0, colon);
         int port = Integer.parseInt(hostPort.substring(colon + 1));
-        Handler handler = new Handler(jobId, secret);
+        Handler handler = new Handler(jobId, secret, kind);
         Channel channel;
         try {
             channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
@@ -106,6 +112,31 @@ public final class OutgoingConnection implements AutoCloseable {
     /** Writes one buffer (ownership passes to the channel), waiting while the socket is congested. */
     public void write(ByteBuf buf) throws InterruptedException {
         send(buf);
+    }
+
+    /**
+     * Writes one buffer (ownership passes to the channel) without waiting for the socket: the
+     * caller paces itself with {@link #isWritable()} and {@link #onWritable}, so it can do other
+     * work (post-copy: serve a page request) while the socket drains.
+     */
+    public void writeWithoutWaiting(ByteBuf buf) {
+        try {
+            failIfBroken();
+        } catch (RuntimeException e) {
+            buf.release();
+            throw e;
+        }
+        channel.writeAndFlush(buf, channel.voidPromise());
+    }
+
+    /** False while the socket's buffer is above its high-water mark (true once the connection is gone: writes fail). */
+    public boolean isWritable() {
+        return channel.isWritable() || !channel.isActive();
+    }
+
+    /** Runs {@code listener} on the connection's thread whenever it becomes writable again or breaks. */
+    public void onWritable(Runnable listener) {
+        handler.writable = listener;
     }
 
     /**
@@ -226,6 +257,8 @@ public final class OutgoingConnection implements AutoCloseable {
 
         private final UUID jobId;
         private final byte[] secret;
+        private final Handshake.Channel kind;
+        volatile Runnable writable;
         final CompletableFuture<Boolean> accepted = new CompletableFuture<>();
         final CompletableFuture<Integer> shut = new CompletableFuture<>();
         final CompletableFuture<MigrationFailure> broken = new CompletableFuture<>();
@@ -233,9 +266,10 @@ public final class OutgoingConnection implements AutoCloseable {
         private volatile String reason;
         private final ReturnPathDecoder returnPath = new ReturnPathDecoder(this::onReturnPath);
 
-        Handler(UUID jobId, byte[] secret) {
+        Handler(UUID jobId, byte[] secret, Handshake.Channel kind) {
             this.jobId = jobId;
             this.secret = secret;
+            this.kind = kind;
         }
 
         /** Post-copy: where page requests and recovery answers go (set before RUN or RECV_BITMAP is sent). */
@@ -263,7 +297,7 @@ public final class OutgoingConnection implements AutoCloseable {
                     Handshake.Hello hello = Handshake.decodeHello(in);
                     if (hello != null) {
                         ByteBuf proof = ctx.alloc().buffer();
-                        Handshake.encodeProof(proof, jobId, Handshake.proof(secret, hello.nonce(), jobId));
+                        Handshake.encodeProof(proof, jobId, Handshake.proof(secret, hello.nonce(), jobId, kind));
                         ctx.writeAndFlush(proof);
                         state = State.AWAIT_VERDICT;
                     }
@@ -290,12 +324,23 @@ public final class OutgoingConnection implements AutoCloseable {
             synchronized (this) {
                 notifyAll();
             }
+            wakeWriter();
+        }
+
+        private void wakeWriter() {
+            Runnable to = writable;
+            if (to != null) {
+                to.run();
+            }
         }
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
             synchronized (this) {
                 notifyAll();
+            }
+            if (ctx.channel().isWritable()) {
+                wakeWriter();
             }
             super.channelWritabilityChanged(ctx);
         }
