@@ -1,5 +1,7 @@
 package io.ferry.bench;
 
+import io.ferry.channel.MigrationProgress;
+
 import io.ferry.channel.MigrationReport;
 import io.ferry.guest.GuestSpec;
 import io.ferry.guest.RamBlockSpec;
@@ -47,10 +49,15 @@ public final class PostcopyBenchmark implements Callable<Integer> {
             description = "Case (b): how long pre-copy alone may try (default ${DEFAULT-VALUE})")
     int precopyLimitSeconds;
 
+    @Option(names = "--max-postcopy-bandwidth", defaultValue = "0",
+            description = "maxPostcopyBandwidth of the background push, bytes/s, 0 unlimited (default ${DEFAULT-VALUE})")
+    String postcopyBandwidth;
+
     @Override
     public Integer call() throws Exception {
         long bytes = PrecopyBenchmark.parseSize(size);
         long limit = PrecopyBenchmark.parseSize(bandwidth);
+        long push = postcopyBandwidth.equals("0") ? 0 : PrecopyBenchmark.parseSize(postcopyBandwidth);
         Path datastore = Files.createTempDirectory("ferry-bench-postcopy-");
         System.out.printf(Locale.ROOT, "Ferry post-copy benchmark, %d MiB guest dirtying %d pages/s, loopback, %d cores%n%n",
                 bytes / MIB, dirtyPages, Runtime.getRuntime().availableProcessors());
@@ -58,13 +65,13 @@ public final class PostcopyBenchmark implements Callable<Integer> {
                 List.of(), 4096, new WorkloadSpec(dirtyPages, 1.0, 0, 3));
 
         // (a) switch at once: the guest runs on the destination while almost all of its memory is behind it
-        Run fromStart = migrate(spec, datastore, 0, new OutgoingMigration.Postcopy(true, 0),
+        Run fromStart = migrate(spec, datastore, 0, new OutgoingMigration.Postcopy(true, 0, push, true),
                 OutgoingMigration::startPostcopy);
-        System.out.printf(Locale.ROOT, "(a) post-copy from the start: %s in %.2f s, %d page faults while the "
-                        + "background push ran%n    fault latency p50 %.3f ms, p99 %.3f ms, max %.3f ms "
-                        + "(target p99 < 2 ms)%n%n", fromStart.report().phase(), fromStart.seconds(),
-                fromStart.faults().length, ms(fromStart.faults(), 0.50), ms(fromStart.faults(), 0.99),
-                ms(fromStart.faults(), 1.0));
+        MigrationProgress.FaultLatency a = MigrationProgress.FaultLatency.of(fromStart.faults());
+        System.out.printf(Locale.ROOT, "(a) post-copy from the start, background push %s: %s in %.2f s, %d page "
+                        + "faults while it ran%n    fault latency p50 %.3f ms, p99 %.3f ms, max %.3f ms "
+                        + "(target p99 < 2 ms)%n%n", push == 0 ? "unlimited" : push / MIB + " MiB/s",
+                fromStart.report().phase(), fromStart.seconds(), a.faults(), a.p50Ms(), a.p99Ms(), a.maxMs());
 
         // (b) a guest that cannot converge at this bandwidth: pre-copy alone, stopped at the limit, then with the switch
         Run alone = migrate(spec, datastore, limit, OutgoingMigration.Postcopy.OFF, migration -> {
@@ -75,13 +82,15 @@ public final class PostcopyBenchmark implements Callable<Integer> {
             }
             migration.cancel();
         });
-        Run switched = migrate(spec, datastore, limit, new OutgoingMigration.Postcopy(true, switchAfter), null);
+        Run switched = migrate(spec, datastore, limit, new OutgoingMigration.Postcopy(true, switchAfter, push, true),
+                null);
         System.out.printf(Locale.ROOT, "(b) at %d MiB/s: pre-copy alone %s after %d rounds, %d MiB still dirty "
                         + "(stopped at %.1f s)%n    pre-copy switching after %d rounds: %s in %.2f s, downtime %d ms, "
                         + "%d page faults (p99 %.3f ms)%n", limit / MIB, alone.report().phase(),
                 alone.report().progress().ram().iterations(), alone.report().progress().ram().remaining() / MIB,
                 alone.seconds(), switchAfter, switched.report().phase(), switched.seconds(),
-                switched.report().progress().downtimeMs(), switched.faults().length, ms(switched.faults(), 0.99));
+                switched.report().progress().downtimeMs(), switched.faults().length,
+                MigrationProgress.FaultLatency.of(switched.faults()).p99Ms());
         return 0;
     }
 
@@ -110,12 +119,5 @@ public final class PostcopyBenchmark implements Callable<Integer> {
             return null;
         });
         return guest;
-    }
-
-    private static double ms(long[] sorted, double quantile) {
-        if (sorted.length == 0) {
-            return 0;
-        }
-        return sorted[Math.max(0, Math.min(sorted.length - 1, (int) Math.ceil(quantile * sorted.length) - 1))] / 1e6;
     }
 }
