@@ -242,8 +242,22 @@ public final class IncomingMigration
         }
     }
 
+    /** What every connection of the stream answers the transport: the one verdict of the migration. */
+    private abstract class Sink implements IncomingRegistry.StreamSink {
+
+        @Override
+        public CompletionStage<IncomingRegistry.Verdict> verdict() {
+            return verdict;
+        }
+
+        @Override
+        public String failureReason() {
+            return failureReason;
+        }
+    }
+
     /** One preempt connection: its own decoder (its own CONTINUE block), pages only once post-copy runs. */
-    private final class PreemptLeg implements IncomingRegistry.StreamSink, StreamListener {
+    private final class PreemptLeg extends Sink implements StreamListener {
 
         private final int number;
         private final StreamDecoder pages = StreamDecoder.forPreemptChannel(this, DecoderLimits.defaults(),
@@ -289,16 +303,6 @@ public final class IncomingMigration
         }
 
         @Override
-        public CompletionStage<IncomingRegistry.Verdict> verdict() {
-            return verdict;
-        }
-
-        @Override
-        public String failureReason() {
-            return failureReason;
-        }
-
-        @Override
         public void ramBlocks(List<RamBlockInfo> announced) {
             throw new StreamFormatException("RAM block list on the post-copy preempt channel");
         }
@@ -334,7 +338,7 @@ public final class IncomingMigration
     }
 
     /** The stream as one connection sees it; once a newer connection took over, this one is ignored. */
-    private final class Leg implements IncomingRegistry.StreamSink {
+    private final class Leg extends Sink {
 
         private final int number;
 
@@ -361,16 +365,6 @@ public final class IncomingMigration
                     IncomingMigration.this.closed(cause);
                 }
             }
-        }
-
-        @Override
-        public CompletionStage<IncomingRegistry.Verdict> verdict() {
-            return verdict;
-        }
-
-        @Override
-        public String failureReason() {
-            return failureReason;
         }
     }
 
