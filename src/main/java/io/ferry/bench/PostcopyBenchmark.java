@@ -65,7 +65,7 @@ public final class PostcopyBenchmark implements Callable<Integer> {
                 List.of(), 4096, new WorkloadSpec(dirtyPages, 1.0, 0, 3));
 
         // (a) switch at once: the guest runs on the destination while almost all of its memory is behind it
-        Run fromStart = migrate(spec, datastore, 0, new OutgoingMigration.Postcopy(true, 0, push, true),
+        Run fromStart = migrate(spec, datastore, 0, new OutgoingMigration.Postcopy(true, 0, false, push, true),
                 OutgoingMigration::startPostcopy);
         MigrationProgress.FaultLatency a = MigrationProgress.FaultLatency.of(fromStart.faults());
         System.out.printf(Locale.ROOT, "(a) post-copy from the start, background push %s: %s in %.2f s, %d page "
@@ -82,7 +82,7 @@ public final class PostcopyBenchmark implements Callable<Integer> {
             }
             migration.cancel();
         });
-        Run switched = migrate(spec, datastore, limit, new OutgoingMigration.Postcopy(true, switchAfter, push, true),
+        Run switched = migrate(spec, datastore, limit, new OutgoingMigration.Postcopy(true, switchAfter, false, push, true),
                 null);
         System.out.printf(Locale.ROOT, "(b) at %d MiB/s: pre-copy alone %s after %d rounds, %d MiB still dirty "
                         + "(stopped at %.1f s)%n    pre-copy switching after %d rounds: %s in %.2f s, downtime %d ms, "

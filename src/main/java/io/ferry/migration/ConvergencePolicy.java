@@ -19,6 +19,17 @@ public final class ConvergencePolicy {
         return bulkDone && pendingBytes <= thresholdBytes(bytesPerMs, downtimeLimitMs);
     }
 
+    /**
+     * The estimate that pre-copy will not converge: a round after the bulk one left at least as
+     * much to send as the round before it, so the guest dirties memory as fast as the link
+     * carries it (more rounds only repeat that).
+     */
+    public static boolean willNotConverge(int iterations, long previousPendingBytes, long pendingBytes,
+                                          double bytesPerMs, long downtimeLimitMs) {
+        return iterations >= 2 && pendingBytes >= previousPendingBytes
+                && !canSwitchOver(true, pendingBytes, bytesPerMs, downtimeLimitMs);
+    }
+
     /** What stopping now would cost; unbounded (Long.MAX_VALUE) while nothing was measured. */
     public static long expectedDowntimeMs(long pendingBytes, double bytesPerMs) {
         if (pendingBytes == 0) {

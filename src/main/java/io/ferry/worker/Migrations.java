@@ -114,7 +114,7 @@ final class Migrations implements IncomingRegistry {
                 command.destinationAddress(), Base64.getDecoder().decode(command.secret()), command.maxBandwidth(),
                 command.downtimeLimitMs(), command.verifyChecksums(), copy, base, handoffTimeout,
                 new OutgoingMigration.Postcopy(command.postcopy(), command.postcopyAfterIterations(),
-                        command.maxPostcopyBandwidth(), true)), guest, io,
+                        command.postcopyWhenNotConverging(), command.maxPostcopyBandwidth(), true)), guest, io,
                 reporter, arbiter, faults, (id, handedOver) -> outgoingDone(id, command.guestId(), handedOver, copy));
         if (outgoing.putIfAbsent(jobId, migration) != null) {
             throw new IllegalStateException("job " + jobId + " is already running here");

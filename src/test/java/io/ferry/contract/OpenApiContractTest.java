@@ -532,7 +532,7 @@ class OpenApiContractTest {
             + "\"destinationHostId\":\"host-b\",\"status\":\"queued\",\"statusReason\":\"waiting\",\"failure\":null,"
             + "\"parameters\":{\"maxBandwidth\":134217728,\"downtimeLimitMs\":300,\"storage\":\"shared\",\"verifyChecksums\":false,"
             + "\"capabilities\":{\"postcopy\":false,\"autoConverge\":false,\"xbzrle\":false,\"compression\":\"none\","
-            + "\"channels\":1},\"postcopyAfterIterations\":0,\"maxPostcopyBandwidth\":0},\"progress\":null,\"disks\":[{\"diskId\":\"%s\",\"name\":\"root\","
+            + "\"channels\":1},\"postcopyAfterIterations\":0,\"postcopyWhenNotConverging\":false,\"maxPostcopyBandwidth\":0},\"progress\":null,\"disks\":[{\"diskId\":\"%s\",\"name\":\"root\","
             + "\"ownerHostId\":\"host-a\",\"ownershipState\":\"active\",\"generation\":1,\"sourceSide\":\"active\","
             + "\"destinationSide\":\"absent\"}],\"createdAt\":\"2026-01-02T03:04:05.123456Z\","
             + "\"updatedAt\":\"2026-01-02T03:04:05.123456Z\",\"startedAt\":null,\"finishedAt\":null}")

@@ -292,6 +292,10 @@ abstract class ControlPlaneApiTests extends ApiTestSupport {
         assertThat(autoSwitchWithoutPostcopy.status()).isEqualTo(400);
         assertThat(autoSwitchWithoutPostcopy.body()).contains("parameters.postcopyAfterIterations")
                 .contains("capabilities.postcopy");
+        ApiClient.Reply estimateWithoutPostcopy = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("postcopyWhenNotConverging", true)));
+        assertThat(estimateWithoutPostcopy.status()).isEqualTo(400);
+        assertThat(estimateWithoutPostcopy.body()).contains("parameters.postcopyWhenNotConverging");
 
         // the embedded workers share one datastore: copying an image onto itself is refused
         ApiClient.Reply copyOntoItself = api.post("/api/v1/migrations", Map.of("guestId", guestId,

@@ -30,4 +30,18 @@ class ConvergencePolicyTest {
     void expectedDowntimeIsWhatTheRestTakesAtTheMeasuredBandwidth(long pending, double bytesPerMs, long expected) {
         assertThat(ConvergencePolicy.expectedDowntimeMs(pending, bytesPerMs)).isEqualTo(expected);
     }
+
+    @ParameterizedTest(name = "round {0}: {2} B left after {1} B before -> will not converge {3}")
+    @CsvSource({
+            // iterations, previous pending, pending, will not converge?
+            "1, 9223372036854775807, 900000000, false",   // after the bulk round nothing is known yet
+            "2, 900000000, 900000000, true",              // as much left as before: the guest keeps up with the link
+            "2, 900000000, 950000000, true",              // more left than before
+            "2, 900000000, 600000000, false",             // shrinking: pre-copy may still get there
+            "3, 2000, 2000, false",                       // not shrinking, but it fits the downtime limit now
+    })
+    void willNotConvergeOnceARoundLeavesNoLessThanTheOneBefore(int iterations, long previous, long pending,
+                                                                boolean expected) {
+        assertThat(ConvergencePolicy.willNotConverge(iterations, previous, pending, 1000, 300)).isEqualTo(expected);
+    }
 }

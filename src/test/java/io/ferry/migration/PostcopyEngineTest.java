@@ -136,6 +136,24 @@ class PostcopyEngineTest {
         }
     }
 
+    /** Without a round count, the switch comes from the estimate: a round that left no less than the one before. */
+    @Test
+    void theEstimateThatPrecopyWillNotConvergeSwitchesByItself() throws Exception {
+        GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, SEED));
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            MigrationReport report = loopback.run(source, destination, 8 * MIB, 50, false, false,
+                    new OutgoingMigration.Postcopy(true, 0, true, 0, true), null);
+
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(loopback.reports()).extracting(MigrationReport::phase).contains(MigrationReport.POSTCOPY_ACTIVE);
+            assertThat(report.progress().ram().iterations()).isGreaterThanOrEqualTo(2);
+            assertMemoryIsTheSwitchPlusTheDestinationsWrites(source, destination, 0.5);
+        }
+    }
+
     @Test
     void anOperatorsSwitchTakesARunningPrecopyToPostcopy() throws Exception {
         GuestSpec spec = spec(new WorkloadSpec(20000, 1.0, 0, SEED));
@@ -193,7 +211,7 @@ class PostcopyEngineTest {
              LinkCutter link = new LinkCutter(loopback.dataAddress())) {
             loopback.routeThrough(link.address());
             MigrationReport report = loopback.run(source, destination, 32 * MIB, 1, false, false,
-                    new OutgoingMigration.Postcopy(true, 1, MIB, autoRecover), migration -> {
+                    new OutgoingMigration.Postcopy(true, 1, false, MIB, autoRecover), migration -> {
                         assertThat(migration.recover()).as("not paused yet").isFalse();
                         await().atMost(Duration.ofSeconds(30))
                                 .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, null));

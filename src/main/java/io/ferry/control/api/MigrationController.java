@@ -54,6 +54,10 @@ class MigrationController {
             throw new InvalidRequestException("parameters.postcopyAfterIterations",
                     "switching to post-copy needs parameters.capabilities.postcopy=true");
         }
+        if (!postcopy && p != null && Boolean.TRUE.equals(p.postcopyWhenNotConverging())) {
+            throw new InvalidRequestException("parameters.postcopyWhenNotConverging",
+                    "switching to post-copy needs parameters.capabilities.postcopy=true");
+        }
         MigrationJob job = jobs.create(new NewMigration(body.guestId(), body.destinationHostId(), resolve(body.parameters())),
                 Requests.idempotencyKey("migrations", key, body, json), Requests.actor(principal));
         return ResponseEntity.accepted().location(URI.create("/api/v1/migrations/" + job.id()))
@@ -119,7 +123,7 @@ class MigrationController {
 
     /** Fills QEMU's defaults for everything the request leaves out. */
     private static MigrationParameters resolve(Parameters p) {
-        Parameters given = p == null ? new Parameters(null, null, null, null, null, null, null) : p;
+        Parameters given = p == null ? new Parameters(null, null, null, null, null, null, null, null) : p;
         Capabilities c = given.capabilities() == null ? new Capabilities(null, null, null, null, null)
                 : given.capabilities();
         return new MigrationParameters(
@@ -132,6 +136,7 @@ class MigrationController {
                 Objects.requireNonNullElse(c.channels(), 1),
                 Boolean.TRUE.equals(given.verifyChecksums()),
                 Objects.requireNonNullElse(given.postcopyAfterIterations(), 0),
+                Boolean.TRUE.equals(given.postcopyWhenNotConverging()),
                 Objects.requireNonNullElse(given.maxPostcopyBandwidth(), 0L));
     }
 }

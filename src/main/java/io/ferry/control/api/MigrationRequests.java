@@ -29,6 +29,7 @@ final class MigrationRequests {
             Boolean verifyChecksums,
             @Valid Capabilities capabilities,
             @Min(0) @Max(1000) Integer postcopyAfterIterations,
+            Boolean postcopyWhenNotConverging,
             @PositiveOrZero Long maxPostcopyBandwidth) {
     }
 

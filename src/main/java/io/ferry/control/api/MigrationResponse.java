@@ -16,7 +16,8 @@ record MigrationResponse(UUID id, UUID guestId, String sourceHostId, String dest
                          Instant finishedAt) {
 
     record ParametersView(long maxBandwidth, long downtimeLimitMs, String storage, boolean verifyChecksums,
-                          CapabilitiesView capabilities, int postcopyAfterIterations, long maxPostcopyBandwidth) {
+                          CapabilitiesView capabilities, int postcopyAfterIterations,
+                          boolean postcopyWhenNotConverging, long maxPostcopyBandwidth) {
     }
 
     record CapabilitiesView(boolean postcopy, boolean autoConverge, boolean xbzrle, String compression, int channels) {
@@ -28,7 +29,7 @@ record MigrationResponse(UUID id, UUID guestId, String sourceHostId, String dest
                 j.status().apiName(), j.statusReason(), j.failure(),
                 new ParametersView(p.maxBandwidth(), p.downtimeLimitMs(), p.storage().apiName(), p.verifyChecksums(),
                         new CapabilitiesView(p.postcopy(), p.autoConverge(), p.xbzrle(), p.compression(), p.channels()),
-                        p.postcopyAfterIterations(), p.maxPostcopyBandwidth()),
+                        p.postcopyAfterIterations(), p.postcopyWhenNotConverging(), p.maxPostcopyBandwidth()),
                 progress, disks, j.createdAt(), j.updatedAt(), j.startedAt(), j.finishedAt());
     }
 }

@@ -143,7 +143,8 @@ class MigrationDispatcher {
             workers.startOutgoing(source, new StartOutgoingCommand(job.id(), guest.id(), destination.dataAddress(),
                     secret, p.maxBandwidth(), p.downtimeLimitMs(), p.verifyChecksums(), storage,
                     base.entrySet().stream().map(e -> new DiskGeneration(e.getKey(), e.getValue())).toList(),
-                    p.postcopy(), p.postcopyAfterIterations(), p.maxPostcopyBandwidth()));
+                    p.postcopy(), p.postcopyAfterIterations(), p.postcopyWhenNotConverging(),
+                    p.maxPostcopyBandwidth()));
             log.info("job {} started: {} -> {} ({})", job.id(), source.id(), destination.id(),
                     destination.dataAddress());
         } catch (RuntimeException e) {

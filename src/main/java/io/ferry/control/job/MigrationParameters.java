@@ -46,6 +46,10 @@ public class MigrationParameters {
     @Column(name = "postcopy_after_iterations", nullable = false)
     private int postcopyAfterIterations;
 
+    /** Ferry's own: with post-copy, switch by itself once a round leaves no less to send than the one before. */
+    @Column(name = "postcopy_when_not_converging", nullable = false)
+    private boolean postcopyWhenNotConverging;
+
     /** QEMU's max-postcopy-bandwidth for the background push (bytes/s, 0 unlimited); requested pages are never held back. */
     @Column(name = "max_postcopy_bandwidth", nullable = false)
     private long maxPostcopyBandwidth;
@@ -59,7 +63,8 @@ public class MigrationParameters {
 
     public MigrationParameters(long maxBandwidth, long downtimeLimitMs, StorageMode storage, boolean postcopy,
                                boolean autoConverge, boolean xbzrle, String compression, int channels,
-                               boolean verifyChecksums, int postcopyAfterIterations, long maxPostcopyBandwidth) {
+                               boolean verifyChecksums, int postcopyAfterIterations, boolean postcopyWhenNotConverging,
+                               long maxPostcopyBandwidth) {
         this.maxBandwidth = maxBandwidth;
         this.downtimeLimitMs = downtimeLimitMs;
         this.storage = storage;
@@ -70,11 +75,16 @@ public class MigrationParameters {
         this.channels = channels;
         this.verifyChecksums = verifyChecksums;
         this.postcopyAfterIterations = postcopyAfterIterations;
+        this.postcopyWhenNotConverging = postcopyWhenNotConverging;
         this.maxPostcopyBandwidth = maxPostcopyBandwidth;
     }
 
     public int postcopyAfterIterations() {
         return postcopyAfterIterations;
+    }
+
+    public boolean postcopyWhenNotConverging() {
+        return postcopyWhenNotConverging;
     }
 
     public long maxPostcopyBandwidth() {

@@ -86,15 +86,17 @@ public final class OutgoingMigration implements Runnable {
     /**
      * The post-copy capability: {@code enabled} lets {@link #startPostcopy()} switch; with
      * {@code afterIterations} > 0 the switch happens by itself once that many pre-copy rounds did
-     * not converge. {@code maxBandwidth} holds back the background push (bytes/s, 0 unlimited;
+     * not converge; with {@code whenNotConverging} once a round (the second or later) left no less
+     * to send than the round before. {@code maxBandwidth} holds back the background push (bytes/s, 0 unlimited;
      * requested pages never wait for it). With {@code autoRecover} a broken link is retried with
      * back-off; without, only {@link #recover()} retries it.
      */
-    public record Postcopy(boolean enabled, int afterIterations, long maxBandwidth, boolean autoRecover) {
+    public record Postcopy(boolean enabled, int afterIterations, boolean whenNotConverging, long maxBandwidth,
+                           boolean autoRecover) {
         public static final Postcopy OFF = new Postcopy(false, 0);
 
         public Postcopy(boolean enabled, int afterIterations) {
-            this(enabled, afterIterations, 0, true);
+            this(enabled, afterIterations, false, 0, true);
         }
     }
 
@@ -452,6 +454,7 @@ public final class OutgoingMigration implements Runnable {
 
     private void iterate(List<RamBlock> blocks, long[][] toSend) throws InterruptedException {
         long lastSync = System.nanoTime();
+        long previousPending = Long.MAX_VALUE;
         while (true) {
             checkCancel();
             if (spec.postcopy().enabled() && spec.postcopy().afterIterations() > 0
@@ -486,6 +489,14 @@ public final class OutgoingMigration implements Runnable {
             if (ConvergencePolicy.canSwitchOver(true, pending, bytesPerMs, downtimeLimitMs)) {
                 return;
             }
+            if (spec.postcopy().enabled() && spec.postcopy().whenNotConverging()
+                    && ConvergencePolicy.willNotConverge((int) iterations, previousPending, pending, bytesPerMs,
+                    downtimeLimitMs)) {
+                log.info("pre-copy will not converge ({} bytes left after round {}, {} before): switching to post-copy",
+                        pending, iterations, previousPending);
+                postcopyRequested = true;
+            }
+            previousPending = pending;
         }
     }
 

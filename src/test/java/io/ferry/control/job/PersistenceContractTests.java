@@ -151,7 +151,7 @@ abstract class PersistenceContractTests {
 
     MigrationJob jobFor(Guest guest, IdempotencyKey key, boolean postcopy) {
         return jobs.create(new NewMigration(guest.id(), "host-b", new MigrationParameters(0, 300, StorageMode.SHARED,
-                postcopy, false, false, "none", 1, false, 0, 0)), key, "test");
+                postcopy, false, false, "none", 1, false, 0, false, 0)), key, "test");
     }
 
     @Test
