@@ -85,6 +85,17 @@ public final class DemandPaging {
         return !isSet(present[blockIndex], page) && setIfClear(placing[blockIndex], page);
     }
 
+    /** Pages claimed by a channel whose bytes are not in place yet. */
+    public long beingPlaced() {
+        long count = 0;
+        for (int b = 0; b < present.length; b++) {
+            for (int w = 0; w < present[b].length(); w++) {
+                count += Long.bitCount(placing[b].get(w) & ~present[b].get(w));
+            }
+        }
+        return count;
+    }
+
     /** The page's bytes are in guest memory: publish it and wake whoever waits for it. */
     public void arrived(int blockIndex, long page) {
         set(present[blockIndex], page);

@@ -20,6 +20,8 @@ final class LinkCutter implements AutoCloseable {
     private final String targetHost;
     private final int targetPort;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    /** Each forwarded connection's two sockets, in the order they were accepted. */
+    private final java.util.List<Socket[]> pairs = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean refusing;
     private volatile int accepted;
 
@@ -54,6 +56,17 @@ final class LinkCutter implements AutoCloseable {
         open.clear();
     }
 
+    /** Closes the {@code index}-th connection forwarded (0 = the first), both sides: one channel breaks. */
+    void cut(int index) {
+        for (Socket socket : pairs.get(index)) {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing is all we want
+            }
+        }
+    }
+
     /** While true, new connections are accepted and closed at once: the link is down. */
     void refuse(boolean refuse) {
         refusing = refuse;
@@ -72,6 +85,7 @@ final class LinkCutter implements AutoCloseable {
                 upstream.setTcpNoDelay(true);
                 open.add(client);
                 open.add(upstream);
+                pairs.add(new Socket[] {client, upstream});
                 accepted++;
                 pump(client, upstream);
                 pump(upstream, client);

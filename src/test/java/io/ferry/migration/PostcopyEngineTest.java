@@ -261,6 +261,33 @@ class PostcopyEngineTest {
         });
     }
 
+    /**
+     * Only the preempt channel breaks (the second connection: requested pages and the page
+     * requests): post-copy pauses as for the main one, recovers by itself, and no page is lost,
+     * not even one that was requested and in flight on the broken channel.
+     */
+    @Test
+    void aBrokenPreemptChannelAloneIsRecoveredWithoutLosingAPage() throws Exception {
+        GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, SEED));
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration();
+             LinkCutter link = new LinkCutter(loopback.dataAddress())) {
+            loopback.routeThrough(link.address());
+            MigrationReport report = loopback.run(source, destination, 32 * MIB, 1, false, false,
+                    new OutgoingMigration.Postcopy(true, 1, false, MIB, true), migration -> {
+                        await().atMost(Duration.ofSeconds(30))
+                                .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, null));
+                        assertThat(link.accepted()).as("main and preempt channel").isEqualTo(2);
+                        link.cut(1);
+                    });
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(report.progress().postcopy().recoveries()).isEqualTo(1);
+            assertMemoryIsTheSwitchPlusTheDestinationsWrites(source, destination, 0.5);
+        }
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);

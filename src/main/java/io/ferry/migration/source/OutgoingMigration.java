@@ -543,7 +543,7 @@ public final class OutgoingMigration implements Runnable {
      * QEMU's post-copy switch: pause; the last image chunks (disks do not post-copy); the pages to
      * be sent again as discards; the disk hand-off; LISTEN, run state, device state, RUN — from
      * here the destination runs the guest. Then the pages it asks for go first, the rest are
-     * pushed behind them, each page once; END and EOF when none is left.
+     * pushed behind them, each page once on the main connection; END and EOF when none is left.
      */
     private boolean postcopy(List<RamBlock> blocks, long[][] toSend, GuestState before) throws InterruptedException {
         commitToSwitchover();
@@ -634,6 +634,7 @@ public final class OutgoingMigration implements Runnable {
         ensureRoom(64);
         StreamEncoder.sectionPart(batch, StreamFormat.SECTION_PART, RAM_SECTION_ID);
         int block = 0;
+        long unwritableSince = 0;
         while (remainingPages > 0) {
             if (preempt != null) {
                 preempt.checkOpen();   // a broken preempt channel pauses post-copy like a broken main one
@@ -654,12 +655,20 @@ public final class OutgoingMigration implements Runnable {
             if (!connection.isWritable()) {
                 // the background push waits for the socket to drain, but a page request wakes it at once
                 connection.checkOpen();
+                if (unwritableSince == 0) {
+                    unwritableSince = System.nanoTime();
+                } else if (System.nanoTime() - unwritableSince > OutgoingConnection.STALL_TIMEOUT_NANOS) {
+                    connection.close();
+                    throw new MigrationFailure("the link to the destination took no data for "
+                            + OutgoingConnection.STALL_TIMEOUT_NANOS / 1_000_000_000 + " s");
+                }
                 LockSupport.parkNanos(this, WRITABLE_POLL_NANOS);
                 if (Thread.interrupted()) {
                     throw new InterruptedException();
                 }
                 continue;
             }
+            unwritableSince = 0;
             // background push: a few pages from where the guest last asked, then look at requests again
             boolean found = false;
             for (int tried = 0; tried < blocks.size() && !found; tried++) {
@@ -910,7 +919,13 @@ public final class OutgoingMigration implements Runnable {
         return served;
     }
 
-    /** A requested page, marked in {@code bits}: on the preempt channel if there is one, else in the batch. */
+    /**
+     * A requested page, marked in {@code bits}: on the preempt channel if there is one, else in the
+     * batch. A page sent on the preempt channel stays due on the main one: the two connections are
+     * not ordered with each other, so only the main stream can promise every page before its END
+     * (the destination keeps whichever copy lands first; the source's copy is final, the guest
+     * being paused here). A broken preempt channel then costs latency, never a page.
+     */
     private void sendRequested(RamBlock block, long[] bits, long page) throws InterruptedException {
         if (preempt == null) {
             sendPostcopyPages(block, bits, page, 1);
@@ -921,8 +936,6 @@ public final class OutgoingMigration implements Runnable {
         }
         urgent.ensureWritable(StreamFormat.PAGE_SIZE + 300);
         writePage(urgent, preemptRecords, block, page);
-        clear(bits, page);
-        remainingPages--;
     }
 
     /** Requested pages go out now: on the preempt channel, or in the main channel's batch without one. */

@@ -187,8 +187,9 @@ public final class IncomingMigration
                 postcopyPaused = true;
                 log.warn("incoming migration {}: the source reconnected before this side saw its old connection end",
                         jobId);
-                this.connection.close();
             }
+            this.connection.close();   // the old stream, or an earlier recovery attempt that went nowhere
+            closePreempt();            // the source opens a new one with the new stream
             decoder.continueOnNewStream();
             recovering = true;
             log.info("incoming migration {}: recovery connection from {}", jobId, remoteAddress);
@@ -392,6 +393,7 @@ public final class IncomingMigration
      * has not arrived waits until the source reconnects (it retries) and sends it.
      */
     private void pausePostcopy(String reason) {
+        closePreempt();   // even when already paused: one a failed recovery attempt left open
         if (postcopyPaused) {
             return;
         }
@@ -586,6 +588,7 @@ public final class IncomingMigration
                         discard("post-copy could not start: the disks were not activated here ("
                                 + decided.detail() + ")");
                         connection.close();
+                        closePreempt();
                     }
                 }
             } catch (InterruptedException e) {
@@ -818,6 +821,17 @@ public final class IncomingMigration
             // draining first, then count: a page the preempt channel places meanwhile is counted, or calls again
             draining = preempt != null;
             long missing = paging.missing();
+            for (int i = 0; missing != 0 && paging.beingPlaced() > 0 && i < 100; i++) {
+                // a page another connection claimed is being copied in (microseconds): it is not missing
+                Thread.onSpinWait();
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                missing = paging.missing();
+            }
             if (missing != 0 && draining) {
                 return;
             }

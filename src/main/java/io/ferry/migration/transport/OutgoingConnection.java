@@ -37,7 +37,8 @@ import java.util.concurrent.TimeoutException;
  */
 public final class OutgoingConnection implements AutoCloseable {
 
-    private static final long STALL_TIMEOUT_NANOS = 30_000_000_000L;
+    /** A link that takes no data for this long is broken (a half-open connection, say). */
+    public static final long STALL_TIMEOUT_NANOS = 30_000_000_000L;
     private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(2 << 20, 8 << 20);
 
     /** Netty counts a FileRegion as 0 bytes by default: count it, so the water mark holds the sender back. */
