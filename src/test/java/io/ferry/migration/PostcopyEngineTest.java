@@ -186,19 +186,19 @@ class PostcopyEngineTest {
                 && (reasonPart == null || (r.reason() != null && r.reason().contains(reasonPart))));
     }
 
-    /** What a test does once the link was cut and both sides paused. */
-    private interface AfterCut {
+    /** What a test does to the link once post-copy runs, and until it is back. */
+    private interface Breakage {
         void run(OutgoingMigration migration, LoopbackMigration loopback, LinkCutter link, SyntheticGuest source,
                  SyntheticGuest destination);
     }
 
     /**
      * A guest that cannot converge, switched to post-copy after one round at 32 MiB/s, its
-     * background push held to 1 MiB/s, over a link the test cuts (and keeps down) once post-copy
-     * runs; {@code afterCut} brings it back. The migration must complete, recovered once, with
-     * the destination's memory exactly the source's at the switch plus its own writes.
+     * background push held to 1 MiB/s, over a link that {@code breakage} breaks once post-copy
+     * runs (and brings back). The migration must complete, recovered once, with the destination's
+     * memory exactly the source's at the switch plus its own writes.
      */
-    private void cutDuringPostcopy(boolean autoRecover, AfterCut afterCut) throws Exception {
+    private void breakDuringPostcopy(boolean autoRecover, Breakage breakage) throws Exception {
         GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, SEED));
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
@@ -209,20 +209,27 @@ class PostcopyEngineTest {
             MigrationReport report = loopback.run(source, destination, 32 * MIB, 1, false, false,
                     new OutgoingMigration.Postcopy(true, 1, false, MIB, autoRecover), migration -> {
                         assertThat(migration.recover()).as("not paused yet").isFalse();
-                        await().atMost(Duration.ofSeconds(30))
-                                .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, null));
-                        link.refuse(true);
-                        link.cut();
-                        await().atMost(Duration.ofSeconds(10)).until(() ->
-                                reported(loopback, MigrationReport.POSTCOPY_PAUSED, "link to")
-                                && reported(loopback, MigrationReport.POSTCOPY_PAUSED, "connection from the source lost"));
-                        afterCut.run(migration, loopback, link, source, destination);
+                        // the destination runs the guest: LISTEN and RUN arrived (a link lost before LISTEN
+                        // arrives, with no disks to prove the guest never ran there, stays paused for good)
+                        await().atMost(Duration.ofSeconds(30)).until(() ->
+                                reported(loopback, MigrationReport.POSTCOPY_ACTIVE, null)
+                                && destination.state() == GuestState.RUNNING);
+                        breakage.run(migration, loopback, link, source, destination);
                     });
 
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
             assertThat(report.progress().postcopy().recoveries()).isEqualTo(1);
             assertMemoryIsTheSwitchPlusTheDestinationsWrites(source, destination, 0.5);
         }
+    }
+
+    /** Cuts every connection and keeps the link down: both sides must report the pause. */
+    private static void cutAndKeepDown(LoopbackMigration loopback, LinkCutter link) {
+        link.refuse(true);
+        link.cut();
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+                reported(loopback, MigrationReport.POSTCOPY_PAUSED, "link to")
+                && reported(loopback, MigrationReport.POSTCOPY_PAUSED, "connection from the source lost"));
     }
 
     /**
@@ -233,7 +240,8 @@ class PostcopyEngineTest {
      */
     @Test
     void aLinkCutDuringPostcopyPausesAndARecoveryCompletesByteExact() throws Exception {
-        cutDuringPostcopy(false, (migration, loopback, link, source, destination) -> {
+        breakDuringPostcopy(false, (migration, loopback, link, source, destination) -> {
+            cutAndKeepDown(loopback, link);
             assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
             assertThat(source.state()).isEqualTo(GuestState.PAUSED);
             // the link is still down: a recovery attempt fails and the job stays paused
@@ -251,7 +259,8 @@ class PostcopyEngineTest {
     /** Without anyone asking, the source retries a broken link with back-off until it is back. */
     @Test
     void aBrokenLinkIsRetriedWithBackoffUntilItComesBack() throws Exception {
-        cutDuringPostcopy(true, (migration, loopback, link, source, destination) -> {
+        breakDuringPostcopy(true, (migration, loopback, link, source, destination) -> {
+            cutAndKeepDown(loopback, link);
             sleep(1500);   // past the first back-off steps: those attempts are refused
             link.refuse(false);
         });
@@ -264,24 +273,10 @@ class PostcopyEngineTest {
      */
     @Test
     void aBrokenPreemptChannelAloneIsRecoveredWithoutLosingAPage() throws Exception {
-        GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, SEED));
-        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
-             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
-                     SyntheticGuest.IncomingImages.SHARED);
-             LoopbackMigration loopback = new LoopbackMigration();
-             LinkCutter link = new LinkCutter(loopback.dataAddress())) {
-            loopback.routeThrough(link.address());
-            MigrationReport report = loopback.run(source, destination, 32 * MIB, 1, false, false,
-                    new OutgoingMigration.Postcopy(true, 1, false, MIB, true), migration -> {
-                        await().atMost(Duration.ofSeconds(30))
-                                .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, null));
-                        assertThat(link.accepted()).as("main and preempt channel").isEqualTo(2);
-                        link.cut(1);
-                    });
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
-            assertThat(report.progress().postcopy().recoveries()).isEqualTo(1);
-            assertMemoryIsTheSwitchPlusTheDestinationsWrites(source, destination, 0.5);
-        }
+        breakDuringPostcopy(true, (migration, loopback, link, source, destination) -> {
+            assertThat(link.accepted()).as("main and preempt channel").isEqualTo(2);
+            link.cut(1);
+        });
     }
 
     private static void sleep(long ms) {
