@@ -1,5 +1,6 @@
 package io.ferry.bench;
 
+import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.MigrationReport;
 import io.ferry.guest.DiskSpec;
 import io.ferry.guest.GuestSpec;
@@ -134,7 +135,7 @@ public final class BlockCopyBenchmark implements Callable<Integer> {
             long start = System.nanoTime();
             MigrationReport report = loopback.run(source, destination, 0, 300, false, true, null);
             double seconds = (System.nanoTime() - start) / 1e9;
-            if (!report.phase().equals(MigrationReport.COMPLETED)) {
+            if (!report.phase().equals(MigrationPhase.COMPLETED)) {
                 throw new IllegalStateException("block migration " + report.phase() + ": " + report.reason());
             }
             destination.deleteImages();

@@ -1,5 +1,6 @@
 package io.ferry.bench;
 
+import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.MigrationProgress;
 import io.ferry.channel.MigrationReport;
 import io.ferry.guest.GuestSpec;
@@ -61,7 +62,7 @@ public final class PrecopyBenchmark implements Callable<Integer> {
         rawTcp(bytes);
         migrate(datastore, 128 * MIB, Content.RANDOM, 0, 0);
         migrate(datastore, 128 * MIB, Content.ZERO, 0, 0);
-        double rawSeconds = median(() -> new Result(rawTcp(bytes), MigrationReport.COMPLETED, null)).seconds();
+        double rawSeconds = median(() -> new Result(rawTcp(bytes), MigrationPhase.COMPLETED, null)).seconds();
         Result random = median(() -> migrate(datastore, bytes, Content.RANDOM, 0, 0));
         Result zero = median(() -> migrate(datastore, bytes, Content.ZERO, 0, 0));
         double bandwidth = bytes / random.seconds();           // bytes/s achieved in (a)
@@ -105,7 +106,7 @@ public final class PrecopyBenchmark implements Callable<Integer> {
     }
 
     private static void print(String line, String name, long bytes, double rawSeconds, Result r) {
-        System.out.printf(Locale.ROOT, line, name + (r.phase().equals(MigrationReport.COMPLETED) ? "" : " [" + r.phase() + "]"),
+        System.out.printf(Locale.ROOT, line, name + (r.phase().equals(MigrationPhase.COMPLETED) ? "" : " [" + r.phase() + "]"),
                 f(r.seconds()), f(bytes / MIB / r.seconds()), f(rawSeconds / r.seconds()),
                 r.progress().ram().iterations(), r.progress().downtimeMs() + " ms");
     }
@@ -116,7 +117,7 @@ public final class PrecopyBenchmark implements Callable<Integer> {
 
     private enum Content { RANDOM, ZERO }
 
-    private record Result(double seconds, String phase, MigrationProgress progress) {
+    private record Result(double seconds, MigrationPhase phase, MigrationProgress progress) {
     }
 
     private static Result migrate(Path datastore, long bytes, Content content, long dirtyPagesPerSecond,

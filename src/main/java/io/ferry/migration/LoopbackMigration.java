@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.GuestReport;
 import io.ferry.channel.MigrationReport;
 import io.ferry.guest.GuestState;
@@ -159,9 +160,9 @@ public final class LoopbackMigration implements AutoCloseable {
         UUID jobId = UUID.randomUUID();
         MigrationReporter reporter = report -> {
             reports.add(report);
-            if (!report.phase().equals(MigrationReport.PROGRESS) && !report.phase().equals(MigrationReport.ACTIVE)
-                    && !report.phase().equals(MigrationReport.POSTCOPY_ACTIVE)
-                    && !report.phase().equals(MigrationReport.POSTCOPY_PAUSED)
+            if (!report.phase().equals(MigrationPhase.PROGRESS) && !report.phase().equals(MigrationPhase.ACTIVE)
+                    && !report.phase().equals(MigrationPhase.POSTCOPY_ACTIVE)
+                    && !report.phase().equals(MigrationPhase.POSTCOPY_PAUSED)
                     && report.progress() != null && report.progress().ram() != null) {
                 outcome.complete(report);
             }

@@ -1,5 +1,6 @@
 package io.ferry.worker;
 
+import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.ControlChannel;
 import io.ferry.channel.MigrationReport;
 import io.ferry.channel.WorkerHeartbeat;
@@ -126,8 +127,8 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
     /** As {@link #report(MigrationReport)}; {@code gone} runs when the control plane says the job has ended (410). */
     void report(MigrationReport report, java.util.function.Consumer<java.util.UUID> gone) {
         reports.execute(() -> {
-            boolean terminal = !report.phase().equals(MigrationReport.PROGRESS)
-                    && !report.phase().equals(MigrationReport.ACTIVE);
+            boolean terminal = !report.phase().equals(MigrationPhase.PROGRESS)
+                    && !report.phase().equals(MigrationPhase.ACTIVE);
             for (int attempt = 0; running; attempt++) {
                 try {
                     int status = send(ControlChannel.migrationReport(report.jobId()), "POST", report);

@@ -1,5 +1,6 @@
 package io.ferry.worker;
 
+import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.StartIncomingCommand;
 import io.ferry.channel.StartOutgoingCommand;
 import io.ferry.channel.MigrationReport;
@@ -100,7 +101,7 @@ final class Migrations implements IncomingRegistry {
     void startOutgoing(StartOutgoingCommand command) {
         UUID jobId = command.jobId();
         if (cancelledEarly.remove(jobId)) {
-            reporter.report(new MigrationReport(jobId, MigrationReport.CANCELLED, "cancelled before it started", null,
+            reporter.report(new MigrationReport(jobId, MigrationPhase.CANCELLED, "cancelled before it started", null,
                     null));
             return;
         }

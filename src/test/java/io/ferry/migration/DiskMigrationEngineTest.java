@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.channel.MigrationPhase;
 import io.ferry.migration.source.OutgoingMigration;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -91,7 +92,7 @@ class DiskMigrationEngineTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> source.diskWritesAcknowledged() > 1000);
             MigrationReport report = loopback.run(source, destination, 0, 300, true, true, null);
 
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             var progress = report.progress();
             assertThat(progress.disk().total()).isEqualTo(29 * MIB + 12 * 1024);
             assertThat(progress.disk().transferred()).isGreaterThanOrEqualTo(30 * MIB);   // every chunk at least once
@@ -99,7 +100,7 @@ class DiskMigrationEngineTest {
             // at switchover the destination's images equal the source's (the destination checked too)
             assertThat(progress.verification().sourceDisks()).hasSize(2);
             assertThat(loopback.reports()).anySatisfy(r -> {
-                assertThat(r.phase()).isEqualTo(MigrationReport.VERIFIED);
+                assertThat(r.phase()).isEqualTo(MigrationPhase.VERIFIED);
                 assertThat(r.progress().verification().destinationDisks())
                         .isEqualTo(progress.verification().sourceDisks());
             });
@@ -115,7 +116,7 @@ class DiskMigrationEngineTest {
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
             MigrationReport report = loopback.run(source, destination, 0, 300, false, null);
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             destination.pause();
             GuestChecksums handedOver = destination.checksums();
 
@@ -161,7 +162,7 @@ class DiskMigrationEngineTest {
             run.start();
             run.join(60_000);
 
-            assertThat(report[0].phase()).isEqualTo(MigrationReport.FAILED);
+            assertThat(report[0].phase()).isEqualTo(MigrationPhase.FAILED);
             assertThat(report[0].reason()).contains("did not record the hand-off").contains("re-activated");
             // the hand-off was never recorded: the source re-activates at generation 2 and runs on
             assertThat(loopback.ownership().records()).extracting(OwnershipGrant.Disk::ownerHostId,
@@ -197,8 +198,8 @@ class DiskMigrationEngineTest {
                         assertThat(migration.startPostcopy()).isTrue();
                     });
 
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
-            assertThat(loopback.reports()).extracting(MigrationReport::phase).contains(MigrationReport.POSTCOPY_ACTIVE);
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
+            assertThat(loopback.reports()).extracting(MigrationReport::phase).contains(MigrationPhase.POSTCOPY_ACTIVE);
             assertThat(report.progress().downtimeMs()).isNotNull();
             assertTheDestinationWritesAloneAndKeepsEveryWrite(spec, loopback, source, destination);
         }

@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.channel.MigrationPhase;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
@@ -124,8 +125,8 @@ class PostcopyEngineTest {
              LoopbackMigration loopback = new LoopbackMigration()) {
             MigrationReport report = loopback.run(source, destination, 8 * MIB, 50, false, false, switchRule, null);
 
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
-            assertThat(loopback.reports()).extracting(MigrationReport::phase).contains(MigrationReport.POSTCOPY_ACTIVE);
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
+            assertThat(loopback.reports()).extracting(MigrationReport::phase).contains(MigrationPhase.POSTCOPY_ACTIVE);
             if (rounds > 0) {
                 assertThat(report.progress().ram().iterations()).isEqualTo(rounds);
             } else {
@@ -162,7 +163,7 @@ class PostcopyEngineTest {
                         org.awaitility.Awaitility.await().until(() -> migration.progress().ram().transferred() > 4 * MIB);
                         assertThat(migration.startPostcopy()).isTrue();
                     });
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             assertMemoryIsTheSwitchPlusTheDestinationsWrites(source, destination, 1.0);
         }
     }
@@ -181,7 +182,7 @@ class PostcopyEngineTest {
         assertThat(destination.checksums().memory()).isEqualTo(sha256(expected));
     }
 
-    private static boolean reported(LoopbackMigration loopback, String phase, String reasonPart) {
+    private static boolean reported(LoopbackMigration loopback, MigrationPhase phase, String reasonPart) {
         return loopback.reports().stream().anyMatch(r -> r.phase().equals(phase)
                 && (reasonPart == null || (r.reason() != null && r.reason().contains(reasonPart))));
     }
@@ -212,12 +213,12 @@ class PostcopyEngineTest {
                         // the destination runs the guest: LISTEN and RUN arrived (a link lost before LISTEN
                         // arrives, with no disks to prove the guest never ran there, stays paused for good)
                         await().atMost(Duration.ofSeconds(30)).until(() ->
-                                reported(loopback, MigrationReport.POSTCOPY_ACTIVE, null)
+                                reported(loopback, MigrationPhase.POSTCOPY_ACTIVE, null)
                                 && destination.state() == GuestState.RUNNING);
                         breakage.run(migration, loopback, link, source, destination);
                     });
 
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             assertThat(report.progress().postcopy().recoveries()).isEqualTo(1);
             assertMemoryIsTheSwitchPlusTheDestinationsWrites(source, destination, 0.5);
         }
@@ -228,8 +229,8 @@ class PostcopyEngineTest {
         link.refuse(true);
         link.cut();
         await().atMost(Duration.ofSeconds(10)).until(() ->
-                reported(loopback, MigrationReport.POSTCOPY_PAUSED, "link to")
-                && reported(loopback, MigrationReport.POSTCOPY_PAUSED, "connection from the source lost"));
+                reported(loopback, MigrationPhase.POSTCOPY_PAUSED, "link to")
+                && reported(loopback, MigrationPhase.POSTCOPY_PAUSED, "connection from the source lost"));
     }
 
     /**
@@ -247,11 +248,11 @@ class PostcopyEngineTest {
             // the link is still down: a recovery attempt fails and the job stays paused
             assertThat(migration.recover()).isTrue();
             await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
-                    .until(() -> !reported(loopback, MigrationReport.POSTCOPY_ACTIVE, "recovered"));
+                    .until(() -> !reported(loopback, MigrationPhase.POSTCOPY_ACTIVE, "recovered"));
             link.refuse(false);
             assertThat(migration.recover()).isTrue();
             await().atMost(Duration.ofSeconds(10))
-                    .until(() -> reported(loopback, MigrationReport.POSTCOPY_ACTIVE, "recovered"));
+                    .until(() -> reported(loopback, MigrationPhase.POSTCOPY_ACTIVE, "recovered"));
             assertThat(link.accepted()).as("main and preempt channel, then both again").isEqualTo(4);
         });
     }

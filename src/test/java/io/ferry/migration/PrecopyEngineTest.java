@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.channel.MigrationPhase;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -60,7 +61,7 @@ class PrecopyEngineTest {
             fillRandom(source.memory().blocks().get(0), 1);
             MigrationReport report = loopback.run(source, destination, 0, 300, true, null);
 
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             assertThat(source.memory().isClosed() || source.state() == GuestState.PAUSED).isTrue();
             assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
             var verification = report.progress().verification();
@@ -85,7 +86,7 @@ class PrecopyEngineTest {
             source.pause();
             GuestChecksums before = source.checksums();
             MigrationReport report = loopback.run(source, destination, 0, 300, false, null);
-            assertThat(report.phase()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(report.phase()).isEqualTo(MigrationPhase.COMPLETED);
             assertThat(destination.state()).isEqualTo(GuestState.PAUSED);
             GuestChecksums after = destination.checksums();
             assertThat(after.memory()).isEqualTo(before.memory());
@@ -116,7 +117,7 @@ class PrecopyEngineTest {
                         page.release();
                         return true;
                     }));
-            assertThat(report.phase()).isEqualTo(MigrationReport.FAILED);
+            assertThat(report.phase()).isEqualTo(MigrationPhase.FAILED);
             assertThat(report.reason()).contains("rejected the stream", "memory checksum mismatch");
             assertThat(source.state()).isEqualTo(GuestState.RUNNING);
             assertThat(source.memory().isClosed()).isFalse();
@@ -132,7 +133,7 @@ class PrecopyEngineTest {
             fillRandom(source.memory().blocks().get(0), 4);
             GuestChecksums untouched = destination.checksums();
             MigrationReport report = loopback.runWithWrongSecret(source, destination);
-            assertThat(report.phase()).isEqualTo(MigrationReport.FAILED);
+            assertThat(report.phase()).isEqualTo(MigrationPhase.FAILED);
             assertThat(report.reason()).contains("refused the connection");
             assertThat(report.progress().ram().transferred()).isZero();
             assertThat(destination.checksums().memory()).isEqualTo(untouched.memory());

@@ -6,7 +6,8 @@ import io.ferry.control.api.MigrationRequests.Parameters;
 import io.ferry.control.api.MigrationRequests.TuneMigration;
 import io.ferry.control.job.JobStatus;
 import io.ferry.control.job.MigrationJob;
-import io.ferry.control.job.MigrationJobService;
+import io.ferry.control.job.JobViews;
+import io.ferry.control.job.MigrationCommands;
 import io.ferry.control.job.MigrationParameters;
 import io.ferry.control.job.NewMigration;
 import io.ferry.control.job.StorageMode;
@@ -36,11 +37,13 @@ import tools.jackson.databind.json.JsonMapper;
 @RequestMapping("/api/v1/migrations")
 class MigrationController {
 
-    private final MigrationJobService jobs;
+    private final MigrationCommands jobs;
+    private final JobViews views;
     private final JsonMapper json;
 
-    MigrationController(MigrationJobService jobs, JsonMapper json) {
+    MigrationController(MigrationCommands jobs, JobViews views, JsonMapper json) {
         this.jobs = jobs;
+        this.views = views;
         this.json = json;
     }
 
@@ -71,13 +74,13 @@ class MigrationController {
                                          @RequestParam(defaultValue = "0") @Min(0) int page,
                                          @RequestParam(defaultValue = "20") @Min(1) @Max(200) int size) {
         JobStatus wanted = status == null ? null : parseStatus(status);
-        return PageResponse.of(jobs.search(wanted, guestId, hostId,
+        return PageResponse.of(views.search(wanted, guestId, hostId,
                 PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt"))), this::view);
     }
 
     @GetMapping("/{jobId}")
     MigrationResponse get(@PathVariable UUID jobId) {
-        return view(jobs.get(jobId));
+        return view(views.get(jobId));
     }
 
     @PatchMapping("/{jobId}")
@@ -106,11 +109,11 @@ class MigrationController {
 
     @GetMapping("/{jobId}/events")
     List<JobEventResponse> events(@PathVariable UUID jobId) {
-        return jobs.events(jobId).stream().map(JobEventResponse::of).toList();
+        return views.events(jobId).stream().map(JobEventResponse::of).toList();
     }
 
     private MigrationResponse view(MigrationJob job) {
-        return MigrationResponse.of(job, jobs.progress(job), jobs.diskStates(job));
+        return MigrationResponse.of(job, views.progress(job), views.diskStates(job));
     }
 
     private static JobStatus parseStatus(String status) {

@@ -1,5 +1,6 @@
 package io.ferry.control.dispatch;
 
+import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.CreateGuestCommand;
 import io.ferry.channel.DiskGeneration;
 import io.ferry.channel.DiskLayout;
@@ -18,7 +19,8 @@ import io.ferry.control.host.HostService;
 import io.ferry.control.host.WorkerGateway;
 import io.ferry.control.job.JobStatus;
 import io.ferry.control.job.MigrationJob;
-import io.ferry.control.job.MigrationJobService;
+import io.ferry.control.job.JobStore;
+import io.ferry.control.job.ReportHandler;
 import io.ferry.control.job.MigrationParameters;
 import io.ferry.control.ownership.OwnershipService;
 import io.ferry.control.guest.GuestState;
@@ -48,7 +50,8 @@ class MigrationDispatcher {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String SYSTEM = "system";
 
-    private final MigrationJobService jobs;
+    private final JobStore jobs;
+    private final ReportHandler reports;
     private final GuestService guests;
     private final HostService hosts;
     private final OwnershipService ownership;
@@ -60,7 +63,7 @@ class MigrationDispatcher {
     private final Duration sourceLostAfter;
     private final Duration setupTimeout;
 
-    MigrationDispatcher(MigrationJobService jobs, GuestService guests, HostService hosts, OwnershipService ownership,
+    MigrationDispatcher(JobStore jobs, ReportHandler reports, GuestService guests, HostService hosts, OwnershipService ownership,
                         WorkerGateway workers, Clock clock,
                         @Value("${ferry.dispatcher.enabled:true}") boolean enabled,
                         @Value("${ferry.dispatcher.source-lost-after:60s}") Duration sourceLostAfter,
@@ -70,6 +73,7 @@ class MigrationDispatcher {
         this.sourceLostAfter = sourceLostAfter;
         this.setupTimeout = setupTimeout;
         this.jobs = jobs;
+        this.reports = reports;
         this.guests = guests;
         this.hosts = hosts;
         this.ownership = ownership;
@@ -82,7 +86,7 @@ class MigrationDispatcher {
             return;
         }
         for (UUID id : jobs.queued()) {
-            jobs.begin(id).ifPresent(this::start);
+            jobs.begin(id, "dispatcher started the migration").ifPresent(this::start);
         }
         for (MigrationJob job : jobs.unfinished()) {
             String reason = abandoned(job);
@@ -162,12 +166,10 @@ class MigrationDispatcher {
      */
     boolean report(UUID jobId, MigrationReport report) {
         try (MDC.MDCCloseable ignored = MDC.putCloseable("jobId", jobId.toString())) {
-            boolean running = report.phase().equals(MigrationReport.PROGRESS)
-                    || report.phase().equals(MigrationReport.ACTIVE);
-            if (running && jobs.get(jobId).status().isTerminal()) {
+            if (report.phase().isRunning() && jobs.get(jobId).status().isTerminal()) {
                 return false;
             }
-            MigrationJob job = jobs.recordReport(jobId, report, "worker");
+            MigrationJob job = reports.recordReport(jobId, report, "worker");
             if (job.status() == JobStatus.FAILED || job.status() == JobStatus.CANCELLED) {
                 cleanUpDestination(job);
             }

@@ -5,7 +5,7 @@ import io.ferry.channel.MigrationReport;
 import io.ferry.channel.ErrorReply;
 import io.ferry.channel.OwnershipStep;
 import io.ferry.control.job.JobNotFoundException;
-import io.ferry.control.job.MigrationJobService;
+import io.ferry.control.job.HandoffSteps;
 import io.ferry.control.ownership.OwnershipConflictException;
 import org.springframework.web.bind.annotation.GetMapping;
 import java.util.UUID;
@@ -33,14 +33,14 @@ class WorkerChannelController {
     private final HostService hosts;
     private final GuestService guests;
     private final MigrationDispatcher dispatcher;
-    private final MigrationJobService jobs;
+    private final HandoffSteps handoff;
 
     WorkerChannelController(HostService hosts, GuestService guests, MigrationDispatcher dispatcher,
-                            MigrationJobService jobs) {
+                            HandoffSteps jobs) {
         this.hosts = hosts;
         this.guests = guests;
         this.dispatcher = dispatcher;
-        this.jobs = jobs;
+        this.handoff = jobs;
     }
 
     /**
@@ -50,7 +50,7 @@ class WorkerChannelController {
     @PostMapping(ControlChannel.MIGRATION_OWNERSHIP)
     ResponseEntity<Object> ownershipStep(@PathVariable UUID jobId, @RequestBody OwnershipStep step) {
         try {
-            return ResponseEntity.ok(jobs.ownershipStep(jobId, step, "worker:" + step.hostId()));
+            return ResponseEntity.ok(handoff.ownershipStep(jobId, step, "worker:" + step.hostId()));
         } catch (OwnershipConflictException refused) {
             return ResponseEntity.status(HttpStatus.CONFLICT).body(new ErrorReply(refused.getMessage()));
         } catch (OptimisticLockingFailureException raced) {
@@ -65,7 +65,7 @@ class WorkerChannelController {
     @GetMapping(ControlChannel.MIGRATION_OWNERSHIP)
     ResponseEntity<Object> ownership(@PathVariable UUID jobId) {
         try {
-            return ResponseEntity.ok(jobs.ownershipOf(jobId));
+            return ResponseEntity.ok(handoff.ownershipOf(jobId));
         } catch (JobNotFoundException unknown) {
             return ResponseEntity.status(HttpStatus.NOT_FOUND).body(new ErrorReply(unknown.getMessage()));
         }

@@ -13,6 +13,7 @@ import io.ferry.control.host.WorkerRejectedException;
 import io.ferry.control.idempotency.IdempotencyKey;
 import io.ferry.control.idempotency.IdempotencyService;
 import io.ferry.control.ownership.OwnershipService;
+import io.ferry.control.system.OptimisticRetry;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
@@ -22,7 +23,6 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.dao.OptimisticLockingFailureException;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.annotation.Transactional;
@@ -47,10 +47,12 @@ public class GuestService {
     private final WorkerGateway workers;
     private final TransactionTemplate tx;
     private final Clock clock;
+    private final OptimisticRetry retry;
 
     GuestService(GuestRepository guests, DiskRepository disks, HostService hosts, OwnershipService ownership,
                  IdempotencyService idempotency, WorkerGateway workers, PlatformTransactionManager txManager,
-                 Clock clock) {
+                 Clock clock, OptimisticRetry retry) {
+        this.retry = retry;
         this.guests = guests;
         this.disks = disks;
         this.hosts = hosts;
@@ -233,19 +235,11 @@ public class GuestService {
 
     /** Retried: a heartbeat may apply the same (or a newer) report to the row at the same moment. */
     private Guest recordState(UUID id, GuestReport report) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return tx.execute(status -> {
-                    Guest guest = get(id);
-                    guest.apply(report);
-                    return guests.saveAndFlush(guest);
-                });
-            } catch (OptimisticLockingFailureException raced) {
-                if (attempt == 3) {
-                    throw raced;
-                }
-            }
-        }
+        return retry.inTransaction(() -> {
+            Guest guest = get(id);
+            guest.apply(report);
+            return guests.saveAndFlush(guest);
+        });
     }
 
     /**

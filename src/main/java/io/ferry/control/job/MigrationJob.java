@@ -117,7 +117,7 @@ public class MigrationJob {
         }
     }
 
-    void recordProgress(String progressJson, Instant now) {
+    void recordProgress(String progressJson, io.ferry.channel.MigrationProgress figures, Instant now) {
         progress = progressJson;
         updatedAt = now;
     }

@@ -1,5 +1,6 @@
 package io.ferry.migration.source;
 
+import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.MigrationProgress;
 import io.ferry.channel.MigrationReport;
 import io.ferry.guest.DirtyBitmap;
@@ -268,7 +269,7 @@ public final class OutgoingMigration implements Runnable {
             migrating.changeState(GuestState.MIGRATING_OUT);
             List<RamBlock> blocks = guest.memory().blocks();
             long[][] toSend = setup(blocks);
-            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.ACTIVE, "pre-copy started", progress(),
+            reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.ACTIVE, "pre-copy started", progress(),
                     null));
             iterate(blocks, toSend);
             if (postcopyRequested) {
@@ -279,7 +280,7 @@ public final class OutgoingMigration implements Runnable {
                 switchOver(blocks, toSend, before);
             }
             handedOver = true;
-            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.COMPLETED, postcopyRunSent
+            reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.COMPLETED, postcopyRunSent
                     ? "post-copy complete: every page is on the destination (" + postcopyRequests + " requested, "
                     + recoveries + " recoveries; " + downtimeMs + " ms of downtime at the switch)"
                     : "destination resumed the guest after " + downtimeMs + " ms of downtime", progress(), null));
@@ -287,13 +288,13 @@ public final class OutgoingMigration implements Runnable {
                     elapsedMs(), iterations, downtimeMs);
         } catch (Cancelled c) {
             restore(before);
-            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.CANCELLED,
+            reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.CANCELLED,
                     "cancelled; the guest keeps running on the source", progress(), migrating.report()));
             log.info("migration cancelled; guest stays here");
         } catch (InterruptedException e) {
             if (postcopyRunSent) {
                 // the destination may run the guest: this side's part of it goes with this worker
-                reporter.report(new MigrationReport(spec.jobId(), MigrationReport.POSTCOPY_PAUSED, "the source worker "
+                reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.POSTCOPY_PAUSED, "the source worker "
                         + "is stopping during post-copy: the pages the destination still lacks go with it", progress(),
                         null));
                 return;
@@ -303,7 +304,7 @@ public final class OutgoingMigration implements Runnable {
             if (mayResume) {
                 restore(before);
             }
-            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, "worker is stopping",
+            reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.FAILED, "worker is stopping",
                     progress(), mayResume ? migrating.report() : null));
         } catch (RuntimeException e) {
             String reason = e instanceof MigrationFailure ? e.getMessage() : e.toString();
@@ -313,7 +314,7 @@ public final class OutgoingMigration implements Runnable {
                 // Both hosts hold parts of the only copy: never resume here, never drop anything.
                 reason = "post-copy broken after the destination was told to run the guest (" + reason + "): the "
                         + "guest stays paused here with the pages the destination still lacks";
-                reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, reason, progress(), null));
+                reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.FAILED, reason, progress(), null));
                 log.error("migration {}", reason);
             } else if (inactivated) {
                 handedOver = failBack(reason, before);
@@ -321,12 +322,12 @@ public final class OutgoingMigration implements Runnable {
                 // Both sides may hold the guest: never resume it here on a guess. It stays paused.
                 reason = "outcome unknown after the whole stream was sent (" + reason + "): the guest stays paused "
                         + "on the source; check whether the destination runs it before resuming either copy";
-                reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, reason, progress(),
+                reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.FAILED, reason, progress(),
                         migrating.report()));
                 log.error("migration {}", reason);
             } else {
                 restore(before);
-                reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, reason, progress(),
+                reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.FAILED, reason, progress(),
                         migrating.report()));
                 log.warn("migration failed, guest stays here: {}", reason, e instanceof MigrationFailure ? null : e);
             }
@@ -375,7 +376,7 @@ public final class OutgoingMigration implements Runnable {
                         restore(before);
                         String why = reason + "; the source re-activated its disks at generation "
                                 + answer.generations().values() + " and keeps the guest";
-                        reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, why, progress(),
+                        reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.FAILED, why, progress(),
                                 migrating.report()));
                         log.warn("migration failed, guest stays here: {}", why);
                         return false;
@@ -388,14 +389,14 @@ public final class OutgoingMigration implements Runnable {
                         if (destinationOwns) {
                             String why = "the destination activated the disks " + now.disks() + " (" + reason
                                     + " afterwards): the guest runs there";
-                            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.COMPLETED, why,
+                            reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.COMPLETED, why,
                                     progress(), null));
                             log.info("migration completed: {}", why);
                             return true;
                         }
                         String why = reason + "; the control plane refused to re-activate the disks here ("
                                 + answer.detail() + "): the guest stays paused and fenced";
-                        reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, why, progress(),
+                        reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.FAILED, why, progress(),
                                 migrating.report()));
                         log.error("migration {}", why);
                         return false;
@@ -405,7 +406,7 @@ public final class OutgoingMigration implements Runnable {
                 }
             }
         } catch (InterruptedException stopping) {
-            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.FAILED, reason
+            reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.FAILED, reason
                     + "; worker stopped before the disks could be re-activated: the guest stays paused and fenced",
                     progress(), migrating.report()));
             return false;
@@ -572,7 +573,7 @@ public final class OutgoingMigration implements Runnable {
             flush(false);
             downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
             bytesDuringPause = transferred - bytesBeforePause;
-            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.POSTCOPY_ACTIVE,
+            reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.POSTCOPY_ACTIVE,
                     "post-copy: the destination runs the guest and asks for the pages it lacks", progress(), null));
             log.info("post-copy running after {} ms of downtime; {} pages to go", downtimeMs, remainingPages);
         } catch (MigrationFailure broken) {
@@ -754,7 +755,7 @@ public final class OutgoingMigration implements Runnable {
         String why = "post-copy link to " + spec.destinationAddress() + " broken (" + reason + "): the guest runs on "
                 + "the destination and waits for the pages only this host has; " + (spec.postcopy().autoRecover()
                 ? "retrying with back-off" : "waiting for a recover request");
-        reporter.report(new MigrationReport(spec.jobId(), MigrationReport.POSTCOPY_PAUSED, why, progress(), null));
+        reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.POSTCOPY_PAUSED, why, progress(), null));
         log.warn("migration {}", why);
         long backoff = RECOVER_BACKOFF_FIRST_MS;
         while (true) {
@@ -777,7 +778,7 @@ public final class OutgoingMigration implements Runnable {
                 recoveries++;
                 String back = "post-copy recovered after " + (System.nanoTime() - pausedAt) / 1_000_000
                         + " ms: the destination reported its pages, " + resent + " are sent again";
-                reporter.report(new MigrationReport(spec.jobId(), MigrationReport.POSTCOPY_ACTIVE, back, progress(),
+                reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.POSTCOPY_ACTIVE, back, progress(),
                         null));
                 log.info("migration {}", back);
                 return Recovery.RECOVERED;
@@ -1333,7 +1334,7 @@ public final class OutgoingMigration implements Runnable {
         long now = System.nanoTime();
         if (force || now - lastProgressNanos >= PROGRESS_EVERY_NANOS) {
             lastProgressNanos = now;
-            reporter.report(new MigrationReport(spec.jobId(), MigrationReport.PROGRESS, null, progress(), null));
+            reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.PROGRESS, null, progress(), null));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.ferry.migration.target;
 
+import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.MigrationProgress;
 import io.ferry.channel.MigrationReport;
 import io.ferry.channel.OwnershipGrant;
@@ -404,7 +405,7 @@ public final class IncomingMigration
                 ? "the guest runs here with " + paging.missing() + " pages still at the source; accesses to them wait"
                 : "the guest was not started here yet; it waits") + " for the recovery";
         log.warn("incoming migration {}: {}", jobId, why);
-        reporter.report(new MigrationReport(jobId, MigrationReport.POSTCOPY_PAUSED, why, faultProgress(), null));
+        reporter.report(new MigrationReport(jobId, MigrationPhase.POSTCOPY_PAUSED, why, faultProgress(), null));
     }
 
     /**
@@ -632,7 +633,7 @@ public final class IncomingMigration
         if (ended || reportsStopped) {
             return;
         }
-        reporter.report(new MigrationReport(jobId, MigrationReport.PROGRESS, null, faultProgress(), null));
+        reporter.report(new MigrationReport(jobId, MigrationPhase.PROGRESS, null, faultProgress(), null));
         FAULT_REPORTS.schedule(this::reportFaults, 1, java.util.concurrent.TimeUnit.SECONDS);
     }
 
@@ -847,8 +848,8 @@ public final class IncomingMigration
         }
         guest.endDemandPaging();
         long[] faults = paging.faultLatencies();
-        reporter.report(new MigrationReport(jobId, MigrationReport.PROGRESS, null, faultProgress(), null));
-        reporter.report(new MigrationReport(jobId, MigrationReport.COMPLETED, "post-copy complete: every page is "
+        reporter.report(new MigrationReport(jobId, MigrationPhase.PROGRESS, null, faultProgress(), null));
+        reporter.report(new MigrationReport(jobId, MigrationPhase.COMPLETED, "post-copy complete: every page is "
                 + "on the destination, which runs the guest", null, null));
         log.info("incoming migration {}: post-copy complete, every page here; {} page faults", jobId, faults.length);
         verdict.complete(new IncomingRegistry.Verdict(0, null));
@@ -897,7 +898,7 @@ public final class IncomingMigration
             }
             GuestChecksums sums = guest.checksums();
             List<String> disks = sums.disks().stream().map(GuestChecksums.DiskChecksum::sha256).toList();
-            reporter.report(new MigrationReport(jobId, MigrationReport.VERIFIED, "destination digests", new MigrationProgress(
+            reporter.report(new MigrationReport(jobId, MigrationPhase.VERIFIED, "destination digests", new MigrationProgress(
                     0, 0, null, null, null, null, null, new MigrationProgress.Verification(null, sums.memory(), null,
                     sums.deviceState(), null, disks)), null));
             if (!sums.memory().equals(sourceDigests.memory())) {

@@ -1,5 +1,6 @@
 package io.ferry.control.job;
 
+import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.DiskGeneration;
 
 import io.ferry.channel.OwnershipStep;
@@ -121,7 +122,15 @@ abstract class PersistenceContractTests {
     }
 
     @Autowired
-    MigrationJobService jobs;
+    MigrationCommands commands;
+    @Autowired
+    JobViews views;
+    @Autowired
+    JobStore store;
+    @Autowired
+    ReportHandler reports;
+    @Autowired
+    HandoffSteps handoff;
     @Autowired
     MigrationJobRepository jobRepository;
     @Autowired
@@ -150,21 +159,21 @@ abstract class PersistenceContractTests {
     }
 
     MigrationJob jobFor(Guest guest, IdempotencyKey key, boolean postcopy) {
-        return jobs.create(new NewMigration(guest.id(), "host-b", new MigrationParameters(0, 300, StorageMode.SHARED,
+        return commands.create(new NewMigration(guest.id(), "host-b", new MigrationParameters(0, 300, StorageMode.SHARED,
                 postcopy, false, false, "none", 1, false, 0, false, 0)), key, "test");
     }
 
     @Test
     void aJobAndItsTimelineAreStored() {
         MigrationJob job = jobFor(guestOnA(), null);
-        jobs.cancel(job.id(), "test");
+        commands.cancel(job.id(), "test");
         MigrationJob stored = jobRepository.findById(job.id()).orElseThrow();
         assertThat(stored.status()).isEqualTo(JobStatus.CANCELLED);
         assertThat(stored.version()).isGreaterThan(job.version());
-        assertThat(jobs.events(job.id())).extracting(JobEvent::to)
+        assertThat(views.events(job.id())).extracting(JobEvent::to)
                 .containsExactly(JobStatus.QUEUED, JobStatus.CANCELLED);
-        assertThatThrownBy(() -> jobs.cancel(job.id(), "test")).isInstanceOf(IllegalTransitionException.class);
-        assertThat(jobs.events(job.id())).hasSize(2);
+        assertThatThrownBy(() -> commands.cancel(job.id(), "test")).isInstanceOf(IllegalTransitionException.class);
+        assertThat(views.events(job.id())).hasSize(2);
     }
 
     @Test
@@ -173,12 +182,12 @@ abstract class PersistenceContractTests {
         TransactionTemplate tx = new TransactionTemplate(txManager);
         MigrationJob first = jobRepository.findById(job.id()).orElseThrow();
         MigrationJob stale = jobRepository.findById(job.id()).orElseThrow();
-        tx.executeWithoutResult(s -> jobs.transition(first, JobStatus.SETUP, "engine picked it up", "test"));
+        tx.executeWithoutResult(s -> store.transition(first, JobStatus.SETUP, "engine picked it up", "test"));
         assertThatThrownBy(() -> tx.executeWithoutResult(s ->
-                jobs.transition(stale, JobStatus.CANCELLED, "late cancel", "test")))
+                store.transition(stale, JobStatus.CANCELLED, "late cancel", "test")))
                 .isInstanceOf(OptimisticLockingFailureException.class);
-        assertThat(jobs.get(job.id()).status()).isEqualTo(JobStatus.SETUP);
-        assertThat(jobs.events(job.id())).extracting(JobEvent::to).containsExactly(JobStatus.QUEUED, JobStatus.SETUP);
+        assertThat(views.get(job.id()).status()).isEqualTo(JobStatus.SETUP);
+        assertThat(views.events(job.id())).extracting(JobEvent::to).containsExactly(JobStatus.QUEUED, JobStatus.SETUP);
     }
 
     @Test
@@ -216,7 +225,7 @@ abstract class PersistenceContractTests {
         } finally {
             pool.shutdownNow();
         }
-        assertThat(jobs.search(null, guest.id(), null, org.springframework.data.domain.Pageable.unpaged())
+        assertThat(views.search(null, guest.id(), null, org.springframework.data.domain.Pageable.unpaged())
                 .getTotalElements()).isEqualTo(1);
     }
 
@@ -291,38 +300,38 @@ abstract class PersistenceContractTests {
         Guest guest = guestOnA();
         UUID disk = guests.disksOf(guest.id()).get(0).id();
         MigrationJob job = jobFor(guest, null, true);
-        assertThatThrownBy(() -> jobs.recover(job.id(), "test")).isInstanceOf(JobConflictException.class)
+        assertThatThrownBy(() -> commands.recover(job.id(), "test")).isInstanceOf(JobConflictException.class)
                 .hasMessageContaining("only a postcopy-paused job");
-        jobs.begin(job.id());
-        jobs.recordReport(job.id(), new MigrationReport(job.id(), MigrationReport.ACTIVE, "pre-copy", null, null),
+        store.begin(job.id(), "test");
+        reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.ACTIVE, "pre-copy", null, null),
                 "worker");
-        jobs.ownershipStep(job.id(), new OwnershipStep(OwnershipStep.HANDOFF, "host-a",
+        handoff.ownershipStep(job.id(), new OwnershipStep(OwnershipStep.HANDOFF, "host-a",
                 List.of(new DiskGeneration(disk, 1L))), "worker");
-        jobs.ownershipStep(job.id(), new OwnershipStep(OwnershipStep.ACTIVATE_POSTCOPY, "host-b",
+        handoff.ownershipStep(job.id(), new OwnershipStep(OwnershipStep.ACTIVATE_POSTCOPY, "host-b",
                 List.of(new DiskGeneration(disk, 1L))), "worker");
-        assertThat(jobs.get(job.id()).status()).isEqualTo(JobStatus.POSTCOPY_ACTIVE);
+        assertThat(views.get(job.id()).status()).isEqualTo(JobStatus.POSTCOPY_ACTIVE);
         assertThat(guests.get(guest.id()).hostId()).isEqualTo("host-b");
-        assertThatThrownBy(() -> jobs.cancel(job.id(), "test")).isInstanceOf(IllegalTransitionException.class);
+        assertThatThrownBy(() -> commands.cancel(job.id(), "test")).isInstanceOf(IllegalTransitionException.class);
 
-        jobs.recordReport(job.id(), new MigrationReport(job.id(), MigrationReport.POSTCOPY_PAUSED,
+        reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.POSTCOPY_PAUSED,
                 "link broken", null, null), "worker");
-        assertThat(jobs.get(job.id()).status()).isEqualTo(JobStatus.POSTCOPY_PAUSED);
-        assertThat(jobs.get(job.id()).statusReason()).isEqualTo("link broken");
-        assertThatThrownBy(() -> jobs.cancel(job.id(), "test")).isInstanceOf(IllegalTransitionException.class);
-        assertThat(jobs.recover(job.id(), "test").status()).isEqualTo(JobStatus.POSTCOPY_PAUSED);
+        assertThat(views.get(job.id()).status()).isEqualTo(JobStatus.POSTCOPY_PAUSED);
+        assertThat(views.get(job.id()).statusReason()).isEqualTo("link broken");
+        assertThatThrownBy(() -> commands.cancel(job.id(), "test")).isInstanceOf(IllegalTransitionException.class);
+        assertThat(commands.recover(job.id(), "test").status()).isEqualTo(JobStatus.POSTCOPY_PAUSED);
         // a progress report during the pause (the destination's fault figures) changes nothing else
-        jobs.recordReport(job.id(), new MigrationReport(job.id(), MigrationReport.PROGRESS, null,
+        reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.PROGRESS, null,
                 new MigrationProgress(0, 0, null, null, null, null, new MigrationProgress.Postcopy(0, 0, 0, 0, 0,
                         MigrationProgress.FaultLatency.of(new long[] {1_000_000, 2_000_000, 9_000_000})), null),
                 null), "worker");
-        jobs.recordReport(job.id(), new MigrationReport(job.id(), MigrationReport.POSTCOPY_ACTIVE, "recovered", null,
+        reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.POSTCOPY_ACTIVE, "recovered", null,
                 null), "worker");
-        jobs.recordReport(job.id(), new MigrationReport(job.id(), MigrationReport.COMPLETED, "every page arrived",
+        reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.COMPLETED, "every page arrived",
                 null, null), "worker");
-        MigrationJob done = jobs.get(job.id());
+        MigrationJob done = views.get(job.id());
         assertThat(done.status()).isEqualTo(JobStatus.COMPLETED);
         assertThat(done.destinationFaults()).contains("\"faults\":3").contains("\"maxMs\":9.0");
-        assertThat(jobs.events(job.id())).extracting(e -> e.to().apiName()).containsExactly("queued", "setup",
+        assertThat(views.events(job.id())).extracting(e -> e.to().apiName()).containsExactly("queued", "setup",
                 "active", "postcopy-active", "postcopy-paused", "postcopy-active", "completed");
     }
 }

@@ -1,0 +1,132 @@
+package io.ferry.control.job;
+
+import io.ferry.control.guest.GuestService;
+import io.ferry.control.host.HostService;
+import io.ferry.control.system.OptimisticRetry;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import org.springframework.dao.OptimisticLockingFailureException;
+import org.springframework.stereotype.Component;
+
+/**
+ * The one way a job row changes: read, change, save as a compare-and-set on its version (with
+ * {@link OptimisticRetry}), and every status change validated by {@link JobStatus}'s table and
+ * put on the job's timeline.
+ */
+@Component
+public class JobStore {
+
+    private static final Logger log = LoggerFactory.getLogger(JobStore.class);
+    public static final String SYSTEM = "system";
+
+    private final MigrationJobRepository jobs;
+    private final JobEventRepository events;
+    private final GuestService guests;
+    private final HostService hosts;
+    private final OptimisticRetry retry;
+    private final Clock clock;
+    private final MeterRegistry meters;
+
+    JobStore(MigrationJobRepository jobs, JobEventRepository events, GuestService guests, HostService hosts,
+             OptimisticRetry retry, Clock clock, MeterRegistry meters) {
+        this.jobs = jobs;
+        this.events = events;
+        this.guests = guests;
+        this.hosts = hosts;
+        this.retry = retry;
+        this.clock = clock;
+        this.meters = meters;
+    }
+
+    public MigrationJob get(UUID id) {
+        return jobs.findById(id).orElseThrow(() -> new JobNotFoundException(id));
+    }
+
+    /** Applies {@code change} to the job in one transaction; retried on a lost race (see {@link OptimisticRetry}). */
+    public MigrationJob inJob(UUID id, Consumer<MigrationJob> change) {
+        try (MDC.MDCCloseable ignored = MDC.putCloseable("jobId", id.toString())) {
+            return retry.inTransaction(() -> {
+                MigrationJob job = get(id);
+                change.accept(job);
+                return jobs.saveAndFlush(job);
+            });
+        }
+    }
+
+    /** The one way a job's status changes: validated, stored with its version check, and put on the timeline. */
+    public void transition(MigrationJob job, JobStatus next, String reason, String actor) {
+        JobStatus from = job.status();
+        JobEvent event = job.transitionTo(next, reason, actor, clock.instant());
+        jobs.saveAndFlush(job);
+        events.save(event);
+        if (next.isTerminal()) {
+            guests.releaseFromJob(job.guestId(), job.id());
+        }
+        meters.counter("ferry.jobs.transitions", "from", from.apiName(), "to", next.apiName()).increment();
+        log.info("job {}: {} -> {} ({})", job.id(), from.apiName(), next.apiName(), reason);
+    }
+
+    /** A timeline entry that is not a transition (a wait, an escalation, a decision), in the caller's transaction. */
+    public void note(MigrationJob job, JobEvent.Kind kind, String reason, String actor) {
+        events.save(new JobEvent(job.id(), clock.instant(), job.status(), job.status(), kind, reason, actor));
+        log.info("job {}: {} ({})", job.id(), kind.apiName(), reason);
+    }
+
+    /** Ends a job that could not go on, keeping the first failure. No-op on a finished job. */
+    public MigrationJob fail(UUID id, String failure, String actor) {
+        return inJob(id, job -> {
+            job.recordFailure(failure);
+            if (!job.status().isTerminal()) {
+                transition(job, JobStatus.FAILED, failure, actor);
+            }
+        });
+    }
+
+    /**
+     * The destination runs the guest now: record where. With disks this already happened when
+     * the destination's activation won; a guest without disks moves when the source reports.
+     */
+    void handOver(MigrationJob job) {
+        if (!guests.get(job.guestId()).hostId().equals(job.sourceHostId())) {
+            return;   // already recorded (activation, or a retried report)
+        }
+        guests.moveTo(job.guestId(), hosts.find(job.destinationHostId()).orElseThrow());
+    }
+
+    /** Queued jobs, oldest first, for the dispatcher. */
+    public List<UUID> queued() {
+        return jobs.findTop20ByStatusOrderByCreatedAtAsc(JobStatus.QUEUED).stream().map(MigrationJob::id).toList();
+    }
+
+    /** Compare-and-set queued → setup; empty when another dispatcher (replica) or a cancel got there first. */
+    public Optional<MigrationJob> begin(UUID id, String reason) {
+        boolean[] mine = new boolean[1];
+        try {
+            MigrationJob job = inJob(id, j -> {
+                mine[0] = j.status() == JobStatus.QUEUED;   // decided on the row this attempt read
+                if (mine[0]) {
+                    transition(j, JobStatus.SETUP, reason, SYSTEM);
+                }
+            });
+            return mine[0] ? Optional.of(job) : Optional.empty();
+        } catch (OptimisticLockingFailureException raced) {
+            return Optional.empty();
+        }
+    }
+
+    /** Jobs a worker is (or should be) running: setup, active, cancelling. */
+    public List<MigrationJob> unfinished() {
+        return jobs.findByStatusIn(List.of(JobStatus.SETUP, JobStatus.ACTIVE, JobStatus.CANCELLING));
+    }
+
+    Clock clock() {
+        return clock;
+    }
+}

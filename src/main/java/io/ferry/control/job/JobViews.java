@@ -1,0 +1,107 @@
+package io.ferry.control.job;
+
+import io.ferry.channel.MigrationProgress;
+import io.ferry.control.guest.GuestService;
+import io.ferry.control.ownership.DiskOwnership;
+import io.ferry.control.ownership.OwnershipService;
+import io.ferry.control.ownership.OwnershipState;
+import java.util.List;
+import java.util.UUID;
+import org.springframework.data.domain.Page;
+import org.springframework.data.domain.Pageable;
+import org.springframework.stereotype.Service;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Read views of jobs: lists, timelines, figures merged from both sides, disks' states. */
+@Service
+public class JobViews {
+
+    private final JobStore store;
+    private final MigrationJobRepository jobs;
+    private final JobEventRepository events;
+    private final GuestService guests;
+    private final OwnershipService ownership;
+    private final JsonMapper json;
+
+    JobViews(JobStore store, MigrationJobRepository jobs, JobEventRepository events, GuestService guests,
+             OwnershipService ownership, JsonMapper json) {
+        this.store = store;
+        this.jobs = jobs;
+        this.events = events;
+        this.guests = guests;
+        this.ownership = ownership;
+        this.json = json;
+    }
+
+    public MigrationJob get(UUID id) {
+        return store.get(id);
+    }
+
+    public Page<MigrationJob> search(JobStatus status, UUID guestId, String hostId, Pageable page) {
+        return jobs.search(status, guestId, hostId, page);
+    }
+
+    public List<JobEvent> events(UUID id) {
+        store.get(id);
+        return events.findByJobIdOrderByIdAsc(id);
+    }
+
+    /** Each disk of the job's guest with the state of both sides (see {@link JobDiskState}). */
+    public List<JobDiskState> diskStates(MigrationJob job) {
+        return guests.disksOf(job.guestId()).stream().map(disk -> {
+            DiskOwnership now = ownership.find(disk.id()).orElseThrow();
+            String source;
+            String destination;
+            if (!job.status().isTerminal()) {
+                boolean opened = job.status() != JobStatus.QUEUED;
+                if (now.state() == OwnershipState.HANDOFF) {
+                    source = JobDiskState.INACTIVE;
+                    destination = JobDiskState.INACTIVE;
+                } else if (now.ownerHostId().equals(job.destinationHostId())) {
+                    source = JobDiskState.INACTIVE;
+                    destination = JobDiskState.ACTIVE;
+                } else {
+                    source = JobDiskState.ACTIVE;
+                    destination = opened ? JobDiskState.INACTIVE : JobDiskState.ABSENT;
+                }
+            } else {
+                // as the job left it: its last step on this disk, if it took one
+                var last = ownership.history(disk.id()).stream().filter(r -> job.id().equals(r.jobId()))
+                        .reduce((a, b) -> b);
+                boolean handedOff = last.isPresent() && last.get().state()
+                        == OwnershipState.HANDOFF;
+                boolean moved = last.isPresent() && !handedOff
+                        && last.get().ownerHostId().equals(job.destinationHostId());
+                source = handedOff ? JobDiskState.INACTIVE : moved ? JobDiskState.ABSENT : JobDiskState.ACTIVE;
+                destination = handedOff ? JobDiskState.INACTIVE : moved ? JobDiskState.ACTIVE : JobDiskState.ABSENT;
+            }
+            return new JobDiskState(disk.id(), disk.name(), now.ownerHostId(), now.state().apiName(),
+                    now.generation(), source, destination);
+        }).toList();
+    }
+
+    /** The source's figures, with the destination's digests and fault latencies merged in when it reported them. */
+    public MigrationProgress progress(MigrationJob job) {
+        if (job.progress() == null) {
+            return null;
+        }
+        MigrationProgress p = json.readValue(job.progress(), MigrationProgress.class);
+        if (job.destinationFaults() != null && p.postcopy() != null) {
+            MigrationProgress.Postcopy s = p.postcopy();
+            p = new MigrationProgress(p.setupTimeMs(), p.totalTimeMs(), p.expectedDowntimeMs(), p.downtimeMs(), p.ram(),
+                    p.disk(), new MigrationProgress.Postcopy(s.requests(), s.bytesBeforePause(), s.bytesDuringPause(),
+                    s.bytesAfterPause(), s.recoveries(), json.readValue(job.destinationFaults(),
+                    MigrationProgress.FaultLatency.class)), p.verification());
+        }
+        if (job.destinationVerification() != null && p.verification() != null) {
+            MigrationProgress.Verification d = json.readValue(job.destinationVerification(),
+                    MigrationProgress.Verification.class);
+            p = new MigrationProgress(p.setupTimeMs(), p.totalTimeMs(), p.expectedDowntimeMs(), p.downtimeMs(), p.ram(),
+                    p.disk(), p.postcopy(), new MigrationProgress.Verification(p.verification().sourceMemory(),
+                    d.destinationMemory(), p.verification().sourceDeviceState(), d.destinationDeviceState(),
+                    p.verification().sourceDisks(), d.destinationDisks()));
+        }
+        return p;
+    }
+
+}
