@@ -2,6 +2,8 @@ package io.ferry.migration.source;
 
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.Workload;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Nova's {@code live_migration_force_complete} on the source (the {@code pause} step of an
@@ -20,6 +22,8 @@ import io.ferry.guest.Workload;
  * </pre>
  */
 final class ForcedCompletion {
+
+    private static final Logger log = LoggerFactory.getLogger(ForcedCompletion.class);
 
     enum Phase { LIVE, FORCED, ENDED }
 
@@ -43,6 +47,7 @@ final class ForcedCompletion {
                 hold = guest.holdWorkload();
                 forcedAtNanos = System.nanoTime();
                 phase = Phase.FORCED;
+                log.info("forced to complete: the guest's workload is held still until the migration ends here");
                 return true;
             }
         }

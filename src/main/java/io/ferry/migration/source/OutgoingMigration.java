@@ -238,11 +238,7 @@ public final class OutgoingMigration implements Runnable {
         if (switchingOver || postcopyRequested || cancelRequested) {
             return false;
         }
-        boolean held = forced.force(guest);
-        if (held) {
-            log.info("forced to complete: the guest's workload is held still until the switchover");
-        }
-        return held;
+        return forced.force(guest);
     }
 
     /**
