@@ -156,6 +156,16 @@ public final class RamBlock {
         PlatformDependent.putLong(address(page) + offsetInPage, value);
     }
 
+    /**
+     * CRC-32C of the page as it is now, read in place (a page the workload writes meanwhile may
+     * read torn: that is a change either way).
+     */
+    int crc32c(long page) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(nioView(checkPage(page), 1));
+        return (int) crc.getValue();
+    }
+
     /** Feeds the whole block, in page order, to each digest. */
     void digest(MessageDigest... digests) {
         memory.checkOpen();

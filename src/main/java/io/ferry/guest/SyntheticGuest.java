@@ -287,6 +287,38 @@ public final class SyntheticGuest implements AutoCloseable {
         return workload.quiesced(action);
     }
 
+    /**
+     * Holds the workload still whatever the state says, until the hold is closed: a source
+     * forced to complete its migration stays MIGRATING_OUT (so no pause or resume command can
+     * touch it) while it stops dirtying memory and disks. Closing the guest ends every hold.
+     *
+     * @throws IllegalStateException if the guest is closed
+     */
+    public Workload.Hold holdWorkload() {
+        synchronized (stateLock) {
+            checkOpen();
+        }
+        return workload.hold();
+    }
+
+    /**
+     * Runs {@code action} while the guest's memory cannot be freed, without holding the workload:
+     * for readers that tolerate a page changing under them (the dirty-rate sampler).
+     *
+     * @throws IllegalStateException if the guest is closed
+     */
+    <T> T readingMemory(Supplier<T> action) {
+        resources.readLock().lock();
+        try {
+            synchronized (stateLock) {
+                checkOpen();
+            }
+            return action.get();
+        } finally {
+            resources.readLock().unlock();
+        }
+    }
+
     /** Checksums of memory, each block, each disk and the device state, taken while the workload is held. */
     public GuestChecksums checksums() {
         resources.readLock().lock();

@@ -144,6 +144,41 @@ public final class Workload {
      * or not). Nests, and may overlap with other callers.
      */
     public <T> T quiesced(Supplier<T> action) {
+        acquireHold();
+        try {
+            return action.get();
+        } finally {
+            releaseHold();
+        }
+    }
+
+    /**
+     * Holds the workload still, as {@link #quiesced} does, until the returned hold is closed: for
+     * a caller that cannot wrap what it does in one call (a migration forced to complete). Pause
+     * and resume do not end it; closing it twice is harmless.
+     */
+    public Hold hold() {
+        acquireHold();
+        return new Hold();
+    }
+
+    /** One {@link #hold()}; {@link #close()} lets the workload go on as it was (paused or not). */
+    public final class Hold implements AutoCloseable {
+        private final java.util.concurrent.atomic.AtomicBoolean held = new java.util.concurrent.atomic.AtomicBoolean(true);
+
+        private Hold() {
+        }
+
+        @Override
+        public void close() {
+            if (held.compareAndSet(true, false)) {
+                releaseHold();
+            }
+        }
+    }
+
+    /** Returns once no write is in flight and none will start until {@link #releaseHold()}. */
+    private void acquireHold() {
         lock.lock();
         try {
             holds++;
@@ -152,17 +187,16 @@ public final class Workload {
         } finally {
             lock.unlock();
         }
+    }
+
+    private void releaseHold() {
+        lock.lock();
         try {
-            return action.get();
+            holds--;
+            updateStopRequested();
+            changed.signalAll();
         } finally {
-            lock.lock();
-            try {
-                holds--;
-                updateStopRequested();
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
+            lock.unlock();
         }
     }
 

@@ -2,6 +2,7 @@ package io.ferry.worker;
 
 import io.ferry.channel.ControlChannel;
 import io.ferry.channel.CreateGuestCommand;
+import io.ferry.channel.DirtyRateCommand;
 import io.ferry.channel.ErrorReply;
 import io.ferry.channel.StartIncomingCommand;
 import io.ferry.channel.StartOutgoingCommand;
@@ -23,8 +24,8 @@ import tools.jackson.databind.json.JsonMapper;
 final class ControlCommands {
 
     private static final Logger log = LoggerFactory.getLogger(ControlCommands.class);
-    private static final Pattern GUEST = Pattern.compile(ControlChannel.GUESTS + "/([0-9a-fA-F-]{36})(/[a-z]+)?");
-    private static final Pattern MIGRATION = Pattern.compile(ControlChannel.MIGRATIONS + "/([0-9a-fA-F-]{36})/([a-z]+)");
+    private static final Pattern GUEST = Pattern.compile(ControlChannel.GUESTS + "/([0-9a-fA-F-]{36})(/[a-z-]+)?");
+    private static final Pattern MIGRATION = Pattern.compile(ControlChannel.MIGRATIONS + "/([0-9a-fA-F-]{36})/([a-z-]+)");
 
     record Reply(int status, Object body) {
     }
@@ -94,6 +95,10 @@ final class ControlCommands {
                     migrations.startPostcopy(jobId);
                     return new Reply(202, null);
                 }
+                case "force-complete" -> {
+                    migrations.forceComplete(jobId);
+                    return new Reply(202, null);
+                }
                 case "recover" -> {
                     migrations.recover(jobId);
                     return new Reply(202, null);
@@ -124,6 +129,16 @@ final class ControlCommands {
                 }
                 case "GET /checksums" -> {
                     return new Reply(200, guests.checksums(id));
+                }
+                case "POST /dirty-rate" -> {
+                    DirtyRateCommand command = body.length == 0 ? new DirtyRateCommand(null, null)
+                            : json.readValue(body, DirtyRateCommand.class);
+                    try {
+                        return new Reply(200, guests.dirtyRate(id, command));
+                    } catch (InterruptedException stopping) {
+                        Thread.currentThread().interrupt();
+                        return new Reply(503, new ErrorReply("worker is stopping"));
+                    }
                 }
                 default -> {
                     // fall through to 404 below

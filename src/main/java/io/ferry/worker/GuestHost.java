@@ -1,8 +1,11 @@
 package io.ferry.worker;
 
 import io.ferry.channel.CreateGuestCommand;
+import io.ferry.channel.DirtyRateCommand;
+import io.ferry.channel.DirtyRateReport;
 import io.ferry.channel.GuestChecksumsReport;
 import io.ferry.channel.GuestReport;
+import io.ferry.guest.DirtyRateSampler;
 import io.ferry.guest.DiskSpec;
 import io.ferry.guest.GuestChecksums;
 import io.ferry.guest.GuestSpec;
@@ -14,12 +17,14 @@ import io.ferry.migration.MigratingGuest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -202,6 +207,40 @@ final class GuestHost implements AutoCloseable {
                 sums.disks().stream().map(d -> new GuestChecksumsReport.Disk(UUID.fromString(d.diskId()), d.name(),
                         d.sha256())).toList(),
                 sums.deviceState(), sums.diskWritesAcknowledged(), Instant.now());
+    }
+
+    /**
+     * Samples the guest's dirty-page rate over the command's window (see {@link DirtyRateSampler}).
+     * The calling thread waits out the window: a control-command thread, never the control
+     * channel's event loop ({@link ControlChannelHandler} hands every command to its own pool).
+     * The guest runs on untouched, and a migration of it may go on meanwhile: the sampler only
+     * reads memory, never the dirty log.
+     *
+     * @throws IllegalArgumentException if the window or the sample count is out of range
+     * @throws IllegalStateException if the guest is incoming (a migration fills its memory) or
+     *                               was released during the window
+     */
+    DirtyRateReport dirtyRate(UUID guestId, DirtyRateCommand command) throws InterruptedException {
+        long windowMs = command.windowMs() == null ? DirtyRateCommand.DEFAULT_WINDOW_MS : command.windowMs();
+        int samples = command.samplePagesPerGiB() == null ? DirtyRateCommand.DEFAULT_SAMPLE_PAGES_PER_GIB
+                : command.samplePagesPerGiB();
+        if (windowMs < DirtyRateCommand.MIN_WINDOW_MS || windowMs > DirtyRateCommand.MAX_WINDOW_MS) {
+            throw new IllegalArgumentException("windowMs must be " + DirtyRateCommand.MIN_WINDOW_MS + ".."
+                    + DirtyRateCommand.MAX_WINDOW_MS + ", was " + windowMs);
+        }
+        if (samples < 1 || samples > DirtyRateSampler.MAX_SAMPLE_PAGES_PER_GIB) {
+            throw new IllegalArgumentException("samplePagesPerGiB must be 1.." + DirtyRateSampler.MAX_SAMPLE_PAGES_PER_GIB
+                    + ", was " + samples);
+        }
+        SyntheticGuest guest = get(guestId).guest;
+        if (guest.state() == GuestState.INCOMING) {
+            throw new IllegalStateException("guest " + guestId + " is incoming: a migration is filling its memory");
+        }
+        DirtyRateSampler.Result result = DirtyRateSampler.measure(guest, Duration.ofMillis(windowMs), samples,
+                ThreadLocalRandom.current().nextLong());
+        return new DirtyRateReport(guestId, windowMs, result.windowNanos() / 1e6, samples, result.sampledPages(),
+                result.changedPages(), result.totalPages(), result.dirtyPagesPerSecond(),
+                result.dirtyBytesPerSecond(), guest.state().apiName(), Instant.now());
     }
 
     List<GuestReport> reports() {

@@ -176,6 +176,27 @@ final class Migrations implements IncomingRegistry {
         }
     }
 
+    /**
+     * Nova's force-complete: the source's guest stops dirtying memory and disks so the pre-copy
+     * converges; it runs again on the destination, or here if the job fails or is cancelled.
+     *
+     * @throws UnknownMigrationException if no outgoing migration of that job runs here
+     * @throws IllegalStateException if the job is past pre-copy (switching over, post-copy) or cancelled
+     */
+    void forceComplete(UUID jobId) {
+        OutgoingMigration migration = outgoing.get(jobId);
+        if (migration == null) {
+            if (finished.containsKey(jobId)) {
+                throw new IllegalStateException("migration " + jobId + " has already ended here");
+            }
+            throw new UnknownMigrationException(jobId);
+        }
+        if (!migration.forceComplete()) {
+            throw new IllegalStateException("migration " + jobId + " cannot be forced to complete: it is no longer in "
+                    + "pre-copy (switchover or post-copy has begun, or it was cancelled)");
+        }
+    }
+
     /** Retries a paused post-copy's link now. */
     void recover(UUID jobId) {
         OutgoingMigration migration = outgoing.get(jobId);

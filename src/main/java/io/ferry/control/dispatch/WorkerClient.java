@@ -135,4 +135,27 @@ class WorkerClient implements WorkerGateway {
                     + ") could not " + what + ": " + e.getMostSpecificCause().getMessage(), e);
         }
     }
+
+    /** Slack beyond the window for the two hashing passes and the round trip. */
+    private static final Duration DIRTY_RATE_SLACK = Duration.ofSeconds(30);
+
+    @Override
+    public io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs) {
+        // the worker answers after the window: this call's read timeout must outlast it
+        JdkClientHttpRequestFactory factory = new JdkClientHttpRequestFactory(
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build());
+        factory.setReadTimeout(Duration.ofMillis(windowMs).plus(DIRTY_RATE_SLACK));
+        RestClient slow = rest.mutate().requestFactory(factory).build();
+        return call(host, "measure the dirty rate of guest " + guestId, r -> slow.post()
+                .uri(base(host) + ControlChannel.GUESTS + "/" + guestId + "/dirty-rate")
+                .body(new io.ferry.channel.DirtyRateCommand(windowMs, null)).retrieve()
+                .body(io.ferry.channel.DirtyRateReport.class));
+    }
+
+    @Override
+    public void forceCompleteMigration(Host host, UUID jobId) {
+        call(host, "force migration " + jobId + " to complete", r -> r.post()
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/force-complete").retrieve()
+                .toBodilessEntity());
+    }
 }

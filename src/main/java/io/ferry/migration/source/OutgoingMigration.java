@@ -124,6 +124,8 @@ public final class OutgoingMigration implements Runnable {
     private boolean refusedByDestination;
     /** The images here were flushed and fenced: only the control plane can make them writable again. */
     private boolean inactivated;
+    /** Force-complete: the guest's workload held still until the migration ends here. */
+    private final ForcedCompletion forced = new ForcedCompletion();
     /** Asked for by the operator (or the auto rule); honoured at the next round boundary or page run. */
     private volatile boolean postcopyRequested;
     /** RUN was sent: the destination may run the guest, and only it has the pages written since. */
@@ -227,6 +229,20 @@ public final class OutgoingMigration implements Runnable {
     }
 
     /**
+     * Nova's force-complete: holds the guest's workload still, so it stops dirtying memory and
+     * disks and the pre-copy converges; the guest keeps its state (see {@link ForcedCompletion}),
+     * runs on the destination after the switchover, and runs here again if the job fails or is
+     * cancelled. False once the switchover or post-copy has begun, or after a cancel; true again
+     * when already forced.
+     */
+    public synchronized boolean forceComplete() {
+        if (switchingOver || postcopyRequested || cancelRequested) {
+            return false;
+        }
+        return forced.force(guest);
+    }
+
+    /**
      * Retries a paused post-copy's link now instead of at the next back-off step. False when the
      * migration is not paused.
      */
@@ -283,7 +299,8 @@ public final class OutgoingMigration implements Runnable {
             reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.COMPLETED, postcopyRunSent
                     ? "post-copy complete: every page is on the destination (" + postcopyRequests + " requested, "
                     + recoveries + " recoveries; " + downtimeMs + " ms of downtime at the switch)"
-                    : "destination resumed the guest after " + downtimeMs + " ms of downtime", progress(), null));
+                    : "destination resumed the guest after " + downtimeMs + " ms of downtime" + forced.describe(),
+                    progress(), null));
             log.info("migration completed: {} bytes in {} ms, {} iterations, downtime {} ms", transferred,
                     elapsedMs(), iterations, downtimeMs);
         } catch (Cancelled c) {
@@ -341,6 +358,7 @@ public final class OutgoingMigration implements Runnable {
                 urgent = null;
             }
             closeConnections();
+            forced.end();   // the guest's state decides from here: paused, handed over, or running as before
             finished.accept(spec.jobId(), handedOver);
             MDC.remove("jobId");
         }
@@ -417,6 +435,7 @@ public final class OutgoingMigration implements Runnable {
         if (!guest.memory().isClosed() && guest.state() != before) {
             migrating.changeState(before == GuestState.PAUSED ? GuestState.PAUSED : GuestState.RUNNING);
         }
+        forced.end();   // a guest forced to complete goes on as before the force
     }
 
     /** Header, configuration, the RAM block list; every page starts out to be sent. */

@@ -1,0 +1,189 @@
+package io.ferry.guest;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * QEMU's {@code calc-dirty-rate} in page-sampling mode: how fast a guest dirties memory,
+ * measured without migrating it and without touching its dirty log.
+ *
+ * <p>Pages are chosen at random (seeded, without repeats) in every RAM block, in proportion to
+ * its size: {@code ceil(samplePagesPerGiB × blockBytes / GiB)}, at least one and at most the whole
+ * block. Each is hashed (CRC-32C) at the start of the window and again at its end; a page whose
+ * hash differs changed. Per block the changed share is scaled up to the block's pages, and the
+ * sum over the window's length is the rate.
+ *
+ * <p>What the figure means: <em>distinct</em> pages changed within the window, per second — the
+ * pages a pre-copy round of that length would have to send again. It is not the guest's write
+ * rate: a page written twice in the window counts once, so a guest whose writes fall in a small
+ * hot set measures at most {@code hotSetPages / window}, however fast it writes. A longer window
+ * therefore gives a lower figure for such a guest, as a longer pre-copy round would. A paused
+ * guest changes nothing and measures 0. A page written back with the bytes it had, or a CRC
+ * collision (2<sup>-32</sup>), is missed.
+ *
+ * <p>Nothing here stops or slows the guest, nor reads or clears its dirty log, so a migration may
+ * run meanwhile. Each pass holds the guest's memory open (a guest closed during the window ends
+ * the measurement with IllegalStateException); the wait between the passes holds nothing.
+ * No Spring, no threads of its own: the caller's thread waits out the window.
+ */
+public final class DirtyRateSampler {
+
+    private static final long GIB = 1L << 30;
+    /** QEMU's default {@code sample-pages}. */
+    public static final int DEFAULT_SAMPLE_PAGES_PER_GIB = 512;
+    /** Every page of a GiB: sampling becomes an exact count. */
+    public static final int MAX_SAMPLE_PAGES_PER_GIB = (int) (GIB / RamBlock.PAGE_SIZE);
+
+    private DirtyRateSampler() {
+    }
+
+    /**
+     * Hashes the sampled pages now, waits {@code window}, hashes them again.
+     *
+     * @throws InterruptedException if interrupted while waiting (the guest is untouched)
+     * @throws IllegalStateException if the guest is closed before or during the measurement
+     */
+    public static Result measure(SyntheticGuest guest, Duration window, int samplePagesPerGiB, long seed)
+            throws InterruptedException {
+        Baseline baseline = begin(guest, samplePagesPerGiB, seed);
+        Thread.sleep(window.toMillis(), window.toNanosPart() % 1_000_000);
+        return baseline.finish();
+    }
+
+    /** The first pass: chooses the pages and hashes them. {@link Baseline#finish()} is the second. */
+    public static Baseline begin(SyntheticGuest guest, int samplePagesPerGiB, long seed) {
+        Objects.requireNonNull(guest, "guest");
+        if (samplePagesPerGiB < 1 || samplePagesPerGiB > MAX_SAMPLE_PAGES_PER_GIB) {
+            throw new IllegalArgumentException("samplePagesPerGiB must be 1.." + MAX_SAMPLE_PAGES_PER_GIB + ", was "
+                    + samplePagesPerGiB);
+        }
+        SplittableRandom random = new SplittableRandom(seed);
+        return guest.readingMemory(() -> {
+            List<RamBlock> blocks = guest.memory().blocks();
+            long[][] pages = new long[blocks.size()][];
+            for (int b = 0; b < blocks.size(); b++) {
+                RamBlock block = blocks.get(b);
+                long wanted = Math.max(1, ceilDiv(samplePagesPerGiB * block.sizeBytes(), GIB));
+                pages[b] = choose(block.pageCount(), (int) Math.min(block.pageCount(), wanted), random.split());
+            }
+            long start = System.nanoTime();
+            int[][] hashes = hash(blocks, pages);
+            return new Baseline(guest, blocks, pages, hashes, start, System.nanoTime());
+        });
+    }
+
+    /** The sampled pages and their hashes at the start of the window. */
+    public static final class Baseline {
+        private final SyntheticGuest guest;
+        private final List<RamBlock> blocks;
+        private final long[][] pages;
+        private final int[][] hashes;
+        private final long startedNanos;
+        private final long hashedNanos;
+
+        private Baseline(SyntheticGuest guest, List<RamBlock> blocks, long[][] pages, int[][] hashes,
+                         long startedNanos, long hashedNanos) {
+            this.guest = guest;
+            this.blocks = blocks;
+            this.pages = pages;
+            this.hashes = hashes;
+            this.startedNanos = startedNanos;
+            this.hashedNanos = hashedNanos;
+        }
+
+        /**
+         * Hashes the pages again. The window is the time between the two passes, taken as the mean
+         * of start-to-start and end-to-end (each page is read at about the same point of both).
+         */
+        public Result finish() {
+            return guest.readingMemory(() -> {
+                long start = System.nanoTime();
+                int[][] now = hash(blocks, pages);
+                long end = System.nanoTime();
+                long windowNanos = Math.max(1, ((start - startedNanos) + (end - hashedNanos)) / 2);
+                long sampled = 0;
+                long changed = 0;
+                long total = 0;
+                double estimate = 0;
+                for (int b = 0; b < blocks.size(); b++) {
+                    long blockChanged = 0;
+                    for (int i = 0; i < now[b].length; i++) {
+                        if (now[b][i] != hashes[b][i]) {
+                            blockChanged++;
+                        }
+                    }
+                    sampled += pages[b].length;
+                    changed += blockChanged;
+                    total += blocks.get(b).pageCount();
+                    estimate += (double) blockChanged / pages[b].length * blocks.get(b).pageCount();
+                }
+                return new Result(sampled, changed, total, estimate, windowNanos);
+            });
+        }
+    }
+
+    /**
+     * One measurement. {@code estimatedDirtyPages}: the distinct pages changed in the window,
+     * estimated per block from its sample; {@code windowNanos}: the time between the two passes.
+     */
+    public record Result(long sampledPages, long changedPages, long totalPages, double estimatedDirtyPages,
+                         long windowNanos) {
+
+        public double dirtyPagesPerSecond() {
+            return estimatedDirtyPages / (windowNanos / 1e9);
+        }
+
+        public double dirtyBytesPerSecond() {
+            return dirtyPagesPerSecond() * RamBlock.PAGE_SIZE;
+        }
+    }
+
+    private static int[][] hash(List<RamBlock> blocks, long[][] pages) {
+        int[][] hashes = new int[blocks.size()][];
+        for (int b = 0; b < blocks.size(); b++) {
+            hashes[b] = new int[pages[b].length];
+            for (int i = 0; i < pages[b].length; i++) {
+                hashes[b][i] = blocks.get(b).crc32c(pages[b][i]);
+            }
+        }
+        return hashes;
+    }
+
+    /**
+     * {@code n} distinct pages of {@code [0, pageCount)}, ascending (so a pass reads memory in
+     * order): Floyd's algorithm for a small share, a selection scan (Knuth's algorithm S) for a
+     * large one, both uniform over every n-subset.
+     */
+    static long[] choose(long pageCount, int n, SplittableRandom random) {
+        long[] chosen = new long[n];
+        if ((long) n * 4 >= pageCount) {
+            int taken = 0;
+            for (long page = 0; page < pageCount && taken < n; page++) {
+                if (random.nextLong(pageCount - page) < n - taken) {
+                    chosen[taken++] = page;
+                }
+            }
+            return chosen;
+        }
+        Set<Long> picked = new HashSet<>(n * 2);
+        for (long j = pageCount - n; j < pageCount; j++) {
+            long t = random.nextLong(j + 1);
+            picked.add(picked.contains(t) ? j : t);
+        }
+        int i = 0;
+        for (long page : picked) {
+            chosen[i++] = page;
+        }
+        Arrays.sort(chosen);
+        return chosen;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+}

@@ -1,0 +1,93 @@
+package io.ferry.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.ferry.channel.CreateGuestCommand;
+import io.ferry.channel.DirtyRateReport;
+import io.ferry.channel.ErrorReply;
+import io.ferry.channel.RamBlockLayout;
+import io.ferry.channel.WorkloadSettings;
+import io.ferry.migration.FaultInjector;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The control channel's new commands as the worker routes them: status codes and replies. */
+class ControlCommandsTest {
+
+    @TempDir
+    Path datastore;
+
+    private GuestHost guests;
+    private ControlCommands commands;
+    private final UUID guestId = UUID.randomUUID();
+
+    @BeforeEach
+    void setUp() {
+        guests = new GuestHost(datastore, "test-instance");
+        Migrations migrations = new Migrations("host-a", guests, null, report -> { }, null, FaultInjector.none(),
+                Duration.ofSeconds(1));
+        commands = new ControlCommands("host-a", "test-instance", guests, migrations, null);
+        guests.create(new CreateGuestCommand(guestId, List.of(new RamBlockLayout("pc.ram", 16L << 20)), List.of(),
+                4096, new WorkloadSettings(5000, 0.5, 0, 1)));
+    }
+
+    @AfterEach
+    void tearDown() {
+        guests.close();
+    }
+
+    private ControlCommands.Reply post(String path, String body) {
+        return commands.handle("POST", path, null, body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aPausedGuestMeasuresZeroOverTheWindowAsked() {
+        guests.pause(guestId);
+        ControlCommands.Reply reply = post("/v1/guests/" + guestId + "/dirty-rate",
+                "{\"windowMs\": 150, \"samplePagesPerGiB\": 4096}");
+        assertThat(reply.status()).isEqualTo(200);
+        DirtyRateReport report = (DirtyRateReport) reply.body();
+        assertThat(report.guestId()).isEqualTo(guestId);
+        assertThat(report.windowMs()).isEqualTo(150);
+        assertThat(report.measuredWindowMs()).isGreaterThanOrEqualTo(150);
+        assertThat(report.samplePagesPerGiB()).isEqualTo(4096);
+        assertThat(report.sampledPages()).isEqualTo(64);
+        assertThat(report.totalPages()).isEqualTo(4096);
+        assertThat(report.changedPages()).isZero();
+        assertThat(report.dirtyPagesPerSecond()).isZero();
+        assertThat(report.guestState()).isEqualTo("paused");
+    }
+
+    @Test
+    void anEmptyBodyTakesTheDefaults() {
+        ControlCommands.Reply reply = post("/v1/guests/" + guestId + "/dirty-rate", "");
+        assertThat(reply.status()).isEqualTo(200);
+        DirtyRateReport report = (DirtyRateReport) reply.body();
+        assertThat(report.windowMs()).isEqualTo(1000);
+        assertThat(report.samplePagesPerGiB()).isEqualTo(512);
+        assertThat(report.guestState()).isEqualTo("running");
+    }
+
+    @Test
+    void aWindowOrSampleCountOutOfRangeIsABadRequest() {
+        for (String body : List.of("{\"windowMs\": 99}", "{\"windowMs\": 60001}", "{\"samplePagesPerGiB\": 0}",
+                "{\"samplePagesPerGiB\": 262145}", "{\"windowMs\": \"soon\"}")) {
+            ControlCommands.Reply reply = post("/v1/guests/" + guestId + "/dirty-rate", body);
+            assertThat(reply.status()).as(body).isEqualTo(400);
+            assertThat(reply.body()).isInstanceOf(ErrorReply.class);
+        }
+    }
+
+    @Test
+    void anUnknownGuestOrJobIsNotFound() {
+        assertThat(post("/v1/guests/" + UUID.randomUUID() + "/dirty-rate", "{}").status()).isEqualTo(404);
+        assertThat(post("/v1/migrations/" + UUID.randomUUID() + "/force-complete", "").status()).isEqualTo(404);
+    }
+}
