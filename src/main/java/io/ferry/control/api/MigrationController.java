@@ -8,7 +8,8 @@ import io.ferry.control.job.JobStatus;
 import io.ferry.control.job.MigrationJob;
 import io.ferry.control.job.JobViews;
 import io.ferry.control.job.MigrationCommands;
-import io.ferry.control.job.MigrationParameters;
+import io.ferry.control.job.JobPriority;
+import io.ferry.control.job.RequestedParameters;
 import io.ferry.control.job.NewMigration;
 import io.ferry.control.job.StorageMode;
 import jakarta.validation.Valid;
@@ -17,7 +18,6 @@ import jakarta.validation.constraints.Min;
 import java.net.URI;
 import java.security.Principal;
 import java.util.List;
-import java.util.Objects;
 import java.util.UUID;
 import org.springframework.data.domain.PageRequest;
 import org.springframework.data.domain.Sort;
@@ -61,7 +61,7 @@ class MigrationController {
             throw new InvalidRequestException("parameters.postcopyWhenNotConverging",
                     "switching to post-copy needs parameters.capabilities.postcopy=true");
         }
-        MigrationJob job = jobs.create(new NewMigration(body.guestId(), body.destinationHostId(), resolve(body.parameters())),
+        MigrationJob job = jobs.create(new NewMigration(body.guestId(), body.destinationHostId(), requested(p)),
                 Requests.idempotencyKey("migrations", key, body, json), Requests.actor(principal));
         return ResponseEntity.accepted().location(URI.create("/api/v1/migrations/" + job.id()))
                 .body(view(job));
@@ -124,22 +124,16 @@ class MigrationController {
         }
     }
 
-    /** Fills QEMU's defaults for everything the request leaves out. */
-    private static MigrationParameters resolve(Parameters p) {
-        Parameters given = p == null ? new Parameters(null, null, null, null, null, null, null, null) : p;
-        Capabilities c = given.capabilities() == null ? new Capabilities(null, null, null, null, null)
-                : given.capabilities();
-        return new MigrationParameters(
-                Objects.requireNonNullElse(given.maxBandwidth(), MigrationParameters.DEFAULT_MAX_BANDWIDTH),
-                Objects.requireNonNullElse(given.downtimeLimitMs(), MigrationParameters.DEFAULT_DOWNTIME_LIMIT_MS),
-                StorageMode.fromApiName(Objects.requireNonNullElse(given.storage(), "shared")),
-                Boolean.TRUE.equals(c.postcopy()), Boolean.TRUE.equals(c.autoConverge()),
-                Boolean.TRUE.equals(c.xbzrle()),
-                Objects.requireNonNullElse(c.compression(), "none"),
-                Objects.requireNonNullElse(c.channels(), 1),
-                Boolean.TRUE.equals(given.verifyChecksums()),
-                Objects.requireNonNullElse(given.postcopyAfterIterations(), 0),
-                Boolean.TRUE.equals(given.postcopyWhenNotConverging()),
-                Objects.requireNonNullElse(given.maxPostcopyBandwidth(), 0L));
+    /** What the request names; the rest comes from the matching policy, then QEMU's defaults. */
+    static RequestedParameters requested(Parameters p) {
+        if (p == null) {
+            return RequestedParameters.NONE;
+        }
+        Capabilities c = p.capabilities() == null ? new Capabilities(null, null, null, null, null) : p.capabilities();
+        return new RequestedParameters(p.maxBandwidth(), p.downtimeLimitMs(),
+                p.storage() == null ? null : StorageMode.fromApiName(p.storage()), p.verifyChecksums(), c.postcopy(),
+                c.autoConverge(), c.xbzrle(), c.compression(), c.channels(), p.postcopyAfterIterations(),
+                p.postcopyWhenNotConverging(), p.maxPostcopyBandwidth(),
+                p.priority() == null ? null : JobPriority.fromApiName(p.priority()));
     }
 }

@@ -30,7 +30,9 @@ final class MigrationRequests {
             @Valid Capabilities capabilities,
             @Min(0) @Max(1000) Integer postcopyAfterIterations,
             Boolean postcopyWhenNotConverging,
-            @PositiveOrZero Long maxPostcopyBandwidth) {
+            @PositiveOrZero Long maxPostcopyBandwidth,
+            @Pattern(regexp = "system|user|maintenance", message = "must be 'system', 'user' or 'maintenance'")
+            String priority) {
     }
 
     record Capabilities(

@@ -47,7 +47,7 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
     }
 
     @ExceptionHandler({GuestNotFoundException.class, JobNotFoundException.class, DiskNotFoundException.class,
-            ResourceNotFoundException.class})
+            ResourceNotFoundException.class, io.ferry.control.host.HostNotFoundException.class})
     ProblemDetail notFound(RuntimeException e) {
         return problem(HttpStatus.NOT_FOUND, "Not found", e.getMessage());
     }

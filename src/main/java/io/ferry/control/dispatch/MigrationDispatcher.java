@@ -30,6 +30,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import io.ferry.control.admission.AdmissionService;
+import jakarta.annotation.PreDestroy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -56,6 +60,13 @@ class MigrationDispatcher {
     private final HostService hosts;
     private final OwnershipService ownership;
     private final WorkerGateway workers;
+    private final AdmissionService admission;
+    /** Sends start commands: one slow worker does not hold back the other jobs admitted in a pass. */
+    private final ExecutorService starter = Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "job-starter");
+        t.setDaemon(true);
+        return t;
+    });
     /** Off only where a test drives job states itself. */
     private final boolean enabled;
 
@@ -64,7 +75,7 @@ class MigrationDispatcher {
     private final Duration setupTimeout;
 
     MigrationDispatcher(JobStore jobs, ReportHandler reports, GuestService guests, HostService hosts, OwnershipService ownership,
-                        WorkerGateway workers, Clock clock,
+                        WorkerGateway workers, AdmissionService admission, Clock clock,
                         @Value("${ferry.dispatcher.enabled:true}") boolean enabled,
                         @Value("${ferry.dispatcher.source-lost-after:60s}") Duration sourceLostAfter,
                         @Value("${ferry.dispatcher.setup-timeout:60s}") Duration setupTimeout) {
@@ -78,6 +89,12 @@ class MigrationDispatcher {
         this.hosts = hosts;
         this.ownership = ownership;
         this.workers = workers;
+        this.admission = admission;
+    }
+
+    @PreDestroy
+    void stop() {
+        starter.shutdownNow();
     }
 
     @Scheduled(fixedDelayString = "${ferry.dispatcher.interval:200ms}")
@@ -85,8 +102,9 @@ class MigrationDispatcher {
         if (!enabled) {
             return;
         }
-        for (UUID id : jobs.queued()) {
-            jobs.begin(id, "dispatcher started the migration").ifPresent(this::start);
+        // every job the limits allow leaves the queue in this pass; the workers' commands go out in parallel
+        for (MigrationJob job : admission.admit()) {
+            starter.execute(() -> start(job));
         }
         for (MigrationJob job : jobs.unfinished()) {
             String reason = abandoned(job);

@@ -2,7 +2,9 @@ package io.ferry.control.guest;
 
 import io.ferry.channel.GuestReport;
 import jakarta.persistence.CollectionTable;
+import io.ferry.control.system.LabelsConverter;
 import jakarta.persistence.Column;
+import jakarta.persistence.Convert;
 import jakarta.persistence.ElementCollection;
 import jakarta.persistence.Embedded;
 import jakarta.persistence.Entity;
@@ -15,6 +17,8 @@ import jakarta.persistence.Version;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
 
 /** A guest placed on a host. Its bytes live on the worker; this row holds what it is and where. */
@@ -61,6 +65,10 @@ public class Guest {
     @Column(name = "created_at", nullable = false)
     private Instant createdAt;
 
+    @Convert(converter = LabelsConverter.class)
+    @Column(nullable = false)
+    private Map<String, String> labels = new TreeMap<>();
+
     @Version
     private long version;
 
@@ -68,7 +76,8 @@ public class Guest {
     }
 
     Guest(UUID id, String name, String hostId, GuestReport created, List<RamBlock> ramBlocks, int deviceStateBytes,
-          Workload workload, Instant createdAt) {
+          Workload workload, Map<String, String> labels, Instant createdAt) {
+        this.labels = new TreeMap<>(labels);
         this.id = id;
         this.name = name;
         this.hostId = hostId;
@@ -108,6 +117,14 @@ public class Guest {
         }
         state = GuestState.LOST.apiName();
         return true;
+    }
+
+    void relabel(Map<String, String> newLabels) {
+        labels = new TreeMap<>(newLabels);
+    }
+
+    public Map<String, String> labels() {
+        return Map.copyOf(labels);
     }
 
     public UUID id() {

@@ -88,7 +88,7 @@ public class GuestService {
                 Host locked = hosts.lock(host.id()).orElseThrow();
                 checkRoom(locked, request.memoryBytes());
                 Instant now = clock.instant();
-                guests.save(new Guest(guestId, request.name(), host.id(), report, request.ramBlocks(), request.deviceStateBytes(), request.workload(), now));
+                guests.save(new Guest(guestId, request.name(), host.id(), report, request.ramBlocks(), request.deviceStateBytes(), request.workload(), request.labels(), now));
                 guests.flush();
                 for (Disk disk : newDisks) {
                     disks.save(disk);
@@ -165,6 +165,15 @@ public class GuestService {
     @Transactional(readOnly = true)
     public long allocatedMemory(String hostId) {
         return guests.allocatedMemory(hostId);
+    }
+
+    /** Replaces the guest's labels (they select its policy at its next migration). */
+    public Guest relabel(UUID id, Map<String, String> labels) {
+        return retry.inTransaction(() -> {
+            Guest guest = get(id);
+            guest.relabel(labels);
+            return guests.saveAndFlush(guest);
+        });
     }
 
     /** Stops the guest on its worker, removes its images and forgets it. Refused while a job holds it. */

@@ -1,6 +1,8 @@
 package io.ferry.control.host;
 
+import io.ferry.control.system.LabelsConverter;
 import jakarta.persistence.Column;
+import jakarta.persistence.Convert;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
 import jakarta.persistence.Enumerated;
@@ -9,6 +11,8 @@ import jakarta.persistence.Table;
 import jakarta.persistence.Version;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
+import java.util.TreeMap;
 
 /** A worker host as the control plane knows it: where to reach it, what it offers, when it last spoke. */
 @Entity
@@ -48,6 +52,14 @@ public class Host {
     @Column(name = "last_heartbeat_at", nullable = false)
     private Instant lastHeartbeatAt;
 
+    @Convert(converter = LabelsConverter.class)
+    @Column(nullable = false)
+    private Map<String, String> labels = new TreeMap<>();
+
+    /** A cordoned host takes no incoming guest (a drain cordons it). */
+    @Column(nullable = false)
+    private boolean cordoned;
+
     @Version
     private long version;
 
@@ -84,6 +96,22 @@ public class Host {
 
     void markUnreachable() {
         state = HostState.UNREACHABLE;
+    }
+
+    void relabel(Map<String, String> newLabels) {
+        labels = new TreeMap<>(newLabels);
+    }
+
+    void cordon(boolean on) {
+        cordoned = on;
+    }
+
+    public Map<String, String> labels() {
+        return Map.copyOf(labels);
+    }
+
+    public boolean isCordoned() {
+        return cordoned;
     }
 
     public String id() {

@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,6 +76,26 @@ public class HostService {
     @Transactional(readOnly = true)
     public Optional<Host> find(String hostId) {
         return hosts.findById(hostId);
+    }
+
+    /** Replaces the host's labels. */
+    @Transactional
+    public Host relabel(String hostId, Map<String, String> labels) {
+        Host host = hosts.findById(hostId).orElseThrow(() -> new HostNotFoundException(hostId));
+        host.relabel(labels);
+        log.info("host {} labels: {}", hostId, labels);
+        return hosts.saveAndFlush(host);
+    }
+
+    /** Cordons (no new incoming guests) or uncordons the host. */
+    @Transactional
+    public Host cordon(String hostId, boolean on) {
+        Host host = hosts.findById(hostId).orElseThrow(() -> new HostNotFoundException(hostId));
+        if (host.isCordoned() != on) {
+            host.cordon(on);
+            log.info("host {} {}", hostId, on ? "cordoned" : "uncordoned");
+        }
+        return hosts.saveAndFlush(host);
     }
 
     /** Locks the host row for the rest of the caller's transaction (placement decisions). */

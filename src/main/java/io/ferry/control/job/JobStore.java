@@ -100,9 +100,38 @@ public class JobStore {
         guests.moveTo(job.guestId(), hosts.find(job.destinationHostId()).orElseThrow());
     }
 
-    /** Queued jobs, oldest first, for the dispatcher. */
-    public List<UUID> queued() {
-        return jobs.findTop20ByStatusOrderByCreatedAtAsc(JobStatus.QUEUED).stream().map(MigrationJob::id).toList();
+    /** The queue, oldest first (at most 1000: the rest wait for the next pass). */
+    public List<MigrationJob> queued() {
+        return jobs.findTop1000ByStatusOrderByCreatedAtAsc(JobStatus.QUEUED);
+    }
+
+    /** Jobs holding admission slots: admitted and not finished. */
+    public List<MigrationJob> running() {
+        return jobs.findByStatusIn(java.util.Arrays.stream(JobStatus.values()).filter(JobStatus::isRunning).toList());
+    }
+
+    /** Records what a queued job waits for, in the caller's transaction; a new limit goes on the timeline. */
+    public void recordWait(MigrationJob job, String limitKey, String reason) {
+        if (reason.equals(job.waitingFor())) {
+            return;
+        }
+        if (job.waitFor(reason, limitKey)) {
+            note(job, JobEvent.Kind.WAITING, "waiting for " + reason, SYSTEM);
+        }
+        jobs.saveAndFlush(job);
+    }
+
+    /** Records a policy's escalation or ramp step taken on the job, in the caller's transaction. */
+    public void recordEscalation(MigrationJob job, EscalationStep step, String reason) {
+        job.escalated(clock.instant());
+        jobs.saveAndFlush(job);
+        note(job, JobEvent.Kind.ESCALATION, reason, SYSTEM);
+    }
+
+    public void recordRamp(MigrationJob job, long downtimeLimitMs, String reason) {
+        job.rampApplied(downtimeLimitMs, clock.instant());
+        jobs.saveAndFlush(job);
+        note(job, JobEvent.Kind.ESCALATION, reason, SYSTEM);
     }
 
     /** Compare-and-set queued → setup; empty when another dispatcher (replica) or a cancel got there first. */

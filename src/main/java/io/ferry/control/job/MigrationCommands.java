@@ -1,11 +1,8 @@
 package io.ferry.control.job;
 
 import io.ferry.channel.TuneMigrationCommand;
-import io.ferry.control.guest.Guest;
 import io.ferry.control.guest.GuestBusyException;
-import io.ferry.control.guest.GuestNotFoundException;
 import io.ferry.control.guest.GuestService;
-import io.ferry.control.guest.GuestState;
 import io.ferry.control.guest.PlacementException;
 import io.ferry.control.host.Host;
 import io.ferry.control.host.HostService;
@@ -42,10 +39,12 @@ public class MigrationCommands {
     private final WorkerGateway workers;
     private final TransactionTemplate tx;
     private final Clock clock;
+    private final JobPlanner planner;
 
-    MigrationCommands(JobStore store, MigrationJobRepository jobs, JobEventRepository events, GuestService guests,
+    MigrationCommands(JobPlanner planner, JobStore store, MigrationJobRepository jobs, JobEventRepository events, GuestService guests,
                       HostService hosts, IdempotencyService idempotency, WorkerGateway workers,
                       PlatformTransactionManager txManager, Clock clock) {
+        this.planner = planner;
         this.store = store;
         this.jobs = jobs;
         this.events = events;
@@ -63,77 +62,37 @@ public class MigrationCommands {
         return get(id);
     }
 
+    /** What this request would become, without queueing anything (pre-flight). */
+    public JobPlanner.Planned plan(NewMigration request) {
+        return planner.plan(request);
+    }
+
     private UUID queue(NewMigration request, IdempotencyKey key, String actor) {
-        List<String> unsupported = EngineFeatures.unsupported(request.parameters());
+        JobPlanner.Planned planned = planner.plan(request);
+        if (!planned.ok()) {
+            JobPlanner.Check first = planned.failures().get(0);
+            throw first.conflict() ? new GuestBusyException(first.detail()) : new PlacementException(first.detail());
+        }
+        JobPlan plan = planned.plan();
+        List<String> unsupported = EngineFeatures.unsupported(plan.parameters());
         if (!unsupported.isEmpty()) {
             throw new UnsupportedFeatureException(unsupported);
         }
         UUID jobId = UUID.randomUUID();
         return tx.execute(status -> {
             idempotency.remember(key, jobId);
-            Guest guest = guestFor(request.guestId());
-            Host destination = hosts.find(request.destinationHostId()).orElseThrow(() -> new PlacementException(
-                    "destination host '" + request.destinationHostId() + "' is unknown"));
-            if (destination.id().equals(guest.hostId())) {
-                throw new PlacementException("guest " + guest.id() + " already runs on '" + destination.id()
-                        + "': source and destination must differ");
+            if (!guests.claimForJob(plan.guestId(), jobId)) {
+                throw new GuestBusyException("guest " + plan.guestId() + " already has an unfinished migration job "
+                        + guests.get(plan.guestId()).activeJobId());
             }
-            if (!destination.isReachable()) {
-                throw new PlacementException("destination host '" + destination.id() + "' is unreachable");
-            }
-            guests.checkRoom(destination, guest.memoryBytes());
-            checkStorage(request.parameters().storage(), hosts.find(guest.hostId()).orElseThrow(), destination,
-                    guests.disksOf(guest.id()).isEmpty());
-            if (guest.activeJobId() != null) {
-                throw new GuestBusyException("guest " + guest.id() + " already has an unfinished migration job "
-                        + guest.activeJobId());
-            }
-            if (guest.state() != GuestState.RUNNING && guest.state() != GuestState.PAUSED) {
-                throw new GuestBusyException("guest " + guest.id() + " is " + guest.state().apiName()
-                        + " and cannot be migrated");
-            }
-            if (!guests.claimForJob(guest.id(), jobId)) {
-                throw new GuestBusyException("guest " + guest.id() + " already has an unfinished migration job "
-                        + guests.get(guest.id()).activeJobId());
-            }
-            MigrationJob job = MigrationJob.queue(jobId, guest.id(), guest.hostId(), destination.id(),
-                    request.parameters(), clock.instant());
+            MigrationJob job = MigrationJob.queue(jobId, plan, clock.instant());
             jobs.saveAndFlush(job);
             events.save(job.creationEvent(actor));
+            log.info("job {} queued: guest {} {} -> {}, priority {}, policy {}", jobId, plan.guestId(),
+                    plan.sourceHostId(), plan.destinationHostId(), plan.priority().apiName(),
+                    plan.policy().policyName() == null ? "none" : plan.policy().policyName());
             return jobId;
         });
-    }
-
-    /**
-     * Shared storage needs both hosts to see the same images; a copy needs them not to (copying
-     * an image onto itself would empty it before reading it).
-     */
-    private static void checkStorage(StorageMode storage, Host source, Host destination, boolean noDisks) {
-        if (noDisks) {
-            return;
-        }
-        boolean shared = source.sharesDatastoreWith(destination);
-        if (storage == StorageMode.SHARED && !shared) {
-            throw new PlacementException("hosts '" + source.id() + "' and '" + destination.id() + "' do not share a "
-                    + "datastore (" + describe(source) + " vs " + describe(destination)
-                    + "): use parameters.storage=copy to stream the disks");
-        }
-        if (storage == StorageMode.COPY && shared) {
-            throw new PlacementException("hosts '" + source.id() + "' and '" + destination.id() + "' share datastore "
-                    + source.datastoreId() + ": the images are already there, use parameters.storage=shared");
-        }
-    }
-
-    private static String describe(Host host) {
-        return host.datastoreId().isEmpty() ? "unknown" : host.datastoreId();
-    }
-
-    private Guest guestFor(UUID guestId) {
-        try {
-            return guests.get(guestId);
-        } catch (GuestNotFoundException notFound) {
-            throw new PlacementException("guest " + guestId + " does not exist");
-        }
     }
 
     /**

@@ -2,7 +2,10 @@ package io.ferry.control.job;
 
 import jakarta.persistence.Column;
 import jakarta.persistence.Embedded;
+import io.ferry.channel.MigrationProgress;
 import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 import jakarta.persistence.Version;
@@ -52,6 +55,35 @@ public class MigrationJob {
     @Column(name = "destination_faults")
     private String destinationFaults;
 
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    private JobPriority priority;
+
+    /** The guest's memory: what the job reserves on its destination while it is admitted. */
+    @Column(name = "memory_bytes", nullable = false)
+    private long memoryBytes;
+
+    @Column(name = "transfer_bytes", nullable = false)
+    private long transferBytes;
+
+    /** What a queued job waits for ("outbound limit of host-a: 2 of 2"); null once admitted. */
+    @Column(name = "waiting_for")
+    private String waitingFor;
+
+    /** Which limit it waits for, without counts: a change of limit is a timeline entry, a change of counts is not. */
+    @Column(name = "waiting_key")
+    private String waitingKey;
+
+    /** The drain that asked for this job, if one did. */
+    @Column(name = "drain_id")
+    private UUID drainId;
+
+    @Embedded
+    private JobPolicy policy;
+
+    @Embedded
+    private JobDeadlines deadlines;
+
     @Column(name = "created_at", nullable = false)
     private Instant createdAt;
 
@@ -70,13 +102,18 @@ public class MigrationJob {
     protected MigrationJob() {
     }
 
-    private MigrationJob(UUID id, UUID guestId, String sourceHostId, String destinationHostId,
-                         MigrationParameters parameters, Instant now) {
+    private MigrationJob(UUID id, JobPlan plan, Instant now) {
         this.id = id;
-        this.guestId = guestId;
-        this.sourceHostId = sourceHostId;
-        this.destinationHostId = destinationHostId;
-        this.parameters = parameters;
+        this.guestId = plan.guestId();
+        this.sourceHostId = plan.sourceHostId();
+        this.destinationHostId = plan.destinationHostId();
+        this.parameters = plan.parameters();
+        this.priority = plan.priority();
+        this.policy = plan.policy();
+        this.memoryBytes = plan.memoryBytes();
+        this.transferBytes = plan.transferBytes();
+        this.drainId = plan.drainId();
+        this.deadlines = JobDeadlines.none();
         this.status = JobStatus.QUEUED;
         this.statusReason = EngineFeatures.QUEUED_REASON;
         this.createdAt = now;
@@ -84,9 +121,8 @@ public class MigrationJob {
     }
 
     /** A new job starts queued. */
-    static MigrationJob queue(UUID id, UUID guestId, String sourceHostId, String destinationHostId,
-                              MigrationParameters parameters, Instant now) {
-        return new MigrationJob(id, guestId, sourceHostId, destinationHostId, parameters, now);
+    static MigrationJob queue(UUID id, JobPlan plan, Instant now) {
+        return new MigrationJob(id, plan, now);
     }
 
     /** The first timeline entry: the job came into being as queued. */
@@ -100,6 +136,11 @@ public class MigrationJob {
         JobEvent event = new JobEvent(id, now, status, next, reason, actor);
         if (status == JobStatus.QUEUED) {
             startedAt = now;
+            waitingFor = null;
+            waitingKey = null;
+            if (next == JobStatus.SETUP) {
+                deadlines.start(now, transferBytes, policy);
+            }
         }
         status = next;
         statusReason = reason;
@@ -117,8 +158,12 @@ public class MigrationJob {
         }
     }
 
-    void recordProgress(String progressJson, io.ferry.channel.MigrationProgress figures, Instant now) {
+    void recordProgress(String progressJson, MigrationProgress figures, Instant now) {
         progress = progressJson;
+        if (status == JobStatus.ACTIVE || status == JobStatus.SETUP) {
+            deadlines.recordRemaining(figures.ram().remaining()
+                    + (figures.disk() == null ? 0 : figures.disk().remaining()), now, policy);
+        }
         updatedAt = now;
     }
 
@@ -145,6 +190,69 @@ public class MigrationJob {
     void tune(Long maxBandwidth, Long downtimeLimitMs, Instant now) {
         parameters.tune(maxBandwidth, downtimeLimitMs);
         updatedAt = now;
+    }
+
+    /** Records what a queued job waits for; true when that changed (a new limit, not new counts). */
+    boolean waitFor(String reason, String limitKey) {
+        boolean changed = !limitKey.equals(waitingKey);
+        waitingFor = reason;
+        waitingKey = limitKey;
+        return changed;
+    }
+
+    /** The next rung of the policy's ladder if one is due (pre-copy only: a running post-copy is never aborted). */
+    EscalationStep dueEscalation(Instant now) {
+        if (status != JobStatus.ACTIVE && status != JobStatus.SETUP) {
+            return null;
+        }
+        return deadlines.dueStep(now, policy.escalation());
+    }
+
+    void escalated(Instant now) {
+        deadlines.escalated(now, policy.escalationGraceSeconds());
+        updatedAt = now;
+    }
+
+    /** The downtime ramp's next step, if due (while pre-copy runs). */
+    DowntimeRamp.Step dueRampStep(Instant now) {
+        if (status != JobStatus.ACTIVE && status != JobStatus.SETUP) {
+            return null;
+        }
+        return deadlines.dueRampStep(startedAt, now, policy.downtimeRamp());
+    }
+
+    void rampApplied(long downtimeLimitMs, Instant now) {
+        parameters.tune(null, downtimeLimitMs);
+        deadlines.rampApplied();
+        updatedAt = now;
+    }
+
+    public JobPriority priority() {
+        return priority;
+    }
+
+    public long memoryBytes() {
+        return memoryBytes;
+    }
+
+    public long transferBytes() {
+        return transferBytes;
+    }
+
+    public String waitingFor() {
+        return waitingFor;
+    }
+
+    public UUID drainId() {
+        return drainId;
+    }
+
+    public JobPolicy policy() {
+        return policy;
+    }
+
+    public JobDeadlines deadlines() {
+        return deadlines;
     }
 
     public UUID id() {

@@ -10,7 +10,7 @@ import org.springframework.data.repository.query.Param;
 
 interface MigrationJobRepository extends JpaRepository<MigrationJob, UUID> {
 
-    List<MigrationJob> findTop20ByStatusOrderByCreatedAtAsc(JobStatus status);
+    List<MigrationJob> findTop1000ByStatusOrderByCreatedAtAsc(JobStatus status);
 
     List<MigrationJob> findByStatusIn(List<JobStatus> statuses);
 

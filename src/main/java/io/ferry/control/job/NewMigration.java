@@ -1,7 +1,17 @@
 package io.ferry.control.job;
 
+import java.util.Set;
 import java.util.UUID;
 
-/** A validated request to move a guest to a destination host. */
-public record NewMigration(UUID guestId, String destinationHostId, MigrationParameters parameters) {
+/**
+ * A validated request to move a guest: to a named destination, or (null) to wherever placement
+ * chooses (never one of {@code avoidHosts}, e.g. where a drain's earlier try failed). What
+ * it leaves out of {@code requested} comes from the matching policy, then defaults.
+ */
+public record NewMigration(UUID guestId, String destinationHostId, RequestedParameters requested, UUID drainId,
+                           Set<String> avoidHosts) {
+
+    public NewMigration(UUID guestId, String destinationHostId, RequestedParameters requested) {
+        this(guestId, destinationHostId, requested, null, Set.of());
+    }
 }

@@ -1,0 +1,22 @@
+package io.ferry.control.job;
+
+/**
+ * What a caller asked for, field by field; null means "not asked": the matching policy's value
+ * applies, else the default (QEMU's where QEMU has one). Request parameters override policies.
+ */
+public record RequestedParameters(Long maxBandwidth, Long downtimeLimitMs, StorageMode storage,
+                                  Boolean verifyChecksums, Boolean postcopy, Boolean autoConverge, Boolean xbzrle,
+                                  String compression, Integer channels, Integer postcopyAfterIterations,
+                                  Boolean postcopyWhenNotConverging, Long maxPostcopyBandwidth,
+                                  JobPriority priority) {
+
+    public static final RequestedParameters NONE = new RequestedParameters(null, null, null, null, null, null, null,
+            null, null, null, null, null, null);
+
+    /** The same request with another priority (a drain asks for maintenance unless told otherwise). */
+    public RequestedParameters withDefaultPriority(JobPriority fallback) {
+        return priority != null ? this : new RequestedParameters(maxBandwidth, downtimeLimitMs, storage,
+                verifyChecksums, postcopy, autoConverge, xbzrle, compression, channels, postcopyAfterIterations,
+                postcopyWhenNotConverging, maxPostcopyBandwidth, fallback);
+    }
+}
