@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.channel.MigrationPhase;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -71,7 +72,7 @@ class ForceCompleteEngineTest {
                         assertThat(source.state()).as("the state is left alone").isEqualTo(GuestState.MIGRATING_OUT);
                     });
 
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             assertThat(report.reason()).contains("forced to complete");
             // the workload wrote nothing from the force on (held, then paused by the switchover)
             assertThat(source.memoryWrites()).isEqualTo(writesWhenForced.get());
@@ -80,7 +81,7 @@ class ForceCompleteEngineTest {
             // the destination holds exactly what the source held: it checked, and says so
             var verification = report.progress().verification();
             MigrationReport verified = loopback.reports().stream()
-                    .filter(r -> r.phase().equals(MigrationReport.VERIFIED)).findFirst().orElseThrow();
+                    .filter(r -> r.phase().equals(MigrationPhase.VERIFIED)).findFirst().orElseThrow();
             assertThat(verified.progress().verification().destinationMemory()).isEqualTo(verification.sourceMemory());
             assertThat(verified.progress().verification().destinationDeviceState())
                     .isEqualTo(verification.sourceDeviceState());
@@ -118,7 +119,7 @@ class ForceCompleteEngineTest {
                         assertThat(migration.forceComplete()).as("refused after a cancel").isFalse();
                     });
 
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.CANCELLED);
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.CANCELLED);
             assertThat(source.state()).isEqualTo(GuestState.RUNNING);
             assertThat(source.disks()).allSatisfy(d -> assertThat(d.isActive()).isTrue());
             // no longer held: it writes memory and disk again
@@ -150,7 +151,7 @@ class ForceCompleteEngineTest {
                     });
 
             assertThat(forced.get()).isFalse();
-            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationReport.COMPLETED);
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
         }
     }

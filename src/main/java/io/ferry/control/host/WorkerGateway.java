@@ -46,17 +46,11 @@ public interface WorkerGateway {
      * Measures the guest's dirty-page rate on its worker over {@code windowMs} (100..60000) by
      * page sampling, without migrating it or touching its dirty log; blocks for the window.
      */
-    default io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs) {
-        // default only so that test doubles written before it need no change; WorkerClient implements it
-        throw new UnsupportedOperationException("measureDirtyRate");
-    }
+    io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs);
 
     /**
      * Source: hold the guest's workload still so the pre-copy converges (Nova's force-complete);
      * rejected (409) once the switchover or post-copy has begun.
      */
-    default void forceCompleteMigration(Host host, UUID jobId) {
-        // default only so that test doubles written before it need no change; WorkerClient implements it
-        throw new UnsupportedOperationException("forceCompleteMigration");
-    }
+    void forceCompleteMigration(Host host, UUID jobId);
 }

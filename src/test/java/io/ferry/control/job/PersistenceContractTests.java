@@ -117,6 +117,15 @@ abstract class PersistenceContractTests {
                 @Override
                 public void recoverMigration(Host host, UUID jobId) {
                 }
+
+                @Override
+                public io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs) {
+                    throw new UnsupportedOperationException("no guest bytes in a persistence test");
+                }
+
+                @Override
+                public void forceCompleteMigration(Host host, UUID jobId) {
+                }
             };
         }
     }
@@ -159,8 +168,8 @@ abstract class PersistenceContractTests {
     }
 
     MigrationJob jobFor(Guest guest, IdempotencyKey key, boolean postcopy) {
-        return commands.create(new NewMigration(guest.id(), "host-b", new MigrationParameters(0, 300, StorageMode.SHARED,
-                postcopy, false, false, "none", 1, false, 0, false, 0)), key, "test");
+        return commands.create(new NewMigration(guest.id(), "host-b", new RequestedParameters(0L, 300L,
+                StorageMode.SHARED, null, postcopy, null, null, null, null, null, null, null, null)), key, "test");
     }
 
     @Test
