@@ -5,6 +5,7 @@ import io.ferry.control.guest.GuestBusyException;
 import io.ferry.control.guest.GuestNotFoundException;
 import io.ferry.control.guest.PlacementException;
 import io.ferry.control.host.WorkerRejectedException;
+import io.ferry.control.system.ResourceConflictException;
 import io.ferry.control.host.WorkerUnavailableException;
 import io.ferry.control.idempotency.IdempotencyKeyReusedException;
 import io.ferry.control.job.IllegalTransitionException;
@@ -47,7 +48,8 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
     }
 
     @ExceptionHandler({GuestNotFoundException.class, JobNotFoundException.class, DiskNotFoundException.class,
-            ResourceNotFoundException.class, io.ferry.control.host.HostNotFoundException.class})
+            ResourceNotFoundException.class, io.ferry.control.host.HostNotFoundException.class,
+            io.ferry.control.drain.NoDrainException.class})
     ProblemDetail notFound(RuntimeException e) {
         return problem(HttpStatus.NOT_FOUND, "Not found", e.getMessage());
     }
@@ -60,7 +62,8 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         return p;
     }
 
-    @ExceptionHandler({GuestBusyException.class, JobConflictException.class, OwnershipConflictException.class})
+    @ExceptionHandler({GuestBusyException.class, JobConflictException.class, OwnershipConflictException.class,
+            ResourceConflictException.class})
     ProblemDetail conflict(RuntimeException e) {
         return problem(HttpStatus.CONFLICT, "Conflict", e.getMessage());
     }

@@ -1,6 +1,8 @@
 package io.ferry.control.api;
 
 import io.ferry.control.idempotency.IdempotencyKey;
+import io.ferry.control.system.Labels;
+import java.util.Map;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -18,6 +20,15 @@ final class Requests {
 
     static String actor(Principal principal) {
         return "api:" + (principal == null ? "anonymous" : principal.getName());
+    }
+
+    /** Refuses a label map or selector that breaks the label rules (see {@link Labels}), naming the field. */
+    static Map<String, String> labels(String field, Map<String, String> labels) {
+        String problem = Labels.problem(labels);
+        if (problem != null) {
+            throw new InvalidRequestException(field, problem);
+        }
+        return labels == null ? Map.of() : labels;
     }
 
     /** Null when the client sent no key; otherwise the key with a fingerprint of the body it came with. */

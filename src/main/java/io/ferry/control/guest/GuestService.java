@@ -152,6 +152,12 @@ public class GuestService {
         return guests.findAllByOrderByCreatedAtAsc();
     }
 
+    /** The guests recorded on a host, oldest first. */
+    @Transactional(readOnly = true)
+    public List<Guest> onHost(String hostId) {
+        return guests.findByHostIdOrderByCreatedAtAsc(hostId);
+    }
+
     @Transactional(readOnly = true)
     public List<Disk> disksOf(UUID guestId) {
         return disks.findByGuestIdOrderByNameAscIdAsc(guestId);

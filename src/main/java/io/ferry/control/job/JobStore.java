@@ -105,6 +105,11 @@ public class JobStore {
         return jobs.findTop1000ByStatusOrderByCreatedAtAsc(JobStatus.QUEUED);
     }
 
+    /** The jobs a drain asked for. */
+    public List<MigrationJob> ofDrain(UUID drainId) {
+        return jobs.findByDrainId(drainId);
+    }
+
     /** Jobs holding admission slots: admitted and not finished. */
     public List<MigrationJob> running() {
         return jobs.findByStatusIn(java.util.Arrays.stream(JobStatus.values()).filter(JobStatus::isRunning).toList());
@@ -122,8 +127,8 @@ public class JobStore {
     }
 
     /** Records a policy's escalation or ramp step taken on the job, in the caller's transaction. */
-    public void recordEscalation(MigrationJob job, EscalationStep step, String reason) {
-        job.escalated(clock.instant());
+    public void recordEscalation(MigrationJob job, boolean skipped, String reason) {
+        job.escalated(clock.instant(), skipped);
         jobs.saveAndFlush(job);
         note(job, JobEvent.Kind.ESCALATION, reason, SYSTEM);
     }

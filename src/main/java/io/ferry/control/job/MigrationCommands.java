@@ -188,6 +188,22 @@ public class MigrationCommands {
         return get(id);
     }
 
+    /**
+     * Nova's force-complete: the source holds the guest still so the pre-copy converges and the
+     * job switches over; the guest runs again on the destination (or on the source if the job
+     * fails after all). Only for an active pre-copy job.
+     */
+    public MigrationJob forceComplete(UUID id, String actor) {
+        MigrationJob job = get(id);
+        if (job.status() != JobStatus.ACTIVE) {
+            throw new JobConflictException("job " + id + " is " + job.status().apiName()
+                    + "; only an active (pre-copy) job can be forced to complete");
+        }
+        askSource(job, "force-complete", workers::forceCompleteMigration);
+        log.info("job {}: force-complete requested by {}", id, actor);
+        return get(id);
+    }
+
     /** A request the job's source worker decides on; its refusal is the job's conflict (409). */
     private void askSource(MigrationJob job, String what, BiConsumer<Host, UUID> request) {
         try {

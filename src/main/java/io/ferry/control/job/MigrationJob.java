@@ -201,20 +201,21 @@ public class MigrationJob {
     }
 
     /** The next rung of the policy's ladder if one is due (pre-copy only: a running post-copy is never aborted). */
-    EscalationStep dueEscalation(Instant now) {
+    public EscalationStep dueEscalation(Instant now) {
         if (status != JobStatus.ACTIVE && status != JobStatus.SETUP) {
             return null;
         }
         return deadlines.dueStep(now, policy.escalation());
     }
 
-    void escalated(Instant now) {
-        deadlines.escalated(now, policy.escalationGraceSeconds());
+    /** A rung was taken; the next follows after the policy's grace, or at once when this one was skipped. */
+    void escalated(Instant now, boolean skipped) {
+        deadlines.escalated(now, skipped ? 0 : policy.escalationGraceSeconds());
         updatedAt = now;
     }
 
     /** The downtime ramp's next step, if due (while pre-copy runs). */
-    DowntimeRamp.Step dueRampStep(Instant now) {
+    public DowntimeRamp.Step dueRampStep(Instant now) {
         if (status != JobStatus.ACTIVE && status != JobStatus.SETUP) {
             return null;
         }

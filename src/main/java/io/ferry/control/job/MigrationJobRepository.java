@@ -14,6 +14,10 @@ interface MigrationJobRepository extends JpaRepository<MigrationJob, UUID> {
 
     List<MigrationJob> findByStatusIn(List<JobStatus> statuses);
 
+    List<MigrationJob> findByDrainIdAndStatus(UUID drainId, JobStatus status);
+
+    List<MigrationJob> findByDrainId(UUID drainId);
+
     @Query("""
             select j from MigrationJob j
             where (:status is null or j.status = :status)

@@ -140,6 +140,9 @@ class PolicyPlanner implements JobPlanner {
         if (!Labels.matches(resolved.destinationSelector(), destination.labels())) {
             failures.add(new Check("labels", "destination host '" + destination.id() + "' does not carry the labels "
                     + resolved.destinationSelector() + " that policy '" + policy.name() + "' requires", false));
+        } else if (!Labels.matches(request.destinationSelector(), destination.labels())) {
+            failures.add(new Check("labels", "destination host '" + destination.id() + "' does not carry the labels "
+                    + request.destinationSelector() + " the request requires", false));
         }
         long diskBytes = resolved.storage() == StorageMode.COPY ? disks.stream().mapToLong(Disk::sizeBytes).sum() : 0;
         JobPlan plan = new JobPlan(guest.id(), source.id(), destination.id(), resolved.parameters(),
