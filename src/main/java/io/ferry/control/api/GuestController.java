@@ -13,6 +13,7 @@ import jakarta.validation.Valid;
 import java.net.URI;
 import java.security.Principal;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -21,6 +22,7 @@ import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
@@ -71,6 +73,15 @@ class GuestController {
         return ResponseEntity.noContent().build();
     }
 
+    record LabelsBody(@jakarta.validation.constraints.NotNull Map<String, String> labels) {
+    }
+
+    /** Replaces the guest's labels; they select the policy of its next migration. */
+    @PutMapping("/{guestId}/labels")
+    GuestResponse relabel(@PathVariable UUID guestId, @Valid @RequestBody LabelsBody body) {
+        return view(guests.relabel(guestId, Requests.labels("labels", body.labels())));
+    }
+
     @PostMapping("/{guestId}/pause")
     GuestResponse pause(@PathVariable UUID guestId) {
         return view(guests.pause(guestId));
@@ -115,7 +126,8 @@ class GuestController {
                 w == null || w.diskWritesPerSecond() == null ? 0 : w.diskWritesPerSecond(),
                 w == null || w.seed() == null ? ThreadLocalRandom.current().nextLong() : w.seed());
         return new NewGuest(body.name(), body.hostId(), blocks, disks,
-                Objects.requireNonNullElse(body.deviceStateBytes(), DEFAULT_DEVICE_STATE_BYTES), workload);
+                Objects.requireNonNullElse(body.deviceStateBytes(), DEFAULT_DEVICE_STATE_BYTES), workload,
+                Requests.labels("labels", body.labels()));
     }
 
     private static void checkRamLayout(long memory, List<RamBlock> blocks) {

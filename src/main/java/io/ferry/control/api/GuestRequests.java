@@ -11,6 +11,7 @@ import jakarta.validation.constraints.Pattern;
 import jakarta.validation.constraints.PositiveOrZero;
 import jakarta.validation.constraints.Size;
 import java.util.List;
+import java.util.Map;
 
 /** Request bodies of the guest endpoints. Limits here mirror openapi.yaml. */
 final class GuestRequests {
@@ -28,7 +29,8 @@ final class GuestRequests {
             @Valid @Size(min = 1, max = 16) List<@NotNull @Valid RamBlockBody> ramBlocks,
             @Valid @Size(max = 16) List<@NotNull @Valid DiskBody> disks,
             @Min(1) @Max(1 << 20) Integer deviceStateBytes,
-            @Valid WorkloadBody workload) {
+            @Valid WorkloadBody workload,
+            Map<String, String> labels) {
     }
 
     record RamBlockBody(

@@ -4,11 +4,13 @@ import io.ferry.control.guest.Guest;
 import io.ferry.control.guest.Workload;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
 
 record GuestResponse(UUID id, String name, String hostId, String state, long memoryBytes,
                      List<RamBlockView> ramBlocks, int deviceStateBytes, WorkloadView workload, List<DiskResponse> disks,
-                     UUID activeMigrationId, Instant createdAt) {
+                     UUID activeMigrationId, Map<String, String> labels, Instant createdAt) {
 
     record RamBlockView(String name, long sizeBytes) {
     }
@@ -22,6 +24,6 @@ record GuestResponse(UUID id, String name, String hostId, String state, long mem
                 g.ramBlocks().stream().map(b -> new RamBlockView(b.name(), b.sizeBytes())).toList(),
                 g.deviceStateBytes(),
                 new WorkloadView(w.dirtyPagesPerSecond(), w.hotSetFraction(), w.diskWritesPerSecond(), w.seed()),
-                disks, g.activeJobId(), g.createdAt());
+                disks, g.activeJobId(), new TreeMap<>(g.labels()), g.createdAt());
     }
 }

@@ -12,6 +12,7 @@ import io.ferry.control.job.JobPriority;
 import io.ferry.control.job.RequestedParameters;
 import io.ferry.control.job.NewMigration;
 import io.ferry.control.job.StorageMode;
+import io.ferry.control.preflight.PreflightService;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -39,10 +40,12 @@ class MigrationController {
 
     private final MigrationCommands jobs;
     private final JobViews views;
+    private final PreflightService preflight;
     private final JsonMapper json;
 
-    MigrationController(MigrationCommands jobs, JobViews views, JsonMapper json) {
+    MigrationController(MigrationCommands jobs, JobViews views, PreflightService preflight, JsonMapper json) {
         this.jobs = jobs;
+        this.preflight = preflight;
         this.views = views;
         this.json = json;
     }
@@ -52,19 +55,23 @@ class MigrationController {
                                              @RequestHeader(name = Requests.IDEMPOTENCY_KEY, required = false) String key,
                                              Principal principal) {
         Parameters p = body.parameters();
-        boolean postcopy = p != null && p.capabilities() != null && Boolean.TRUE.equals(p.capabilities().postcopy());
-        if (!postcopy && p != null && p.postcopyAfterIterations() != null && p.postcopyAfterIterations() > 0) {
-            throw new InvalidRequestException("parameters.postcopyAfterIterations",
-                    "switching to post-copy needs parameters.capabilities.postcopy=true");
-        }
-        if (!postcopy && p != null && Boolean.TRUE.equals(p.postcopyWhenNotConverging())) {
-            throw new InvalidRequestException("parameters.postcopyWhenNotConverging",
-                    "switching to post-copy needs parameters.capabilities.postcopy=true");
-        }
+        checkPostcopySwitches(p);
         MigrationJob job = jobs.create(new NewMigration(body.guestId(), body.destinationHostId(), requested(p)),
                 Requests.idempotencyKey("migrations", key, body, json), Requests.actor(principal));
         return ResponseEntity.accepted().location(URI.create("/api/v1/migrations/" + job.id()))
                 .body(view(job));
+    }
+
+    /**
+     * Pre-flight: the same body as a create; answers what it would meet now without moving
+     * anything (measuring the dirty rate takes {@code dirtyRateWindowMs}).
+     */
+    @PostMapping("/preflight")
+    PreflightResponse preflight(@Valid @RequestBody CreateMigration body,
+                                @RequestParam(defaultValue = "1000") @Min(100) @Max(60_000) long dirtyRateWindowMs) {
+        checkPostcopySwitches(body.parameters());
+        return PreflightResponse.of(preflight.check(new NewMigration(body.guestId(), body.destinationHostId(),
+                requested(body.parameters())), dirtyRateWindowMs));
     }
 
     @GetMapping
@@ -107,6 +114,12 @@ class MigrationController {
         return ResponseEntity.accepted().body(view(jobs.recover(jobId, Requests.actor(principal))));
     }
 
+    /** Nova's force-complete: the source holds the guest still so the copy converges (202). */
+    @PostMapping("/{jobId}/force-complete")
+    ResponseEntity<MigrationResponse> forceComplete(@PathVariable UUID jobId, Principal principal) {
+        return ResponseEntity.accepted().body(view(jobs.forceComplete(jobId, Requests.actor(principal))));
+    }
+
     @GetMapping("/{jobId}/events")
     List<JobEventResponse> events(@PathVariable UUID jobId) {
         return views.events(jobId).stream().map(JobEventResponse::of).toList();
@@ -114,6 +127,18 @@ class MigrationController {
 
     private MigrationResponse view(MigrationJob job) {
         return MigrationResponse.of(job, views.progress(job), views.diskStates(job));
+    }
+
+    private static void checkPostcopySwitches(Parameters p) {
+        boolean postcopy = p != null && p.capabilities() != null && Boolean.TRUE.equals(p.capabilities().postcopy());
+        if (!postcopy && p != null && p.postcopyAfterIterations() != null && p.postcopyAfterIterations() > 0) {
+            throw new InvalidRequestException("parameters.postcopyAfterIterations",
+                    "switching to post-copy needs parameters.capabilities.postcopy=true");
+        }
+        if (!postcopy && p != null && Boolean.TRUE.equals(p.postcopyWhenNotConverging())) {
+            throw new InvalidRequestException("parameters.postcopyWhenNotConverging",
+                    "switching to post-copy needs parameters.capabilities.postcopy=true");
+        }
     }
 
     private static JobStatus parseStatus(String status) {

@@ -1,7 +1,10 @@
 package io.ferry.control.api;
 
 import io.ferry.channel.MigrationProgress;
+import io.ferry.control.job.EscalationStep;
+import io.ferry.control.job.JobDeadlines;
 import io.ferry.control.job.JobEvent;
+import io.ferry.control.job.JobPolicy;
 import io.ferry.control.job.MigrationJob;
 import io.ferry.control.job.MigrationParameters;
 import io.ferry.control.job.JobDiskState;
@@ -11,33 +14,66 @@ import java.util.UUID;
 
 /** A job as the API shows it. {@code progress} stays null until the source reports figures. */
 record MigrationResponse(UUID id, UUID guestId, String sourceHostId, String destinationHostId, String status,
-                         String statusReason, String failure, ParametersView parameters, MigrationProgress progress,
-                         List<JobDiskState> disks, Instant createdAt, Instant updatedAt, Instant startedAt,
-                         Instant finishedAt) {
+                         String statusReason, String failure, String priority, String waitingFor,
+                         ParametersView parameters, PolicyView policy, DeadlinesView deadlines,
+                         MigrationProgress progress, List<JobDiskState> disks, UUID drainId, Instant createdAt,
+                         Instant updatedAt, Instant startedAt, Instant finishedAt) {
+
+    record RampStepView(long afterSeconds, long downtimeLimitMs) {
+    }
+
+    /** The time rules the job runs under and the policy they came from (null: none matched). */
+    record PolicyView(String name, long completionTimeoutPerGiB, long progressTimeout, List<String> escalation,
+                      long escalationGrace, List<RampStepView> downtimeRamp) {
+
+        static PolicyView of(JobPolicy p) {
+            return new PolicyView(p.policyName(), p.completionTimeoutPerGiBSeconds(), p.progressTimeoutSeconds(),
+                    p.escalation().stream().map(EscalationStep::apiName).toList(), p.escalationGraceSeconds(),
+                    p.downtimeRamp().steps().stream().map(r -> new RampStepView(r.afterSeconds(), r.downtimeLimitMs()))
+                            .toList());
+        }
+    }
+
+    /** The deadlines that follow from the policy, and how far the escalation ladder has gone. */
+    record DeadlinesView(Instant completion, Instant progress, Long leastRemainingBytes, int escalationsTaken,
+                         String nextEscalation, Instant nextEscalationAt) {
+
+        static DeadlinesView of(MigrationJob j) {
+            JobDeadlines d = j.deadlines();
+            List<EscalationStep> ladder = j.policy().escalation();
+            String next = d.escalationStep() < ladder.size() ? ladder.get(d.escalationStep()).apiName() : null;
+            return new DeadlinesView(d.completionDeadlineAt(), d.progressDeadlineAt(), d.leastRemainingBytes(),
+                    d.escalationStep(), next, d.escalationStep() > 0 ? d.nextEscalationAt() : null);
+        }
+    }
 
     record ParametersView(long maxBandwidth, long downtimeLimitMs, String storage, boolean verifyChecksums,
                           CapabilitiesView capabilities, int postcopyAfterIterations,
                           boolean postcopyWhenNotConverging, long maxPostcopyBandwidth) {
+
+        static ParametersView of(MigrationParameters p) {
+            return new ParametersView(p.maxBandwidth(), p.downtimeLimitMs(), p.storage().apiName(),
+                    p.verifyChecksums(), new CapabilitiesView(p.postcopy(), p.autoConverge(), p.xbzrle(),
+                    p.compression(), p.channels()), p.postcopyAfterIterations(), p.postcopyWhenNotConverging(),
+                    p.maxPostcopyBandwidth());
+        }
     }
 
     record CapabilitiesView(boolean postcopy, boolean autoConverge, boolean xbzrle, String compression, int channels) {
     }
 
     static MigrationResponse of(MigrationJob j, MigrationProgress progress, List<JobDiskState> disks) {
-        MigrationParameters p = j.parameters();
         return new MigrationResponse(j.id(), j.guestId(), j.sourceHostId(), j.destinationHostId(),
-                j.status().apiName(), j.statusReason(), j.failure(),
-                new ParametersView(p.maxBandwidth(), p.downtimeLimitMs(), p.storage().apiName(), p.verifyChecksums(),
-                        new CapabilitiesView(p.postcopy(), p.autoConverge(), p.xbzrle(), p.compression(), p.channels()),
-                        p.postcopyAfterIterations(), p.postcopyWhenNotConverging(), p.maxPostcopyBandwidth()),
-                progress, disks, j.createdAt(), j.updatedAt(), j.startedAt(), j.finishedAt());
+                j.status().apiName(), j.statusReason(), j.failure(), j.priority().apiName(), j.waitingFor(),
+                ParametersView.of(j.parameters()), PolicyView.of(j.policy()), DeadlinesView.of(j), progress, disks,
+                j.drainId(), j.createdAt(), j.updatedAt(), j.startedAt(), j.finishedAt());
     }
 }
 
-record JobEventResponse(Instant at, String from, String to, String reason, String actor) {
+record JobEventResponse(Instant at, String kind, String from, String to, String reason, String actor) {
 
     static JobEventResponse of(JobEvent e) {
-        return new JobEventResponse(e.at(), e.from() == null ? null : e.from().apiName(), e.to().apiName(),
-                e.reason(), e.actor());
+        return new JobEventResponse(e.at(), e.kind().apiName(), e.from() == null ? null : e.from().apiName(),
+                e.to().apiName(), e.reason(), e.actor());
     }
 }

@@ -1,0 +1,107 @@
+package io.ferry.control.preflight;
+
+import io.ferry.channel.DirtyRateReport;
+import io.ferry.channel.MigrationProgress;
+import io.ferry.control.admission.AdmissionService;
+import io.ferry.control.host.HostService;
+import io.ferry.control.host.WorkerGateway;
+import io.ferry.control.job.JobPlan;
+import io.ferry.control.job.JobPlanner;
+import io.ferry.control.job.JobStatus;
+import io.ferry.control.job.JobViews;
+import io.ferry.control.job.MigrationCommands;
+import io.ferry.control.job.MigrationJob;
+import io.ferry.control.job.NewMigration;
+import java.util.List;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.data.domain.PageRequest;
+import org.springframework.data.domain.Sort;
+import org.springframework.stereotype.Service;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * Pre-flight: what a migration request would meet now, without moving anything — the plan
+ * (destination, resolved settings, policy), the checks it fails, whether admission would start
+ * it or what it would wait for, and a convergence forecast from the guest's dirty rate measured
+ * on its worker (QEMU's calc-dirty-rate by page sampling) and the link's bandwidth.
+ *
+ * <p>The link's bandwidth is the job's {@code maxBandwidth} capped by the fastest throughput an
+ * unlimited job between the same two hosts reached (the latest 20 completed), or by
+ * {@code ferry.preflight.assumed-link-bandwidth} when none ran yet.
+ */
+@Service
+public class PreflightService {
+
+    private final MigrationCommands commands;
+    private final AdmissionService admission;
+    private final HostService hosts;
+    private final WorkerGateway workers;
+    private final JobViews views;
+    private final long assumedLinkBandwidth;
+
+    PreflightService(MigrationCommands commands, AdmissionService admission, HostService hosts, WorkerGateway workers,
+                     JobViews views,
+                     @Value("${ferry.preflight.assumed-link-bandwidth:1GB}") DataSize assumedLinkBandwidth) {
+        this.commands = commands;
+        this.admission = admission;
+        this.hosts = hosts;
+        this.workers = workers;
+        this.views = views;
+        this.assumedLinkBandwidth = assumedLinkBandwidth.toBytes();
+    }
+
+    /** The dirty rate measured, the bandwidth assumed (and where it came from), and the prediction. */
+    public record Forecast(DirtyRateReport dirtyRate, long bandwidthBytesPerSecond, String bandwidthSource,
+                           ConvergenceForecast.Prediction prediction) {
+    }
+
+    /** {@code forecastError} says why there is no forecast (e.g. the source worker is unreachable). */
+    public record Answer(JobPlan plan, List<JobPlanner.Check> failures, boolean admissibleNow, String wouldWaitFor,
+                         Forecast forecast, String forecastError) {
+    }
+
+    public Answer check(NewMigration request, long dirtyRateWindowMs) {
+        JobPlanner.Planned planned = commands.plan(request);
+        JobPlan plan = planned.plan();
+        if (plan == null) {
+            return new Answer(null, planned.failures(), false, null, null, "no plan: " + planned.failures().get(0)
+                    .detail());
+        }
+        String wait = planned.ok() ? admission.wouldWaitFor(plan) : null;
+        Forecast forecast = null;
+        String forecastError = null;
+        try {
+            DirtyRateReport rate = workers.measureDirtyRate(hosts.find(plan.sourceHostId()).orElseThrow(),
+                    plan.guestId(), dirtyRateWindowMs);
+            long observed = observedLink(plan.sourceHostId(), plan.destinationHostId());
+            long link = observed > 0 ? observed : assumedLinkBandwidth;
+            long limit = plan.parameters().maxBandwidth();
+            long bandwidth = limit > 0 ? Math.min(limit, link) : link;
+            String source = limit > 0 && limit <= link ? "maxBandwidth"
+                    : observed > 0 ? "observed link throughput" : "assumed link bandwidth";
+            forecast = new Forecast(rate, bandwidth, source, ConvergenceForecast.predict(plan.memoryBytes(),
+                    rate.dirtyBytesPerSecond(), bandwidth, plan.parameters().downtimeLimitMs(),
+                    plan.parameters().postcopy()));
+        } catch (RuntimeException e) {
+            forecastError = "the dirty rate could not be measured on " + plan.sourceHostId() + ": " + e.getMessage();
+        }
+        return new Answer(plan, planned.failures(), planned.ok() && wait == null, wait, forecast, forecastError);
+    }
+
+    /** Bytes per second the fastest recent unlimited job between the two hosts reached; 0 when none ran. */
+    private long observedLink(String source, String destination) {
+        long best = 0;
+        for (MigrationJob j : views.search(JobStatus.COMPLETED, null, source,
+                PageRequest.of(0, 20, Sort.by(Sort.Direction.DESC, "createdAt")))) {
+            if (!j.destinationHostId().equals(destination) || j.parameters().maxBandwidth() != 0) {
+                continue;
+            }
+            MigrationProgress p = views.progress(j);
+            if (p != null && p.ram() != null && p.totalTimeMs() > 0) {
+                long bytesPerSecond = (long) (p.ram().mbps() * 1_000_000 / 8);
+                best = Math.max(best, bytesPerSecond);
+            }
+        }
+        return best;
+    }
+}
