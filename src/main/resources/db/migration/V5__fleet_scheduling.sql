@@ -64,6 +64,7 @@ create table migration_policies (
     priority                     varchar(16),
     escalation                   varchar(64),
     escalation_grace_s           bigint,
+    verify_checksums             boolean,
     created_at                   timestamp(6) with time zone not null,
     updated_at                   timestamp(6) with time zone not null,
     version                      bigint not null

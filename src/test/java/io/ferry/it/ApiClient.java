@@ -58,6 +58,10 @@ public final class ApiClient {
         return send("POST", path, body, headers);
     }
 
+    public Reply put(String path, Object body) {
+        return send("PUT", path, body, Map.of());
+    }
+
     public Reply patch(String path, Object body) {
         return send("PATCH", path, body, Map.of());
     }

@@ -69,8 +69,13 @@ abstract class ApiTestSupport {
         api = new ApiClient("http://127.0.0.1:" + port, API_TOKEN);
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
             ApiClient.Reply hosts = api.get("/api/v1/hosts");
-            assertThat(hosts.json().findValuesAsString("state")).containsExactly("reachable", "reachable");
+            assertThat(hosts.json().findValuesAsString("state")).hasSize(hostCount()).containsOnly("reachable");
         });
+    }
+
+    /** How many local workers the context runs (ferry.workers.local.hosts). */
+    int hostCount() {
+        return 2;
     }
 
     // ---- fixtures -------------------------------------------------------------------------

@@ -66,7 +66,8 @@ class PolicyController {
             String priority,
             @Size(max = 3) List<@NotNull @Pattern(regexp = "postcopy|pause|abort",
                     message = "must be 'postcopy', 'pause' or 'abort'") String> escalation,
-            @Positive @Max(3600) Long escalationGrace) {
+            @Positive @Max(3600) Long escalationGrace,
+            Boolean verifyChecksums) {
     }
 
     record RampStepView(long afterSeconds, long downtimeLimitMs) {
@@ -76,7 +77,8 @@ class PolicyController {
                       Map<String, String> hostSelector, Map<String, String> destinationSelector, Long maxBandwidth,
                       Long downtimeLimitMs, List<RampStepView> downtimeRamp, Long completionTimeoutPerGiB,
                       Long progressTimeout, Boolean allowPostcopy, String storage, String priority,
-                      List<String> escalation, Long escalationGrace, int specificity, Instant createdAt,
+                      List<String> escalation, Long escalationGrace, Boolean verifyChecksums, int specificity,
+                      Instant createdAt,
                       Instant updatedAt) {
 
         static PolicyView of(MigrationPolicy p) {
@@ -89,7 +91,7 @@ class PolicyController {
                     s.storage() == null ? null : s.storage().apiName(),
                     s.priority() == null ? null : s.priority().apiName(),
                     s.escalation() == null ? null : s.escalation().stream().map(EscalationStep::apiName).toList(),
-                    s.escalationGrace(), p.specificity(), p.createdAt(), p.updatedAt());
+                    s.escalationGrace(), s.verifyChecksums(), p.specificity(), p.createdAt(), p.updatedAt());
         }
     }
 
@@ -157,6 +159,7 @@ class PolicyController {
                 b.completionTimeoutPerGiB(), b.progressTimeout(), b.allowPostcopy(),
                 b.storage() == null ? null : StorageMode.fromApiName(b.storage()),
                 b.priority() == null ? null : JobPriority.fromApiName(b.priority()), ladder, b.escalationGrace(),
-                b.destinationSelector() == null ? null : Requests.labels("destinationSelector", b.destinationSelector()));
+                b.destinationSelector() == null ? null : Requests.labels("destinationSelector", b.destinationSelector()),
+                b.verifyChecksums());
     }
 }

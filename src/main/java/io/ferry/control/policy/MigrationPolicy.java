@@ -72,6 +72,9 @@ public class MigrationPolicy {
     @Column(name = "escalation_grace_s")
     private Long escalationGrace;
 
+    @Column(name = "verify_checksums")
+    private Boolean verifyChecksums;
+
     @Column(name = "created_at", nullable = false)
     private Instant createdAt;
 
@@ -106,6 +109,7 @@ public class MigrationPolicy {
         priority = s.priority();
         escalation = s.escalation() == null ? null : EscalationStep.format(s.escalation());
         escalationGrace = s.escalationGrace();
+        verifyChecksums = s.verifyChecksums();
         updatedAt = now;
     }
 
@@ -129,7 +133,7 @@ public class MigrationPolicy {
         return new PolicySettings(maxBandwidth, downtimeLimitMs, downtimeRamp == null ? null : DowntimeRamp.parse(downtimeRamp),
                 completionTimeoutPerGiB, progressTimeout, allowPostcopy, storage, priority,
                 escalation == null ? null : EscalationStep.parse(escalation), escalationGrace,
-                destinationSelector.isEmpty() ? null : Map.copyOf(destinationSelector));
+                destinationSelector.isEmpty() ? null : Map.copyOf(destinationSelector), verifyChecksums);
     }
 
     public Instant createdAt() {

@@ -54,7 +54,7 @@ final class PolicyMatch {
                 first(r.xbzrle(), false),
                 first(r.compression(), "none"),
                 first(r.channels(), 1),
-                first(r.verifyChecksums(), false),
+                first(r.verifyChecksums(), p.verifyChecksums(), false),
                 first(r.postcopyAfterIterations(), 0),
                 first(r.postcopyWhenNotConverging(), false),
                 first(r.maxPostcopyBandwidth(), 0L));

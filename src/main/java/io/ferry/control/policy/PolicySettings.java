@@ -13,13 +13,13 @@ import java.util.Map;
  * Nova's live_migration_completion_timeout), {@code progressTimeout} while what is left to send
  * reaches no new low; {@code escalation} is the ladder taken when one fires, each rung given
  * {@code escalationGrace} before the next. {@code destinationSelector}: labels a destination
- * must carry.
+ * must carry; {@code verifyChecksums}: both sides compare digests at switchover.
  */
 public record PolicySettings(Long maxBandwidth, Long downtimeLimitMs, DowntimeRamp downtimeRamp,
                              Long completionTimeoutPerGiB, Long progressTimeout, Boolean allowPostcopy,
                              StorageMode storage, JobPriority priority, List<EscalationStep> escalation,
-                             Long escalationGrace, Map<String, String> destinationSelector) {
+                             Long escalationGrace, Map<String, String> destinationSelector, Boolean verifyChecksums) {
 
     public static final PolicySettings NONE = new PolicySettings(null, null, null, null, null, null, null, null, null,
-            null, null);
+            null, null, null);
 }

@@ -62,7 +62,7 @@ class PolicyMatchTest {
         MigrationPolicy strict = policy("strict", Map.of(), Map.of(), new PolicySettings(64L << 20, 500L,
                 new DowntimeRamp(List.of(new DowntimeRamp.Step(60, 1000), new DowntimeRamp.Step(30, 700)))
                 , 150L, 120L, true, StorageMode.COPY, JobPriority.SYSTEM,
-                List.of(EscalationStep.POSTCOPY, EscalationStep.ABORT), 20L, Map.of("ssd", "true")));
+                List.of(EscalationStep.POSTCOPY, EscalationStep.ABORT), 20L, Map.of("ssd", "true"), true));
         RequestedParameters request = new RequestedParameters(1L << 20, null, null, null, false, null, null, null,
                 null, null, null, null, JobPriority.USER);
         PolicyMatch.Resolved r = PolicyMatch.resolve(request, strict, 30, StorageMode.SHARED);
@@ -79,6 +79,7 @@ class PolicyMatchTest {
         assertThat(r.policy().downtimeRamp().steps()).extracting(DowntimeRamp.Step::afterSeconds)
                 .as("ramp in time order").containsExactly(30L, 60L);
         assertThat(r.destinationSelector()).containsEntry("ssd", "true");
+        assertThat(r.parameters().verifyChecksums()).isTrue();
     }
 
     @Test
@@ -97,7 +98,7 @@ class PolicyMatchTest {
     @Test
     void aTimeoutWithoutALadderAborts() {
         MigrationPolicy timeoutOnly = policy("t", Map.of(), Map.of(), new PolicySettings(null, null, null, null, 60L,
-                null, null, null, null, null, null));
+                null, null, null, null, null, null, null));
         PolicyMatch.Resolved r = PolicyMatch.resolve(RequestedParameters.NONE, timeoutOnly, 30, StorageMode.SHARED);
         assertThat(r.policy().escalation()).containsExactly(EscalationStep.ABORT);
         assertThat(r.parameters().postcopy()).isFalse();

@@ -1,0 +1,346 @@
+package io.ferry.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The fleet around single moves, on four local workers: admission limits that are never
+ * exceeded, policies with timeouts and escalation, host drains, pre-flight. Every scenario
+ * ends with its hosts uncordoned, its policies deleted and default limits, so they share one
+ * control plane.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FleetEndToEndTest extends ApiTestSupport {
+
+    private static final Set<String> RUNNING = Set.of("setup", "active", "postcopy-active", "postcopy-paused",
+            "cancelling");
+    private static Path dataDir;
+
+    @DynamicPropertySource
+    static void fourHosts(DynamicPropertyRegistry registry) {
+        dataDir = newDataDir("fleet");
+        registry.add("ferry.data-dir", dataDir::toString);
+        registry.add("ferry.workers.local.hosts", () -> "host-a,host-b,host-c,host-d");
+        registry.add("ferry.policy.escalation-grace", () -> "3s");
+        TestDatabase.H2.register(registry, dataDir.toString());
+    }
+
+    @Override
+    int hostCount() {
+        return 4;
+    }
+
+    @AfterEach
+    void cleanUp() {
+        for (String host : List.of("host-a", "host-b", "host-c", "host-d")) {
+            if (api.get("/api/v1/hosts/" + host).json().get("cordoned").asBoolean()) {
+                api.delete("/api/v1/hosts/" + host + "/drain");
+            }
+            api.put("/api/v1/hosts/" + host + "/labels", Map.of("labels", Map.of()));
+        }
+        for (JsonNode p : api.get("/api/v1/policies").json()) {
+            api.delete("/api/v1/policies/" + p.get("name").asString());
+        }
+        api.put("/api/v1/admission/limits", Map.of());
+    }
+
+    private String guest(String host, long memory, int dirtyPagesPerSecond, Map<String, String> labels) {
+        Map<String, Object> body = guestRequest(host, memory);
+        body.put("disks", List.of(Map.of("name", "root", "sizeBytes", MIB)));
+        body.put("workload", Map.of("dirtyPagesPerSecond", dirtyPagesPerSecond, "hotSetFraction", 0.5,
+                "diskWritesPerSecond", 5, "seed", 7));
+        body.put("labels", labels);
+        ApiClient.Reply created = api.post("/api/v1/guests", body);
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        return created.json().get("id").asString();
+    }
+
+    private List<JsonNode> jobsOf(String hostId) {
+        List<JsonNode> jobs = new ArrayList<>();
+        api.get("/api/v1/migrations?size=200&hostId=" + hostId).json().get("items").forEach(jobs::add);
+        return jobs;
+    }
+
+    // ---- drains and admission limits ---------------------------------------------------------
+
+    @Test
+    @Order(1)
+    void aDrainOfTwentyBusyGuestsMovesThemAllByteExactWithoutEverExceedingALimit() throws Exception {
+        // every move compares both sides' digests of memory, device state and disks at switchover
+        assertThat(api.post("/api/v1/policies", Map.of("name", "verify-all", "verifyChecksums", true)).status())
+                .isEqualTo(201);
+        List<String> guests = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            guests.add(guest("host-a", 16 * MIB, 1000, Map.of()));
+        }
+        AtomicBoolean sampling = new AtomicBoolean(true);
+        ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
+        AtomicInteger samples = new AtomicInteger();
+        AtomicInteger mostRunning = new AtomicInteger();
+        ApiClient sampler = new ApiClient("http://127.0.0.1:" + port, API_TOKEN);
+        Thread thread = new Thread(() -> {
+            while (sampling.get()) {
+                JsonNode page = sampler.get("/api/v1/migrations?size=200").json();
+                Map<String, Integer> out = new HashMap<>();
+                Map<String, Integer> in = new HashMap<>();
+                int running = 0;
+                for (JsonNode j : page.get("items")) {
+                    if (RUNNING.contains(j.get("status").asString())) {
+                        running++;
+                        out.merge(j.get("sourceHostId").asString(), 1, Integer::sum);
+                        in.merge(j.get("destinationHostId").asString(), 1, Integer::sum);
+                    }
+                }
+                mostRunning.accumulateAndGet(running, Math::max);
+                if (running > 5 || out.values().stream().anyMatch(n -> n > 2) || in.values().stream()
+                        .anyMatch(n -> n > 2)) {
+                    violations.add("running " + running + ", out " + out + ", in " + in);
+                }
+                samples.incrementAndGet();
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "limit-sampler");
+        thread.start();
+        try {
+            ApiClient.Reply drain = api.post("/api/v1/hosts/host-a/drain", null);
+            assertThat(drain.status()).as(drain.body()).isEqualTo(202);
+            assertThat(drain.json().get("cordoned").asBoolean()).isTrue();
+            assertThat(api.post("/api/v1/hosts/host-a/drain", null).status()).as("one drain at a time").isEqualTo(409);
+            await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+                    assertThat(api.get("/api/v1/hosts/host-a").json().get("drain").get("state").asString())
+                            .isEqualTo("completed"));
+        } finally {
+            sampling.set(false);
+            thread.join();
+        }
+        assertThat(violations).as("limit exceeded in %d samples", samples.get()).isEmpty();
+        assertThat(samples.get()).isGreaterThan(10);
+        assertThat(mostRunning.get()).as("moves were seen running").isPositive();
+
+        JsonNode drain = api.get("/api/v1/hosts/host-a").json().get("drain");
+        assertThat(drain.get("guestsLeft").asInt()).isZero();
+        assertThat(drain.get("unplaceable")).isEmpty();
+        assertThat(drain.get("failed")).isEmpty();
+        for (String g : guests) {
+            JsonNode guest = api.get("/api/v1/guests/" + g).json();
+            assertThat(guest.get("hostId").asString()).isIn("host-b", "host-c", "host-d");
+            assertThat(guest.get("state").asString()).isEqualTo("running");
+        }
+        List<JsonNode> jobs = jobsOf("host-a");
+        assertThat(jobs).hasSize(20).allSatisfy(job -> {
+            assertThat(job.get("status").asString()).isEqualTo("completed");
+            assertThat(job.get("priority").asString()).isEqualTo("maintenance");
+            assertThat(job.get("policy").get("name").asString()).isEqualTo("verify-all");
+            JsonNode v = job.get("progress").get("verification");
+            assertThat(v.get("destinationMemory").asString()).isEqualTo(v.get("sourceMemory").asString());
+            assertThat(v.get("destinationDeviceState").asString()).isEqualTo(v.get("sourceDeviceState").asString());
+            assertThat(v.get("destinationDisks")).isEqualTo(v.get("sourceDisks"));
+            // why it waited (or that it did not) is on its timeline
+            List<String> reasons = new ArrayList<>();
+            api.get("/api/v1/migrations/" + job.get("id").asString() + "/events").json().forEach(e ->
+                    reasons.add(e.get("kind").asString() + ": " + e.get("reason").asString()));
+            assertThat(reasons).anySatisfy(r -> assertThat(r).matches(
+                    "waiting: waiting for (outbound limit of host-a|inbound limit of host-[bcd]|cluster limit).*"
+                            + "|transition: admitted at once"));
+        });
+        assertThat(jobs.stream().filter(j -> j.get("destinationHostId").asString().equals("host-b")).count())
+                .as("placement spreads the guests").isBetween(3L, 14L);
+        // guests that moved can be deleted (their memory is freed on the other hosts for later scenarios)
+        guests.forEach(g -> assertThat(api.delete("/api/v1/guests/" + g).status()).isEqualTo(204));
+    }
+
+    @Test
+    @Order(2)
+    void aGuestNoHostCanTakeIsReportedWithItsCauseAndTheOthersMove() {
+        assertThat(api.post("/api/v1/policies", Map.of("name", "needs-ssd", "guestSelector", Map.of("disk", "ssd"),
+                "destinationSelector", Map.of("ssd", "true"))).status()).isEqualTo(201);
+        String pinned = guest("host-b", 16 * MIB, 200, Map.of("disk", "ssd"));
+        List<String> others = List.of(guest("host-b", 16 * MIB, 200, Map.of()), guest("host-b", 16 * MIB, 200,
+                Map.of()));
+        assertThat(api.post("/api/v1/hosts/host-b/drain", Map.of("maxAttempts", 2)).status()).isEqualTo(202);
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(300)).untilAsserted(() ->
+                assertThat(api.get("/api/v1/hosts/host-b").json().get("drain").get("state").asString())
+                        .isEqualTo("completed"));
+        JsonNode drain = api.get("/api/v1/hosts/host-b").json().get("drain");
+        assertThat(drain.get("unplaceable")).hasSize(1);
+        JsonNode stuck = drain.get("unplaceable").get(0);
+        assertThat(stuck.get("guestId").asString()).isEqualTo(pinned);
+        assertThat(stuck.get("cause").asString()).contains("host-a").contains("host-c").contains("host-d")
+                .contains("{ssd=true}").contains("needs-ssd");
+        assertThat(api.get("/api/v1/guests/" + pinned).json().get("hostId").asString()).isEqualTo("host-b");
+        for (String g : others) {
+            assertThat(api.get("/api/v1/guests/" + g).json().get("hostId").asString()).isNotEqualTo("host-b");
+        }
+        // a cordoned host takes no guest; uncordoned, it does again
+        ApiClient.Reply refused = api.post("/api/v1/migrations", Map.of("guestId", others.get(0),
+                "destinationHostId", "host-b"));
+        assertThat(refused.status()).isEqualTo(422);
+        assertThat(refused.json().get("detail").asString()).contains("host-b").contains("cordoned");
+        assertThat(api.delete("/api/v1/hosts/host-b/drain").json().get("cordoned").asBoolean()).isFalse();
+        awaitStatus(createJob(others.get(0), "host-b"), "completed");
+        api.delete("/api/v1/guests/" + pinned);
+        others.forEach(g -> api.delete("/api/v1/guests/" + g));
+    }
+
+    @Test
+    @Order(3)
+    void anUncordonMidDrainCancelsTheWaitingMovesAndLetsTheRunningOneFinish() {
+        List<String> guests = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            guests.add(guest("host-c", 16 * MIB, 200, Map.of()));
+        }
+        // one job at a time in the whole cluster, each slowed to 1 MiB/s: the rest of the drain waits
+        api.put("/api/v1/admission/limits", Map.of("maxJobs", 1));
+        api.post("/api/v1/policies", Map.of("name", "slow", "maxBandwidth", MIB));
+        assertThat(api.post("/api/v1/hosts/host-c/drain", null).status()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            Map<String, Integer> byStatus = new HashMap<>();
+            api.get("/api/v1/hosts/host-c").json().get("drain").get("jobsByStatus").properties()
+                    .forEach(e -> byStatus.put(e.getKey(), e.getValue().asInt()));
+            assertThat(byStatus.getOrDefault("queued", 0)).isEqualTo(3);
+            assertThat(byStatus.getOrDefault("active", 0) + byStatus.getOrDefault("setup", 0)).isEqualTo(1);
+        });
+        JsonNode queued = jobsOf("host-c").stream().filter(j -> j.get("status").asString().equals("queued"))
+                .findFirst().orElseThrow();
+        assertThat(queued.get("waitingFor").asString()).isEqualTo("cluster limit: 1 of 1 jobs running");
+
+        JsonNode host = api.delete("/api/v1/hosts/host-c/drain").json();
+        assertThat(host.get("cordoned").asBoolean()).isFalse();
+        assertThat(host.get("drain").get("state").asString()).isEqualTo("cancelled");
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            List<String> statuses = jobsOf("host-c").stream().map(j -> j.get("status").asString()).toList();
+            assertThat(statuses).containsExactlyInAnyOrder("completed", "cancelled", "cancelled", "cancelled");
+        });
+        long moved = guests.stream().filter(g -> !api.get("/api/v1/guests/" + g).json().get("hostId").asString()
+                .equals("host-c")).count();
+        assertThat(moved).isEqualTo(1);
+        guests.forEach(g -> api.delete("/api/v1/guests/" + g));
+    }
+
+    // ---- policies: timeouts and escalation --------------------------------------------------
+
+    /** A guest that cannot converge at 2 MiB/s with a 10 ms downtime limit: it dirties ~4 MB/s of an 8 MiB hot set. */
+    private String busyGuest(String host, Map<String, String> labels) {
+        return guest(host, 16 * MIB, 1000, labels);
+    }
+
+    @Test
+    @Order(4)
+    void withoutProgressAPolicySwitchesToPostcopyAndTheJobCompletes() {
+        api.post("/api/v1/policies", Map.of("name", "rescue", "guestSelector", Map.of("app", "busy"),
+                "maxBandwidth", 2 * MIB, "downtimeLimitMs", 10, "progressTimeout", 3, "allowPostcopy", true,
+                "escalation", List.of("postcopy", "abort")));
+        String guestId = busyGuest("host-a", Map.of("app", "busy"));
+        String jobId = createJob(guestId, "host-b");
+        JsonNode job = api.get("/api/v1/migrations/" + jobId).json();
+        assertThat(job.get("policy").get("name").asString()).isEqualTo("rescue");
+        List<String> ladder = new ArrayList<>();
+        job.get("policy").get("escalation").forEach(s -> ladder.add(s.asString()));
+        assertThat(ladder).containsExactly("postcopy", "abort");
+        assertThat(job.get("parameters").get("capabilities").get("postcopy").asBoolean()).isTrue();
+        JsonNode done = awaitStatus(jobId, "completed", "failed", "cancelled");
+        assertThat(done.get("status").asString()).as(done.toString()).isEqualTo("completed");
+        List<String> escalations = new ArrayList<>();
+        api.get("/api/v1/migrations/" + jobId + "/events").json().forEach(e -> {
+            if (e.get("kind").asString().equals("escalation")) {
+                escalations.add(e.get("reason").asString());
+            }
+        });
+        assertThat(escalations).singleElement().asString().startsWith("no progress for 3 s")
+                .endsWith(": switched to post-copy");
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("hostId").asString()).isEqualTo("host-b");
+        api.delete("/api/v1/guests/" + guestId);
+    }
+
+    @Test
+    @Order(5)
+    void withoutProgressAnAbortLadderCancelsTheJobAndTheGuestStaysOnTheSource() {
+        api.post("/api/v1/policies", Map.of("name", "give-up", "hostSelector", Map.of("rack", "r1"),
+                "maxBandwidth", 2 * MIB, "downtimeLimitMs", 10, "progressTimeout", 3, "escalation", List.of("abort")));
+        api.put("/api/v1/hosts/host-a/labels", Map.of("labels", Map.of("rack", "r1")));
+        String guestId = busyGuest("host-a", Map.of());
+        String jobId = createJob(guestId, "host-c");
+        JsonNode job = api.get("/api/v1/migrations/" + jobId).json();
+        assertThat(job.get("policy").get("name").asString()).isEqualTo("give-up");
+        assertThat(job.get("policy").get("progressTimeout").asLong()).isEqualTo(3);
+        JsonNode active = awaitStatus(jobId, "active");
+        assertThat(active.get("deadlines").get("progress").isNull()).isFalse();
+        JsonNode done = awaitStatus(jobId, "cancelled", "completed", "failed");
+        assertThat(done.get("status").asString()).isEqualTo("cancelled");
+        assertThat(done.get("deadlines").get("escalationsTaken").asInt()).isEqualTo(1);
+        JsonNode guest = api.get("/api/v1/guests/" + guestId).json();
+        assertThat(guest.get("hostId").asString()).isEqualTo("host-a");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(api.get("/api/v1/guests/" + guestId)
+                .json().get("state").asString()).isEqualTo("running"));
+        api.delete("/api/v1/guests/" + guestId);
+    }
+
+    // ---- pre-flight ---------------------------------------------------------------------------
+
+    @Test
+    @Order(6)
+    void preflightAnswersForAFittingATooLargeAndANonConvergingGuest() {
+        String idle = guest("host-d", 32 * MIB, 0, Map.of());
+        JsonNode fits = api.post("/api/v1/migrations/preflight?dirtyRateWindowMs=500", Map.of("guestId", idle,
+                "destinationHostId", "host-a")).json();
+        assertThat(fits.get("accepted").asBoolean()).isTrue();
+        assertThat(fits.get("admissibleNow").asBoolean()).isTrue();
+        assertThat(fits.get("failedChecks")).isEmpty();
+        assertThat(fits.get("forecast").get("verdict").asString()).isEqualTo("converges");
+        assertThat(fits.get("forecast").get("dirtyPagesPerSecond").asDouble()).isZero();
+        assertThat(fits.get("plan").get("parameters").get("storage").asString()).isEqualTo("shared");
+
+        // a guest larger than what the destination has free
+        api.put("/api/v1/hosts/host-a/labels", Map.of("labels", Map.of("small", "yes")));
+        String filler = guest("host-a", 1000 * MIB, 0, Map.of());
+        JsonNode tooLarge = api.post("/api/v1/migrations/preflight?dirtyRateWindowMs=200", Map.of("guestId", idle,
+                "destinationHostId", "host-a")).json();
+        assertThat(tooLarge.get("accepted").asBoolean()).isFalse();
+        assertThat(tooLarge.get("admissibleNow").asBoolean()).isFalse();
+        assertThat(tooLarge.get("failedChecks").findValuesAsString("check")).containsExactly("capacity");
+        assertThat(tooLarge.get("failedChecks").get(0).get("detail").asString()).contains("does not fit on host 'host-a'");
+        api.delete("/api/v1/guests/" + filler);
+
+        // a guest dirtying faster than its policy lets the link carry
+        api.post("/api/v1/policies", Map.of("name", "thin-link", "maxBandwidth", MIB, "downtimeLimitMs", 50));
+        String busy = guest("host-d", 32 * MIB, 2000, Map.of());
+        JsonNode forecast = api.post("/api/v1/migrations/preflight", Map.of("guestId", busy,
+                "destinationHostId", "host-b")).json().get("forecast");
+        assertThat(forecast.get("verdict").asString()).isEqualTo("will-not-converge");
+        assertThat(forecast.get("bandwidthBytesPerSecond").asLong()).isEqualTo(MIB);
+        assertThat(forecast.get("bandwidthSource").asString()).isEqualTo("maxBandwidth");
+        assertThat(forecast.get("dirtyPagesPerSecond").asDouble()).isGreaterThan(500);
+        // ... and with post-copy allowed it would need it
+        JsonNode withPostcopy = api.post("/api/v1/migrations/preflight", Map.of("guestId", busy,
+                "destinationHostId", "host-b", "parameters", Map.of("capabilities", Map.of("postcopy", true))))
+                .json().get("forecast");
+        assertThat(withPostcopy.get("verdict").asString()).isEqualTo("needs-postcopy");
+        // nothing moved, nothing was queued
+        assertThat(jobsOf("host-d")).isEmpty();
+        api.delete("/api/v1/guests/" + idle);
+        api.delete("/api/v1/guests/" + busy);
+    }
+}
