@@ -697,6 +697,15 @@ public final class IncomingMigration
                 return t;
             });
 
+    /**
+     * Post-copy: the pages of RAM block {@code blockIndex} that are here (bit p of word p/64), a
+     * snapshot; null before the source advised post-copy.
+     */
+    public long[] arrivedPages(int blockIndex) {
+        DemandPaging pages = paging;
+        return pages == null ? null : pages.presentWords(blockIndex);
+    }
+
     /** This side's post-copy page faults: how long each access waited for its page, sorted, in nanoseconds. */
     public long[] faultLatencies() {
         return paging == null ? new long[0] : paging.faultLatencies();
