@@ -139,6 +139,38 @@ public final class DemandPaging {
         }
     }
 
+    /** Writes a page's bytes in guest memory before it is published. */
+    @FunctionalInterface
+    public interface PageFill {
+        void fill(int blockIndex, long page);
+    }
+
+    /**
+     * Post-copy abandoned here (the source and its pages are gone): every missing page is written
+     * by {@code fill} and published, so no access waits any more, and each waiting one wakes. A
+     * page a channel is placing right now is left to it: it lands in microseconds, with the
+     * source's bytes. The caller makes sure nothing else places pages meanwhile. Returns the pages
+     * filled: those the guest lost.
+     */
+    public long fillMissing(PageFill fill) {
+        long filled = 0;
+        for (int b = 0; b < present.length; b++) {
+            for (int w = 0; w < present[b].length(); w++) {
+                long missing = ~present[b].get(w) & validBits(b, w);
+                while (missing != 0) {
+                    long page = (long) w * 64 + Long.numberOfTrailingZeros(missing);
+                    missing &= missing - 1;
+                    if (claim(b, page)) {
+                        fill.fill(b, page);
+                        arrived(b, page);
+                        filled++;
+                    }
+                }
+            }
+        }
+        return filled;
+    }
+
     /** Pages still missing. */
     public long missing() {
         long missing = 0;

@@ -83,6 +83,15 @@ public final class LocalOwnership implements OwnershipArbiter {
         return new Answer(Verdict.GRANTED, next, null);
     }
 
+    /**
+     * Plays the control plane abandoning a paused post-copy: every disk moves to ACTIVE on
+     * {@code host} at the next generation, whatever its state. Returns the generations granted.
+     */
+    public synchronized Map<String, Long> keep(String host) {
+        disks.replaceAll((id, d) -> new OwnershipGrant.Disk(d.diskId(), host, "active", d.generation() + 1));
+        return generations();
+    }
+
     @Override
     public synchronized Answer read(UUID jobId, Duration within) {
         return new Answer(Verdict.GRANTED, records(), null);

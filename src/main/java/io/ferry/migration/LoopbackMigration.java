@@ -35,6 +35,8 @@ public final class LoopbackMigration implements AutoCloseable {
     private final List<MigrationReport> reports = new CopyOnWriteArrayList<>();
     private final CompletableFuture<MigrationReport> outcome = new CompletableFuture<>();
     private volatile IncomingMigration incoming;
+    /** The source's migration thread of the last run. */
+    private volatile Thread sourceThread;
     private volatile LocalOwnership ownership;
     private final DataPlaneServer server;
 
@@ -82,7 +84,8 @@ public final class LoopbackMigration implements AutoCloseable {
 
     /**
      * Migrates {@code source} into {@code destination} (an incoming guest of the same layout)
-     * and waits for the source's final report. Disks are shared; see {@link #run(SyntheticGuest,
+     * and waits for the source's final report (null if its migration ended without one, as an
+     * abandoned post-copy does). Disks are shared; see {@link #run(SyntheticGuest,
      * SyntheticGuest, long, long, boolean, boolean, Consumer)} to copy them.
      */
     public MigrationReport run(SyntheticGuest source, SyntheticGuest destination, long maxBandwidth,
@@ -118,6 +121,18 @@ public final class LoopbackMigration implements AutoCloseable {
     }
 
     private volatile IncomingMigration lastIncoming;
+
+    /**
+     * Plays the source's worker stopping (as a worker shutdown does: its migration thread is
+     * interrupted) and waits for that thread to end.
+     */
+    public void stopSource() throws InterruptedException {
+        Thread thread = sourceThread;
+        if (thread != null) {
+            thread.interrupt();
+            thread.join();
+        }
+    }
 
     /** The disks' ownership as the last run left it. */
     public LocalOwnership ownership() {
@@ -177,8 +192,9 @@ public final class LoopbackMigration implements AutoCloseable {
         OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, LocalOwnership.SOURCE,
                 route != null ? route : dataAddress(), sourceSecret, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages, base,
                 HANDOFF_TIMEOUT, postcopy), guest(source), sourceGroup, reporter, disks, FaultInjector.none(),
-                (id, ok) -> { });
+                (id, ok) -> outcome.complete(null));   // no final report: an abandoned post-copy
         Thread thread = new Thread(migration, "migration-" + jobId);
+        sourceThread = thread;
         thread.start();
         if (whileRunning != null) {
             whileRunning.accept(migration);

@@ -1,5 +1,6 @@
 package io.ferry.worker;
 
+import io.ferry.channel.AbandonCommand;
 import io.ferry.channel.ControlChannel;
 import io.ferry.channel.CreateGuestCommand;
 import io.ferry.channel.DirtyRateCommand;
@@ -102,6 +103,17 @@ final class ControlCommands {
                 case "recover" -> {
                     migrations.recover(jobId);
                     return new Reply(202, null);
+                }
+                case "abandon" -> {
+                    try {
+                        return new Reply(200, migrations.abandon(jobId, json.readValue(body, AbandonCommand.class)));
+                    } catch (java.util.concurrent.TimeoutException notYet) {
+                        return new Reply(503, new ErrorReply("migration " + jobId + " is being abandoned, but its "
+                                + "migration thread has not taken the guest back yet: repeat the command"));
+                    } catch (InterruptedException stopping) {
+                        Thread.currentThread().interrupt();
+                        return new Reply(503, new ErrorReply("worker is stopping"));
+                    }
                 }
                 case "tune" -> {
                     migrations.tune(jobId, json.readValue(body, TuneMigrationCommand.class));

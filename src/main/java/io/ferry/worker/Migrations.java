@@ -1,5 +1,7 @@
 package io.ferry.worker;
 
+import io.ferry.channel.AbandonCommand;
+import io.ferry.channel.AbandonReport;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.StartIncomingCommand;
 import io.ferry.channel.StartOutgoingCommand;
@@ -20,7 +22,11 @@ import java.util.Base64;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,6 +56,10 @@ final class Migrations implements IncomingRegistry {
     private final Set<UUID> cancelledEarly = ConcurrentHashMap.newKeySet();
     /** Outgoing jobs that ended here, and whether the guest was handed over (then cancel is too late). */
     private final Map<UUID, Boolean> finished = new ConcurrentHashMap<>();
+    /** Post-copies abandoned here, by job: the one answer, given again to a repeated command. */
+    private final Map<UUID, CompletableFuture<AbandonReport>> abandoned = new ConcurrentHashMap<>();
+    /** How long an abandon command waits for an outgoing migration's thread (below the control plane's command timeout). */
+    private static final long ABANDON_WAIT_MS = 20_000;
 
     Migrations(String hostId, GuestHost guests, EventLoopGroup io, MigrationReporter reporter,
                OwnershipArbiter arbiter, FaultInjector faults, Duration handoffTimeout) {
@@ -206,6 +216,55 @@ final class Migrations implements IncomingRegistry {
         if (!migration.recover()) {
             throw new IllegalStateException("migration " + jobId + " is not a paused post-copy");
         }
+    }
+
+    /**
+     * An admin ends a paused post-copy whose other side's worker is gone, keeping the guest on
+     * this side: the source takes its disks back at the granted generations and runs the guest
+     * again; the destination turns every page that never arrived into a zero page and runs on.
+     * Either way the migration ends here, reports nothing more, and the guest is an ordinary one.
+     * Idempotent: a repeat (a reply lost on the way) gets the same report for as long as this
+     * worker process lives; a failed attempt is forgotten, so a repeat meets the job as it is then.
+     *
+     * @throws UnknownMigrationException if this worker does not know the job
+     * @throws IllegalStateException if the job is not a paused post-copy here (still in pre-copy,
+     *                               post-copy active, or ended)
+     * @throws TimeoutException if the source's migration thread has not honoured it in time (a
+     *                          recovery attempt under way): it still will, and a repeat waits for it
+     */
+    AbandonReport abandon(UUID jobId, AbandonCommand command) throws InterruptedException, TimeoutException {
+        String reason = command.reason() == null || command.reason().isBlank() ? "no reason given" : command.reason();
+        Map<String, Long> generations = new LinkedHashMap<>();
+        if (command.disks() != null) {
+            command.disks().forEach(d -> generations.put(d.diskId().toString(), d.generation()));
+        }
+        CompletableFuture<AbandonReport> answer = abandoned.computeIfAbsent(jobId,
+                id -> startAbandon(id, reason, generations));
+        try {
+            return answer.get(ABANDON_WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException failed) {
+            abandoned.remove(jobId, answer);
+            if (failed.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            throw new IllegalStateException(failed.getCause());
+        }
+    }
+
+    private CompletableFuture<AbandonReport> startAbandon(UUID jobId, String reason, Map<String, Long> generations) {
+        OutgoingMigration source = outgoing.get(jobId);
+        if (source != null) {
+            return source.abandonPostcopy(reason, generations);   // answered by its migration thread
+        }
+        IncomingMigration destination = receiving.get(jobId);
+        if (destination != null) {
+            return CompletableFuture.completedFuture(destination.abandonPostcopy(reason, generations));
+        }
+        if (expected.containsKey(jobId) || finished.containsKey(jobId)) {
+            throw new IllegalStateException("migration " + jobId + " is not a paused post-copy here: "
+                    + (expected.containsKey(jobId) ? "its stream has not begun" : "it has ended"));
+        }
+        throw new UnknownMigrationException(jobId);
     }
 
     @Override

@@ -24,6 +24,7 @@ final class LinkCutter implements AutoCloseable {
     private final java.util.List<Socket[]> pairs = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean refusing;
     private volatile int accepted;
+    private volatile int attempts;
 
     LinkCutter(String target) throws IOException {
         int colon = target.lastIndexOf(':');
@@ -42,6 +43,11 @@ final class LinkCutter implements AutoCloseable {
     /** Connections forwarded so far. */
     int accepted() {
         return accepted;
+    }
+
+    /** Connections the source opened so far, refused ones included. */
+    int attempts() {
+        return attempts;
     }
 
     /** Closes every live connection, both sides. */
@@ -76,6 +82,7 @@ final class LinkCutter implements AutoCloseable {
         while (!server.isClosed()) {
             try {
                 Socket client = server.accept();
+                attempts++;
                 if (refusing) {
                     client.close();
                     continue;

@@ -89,5 +89,25 @@ class ControlCommandsTest {
     void anUnknownGuestOrJobIsNotFound() {
         assertThat(post("/v1/guests/" + UUID.randomUUID() + "/dirty-rate", "{}").status()).isEqualTo(404);
         assertThat(post("/v1/migrations/" + UUID.randomUUID() + "/force-complete", "").status()).isEqualTo(404);
+        assertThat(post("/v1/migrations/" + UUID.randomUUID() + "/abandon", "{\"reason\": \"host lost\", \"disks\": []}")
+                .status()).isEqualTo(404);
+    }
+
+    @Test
+    void anAbandonOfAJobWhoseStreamHasNotBegunIsAConflict() {
+        UUID jobId = UUID.randomUUID();
+        UUID incomingGuest = UUID.randomUUID();
+        ControlCommands.Reply expecting = commands.handle("POST", "/v1/migrations/incoming", null,
+                commands.json().writeValueAsBytes(new io.ferry.channel.StartIncomingCommand(jobId,
+                        new CreateGuestCommand(incomingGuest, List.of(new RamBlockLayout("pc.ram", 16L << 20)),
+                                List.of(), 4096, new WorkloadSettings(0, 0.5, 0, 1)), "c2VjcmV0", false, "shared")));
+        assertThat(expecting.status()).as("%s", expecting.body()).isEqualTo(201);
+
+        ControlCommands.Reply reply = post("/v1/migrations/" + jobId + "/abandon",
+                "{\"reason\": \"host lost\", \"disks\": []}");
+
+        assertThat(reply.status()).isEqualTo(409);
+        assertThat(((ErrorReply) reply.body()).error()).contains("not a paused post-copy");
+        guests.release(incomingGuest);
     }
 }

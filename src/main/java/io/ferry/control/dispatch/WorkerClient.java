@@ -158,4 +158,12 @@ class WorkerClient implements WorkerGateway {
                 .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/force-complete").retrieve()
                 .toBodilessEntity());
     }
+
+    @Override
+    public io.ferry.channel.AbandonReport abandonMigration(Host host, UUID jobId,
+                                                           io.ferry.channel.AbandonCommand command) {
+        return call(host, "abandon migration " + jobId, r -> r.post()
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/abandon").body(command).retrieve()
+                .body(io.ferry.channel.AbandonReport.class));
+    }
 }

@@ -53,4 +53,13 @@ public interface WorkerGateway {
      * rejected (409) once the switchover or post-copy has begun.
      */
     void forceCompleteMigration(Host host, UUID jobId);
+
+    /**
+     * The kept side of a {@code postcopy-paused} job whose other worker is gone: end the migration
+     * there and run the guest as an ordinary one, its disks at the generations {@code command}
+     * gives (already moved there by compare-and-set, the job already failed). Rejected (409) when
+     * the job is not a paused post-copy on that worker, 404 when it does not know it; a repeat
+     * after success gets the same report.
+     */
+    io.ferry.channel.AbandonReport abandonMigration(Host host, UUID jobId, io.ferry.channel.AbandonCommand command);
 }

@@ -1,5 +1,6 @@
 package io.ferry.migration.source;
 
+import io.ferry.channel.AbandonReport;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.MigrationProgress;
 import io.ferry.channel.MigrationReport;
@@ -137,6 +138,16 @@ public final class OutgoingMigration implements Runnable {
     private volatile boolean postcopyPaused;
     /** Guarded by this: an operator's (or control plane's) request to retry the link now. */
     private boolean recoverRequested;
+
+    /**
+     * An admin's decision to end a paused post-copy and keep the guest here: the generations the
+     * control plane granted this host's images, and the answer once the migration thread acted.
+     */
+    private record Abandonment(String reason, Map<String, Long> generations, CompletableFuture<AbandonReport> done) {
+    }
+
+    /** Guarded by this: set once by {@link #abandonPostcopy}; the paused migration thread honours it. */
+    private Abandonment abandonment;
     /** The destination's answers during a recovery: its received-pages bitmaps, by block, and RESUME_ACK. */
     private final Map<String, long[]> receivedBitmaps = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile CompletableFuture<Void> bitmapsComplete;
@@ -255,6 +266,35 @@ public final class OutgoingMigration implements Runnable {
         return true;
     }
 
+    /**
+     * An admin's way out of a stranded post-copy, keeping the guest here: the destination's worker
+     * is gone, and the control plane has moved the disks back here ({@code generations}, by disk
+     * id) and failed the job. The migration thread stops retrying the link for good, activates the
+     * images at those generations (as a fail-back does), lets the guest run as before the migration
+     * (running if it was running) and ends without another report; the future answers then. A
+     * repeat gets the same future: the first decision stands.
+     *
+     * @throws IllegalStateException unless post-copy is paused (still active, not in post-copy, or ended)
+     * @throws IllegalArgumentException if a disk of the guest has no generation in {@code generations}
+     */
+    public synchronized CompletableFuture<AbandonReport> abandonPostcopy(String reason, Map<String, Long> generations) {
+        if (abandonment != null) {
+            return abandonment.done();
+        }
+        if (!postcopyPaused) {
+            throw new IllegalStateException("migration " + spec.jobId() + " is not a paused post-copy");
+        }
+        for (DiskChunks disk : disks) {
+            Long granted = generations.get(disk.device());
+            if (granted == null || granted < 1) {
+                throw new IllegalArgumentException("no generation granted for disk " + disk.device());
+            }
+        }
+        abandonment = new Abandonment(reason, Map.copyOf(generations), new CompletableFuture<>());
+        notifyAll();   // the paused thread's back-off wait ends now
+        return abandonment.done();
+    }
+
     /** Returns false when it is too late: the switchover has begun and the destination may run the guest. */
     public synchronized boolean cancel() {
         if (switchingOver) {
@@ -290,7 +330,9 @@ public final class OutgoingMigration implements Runnable {
             iterate(blocks, toSend);
             if (postcopyRequested) {
                 if (!postcopy(blocks, toSend, before)) {
-                    return;   // the guest came back here through the control plane (failBack reported it)
+                    // the guest came back here through the control plane: failBack reported it; an abandoned
+                    // job is failed there already, and nothing more is reported for it
+                    return;
                 }
             } else {
                 switchOver(blocks, toSend, before);
@@ -359,6 +401,7 @@ public final class OutgoingMigration implements Runnable {
             }
             closeConnections();
             forced.end();   // the guest's state decides from here: paused, handed over, or running as before
+            answerAbandonment();
             finished.accept(spec.jobId(), handedOver);
             MDC.remove("jobId");
         }
@@ -632,7 +675,9 @@ public final class OutgoingMigration implements Runnable {
         /** The destination had finished (its answer was lost with the link): the guest is there. */
         HANDED_OVER,
         /** The destination never activated and no longer knows the job: the disks came back here, and the guest. */
-        FAILED_BACK
+        FAILED_BACK,
+        /** An admin ended the migration and kept the guest here ({@link #abandonPostcopy}): it runs here again. */
+        ABANDONED
     }
 
     /**
@@ -780,7 +825,7 @@ public final class OutgoingMigration implements Runnable {
         while (true) {
             synchronized (this) {
                 long deadline = System.currentTimeMillis() + backoff;
-                while (!recoverRequested) {
+                while (!recoverRequested && abandonment == null) {
                     long left = deadline - System.currentTimeMillis();
                     if (spec.postcopy().autoRecover() && left <= 0) {
                         break;
@@ -788,10 +833,18 @@ public final class OutgoingMigration implements Runnable {
                     wait(spec.postcopy().autoRecover() ? left : 0);
                 }
                 recoverRequested = false;
+                if (abandonment != null) {
+                    return keepGuestHere(before);
+                }
             }
             try {
                 long resent = reconnect(blocks, toSend);
                 synchronized (this) {
+                    if (abandonment != null) {
+                        // decided while this attempt ran: the admin's word stands (that worker was declared gone)
+                        closeConnections();
+                        return keepGuestHere(before);
+                    }
                     postcopyPaused = false;
                 }
                 recoveries++;
@@ -815,6 +868,36 @@ public final class OutgoingMigration implements Runnable {
                 log.warn("post-copy recovery attempt failed, next in {} ms: {}", backoff, failed.getMessage());
                 backoff = Math.min(backoff * 2, RECOVER_BACKOFF_MAX_MS);
             }
+        }
+    }
+
+    /**
+     * Honours {@link #abandonPostcopy}, on the migration thread, holding this: no recovery
+     * attempt follows. The guest goes on from its state at the switch to post-copy (this host has
+     * every page as of then); what it wrote on the destination since is lost — the admin's decision.
+     */
+    private Recovery keepGuestHere(GuestState before) {
+        postcopyPaused = false;
+        closeConnections();
+        try {
+            guest.activateDisks(abandonment.generations());
+            restore(before);
+            abandonment.done().complete(new AbandonReport(spec.jobId(), AbandonReport.SOURCE, 0, migrating.report()));
+            log.warn("post-copy abandoned, the guest kept here ({}): disks active at generation {}, guest {}; its "
+                    + "writes on the destination since the switch are lost", abandonment.reason(),
+                    abandonment.generations().values(), guest.state().apiName());
+        } catch (RuntimeException e) {
+            abandonment.done().completeExceptionally(e);
+            log.error("post-copy abandoned, but the guest could not be taken back here: the guest stays paused", e);
+        }
+        return Recovery.ABANDONED;
+    }
+
+    /** At the end of the run: an abandonment the migration ended before honouring learns why. */
+    private synchronized void answerAbandonment() {
+        if (abandonment != null && !abandonment.done().isDone()) {
+            abandonment.done().completeExceptionally(new IllegalStateException("migration " + spec.jobId()
+                    + " ended otherwise before the abandonment was honoured"));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.ferry.migration.target;
 
+import io.ferry.channel.AbandonReport;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.MigrationProgress;
 import io.ferry.channel.MigrationReport;
@@ -449,6 +450,53 @@ public final class IncomingMigration
     }
 
     /**
+     * An admin's way out of a stranded post-copy, keeping the guest here: the source's worker is
+     * gone, and the control plane has moved the disks here ({@code generations}, by disk id) and
+     * failed the job. Every page that has not arrived becomes a zero page (those are lost with the
+     * source), so no access waits any more; the images take the granted generations; the guest runs
+     * on as an ordinary guest of this worker; the migration ends without another report and lets go
+     * of its connections and demand-paging state. Under this object's lock, like the stream: no
+     * page is placed meanwhile, and no recovery connection attaches afterwards.
+     *
+     * @throws IllegalStateException unless the guest runs here in a paused post-copy
+     * @throws IllegalArgumentException if a disk of the guest has no generation in {@code generations}
+     */
+    public synchronized AbandonReport abandonPostcopy(String reason, Map<String, Long> generations) {
+        if (ended || !postcopyRunning || !postcopyPaused) {
+            throw new IllegalStateException("migration " + jobId + " is not a paused post-copy running the guest here"
+                    + " (" + (ended ? "it has ended" : postcopyRunning ? "post-copy is active" : "the guest does not "
+                    + "run here yet") + ")");
+        }
+        images.forEach((diskId, image) -> {
+            Long granted = generations.get(diskId);
+            if (granted == null) {
+                throw new IllegalArgumentException("no generation granted for disk " + diskId);
+            }
+            if (granted < image.activeGeneration()) {
+                throw new IllegalStateException("disk " + diskId + " is active here at generation "
+                        + image.activeGeneration() + ", newer than the granted " + granted);
+            }
+        });
+        ended = true;   // from here the stream's connections are ignored, and no report is made
+        reportsStopped = true;
+        if (connection != null) {
+            connection.close();   // a recovery attempt's, if one is attached
+        }
+        closePreempt();
+        if (!images.isEmpty()) {
+            guest.activateDisks(generations);   // already active here since RUN: a no-op for an equal generation
+        }
+        long lost = paging.fillMissing((block, page) -> blocks.get(block).zeroPage(page));
+        guest.endDemandPaging();
+        failureReason = "post-copy abandoned, the guest kept here: " + reason;
+        verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
+        done.accept(jobId, true);
+        log.warn("incoming migration {}: {}; {} pages that never arrived are zero pages now; guest {} is {} here",
+                jobId, failureReason, lost, guest.id(), guest.state().apiName());
+        return new AbandonReport(jobId, AbandonReport.DESTINATION, lost, incoming.report());
+    }
+
+    /**
      * Drops the incoming guest. The source decides the job's outcome and reports it; it learns
      * this reason on the return path (REASON before SHUT), so only the log records it here.
      */
@@ -648,6 +696,15 @@ public final class IncomingMigration
                 t.setDaemon(true);
                 return t;
             });
+
+    /**
+     * Post-copy: the pages of RAM block {@code blockIndex} that are here (bit p of word p/64), a
+     * snapshot; null before the source advised post-copy.
+     */
+    public long[] arrivedPages(int blockIndex) {
+        DemandPaging pages = paging;
+        return pages == null ? null : pages.presentWords(blockIndex);
+    }
 
     /** This side's post-copy page faults: how long each access waited for its page, sorted, in nanoseconds. */
     public long[] faultLatencies() {

@@ -126,6 +126,12 @@ abstract class PersistenceContractTests {
                 @Override
                 public void forceCompleteMigration(Host host, UUID jobId) {
                 }
+
+                @Override
+                public io.ferry.channel.AbandonReport abandonMigration(Host host, UUID jobId,
+                                                                       io.ferry.channel.AbandonCommand command) {
+                    return null;
+                }
             };
         }
     }
