@@ -33,6 +33,9 @@ alter table migration_jobs add column escalation_step integer default 0 not null
 alter table migration_jobs add column next_escalation_at timestamp(6) with time zone;
 alter table migration_jobs add column ramp_step integer default 0 not null;
 alter table migration_jobs add column drain_id uuid;
+-- The worker processes a job started on: a worker restarted since has lost its half of the job.
+alter table migration_jobs add column source_worker_instance varchar(64);
+alter table migration_jobs add column destination_worker_instance varchar(64);
 create index migration_jobs_queue_idx on migration_jobs (status, priority, created_at);
 
 -- Admission limits changed at run time; scope '*' is the cluster, any other scope a host.

@@ -164,6 +164,11 @@ class PostcopyEndToEndTest extends ApiTestSupport {
             await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() ->
                     api.get("/api/v1/migrations/" + jobId).json().get("status").asString().equals("postcopy-paused"));
             assertThat(api.post("/api/v1/migrations/" + jobId + "/cancel", null).status()).isEqualTo(409);
+            // both halves are alive: an operator may not give one up, the link is to be recovered
+            ApiClient.Reply abandon = api.post("/api/v1/migrations/" + jobId + "/abandon",
+                    Map.of("keep", "source", "reason", "test"));
+            assertThat(abandon.status()).isEqualTo(409);
+            assertThat(abandon.json().get("detail").asString()).contains("both workers").contains("/recover");
             assertThat(Files.readString(dataDir.resolve("faults.reached"))).contains("postcopy-recovery " + jobId);
         } finally {
             Files.deleteIfExists(faults);
@@ -197,6 +202,40 @@ class PostcopyEndToEndTest extends ApiTestSupport {
             }
         }
         assertThat(api.post("/api/v1/migrations/" + jobId + "/cancel", null).status()).isEqualTo(409);
+
+        // an operator ends it: the destination's half is gone, so only the source can be kept
+        ApiClient.Reply wrongSide = api.post("/api/v1/migrations/" + jobId + "/abandon",
+                Map.of("keep", "destination", "reason", "host-b was lost"));
+        assertThat(wrongSide.status()).isEqualTo(409);
+        assertThat(wrongSide.json().get("detail").asString()).contains("gone");
+        ApiClient.Reply abandoned = api.post("/api/v1/migrations/" + jobId + "/abandon",
+                Map.of("keep", "source", "reason", "host-b was lost"));
+        assertThat(abandoned.status()).as(abandoned.body()).isEqualTo(200);
+        assertThat(abandoned.json().get("status").asString()).isEqualTo("failed");
+        assertThat(abandoned.json().get("failure").asString()).contains("kept the source on host-a")
+                .contains("host-b was lost");
+        JsonNode guest = api.get("/api/v1/guests/" + guestId).json();
+        assertThat(guest.get("hostId").asString()).isEqualTo("host-a");
+        assertThat(guest.get("activeMigrationId").isNull()).isTrue();
+        await().atMost(Duration.ofSeconds(10)).until(() -> "running".equals(guestState(source, guestId)));
+        JsonNode ownership = api.get("/api/v1/disks/" + diskId + "/ownership").json();
+        assertThat(ownership.get("ownerHostId").asString()).isEqualTo("host-a");
+        assertThat(ownership.get("state").asString()).isEqualTo("active");
+        assertThat(ownership.get("generation").asLong()).isEqualTo(4);
+        List<String> decisions = new java.util.ArrayList<>();
+        api.get("/api/v1/migrations/" + jobId + "/events").json().forEach(e -> {
+            if (e.get("kind").asString().equals("decision")) {
+                decisions.add(e.get("actor").asString() + " " + e.get("reason").asString());
+            }
+        });
+        assertThat(decisions).hasSize(2);
+        assertThat(decisions.get(0)).startsWith("api:").contains("abandoned by api:");
+        assertThat(decisions.get(1)).contains("runs the guest as its own; 0 page(s) lost");
+        // the source writes its image again, at the new generation, and keeps doing so
+        String before = api.get("/api/v1/guests/" + guestId + "/checksums").json().get("disks").get(0)
+                .get("sha256").asString();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !api.get("/api/v1/guests/" + guestId + "/checksums")
+                .json().get("disks").get(0).get("sha256").asString().equals(before));
     }
 
     @Test
@@ -212,6 +251,23 @@ class PostcopyEndToEndTest extends ApiTestSupport {
         awaitPausedForGood(jobId, "connection from the source lost");
         // the destination keeps the guest running on the pages it has
         assertThat(guestState(destination, guestId)).as("the destination still runs the guest").isEqualTo("running");
+
+        // an operator keeps the destination's half: the pages it never got are lost (zero), nothing waits any more
+        ApiClient.Reply abandoned = api.post("/api/v1/migrations/" + jobId + "/abandon",
+                Map.of("keep", "destination", "reason", "host-a died"));
+        assertThat(abandoned.status()).as(abandoned.body()).isEqualTo(200);
+        assertThat(abandoned.json().get("status").asString()).isEqualTo("failed");
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("hostId").asString()).isEqualTo("host-b");
+        List<String> reasons = api.get("/api/v1/migrations/" + jobId + "/events").json().findValuesAsString("reason");
+        assertThat(reasons).anySatisfy(r -> assertThat(r).matches("host-b runs the guest as its own; \\d+ page\\(s\\) "
+                + "lost with host-a"));
+        String diskId = api.get("/api/v1/guests/" + guestId).json().get("disks").get(0).get("id").asString();
+        JsonNode ownership = api.get("/api/v1/disks/" + diskId + "/ownership").json();
+        assertThat(ownership.get("ownerHostId").asString()).isEqualTo("host-b");
+        assertThat(ownership.get("generation").asLong()).isEqualTo(4);
+        String before = api.get("/api/v1/guests/" + guestId + "/checksums").json().get("memory").asString();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !api.get("/api/v1/guests/" + guestId + "/checksums")
+                .json().get("memory").asString().equals(before));
     }
 
     /** The guest's state as a worker reports it, null if the worker does not hold it. */

@@ -135,7 +135,8 @@ public class AdmissionService {
             for (FairQueue.Decision d : FairQueue.decide(limits(), running(), rooms(), queued(queue))) {
                 MigrationJob job = byId.get(d.jobId());
                 if (d.admit()) {
-                    jobs.transition(job, JobStatus.SETUP, admittedReason(job), JobStore.SYSTEM);
+                    jobs.admit(job, instance(job.sourceHostId()), instance(job.destinationHostId()),
+                            admittedReason(job));
                     started.add(job);
                 } else {
                     jobs.recordWait(job, d.limitKey(), d.reason());
@@ -188,6 +189,10 @@ public class AdmissionService {
         Map<JobPriority, Integer> counts = new EnumMap<>(JobPriority.class);
         queue.forEach(j -> counts.merge(j.priority(), 1, Integer::sum));
         queueLength.forEach((p, gauge) -> gauge.set(counts.getOrDefault(p, 0)));
+    }
+
+    private String instance(String hostId) {
+        return hosts.find(hostId).map(Host::workerInstance).orElse(null);
     }
 
     private String admittedReason(MigrationJob job) {

@@ -12,6 +12,9 @@ import io.ferry.control.job.JobPriority;
 import io.ferry.control.job.RequestedParameters;
 import io.ferry.control.job.NewMigration;
 import io.ferry.control.job.StorageMode;
+import io.ferry.control.job.AbandonSide;
+import io.ferry.control.job.PostcopyAbandon;
+import io.ferry.control.api.MigrationRequests.AbandonMigration;
 import io.ferry.control.preflight.PreflightService;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
@@ -41,9 +44,12 @@ class MigrationController {
     private final MigrationCommands jobs;
     private final JobViews views;
     private final PreflightService preflight;
+    private final PostcopyAbandon abandon;
     private final JsonMapper json;
 
-    MigrationController(MigrationCommands jobs, JobViews views, PreflightService preflight, JsonMapper json) {
+    MigrationController(MigrationCommands jobs, JobViews views, PreflightService preflight, PostcopyAbandon abandon,
+                        JsonMapper json) {
+        this.abandon = abandon;
         this.jobs = jobs;
         this.preflight = preflight;
         this.views = views;
@@ -118,6 +124,17 @@ class MigrationController {
     @PostMapping("/{jobId}/force-complete")
     ResponseEntity<MigrationResponse> forceComplete(@PathVariable UUID jobId, Principal principal) {
         return ResponseEntity.accepted().body(view(jobs.forceComplete(jobId, Requests.actor(principal))));
+    }
+
+    /**
+     * Ends a postcopy-paused job whose other side's worker is gone, keeping the named side's half
+     * of the guest (see {@link PostcopyAbandon}); refused (409) while both halves are alive.
+     */
+    @PostMapping("/{jobId}/abandon")
+    MigrationResponse abandon(@PathVariable UUID jobId, @Valid @RequestBody AbandonMigration body,
+                              Principal principal) {
+        return view(abandon.abandon(jobId, AbandonSide.fromApiName(body.keep()), body.reason(),
+                Requests.actor(principal)).job());
     }
 
     @GetMapping("/{jobId}/events")

@@ -43,6 +43,11 @@ final class MigrationRequests {
             @Min(1) @Max(16) Integer channels) {
     }
 
+    record AbandonMigration(
+            @NotNull @Pattern(regexp = "source|destination", message = "must be 'source' or 'destination'") String keep,
+            @NotBlank @Size(max = 512) String reason) {
+    }
+
     record TuneMigration(
             @PositiveOrZero Long maxBandwidth,
             @Min(1) @Max(3_600_000) Long downtimeLimitMs) {

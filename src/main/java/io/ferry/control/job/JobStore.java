@@ -6,13 +6,11 @@ import io.ferry.control.system.OptimisticRetry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.List;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
-import org.springframework.dao.OptimisticLockingFailureException;
 import org.springframework.stereotype.Component;
 
 /**
@@ -115,6 +113,12 @@ public class JobStore {
         return jobs.findByStatusIn(java.util.Arrays.stream(JobStatus.values()).filter(JobStatus::isRunning).toList());
     }
 
+    /** Admission: the job starts (queued → setup) on these worker processes, in the caller's transaction. */
+    public void admit(MigrationJob job, String sourceInstance, String destinationInstance, String reason) {
+        job.startedOn(sourceInstance, destinationInstance);
+        transition(job, JobStatus.SETUP, reason, SYSTEM);
+    }
+
     /** Records what a queued job waits for, in the caller's transaction; a new limit goes on the timeline. */
     public void recordWait(MigrationJob job, String limitKey, String reason) {
         if (reason.equals(job.waitingFor())) {
@@ -137,22 +141,6 @@ public class JobStore {
         job.rampApplied(downtimeLimitMs, clock.instant());
         jobs.saveAndFlush(job);
         note(job, JobEvent.Kind.ESCALATION, reason, SYSTEM);
-    }
-
-    /** Compare-and-set queued → setup; empty when another dispatcher (replica) or a cancel got there first. */
-    public Optional<MigrationJob> begin(UUID id, String reason) {
-        boolean[] mine = new boolean[1];
-        try {
-            MigrationJob job = inJob(id, j -> {
-                mine[0] = j.status() == JobStatus.QUEUED;   // decided on the row this attempt read
-                if (mine[0]) {
-                    transition(j, JobStatus.SETUP, reason, SYSTEM);
-                }
-            });
-            return mine[0] ? Optional.of(job) : Optional.empty();
-        } catch (OptimisticLockingFailureException raced) {
-            return Optional.empty();
-        }
     }
 
     /** Jobs a worker is (or should be) running: setup, active, cancelling. */

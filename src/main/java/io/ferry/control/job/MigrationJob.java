@@ -78,6 +78,13 @@ public class MigrationJob {
     @Column(name = "drain_id")
     private UUID drainId;
 
+    /** The worker processes the job was started on (a restarted worker has lost its half). */
+    @Column(name = "source_worker_instance")
+    private String sourceWorkerInstance;
+
+    @Column(name = "destination_worker_instance")
+    private String destinationWorkerInstance;
+
     @Embedded
     private JobPolicy policy;
 
@@ -226,6 +233,19 @@ public class MigrationJob {
         parameters.tune(null, downtimeLimitMs);
         deadlines.rampApplied();
         updatedAt = now;
+    }
+
+    void startedOn(String sourceInstance, String destinationInstance) {
+        sourceWorkerInstance = sourceInstance;
+        destinationWorkerInstance = destinationInstance;
+    }
+
+    public String sourceWorkerInstance() {
+        return sourceWorkerInstance;
+    }
+
+    public String destinationWorkerInstance() {
+        return destinationWorkerInstance;
     }
 
     public JobPriority priority() {

@@ -135,6 +135,29 @@ public class OwnershipService {
         return result;
     }
 
+    /**
+     * An operator ended a stranded post-copy (its other side's worker is gone) and keeps the
+     * guest on {@code keepHost}: each disk becomes ACTIVE there at the next generation, whatever
+     * step the job had reached, so the lost side's fence is stale. Idempotent for the job.
+     */
+    @Transactional
+    public List<DiskOwnership> abandon(UUID jobId, String keepHost, List<UUID> diskIds, String reason,
+                                       String actor) {
+        List<DiskOwnership> result = new ArrayList<>();
+        for (UUID diskId : diskIds) {
+            DiskOwnership current = load(diskId);
+            OwnershipRecord last = history.findFirstByDiskIdOrderByGenerationDesc(diskId);
+            if (current.state() == OwnershipState.ACTIVE && current.ownerHostId().equals(keepHost) && last != null
+                    && jobId.equals(last.jobId()) && last.reason().startsWith("abandoned")) {
+                result.add(current);
+                continue;
+            }
+            result.add(advance(current, keepHost, OwnershipState.ACTIVE, jobId, "abandoned: job " + jobId
+                    + " keeps the guest on " + keepHost + " (" + reason + ")", actor));
+        }
+        return result;
+    }
+
     /** Disks whose last step was this job's hand-off and that nobody activated since. */
     @Transactional(readOnly = true)
     public List<DiskOwnership> inHandoffBy(UUID jobId, List<UUID> diskIds) {

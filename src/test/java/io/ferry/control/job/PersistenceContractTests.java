@@ -147,6 +147,8 @@ abstract class PersistenceContractTests {
     @Autowired
     HandoffSteps handoff;
     @Autowired
+    io.ferry.control.admission.AdmissionService admission;
+    @Autowired
     MigrationJobRepository jobRepository;
     @Autowired
     GuestService guests;
@@ -317,7 +319,7 @@ abstract class PersistenceContractTests {
         MigrationJob job = jobFor(guest, null, true);
         assertThatThrownBy(() -> commands.recover(job.id(), "test")).isInstanceOf(JobConflictException.class)
                 .hasMessageContaining("only a postcopy-paused job");
-        store.begin(job.id(), "test");
+        assertThat(admission.admit()).extracting(MigrationJob::id).containsExactly(job.id());
         reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.ACTIVE, "pre-copy", null, null),
                 "worker");
         handoff.ownershipStep(job.id(), new OwnershipStep(OwnershipStep.HANDOFF, "host-a",
