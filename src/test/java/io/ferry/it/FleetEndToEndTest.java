@@ -168,6 +168,10 @@ class FleetEndToEndTest extends ApiTestSupport {
         });
         assertThat(jobs.stream().filter(j -> j.get("destinationHostId").asString().equals("host-b")).count())
                 .as("placement spreads the guests").isBetween(3L, 14L);
+        // the queue is visible to Prometheus: length and wait per priority
+        String metrics = api.withToken(null).get("/actuator/prometheus").body();
+        assertThat(metrics).containsPattern("ferry_queue_length\\{[^}]*priority=\"maintenance\"[^}]*} 0.0")
+                .containsPattern("ferry_queue_wait_seconds_count\\{[^}]*priority=\"maintenance\"[^}]*} 20");
         // guests that moved can be deleted (their memory is freed on the other hosts for later scenarios)
         guests.forEach(g -> assertThat(api.delete("/api/v1/guests/" + g).status()).isEqualTo(204));
     }

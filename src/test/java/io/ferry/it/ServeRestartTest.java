@@ -46,6 +46,52 @@ class ServeRestartTest {
     }
 
     @Test
+    void aCompletionTimeoutThatPassesWhileTheControlPlaneIsDownStillFires() throws Exception {
+        int port = FerryProcess.freePort();
+        ApiClient api = start(port);
+        // 16 MiB is 1/64 GiB: 768 s per GiB gives the job 12 s; 1 MiB/s against ~4 MB/s of dirtying never converges
+        assertThat(api.post("/api/v1/policies", Map.of("name", "bounded", "completionTimeoutPerGiB", 768,
+                "maxBandwidth", 1 << 20, "downtimeLimitMs", 10, "escalation", List.of("abort"))).status())
+                .isEqualTo(201);
+        String guestId = api.post("/api/v1/guests", Map.of("name", "bounded", "hostId", "host-a",
+                "memoryBytes", 16L << 20, "workload", Map.of("dirtyPagesPerSecond", 1000, "seed", 3)))
+                .json().get("id").asString();
+        String jobId = api.post("/api/v1/migrations", Map.of("guestId", guestId, "destinationHostId", "host-b"))
+                .json().get("id").asString();
+        ApiClient first = api;
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(first.get("/api/v1/migrations/" + jobId)
+                .json().get("status").asString()).isEqualTo("active"));
+        JsonNode before = api.get("/api/v1/migrations/" + jobId).json();
+        java.time.Instant deadline = java.time.Instant.parse(before.get("deadlines").get("completion").asString());
+        assertThat(deadline).isBetween(java.time.Instant.parse(before.get("startedAt").asString()).plusSeconds(11),
+                java.time.Instant.parse(before.get("startedAt").asString()).plusSeconds(13));
+
+        serve.destroyForcibly().waitFor();
+        while (java.time.Instant.now().isBefore(deadline.plusSeconds(1))) {
+            Thread.sleep(200);   // the deadline passes while nobody enforces it
+        }
+        api = start(port);
+        java.time.Instant up = java.time.Instant.now();
+        ApiClient second = api;
+        JsonNode done = await().atMost(Duration.ofSeconds(20)).until(() -> second.get("/api/v1/migrations/" + jobId)
+                .json(), j -> j.get("status").asString().equals("cancelled"));
+        // the stored deadline was enforced, not one re-armed from the restart (that would be 12 s later)
+        assertThat(done.get("deadlines").get("completion").asString()).isEqualTo(before.get("deadlines")
+                .get("completion").asString());
+        JsonNode escalation = null;
+        for (JsonNode e : api.get("/api/v1/migrations/" + jobId + "/events").json()) {
+            if (e.get("kind").asString().equals("escalation")) {
+                escalation = e;
+            }
+        }
+        assertThat(escalation).isNotNull();
+        assertThat(escalation.get("reason").asString()).startsWith("not completed within 768 s per GiB")
+                .endsWith("aborted: the guest stays on the source");
+        assertThat(java.time.Instant.parse(escalation.get("at").asString())).isBefore(up.plusSeconds(10));
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("hostId").asString()).isEqualTo("host-a");
+    }
+
+    @Test
     void guestsAndJobsOutliveAControlPlaneCrashAndWorkersAreSupervised() throws Exception {
         int port = FerryProcess.freePort();
         ApiClient api = start(port);
