@@ -57,7 +57,10 @@ import org.springframework.transaction.support.TransactionTemplate;
         webEnvironment = SpringBootTest.WebEnvironment.NONE,
         properties = {"ferry.workers.launch=external", "ferry.api.token=t", "ferry.worker.token=w",
                 "ferry.dispatcher.enabled=false",
-                "ferry.worker.heartbeat-timeout=1h"})
+                "ferry.worker.heartbeat-timeout=1h",
+                // jobs other tests leave queued must not hold back the ones a test admits
+                "ferry.admission.max-jobs=1000", "ferry.admission.max-outbound-per-host=1000",
+                "ferry.admission.max-inbound-per-host=1000"})
 abstract class PersistenceContractTests {
 
     @TestConfiguration
@@ -148,6 +151,8 @@ abstract class PersistenceContractTests {
     HandoffSteps handoff;
     @Autowired
     io.ferry.control.admission.AdmissionService admission;
+    @Autowired
+    io.ferry.control.policy.PolicyService policies;
     @Autowired
     MigrationJobRepository jobRepository;
     @Autowired
@@ -313,13 +318,73 @@ abstract class PersistenceContractTests {
      * throughout; the job completes with the source's last report.
      */
     @Test
+    void aQueuedJobRecordsWhatItWaitsForAndAdmissionHonoursLimitsChangedAtRunTime() {
+        MigrationJob job = jobFor(guestOnA(), null);
+        admission.setClusterLimits(0, null, null, "test");
+        try {
+            assertThat(admission.admit()).extracting(MigrationJob::id).doesNotContain(job.id());
+            MigrationJob waiting = views.get(job.id());
+            assertThat(waiting.status()).isEqualTo(JobStatus.QUEUED);
+            assertThat(waiting.waitingFor()).startsWith("cluster limit: ").endsWith(" of 0 jobs running");
+            admission.admit();   // same limit, same counts: no new timeline entry
+            assertThat(views.events(job.id())).extracting(JobEvent::kind)
+                    .containsExactly(JobEvent.Kind.TRANSITION, JobEvent.Kind.WAITING);
+        } finally {
+            admission.setClusterLimits(null, null, null, "test");
+        }
+        assertThat(admission.limits().maxJobs()).isEqualTo(1000);
+        assertThat(admission.admit()).extracting(MigrationJob::id).contains(job.id());
+        MigrationJob admitted = views.get(job.id());
+        assertThat(admitted.status()).isEqualTo(JobStatus.SETUP);
+        assertThat(admitted.waitingFor()).isNull();
+        assertThat(admitted.sourceWorkerInstance()).isEqualTo("instance-host-a");
+        assertThat(views.events(job.id()).get(2).reason()).startsWith("admitted after waiting for cluster limit");
+    }
+
+    @Test
+    void policiesKeepTheirSelectorsAndSettingsAndAJobKeepsWhatItWasResolvedTo() {
+        policies.create("db-" + UUID.randomUUID().toString().substring(0, 8), "databases",
+                Map.of("app", "db", "tier", "gold"), Map.of("zone", "a"), new io.ferry.control.policy.PolicySettings(
+                        1L << 20, 700L, new DowntimeRamp(List.of(new DowntimeRamp.Step(30, 900))), 150L, 60L, true,
+                        null, JobPriority.SYSTEM, List.of(EscalationStep.POSTCOPY, EscalationStep.ABORT), 10L,
+                        Map.of("ssd", "true"), true), "test");
+        io.ferry.control.policy.MigrationPolicy stored = policies.list().stream()
+                .filter(p -> "databases".equals(p.description())).findFirst().orElseThrow();
+        assertThat(stored.guestSelector()).isEqualTo(Map.of("app", "db", "tier", "gold"));
+        assertThat(stored.hostSelector()).isEqualTo(Map.of("zone", "a"));
+        assertThat(stored.settings().downtimeRamp().steps()).containsExactly(new DowntimeRamp.Step(30, 900));
+        assertThat(stored.settings().escalation()).containsExactly(EscalationStep.POSTCOPY, EscalationStep.ABORT);
+        assertThat(stored.settings().destinationSelector()).isEqualTo(Map.of("ssd", "true"));
+
+        hosts.relabel("host-a", Map.of("zone", "a"));
+        hosts.relabel("host-b", Map.of("ssd", "true"));
+        Guest guest = guests.relabel(guestOnA().id(), Map.of("app", "db", "tier", "gold", "extra", "x"));
+        try {
+            MigrationJob job = commands.create(new NewMigration(guest.id(), "host-b", RequestedParameters.NONE), null,
+                    "test");
+            assertThat(job.policy().policyName()).isEqualTo(stored.name());
+            assertThat(job.priority()).isEqualTo(JobPriority.SYSTEM);
+            assertThat(job.parameters().maxBandwidth()).isEqualTo(1L << 20);
+            assertThat(job.parameters().postcopy()).isTrue();
+            assertThat(job.parameters().verifyChecksums()).isTrue();
+            assertThat(job.policy().escalation()).containsExactly(EscalationStep.POSTCOPY, EscalationStep.ABORT);
+            assertThat(job.policy().downtimeRamp().steps()).hasSize(1);
+            assertThat(job.transferBytes()).isEqualTo(16L << 20);
+        } finally {
+            policies.delete(stored.name(), "test");
+            hosts.relabel("host-a", Map.of());
+            hosts.relabel("host-b", Map.of());
+        }
+    }
+
+    @Test
     void aPostcopyJobRunsPausesRecoversAndCompletesButNeverCancels() {
         Guest guest = guestOnA();
         UUID disk = guests.disksOf(guest.id()).get(0).id();
         MigrationJob job = jobFor(guest, null, true);
         assertThatThrownBy(() -> commands.recover(job.id(), "test")).isInstanceOf(JobConflictException.class)
                 .hasMessageContaining("only a postcopy-paused job");
-        assertThat(admission.admit()).extracting(MigrationJob::id).containsExactly(job.id());
+        assertThat(admission.admit()).extracting(MigrationJob::id).contains(job.id());
         reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.ACTIVE, "pre-copy", null, null),
                 "worker");
         handoff.ownershipStep(job.id(), new OwnershipStep(OwnershipStep.HANDOFF, "host-a",
