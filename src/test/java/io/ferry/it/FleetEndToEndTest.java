@@ -41,6 +41,8 @@ class FleetEndToEndTest extends ApiTestSupport {
         registry.add("ferry.data-dir", dataDir::toString);
         registry.add("ferry.workers.local.hosts", () -> "host-a,host-b,host-c,host-d");
         registry.add("ferry.policy.escalation-grace", () -> "3s");
+        registry.add("ferry.workers.local.java-options",
+                () -> "-Xmx128m -Dferry.fault.file=" + dataDir.resolve("faults"));
         TestDatabase.H2.register(registry, dataDir.toString());
     }
 
@@ -74,9 +76,21 @@ class FleetEndToEndTest extends ApiTestSupport {
         return created.json().get("id").asString();
     }
 
-    private List<JsonNode> jobsOf(String hostId) {
+    /** The jobs of the host's latest drain. */
+    private List<JsonNode> drainJobs(String hostId) {
+        String drainId = api.get("/api/v1/hosts/" + hostId).json().get("drain").get("id").asString();
         List<JsonNode> jobs = new ArrayList<>();
-        api.get("/api/v1/migrations?size=200&hostId=" + hostId).json().get("items").forEach(jobs::add);
+        api.get("/api/v1/migrations?size=200&hostId=" + hostId).json().get("items").forEach(j -> {
+            if (drainId.equals(j.get("drainId").asString())) {
+                jobs.add(j);
+            }
+        });
+        return jobs;
+    }
+
+    private List<JsonNode> jobsOfGuest(String guestId) {
+        List<JsonNode> jobs = new ArrayList<>();
+        api.get("/api/v1/migrations?size=200&guestId=" + guestId).json().get("items").forEach(jobs::add);
         return jobs;
     }
 
@@ -149,7 +163,7 @@ class FleetEndToEndTest extends ApiTestSupport {
             assertThat(guest.get("hostId").asString()).isIn("host-b", "host-c", "host-d");
             assertThat(guest.get("state").asString()).isEqualTo("running");
         }
-        List<JsonNode> jobs = jobsOf("host-a");
+        List<JsonNode> jobs = drainJobs("host-a");
         assertThat(jobs).hasSize(20).allSatisfy(job -> {
             assertThat(job.get("status").asString()).isEqualTo("completed");
             assertThat(job.get("priority").asString()).isEqualTo("maintenance");
@@ -227,7 +241,7 @@ class FleetEndToEndTest extends ApiTestSupport {
             assertThat(byStatus.getOrDefault("queued", 0)).isEqualTo(3);
             assertThat(byStatus.getOrDefault("active", 0) + byStatus.getOrDefault("setup", 0)).isEqualTo(1);
         });
-        JsonNode queued = jobsOf("host-c").stream().filter(j -> j.get("status").asString().equals("queued"))
+        JsonNode queued = drainJobs("host-c").stream().filter(j -> j.get("status").asString().equals("queued"))
                 .findFirst().orElseThrow();
         assertThat(queued.get("waitingFor").asString()).isEqualTo("cluster limit: 1 of 1 jobs running");
 
@@ -235,13 +249,49 @@ class FleetEndToEndTest extends ApiTestSupport {
         assertThat(host.get("cordoned").asBoolean()).isFalse();
         assertThat(host.get("drain").get("state").asString()).isEqualTo("cancelled");
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
-            List<String> statuses = jobsOf("host-c").stream().map(j -> j.get("status").asString()).toList();
+            List<String> statuses = drainJobs("host-c").stream().map(j -> j.get("status").asString()).toList();
             assertThat(statuses).containsExactlyInAnyOrder("completed", "cancelled", "cancelled", "cancelled");
         });
         long moved = guests.stream().filter(g -> !api.get("/api/v1/guests/" + g).json().get("hostId").asString()
                 .equals("host-c")).count();
         assertThat(moved).isEqualTo(1);
         guests.forEach(g -> api.delete("/api/v1/guests/" + g));
+    }
+
+    @Test
+    @Order(7)
+    void aMoveThatKeepsFailingIsRetriedOnOtherDestinationsWithBackOffAndThenReported() throws Exception {
+        String guestId = guest("host-c", 16 * MIB, 200, Map.of());
+        // every destination drops the incoming stream as soon as it opened it
+        java.nio.file.Files.writeString(dataDir.resolve("faults"),
+                "host-a destination-opened drop\nhost-b destination-opened drop\nhost-d destination-opened drop\n");
+        try {
+            assertThat(api.post("/api/v1/hosts/host-c/drain", Map.of("maxAttempts", 3)).status()).isEqualTo(202);
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300)).untilAsserted(() ->
+                    assertThat(api.get("/api/v1/hosts/host-c").json().get("drain").get("state").asString())
+                            .isEqualTo("completed"));
+        } finally {
+            java.nio.file.Files.deleteIfExists(dataDir.resolve("faults"));
+        }
+        JsonNode drain = api.get("/api/v1/hosts/host-c").json().get("drain");
+        assertThat(drain.get("failed")).hasSize(1);
+        JsonNode failed = drain.get("failed").get(0);
+        assertThat(failed.get("attempts").asInt()).isEqualTo(3);
+        assertThat(failed.get("cause").asString()).startsWith("gave up after 3 attempt(s); the last failed: job ");
+        List<JsonNode> jobs = jobsOfGuest(guestId);
+        assertThat(jobs).hasSize(3).allSatisfy(j -> assertThat(j.get("status").asString()).isEqualTo("failed"));
+        assertThat(jobs.stream().map(j -> j.get("destinationHostId").asString()).distinct())
+                .as("each try went to another destination").hasSize(3);
+        // the tries were spaced by the back-off (2 s, then 4 s), so the drain did not spin
+        List<java.time.Instant> created = jobs.stream().map(j -> java.time.Instant.parse(j.get("createdAt")
+                .asString())).sorted().toList();
+        assertThat(Duration.between(created.get(0), created.get(1))).isGreaterThanOrEqualTo(Duration.ofSeconds(2));
+        assertThat(Duration.between(created.get(1), created.get(2))).isGreaterThanOrEqualTo(Duration.ofSeconds(4));
+        JsonNode guest = api.get("/api/v1/guests/" + guestId).json();
+        assertThat(guest.get("hostId").asString()).isEqualTo("host-c");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(api.get("/api/v1/guests/" + guestId)
+                .json().get("state").asString()).isEqualTo("running"));
+        api.delete("/api/v1/guests/" + guestId);
     }
 
     // ---- policies: timeouts and escalation --------------------------------------------------
@@ -343,7 +393,8 @@ class FleetEndToEndTest extends ApiTestSupport {
                 .json().get("forecast");
         assertThat(withPostcopy.get("verdict").asString()).isEqualTo("needs-postcopy");
         // nothing moved, nothing was queued
-        assertThat(jobsOf("host-d")).isEmpty();
+        assertThat(jobsOfGuest(idle)).isEmpty();
+        assertThat(jobsOfGuest(busy)).isEmpty();
         api.delete("/api/v1/guests/" + idle);
         api.delete("/api/v1/guests/" + busy);
     }
