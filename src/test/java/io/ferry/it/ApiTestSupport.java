@@ -117,6 +117,17 @@ abstract class ApiTestSupport {
         return jobId;
     }
 
+    /** The statuses a job's timeline moved through (its transitions; waits and escalations left out). */
+    List<String> transitions(String jobId) {
+        List<String> statuses = new java.util.ArrayList<>();
+        api.get("/api/v1/migrations/" + jobId + "/events").json().forEach(e -> {
+            if (e.get("kind").asString().equals("transition")) {
+                statuses.add(e.get("to").asString());
+            }
+        });
+        return statuses;
+    }
+
     JsonNode awaitStatus(String jobId, String... statuses) {
         JsonNode[] job = new JsonNode[1];
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {

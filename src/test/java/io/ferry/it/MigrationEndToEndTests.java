@@ -71,7 +71,7 @@ abstract class MigrationEndToEndTests extends ApiTestSupport {
         assertThat(verification.get("destinationDeviceState").asString())
                 .isEqualTo(verification.get("sourceDeviceState").asString());
 
-        assertThat(api.get("/api/v1/migrations/" + jobId + "/events").json().findValuesAsString("to"))
+        assertThat(transitions(jobId))
                 .containsExactly("queued", "setup", "active", "completed");
         JsonNode guest = api.get("/api/v1/guests/" + guestId).json();
         assertThat(guest.get("hostId").asString()).isEqualTo("host-b");

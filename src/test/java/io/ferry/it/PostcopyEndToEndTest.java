@@ -70,7 +70,7 @@ class PostcopyEndToEndTest extends ApiTestSupport {
     }
 
     private List<String> timeline(String jobId) {
-        return api.get("/api/v1/migrations/" + jobId + "/events").json().findValuesAsString("to");
+        return transitions(jobId);
     }
 
     /** Pauses the guest and checks its image is exactly what its acknowledged writes imply. */
