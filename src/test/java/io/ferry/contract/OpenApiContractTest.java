@@ -4,12 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.ferry.control.drain.DrainGuestState;
+import io.ferry.control.drain.DrainState;
 import io.ferry.control.guest.GuestState;
 import io.ferry.control.host.HostState;
+import io.ferry.control.job.AbandonSide;
+import io.ferry.control.job.EscalationStep;
+import io.ferry.control.job.JobEvent;
+import io.ferry.control.job.JobPriority;
 import io.ferry.control.job.JobStatus;
 import io.ferry.control.job.MigrationParameters;
 import io.ferry.control.job.StorageMode;
 import io.ferry.control.ownership.OwnershipState;
+import io.ferry.control.preflight.ConvergenceForecast;
 import jakarta.validation.constraints.DecimalMax;
 import jakarta.validation.constraints.DecimalMin;
 import jakarta.validation.constraints.Max;
@@ -17,6 +24,7 @@ import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
+import jakarta.validation.constraints.Positive;
 import jakarta.validation.constraints.PositiveOrZero;
 import jakarta.validation.constraints.Size;
 import java.lang.reflect.Field;
@@ -74,20 +82,35 @@ class OpenApiContractTest {
         assertThat(contract.operations()).containsExactlyInAnyOrder(
                 "GET /api/v1/hosts",
                 "GET /api/v1/hosts/{hostId}",
+                "PUT /api/v1/hosts/{hostId}/labels",
+                "PUT /api/v1/hosts/{hostId}/limits",
+                "POST /api/v1/hosts/{hostId}/drain",
+                "DELETE /api/v1/hosts/{hostId}/drain",
+                "GET /api/v1/admission",
+                "PUT /api/v1/admission/limits",
+                "GET /api/v1/policies",
+                "POST /api/v1/policies",
+                "GET /api/v1/policies/{name}",
+                "PUT /api/v1/policies/{name}",
+                "DELETE /api/v1/policies/{name}",
                 "GET /api/v1/guests",
                 "POST /api/v1/guests",
                 "GET /api/v1/guests/{guestId}",
                 "DELETE /api/v1/guests/{guestId}",
+                "PUT /api/v1/guests/{guestId}/labels",
                 "POST /api/v1/guests/{guestId}/pause",
                 "POST /api/v1/guests/{guestId}/resume",
                 "GET /api/v1/guests/{guestId}/checksums",
                 "GET /api/v1/migrations",
                 "POST /api/v1/migrations",
+                "POST /api/v1/migrations/preflight",
                 "GET /api/v1/migrations/{jobId}",
                 "PATCH /api/v1/migrations/{jobId}",
                 "POST /api/v1/migrations/{jobId}/cancel",
                 "POST /api/v1/migrations/{jobId}/postcopy",
                 "POST /api/v1/migrations/{jobId}/recover",
+                "POST /api/v1/migrations/{jobId}/force-complete",
+                "POST /api/v1/migrations/{jobId}/abandon",
                 "GET /api/v1/migrations/{jobId}/events",
                 "GET /api/v1/disks/{diskId}",
                 "GET /api/v1/disks/{diskId}/ownership");
@@ -162,7 +185,9 @@ class OpenApiContractTest {
                 .isEqualTo(MigrationParameters.DEFAULT_MAX_BANDWIDTH).isEqualTo(134_217_728L);
         assertThat(parameters.path("downtimeLimitMs").path("default").asLong())
                 .isEqualTo(MigrationParameters.DEFAULT_DOWNTIME_LIMIT_MS).isEqualTo(300L);
-        assertThat(parameters.path("storage").path("default").asString()).isEqualTo("shared");
+        // no fixed default: shared when both hosts share a datastore, else copy (or the policy's)
+        assertThat(parameters.path("storage").has("default")).isFalse();
+        assertThat(parameters.path("priority").path("default").asString()).isEqualTo(JobPriority.USER.apiName());
         assertThat(schema("MigrationCapabilitiesRequest").path("properties").path("channels").path("default").asInt())
                 .isEqualTo(1);
 
@@ -187,6 +212,15 @@ class OpenApiContractTest {
         assertThat(enumOf("HostState")).containsExactly(apiNames(HostState.values(), HostState::apiName));
         assertThat(enumOf("OwnershipState")).containsExactly(apiNames(OwnershipState.values(), OwnershipState::apiName));
         assertThat(enumOf("StorageMode")).containsExactly(apiNames(StorageMode.values(), StorageMode::apiName));
+        assertThat(enumOf("JobPriority")).containsExactly(apiNames(JobPriority.values(), JobPriority::apiName));
+        assertThat(enumOf("EscalationStep")).containsExactly(apiNames(EscalationStep.values(), EscalationStep::apiName));
+        assertThat(enumOf("DrainState")).containsExactly(apiNames(DrainState.values(), DrainState::apiName));
+        assertThat(enumOf("DrainGuestState"))
+                .containsExactly(apiNames(DrainGuestState.values(), DrainGuestState::apiName));
+        assertThat(enumOf("ForecastVerdict")).containsExactly(
+                apiNames(ConvergenceForecast.Verdict.values(), ConvergenceForecast.Verdict::apiName));
+        assertThat(enumOf("AbandonSide")).containsExactly(apiNames(AbandonSide.values(), AbandonSide::apiName));
+        assertThat(enumOf("JobEventKind")).containsExactly(apiNames(JobEvent.Kind.values(), JobEvent.Kind::apiName));
         List<String> nullableFrom = new ArrayList<>();
         schema("JobEvent").path("properties").path("from").path("enum")
                 .forEach(v -> nullableFrom.add(v.isNull() ? null : v.asString()));
@@ -199,6 +233,16 @@ class OpenApiContractTest {
         return List.of(
                 Arguments.of(API + "HostResponse", "Host"),
                 Arguments.of(API + "HostResponse$Capacity", "HostCapacity"),
+                Arguments.of(API + "HostResponse$Limits", "HostLimits"),
+                Arguments.of(API + "HostResponse$Jobs", "HostJobs"),
+                Arguments.of(API + "HostResponse$DrainView", "HostDrain"),
+                Arguments.of(API + "HostResponse$DrainGuestView", "DrainGuest"),
+                Arguments.of(API + "AdmissionController$AdmissionView", "Admission"),
+                Arguments.of(API + "AdmissionController$LimitsView", "AdmissionLimits"),
+                Arguments.of(API + "AdmissionController$HostLimitsView", "HostLimitOverride"),
+                Arguments.of(API + "AdmissionController$QueuedView", "QueuedJob"),
+                Arguments.of(API + "PolicyController$PolicyView", "Policy"),
+                Arguments.of(API + "PolicyController$RampStepView", "DowntimeRampStep"),
                 Arguments.of(API + "GuestResponse", "Guest"),
                 Arguments.of(API + "GuestResponse$RamBlockView", "RamBlock"),
                 Arguments.of(API + "GuestResponse$WorkloadView", "Workload"),
@@ -209,6 +253,13 @@ class OpenApiContractTest {
                 Arguments.of(API + "MigrationResponse", "Migration"),
                 Arguments.of(API + "MigrationResponse$ParametersView", "MigrationParameters"),
                 Arguments.of(API + "MigrationResponse$CapabilitiesView", "MigrationCapabilities"),
+                Arguments.of(API + "MigrationResponse$PolicyView", "JobPolicy"),
+                Arguments.of(API + "MigrationResponse$DeadlinesView", "JobDeadlines"),
+                Arguments.of(API + "MigrationResponse$RampStepView", "DowntimeRampStep"),
+                Arguments.of(API + "PreflightResponse", "Preflight"),
+                Arguments.of(API + "PreflightResponse$CheckView", "PreflightCheck"),
+                Arguments.of(API + "PreflightResponse$Plan", "PreflightPlan"),
+                Arguments.of(API + "PreflightResponse$ForecastView", "ConvergenceForecast"),
                 Arguments.of(API + "JobEventResponse", "JobEvent"),
                 Arguments.of(API + "PageResponse", "MigrationPage"),
                 Arguments.of(API + "ProblemAdvice$FieldError", "FieldError"),
@@ -236,7 +287,15 @@ class OpenApiContractTest {
                 Arguments.of(API + "MigrationRequests$CreateMigration", "CreateMigrationRequest"),
                 Arguments.of(API + "MigrationRequests$Parameters", "MigrationParametersRequest"),
                 Arguments.of(API + "MigrationRequests$Capabilities", "MigrationCapabilitiesRequest"),
-                Arguments.of(API + "MigrationRequests$TuneMigration", "TuneMigrationRequest"));
+                Arguments.of(API + "MigrationRequests$TuneMigration", "TuneMigrationRequest"),
+                Arguments.of(API + "MigrationRequests$AbandonMigration", "AbandonMigrationRequest"),
+                Arguments.of(API + "GuestController$LabelsBody", "LabelsRequest"),
+                Arguments.of(API + "HostController$LabelsBody", "LabelsRequest"),
+                Arguments.of(API + "HostController$HostLimitsBody", "HostLimitsRequest"),
+                Arguments.of(API + "HostController$DrainBody", "DrainRequest"),
+                Arguments.of(API + "AdmissionController$LimitsBody", "AdmissionLimitsRequest"),
+                Arguments.of(API + "PolicyController$PolicyBody", "PolicyRequest"),
+                Arguments.of(API + "PolicyController$RampStepBody", "DowntimeRampStepRequest"));
     }
 
     /** Request schemas mirror the Bean Validation annotations of the request records, constraint by constraint. */
@@ -259,10 +318,13 @@ class OpenApiContractTest {
             }
             Min min = field.getAnnotation(Min.class);
             PositiveOrZero positiveOrZero = field.getAnnotation(PositiveOrZero.class);
+            Positive positive = field.getAnnotation(Positive.class);
             DecimalMin decimalMin = field.getAnnotation(DecimalMin.class);
             if (min != null || positiveOrZero != null) {
                 assertThat(property.path("minimum").asLong()).as(where + " minimum")
                         .isEqualTo(min != null ? min.value() : 0L);
+            } else if (positive != null) {
+                assertThat(property.path("minimum").asLong()).as(where + " minimum (integers, @Positive)").isEqualTo(1L);
             } else if (decimalMin != null) {
                 String keyword = decimalMin.inclusive() ? "minimum" : "exclusiveMinimum";
                 assertThat(property.path(keyword).decimalValue()).as(where + " " + keyword)
@@ -341,9 +403,12 @@ class OpenApiContractTest {
     @Test
     void acceptsATimelineDiskOwnershipAndChecksums() {
         assertConforms("GET", "/api/v1/migrations/" + JOB_ID + "/events", 200, JSON, """
-                [{"at":"2026-01-02T03:04:05.123456Z","from":null,"to":"queued","reason":"waiting","actor":"api:operator"},
-                 {"at":"2026-01-02T03:04:06Z","from":"queued","to":"cancelled","reason":"cancel requested by api:operator",
-                  "actor":"api:operator"}]""");
+                [{"at":"2026-01-02T03:04:05.123456Z","kind":"transition","from":null,"to":"queued","reason":"waiting",
+                  "actor":"api:operator"},
+                 {"at":"2026-01-02T03:04:05.3Z","kind":"waiting","from":"queued","to":"queued",
+                  "reason":"waiting for outbound limit of host-a: 2 of 2","actor":"system"},
+                 {"at":"2026-01-02T03:04:06Z","kind":"transition","from":"queued","to":"cancelled",
+                  "reason":"cancel requested by api:operator","actor":"api:operator"}]""");
         assertConforms("GET", "/api/v1/disks/" + DISK_ID, 200, JSON, DISK);
         assertConforms("GET", "/api/v1/disks/" + DISK_ID + "/ownership", 200, JSON, """
                 {"diskId":"%s","ownerHostId":"host-a","state":"active","generation":1,
@@ -386,6 +451,79 @@ class OpenApiContractTest {
         assertConforms("POST", "/api/v1/guests/" + GUEST_ID + "/pause", 503, PROBLEM, """
                 {"detail":"worker on 'host-a' (127.0.0.1:1) could not pause guest: connection refused",
                  "instance":"/api/v1/guests/%s/pause","status":503,"title":"Worker unavailable"}""".formatted(GUEST_ID));
+    }
+
+    @Test
+    void acceptsHostsWithLabelsLimitsAndADrain() {
+        assertConforms("GET", "/api/v1/hosts/host-a", 200, JSON, DRAINING_HOST);
+        assertConforms("POST", "/api/v1/hosts/host-a/drain", 202, JSON, DRAINING_HOST);
+        assertConforms("DELETE", "/api/v1/hosts/host-a/drain", 200, JSON, DRAINING_HOST
+                .replace("\"state\":\"draining\"", "\"state\":\"cancelled\"")
+                .replace("\"finishedAt\":null", "\"finishedAt\":\"2026-01-02T03:04:09Z\""));
+        assertConforms("PUT", "/api/v1/hosts/host-a/labels", 200, JSON, HOST);
+        assertConforms("PUT", "/api/v1/hosts/host-a/limits", 200, JSON, HOST);
+        assertConforms("PUT", "/api/v1/guests/" + GUEST_ID + "/labels", 200, JSON, GUEST);
+        assertConforms("POST", "/api/v1/hosts/host-a/drain", 409, PROBLEM, """
+                {"detail":"host 'host-a' is already being drained","instance":"/api/v1/hosts/host-a/drain",
+                 "status":409,"title":"Conflict"}""");
+        assertConforms("DELETE", "/api/v1/hosts/host-a/drain", 404, PROBLEM, """
+                {"detail":"host 'host-a' has no drain","instance":"/api/v1/hosts/host-a/drain","status":404,
+                 "title":"Not found"}""");
+    }
+
+    @Test
+    void acceptsAdmissionPoliciesAndAPreflight() {
+        String limits = "{\"maxJobs\":5,\"maxOutboundPerHost\":2,\"maxInboundPerHost\":2,"
+                + "\"hosts\":{\"host-a\":{\"maxOutbound\":4,\"maxInbound\":null}}}";
+        assertConforms("GET", "/api/v1/admission", 200, JSON, """
+                {"limits":%s,"running":2,"queue":[{"jobId":"%s","guestId":"%s","sourceHostId":"host-a",
+                 "destinationHostId":"host-b","priority":"maintenance","waitingFor":null,
+                 "createdAt":"2026-01-02T03:04:05Z"}]}""".formatted(limits, JOB_ID, GUEST_ID));
+        assertConforms("PUT", "/api/v1/admission/limits", 200, JSON, limits);
+
+        String policy = """
+                {"name":"web","description":null,"guestSelector":{"tier":"web"},"hostSelector":{},
+                 "destinationSelector":{},"maxBandwidth":null,"downtimeLimitMs":300,
+                 "downtimeRamp":[{"afterSeconds":30,"downtimeLimitMs":600}],"completionTimeoutPerGiB":150,
+                 "progressTimeout":null,"allowPostcopy":true,"storage":null,"priority":"user",
+                 "escalation":["postcopy","abort"],"escalationGrace":null,"verifyChecksums":null,"specificity":1,
+                 "createdAt":"2026-01-02T03:04:05Z","updatedAt":"2026-01-02T03:04:05Z"}""";
+        assertConforms("GET", "/api/v1/policies", 200, JSON, "[" + policy + "]");
+        assertConforms("GET", "/api/v1/policies/web", 200, JSON, policy);
+        assertThatCode(() -> contract.assertResponseConforms("POST", "/api/v1/policies", 201, JSON, policy,
+                Map.of("Location", List.of("/api/v1/policies/web")))).doesNotThrowAnyException();
+        assertConforms("PUT", "/api/v1/policies/web", 200, JSON, policy);
+        assertConforms("DELETE", "/api/v1/policies/web", 204, null, "");
+
+        assertConforms("POST", "/api/v1/migrations/preflight?dirtyRateWindowMs=500", 200, JSON, """
+                {"accepted":true,"admissibleNow":false,"wouldWaitFor":"inbound limit of host-b: 2 of 2",
+                 "plan":{"guestId":"%s","sourceHostId":"host-a","destinationHostId":"host-b","priority":"user",
+                   "parameters":{"maxBandwidth":0,"downtimeLimitMs":300,"storage":"shared","verifyChecksums":false,
+                     "capabilities":{"postcopy":true,"autoConverge":false,"xbzrle":false,"compression":"none",
+                     "channels":1},"postcopyAfterIterations":0,"postcopyWhenNotConverging":false,
+                     "maxPostcopyBandwidth":0},
+                   "policy":{"name":null,"completionTimeoutPerGiB":0,"progressTimeout":0,"escalation":[],
+                     "escalationGrace":30,"downtimeRamp":[]},"memoryBytes":33554432,"transferBytes":33554432},
+                 "failedChecks":[],
+                 "forecast":{"verdict":"needs-postcopy","predictedTotalTimeMs":5120,"predictedDowntimeMs":0,
+                   "rounds":2,"dirtyPagesPerSecond":2048.5,"dirtyBytesPerSecond":8390656.0,"dirtyRateWindowMs":500,
+                   "sampledPages":512,"bandwidthBytesPerSecond":1000000000,"bandwidthSource":"assumed link bandwidth"},
+                 "forecastError":null}""".formatted(GUEST_ID));
+        assertConforms("POST", "/api/v1/migrations/preflight", 200, JSON, """
+                {"accepted":false,"admissibleNow":false,"wouldWaitFor":null,"plan":null,
+                 "failedChecks":[{"check":"destination","detail":"destination host 'host-x' is unknown"}],
+                 "forecast":null,"forecastError":"no plan: destination host 'host-x' is unknown"}""");
+    }
+
+    @Test
+    void rejectsABadLabelAndAnUnknownEventKind() {
+        assertViolation("GET", "/api/v1/hosts/host-a", 200, JSON, HOST.replace("\"zone\":\"a\"", "\"zone\":\"a b\""),
+                "$/labels/zone");
+        assertViolation("GET", "/api/v1/hosts/host-a", 200, JSON, HOST.replace("\"zone\":\"a\"", "\"-zone\":\"a\""),
+                "$/labels");
+        assertViolation("GET", "/api/v1/migrations/" + JOB_ID + "/events", 200, JSON, """
+                [{"at":"2026-01-02T03:04:05Z","kind":"note","from":null,"to":"queued","reason":"x","actor":"system"}]""",
+                "$/0/kind");
     }
 
     @Test
@@ -513,8 +651,25 @@ class OpenApiContractTest {
     private static final String HOST = """
             {"id":"host-a","state":"reachable","controlAddress":"127.0.0.1:7101","dataPlaneAddress":"127.0.0.1:7102",
              "datastoreId":"0b9e3c1e-6a55-4a43-9d1c-1f2e3d4c5b6a",
-             "capacity":{"memoryBytes":17179869184,"allocatedMemoryBytes":33554432,"freeMemoryBytes":17146314752,"cpus":8},
+             "capacity":{"memoryBytes":17179869184,"allocatedMemoryBytes":33554432,"incomingMemoryBytes":0,
+                         "freeMemoryBytes":17146314752,"cpus":8},
+             "labels":{"zone":"a","example.com/rack":"r1"},"cordoned":false,"limits":{"maxOutbound":2,"maxInbound":2},
+             "jobs":{"outbound":0,"inbound":0},"drain":null,
              "registeredAt":"2026-01-02T03:04:05.123456Z","lastHeartbeatAt":"2026-01-02T03:04:06Z"}""";
+
+    private static final String DRAIN_ID = "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b";
+
+    private static final String DRAINING_HOST = HOST.replace("\"cordoned\":false", "\"cordoned\":true")
+            .replace("\"drain\":null", """
+                    "drain":{"id":"%s","state":"draining","requestedBy":"api:operator","destinationSelector":{},
+                     "maxAttempts":3,"guests":2,"guestsLeft":1,"jobsByStatus":{"completed":1,"queued":1},
+                     "unplaceable":[],"failed":[],
+                     "guestStates":[{"guestId":"%s","state":"moved","attempts":1,"jobId":"%s",
+                                     "nextAttemptAt":"2026-01-02T03:04:05Z","cause":"moved to host-b by job %s"},
+                                    {"guestId":"%s","state":"pending","attempts":0,"jobId":null,
+                                     "nextAttemptAt":"2026-01-02T03:04:05Z","cause":null}],
+                     "startedAt":"2026-01-02T03:04:05Z","finishedAt":null}"""
+                    .formatted(DRAIN_ID, GUEST_ID, JOB_ID, JOB_ID, "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"));
 
     private static final String DISK = """
             {"id":"%s","guestId":"%s","name":"root","sizeBytes":1048576,
@@ -526,16 +681,23 @@ class OpenApiContractTest {
              "ramBlocks":[{"name":"pc.ram","sizeBytes":25165824},{"name":"vga.vram","sizeBytes":8388608}],
              "deviceStateBytes":65536,
              "workload":{"dirtyPagesPerSecond":0,"hotSetFraction":1.0,"diskWritesPerSecond":0,"seed":-4962768465676381896},
-             "disks":[%s],"activeMigrationId":null,"createdAt":"2026-01-02T03:04:05Z"}""".formatted(GUEST_ID, DISK);
+             "disks":[%s],"activeMigrationId":null,"labels":{"tier":"web"},
+             "createdAt":"2026-01-02T03:04:05Z"}""".formatted(GUEST_ID, DISK);
 
     private static final String QUEUED_JOB = ("{\"id\":\"%s\",\"guestId\":\"%s\",\"sourceHostId\":\"host-a\","
             + "\"destinationHostId\":\"host-b\",\"status\":\"queued\",\"statusReason\":\"waiting\",\"failure\":null,"
+            + "\"priority\":\"user\",\"waitingFor\":\"outbound limit of host-a: 2 of 2\","
             + "\"parameters\":{\"maxBandwidth\":134217728,\"downtimeLimitMs\":300,\"storage\":\"shared\",\"verifyChecksums\":false,"
             + "\"capabilities\":{\"postcopy\":false,\"autoConverge\":false,\"xbzrle\":false,\"compression\":\"none\","
-            + "\"channels\":1},\"postcopyAfterIterations\":0,\"postcopyWhenNotConverging\":false,\"maxPostcopyBandwidth\":0},\"progress\":null,\"disks\":[{\"diskId\":\"%s\",\"name\":\"root\","
+            + "\"channels\":1},\"postcopyAfterIterations\":0,\"postcopyWhenNotConverging\":false,\"maxPostcopyBandwidth\":0},"
+            + "\"policy\":{\"name\":\"web\",\"completionTimeoutPerGiB\":150,\"progressTimeout\":150,"
+            + "\"escalation\":[\"postcopy\",\"abort\"],\"escalationGrace\":30,"
+            + "\"downtimeRamp\":[{\"afterSeconds\":30,\"downtimeLimitMs\":600}]},"
+            + "\"deadlines\":{\"completion\":null,\"progress\":null,\"leastRemainingBytes\":null,\"escalationsTaken\":0,"
+            + "\"nextEscalation\":\"postcopy\",\"nextEscalationAt\":null},\"progress\":null,\"disks\":[{\"diskId\":\"%s\",\"name\":\"root\","
             + "\"ownerHostId\":\"host-a\",\"ownershipState\":\"active\",\"generation\":1,\"sourceSide\":\"active\","
             + "\"destinationSide\":\"absent\"}],\"createdAt\":\"2026-01-02T03:04:05.123456Z\","
-            + "\"updatedAt\":\"2026-01-02T03:04:05.123456Z\",\"startedAt\":null,\"finishedAt\":null}")
+            + "\"drainId\":null,\"updatedAt\":\"2026-01-02T03:04:05.123456Z\",\"startedAt\":null,\"finishedAt\":null}")
             .formatted(JOB_ID, GUEST_ID, DISK_ID);
 
     // ------------------------------------------------------------------ helpers
