@@ -61,7 +61,6 @@ class MigrationController {
                                              @RequestHeader(name = Requests.IDEMPOTENCY_KEY, required = false) String key,
                                              Principal principal) {
         Parameters p = body.parameters();
-        checkPostcopySwitches(p);
         MigrationJob job = jobs.create(new NewMigration(body.guestId(), body.destinationHostId(), requested(p)),
                 Requests.idempotencyKey("migrations", key, body, json), Requests.actor(principal));
         return ResponseEntity.accepted().location(URI.create("/api/v1/migrations/" + job.id()))
@@ -75,7 +74,6 @@ class MigrationController {
     @PostMapping("/preflight")
     PreflightResponse preflight(@Valid @RequestBody CreateMigration body,
                                 @RequestParam(defaultValue = "1000") @Min(100) @Max(60_000) long dirtyRateWindowMs) {
-        checkPostcopySwitches(body.parameters());
         return PreflightResponse.of(preflight.check(new NewMigration(body.guestId(), body.destinationHostId(),
                 requested(body.parameters())), dirtyRateWindowMs));
     }
@@ -144,18 +142,6 @@ class MigrationController {
 
     private MigrationResponse view(MigrationJob job) {
         return MigrationResponse.of(job, views.progress(job), views.diskStates(job));
-    }
-
-    private static void checkPostcopySwitches(Parameters p) {
-        boolean postcopy = p != null && p.capabilities() != null && Boolean.TRUE.equals(p.capabilities().postcopy());
-        if (!postcopy && p != null && p.postcopyAfterIterations() != null && p.postcopyAfterIterations() > 0) {
-            throw new InvalidRequestException("parameters.postcopyAfterIterations",
-                    "switching to post-copy needs parameters.capabilities.postcopy=true");
-        }
-        if (!postcopy && p != null && Boolean.TRUE.equals(p.postcopyWhenNotConverging())) {
-            throw new InvalidRequestException("parameters.postcopyWhenNotConverging",
-                    "switching to post-copy needs parameters.capabilities.postcopy=true");
-        }
     }
 
     private static JobStatus parseStatus(String status) {

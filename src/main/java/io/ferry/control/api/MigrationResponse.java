@@ -22,7 +22,7 @@ record MigrationResponse(UUID id, UUID guestId, String sourceHostId, String dest
     record RampStepView(long afterSeconds, long downtimeLimitMs) {
     }
 
-    /** The time rules the job runs under and the policy they came from (null: none matched). */
+    /** The time rules the job runs under and the policy they came from ({@code name} null: none matched). */
     record PolicyView(String name, long completionTimeoutPerGiB, long progressTimeout, List<String> escalation,
                       long escalationGrace, List<RampStepView> downtimeRamp) {
 

@@ -64,7 +64,7 @@ class PolicyController {
             @Pattern(regexp = "shared|copy", message = "must be 'shared' or 'copy'") String storage,
             @Pattern(regexp = "system|user|maintenance", message = "must be 'system', 'user' or 'maintenance'")
             String priority,
-            @Size(max = 3) List<@NotNull @Pattern(regexp = "postcopy|pause|abort",
+            @Size(min = 1, max = 3) List<@NotNull @Pattern(regexp = "postcopy|pause|abort",
                     message = "must be 'postcopy', 'pause' or 'abort'") String> escalation,
             @Positive @Max(3600) Long escalationGrace,
             Boolean verifyChecksums) {

@@ -102,6 +102,11 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         return problem(HttpStatus.SERVICE_UNAVAILABLE, "Worker unavailable", e.getMessage());
     }
 
+    @ExceptionHandler(io.ferry.control.job.InvalidParametersException.class)
+    ProblemDetail invalidParameters(io.ferry.control.job.InvalidParametersException e) {
+        return problem(HttpStatus.BAD_REQUEST, "Invalid request", e.getMessage());
+    }
+
     @ExceptionHandler(InvalidRequestException.class)
     ProblemDetail invalid(InvalidRequestException e) {
         ProblemDetail p = problem(HttpStatus.BAD_REQUEST, "Invalid request", e.getMessage());

@@ -7,4 +7,6 @@ import org.springframework.data.jpa.repository.JpaRepository;
 interface DrainGuestRepository extends JpaRepository<DrainGuest, DrainGuest.Key> {
 
     List<DrainGuest> findByKeyDrainId(UUID drainId);
+
+    List<DrainGuest> findByState(DrainGuestState state);
 }

@@ -144,7 +144,7 @@ public class DrainService {
         }
     }
 
-    /** One pass over every running drain. */
+    /** One pass over every running drain, and the moves a stopped drain left running. */
     synchronized void pass() {
         for (HostDrain drain : drains.findByState(DrainState.DRAINING)) {
             try {
@@ -153,6 +153,27 @@ public class DrainService {
                 log.warn("drain {} of {}: pass failed: {}", drain.id(), drain.hostId(), e.toString());
             }
         }
+        for (DrainGuest item : drainGuests.findByState(DrainGuestState.MOVING)) {
+            HostDrain drain = drains.findById(item.drainId()).orElseThrow();
+            if (drain.state() == DrainState.CANCELLED) {
+                settleStopped(item);
+            }
+        }
+    }
+
+    /** A move still running when its drain was stopped: it is settled when its job ends, and never tried again. */
+    private void settleStopped(DrainGuest item) {
+        MigrationJob job = jobs.get(item.jobId());
+        Instant now = clock.instant();
+        if (job.status() == JobStatus.COMPLETED) {
+            item.settle(DrainGuestState.MOVED, "moved to " + job.destinationHostId() + " by job " + job.id(), now);
+        } else if (job.status().isTerminal()) {
+            item.settle(DrainGuestState.CANCELLED, "the drain was stopped; its move (job " + job.id() + ") "
+                    + job.status().apiName(), now);
+        } else {
+            return;
+        }
+        drainGuests.saveAndFlush(item);
     }
 
     private void follow(HostDrain drain) {

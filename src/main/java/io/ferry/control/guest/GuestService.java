@@ -112,6 +112,9 @@ public class GuestService {
             throw new PlacementException("host '" + hostId + "' is unreachable (last heartbeat "
                     + host.lastHeartbeatAt() + ")");
         }
+        if (host.isCordoned()) {
+            throw new PlacementException("host '" + hostId + "' is cordoned: it takes no new guests");
+        }
         return host;
     }
 

@@ -19,7 +19,17 @@ public interface JobPlanner {
         }
     }
 
-    /** One failed check: what was checked, why it failed, and whether it is a conflict with a running job. */
-    record Check(String name, String detail, boolean conflict) {
+    /** One failed check: what was checked, why it failed, and what kind of refusal it is. */
+    record Check(String name, String detail, Refusal refusal) {
+    }
+
+    /** How a create refuses a failed check. */
+    enum Refusal {
+        /** The request contradicts itself (400). */
+        INVALID,
+        /** The guest is busy: another job holds it, or its state forbids a move (409). */
+        CONFLICT,
+        /** The move cannot be carried out: hosts, capacity, storage, labels (422). */
+        PLACEMENT
     }
 }

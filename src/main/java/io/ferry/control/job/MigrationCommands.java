@@ -69,15 +69,20 @@ public class MigrationCommands {
 
     private UUID queue(NewMigration request, IdempotencyKey key, String actor) {
         JobPlanner.Planned planned = planner.plan(request);
+        if (planned.plan() != null && !EngineFeatures.unsupported(planned.plan().parameters()).isEmpty()) {
+            throw new UnsupportedFeatureException(EngineFeatures.unsupported(planned.plan().parameters()));
+        }
         if (!planned.ok()) {
-            JobPlanner.Check first = planned.failures().get(0);
-            throw first.conflict() ? new GuestBusyException(first.detail()) : new PlacementException(first.detail());
+            // a request that contradicts itself is told so first, then a busy guest, then where it cannot go
+            JobPlanner.Check first = planned.failures().stream()
+                    .min(java.util.Comparator.comparing(JobPlanner.Check::refusal)).orElseThrow();
+            throw switch (first.refusal()) {
+                case INVALID -> new InvalidParametersException(first.detail());
+                case CONFLICT -> new GuestBusyException(first.detail());
+                case PLACEMENT -> new PlacementException(first.detail());
+            };
         }
         JobPlan plan = planned.plan();
-        List<String> unsupported = EngineFeatures.unsupported(plan.parameters());
-        if (!unsupported.isEmpty()) {
-            throw new UnsupportedFeatureException(unsupported);
-        }
         UUID jobId = UUID.randomUUID();
         return tx.execute(status -> {
             idempotency.remember(key, jobId);

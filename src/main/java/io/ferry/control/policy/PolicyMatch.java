@@ -60,7 +60,7 @@ final class PolicyMatch {
                 first(r.maxPostcopyBandwidth(), 0L));
         long completion = first(p.completionTimeoutPerGiB(), 0L);
         long progress = first(p.progressTimeout(), 0L);
-        List<EscalationStep> ladder = p.escalation() != null ? p.escalation()
+        List<EscalationStep> ladder = p.escalation() != null && !p.escalation().isEmpty() ? p.escalation()
                 : completion > 0 || progress > 0 ? DEFAULT_LADDER : List.of();
         JobPolicy jobPolicy = new JobPolicy(policy == null ? null : policy.name(), completion, progress, ladder,
                 first(p.escalationGrace(), defaultGraceSeconds), first(p.downtimeRamp(), DowntimeRamp.NONE));

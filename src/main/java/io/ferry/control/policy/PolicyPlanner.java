@@ -9,7 +9,9 @@ import io.ferry.control.guest.GuestState;
 import io.ferry.control.host.Host;
 import io.ferry.control.host.HostService;
 import io.ferry.control.job.JobPlan;
+import io.ferry.control.job.EngineFeatures;
 import io.ferry.control.job.JobPlanner;
+import io.ferry.control.job.JobPlanner.Refusal;
 import io.ferry.control.job.NewMigration;
 import io.ferry.control.job.StorageMode;
 import io.ferry.control.system.Labels;
@@ -56,7 +58,7 @@ class PolicyPlanner implements JobPlanner {
             guest = guests.get(request.guestId());
         } catch (GuestNotFoundException notFound) {
             return new Planned(null, List.of(new Check("guest", "guest " + request.guestId() + " does not exist",
-                    false)));
+                    Refusal.PLACEMENT)));
         }
         Host source = hosts.find(guest.hostId()).orElseThrow();
         Optional<MigrationPolicy> policy = PolicyMatch.select(policies.findAllByOrderByNameAsc(), guest.labels(),
@@ -67,7 +69,7 @@ class PolicyPlanner implements JobPlanner {
             Optional<Host> named = hosts.find(request.destinationHostId());
             if (named.isEmpty()) {
                 List<Check> failures = new ArrayList<>(List.of(new Check("destination", "destination host '"
-                        + request.destinationHostId() + "' is unknown", false)));
+                        + request.destinationHostId() + "' is unknown", Refusal.PLACEMENT)));
                 failures.addAll(guestChecks);
                 return new Planned(null, failures);
             }
@@ -102,7 +104,7 @@ class PolicyPlanner implements JobPlanner {
         if (best.isEmpty()) {
             List<Check> failures = new ArrayList<>(List.of(new Check("placement", "no destination can take guest "
                     + guest.id() + (refusals.isEmpty() ? ": there is no other host" : ": " + String.join("; ", refusals)),
-                    false)));
+                    Refusal.PLACEMENT)));
             failures.addAll(guestChecks);
             return new Planned(null, failures);
         }
@@ -119,36 +121,57 @@ class PolicyPlanner implements JobPlanner {
         List<Check> failures = new ArrayList<>();
         if (destination.id().equals(source.id())) {
             failures.add(new Check("destination", "guest " + guest.id() + " already runs on '" + destination.id()
-                    + "': source and destination must differ", false));
+                    + "': source and destination must differ", Refusal.PLACEMENT));
         } else if (!destination.isReachable()) {
             failures.add(new Check("destination", "destination host '" + destination.id() + "' is unreachable",
-                    false));
+                    Refusal.PLACEMENT));
         } else if (destination.isCordoned()) {
             failures.add(new Check("destination", "destination host '" + destination.id()
-                    + "' is cordoned: it takes no incoming guests", false));
+                    + "' is cordoned: it takes no incoming guests", Refusal.PLACEMENT));
         }
         long free = free(destination);
         if (guest.memoryBytes() > free) {
             failures.add(new Check("capacity", "guest of " + guest.memoryBytes() + " bytes does not fit on host '"
                     + destination.id() + "': " + Math.max(0, free) + " of " + destination.memoryCapacityBytes()
-                    + " bytes are free", false));
+                    + " bytes are free", Refusal.PLACEMENT));
         }
         String storage = storageProblem(resolved.storage(), source, destination, disks.isEmpty());
         if (storage != null) {
-            failures.add(new Check("storage", storage, false));
+            failures.add(new Check("storage", storage, Refusal.PLACEMENT));
         }
         if (!Labels.matches(resolved.destinationSelector(), destination.labels())) {
             failures.add(new Check("labels", "destination host '" + destination.id() + "' does not carry the labels "
-                    + resolved.destinationSelector() + " that policy '" + policy.name() + "' requires", false));
+                    + resolved.destinationSelector() + " that policy '" + policy.name() + "' requires", Refusal.PLACEMENT));
         } else if (!Labels.matches(request.destinationSelector(), destination.labels())) {
             failures.add(new Check("labels", "destination host '" + destination.id() + "' does not carry the labels "
-                    + request.destinationSelector() + " the request requires", false));
+                    + request.destinationSelector() + " the request requires", Refusal.PLACEMENT));
         }
+        failures.addAll(parameterChecks(resolved));
         long diskBytes = resolved.storage() == StorageMode.COPY ? disks.stream().mapToLong(Disk::sizeBytes).sum() : 0;
         JobPlan plan = new JobPlan(guest.id(), source.id(), destination.id(), resolved.parameters(),
                 resolved.priority(), resolved.policy(), guest.memoryBytes(), guest.memoryBytes() + diskBytes,
                 request.drainId());
         return new Candidate(destination, plan, failures);
+    }
+
+    /** What the resolved parameters ask that they cannot have: switches without post-copy, unsupported features. */
+    private static List<Check> parameterChecks(PolicyMatch.Resolved resolved) {
+        List<Check> failures = new ArrayList<>();
+        boolean postcopy = resolved.parameters().postcopy();
+        if (!postcopy && resolved.parameters().postcopyAfterIterations() > 0) {
+            failures.add(new Check("parameters", "parameters.postcopyAfterIterations: switching to post-copy needs "
+                    + "parameters.capabilities.postcopy=true (or a policy with allowPostcopy)", Refusal.INVALID));
+        }
+        if (!postcopy && resolved.parameters().postcopyWhenNotConverging()) {
+            failures.add(new Check("parameters", "parameters.postcopyWhenNotConverging: switching to post-copy needs "
+                    + "parameters.capabilities.postcopy=true (or a policy with allowPostcopy)", Refusal.INVALID));
+        }
+        List<String> unsupported = EngineFeatures.unsupported(resolved.parameters());
+        if (!unsupported.isEmpty()) {
+            failures.add(new Check("engine", "this engine does not support " + String.join(", ", unsupported),
+                    Refusal.PLACEMENT));
+        }
+        return failures;
     }
 
     private long free(Host host) {
@@ -163,11 +186,11 @@ class PolicyPlanner implements JobPlanner {
     private static List<Check> guestChecks(Guest guest) {
         if (guest.activeJobId() != null) {
             return List.of(new Check("guest", "guest " + guest.id() + " already has an unfinished migration job "
-                    + guest.activeJobId(), true));
+                    + guest.activeJobId(), Refusal.CONFLICT));
         }
         if (guest.state() != GuestState.RUNNING && guest.state() != GuestState.PAUSED) {
             return List.of(new Check("guest", "guest " + guest.id() + " is " + guest.state().apiName()
-                    + " and cannot be migrated", true));
+                    + " and cannot be migrated", Refusal.CONFLICT));
         }
         return List.of();
     }

@@ -2,7 +2,8 @@ package io.ferry.control.preflight;
 
 /**
  * What pre-copy will do with a guest, predicted from its measured dirty rate and the link's
- * bandwidth by replaying QEMU's rounds: the first round sends all memory; each next round sends
+ * bandwidth by replaying QEMU's rounds: the first round sends everything the job moves (memory,
+ * and the images with {@code storage: copy}); each next round sends
  * what was dirtied while the last one ran (at most all memory); the switchover comes when what
  * is left fits the downtime limit. When a round leaves no less than the one before, pre-copy
  * will not converge: post-copy finishes it (its downtime is the device state only) if the job

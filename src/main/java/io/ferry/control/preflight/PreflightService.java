@@ -79,7 +79,7 @@ public class PreflightService {
             long bandwidth = limit > 0 ? Math.min(limit, link) : link;
             String source = limit > 0 && limit <= link ? "maxBandwidth"
                     : observed > 0 ? "observed link throughput" : "assumed link bandwidth";
-            forecast = new Forecast(rate, bandwidth, source, ConvergenceForecast.predict(plan.memoryBytes(),
+            forecast = new Forecast(rate, bandwidth, source, ConvergenceForecast.predict(plan.transferBytes(),
                     rate.dirtyBytesPerSecond(), bandwidth, plan.parameters().downtimeLimitMs(),
                     plan.parameters().postcopy()));
         } catch (RuntimeException e) {
