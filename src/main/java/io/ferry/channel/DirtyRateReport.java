@@ -11,8 +11,11 @@ import java.util.UUID;
  * hot set measures at most that set per window). It is estimated per RAM block as
  * {@code changed / sampled × pages} and summed, over {@code measuredWindowMs} (the time between
  * the two hashing passes; {@code windowMs} is what was asked). A paused guest measures 0.
+ * {@code zeroPageFraction}: the share of memory all zero at the end (estimated from the same
+ * sample), which pre-copy's first round sends as one byte a page.
  */
 public record DirtyRateReport(UUID guestId, long windowMs, double measuredWindowMs, int samplePagesPerGiB,
                               long sampledPages, long changedPages, long totalPages, double dirtyPagesPerSecond,
-                              double dirtyBytesPerSecond, String guestState, Instant measuredAt) {
+                              double dirtyBytesPerSecond, double zeroPageFraction, String guestState,
+                              Instant measuredAt) {
 }

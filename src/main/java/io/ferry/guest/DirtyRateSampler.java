@@ -110,19 +110,25 @@ public final class DirtyRateSampler {
                 long changed = 0;
                 long total = 0;
                 double estimate = 0;
+                double zero = 0;
                 for (int b = 0; b < blocks.size(); b++) {
                     long blockChanged = 0;
+                    long blockZero = 0;
                     for (int i = 0; i < now[b].length; i++) {
                         if (now[b][i] != hashes[b][i]) {
                             blockChanged++;
                         }
+                        if (now[b][i] == ZERO_PAGE_CRC) {
+                            blockZero++;   // a collision with a non-zero page is a 2^-32 chance
+                        }
                     }
+                    zero += (double) blockZero / pages[b].length * blocks.get(b).pageCount();
                     sampled += pages[b].length;
                     changed += blockChanged;
                     total += blocks.get(b).pageCount();
                     estimate += (double) blockChanged / pages[b].length * blocks.get(b).pageCount();
                 }
-                return new Result(sampled, changed, total, estimate, windowNanos);
+                return new Result(sampled, changed, total, estimate, zero, windowNanos);
             });
         }
     }
@@ -132,7 +138,12 @@ public final class DirtyRateSampler {
      * estimated per block from its sample; {@code windowNanos}: the time between the two passes.
      */
     public record Result(long sampledPages, long changedPages, long totalPages, double estimatedDirtyPages,
-                         long windowNanos) {
+                         double estimatedZeroPages, long windowNanos) {
+
+        /** The share of memory that is all zero at the end of the window (pre-copy sends such a page as one byte). */
+        public double zeroFraction() {
+            return totalPages == 0 ? 0 : estimatedZeroPages / totalPages;
+        }
 
         public double dirtyPagesPerSecond() {
             return estimatedDirtyPages / (windowNanos / 1e9);
@@ -141,6 +152,15 @@ public final class DirtyRateSampler {
         public double dirtyBytesPerSecond() {
             return dirtyPagesPerSecond() * RamBlock.PAGE_SIZE;
         }
+    }
+
+    /** CRC32C of a page of zeros. */
+    static final int ZERO_PAGE_CRC;
+
+    static {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(new byte[RamBlock.PAGE_SIZE]);
+        ZERO_PAGE_CRC = (int) crc.getValue();
     }
 
     private static int[][] hash(List<RamBlock> blocks, long[][] pages) {

@@ -240,7 +240,7 @@ final class GuestHost implements AutoCloseable {
                 ThreadLocalRandom.current().nextLong());
         return new DirtyRateReport(guestId, windowMs, result.windowNanos() / 1e6, samples, result.sampledPages(),
                 result.changedPages(), result.totalPages(), result.dirtyPagesPerSecond(),
-                result.dirtyBytesPerSecond(), guest.state().apiName(), Instant.now());
+                result.dirtyBytesPerSecond(), result.zeroFraction(), guest.state().apiName(), Instant.now());
     }
 
     List<GuestReport> reports() {

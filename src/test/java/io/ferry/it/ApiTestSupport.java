@@ -69,7 +69,9 @@ abstract class ApiTestSupport {
         api = new ApiClient("http://127.0.0.1:" + port, API_TOKEN);
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
             ApiClient.Reply hosts = api.get("/api/v1/hosts");
-            assertThat(hosts.json().findValuesAsString("state")).hasSize(hostCount()).containsOnly("reachable");
+            List<String> states = new java.util.ArrayList<>();
+            hosts.json().forEach(h -> states.add(h.get("state").asString()));
+            assertThat(states).hasSize(hostCount()).containsOnly("reachable");
         });
     }
 

@@ -185,6 +185,34 @@ public class AdmissionService {
         return reserved;
     }
 
+    /**
+     * What placement weighs per host: memory promised to guests coming in (admitted jobs whose
+     * guest has not moved yet, and queued jobs), and jobs in or out, admitted or queued. Counting
+     * the queue keeps a drain that asks for all its moves in one pass from sending them all to
+     * the one host that looked emptiest.
+     */
+    public record Load(long promisedBytes, int jobs) {
+    }
+
+    public Map<String, Load> placementLoad() {
+        Map<String, Long> bytes = new HashMap<>(reservedIncoming());
+        Map<String, Integer> count = new HashMap<>();
+        for (MigrationJob j : jobs.running()) {
+            count.merge(j.sourceHostId(), 1, Integer::sum);
+            count.merge(j.destinationHostId(), 1, Integer::sum);
+        }
+        for (MigrationJob j : jobs.queued()) {
+            bytes.merge(j.destinationHostId(), j.memoryBytes(), Long::sum);
+            count.merge(j.sourceHostId(), 1, Integer::sum);
+            count.merge(j.destinationHostId(), 1, Integer::sum);
+        }
+        Map<String, Load> load = new HashMap<>();
+        for (Host h : hosts.list()) {
+            load.put(h.id(), new Load(bytes.getOrDefault(h.id(), 0L), count.getOrDefault(h.id(), 0)));
+        }
+        return load;
+    }
+
     private void countQueue(List<MigrationJob> queue) {
         Map<JobPriority, Integer> counts = new EnumMap<>(JobPriority.class);
         queue.forEach(j -> counts.merge(j.priority(), 1, Integer::sum));

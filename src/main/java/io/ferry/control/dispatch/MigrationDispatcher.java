@@ -19,7 +19,9 @@ import io.ferry.control.host.HostService;
 import io.ferry.control.host.WorkerGateway;
 import io.ferry.control.job.JobStatus;
 import io.ferry.control.job.MigrationJob;
+import io.ferry.control.job.JobQueued;
 import io.ferry.control.job.JobStore;
+import org.springframework.context.event.EventListener;
 import io.ferry.control.job.ReportHandler;
 import io.ferry.control.job.MigrationParameters;
 import io.ferry.control.ownership.OwnershipService;
@@ -102,10 +104,7 @@ class MigrationDispatcher {
         if (!enabled) {
             return;
         }
-        // every job the limits allow leaves the queue in this pass; the workers' commands go out in parallel
-        for (MigrationJob job : admission.admit()) {
-            starter.execute(() -> start(job));
-        }
+        admitAndStart();
         for (MigrationJob job : jobs.unfinished()) {
             String reason = abandoned(job);
             if (reason != null) {
@@ -117,6 +116,25 @@ class MigrationDispatcher {
                     cleanUpDestination(job);
                 }
             }
+        }
+    }
+
+    /** A new job need not wait for the next pass (passes are serialized by admission's lock). */
+    @EventListener
+    void onQueued(JobQueued queued) {
+        if (enabled) {
+            starter.execute(this::admitAndStart);
+        }
+    }
+
+    /** Every job the limits allow leaves the queue in one pass; the workers' commands go out in parallel. */
+    private void admitAndStart() {
+        try {
+            for (MigrationJob job : admission.admit()) {
+                starter.execute(() -> start(job));
+            }
+        } catch (RuntimeException e) {
+            log.warn("admission pass failed (the next one retries): {}", e.toString());
         }
     }
 

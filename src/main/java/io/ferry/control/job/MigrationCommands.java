@@ -16,6 +16,7 @@ import java.util.UUID;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -40,11 +41,13 @@ public class MigrationCommands {
     private final TransactionTemplate tx;
     private final Clock clock;
     private final JobPlanner planner;
+    private final ApplicationEventPublisher publisher;
 
-    MigrationCommands(JobPlanner planner, JobStore store, MigrationJobRepository jobs, JobEventRepository events, GuestService guests,
+    MigrationCommands(JobPlanner planner, ApplicationEventPublisher publisher, JobStore store, MigrationJobRepository jobs, JobEventRepository events, GuestService guests,
                       HostService hosts, IdempotencyService idempotency, WorkerGateway workers,
                       PlatformTransactionManager txManager, Clock clock) {
         this.planner = planner;
+        this.publisher = publisher;
         this.store = store;
         this.jobs = jobs;
         this.events = events;
@@ -59,6 +62,7 @@ public class MigrationCommands {
     /** Returns the job this request (or the first request with the same key) created. */
     public MigrationJob create(NewMigration request, IdempotencyKey key, String actor) {
         UUID id = idempotency.once(key, () -> queue(request, key, actor));
+        publisher.publishEvent(new JobQueued(id));
         return get(id);
     }
 

@@ -31,7 +31,8 @@ import org.springframework.stereotype.Component;
  * <p>Placement (no destination named, e.g. a drain): of the hosts that pass every check (known,
  * reachable, not cordoned, not the source, not tried before, room for the guest, a storage
  * mode that fits, the policy's destination labels), the one with the most free memory after
- * the guests already coming in, then the fewest running jobs, then the first by id.
+ * the guests already promised to it (admitted or queued moves), then the fewest jobs in or out
+ * (admitted or queued), then the first by id.
  */
 @Component
 class PolicyPlanner implements JobPlanner {
@@ -78,8 +79,7 @@ class PolicyPlanner implements JobPlanner {
             failures.addAll(guestChecks);
             return new Planned(c.plan(), failures);
         }
-        Map<String, int[]> jobsPerHost = admission.jobsPerHost();
-        Map<String, Long> incoming = admission.reservedIncoming();
+        Map<String, AdmissionService.Load> load = admission.placementLoad();
         List<Candidate> candidates = new ArrayList<>();
         List<String> refusals = new ArrayList<>();
         for (Host h : hosts.list()) {
@@ -98,8 +98,8 @@ class PolicyPlanner implements JobPlanner {
             }
         }
         Optional<Candidate> best = candidates.stream().min(Comparator
-                .comparingLong((Candidate c) -> -(free(c.host()) - incoming.getOrDefault(c.host().id(), 0L)))
-                .thenComparingInt(c -> running(jobsPerHost, c.host().id()))
+                .comparingLong((Candidate c) -> -(free(c.host()) - load(load, c.host().id()).promisedBytes()))
+                .thenComparingInt(c -> load(load, c.host().id()).jobs())
                 .thenComparing(c -> c.host().id()));
         if (best.isEmpty()) {
             List<Check> failures = new ArrayList<>(List.of(new Check("placement", "no destination can take guest "
@@ -178,9 +178,8 @@ class PolicyPlanner implements JobPlanner {
         return host.memoryCapacityBytes() - guests.allocatedMemory(host.id());
     }
 
-    private static int running(Map<String, int[]> jobsPerHost, String host) {
-        int[] inOut = jobsPerHost.get(host);
-        return inOut == null ? 0 : inOut[0] + inOut[1];
+    private static AdmissionService.Load load(Map<String, AdmissionService.Load> load, String host) {
+        return load.getOrDefault(host, new AdmissionService.Load(0, 0));
     }
 
     private static List<Check> guestChecks(Guest guest) {

@@ -2,8 +2,9 @@ package io.ferry.control.preflight;
 
 /**
  * What pre-copy will do with a guest, predicted from its measured dirty rate and the link's
- * bandwidth by replaying QEMU's rounds: the first round sends everything the job moves (memory,
- * and the images with {@code storage: copy}); each next round sends
+ * bandwidth by replaying QEMU's rounds: the first round sends everything the job moves (the
+ * memory that is not zero — a zero page costs one byte —, and the images with
+ * {@code storage: copy}); each next round sends
  * what was dirtied while the last one ran (at most all memory); the switchover comes when what
  * is left fits the downtime limit. When a round leaves no less than the one before, pre-copy
  * will not converge: post-copy finishes it (its downtime is the device state only) if the job
@@ -37,13 +38,15 @@ public final class ConvergenceForecast {
     private ConvergenceForecast() {
     }
 
-    public static Prediction predict(long memoryBytes, double dirtyBytesPerSecond, double bandwidthBytesPerSecond,
+    public static Prediction predict(long memoryBytes, long diskBytes, double zeroFraction,
+                                     double dirtyBytesPerSecond, double bandwidthBytesPerSecond,
                                      long downtimeLimitMs, boolean postcopyAllowed) {
         if (bandwidthBytesPerSecond <= 0) {
             throw new IllegalArgumentException("bandwidth must be positive");
         }
         double limitSeconds = downtimeLimitMs / 1000.0;
-        double remaining = memoryBytes;   // what this round sends: all memory first
+        // what this round sends: first everything but the zero pages
+        double remaining = memoryBytes * (1 - Math.max(0, Math.min(1, zeroFraction))) + diskBytes;
         double elapsed = 0;
         for (int round = 1; round <= MAX_ROUNDS; round++) {
             double seconds = remaining / bandwidthBytesPerSecond;

@@ -79,8 +79,9 @@ public class PreflightService {
             long bandwidth = limit > 0 ? Math.min(limit, link) : link;
             String source = limit > 0 && limit <= link ? "maxBandwidth"
                     : observed > 0 ? "observed link throughput" : "assumed link bandwidth";
-            forecast = new Forecast(rate, bandwidth, source, ConvergenceForecast.predict(plan.transferBytes(),
-                    rate.dirtyBytesPerSecond(), bandwidth, plan.parameters().downtimeLimitMs(),
+            forecast = new Forecast(rate, bandwidth, source, ConvergenceForecast.predict(plan.memoryBytes(),
+                    plan.transferBytes() - plan.memoryBytes(), rate.zeroPageFraction(), rate.dirtyBytesPerSecond(),
+                    bandwidth, plan.parameters().downtimeLimitMs(),
                     plan.parameters().postcopy()));
         } catch (RuntimeException e) {
             forecastError = "the dirty rate could not be measured on " + plan.sourceHostId() + ": " + e.getMessage();
