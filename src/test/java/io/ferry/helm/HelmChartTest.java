@@ -145,7 +145,13 @@ class HelmChartTest {
                         "SPRING_DATASOURCE_PASSWORD",
                         "FERRY_API_TOKEN",
                         "FERRY_WORKER_TOKEN",
-                        "FERRY_WORKERS_LAUNCH");
+                        "FERRY_WORKERS_LAUNCH",
+                        "FERRY_ADMISSION_MAXJOBS",
+                        "FERRY_ADMISSION_MAXOUTBOUNDPERHOST",
+                        "FERRY_ADMISSION_MAXINBOUNDPERHOST");
+        assertThat(env.get("FERRY_ADMISSION_MAXJOBS")).containsEntry("value", "5");
+        assertThat(env.get("FERRY_ADMISSION_MAXOUTBOUNDPERHOST")).containsEntry("value", "2");
+        assertThat(env.get("FERRY_ADMISSION_MAXINBOUNDPERHOST")).containsEntry("value", "2");
         assertThat(env.get("SPRING_PROFILES_ACTIVE")).containsEntry("value", "postgres");
         assertThat(env.get("FERRY_WORKERS_LAUNCH")).containsEntry("value", "external");
         assertThat(map(env.get("SPRING_DATASOURCE_URL"), "valueFrom.configMapKeyRef"))
@@ -320,6 +326,18 @@ class HelmChartTest {
                 map(find(render(values), "Deployment"), "spec.template.metadata.annotations");
         assertThat(annotations).containsEntry("team", "migrations");
         assertThat(annotations.keySet()).noneMatch(k -> k.startsWith("prometheus.io/"));
+    }
+
+    @Test
+    void admissionLimitsAreConfigurable() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("controlPlane.admission.maxJobs", 12);
+        values.put("controlPlane.admission.maxOutboundPerHost", 4);
+        Map<String, Map<String, Object>> env =
+                env(onlyContainer(map(find(render(values), "Deployment"), "spec.template.spec")));
+        assertThat(env.get("FERRY_ADMISSION_MAXJOBS")).containsEntry("value", "12");
+        assertThat(env.get("FERRY_ADMISSION_MAXOUTBOUNDPERHOST")).containsEntry("value", "4");
+        assertThat(env.get("FERRY_ADMISSION_MAXINBOUNDPERHOST")).containsEntry("value", "2");
     }
 
     @Test
