@@ -1,20 +1,10 @@
 package io.ferry.bench;
 
-import java.io.File;
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.SecureRandom;
+import io.ferry.bench.LocalControlPlane.Reply;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,18 +12,17 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * {@code ferry bench-fleet}: a real control plane ({@code ferry serve} as a child process with four
- * local workers) driven over HTTP as an operator would. Part 1 drains a host of many guests to the
- * three others, with the default admission limits and with raised ones, next to a single guest
- * moved alone in the same run. Part 2 asks pre-flight for a forecast of guests of different dirty
- * rates, then moves each and compares the outcome with the forecast.
+ * local workers, see {@link LocalControlPlane}) driven over HTTP as an operator would. Part 1
+ * drains a host of many guests to the three others, with the default admission limits and with
+ * raised ones, next to a single guest moved alone in the same run. Part 2 asks pre-flight for a
+ * forecast of guests of different dirty rates, then moves each and compares the outcome with the
+ * forecast.
  */
 @Command(name = "bench-fleet", mixinStandardHelpOptions = true,
         description = "Drain a host through a real control plane (default and raised admission limits) "
@@ -111,12 +100,7 @@ public final class FleetBenchmark implements Callable<Integer> {
     @Option(names = "--keep-data", description = "Keep the control plane's data dir (database, logs) at the end")
     boolean keepData;
 
-    private final JsonMapper json = JsonMapper.builder().build();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private String base;
-    private String token;
-    private Path dataDir;
-    private Process serve;
+    private LocalControlPlane plane;
     private long bytes;
     private final long startNanos = System.nanoTime();
 
@@ -128,24 +112,9 @@ public final class FleetBenchmark implements Callable<Integer> {
             throw new IllegalArgumentException("--guests x --size (" + guests * bytes / MIB + " MiB) must fit --capacity ("
                     + capacityBytes / MIB + " MiB)");
         }
-        dataDir = Files.createTempDirectory("ferry-bench-fleet-");
-        Thread cleanup = new Thread(this::stopServe, "bench-fleet-cleanup");
-        Runtime.getRuntime().addShutdownHook(cleanup);
-        try {
-            start(capacityBytes);
+        try (LocalControlPlane started = LocalControlPlane.start(HOSTS, capacityBytes, keepData, this::progress)) {
+            plane = started;
             run();
-        } finally {
-            stopServe();
-            try {
-                Runtime.getRuntime().removeShutdownHook(cleanup);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook runs anyway
-            }
-            if (keepData) {
-                progress("data dir kept: %s", dataDir);
-            } else {
-                deleteTree(dataDir);
-            }
         }
         return 0;
     }
@@ -185,7 +154,7 @@ public final class FleetBenchmark implements Callable<Integer> {
         // ---- part 1: drains ----
         DrainRun run1 = drain("1: default limits", limitsDefault);
         DrainRun run2 = drain("2: raised limits", limits(raisedCluster, raisedOut, raisedIn));
-        put("/api/v1/admission/limits", Map.of());   // back to the configuration's
+        plane.put("/api/v1/admission/limits", Map.of());   // back to the configuration's
 
         // ---- part 2: forecasts ----
         List<Forecast> forecasts = forecastGuests > 0 ? forecasts() : List.of();
@@ -296,7 +265,7 @@ public final class FleetBenchmark implements Callable<Integer> {
     }
 
     private DrainRun drain(String name, Map<String, Object> limitsBody) throws Exception {
-        JsonNode l = put("/api/v1/admission/limits", limitsBody);
+        JsonNode l = plane.put("/api/v1/admission/limits", limitsBody);
         String limits = l.get("maxJobs").asInt() + "/" + l.get("maxOutboundPerHost").asInt() + "/"
                 + l.get("maxInboundPerHost").asInt();
         progress("drain %s (cluster/out/in %s): creating %d guests on host-a", name, limits, guests);
@@ -307,15 +276,15 @@ public final class FleetBenchmark implements Callable<Integer> {
         }
         sleepWarmup();
         progress("drain %s: POST /hosts/host-a/drain", name);
-        Reply started = send("POST", "/api/v1/hosts/host-a/drain", null);
-        expect(started, 202);
-        String drainId = started.json.get("drain").get("id").asString();
+        Reply started = plane.send("POST", "/api/v1/hosts/host-a/drain", null);
+        started.expect(202);
+        String drainId = started.json().get("drain").get("id").asString();
         long deadline = System.nanoTime() + drainTimeoutSeconds * 1_000_000_000L;
         long nextLine = 0;
         JsonNode drain;
         String outcome;
         while (true) {
-            drain = get("/api/v1/hosts/host-a").get("drain");
+            drain = plane.get("/api/v1/hosts/host-a").get("drain");
             String state = drain.get("state").asString();
             if (!state.equals("draining")) {
                 outcome = state;
@@ -346,7 +315,7 @@ public final class FleetBenchmark implements Callable<Integer> {
                     + ", unplaceable " + drain.get("unplaceable").size() + ")";
         }
         List<Job> jobs = new ArrayList<>();
-        for (JsonNode item : get("/api/v1/migrations?hostId=host-a&size=200").get("items")) {
+        for (JsonNode item : plane.get("/api/v1/migrations?hostId=host-a&size=200").get("items")) {
             if (drainId.equals(item.path("drainId").asString(null))) {
                 Job j = Job.of(item);
                 j.guestName = names.getOrDefault(j.guestId, j.guestId.substring(0, 8));
@@ -355,7 +324,7 @@ public final class FleetBenchmark implements Callable<Integer> {
         }
         progress("drain %s: %s in %.2f s, %d jobs", name, outcome, drainS, jobs.size());
         // uncordon, then clear the guests away (they are on the other hosts now) for the next run
-        send("DELETE", "/api/v1/hosts/host-a/drain", null);
+        plane.send("DELETE", "/api/v1/hosts/host-a/drain", null);
         if (outcome.startsWith("timed out")) {
             waitUntilSettled(jobs);
         }
@@ -394,7 +363,7 @@ public final class FleetBenchmark implements Callable<Integer> {
     private void waitUntilSettled(List<Job> jobs) throws InterruptedException {
         long deadline = System.nanoTime() + 120_000_000_000L;
         for (Job j : jobs) {
-            while (System.nanoTime() < deadline && !TERMINAL.contains(get("/api/v1/migrations/" + j.id)
+            while (System.nanoTime() < deadline && !TERMINAL.contains(plane.get("/api/v1/migrations/" + j.id)
                     .get("status").asString())) {
                 Thread.sleep(250);
             }
@@ -426,11 +395,11 @@ public final class FleetBenchmark implements Callable<Integer> {
             String guest = createGuest("fc-" + rate, "host-a", rate, forecastHotSet);
             sleepWarmup();
             Map<String, Object> body = Map.of("guestId", guest, "destinationHostId", "host-b", "parameters", parameters);
-            Reply pre = send("POST", "/api/v1/migrations/preflight?dirtyRateWindowMs=1000", body);
-            expect(pre, 200);
-            JsonNode f = pre.json.get("forecast");
+            Reply pre = plane.send("POST", "/api/v1/migrations/preflight?dirtyRateWindowMs=1000", body);
+            pre.expect(200);
+            JsonNode f = pre.json().get("forecast");
             if (f == null || f.isNull()) {
-                throw new IllegalStateException("pre-flight gave no forecast: " + pre.body);
+                throw new IllegalStateException("pre-flight gave no forecast: " + pre.body());
             }
             fc.measured = f.get("dirtyPagesPerSecond").asDouble();
             fc.verdict = f.get("verdict").asString();
@@ -527,14 +496,14 @@ public final class FleetBenchmark implements Callable<Integer> {
         if (!parameters.isEmpty()) {
             body.put("parameters", parameters);
         }
-        Reply created = send("POST", "/api/v1/migrations", body);
-        expect(created, 202);
-        String id = created.json.get("id").asString();
+        Reply created = plane.send("POST", "/api/v1/migrations", body);
+        created.expect(202);
+        String id = created.json().get("id").asString();
         long start = System.nanoTime();
         boolean cancelled = false;
         long cancelAt = 0;
         while (true) {
-            JsonNode job = get("/api/v1/migrations/" + id);
+            JsonNode job = plane.get("/api/v1/migrations/" + id);
             if (TERMINAL.contains(job.get("status").asString())) {
                 job = settle(id, guestId, job);
                 Job j = Job.of(job);
@@ -549,9 +518,9 @@ public final class FleetBenchmark implements Callable<Integer> {
             long elapsedMs = (System.nanoTime() - start) / 1_000_000;
             if (!cancelled && elapsedMs > boundMs) {
                 progress("job %s still %s after %d s: cancelling it", id, job.get("status").asString(), elapsedMs / 1000);
-                Reply c = send("POST", "/api/v1/migrations/" + id + "/cancel", null);
-                if (c.status != 200) {
-                    progress("cancel answered %d: %s", c.status, c.body);
+                Reply c = plane.send("POST", "/api/v1/migrations/" + id + "/cancel", null);
+                if (c.status() != 200) {
+                    progress("cancel answered %d: %s", c.status(), c.body());
                 }
                 cancelled = true;
                 cancelAt = System.nanoTime();
@@ -573,7 +542,7 @@ public final class FleetBenchmark implements Callable<Integer> {
         boolean completed = job.get("status").asString().equals("completed");
         String host = completed ? job.get("destinationHostId").asString() : job.get("sourceHostId").asString();
         while (System.nanoTime() - start < 30_000_000_000L) {
-            JsonNode guest = get("/api/v1/guests/" + guestId);
+            JsonNode guest = plane.get("/api/v1/guests/" + guestId);
             boolean figures = !completed || job.path("progress").hasNonNull("downtimeMs");
             if (figures && guest.get("state").asString().equals("running") && guest.get("hostId").asString().equals(host)) {
                 long lagMs = (System.nanoTime() - start) / 1_000_000;
@@ -584,7 +553,7 @@ public final class FleetBenchmark implements Callable<Integer> {
                 return job;
             }
             Thread.sleep(50);
-            job = get("/api/v1/migrations/" + jobId);
+            job = plane.get("/api/v1/migrations/" + jobId);
         }
         progress("job %s %s: after 30 s its guest is still not running on %s or its downtime is not reported", jobId,
                 job.get("status").asString(), host);
@@ -606,28 +575,28 @@ public final class FleetBenchmark implements Callable<Integer> {
         body.put("workload", Map.of("dirtyPagesPerSecond", dirtyPagesPerSecond, "hotSetFraction", hotSetFraction,
                 "diskWritesPerSecond", 10, "seed", name.hashCode()));
         body.put("labels", Map.of("bench", "fleet"));
-        Reply r = send("POST", "/api/v1/guests", body);
-        expect(r, 201);
-        String id = r.json.get("id").asString();
+        Reply r = plane.send("POST", "/api/v1/guests", body);
+        r.expect(201);
+        String id = r.json().get("id").asString();
         long deadline = System.nanoTime() + 60_000_000_000L;
-        while (!r.json.get("state").asString().equals("running")) {
+        while (!r.json().get("state").asString().equals("running")) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("guest " + name + " not running after 60 s: " + r.body);
+                throw new IllegalStateException("guest " + name + " not running after 60 s: " + r.body());
             }
             Thread.sleep(100);
-            r = send("GET", "/api/v1/guests/" + id, null);
+            r = plane.send("GET", "/api/v1/guests/" + id, null);
         }
         return id;
     }
 
     private void deleteGuest(String id) throws InterruptedException {
         for (int attempt = 0; ; attempt++) {
-            Reply r = send("DELETE", "/api/v1/guests/" + id, null);
-            if (r.status == 204 || r.status == 404) {
+            Reply r = plane.send("DELETE", "/api/v1/guests/" + id, null);
+            if (r.status() == 204 || r.status() == 404) {
                 return;
             }
             if (attempt >= 50) {
-                throw new IllegalStateException("cannot delete guest " + id + ": " + r.status + " " + r.body);
+                throw new IllegalStateException("cannot delete guest " + id + ": " + r.status() + " " + r.body());
             }
             Thread.sleep(200);
         }
@@ -637,139 +606,6 @@ public final class FleetBenchmark implements Callable<Integer> {
         if (warmupSeconds > 0) {
             progress("guests running %d s before they move", warmupSeconds);
             Thread.sleep(warmupSeconds * 1000L);
-        }
-    }
-
-    // ---- the control plane process -----------------------------------------------------------------------------
-
-    private void start(long capacityBytes) throws Exception {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        byte[] secret = new byte[24];
-        new SecureRandom().nextBytes(secret);
-        token = HexFormat.of().formatHex(secret);
-        base = "http://127.0.0.1:" + port;
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m"));
-        String classPath = System.getProperty("java.class.path");
-        if (classPath.endsWith(".jar") && !classPath.contains(File.pathSeparator)) {
-            cmd.addAll(List.of("-jar", classPath));   // the packaged (Spring Boot) ferry.jar
-        } else {
-            cmd.addAll(List.of("-cp", classPath, "io.ferry.FerryApplication"));
-        }
-        cmd.addAll(List.of("serve", "--server.port=" + port, "--ferry.data-dir=" + dataDir,
-                "--ferry.api.token=" + token, "--ferry.workers.local.hosts=" + String.join(",", HOSTS),
-                "--ferry.workers.local.memory-capacity=" + capacityBytes));
-        progress("starting ferry serve on port %d, data dir %s (log: serve.log)", port, dataDir);
-        serve = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolve("serve.log").toFile())).start();
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (true) {
-            if (!serve.isAlive()) {
-                throw new IllegalStateException("ferry serve exited with " + serve.exitValue() + "; see "
-                        + dataDir.resolve("serve.log"));
-            }
-            try {
-                Reply r = send("GET", "/api/v1/hosts", null);
-                if (r.status == 200 && r.json.size() == HOSTS.size()
-                        && r.json.findValuesAsString("state").stream().allMatch("reachable"::equals)) {
-                    break;
-                }
-            } catch (IllegalStateException notYet) {
-                // not listening yet
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("the control plane or its workers were not up after 120 s; see " + dataDir);
-            }
-            Thread.sleep(500);
-        }
-        progress("control plane up with %d reachable hosts", HOSTS.size());
-    }
-
-    /** Stops serve (a clean stop stops its workers) and kills any worker left behind. */
-    private synchronized void stopServe() {
-        if (serve == null) {
-            return;
-        }
-        try {
-            if (serve.isAlive()) {
-                progress("stopping ferry serve");
-                serve.destroy();
-                if (!serve.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
-                    serve.destroyForcibly().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
-                }
-            }
-            for (String host : HOSTS) {
-                Path pid = dataDir.resolve("workers").resolve(host + ".pid");
-                if (Files.exists(pid)) {
-                    ProcessHandle.of(Long.parseLong(Files.readString(pid).strip()))
-                            .filter(p -> p.info().commandLine().map(c -> c.contains(dataDir.toString())).orElse(true))
-                            .ifPresent(p -> {
-                                p.destroyForcibly();
-                                p.onExit().completeOnTimeout(p, 10, java.util.concurrent.TimeUnit.SECONDS).join();
-                            });
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            progress("cleanup: %s", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        serve = null;
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            System.err.println("could not delete " + dir + ": " + e);
-        }
-    }
-
-    // ---- HTTP --------------------------------------------------------------------------------------------------
-
-    private record Reply(int status, String body, JsonNode json) {
-    }
-
-    private JsonNode get(String path) {
-        Reply r = send("GET", path, null);
-        expect(r, 200);
-        return r.json;
-    }
-
-    private JsonNode put(String path, Object body) {
-        Reply r = send("PUT", path, body);
-        expect(r, 200);
-        return r.json;
-    }
-
-    private static void expect(Reply r, int status) {
-        if (r.status != status) {
-            throw new IllegalStateException("expected HTTP " + status + " but got " + r.status + ": " + r.body);
-        }
-    }
-
-    private Reply send(String method, String path, Object body) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
-                .header("Authorization", "Bearer " + token);
-        if (body == null) {
-            request.method(method, HttpRequest.BodyPublishers.noBody());
-        } else {
-            request.header("Content-Type", "application/json")
-                    .method(method, HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body)));
-        }
-        try {
-            HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-            String text = response.body();
-            boolean isJson = response.headers().firstValue("Content-Type").orElse("").contains("json");
-            return new Reply(response.statusCode(), text,
-                    text == null || text.isBlank() || !isJson ? null : json.readTree(text));
-        } catch (IOException e) {
-            throw new IllegalStateException(method + " " + path + " failed: " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 

@@ -383,8 +383,10 @@ class FleetEndToEndTest extends ApiTestSupport {
         String busy = guest("host-d", 32 * MIB, 2000, Map.of());
         JsonNode forecast = api.post("/api/v1/migrations/preflight", Map.of("guestId", busy,
                 "destinationHostId", "host-b")).json().get("forecast");
-        assertThat(forecast.get("verdict").asString()).isEqualTo("will-not-converge");
+        assertThat(forecast.get("verdict").asString()).as(forecast.toString()).isEqualTo("will-not-converge");
         assertThat(forecast.get("bandwidthBytesPerSecond").asLong()).isEqualTo(MIB);
+        assertThat(forecast.get("sampledPages").asLong()).as("a small guest is judged on enough pages")
+                .isGreaterThanOrEqualTo(1024);
         assertThat(forecast.get("bandwidthSource").asString()).isEqualTo("maxBandwidth");
         assertThat(forecast.get("dirtyPagesPerSecond").asDouble()).isGreaterThan(500);
         // ... and with post-copy allowed it would need it

@@ -19,9 +19,9 @@ import io.ferry.control.host.HostService;
 import io.ferry.control.host.WorkerGateway;
 import io.ferry.control.job.JobStatus;
 import io.ferry.control.job.MigrationJob;
-import io.ferry.control.job.JobQueued;
+import io.ferry.control.job.QueueChanged;
 import io.ferry.control.job.JobStore;
-import org.springframework.context.event.EventListener;
+import org.springframework.transaction.event.TransactionalEventListener;
 import io.ferry.control.job.ReportHandler;
 import io.ferry.control.job.MigrationParameters;
 import io.ferry.control.ownership.OwnershipService;
@@ -119,9 +119,9 @@ class MigrationDispatcher {
         }
     }
 
-    /** A new job need not wait for the next pass (passes are serialized by admission's lock). */
-    @EventListener
-    void onQueued(JobQueued queued) {
+    /** A new job, or slots a finished job gave back, need not wait for the next pass (passes are serialized by admission's lock). */
+    @TransactionalEventListener(fallbackExecution = true)
+    void onQueueChanged(QueueChanged changed) {
         if (enabled) {
             starter.execute(this::admitAndStart);
         }

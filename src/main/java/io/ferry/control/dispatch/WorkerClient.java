@@ -140,7 +140,8 @@ class WorkerClient implements WorkerGateway {
     private static final Duration DIRTY_RATE_SLACK = Duration.ofSeconds(30);
 
     @Override
-    public io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs) {
+    public io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs,
+                                                             int samplePagesPerGiB) {
         // the worker answers after the window: this call's read timeout must outlast it
         JdkClientHttpRequestFactory factory = new JdkClientHttpRequestFactory(
                 HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build());
@@ -148,7 +149,7 @@ class WorkerClient implements WorkerGateway {
         RestClient slow = rest.mutate().requestFactory(factory).build();
         return call(host, "measure the dirty rate of guest " + guestId, r -> slow.post()
                 .uri(base(host) + ControlChannel.GUESTS + "/" + guestId + "/dirty-rate")
-                .body(new io.ferry.channel.DirtyRateCommand(windowMs, null)).retrieve()
+                .body(new io.ferry.channel.DirtyRateCommand(windowMs, samplePagesPerGiB)).retrieve()
                 .body(io.ferry.channel.DirtyRateReport.class));
     }
 

@@ -46,7 +46,7 @@ public interface WorkerGateway {
      * Measures the guest's dirty-page rate on its worker over {@code windowMs} (100..60000) by
      * page sampling, without migrating it or touching its dirty log; blocks for the window.
      */
-    io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs);
+    io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs, int samplePagesPerGiB);
 
     /**
      * Source: hold the guest's workload still so the pre-copy converges (Nova's force-complete);

@@ -11,6 +11,7 @@ import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Component;
 
 /**
@@ -31,9 +32,11 @@ public class JobStore {
     private final OptimisticRetry retry;
     private final Clock clock;
     private final MeterRegistry meters;
+    private final ApplicationEventPublisher publisher;
 
     JobStore(MigrationJobRepository jobs, JobEventRepository events, GuestService guests, HostService hosts,
-             OptimisticRetry retry, Clock clock, MeterRegistry meters) {
+             OptimisticRetry retry, Clock clock, MeterRegistry meters, ApplicationEventPublisher publisher) {
+        this.publisher = publisher;
         this.jobs = jobs;
         this.events = events;
         this.guests = guests;
@@ -66,6 +69,7 @@ public class JobStore {
         events.save(event);
         if (next.isTerminal()) {
             guests.releaseFromJob(job.guestId(), job.id());
+            publisher.publishEvent(new QueueChanged(job.id()));   // its slots are free for the queue
         }
         meters.counter("ferry.jobs.transitions", "from", from.apiName(), "to", next.apiName()).increment();
         log.info("job {}: {} -> {} ({})", job.id(), from.apiName(), next.apiName(), reason);

@@ -62,7 +62,7 @@ public class MigrationCommands {
     /** Returns the job this request (or the first request with the same key) created. */
     public MigrationJob create(NewMigration request, IdempotencyKey key, String actor) {
         UUID id = idempotency.once(key, () -> queue(request, key, actor));
-        publisher.publishEvent(new JobQueued(id));
+        publisher.publishEvent(new QueueChanged(id));
         return get(id);
     }
 

@@ -1,6 +1,7 @@
 package io.ferry.control.policy;
 
 import io.ferry.control.admission.AdmissionService;
+import io.ferry.control.admission.Placement;
 import io.ferry.control.guest.Disk;
 import io.ferry.control.guest.Guest;
 import io.ferry.control.guest.GuestNotFoundException;
@@ -16,7 +17,6 @@ import io.ferry.control.job.NewMigration;
 import io.ferry.control.job.StorageMode;
 import io.ferry.control.system.Labels;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,11 +28,9 @@ import org.springframework.stereotype.Component;
  * one placement chooses; the settings come from request, policy and defaults (see
  * {@link PolicyMatch}). Every check the move fails is named, so pre-flight can list them all.
  *
- * <p>Placement (no destination named, e.g. a drain): of the hosts that pass every check (known,
- * reachable, not cordoned, not the source, not tried before, room for the guest, a storage
- * mode that fits, the policy's destination labels), the one with the most free memory after
- * the guests already promised to it (admitted or queued moves), then the fewest jobs in or out
- * (admitted or queued), then the first by id.
+ * <p>Placement (no destination named, e.g. a drain) considers the hosts that pass every check
+ * (known, reachable, not cordoned, not the source, not tried before, room for the guest, a
+ * storage mode that fits, the policy's destination labels) and lets {@link Placement} choose.
  */
 @Component
 class PolicyPlanner implements JobPlanner {
@@ -97,10 +95,10 @@ class PolicyPlanner implements JobPlanner {
                 refusals.add(h.id() + ": " + c.failures().get(0).detail());
             }
         }
-        Optional<Candidate> best = candidates.stream().min(Comparator
-                .comparingLong((Candidate c) -> -(free(c.host()) - load(load, c.host().id()).promisedBytes()))
-                .thenComparingInt(c -> load(load, c.host().id()).jobs())
-                .thenComparing(c -> c.host().id()));
+        Optional<Candidate> best = Placement.choose(candidates.stream().map(c -> new Placement.Option(c.host().id(),
+                        free(c.host()), load(load, c.host().id()).promisedBytes(), load(load, c.host().id()).jobs()))
+                        .toList())
+                .flatMap(chosen -> candidates.stream().filter(c -> c.host().id().equals(chosen.hostId())).findFirst());
         if (best.isEmpty()) {
             List<Check> failures = new ArrayList<>(List.of(new Check("placement", "no destination can take guest "
                     + guest.id() + (refusals.isEmpty() ? ": there is no other host" : ": " + String.join("; ", refusals)),

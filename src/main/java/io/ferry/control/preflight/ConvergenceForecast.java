@@ -3,7 +3,7 @@ package io.ferry.control.preflight;
 /**
  * What pre-copy will do with a guest, predicted from its measured dirty rate and the link's
  * bandwidth by replaying QEMU's rounds: the first round sends everything the job moves (the
- * memory that is not zero — a zero page costs one byte —, and the images with
+ * memory that is not zero — a zero page costs next to nothing —, and the images with
  * {@code storage: copy}); each next round sends
  * what was dirtied while the last one ran (at most all memory); the switchover comes when what
  * is left fits the downtime limit. When a round leaves no less than the one before, pre-copy
@@ -39,6 +39,28 @@ public final class ConvergenceForecast {
     }
 
     public static Prediction predict(long memoryBytes, long diskBytes, double zeroFraction,
+                                     double dirtyBytesPerSecond, double bandwidthBytesPerSecond,
+                                     long downtimeLimitMs, boolean postcopyAllowed) {
+        return predict(memoryBytes, diskBytes, zeroFraction, dirtyBytesPerSecond, bandwidthBytesPerSecond,
+                downtimeLimitMs, postcopyAllowed, 0);
+    }
+
+    /**
+     * As above, with the fixed cost of a switchover ({@code switchoverMs}: pausing, device state,
+     * the disks' hand-off, starting the guest on the destination) added to downtime and total.
+     */
+    public static Prediction predict(long memoryBytes, long diskBytes, double zeroFraction,
+                                     double dirtyBytesPerSecond, double bandwidthBytesPerSecond,
+                                     long downtimeLimitMs, boolean postcopyAllowed, long switchoverMs) {
+        Prediction p = replay(memoryBytes, diskBytes, zeroFraction, dirtyBytesPerSecond, bandwidthBytesPerSecond,
+                downtimeLimitMs, postcopyAllowed);
+        if (p.verdict() == Verdict.WILL_NOT_CONVERGE) {
+            return p;
+        }
+        return new Prediction(p.verdict(), p.totalTimeMs() + switchoverMs, p.downtimeMs() + switchoverMs, p.rounds());
+    }
+
+    private static Prediction replay(long memoryBytes, long diskBytes, double zeroFraction,
                                      double dirtyBytesPerSecond, double bandwidthBytesPerSecond,
                                      long downtimeLimitMs, boolean postcopyAllowed) {
         if (bandwidthBytesPerSecond <= 0) {

@@ -27,7 +27,9 @@ import org.springframework.util.unit.DataSize;
  *
  * <p>The link's bandwidth is the job's {@code maxBandwidth} capped by the fastest throughput an
  * unlimited job between the same two hosts reached (the latest 20 completed), or by
- * {@code ferry.preflight.assumed-link-bandwidth} when none ran yet.
+ * {@code ferry.preflight.assumed-link-bandwidth} when none ran yet. The switchover's fixed cost
+ * (added to downtime and total) is the least downtime a recent job between them had, or
+ * {@code ferry.preflight.assumed-switchover}.
  */
 @Service
 public class PreflightService {
@@ -38,10 +40,13 @@ public class PreflightService {
     private final WorkerGateway workers;
     private final JobViews views;
     private final long assumedLinkBandwidth;
+    private final long assumedSwitchoverMs;
 
     PreflightService(MigrationCommands commands, AdmissionService admission, HostService hosts, WorkerGateway workers,
                      JobViews views,
-                     @Value("${ferry.preflight.assumed-link-bandwidth:1GB}") DataSize assumedLinkBandwidth) {
+                     @Value("${ferry.preflight.assumed-link-bandwidth:1GB}") DataSize assumedLinkBandwidth,
+                     @Value("${ferry.preflight.assumed-switchover:50ms}") java.time.Duration assumedSwitchover) {
+        this.assumedSwitchoverMs = assumedSwitchover.toMillis();
         this.commands = commands;
         this.admission = admission;
         this.hosts = hosts;
@@ -72,8 +77,9 @@ public class PreflightService {
         String forecastError = null;
         try {
             DirtyRateReport rate = workers.measureDirtyRate(hosts.find(plan.sourceHostId()).orElseThrow(),
-                    plan.guestId(), dirtyRateWindowMs);
-            long observed = observedLink(plan.sourceHostId(), plan.destinationHostId());
+                    plan.guestId(), dirtyRateWindowMs, samplePagesPerGiB(plan.memoryBytes()));
+            LinkHistory history = history(plan.sourceHostId(), plan.destinationHostId());
+            long observed = history.bytesPerSecond();
             long link = observed > 0 ? observed : assumedLinkBandwidth;
             long limit = plan.parameters().maxBandwidth();
             long bandwidth = limit > 0 ? Math.min(limit, link) : link;
@@ -81,28 +87,51 @@ public class PreflightService {
                     : observed > 0 ? "observed link throughput" : "assumed link bandwidth";
             forecast = new Forecast(rate, bandwidth, source, ConvergenceForecast.predict(plan.memoryBytes(),
                     plan.transferBytes() - plan.memoryBytes(), rate.zeroPageFraction(), rate.dirtyBytesPerSecond(),
-                    bandwidth, plan.parameters().downtimeLimitMs(),
-                    plan.parameters().postcopy()));
+                    bandwidth, plan.parameters().downtimeLimitMs(), plan.parameters().postcopy(),
+                    history.leastDowntimeMs() >= 0 ? history.leastDowntimeMs() : assumedSwitchoverMs));
         } catch (RuntimeException e) {
             forecastError = "the dirty rate could not be measured on " + plan.sourceHostId() + ": " + e.getMessage();
         }
         return new Answer(plan, planned.failures(), planned.ok() && wait == null, wait, forecast, forecastError);
     }
 
-    /** Bytes per second the fastest recent unlimited job between the two hosts reached; 0 when none ran. */
-    private long observedLink(String source, String destination) {
+    /**
+     * QEMU's 512 sample pages per GiB, but at least {@value #MIN_SAMPLED_PAGES} pages in all: a
+     * small guest would otherwise be judged on a handful of pages (16 for 32 MiB), and a sample
+     * that happens to miss every written page forecasts a busy guest as idle.
+     */
+    static int samplePagesPerGiB(long memoryBytes) {
+        long perGiB = (long) Math.ceil(MIN_SAMPLED_PAGES * (double) (1L << 30) / Math.max(memoryBytes, 1));
+        return (int) Math.max(512, Math.min(perGiB, (1L << 30) / 4096));
+    }
+
+    static final int MIN_SAMPLED_PAGES = 1024;
+
+    /**
+     * What recent completed jobs between the two hosts showed: the fastest throughput of an
+     * unlimited one (0 when none ran), and the least downtime of any (-1 when none ran): the
+     * switchover's fixed cost, as near as a finished job shows it.
+     */
+    private record LinkHistory(long bytesPerSecond, long leastDowntimeMs) {
+    }
+
+    private LinkHistory history(String source, String destination) {
         long best = 0;
+        long leastDowntime = -1;
         for (MigrationJob j : views.search(JobStatus.COMPLETED, null, source,
                 PageRequest.of(0, 20, Sort.by(Sort.Direction.DESC, "createdAt")))) {
-            if (!j.destinationHostId().equals(destination) || j.parameters().maxBandwidth() != 0) {
+            if (!j.destinationHostId().equals(destination)) {
                 continue;
             }
             MigrationProgress p = views.progress(j);
-            if (p != null && p.ram() != null && p.totalTimeMs() > 0) {
+            if (p != null && p.downtimeMs() != null) {
+                leastDowntime = leastDowntime < 0 ? p.downtimeMs() : Math.min(leastDowntime, p.downtimeMs());
+            }
+            if (j.parameters().maxBandwidth() == 0 && p != null && p.ram() != null && p.totalTimeMs() > 0) {
                 long bytesPerSecond = (long) (p.ram().mbps() * 1_000_000 / 8);
                 best = Math.max(best, bytesPerSecond);
             }
         }
-        return best;
+        return new LinkHistory(best, leastDowntime);
     }
 }

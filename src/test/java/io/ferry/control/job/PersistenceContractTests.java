@@ -122,7 +122,8 @@ abstract class PersistenceContractTests {
                 }
 
                 @Override
-                public io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs) {
+                public io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs,
+                                                                         int samplePagesPerGiB) {
                     throw new UnsupportedOperationException("no guest bytes in a persistence test");
                 }
 

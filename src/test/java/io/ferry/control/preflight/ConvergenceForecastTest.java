@@ -52,6 +52,15 @@ class ConvergenceForecastTest {
     }
 
     @Test
+    void theSwitchoversFixedCostAddsToDowntimeAndTotalButNotToAVerdict() {
+        Prediction p = ConvergenceForecast.predict(1024 * MIB, 0, 0, 16 * MIB, 128 * MIB, 300, false, 40);
+        assertThat(p.downtimeMs()).isEqualTo(125 + 40);
+        assertThat(p.totalTimeMs()).isEqualTo(9125 + 40);
+        assertThat(ConvergenceForecast.predict(256 * MIB, 0, 0, 200 * MIB, 100 * MIB, 300, false, 40).totalTimeMs())
+                .isEqualTo(-1);
+    }
+
+    @Test
     void aLargerDowntimeLimitTurnsTheSameGuestIntoOneThatConverges() {
         assertThat(ConvergenceForecast.predict(512 * MIB, 0, 0, 120 * MIB, 100 * MIB, 300, false).verdict())
                 .isEqualTo(Verdict.WILL_NOT_CONVERGE);

@@ -1,0 +1,217 @@
+package io.ferry.bench;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A control plane for a benchmark: {@code ferry serve} as a child process with local workers, in a
+ * data dir of its own, and an HTTP/JSON client of its API. {@link #close()} stops it, kills any
+ * worker left behind and deletes the data dir (unless kept); a shutdown hook stops it too when the
+ * benchmark is interrupted.
+ */
+final class LocalControlPlane implements AutoCloseable {
+
+    /** Prints a progress line ({@link String#format} arguments). */
+    @FunctionalInterface
+    interface Progress {
+        void print(String format, Object... args);
+    }
+
+    /** An HTTP answer; {@code json} is null unless the body is JSON. */
+    record Reply(int status, String body, JsonNode json) {
+
+        Reply expect(int expected) {
+            if (status != expected) {
+                throw new IllegalStateException("expected HTTP " + expected + " but got " + status + ": " + body);
+            }
+            return this;
+        }
+    }
+
+    private final List<String> hosts;
+    private final boolean keepData;
+    private final Progress progress;
+    private final Path dataDir;
+    private final Thread shutdownHook;
+    private final JsonMapper json = JsonMapper.builder().build();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private String base;
+    private String token;
+    private Process serve;
+
+    private LocalControlPlane(List<String> hosts, boolean keepData, Progress progress) throws IOException {
+        this.hosts = List.copyOf(hosts);
+        this.keepData = keepData;
+        this.progress = progress;
+        this.dataDir = Files.createTempDirectory("ferry-bench-fleet-");
+        this.shutdownHook = new Thread(this::stopServe, "bench-fleet-cleanup");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    /**
+     * Starts {@code ferry serve} with one local worker per host, each offering {@code capacityBytes}
+     * of guest memory, and returns once every host is reachable (at most 120 s).
+     */
+    static LocalControlPlane start(List<String> hosts, long capacityBytes, boolean keepData, Progress progress)
+            throws Exception {
+        LocalControlPlane plane = new LocalControlPlane(hosts, keepData, progress);
+        try {
+            plane.startServe(capacityBytes);
+            return plane;
+        } catch (Exception | Error e) {
+            plane.close();
+            throw e;
+        }
+    }
+
+    JsonNode get(String path) {
+        return send("GET", path, null).expect(200).json();
+    }
+
+    JsonNode put(String path, Object body) {
+        return send("PUT", path, body).expect(200).json();
+    }
+
+    /** One request; {@code body} (null for none) is sent as JSON. Any status is returned; I/O failures throw. */
+    Reply send(String method, String path, Object body) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
+                .header("Authorization", "Bearer " + token);
+        if (body == null) {
+            request.method(method, HttpRequest.BodyPublishers.noBody());
+        } else {
+            request.header("Content-Type", "application/json")
+                    .method(method, HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body)));
+        }
+        try {
+            HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            String text = response.body();
+            boolean isJson = response.headers().firstValue("Content-Type").orElse("").contains("json");
+            return new Reply(response.statusCode(), text,
+                    text == null || text.isBlank() || !isJson ? null : json.readTree(text));
+        } catch (IOException e) {
+            throw new IllegalStateException(method + " " + path + " failed: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Stops serve and its workers, then deletes the data dir unless it is to be kept. */
+    @Override
+    public void close() {
+        stopServe();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook runs anyway
+        }
+        if (keepData) {
+            progress.print("data dir kept: %s", dataDir);
+        } else {
+            deleteTree(dataDir);
+        }
+    }
+
+    private void startServe(long capacityBytes) throws Exception {
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        byte[] secret = new byte[24];
+        new SecureRandom().nextBytes(secret);
+        token = HexFormat.of().formatHex(secret);
+        base = "http://127.0.0.1:" + port;
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m"));
+        String classPath = System.getProperty("java.class.path");
+        if (classPath.endsWith(".jar") && !classPath.contains(File.pathSeparator)) {
+            cmd.addAll(List.of("-jar", classPath));   // the packaged (Spring Boot) ferry.jar
+        } else {
+            cmd.addAll(List.of("-cp", classPath, "io.ferry.FerryApplication"));
+        }
+        cmd.addAll(List.of("serve", "--server.port=" + port, "--ferry.data-dir=" + dataDir,
+                "--ferry.api.token=" + token, "--ferry.workers.local.hosts=" + String.join(",", hosts),
+                "--ferry.workers.local.memory-capacity=" + capacityBytes));
+        progress.print("starting ferry serve on port %d, data dir %s (log: serve.log)", port, dataDir);
+        serve = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolve("serve.log").toFile())).start();
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (true) {
+            if (!serve.isAlive()) {
+                throw new IllegalStateException("ferry serve exited with " + serve.exitValue() + "; see "
+                        + dataDir.resolve("serve.log"));
+            }
+            try {
+                Reply r = send("GET", "/api/v1/hosts", null);
+                if (r.status() == 200 && r.json().size() == hosts.size()
+                        && r.json().findValuesAsString("state").stream().allMatch("reachable"::equals)) {
+                    break;
+                }
+            } catch (IllegalStateException notYet) {
+                // not listening yet
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the control plane or its workers were not up after 120 s; see " + dataDir);
+            }
+            Thread.sleep(500);
+        }
+        progress.print("control plane up with %d reachable hosts", hosts.size());
+    }
+
+    /** Stops serve (a clean stop stops its workers) and kills any worker left behind. */
+    private synchronized void stopServe() {
+        if (serve == null) {
+            return;
+        }
+        try {
+            if (serve.isAlive()) {
+                progress.print("stopping ferry serve");
+                serve.destroy();
+                if (!serve.waitFor(30, TimeUnit.SECONDS)) {
+                    serve.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+            for (String host : hosts) {
+                Path pid = dataDir.resolve("workers").resolve(host + ".pid");
+                if (Files.exists(pid)) {
+                    // only a process of this data dir: the pid may have been reused since
+                    ProcessHandle.of(Long.parseLong(Files.readString(pid).strip()))
+                            .filter(p -> p.info().commandLine().map(c -> c.contains(dataDir.toString())).orElse(true))
+                            .ifPresent(p -> {
+                                p.destroyForcibly();
+                                p.onExit().completeOnTimeout(p, 10, TimeUnit.SECONDS).join();
+                            });
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            progress.print("cleanup: %s", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        serve = null;
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            System.err.println("could not delete " + dir + ": " + e);
+        }
+    }
+}
