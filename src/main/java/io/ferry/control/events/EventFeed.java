@@ -1,7 +1,5 @@
 package io.ferry.control.events;
 
-import jakarta.annotation.PostConstruct;
-import jakarta.annotation.PreDestroy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -15,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
@@ -33,7 +32,7 @@ import org.springframework.stereotype.Component;
  * skips an event that commits late within that time.
  */
 @Component
-public class EventFeed {
+public class EventFeed implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(EventFeed.class);
     private static final int PAGE = 500;
@@ -64,19 +63,37 @@ public class EventFeed {
         this.bufferSize = Math.max(bufferSize, PAGE + 1);
         this.pollInterval = pollInterval;
         this.holeGraceNanos = holeGrace.toNanos();
+        this.head = events.maxId();   // here, not in start(): the web server may take a stream before that
     }
 
-    @PostConstruct
-    void start() {
-        head = events.maxId();
+    private volatile boolean running;
+
+    @Override
+    public void start() {
+        running = true;
         follower.scheduleWithFixedDelay(this::follow, pollInterval.toMillis(), pollInterval.toMillis(),
                 TimeUnit.MILLISECONDS);
     }
 
-    @PreDestroy
-    void stop() {
+    /**
+     * Ends every stream before the web server's graceful shutdown starts waiting for open
+     * requests (a stream would hold it for its whole timeout); clients resume elsewhere.
+     */
+    @Override
+    public void stop() {
+        running = false;
         follower.shutdownNow();
         subscriptions.forEach(s -> s.close("the control plane is shutting down"));
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        return Integer.MAX_VALUE;   // stopped first
     }
 
     /**
