@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.ferry.control.drain.DrainGuestState;
 import io.ferry.control.drain.DrainState;
+import io.ferry.control.events.EventType;
+import io.ferry.control.events.Payloads;
 import io.ferry.control.guest.GuestState;
 import io.ferry.control.host.HostState;
 import io.ferry.control.job.AbandonSide;
@@ -54,6 +56,7 @@ class OpenApiContractTest {
 
     private static final String JSON = "application/json";
     private static final String PROBLEM = "application/problem+json";
+    private static final String EVENT_STREAM = "text/event-stream";
     private static final String API = "io.ferry.control.api.";
 
     private final OpenApiContract contract = OpenApiContract.shared();
@@ -113,7 +116,8 @@ class OpenApiContractTest {
                 "POST /api/v1/migrations/{jobId}/abandon",
                 "GET /api/v1/migrations/{jobId}/events",
                 "GET /api/v1/disks/{diskId}",
-                "GET /api/v1/disks/{diskId}/ownership");
+                "GET /api/v1/disks/{diskId}/ownership",
+                "GET /api/v1/events");
     }
 
     @Test
@@ -140,6 +144,14 @@ class OpenApiContractTest {
                 assertThat(media).as(name + " " + code).containsExactly(PROBLEM);
             } else if (code.equals("204")) {
                 assertThat(media).as(name + " " + code).isEmpty();
+            } else if (name.equals("GET /api/v1/events")) {
+                // a Server-Sent Events stream: its events' data are JSON, named by event under x-events
+                assertThat(media).as(name + " " + code).containsExactly(EVENT_STREAM);
+                JsonNode events = response.path("content").path(EVENT_STREAM).path("x-events");
+                List<String> names = new ArrayList<>(events.propertyNames());
+                List<String> expected = new ArrayList<>(Arrays.asList(apiNames(EventType.values(), EventType::apiName)));
+                expected.add("gap");
+                assertThat(names).as(name + " x-events").containsExactlyInAnyOrderElementsOf(expected);
             } else {
                 assertThat(media).as(name + " " + code).containsExactly(JSON);
             }
@@ -220,6 +232,11 @@ class OpenApiContractTest {
         assertThat(enumOf("ForecastVerdict")).containsExactly(
                 apiNames(ConvergenceForecast.Verdict.values(), ConvergenceForecast.Verdict::apiName));
         assertThat(enumOf("AbandonSide")).containsExactly(apiNames(AbandonSide.values(), AbandonSide::apiName));
+        assertThat(enumOf("EventType")).containsExactly(apiNames(EventType.values(), EventType::apiName));
+        assertThat(enumOf("GuestChange"))
+                .containsExactly(apiNames(Payloads.GuestChange.values(), Payloads.GuestChange::apiName));
+        assertThat(enumOf("HostChange"))
+                .containsExactly(apiNames(Payloads.HostChange.values(), Payloads.HostChange::apiName));
         assertThat(enumOf("JobEventKind")).containsExactly(apiNames(JobEvent.Kind.values(), JobEvent.Kind::apiName));
         List<String> nullableFrom = new ArrayList<>();
         schema("JobEvent").path("properties").path("from").path("enum")
@@ -263,6 +280,13 @@ class OpenApiContractTest {
                 Arguments.of(API + "JobEventResponse", "JobEvent"),
                 Arguments.of(API + "PageResponse", "MigrationPage"),
                 Arguments.of(API + "ProblemAdvice$FieldError", "FieldError"),
+                Arguments.of(API + "EventController$EventResponse", "Event"),
+                Arguments.of(API + "EventController$GapResponse", "EventGap"),
+                Arguments.of("io.ferry.control.events.Payloads$JobChanged", "JobChangedPayload"),
+                Arguments.of("io.ferry.control.events.Payloads$JobProgressed", "JobProgressPayload"),
+                Arguments.of("io.ferry.control.events.Payloads$GuestChanged", "GuestChangedPayload"),
+                Arguments.of("io.ferry.control.events.Payloads$HostChanged", "HostChangedPayload"),
+                Arguments.of("io.ferry.control.events.Payloads$OwnershipChanged", "OwnershipChangedPayload"),
                 Arguments.of("io.ferry.channel.GuestChecksumsReport", "GuestChecksums"));
     }
 

@@ -332,6 +332,127 @@ abstract class ControlPlaneApiTests extends ApiTestSupport {
         assertThat(api.get("/api/v1/migrations/" + UUID.randomUUID()).status()).isEqualTo(404);
     }
 
+    // ---- pushed events ---------------------------------------------------------------------
+
+    @Autowired
+    io.ferry.control.events.EventPruner eventPruner;
+
+    private EventStreamClient events(String query, String lastEventId) {
+        EventStreamClient stream = new EventStreamClient("http://127.0.0.1:" + port + "/api/v1/events" + query,
+                API_TOKEN, lastEventId);
+        assertThat(stream.status()).isEqualTo(200);
+        assertThat(stream.contentType()).startsWith("text/event-stream");
+        return stream;
+    }
+
+    private static boolean jobEnded(EventStreamClient.Event e, String jobId) {
+        return e.name().equals("job") && e.json().get("jobId").asString().equals(jobId)
+                && e.json().get("payload").get("to").asString().equals("completed");
+    }
+
+    @Test
+    void theEventStreamShowsAJobsTransitionsInOrderAndAResumedStreamGetsExactlyWhatItMissed() throws Exception {
+        String guestId = createGuest("host-a", 16 * MIB);
+        List<EventStreamClient.Event> seen;
+        String jobId;
+        try (EventStreamClient stream = events("?guest=" + guestId, null)) {
+            jobId = createJob(guestId, "host-b");
+            String job = jobId;
+            seen = stream.until(e -> jobEnded(e, job), Duration.ofSeconds(60));
+        }
+        List<Long> ids = seen.stream().map(EventStreamClient.Event::id).toList();
+        assertThat(ids).isSorted().doesNotHaveDuplicates();
+        assertThat(seen).allSatisfy(e -> {
+            assertThat(e.json().get("id").asLong()).isEqualTo(e.id());
+            assertThat(e.json().get("type").asString()).isEqualTo(e.name());
+            assertThat(e.json().get("guestId").asString()).isEqualTo(guestId);
+        });
+        List<String> statuses = seen.stream().filter(e -> e.name().equals("job"))
+                .filter(e -> e.json().get("payload").get("kind").asString().equals("transition"))
+                .map(e -> e.json().get("payload").get("to").asString()).toList();
+        assertThat(statuses).containsExactlyElementsOf(transitions(jobId)).startsWith("queued").endsWith("completed");
+        assertThat(seen).anySatisfy(e -> assertThat(e.json().get("payload").path("change").asString())
+                .isEqualTo("claimed"));
+
+        // resume after the second event: exactly the rest, in the same order
+        long resumeAfter = ids.get(1);
+        try (EventStreamClient resumed = events("?guest=" + guestId, Long.toString(resumeAfter))) {
+            long last = ids.get(ids.size() - 1);
+            List<Long> again = resumed.until(e -> e.id() >= last, Duration.ofSeconds(30)).stream()
+                    .map(EventStreamClient.Event::id).toList();
+            assertThat(again).containsExactlyElementsOf(ids.subList(2, ids.size()));
+        }
+
+        // filters: by job and type; by host
+        try (EventStreamClient jobs = events("?job=" + jobId + "&type=job", Long.toString(ids.get(0) - 1))) {
+            String job = jobId;
+            List<EventStreamClient.Event> only = jobs.until(e -> jobEnded(e, job), Duration.ofSeconds(30));
+            assertThat(only).allSatisfy(e -> {
+                assertThat(e.name()).isEqualTo("job");
+                assertThat(e.json().get("jobId").asString()).isEqualTo(job);
+            });
+            assertThat(only.stream().filter(e -> e.json().get("payload").get("kind").asString().equals("transition"))
+                    .map(e -> e.json().get("payload").get("to").asString())).containsExactlyElementsOf(transitions(job));
+        }
+        String diskId = api.get("/api/v1/guests/" + guestId).json().get("disks").get(0).get("id").asString();
+        try (EventStreamClient ownership = events("?host=host-b&type=ownership", Long.toString(resumeAfter))) {
+            EventStreamClient.Event activated = ownership.next(Duration.ofSeconds(30));
+            assertThat(activated.name()).isEqualTo("ownership");
+            assertThat(activated.json().get("payload").get("diskId").asString()).isEqualTo(diskId);
+            assertThat(activated.json().get("payload").get("ownerHostId").asString()).isEqualTo("host-b");
+            assertThat(activated.json().get("payload").get("state").asString()).isEqualTo("active");
+        }
+
+        ApiClient.Reply badType = api.get("/api/v1/events?type=jobs");
+        assertThat(badType.status()).isEqualTo(400);
+        assertThat(api.withToken(null).get("/api/v1/events").status()).isEqualTo(401);
+    }
+
+    @Test
+    void aClientResumingFromAnExpiredIdIsToldOfTheGap() throws Exception {
+        String guestId = createGuest("host-a", 16 * MIB);
+        long expired;
+        try (EventStreamClient stream = events("?guest=" + guestId, "0")) {
+            // the guest's creation (after a gap event if an earlier test pruned the log)
+            expired = stream.until(e -> !e.name().equals("gap"), Duration.ofSeconds(30)).get(0).id();
+        }
+        assertThat(eventPruner.pruneBefore(java.time.Instant.now().plusSeconds(1))).isPositive();
+        try (EventStreamClient resumed = events("?guest=" + guestId, Long.toString(expired - 1))) {
+            EventStreamClient.Event gap = resumed.next(Duration.ofSeconds(30));
+            assertThat(gap.name()).isEqualTo("gap");
+            assertThat(gap.json().get("lastEventId").asLong()).isEqualTo(expired - 1);
+            assertThat(gap.json().get("prunedThroughId").asLong()).isGreaterThanOrEqualTo(expired);
+            assertThat(gap.id()).isEqualTo(gap.json().get("prunedThroughId").asLong());
+            // and the stream goes on after the gap
+            api.post("/api/v1/guests/" + guestId + "/pause", null);
+            EventStreamClient.Event paused = resumed.next(Duration.ofSeconds(30));
+            assertThat(paused.id()).isGreaterThan(gap.id());
+            assertThat(paused.json().get("payload").get("state").asString()).isEqualTo("paused");
+        }
+    }
+
+    @Test
+    void progressIsPushedAtMostTwiceASecondPerJob() throws Exception {
+        String guestId = createGuest("host-a", 32 * MIB);
+        try (EventStreamClient stream = events("?guest=" + guestId + "&type=job-progress", null)) {
+            String jobId = slowJob(guestId, "host-b");
+            List<java.time.Instant> at = new java.util.ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                EventStreamClient.Event e = stream.next(Duration.ofSeconds(30));
+                assertThat(e.name()).isEqualTo("job-progress");
+                assertThat(e.json().get("jobId").asString()).isEqualTo(jobId);
+                assertThat(e.json().get("payload").get("totalBytes").asLong()).isGreaterThanOrEqualTo(32 * MIB);
+                at.add(java.time.Instant.parse(e.json().get("at").asString()));
+            }
+            for (int i = 1; i < at.size(); i++) {
+                assertThat(Duration.between(at.get(i - 1), at.get(i))).as("events %d and %d", i - 1, i)
+                        .isGreaterThanOrEqualTo(Duration.ofMillis(500));
+            }
+            api.post("/api/v1/migrations/" + jobId + "/cancel", null);
+            awaitStatus(jobId, "cancelled", "failed");
+        }
+    }
+
     // ---- contract and operations ---------------------------------------------------------
 
     @Test

@@ -6,6 +6,9 @@ import io.ferry.channel.GuestChecksumsReport;
 import io.ferry.channel.GuestReport;
 import io.ferry.channel.RamBlockLayout;
 import io.ferry.channel.WorkloadSettings;
+import io.ferry.control.events.EventRecorder;
+import io.ferry.control.events.Payloads;
+import io.ferry.control.events.Payloads.GuestChange;
 import io.ferry.control.host.Host;
 import io.ferry.control.host.HostService;
 import io.ferry.control.host.WorkerGateway;
@@ -48,10 +51,12 @@ public class GuestService {
     private final TransactionTemplate tx;
     private final Clock clock;
     private final OptimisticRetry retry;
+    private final EventRecorder recorder;
 
     GuestService(GuestRepository guests, DiskRepository disks, HostService hosts, OwnershipService ownership,
                  IdempotencyService idempotency, WorkerGateway workers, PlatformTransactionManager txManager,
-                 Clock clock, OptimisticRetry retry) {
+                 Clock clock, OptimisticRetry retry, EventRecorder recorder) {
+        this.recorder = recorder;
         this.retry = retry;
         this.guests = guests;
         this.disks = disks;
@@ -88,8 +93,9 @@ public class GuestService {
                 Host locked = hosts.lock(host.id()).orElseThrow();
                 checkRoom(locked, request.memoryBytes());
                 Instant now = clock.instant();
-                guests.save(new Guest(guestId, request.name(), host.id(), report, request.ramBlocks(), request.deviceStateBytes(), request.workload(), request.labels(), now));
+                Guest created = guests.save(new Guest(guestId, request.name(), host.id(), report, request.ramBlocks(), request.deviceStateBytes(), request.workload(), request.labels(), now));
                 guests.flush();
+                changed(created, GuestChange.CREATED);
                 for (Disk disk : newDisks) {
                     disks.save(disk);
                     disks.flush();
@@ -209,6 +215,7 @@ public class GuestService {
                 throw new GuestBusyException("guest " + id + " was claimed by migration job " + current.activeJobId());
             }
             guests.delete(current);
+            changed(current, GuestChange.DELETED);
         });
         log.info("guest {} deleted from {}", id, guest.hostId());
     }
@@ -255,7 +262,9 @@ public class GuestService {
     private Guest recordState(UUID id, GuestReport report) {
         return retry.inTransaction(() -> {
             Guest guest = get(id);
-            guest.apply(report);
+            if (guest.apply(report)) {
+                changed(guest, GuestChange.STATE);
+            }
             return guests.saveAndFlush(guest);
         });
     }
@@ -272,8 +281,10 @@ public class GuestService {
                 .collect(Collectors.toMap(GuestReport::guestId, Function.identity(), (a, b) -> a));
         for (Guest guest : guests.findByHostIdOrderByCreatedAtAsc(hostId)) {
             if (guest.markLostUnless(workerInstance)) {
+                changed(guest, GuestChange.LOST);
                 log.warn("guest {} is lost: the worker process on {} that held it is gone", guest.id(), hostId);
             } else if (held.containsKey(guest.id()) && guest.apply(held.get(guest.id()))) {
+                changed(guest, GuestChange.STATE);
                 log.info("guest {} on {} is {}", guest.id(), hostId, guest.state().apiName());
             }
         }
@@ -282,19 +293,27 @@ public class GuestService {
     /** Applies a worker's report of one guest (ignored if older than what is recorded). */
     @Transactional
     public void applyReport(UUID guestId, GuestReport report) {
-        guests.findById(guestId).ifPresent(g -> g.apply(report));
+        guests.findById(guestId).filter(g -> g.apply(report)).ifPresent(g -> changed(g, GuestChange.STATE));
     }
 
     /** Records that a migration handed the guest to {@code host}; called in the job's completing transaction. */
     @Transactional
     public void moveTo(UUID guestId, Host host, GuestState runState) {
-        guests.findById(guestId).ifPresent(g -> g.moveTo(host.id(), host.workerInstance(), runState));
+        guests.findById(guestId).ifPresent(g -> {
+            g.moveTo(host.id(), host.workerInstance(), runState);
+            changed(g, GuestChange.MOVED);
+        });
     }
 
     /** Compare-and-set on the guest row: true when the guest had no unfinished job and now has this one. */
     @Transactional
     public boolean claimForJob(UUID guestId, UUID jobId) {
-        return guests.claimForJob(guestId, jobId) == 1;
+        if (guests.claimForJob(guestId, jobId) != 1) {
+            return false;
+        }
+        guests.findById(guestId).ifPresent(g -> recorder.record(new Payloads.GuestChanged(guestId, GuestChange.CLAIMED,
+                g.hostId(), g.state().apiName(), jobId)));
+        return true;
     }
 
     /**
@@ -304,14 +323,22 @@ public class GuestService {
      */
     @Transactional
     public boolean releaseFromJob(UUID guestId, UUID jobId, String sourceHostId, GuestState runState) {
-        boolean released = guests.releaseFromJob(guestId, jobId) == 1;
-        if (released) {
-            guests.findById(guestId).filter(g -> g.hostId().equals(sourceHostId)).ifPresent(g -> {
-                if (g.settleAfterJob(runState)) {
-                    log.info("guest {} is {} again on {}", guestId, runState.apiName(), sourceHostId);
-                }
-            });
+        if (guests.releaseFromJob(guestId, jobId) != 1) {
+            return false;
         }
-        return released;
+        guests.findById(guestId).ifPresent(g -> {
+            if (g.hostId().equals(sourceHostId) && g.settleAfterJob(runState)) {
+                log.info("guest {} is {} again on {}", guestId, runState.apiName(), sourceHostId);
+            }
+            recorder.record(new Payloads.GuestChanged(guestId, GuestChange.RELEASED, g.hostId(),
+                    g.state().apiName(), null));
+        });
+        return true;
+    }
+
+    /** Puts the guest's change on the event log, in the caller's transaction. */
+    private void changed(Guest guest, GuestChange change) {
+        recorder.record(new Payloads.GuestChanged(guest.id(), change, guest.hostId(), guest.state().apiName(),
+                guest.activeJobId()));
     }
 }

@@ -1,5 +1,8 @@
 package io.ferry.control.host;
 
+import io.ferry.control.events.EventRecorder;
+import io.ferry.control.events.Payloads;
+import io.ferry.control.events.Payloads.HostChange;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,10 +27,12 @@ public class HostService {
     private final Clock clock;
     private final Duration heartbeatTimeout;
     private final OptimisticRetry retry;
+    private final EventRecorder recorder;
 
-    HostService(HostRepository hosts, Clock clock, OptimisticRetry retry,
+    HostService(HostRepository hosts, Clock clock, OptimisticRetry retry, EventRecorder recorder,
                 @Value("${ferry.worker.heartbeat-timeout}") Duration heartbeatTimeout) {
         this.retry = retry;
+        this.recorder = recorder;
         this.hosts = hosts;
         this.clock = clock;
         this.heartbeatTimeout = heartbeatTimeout;
@@ -40,8 +45,14 @@ public class HostService {
         Instant now = clock.instant();
         Host host = hosts.findById(hostId).orElseGet(() -> new Host(hostId, now));
         boolean newInstance = !workerInstance.equals(host.workerInstance());
+        HostState before = host.state();
         host.register(workerInstance, controlAddress, dataAddress, datastoreId, memoryCapacityBytes, cpus, now);
         hosts.save(host);
+        if (newInstance) {
+            changed(host, HostChange.REGISTERED);
+        } else if (before != HostState.REACHABLE) {
+            changed(host, HostChange.REACHABLE);
+        }
         log.info("host {} registered: worker instance {}, control {}, data plane {}, datastore {}", hostId,
                 workerInstance, controlAddress, dataAddress, datastoreId);
         return newInstance;
@@ -52,10 +63,12 @@ public class HostService {
     public boolean heartbeat(String hostId, String workerInstance) {
         Optional<Host> found = hosts.findById(hostId).filter(h -> h.workerInstance().equals(workerInstance));
         found.ifPresent(h -> {
-            if (!h.isReachable()) {
-                log.info("host {} is reachable again", hostId);
-            }
+            boolean again = !h.isReachable();
             h.heartbeat(clock.instant());
+            if (again) {
+                log.info("host {} is reachable again", hostId);
+                changed(h, HostChange.REACHABLE);
+            }
         });
         return found.isPresent();
     }
@@ -66,6 +79,7 @@ public class HostService {
         for (Host host : hosts.findAll()) {
             if (host.isStale(now, heartbeatTimeout)) {
                 host.markUnreachable();
+                changed(host, HostChange.UNREACHABLE);
                 log.warn("host {} is unreachable: no heartbeat since {}", host.id(), host.lastHeartbeatAt());
             }
         }
@@ -98,10 +112,17 @@ public class HostService {
             Host host = hosts.findById(hostId).orElseThrow(() -> new HostNotFoundException(hostId));
             if (host.isCordoned() != on) {
                 host.cordon(on);
+                changed(host, on ? HostChange.CORDONED : HostChange.UNCORDONED);
                 log.info("host {} {}", hostId, on ? "cordoned" : "uncordoned");
             }
             return hosts.saveAndFlush(host);
         });
+    }
+
+    /** Puts the host's change on the event log, in the caller's transaction. */
+    private void changed(Host host, HostChange change) {
+        recorder.record(new Payloads.HostChanged(host.id(), change, host.state().apiName(), host.isCordoned(),
+                host.workerInstance()));
     }
 
     /** Locks the host row for the rest of the caller's transaction (placement decisions). */

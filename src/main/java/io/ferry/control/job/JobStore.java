@@ -1,5 +1,7 @@
 package io.ferry.control.job;
 
+import io.ferry.control.events.EventRecorder;
+import io.ferry.control.events.Payloads;
 import io.ferry.control.guest.GuestService;
 import io.ferry.control.host.HostService;
 import io.ferry.control.system.OptimisticRetry;
@@ -33,10 +35,13 @@ public class JobStore {
     private final Clock clock;
     private final MeterRegistry meters;
     private final ApplicationEventPublisher publisher;
+    private final EventRecorder recorder;
 
     JobStore(MigrationJobRepository jobs, JobEventRepository events, GuestService guests, HostService hosts,
-             OptimisticRetry retry, Clock clock, MeterRegistry meters, ApplicationEventPublisher publisher) {
+             OptimisticRetry retry, Clock clock, MeterRegistry meters, ApplicationEventPublisher publisher,
+             EventRecorder recorder) {
         this.publisher = publisher;
+        this.recorder = recorder;
         this.jobs = jobs;
         this.events = events;
         this.guests = guests;
@@ -67,6 +72,7 @@ public class JobStore {
         JobEvent event = job.transitionTo(next, reason, actor, clock.instant());
         jobs.saveAndFlush(job);
         events.save(event);
+        recorder.record(changed(job, JobEvent.Kind.TRANSITION, from, next, reason, actor), event.at());
         if (next.isTerminal()) {
             guests.releaseFromJob(job.guestId(), job.id(), job.sourceHostId(), job.guestRunState());
             publisher.publishEvent(new QueueChanged(job.id()));   // its slots are free for the queue
@@ -75,10 +81,25 @@ public class JobStore {
         log.info("job {}: {} -> {} ({})", job.id(), from.apiName(), next.apiName(), reason);
     }
 
+    /** A new job's first timeline entry (→ queued), in the caller's transaction. */
+    void created(MigrationJob job, String actor) {
+        JobEvent event = events.save(job.creationEvent(actor));
+        recorder.record(changed(job, JobEvent.Kind.TRANSITION, null, JobStatus.QUEUED, job.statusReason(), actor),
+                event.at());
+    }
+
     /** A timeline entry that is not a transition (a wait, an escalation, a decision), in the caller's transaction. */
     public void note(MigrationJob job, JobEvent.Kind kind, String reason, String actor) {
-        events.save(new JobEvent(job.id(), clock.instant(), job.status(), job.status(), kind, reason, actor));
+        JobEvent event = events.save(new JobEvent(job.id(), clock.instant(), job.status(), job.status(), kind, reason,
+                actor));
+        recorder.record(changed(job, kind, job.status(), job.status(), reason, actor), event.at());
         log.info("job {}: {} ({})", job.id(), kind.apiName(), reason);
+    }
+
+    private static Payloads.JobChanged changed(MigrationJob job, JobEvent.Kind kind, JobStatus from, JobStatus to,
+                                               String reason, String actor) {
+        return new Payloads.JobChanged(job.id(), job.guestId(), job.sourceHostId(), job.destinationHostId(),
+                kind.apiName(), from == null ? null : from.apiName(), to.apiName(), reason, actor);
     }
 
     /** Ends a job that could not go on, keeping the first failure. No-op on a finished job. */

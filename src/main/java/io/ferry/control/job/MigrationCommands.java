@@ -96,7 +96,7 @@ public class MigrationCommands {
             }
             MigrationJob job = MigrationJob.queue(jobId, plan, clock.instant());
             jobs.saveAndFlush(job);
-            events.save(job.creationEvent(actor));
+            store.created(job, actor);
             log.info("job {} queued: guest {} {} -> {}, priority {}, policy {}", jobId, plan.guestId(),
                     plan.sourceHostId(), plan.destinationHostId(), plan.priority().apiName(),
                     plan.policy().policyName() == null ? "none" : plan.policy().policyName());

@@ -1,5 +1,7 @@
 package io.ferry.control.ownership;
 
+import io.ferry.control.events.EventRecorder;
+import io.ferry.control.events.Payloads;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,8 +37,11 @@ public class OwnershipService {
     private final DiskOwnershipRepository ownership;
     private final OwnershipRecordRepository history;
     private final Clock clock;
+    private final EventRecorder recorder;
 
-    OwnershipService(DiskOwnershipRepository ownership, OwnershipRecordRepository history, Clock clock) {
+    OwnershipService(DiskOwnershipRepository ownership, OwnershipRecordRepository history, Clock clock,
+                     EventRecorder recorder) {
+        this.recorder = recorder;
         this.ownership = ownership;
         this.history = history;
         this.clock = clock;
@@ -47,6 +52,8 @@ public class OwnershipService {
     public DiskOwnership establish(UUID diskId, String hostId, String actor) {
         DiskOwnership created = ownership.save(new DiskOwnership(diskId, hostId, clock.instant()));
         history.save(new OwnershipRecord(created, null, null, null, "disk created on " + hostId, actor));
+        recorder.record(new Payloads.OwnershipChanged(diskId, null, hostId, created.state().apiName(),
+                created.generation(), null, null), created.updatedAt());
         return created;
     }
 
@@ -209,6 +216,8 @@ public class OwnershipService {
         // saveAndFlush: the version check runs now, inside this transaction, not at some later flush.
         DiskOwnership saved = ownership.saveAndFlush(current);
         history.save(new OwnershipRecord(saved, fromOwner, fromState, jobId, reason, actor));
+        recorder.record(new Payloads.OwnershipChanged(saved.diskId(), jobId, owner, state.apiName(), saved.generation(),
+                fromOwner, fromState.apiName()), saved.updatedAt());
         log.info("disk {} ownership: {} on {} -> {} on {} at generation {} ({})", saved.diskId(),
                 fromState.apiName(), fromOwner, state.apiName(), owner, saved.generation(), reason);
         return saved;

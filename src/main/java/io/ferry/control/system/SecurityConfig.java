@@ -73,6 +73,12 @@ class SecurityConfig {
             this.tokens = tokens;
         }
 
+        /** A stream (SSE) ends in an async dispatch, which must be authorised like the request itself. */
+        @Override
+        protected boolean shouldNotFilterAsyncDispatch() {
+            return false;
+        }
+
         @Override
         protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
                 throws ServletException, IOException {
