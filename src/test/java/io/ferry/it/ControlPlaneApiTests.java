@@ -164,6 +164,22 @@ abstract class ControlPlaneApiTests extends ApiTestSupport {
     // ---- migrations -----------------------------------------------------------------------
 
     @Test
+    void aListPagesByCursorAndRefusesAMalformedOneNamingAfter() {
+        JsonNode first = api.get("/api/v1/migrations?size=1").json();
+        if (!first.get("next").isNull()) {
+            JsonNode second = api.get("/api/v1/migrations?size=1&after=" + first.get("next").asString()).json();
+            assertThat(second.get("page").isNull()).isTrue();
+            assertThat(second.get("items").get(0).get("id")).isNotEqualTo(first.get("items").get(0).get("id"));
+        }
+        for (String bad : List.of("not-a-cursor", "%25%25", "MTIzOmZvbw")) {   // garbage, not base64url, "123:foo"
+            ApiClient.Reply refused = api.get("/api/v1/migrations?after=" + bad);
+            assertThat(refused.status()).as(bad).isEqualTo(400);
+            assertThat(refused.contentType()).startsWith("application/problem+json");
+            assertThat(refused.json().get("errors").findValuesAsString("field")).containsExactly("after");
+        }
+    }
+
+    @Test
     void aJobShowsItsResolvedParametersProgressAndTimeline(CapturedOutput output) {
         String guestId = createGuest("host-a", 16 * MIB);
         ApiClient.Reply created = api.post("/api/v1/migrations", Map.of("guestId", guestId,
