@@ -80,24 +80,26 @@ class MigrationController {
 
     /**
      * Newest first. {@code after} (the {@code next} of the page before) is the way to page:
-     * each page is an index range scan from where the last one stopped. {@code page} still
-     * works, with the jobs' count, but skips the earlier pages' jobs to get there.
+     * each page is an index range scan from where the last one stopped, and nothing is counted.
+     * {@code page} still works and counts the jobs (a scan of every match), and skips the
+     * earlier pages' jobs to get there.
      */
     @GetMapping
     PageResponse<MigrationResponse> list(@RequestParam(required = false) String status,
                                          @RequestParam(required = false) UUID guestId,
                                          @RequestParam(required = false) String hostId,
                                          @RequestParam(required = false) String after,
-                                         @RequestParam(defaultValue = "0") @Min(0) int page,
+                                         @RequestParam(required = false) @Min(0) Integer page,
                                          @RequestParam(defaultValue = "20") @Min(1) @Max(200) int size) {
         JobFilter filter = new JobFilter(status == null ? null : parseStatus(status), guestId, hostId);
-        if (after == null) {
+        if (page != null) {
+            if (after != null) {
+                throw new InvalidRequestException("page", "give either page or after, not both");
+            }
             return PageResponse.of(views.page(filter, page, size), page, size, this::view);
         }
-        if (page != 0) {
-            throw new InvalidRequestException("page", "give either page or after, not both");
-        }
-        return PageResponse.of(views.list(filter, parseCursor(after), size), null, size, this::view);
+        return PageResponse.of(views.list(filter, after == null ? null : parseCursor(after), size), null, size,
+                this::view);
     }
 
     @GetMapping("/{jobId}")

@@ -8,7 +8,7 @@ import java.util.function.Function;
 /**
  * One page of a list. {@code next} is the cursor of the following page (null on the last);
  * {@code page}, {@code totalItems} and {@code totalPages} are given for a page asked for by
- * number and null for one asked for with a cursor (counting would cost what the cursor saves).
+ * number and null otherwise (counting every match costs more than the page).
  */
 record PageResponse<T>(List<T> items, Integer page, int size, Long totalItems, Integer totalPages, String next) {
 
