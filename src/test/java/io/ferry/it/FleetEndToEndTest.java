@@ -333,7 +333,8 @@ class FleetEndToEndTest extends ApiTestSupport {
     @Order(5)
     void withoutProgressAnAbortLadderCancelsTheJobAndTheGuestStaysOnTheSource() {
         api.post("/api/v1/policies", Map.of("name", "give-up", "hostSelector", Map.of("rack", "r1"),
-                "maxBandwidth", 2 * MIB, "downtimeLimitMs", 10, "progressTimeout", 3, "escalation", List.of("abort")));
+                "maxBandwidth", 2 * MIB, "downtimeLimitMs", 10, "progressTimeout", 3, "escalation", List.of("abort"),
+                "downtimeRamp", List.of(Map.of("afterSeconds", 1, "downtimeLimitMs", 20))));
         api.put("/api/v1/hosts/host-a/labels", Map.of("labels", Map.of("rack", "r1")));
         String guestId = busyGuest("host-a", Map.of());
         String jobId = createJob(guestId, "host-c");
@@ -342,8 +343,21 @@ class FleetEndToEndTest extends ApiTestSupport {
         assertThat(job.get("policy").get("progressTimeout").asLong()).isEqualTo(3);
         JsonNode active = awaitStatus(jobId, "active");
         assertThat(active.get("deadlines").get("progress").isNull()).isFalse();
+        // the ramp raised the downtime limit a second after the start (still too small to converge)
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId)
+                .json().get("parameters").get("downtimeLimitMs").asLong()).isEqualTo(20));
         JsonNode done = awaitStatus(jobId, "cancelled", "completed", "failed");
         assertThat(done.get("status").asString()).isEqualTo("cancelled");
+        List<String> escalations = new ArrayList<>();
+        api.get("/api/v1/migrations/" + jobId + "/events").json().forEach(e -> {
+            if (e.get("kind").asString().equals("escalation")) {
+                escalations.add(e.get("reason").asString());
+            }
+        });
+        assertThat(escalations).hasSize(2);
+        assertThat(escalations.get(0)).isEqualTo("downtime ramp of policy 'give-up': 1 s after the start, the "
+                + "downtime limit is 20 ms");
+        assertThat(escalations.get(1)).startsWith("no progress for 3 s").endsWith("aborted: the guest stays on the source");
         assertThat(done.get("deadlines").get("escalationsTaken").asInt()).isEqualTo(1);
         JsonNode guest = api.get("/api/v1/guests/" + guestId).json();
         assertThat(guest.get("hostId").asString()).isEqualTo("host-a");
