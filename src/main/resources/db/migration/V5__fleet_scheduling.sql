@@ -35,6 +35,9 @@ alter table migration_jobs add column ramp_step integer default 0 not null;
 alter table migration_jobs add column drain_id uuid;
 -- The worker processes a job started on: a worker restarted since has lost its half of the job.
 alter table migration_jobs add column source_worker_instance varchar(64);
+-- The guest's run state when the job was made (pause and resume are refused while a job holds
+-- it): the state it has wherever it ends up.
+alter table migration_jobs add column guest_run_state varchar(16) default 'running' not null;
 alter table migration_jobs add column destination_worker_instance varchar(64);
 create index migration_jobs_queue_idx on migration_jobs (status, priority, created_at);
 

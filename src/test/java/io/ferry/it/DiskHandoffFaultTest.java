@@ -154,6 +154,8 @@ class DiskHandoffFaultTest {
                     .untilAsserted(() -> {
                         assertThat(api.get("/api/v1/guests/" + guestId).json().get("state").asString())
                                 .isIn("running", "paused", "lost");
+                        assertThat(api.get("/api/v1/migrations/" + jobId).json().get("status").asString())
+                                .isIn("completed", "failed", "cancelled");
                         assertThat(fences(diskId).values()).doesNotContainNull();
                     });
         } finally {

@@ -75,12 +75,15 @@ class MigrationDispatcher {
     private final Clock clock;
     private final Duration sourceLostAfter;
     private final Duration setupTimeout;
+    private final Duration finalReportWait;
 
     MigrationDispatcher(JobStore jobs, ReportHandler reports, GuestService guests, HostService hosts, OwnershipService ownership,
                         WorkerGateway workers, AdmissionService admission, Clock clock,
                         @Value("${ferry.dispatcher.enabled:true}") boolean enabled,
                         @Value("${ferry.dispatcher.source-lost-after:60s}") Duration sourceLostAfter,
-                        @Value("${ferry.dispatcher.setup-timeout:60s}") Duration setupTimeout) {
+                        @Value("${ferry.dispatcher.setup-timeout:60s}") Duration setupTimeout,
+                        @Value("${ferry.dispatcher.final-report-wait:5s}") Duration finalReportWait) {
+        this.finalReportWait = finalReportWait;
         this.enabled = enabled;
         this.clock = clock;
         this.sourceLostAfter = sourceLostAfter;
@@ -106,6 +109,12 @@ class MigrationDispatcher {
         }
         admitAndStart();
         for (MigrationJob job : jobs.unfinished()) {
+            if (handedOverWithoutFinalReport(job)) {
+                reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.COMPLETED,
+                        "the destination runs the guest since " + job.updatedAt() + "; the source sent no final "
+                                + "figures within " + finalReportWait.toMillis() + " ms", null, null), SYSTEM);
+                continue;
+            }
             String reason = abandoned(job);
             if (reason != null) {
                 try (MDC.MDCCloseable ignored = MDC.putCloseable("jobId", job.id().toString())) {
@@ -136,6 +145,20 @@ class MigrationDispatcher {
         } catch (RuntimeException e) {
             log.warn("admission pass failed (the next one retries): {}", e.toString());
         }
+    }
+
+    /**
+     * The destination took the guest over (its record moved with the disks' activation), but the
+     * source's final report, which completes the job with its figures, has not come: the source
+     * died or lost the control plane. The job is completed anyway: the guest runs there.
+     */
+    private boolean handedOverWithoutFinalReport(MigrationJob job) {
+        if (job.status() != JobStatus.ACTIVE && job.status() != JobStatus.CANCELLING) {
+            return false;
+        }
+        Guest guest = guests.get(job.guestId());
+        return guest.hostId().equals(job.destinationHostId())
+                && job.updatedAt().plus(finalReportWait).isBefore(clock.instant());
     }
 
     /**

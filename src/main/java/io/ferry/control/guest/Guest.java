@@ -91,9 +91,19 @@ public class Guest {
         this.createdAt = createdAt;
     }
 
-    /** Applies a worker's report unless a newer one was applied already. Returns true when the state changed. */
+    /**
+     * Applies a worker's report unless a newer one was applied already. Returns true when the
+     * state changed. {@code incoming} is never shown: the record moves to the destination only
+     * when the destination takes the guest over (its own sequence starts anew then, so an older
+     * report of it filling the guest could otherwise win); {@code migrating-out} only while a
+     * job holds the guest.
+     */
     boolean apply(GuestReport report) {
         if (report.stateSeq() <= stateSeq || !report.workerInstance().equals(workerInstance)) {
+            return false;
+        }
+        if (report.state().equals(GuestState.INCOMING.apiName())
+                || report.state().equals(GuestState.MIGRATING_OUT.apiName()) && activeJobId == null) {
             return false;
         }
         stateSeq = report.stateSeq();
@@ -102,12 +112,25 @@ public class Guest {
         return changed;
     }
 
-    /** The guest now runs on {@code hostId}, in that host's worker process; its reports apply from now on. */
-    void moveTo(String hostId, String workerInstance) {
+    /**
+     * The guest now runs on {@code hostId}, in that host's worker process, in {@code runState}
+     * (the state it had when its job was made: the destination resumes it only if it ran); that
+     * process's reports apply from now on.
+     */
+    void moveTo(String hostId, String workerInstance, GuestState runState) {
         this.hostId = hostId;
         this.workerInstance = workerInstance;
         this.stateSeq = 0;
-        this.state = GuestState.RUNNING.apiName();
+        this.state = runState.apiName();
+    }
+
+    /** A job that left the guest where it was ended: the source restored the run state it had before. */
+    boolean settleAfterJob(GuestState runState) {
+        if (!state().equals(GuestState.MIGRATING_OUT)) {
+            return false;
+        }
+        state = runState.apiName();
+        return true;
     }
 
     /** The worker process that held this guest's memory is gone. */

@@ -287,8 +287,8 @@ public class GuestService {
 
     /** Records that a migration handed the guest to {@code host}; called in the job's completing transaction. */
     @Transactional
-    public void moveTo(UUID guestId, Host host) {
-        guests.findById(guestId).ifPresent(g -> g.moveTo(host.id(), host.workerInstance()));
+    public void moveTo(UUID guestId, Host host, GuestState runState) {
+        guests.findById(guestId).ifPresent(g -> g.moveTo(host.id(), host.workerInstance(), runState));
     }
 
     /** Compare-and-set on the guest row: true when the guest had no unfinished job and now has this one. */
@@ -297,8 +297,21 @@ public class GuestService {
         return guests.claimForJob(guestId, jobId) == 1;
     }
 
+    /**
+     * The job ended: the guest is free again. If the job left it where it was and its record
+     * still says migrating-out, it shows the run state the source restored (the engine restores
+     * it whenever a job ends without a switchover) instead of waiting for the next heartbeat.
+     */
     @Transactional
-    public boolean releaseFromJob(UUID guestId, UUID jobId) {
-        return guests.releaseFromJob(guestId, jobId) == 1;
+    public boolean releaseFromJob(UUID guestId, UUID jobId, String sourceHostId, GuestState runState) {
+        boolean released = guests.releaseFromJob(guestId, jobId) == 1;
+        if (released) {
+            guests.findById(guestId).filter(g -> g.hostId().equals(sourceHostId)).ifPresent(g -> {
+                if (g.settleAfterJob(runState)) {
+                    log.info("guest {} is {} again on {}", guestId, runState.apiName(), sourceHostId);
+                }
+            });
+        }
+        return released;
     }
 }

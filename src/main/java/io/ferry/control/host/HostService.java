@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import io.ferry.control.system.OptimisticRetry;
 import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -22,9 +23,11 @@ public class HostService {
     private final HostRepository hosts;
     private final Clock clock;
     private final Duration heartbeatTimeout;
+    private final OptimisticRetry retry;
 
-    HostService(HostRepository hosts, Clock clock,
+    HostService(HostRepository hosts, Clock clock, OptimisticRetry retry,
                 @Value("${ferry.worker.heartbeat-timeout}") Duration heartbeatTimeout) {
+        this.retry = retry;
         this.hosts = hosts;
         this.clock = clock;
         this.heartbeatTimeout = heartbeatTimeout;
@@ -78,24 +81,27 @@ public class HostService {
         return hosts.findById(hostId);
     }
 
-    /** Replaces the host's labels. */
-    @Transactional
+    /** Replaces the host's labels (retried: heartbeats write the host row every second). */
     public Host relabel(String hostId, Map<String, String> labels) {
-        Host host = hosts.findById(hostId).orElseThrow(() -> new HostNotFoundException(hostId));
-        host.relabel(labels);
+        Host relabelled = retry.inTransaction(() -> {
+            Host host = hosts.findById(hostId).orElseThrow(() -> new HostNotFoundException(hostId));
+            host.relabel(labels);
+            return hosts.saveAndFlush(host);
+        });
         log.info("host {} labels: {}", hostId, labels);
-        return hosts.saveAndFlush(host);
+        return relabelled;
     }
 
-    /** Cordons (no new incoming guests) or uncordons the host. */
-    @Transactional
+    /** Cordons (no new guests) or uncordons the host (retried, as above). */
     public Host cordon(String hostId, boolean on) {
-        Host host = hosts.findById(hostId).orElseThrow(() -> new HostNotFoundException(hostId));
-        if (host.isCordoned() != on) {
-            host.cordon(on);
-            log.info("host {} {}", hostId, on ? "cordoned" : "uncordoned");
-        }
-        return hosts.saveAndFlush(host);
+        return retry.inTransaction(() -> {
+            Host host = hosts.findById(hostId).orElseThrow(() -> new HostNotFoundException(hostId));
+            if (host.isCordoned() != on) {
+                host.cordon(on);
+                log.info("host {} {}", hostId, on ? "cordoned" : "uncordoned");
+            }
+            return hosts.saveAndFlush(host);
+        });
     }
 
     /** Locks the host row for the rest of the caller's transaction (placement decisions). */

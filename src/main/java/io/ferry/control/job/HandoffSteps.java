@@ -1,7 +1,5 @@
 package io.ferry.control.job;
 
-import io.ferry.channel.MigrationPhase;
-import io.ferry.channel.MigrationReport;
 import io.ferry.channel.OwnershipGrant;
 import io.ferry.channel.OwnershipStep;
 import io.ferry.control.guest.GuestService;
@@ -22,15 +20,13 @@ import org.springframework.transaction.support.TransactionTemplate;
 public class HandoffSteps {
 
     private final JobStore store;
-    private final ReportHandler reports;
     private final GuestService guests;
     private final OwnershipService ownership;
     private final TransactionTemplate tx;
 
-    HandoffSteps(JobStore store, ReportHandler reports, GuestService guests, OwnershipService ownership,
+    HandoffSteps(JobStore store, GuestService guests, OwnershipService ownership,
                  PlatformTransactionManager txManager) {
         this.store = store;
-        this.reports = reports;
         this.guests = guests;
         this.ownership = ownership;
         this.tx = new TransactionTemplate(txManager);
@@ -70,13 +66,20 @@ public class HandoffSteps {
         });
         if (activation) {
             // The commit point of the migration: the destination is the only writer now, whatever
-            // becomes of the source or the link. (The source's own report adds the final figures.)
+            // becomes of the source or the link. The job completes with the source's report,
+            // whose figures (downtime, total time) are then final; should the source never send
+            // it, the dispatcher completes the job a few seconds later without them.
             // In post-copy the guest runs there from now on, but the job ends with the last page.
             long generation = result.isEmpty() ? 0 : result.get(0).generation();
             String why = "destination " + step.hostId() + " activated the disks at generation " + generation
                     + " and runs the guest";
             if (step.step().equals(OwnershipStep.ACTIVATE)) {
-                reports.recordReport(jobId, new MigrationReport(jobId, MigrationPhase.COMPLETED, why, null, null), actor);
+                store.inJob(jobId, j -> {
+                    if (!j.status().isTerminal()) {
+                        j.touch(store.clock().instant());
+                        store.note(j, JobEvent.Kind.HANDOFF, why, actor);
+                    }
+                });
             } else {
                 store.inJob(jobId, j -> {
                     if (j.status() == JobStatus.ACTIVE) {   // a paused job is moved on by its source's recovery only

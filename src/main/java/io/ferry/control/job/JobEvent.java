@@ -56,7 +56,12 @@ public class JobEvent {
         /** A policy's timeout fired and a step of its escalation ladder was taken. */
         ESCALATION("escalation"),
         /** An operator's decision that is not a plain transition (e.g. which side of a stranded post-copy to keep). */
-        DECISION("decision");
+        DECISION("decision"),
+        /**
+         * The destination activated the disks and runs the guest: the commit point of a
+         * pre-copy. The job completes with the source's final figures.
+         */
+        HANDOFF("handoff");
 
         private final String apiName;
 

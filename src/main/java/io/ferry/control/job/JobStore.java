@@ -68,7 +68,7 @@ public class JobStore {
         jobs.saveAndFlush(job);
         events.save(event);
         if (next.isTerminal()) {
-            guests.releaseFromJob(job.guestId(), job.id());
+            guests.releaseFromJob(job.guestId(), job.id(), job.sourceHostId(), job.guestRunState());
             publisher.publishEvent(new QueueChanged(job.id()));   // its slots are free for the queue
         }
         meters.counter("ferry.jobs.transitions", "from", from.apiName(), "to", next.apiName()).increment();
@@ -99,7 +99,7 @@ public class JobStore {
         if (!guests.get(job.guestId()).hostId().equals(job.sourceHostId())) {
             return;   // already recorded (activation, or a retried report)
         }
-        guests.moveTo(job.guestId(), hosts.find(job.destinationHostId()).orElseThrow());
+        guests.moveTo(job.guestId(), hosts.find(job.destinationHostId()).orElseThrow(), job.guestRunState());
     }
 
     /** The queue, oldest first (at most 1000: the rest wait for the next pass). */

@@ -3,6 +3,7 @@ package io.ferry.control.job;
 import jakarta.persistence.Column;
 import jakarta.persistence.Embedded;
 import io.ferry.channel.MigrationProgress;
+import io.ferry.control.guest.GuestState;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
 import jakarta.persistence.Enumerated;
@@ -85,6 +86,10 @@ public class MigrationJob {
     @Column(name = "destination_worker_instance")
     private String destinationWorkerInstance;
 
+    /** Running or paused: what the guest was when the job was made, and is wherever the job leaves it. */
+    @Column(name = "guest_run_state", nullable = false)
+    private String guestRunState;
+
     @Embedded
     private JobPolicy policy;
 
@@ -120,6 +125,7 @@ public class MigrationJob {
         this.memoryBytes = plan.memoryBytes();
         this.transferBytes = plan.transferBytes();
         this.drainId = plan.drainId();
+        this.guestRunState = plan.guestRunState().apiName();
         this.deadlines = JobDeadlines.none();
         this.status = JobStatus.QUEUED;
         this.statusReason = EngineFeatures.QUEUED_REASON;
@@ -171,6 +177,11 @@ public class MigrationJob {
             deadlines.recordRemaining(figures.ram().remaining()
                     + (figures.disk() == null ? 0 : figures.disk().remaining()), now, policy);
         }
+        updatedAt = now;
+    }
+
+    /** Something happened to the job that is not a status change (the destination took the guest over). */
+    void touch(Instant now) {
         updatedAt = now;
     }
 
@@ -246,6 +257,10 @@ public class MigrationJob {
 
     public String destinationWorkerInstance() {
         return destinationWorkerInstance;
+    }
+
+    public GuestState guestRunState() {
+        return GuestState.fromApiName(guestRunState);
     }
 
     public JobPriority priority() {

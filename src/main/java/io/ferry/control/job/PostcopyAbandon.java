@@ -91,7 +91,7 @@ public class PostcopyAbandon {
             if (!repeat) {
                 MigrationJob j = store.get(id);
                 if (!guests.get(j.guestId()).hostId().equals(kept.id())) {
-                    guests.moveTo(j.guestId(), kept);
+                    guests.moveTo(j.guestId(), kept, j.guestRunState());
                 }
                 store.note(j, JobEvent.Kind.DECISION, decision + "; " + lost.id() + "'s half is given up", actor);
                 j.recordFailure(decision);

@@ -148,7 +148,7 @@ class PolicyPlanner implements JobPlanner {
         long diskBytes = resolved.storage() == StorageMode.COPY ? disks.stream().mapToLong(Disk::sizeBytes).sum() : 0;
         JobPlan plan = new JobPlan(guest.id(), source.id(), destination.id(), resolved.parameters(),
                 resolved.priority(), resolved.policy(), guest.memoryBytes(), guest.memoryBytes() + diskBytes,
-                request.drainId());
+                request.drainId(), guest.state() == GuestState.PAUSED ? GuestState.PAUSED : GuestState.RUNNING);
         return new Candidate(destination, plan, failures);
     }
 

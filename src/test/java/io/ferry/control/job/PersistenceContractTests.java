@@ -18,6 +18,7 @@ import io.ferry.channel.GuestReport;
 import io.ferry.control.ControlPlaneApplication;
 import io.ferry.control.guest.Guest;
 import io.ferry.control.guest.GuestService;
+import io.ferry.control.guest.GuestState;
 import io.ferry.control.guest.NewGuest;
 import io.ferry.control.guest.RamBlock;
 import io.ferry.control.guest.Workload;
@@ -229,8 +230,8 @@ abstract class PersistenceContractTests {
         UUID two = UUID.randomUUID();
         assertThat(guests.claimForJob(guest.id(), one)).isTrue();
         assertThat(guests.claimForJob(guest.id(), two)).isFalse();
-        assertThat(guests.releaseFromJob(guest.id(), two)).isFalse();
-        assertThat(guests.releaseFromJob(guest.id(), one)).isTrue();
+        assertThat(guests.releaseFromJob(guest.id(), two, "host-a", GuestState.RUNNING)).isFalse();
+        assertThat(guests.releaseFromJob(guest.id(), one, "host-a", GuestState.RUNNING)).isTrue();
         assertThat(guests.claimForJob(guest.id(), two)).isTrue();
     }
 
