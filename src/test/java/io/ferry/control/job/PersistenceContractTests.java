@@ -274,7 +274,7 @@ abstract class PersistenceContractTests {
             UUID id = new UUID(random.nextLong() & Long.MAX_VALUE, random.nextLong() & Long.MAX_VALUE);
             MigrationJob job = MigrationJob.queue(id, new JobPlan(i % 4 == 0 ? guest : UUID.randomUUID(), route[0],
                     route[1], new MigrationParameters(0, 300, StorageMode.SHARED, false, false, false, "none", 1, false,
-                    0, false, 0), JobPriority.USER, JobPolicy.none(0), 1, 1, null),
+                    0, false, 0), JobPriority.USER, JobPolicy.none(0), 1, 1, null, io.ferry.control.guest.GuestState.RUNNING),
                     base.plusSeconds(i / 3).plusNanos(i % 5 == 0 ? 0 : 1000));   // groups of equal createdAt
             job.transitionTo(i % 2 == 0 ? JobStatus.CANCELLED : JobStatus.FAILED, "test", "test", base);
             made.add(jobRepository.save(job));
