@@ -16,7 +16,8 @@ import picocli.CommandLine.Unmatched;
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
         description = "Live-migration orchestrator.",
         subcommands = {FerryApplication.Serve.class, WorkerCommand.class, PrecopyBenchmark.class,
-                BlockCopyBenchmark.class, PostcopyBenchmark.class, io.ferry.bench.FleetBenchmark.class})
+                BlockCopyBenchmark.class, PostcopyBenchmark.class, io.ferry.bench.FleetBenchmark.class,
+                io.ferry.bench.ControlBenchmark.class})
 public final class FerryApplication {
 
     public static void main(String[] args) {

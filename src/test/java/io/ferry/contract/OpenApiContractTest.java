@@ -206,7 +206,7 @@ class OpenApiContractTest {
         Map<String, JsonNode> query = new java.util.HashMap<>();
         spec.path("paths").path("/api/v1/migrations").path("get").path("parameters")
                 .forEach(p -> query.put(deref(p).path("name").asString(), deref(p).path("schema")));
-        assertThat(query.keySet()).containsExactlyInAnyOrder("status", "guestId", "hostId", "page", "size");
+        assertThat(query.keySet()).containsExactlyInAnyOrder("status", "guestId", "hostId", "after", "page", "size");
         assertThat(query.get("page").path("minimum").asInt()).isZero();
         assertThat(query.get("page").path("default").asInt()).isZero();
         assertThat(query.get("size").path("minimum").asInt()).isEqualTo(1);
@@ -419,7 +419,10 @@ class OpenApiContractTest {
                 .replace("\"finishedAt\":null", "\"finishedAt\":\"2026-01-02T03:04:07.5Z\"");
         assertConforms("POST", "/api/v1/migrations/" + JOB_ID + "/cancel", 200, JSON, finished);
         assertConforms("GET", "/api/v1/migrations?status=queued&guestId=" + GUEST_ID + "&page=0&size=20", 200, JSON,
-                "{\"items\":[" + QUEUED_JOB + "],\"page\":0,\"size\":20,\"totalItems\":1,\"totalPages\":1}");
+                "{\"items\":[" + QUEUED_JOB + "],\"page\":0,\"size\":20,\"totalItems\":1,\"totalPages\":1,\"next\":null}");
+        assertConforms("GET", "/api/v1/migrations?after=MTc2NzMyMzA0NTEyMzQ1Njo&size=1", 200, JSON,
+                "{\"items\":[" + QUEUED_JOB + "],\"page\":null,\"size\":1,\"totalItems\":null,\"totalPages\":null,"
+                + "\"next\":\"MTc2NzMyMzA0NTEyMzQ1Njo\"}");
         assertThatCode(() -> contract.assertResponseConforms("POST", "/api/v1/migrations", 202, JSON, QUEUED_JOB,
                 Map.of("location", List.of("/api/v1/migrations/" + JOB_ID)))).doesNotThrowAnyException();
     }

@@ -164,6 +164,23 @@ abstract class ControlPlaneApiTests extends ApiTestSupport {
     // ---- migrations -----------------------------------------------------------------------
 
     @Test
+    void aListPagesByCursorAndRefusesAMalformedOneNamingAfter() {
+        JsonNode first = api.get("/api/v1/migrations?size=1").json();
+        if (!first.get("next").isNull()) {
+            JsonNode second = api.get("/api/v1/migrations?size=1&after=" + first.get("next").asString()).json();
+            assertThat(second.get("totalItems").isNull()).isTrue();
+            assertThat(second.get("items").get(0).get("id")).isNotEqualTo(first.get("items").get(0).get("id"));
+        }
+        assertThat(api.get("/api/v1/migrations?page=1&after=" + "MTIzOmZvbw").status()).isEqualTo(400);
+        for (String bad : List.of("not-a-cursor", "%25%25", "MTIzOmZvbw")) {   // garbage, not base64url, "123:foo"
+            ApiClient.Reply refused = api.get("/api/v1/migrations?after=" + bad);
+            assertThat(refused.status()).as(bad).isEqualTo(400);
+            assertThat(refused.contentType()).startsWith("application/problem+json");
+            assertThat(refused.json().get("errors").findValuesAsString("field")).containsExactly("after");
+        }
+    }
+
+    @Test
     void aJobShowsItsResolvedParametersProgressAndTimeline(CapturedOutput output) {
         String guestId = createGuest("host-a", 16 * MIB);
         ApiClient.Reply created = api.post("/api/v1/migrations", Map.of("guestId", guestId,
@@ -192,11 +209,11 @@ abstract class ControlPlaneApiTests extends ApiTestSupport {
         assertThat(tuned.get("parameters").get("downtimeLimitMs").asLong()).isEqualTo(40);
         assertThat(api.patch("/api/v1/migrations/" + jobId, Map.of()).status()).isEqualTo(400);
 
-        JsonNode page = api.get("/api/v1/migrations?guestId=" + guestId).json();
+        JsonNode page = api.get("/api/v1/migrations?page=0&guestId=" + guestId).json();
         assertThat(page.get("totalItems").asLong()).isEqualTo(1);
         assertThat(api.get("/api/v1/migrations?status=active&hostId=host-b&size=200").json().get("items")
                 .findValuesAsString("id")).contains(jobId);
-        assertThat(api.get("/api/v1/migrations?status=completed&guestId=" + guestId).json().get("totalItems").asLong())
+        assertThat(api.get("/api/v1/migrations?page=0&status=completed&guestId=" + guestId).json().get("totalItems").asLong())
                 .isZero();
         assertThat(api.get("/api/v1/migrations?status=sleeping").status()).isEqualTo(400);
         assertThat(api.get("/api/v1/migrations?size=0").status()).isEqualTo(400);
@@ -248,7 +265,7 @@ abstract class ControlPlaneApiTests extends ApiTestSupport {
         assertThat(first.status()).isEqualTo(202);
         assertThat(retry.status()).isEqualTo(202);
         assertThat(retry.json().get("id")).isEqualTo(first.json().get("id"));
-        assertThat(api.get("/api/v1/migrations?guestId=" + guestId).json().get("totalItems").asLong()).isEqualTo(1);
+        assertThat(api.get("/api/v1/migrations?page=0&guestId=" + guestId).json().get("totalItems").asLong()).isEqualTo(1);
         assertThat(api.post("/api/v1/migrations", body, Map.of("Idempotency-Key", "")).status()).isEqualTo(400);
     }
 
@@ -269,7 +286,7 @@ abstract class ControlPlaneApiTests extends ApiTestSupport {
     @Test
     void impossibleOrUnsupportedMigrationsAreRefusedWithoutAJobRecord() {
         String guestId = createGuest("host-a", 16 * MIB);
-        long before = api.get("/api/v1/migrations").json().get("totalItems").asLong();
+        long before = api.get("/api/v1/migrations?page=0").json().get("totalItems").asLong();
 
         ApiClient.Reply same = api.post("/api/v1/migrations", Map.of("guestId", guestId, "destinationHostId", "host-a"));
         assertThat(same.status()).isEqualTo(422);
@@ -327,7 +344,7 @@ abstract class ControlPlaneApiTests extends ApiTestSupport {
                 .isEqualTo(422);
         assertThat(tooLarge.json().get("detail").asString()).contains("does not fit");
 
-        assertThat(api.get("/api/v1/migrations").json().get("totalItems").asLong()).isEqualTo(before);
+        assertThat(api.get("/api/v1/migrations?page=0").json().get("totalItems").asLong()).isEqualTo(before);
         assertThat(api.get("/api/v1/guests/" + guestId).json().get("activeMigrationId").isNull()).isTrue();
         assertThat(api.get("/api/v1/migrations/" + UUID.randomUUID()).status()).isEqualTo(404);
     }

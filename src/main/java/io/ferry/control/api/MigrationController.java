@@ -4,6 +4,8 @@ import io.ferry.control.api.MigrationRequests.Capabilities;
 import io.ferry.control.api.MigrationRequests.CreateMigration;
 import io.ferry.control.api.MigrationRequests.Parameters;
 import io.ferry.control.api.MigrationRequests.TuneMigration;
+import io.ferry.control.job.JobCursor;
+import io.ferry.control.job.JobFilter;
 import io.ferry.control.job.JobStatus;
 import io.ferry.control.job.MigrationJob;
 import io.ferry.control.job.JobViews;
@@ -23,8 +25,6 @@ import java.net.URI;
 import java.security.Principal;
 import java.util.List;
 import java.util.UUID;
-import org.springframework.data.domain.PageRequest;
-import org.springframework.data.domain.Sort;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PatchMapping;
@@ -78,15 +78,28 @@ class MigrationController {
                 requested(body.parameters())), dirtyRateWindowMs));
     }
 
+    /**
+     * Newest first. {@code after} (the {@code next} of the page before) is the way to page:
+     * each page is an index range scan from where the last one stopped, and nothing is counted.
+     * {@code page} still works and counts the jobs (a scan of every match), and skips the
+     * earlier pages' jobs to get there.
+     */
     @GetMapping
     PageResponse<MigrationResponse> list(@RequestParam(required = false) String status,
                                          @RequestParam(required = false) UUID guestId,
                                          @RequestParam(required = false) String hostId,
-                                         @RequestParam(defaultValue = "0") @Min(0) int page,
+                                         @RequestParam(required = false) String after,
+                                         @RequestParam(required = false) @Min(0) Integer page,
                                          @RequestParam(defaultValue = "20") @Min(1) @Max(200) int size) {
-        JobStatus wanted = status == null ? null : parseStatus(status);
-        return PageResponse.of(views.search(wanted, guestId, hostId,
-                PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt"))), this::view);
+        JobFilter filter = new JobFilter(status == null ? null : parseStatus(status), guestId, hostId);
+        if (page != null) {
+            if (after != null) {
+                throw new InvalidRequestException("page", "give either page or after, not both");
+            }
+            return PageResponse.of(views.page(filter, page, size), page, size, this::view);
+        }
+        return PageResponse.of(views.list(filter, after == null ? null : parseCursor(after), size), null, size,
+                this::view);
     }
 
     @GetMapping("/{jobId}")
@@ -142,6 +155,14 @@ class MigrationController {
 
     private MigrationResponse view(MigrationJob job) {
         return MigrationResponse.of(job, views.progress(job), views.diskStates(job));
+    }
+
+    private static JobCursor parseCursor(String after) {
+        try {
+            return JobCursor.decode(after);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException("after", e.getMessage() + ": pass the next of an earlier page");
+        }
     }
 
     private static JobStatus parseStatus(String status) {

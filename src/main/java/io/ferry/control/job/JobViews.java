@@ -7,8 +7,6 @@ import io.ferry.control.ownership.OwnershipService;
 import io.ferry.control.ownership.OwnershipState;
 import java.util.List;
 import java.util.UUID;
-import org.springframework.data.domain.Page;
-import org.springframework.data.domain.Pageable;
 import org.springframework.stereotype.Service;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -17,16 +15,16 @@ import tools.jackson.databind.json.JsonMapper;
 public class JobViews {
 
     private final JobStore store;
-    private final MigrationJobRepository jobs;
+    private final JobListQuery lists;
     private final JobEventRepository events;
     private final GuestService guests;
     private final OwnershipService ownership;
     private final JsonMapper json;
 
-    JobViews(JobStore store, MigrationJobRepository jobs, JobEventRepository events, GuestService guests,
+    JobViews(JobStore store, JobListQuery lists, JobEventRepository events, GuestService guests,
              OwnershipService ownership, JsonMapper json) {
         this.store = store;
-        this.jobs = jobs;
+        this.lists = lists;
         this.events = events;
         this.guests = guests;
         this.ownership = ownership;
@@ -37,8 +35,14 @@ public class JobViews {
         return store.get(id);
     }
 
-    public Page<MigrationJob> search(JobStatus status, UUID guestId, String hostId, Pageable page) {
-        return jobs.search(status, guestId, hostId, page);
+    /** Jobs newest first, {@code size} of them after {@code after} (keyset: as fast on page 5000 as on page 1). */
+    public JobPage list(JobFilter filter, JobCursor after, int size) {
+        return lists.byCursor(filter, after, size);
+    }
+
+    /** Page {@code page} of the jobs newest first, with their count; deep pages cost more: prefer {@link #list(JobFilter, JobCursor, int)}. */
+    public JobPage page(JobFilter filter, int page, int size) {
+        return lists.byNumber(filter, page, size);
     }
 
     public List<JobEvent> events(UUID id) {

@@ -5,6 +5,7 @@ import io.ferry.channel.MigrationProgress;
 import io.ferry.control.admission.AdmissionService;
 import io.ferry.control.host.HostService;
 import io.ferry.control.host.WorkerGateway;
+import io.ferry.control.job.JobFilter;
 import io.ferry.control.job.JobPlan;
 import io.ferry.control.job.JobPlanner;
 import io.ferry.control.job.JobStatus;
@@ -14,8 +15,6 @@ import io.ferry.control.job.MigrationJob;
 import io.ferry.control.job.NewMigration;
 import java.util.List;
 import org.springframework.beans.factory.annotation.Value;
-import org.springframework.data.domain.PageRequest;
-import org.springframework.data.domain.Sort;
 import org.springframework.stereotype.Service;
 import org.springframework.util.unit.DataSize;
 
@@ -118,8 +117,7 @@ public class PreflightService {
     private LinkHistory history(String source, String destination) {
         long best = 0;
         long leastDowntime = -1;
-        for (MigrationJob j : views.search(JobStatus.COMPLETED, null, source,
-                PageRequest.of(0, 20, Sort.by(Sort.Direction.DESC, "createdAt")))) {
+        for (MigrationJob j : views.list(new JobFilter(JobStatus.COMPLETED, null, source), null, 20).items()) {
             if (!j.destinationHostId().equals(destination)) {
                 continue;
             }

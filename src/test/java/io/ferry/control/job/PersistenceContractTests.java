@@ -30,6 +30,7 @@ import io.ferry.control.ownership.DiskOwnership;
 import io.ferry.control.ownership.OwnershipConflictException;
 import io.ferry.control.ownership.OwnershipService;
 import io.ferry.control.ownership.OwnershipState;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -249,8 +250,70 @@ abstract class PersistenceContractTests {
         } finally {
             pool.shutdownNow();
         }
-        assertThat(views.search(null, guest.id(), null, org.springframework.data.domain.Pageable.unpaged())
-                .getTotalElements()).isEqualTo(1);
+        assertThat(views.page(new JobFilter(null, guest.id(), null), 0, 20).totalItems()).isEqualTo(1);
+    }
+
+    /**
+     * Keyset paging: walking a list with the cursor gives every matching job exactly once,
+     * newest first, with ties on createdAt broken by id, under every filter; page numbers agree.
+     */
+    @Test
+    void aCursorWalksEveryJobOnceInOrderUnderEveryFilter() {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        String x = "x-" + run;
+        String y = "y-" + run;
+        String z = "z-" + run;
+        UUID guest = UUID.randomUUID();
+        // after every other job of the suite (they are created now), so the unfiltered list starts with these
+        Instant base = Instant.parse("2100-01-01T00:00:00Z");
+        java.util.Random random = new java.util.Random(11);
+        List<MigrationJob> made = new java.util.ArrayList<>();
+        for (int i = 0; i < 25; i++) {
+            String[] route = i % 3 == 0 ? new String[] {x, y} : i % 3 == 1 ? new String[] {y, x} : new String[] {z, y};
+            // ids with both halves positive: Java's UUID order is then the databases' (unsigned) order
+            UUID id = new UUID(random.nextLong() & Long.MAX_VALUE, random.nextLong() & Long.MAX_VALUE);
+            MigrationJob job = MigrationJob.queue(id, new JobPlan(i % 4 == 0 ? guest : UUID.randomUUID(), route[0],
+                    route[1], new MigrationParameters(0, 300, StorageMode.SHARED, false, false, false, "none", 1, false,
+                    0, false, 0), JobPriority.USER, JobPolicy.none(0), 1, 1, null, io.ferry.control.guest.GuestState.RUNNING),
+                    base.plusSeconds(i / 3).plusNanos(i % 5 == 0 ? 0 : 1000));   // groups of equal createdAt
+            job.transitionTo(i % 2 == 0 ? JobStatus.CANCELLED : JobStatus.FAILED, "test", "test", base);
+            made.add(jobRepository.save(job));
+        }
+        java.util.Comparator<MigrationJob> newestFirst = java.util.Comparator.comparing(MigrationJob::createdAt)
+                .thenComparing(MigrationJob::id).reversed();
+        List<JobFilter> filters = List.of(JobFilter.ALL, new JobFilter(null, null, x), new JobFilter(null, null, y),
+                new JobFilter(JobStatus.FAILED, null, x), new JobFilter(null, guest, null),
+                new JobFilter(JobStatus.CANCELLED, guest, null), new JobFilter(JobStatus.CANCELLED, guest, y),
+                new JobFilter(JobStatus.FAILED, null, null));
+        for (JobFilter filter : filters) {
+            List<UUID> expected = made.stream().filter(j -> matches(filter, j)).sorted(newestFirst)
+                    .map(MigrationJob::id).toList();
+            List<UUID> walked = new java.util.ArrayList<>();
+            JobCursor next = null;
+            do {
+                JobPage page = views.list(filter, next == null ? null
+                        : JobCursor.decode(next.encode()), 4);   // through the wire form, as a client does
+                page.items().forEach(j -> walked.add(j.id()));
+                next = page.next();
+                assertThat(page.totalItems()).isNull();
+            } while (next != null && walked.size() < expected.size());
+            // the unfiltered list goes on with the suite's other jobs: compare its first entries
+            assertThat(filter == JobFilter.ALL ? walked.subList(0, expected.size()) : walked).as(filter.toString())
+                    .containsExactlyElementsOf(expected);
+            if (filter != JobFilter.ALL) {
+                assertThat(next).as(filter + ": no cursor after the last page").isNull();
+                JobPage second = views.page(filter, 1, 3);
+                assertThat(second.totalItems()).isEqualTo(expected.size());
+                assertThat(second.items()).extracting(MigrationJob::id)
+                        .containsExactlyElementsOf(expected.subList(Math.min(3, expected.size()),
+                                Math.min(6, expected.size())));
+            }
+        }
+    }
+
+    private static boolean matches(JobFilter f, MigrationJob j) {
+        return (f.status() == null || j.status() == f.status()) && (f.guestId() == null || f.guestId().equals(j.guestId()))
+                && (f.hostId() == null || f.hostId().equals(j.sourceHostId()) || f.hostId().equals(j.destinationHostId()));
     }
 
     @Test
