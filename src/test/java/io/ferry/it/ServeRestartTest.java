@@ -49,12 +49,14 @@ class ServeRestartTest {
     void aCompletionTimeoutThatPassesWhileTheControlPlaneIsDownStillFires() throws Exception {
         int port = FerryProcess.freePort();
         ApiClient api = start(port);
-        // 16 MiB is 1/64 GiB: 768 s per GiB gives the job 12 s; 1 MiB/s against ~4 MB/s of dirtying never converges
+        // 16 MiB is 1/64 GiB: 768 s per GiB gives the job 12 s; at 1 MiB/s with a 10 ms limit (2 pages), a guest
+        // asking for 20000 writes/s into ~200 hot pages never converges, however slow the machine
         assertThat(api.post("/api/v1/policies", Map.of("name", "bounded", "completionTimeoutPerGiB", 768,
                 "maxBandwidth", 1 << 20, "downtimeLimitMs", 10, "escalation", List.of("abort"))).status())
                 .isEqualTo(201);
         String guestId = api.post("/api/v1/guests", Map.of("name", "bounded", "hostId", "host-a",
-                "memoryBytes", 16L << 20, "workload", Map.of("dirtyPagesPerSecond", 1000, "seed", 3)))
+                "memoryBytes", 16L << 20, "workload", Map.of("dirtyPagesPerSecond", 20000, "hotSetFraction", 0.05,
+                        "seed", 3)))
                 .json().get("id").asString();
         String jobId = api.post("/api/v1/migrations", Map.of("guestId", guestId, "destinationHostId", "host-b"))
                 .json().get("id").asString();

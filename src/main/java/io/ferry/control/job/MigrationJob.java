@@ -173,7 +173,8 @@ public class MigrationJob {
 
     void recordProgress(String progressJson, MigrationProgress figures, Instant now) {
         progress = progressJson;
-        if (status == JobStatus.ACTIVE || status == JobStatus.SETUP) {
+        // before the first page went out "remaining" is not known yet (reported as 0): not a low
+        if ((status == JobStatus.ACTIVE || status == JobStatus.SETUP) && figures.ram().transferred() > 0) {
             deadlines.recordRemaining(figures.ram().remaining()
                     + (figures.disk() == null ? 0 : figures.disk().remaining()), now, policy);
         }
