@@ -1,9 +1,7 @@
 package io.ferry.bench;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.StringReader;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -12,7 +10,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -23,8 +20,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -35,7 +30,6 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import tools.jackson.databind.JsonNode;
@@ -129,7 +123,7 @@ public final class ControlBenchmark implements Callable<Integer> {
                     try (Statement s = db.createStatement()) {
                         s.execute("drop schema " + schema + " cascade");
                     }
-                    deleteTree(dataDir);
+                    LocalControlPlane.deleteTree(dataDir);
                 }
             }
         } finally {
@@ -168,23 +162,11 @@ public final class ControlBenchmark implements Callable<Integer> {
     // ------------------------------------------------------------------ the control plane
 
     private void startServe(String url, String user, String password) throws Exception {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        byte[] secret = new byte[24];
-        new SecureRandom().nextBytes(secret);
-        token = HexFormat.of().formatHex(secret);
+        int port = LocalControlPlane.freePort();
+        token = LocalControlPlane.newToken();
         base = "http://127.0.0.1:" + port;
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m"));
-        String classPath = System.getProperty("java.class.path");
-        if (classPath.endsWith(".jar") && !classPath.contains(File.pathSeparator)) {
-            cmd.addAll(List.of("-jar", classPath));
-        } else {
-            cmd.addAll(List.of("-cp", classPath, "io.ferry.FerryApplication"));
-        }
-        cmd.addAll(List.of("serve", "--server.port=" + port, "--ferry.data-dir=" + dataDir,
-                "--ferry.api.token=" + token, "--ferry.workers.launch=external",
+        List<String> cmd = LocalControlPlane.serveCommand(port, dataDir, token);
+        cmd.addAll(List.of("--ferry.workers.launch=external",
                 // the hosts are rows without workers: their heartbeats must not run out during the run
                 "--ferry.worker.heartbeat-timeout=24h",
                 "--spring.datasource.url=" + url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema,
@@ -559,13 +541,5 @@ public final class ControlBenchmark implements Callable<Integer> {
         System.out.println("| jobs | seq scans/s | rows by seq scan/s | index scans/s | rows by index/s |");
         System.out.println("|---:|---:|---:|---:|---:|");
         idle.forEach((n, v) -> System.out.printf(Locale.ROOT, "| %,d | %d | %d | %d | %d |%n", n, v[0], v[1], v[2], v[3]));
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            System.err.println("could not delete " + dir + ": " + e);
-        }
     }
 }

@@ -130,23 +130,11 @@ final class LocalControlPlane implements AutoCloseable {
     }
 
     private void startServe(long capacityBytes) throws Exception {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        byte[] secret = new byte[24];
-        new SecureRandom().nextBytes(secret);
-        token = HexFormat.of().formatHex(secret);
+        int port = freePort();
+        token = newToken();
         base = "http://127.0.0.1:" + port;
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m"));
-        String classPath = System.getProperty("java.class.path");
-        if (classPath.endsWith(".jar") && !classPath.contains(File.pathSeparator)) {
-            cmd.addAll(List.of("-jar", classPath));   // the packaged (Spring Boot) ferry.jar
-        } else {
-            cmd.addAll(List.of("-cp", classPath, "io.ferry.FerryApplication"));
-        }
-        cmd.addAll(List.of("serve", "--server.port=" + port, "--ferry.data-dir=" + dataDir,
-                "--ferry.api.token=" + token, "--ferry.workers.local.hosts=" + String.join(",", hosts),
+        List<String> cmd = serveCommand(port, dataDir, token);
+        cmd.addAll(List.of("--ferry.workers.local.hosts=" + String.join(",", hosts),
                 "--ferry.workers.local.memory-capacity=" + capacityBytes));
         progress.print("starting ferry serve on port %d, data dir %s (log: serve.log)", port, dataDir);
         serve = new ProcessBuilder(cmd).redirectErrorStream(true)
@@ -207,7 +195,35 @@ final class LocalControlPlane implements AutoCloseable {
         serve = null;
     }
 
-    private static void deleteTree(Path dir) {
+    /** A port free on loopback now. */
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** A random API token for one run. */
+    static String newToken() {
+        byte[] secret = new byte[24];
+        new SecureRandom().nextBytes(secret);
+        return HexFormat.of().formatHex(secret);
+    }
+
+    /** {@code java … ferry serve} on {@code port} with this data dir and token; callers add their own options. */
+    static List<String> serveCommand(int port, Path dataDir, String token) {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m"));
+        String classPath = System.getProperty("java.class.path");
+        if (classPath.endsWith(".jar") && !classPath.contains(File.pathSeparator)) {
+            cmd.addAll(List.of("-jar", classPath));   // the packaged (Spring Boot) ferry.jar
+        } else {
+            cmd.addAll(List.of("-cp", classPath, "io.ferry.FerryApplication"));
+        }
+        cmd.addAll(List.of("serve", "--server.port=" + port, "--ferry.data-dir=" + dataDir,
+                "--ferry.api.token=" + token));
+        return cmd;
+    }
+
+    static void deleteTree(Path dir) {
         try (Stream<Path> paths = Files.walk(dir)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {
