@@ -141,6 +141,13 @@ public class JobLeases {
         });
     }
 
+    /** The job's lease as stored, if it has one (a running job). */
+    public java.util.Optional<Lease> current(UUID jobId) {
+        return jdbc.query("select job_id, owner, epoch, expires_at from job_leases where job_id = ?",
+                (rs, n) -> new Lease(rs.getObject(1, UUID.class), rs.getString(2), rs.getLong(3),
+                        rs.getObject(4, OffsetDateTime.class).toInstant()), jobId).stream().findFirst();
+    }
+
     /** The leases of these jobs as stored (a job without a row has none). */
     public Map<UUID, Lease> of(Collection<UUID> jobIds) {
         Map<UUID, Lease> leases = new HashMap<>();
