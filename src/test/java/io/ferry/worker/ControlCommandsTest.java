@@ -32,7 +32,7 @@ class ControlCommandsTest {
     void setUp() {
         guests = new GuestHost(datastore, "test-instance");
         Migrations migrations = new Migrations("host-a", guests, null, report -> { }, null, FaultInjector.none(),
-                Duration.ofSeconds(1));
+                Duration.ofSeconds(1), new WorkerMetrics("host-a"));
         commands = new ControlCommands("host-a", "test-instance", guests, migrations, null);
         guests.create(new CreateGuestCommand(guestId, List.of(new RamBlockLayout("pc.ram", 16L << 20)), List.of(),
                 4096, new WorkloadSettings(5000, 0.5, 0, 1)));
