@@ -19,7 +19,7 @@ public final class ControlChannel {
     // control plane → worker
     public static final String STATUS = "/v1/status";
     public static final String GUESTS = "/v1/guests";
-    /** POST incoming | outgoing; POST {jobId}/cancel | tune | postcopy | recover | force-complete | abandon. */
+    /** GET {jobId}: what the worker knows of it; POST incoming | outgoing; POST {jobId}/cancel | tune | postcopy | recover | force-complete | abandon. */
     public static final String MIGRATIONS = "/v1/migrations";
 
     public static String register(String hostId) {

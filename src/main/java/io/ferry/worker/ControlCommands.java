@@ -5,6 +5,7 @@ import io.ferry.channel.ControlChannel;
 import io.ferry.channel.CreateGuestCommand;
 import io.ferry.channel.DirtyRateCommand;
 import io.ferry.channel.ErrorReply;
+import io.ferry.channel.MigrationStateReport;
 import io.ferry.channel.StartIncomingCommand;
 import io.ferry.channel.StartOutgoingCommand;
 import io.ferry.channel.TuneMigrationCommand;
@@ -26,6 +27,7 @@ final class ControlCommands {
 
     private static final Logger log = LoggerFactory.getLogger(ControlCommands.class);
     private static final Pattern GUEST = Pattern.compile(ControlChannel.GUESTS + "/([0-9a-fA-F-]{36})(/[a-z-]+)?");
+    private static final Pattern MIGRATION_STATE = Pattern.compile(ControlChannel.MIGRATIONS + "/([0-9a-fA-F-]{36})");
     private static final Pattern MIGRATION = Pattern.compile(ControlChannel.MIGRATIONS + "/([0-9a-fA-F-]{36})/([a-z-]+)");
 
     record Reply(int status, Object body) {
@@ -82,6 +84,11 @@ final class ControlCommands {
         if (path.equals(ControlChannel.MIGRATIONS + "/outgoing") && method.equals("POST")) {
             migrations.startOutgoing(json.readValue(body, StartOutgoingCommand.class));
             return new Reply(202, null);
+        }
+        Matcher known = MIGRATION_STATE.matcher(path);
+        if (known.matches() && method.equals("GET")) {
+            UUID jobId = UUID.fromString(known.group(1));
+            return new Reply(200, new MigrationStateReport(jobId, instance, migrations.knowledge(jobId)));
         }
         Matcher mm = MIGRATION.matcher(path);
         if (mm.matches() && method.equals("POST")) {

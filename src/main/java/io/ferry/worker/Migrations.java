@@ -2,6 +2,7 @@ package io.ferry.worker;
 
 import io.ferry.channel.AbandonCommand;
 import io.ferry.channel.AbandonReport;
+import io.ferry.channel.MigrationKnowledge;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.StartIncomingCommand;
 import io.ferry.channel.StartOutgoingCommand;
@@ -140,6 +141,24 @@ final class Migrations implements IncomingRegistry {
         thread.setDaemon(true);
         threads.add(thread);
         thread.start();
+    }
+
+    /** What this worker process knows of the job (see {@link MigrationKnowledge}). */
+    MigrationKnowledge knowledge(UUID jobId) {
+        if (outgoing.containsKey(jobId)) {
+            return MigrationKnowledge.SENDING;
+        }
+        Boolean handedOver = finished.get(jobId);
+        if (handedOver != null) {
+            return handedOver ? MigrationKnowledge.HANDED_OVER : MigrationKnowledge.ENDED;
+        }
+        if (receiving.containsKey(jobId)) {
+            return MigrationKnowledge.RECEIVING;
+        }
+        if (expected.containsKey(jobId)) {
+            return MigrationKnowledge.EXPECTED;
+        }
+        return MigrationKnowledge.UNKNOWN;
     }
 
     /** True when the cancel will be honoured; false when the switchover already began. */

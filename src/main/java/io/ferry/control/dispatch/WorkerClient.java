@@ -80,6 +80,13 @@ class WorkerClient implements WorkerGateway {
     }
 
     @Override
+    public io.ferry.channel.MigrationStateReport migrationState(Host host, UUID jobId) {
+        return call(host, "ask about migration " + jobId, r -> r.get()
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId).retrieve()
+                .body(io.ferry.channel.MigrationStateReport.class));
+    }
+
+    @Override
     public void startOutgoing(Host host, StartOutgoingCommand command) {
         call(host, "start migration " + command.jobId(), r -> r.post()
                 .uri(base(host) + ControlChannel.MIGRATIONS + "/outgoing").body(command).retrieve().toBodilessEntity());
