@@ -735,7 +735,8 @@ class OpenApiContractTest {
             + "\"nextEscalation\":\"postcopy\",\"nextEscalationAt\":null},\"progress\":null,\"disks\":[{\"diskId\":\"%s\",\"name\":\"root\","
             + "\"ownerHostId\":\"host-a\",\"ownershipState\":\"active\",\"generation\":1,\"sourceSide\":\"active\","
             + "\"destinationSide\":\"absent\"}],\"createdAt\":\"2026-01-02T03:04:05.123456Z\","
-            + "\"drainId\":null,\"updatedAt\":\"2026-01-02T03:04:05.123456Z\",\"startedAt\":null,\"finishedAt\":null}")
+            + "\"driver\":null,\"drainId\":null,\"updatedAt\":\"2026-01-02T03:04:05.123456Z\",\"startedAt\":null,"
+            + "\"finishedAt\":null}")
             .formatted(JOB_ID, GUEST_ID, DISK_ID);
 
     // ------------------------------------------------------------------ helpers
