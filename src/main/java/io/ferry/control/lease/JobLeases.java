@@ -81,6 +81,12 @@ public class JobLeases {
         return held.containsKey(jobId);
     }
 
+    /** The epoch of this replica's lease on the job, 0 when it does not drive it. */
+    public long epochOf(UUID jobId) {
+        Long epoch = held.get(jobId);
+        return epoch == null ? 0 : epoch;
+    }
+
     /** The jobs this replica drives. */
     public Set<UUID> driven() {
         return Set.copyOf(held.keySet());
