@@ -226,7 +226,9 @@ class MigrationDispatcher {
         if (source != null && !source.isReachable() && source.lastHeartbeatAt().plus(sourceLostAfter).isBefore(now)) {
             return "source host '" + source.id() + "' unreachable since " + source.lastHeartbeatAt();
         }
-        if (job.status() == JobStatus.SETUP && job.updatedAt().plus(setupTimeout).isBefore(now)) {
+        Instant setupSince = job.updatedAt().isAfter(leases.drivenSince(job.id())) ? job.updatedAt()
+                : leases.drivenSince(job.id());   // a takeover (or restart) does not inherit time nobody drove the job
+        if (job.status() == JobStatus.SETUP && setupSince.plus(setupTimeout).isBefore(now)) {
             return "setup did not finish within " + setupTimeout.toSeconds() + " s";
         }
         return null;
