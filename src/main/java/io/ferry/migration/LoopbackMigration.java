@@ -72,6 +72,13 @@ public final class LoopbackMigration implements AutoCloseable {
 
     private volatile String route;
 
+    private volatile TransferMeter meter = new TransferMeter();
+
+    /** The source's byte counts of every later run go to {@code meter}, as a worker's do. */
+    public void countInto(TransferMeter meter) {
+        this.meter = meter;
+    }
+
     /** The source connects to {@code address} (e.g. a proxy in front of {@link #dataAddress()}) instead. */
     public void routeThrough(String address) {
         this.route = address;
@@ -193,6 +200,7 @@ public final class LoopbackMigration implements AutoCloseable {
                 route != null ? route : dataAddress(), sourceSecret, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages, base,
                 HANDOFF_TIMEOUT, postcopy), guest(source), sourceGroup, reporter, disks, FaultInjector.none(),
                 (id, ok) -> outcome.complete(null));   // no final report: an abandoned post-copy
+        migration.countInto(meter);
         Thread thread = new Thread(migration, "migration-" + jobId);
         sourceThread = thread;
         thread.start();

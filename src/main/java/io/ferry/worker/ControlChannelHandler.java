@@ -1,5 +1,6 @@
 package io.ferry.worker;
 
+import io.ferry.channel.ControlChannel;
 import io.ferry.channel.ErrorReply;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -10,6 +11,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
@@ -20,18 +22,30 @@ import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Authenticates one control-channel request and answers it with the command's JSON reply. */
+/**
+ * Authenticates one control-channel request and answers it with the command's JSON reply.
+ *
+ * <p>One request needs no token: {@code GET /metrics}, the Prometheus text exposition. It is
+ * open for the same reason the control plane's {@code /actuator/prometheus} is: scrapers find
+ * pods by annotation and carry no per-cluster secret, and what it shows (this host's byte
+ * counts, fault latencies, JVM figures) is no secret and changes nothing. Every other path,
+ * and every other method on it, still needs the worker token.
+ */
 final class ControlChannelHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+    static final String METRICS = "/metrics";
 
     private static final Logger log = LoggerFactory.getLogger(ControlChannelHandler.class);
 
     private final byte[] expectedAuthorization;
     private final ControlCommands commands;
+    private final WorkerMetrics metrics;
     private final Executor commandThreads;
 
-    ControlChannelHandler(String token, ControlCommands commands, Executor commandThreads) {
+    ControlChannelHandler(String token, ControlCommands commands, WorkerMetrics metrics, Executor commandThreads) {
         this.expectedAuthorization = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
         this.commands = commands;
+        this.metrics = metrics;
         this.commandThreads = commandThreads;
     }
 
@@ -42,6 +56,13 @@ final class ControlChannelHandler extends SimpleChannelInboundHandler<FullHttpRe
             respond(ctx, new ControlCommands.Reply(400, new ErrorReply("malformed HTTP request")), keepAlive);
             return;
         }
+        String uri = request.uri();
+        int q = uri.indexOf('?');
+        String path = q < 0 ? uri : uri.substring(0, q);
+        if (path.equals(METRICS) && request.method().equals(HttpMethod.GET)) {
+            scrape(ctx, keepAlive);
+            return;
+        }
         String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION, "");
         if (!MessageDigest.isEqual(expectedAuthorization, authorization.getBytes(StandardCharsets.UTF_8))) {
             log.warn("control channel: refused {} {} from {}: bad or missing token", request.method(), request.uri(),
@@ -50,13 +71,29 @@ final class ControlChannelHandler extends SimpleChannelInboundHandler<FullHttpRe
             return;
         }
         String method = request.method().name();
-        String uri = request.uri();
-        int q = uri.indexOf('?');
-        String path = q < 0 ? uri : uri.substring(0, q);
         String query = q < 0 ? null : uri.substring(q + 1);
         byte[] body = ByteBufUtil.getBytes(request.content());
+        long driverEpoch;
         try {
-            commandThreads.execute(() -> respond(ctx, commands.handle(method, path, query, body), keepAlive));
+            driverEpoch = Long.parseLong(request.headers().get(ControlChannel.DRIVER_EPOCH_HEADER, "0"));
+        } catch (NumberFormatException e) {
+            respond(ctx, new ControlCommands.Reply(400, new ErrorReply(ControlChannel.DRIVER_EPOCH_HEADER
+                    + " must be a number")), keepAlive);
+            return;
+        }
+        try {
+            commandThreads.execute(() -> respond(ctx, commands.handle(method, path, query, body, driverEpoch),
+                    keepAlive));
+        } catch (RejectedExecutionException stopping) {
+            respond(ctx, new ControlCommands.Reply(503, new ErrorReply("worker is stopping")), false);
+        }
+    }
+
+    /** Off the event loop, as commands are: a scrape walks every meter. */
+    private void scrape(ChannelHandlerContext ctx, boolean keepAlive) {
+        try {
+            commandThreads.execute(() -> send(ctx, HttpResponseStatus.OK, WorkerMetrics.CONTENT_TYPE,
+                    metrics.scrape().getBytes(StandardCharsets.UTF_8), keepAlive));
         } catch (RejectedExecutionException stopping) {
             respond(ctx, new ControlCommands.Reply(503, new ErrorReply("worker is stopping")), false);
         }
@@ -64,11 +101,16 @@ final class ControlChannelHandler extends SimpleChannelInboundHandler<FullHttpRe
 
     private void respond(ChannelHandlerContext ctx, ControlCommands.Reply reply, boolean keepAlive) {
         byte[] json = reply.body() == null ? new byte[0] : commands.json().writeValueAsBytes(reply.body());
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                HttpResponseStatus.valueOf(reply.status()), Unpooled.wrappedBuffer(json));
+        send(ctx, HttpResponseStatus.valueOf(reply.status()), HttpHeaderValues.APPLICATION_JSON, json, keepAlive);
+    }
+
+    private static void send(ChannelHandlerContext ctx, HttpResponseStatus status, CharSequence contentType,
+                             byte[] body, boolean keepAlive) {
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                Unpooled.wrappedBuffer(body));
         response.headers()
-                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, json.length);
+                .set(HttpHeaderNames.CONTENT_TYPE, contentType)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
         HttpUtil.setKeepAlive(response, keepAlive);
         ctx.writeAndFlush(response);
         if (!keepAlive) {

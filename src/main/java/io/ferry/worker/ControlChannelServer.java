@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
  * <p>Pipeline, in order: HTTP codec → keep-alive → aggregate one request (1 MiB at most; commands
  * are small) → {@link ControlChannelHandler}, which checks the token and hands the command to a
  * worker thread so slow commands (allocating or checksumming guest memory) never block I/O.
+ * {@code GET /metrics} (Prometheus) is answered there too, without the token: see the handler.
  */
 final class ControlChannelServer implements AutoCloseable {
 
@@ -33,7 +34,7 @@ final class ControlChannelServer implements AutoCloseable {
     }
 
     static ControlChannelServer bind(EventLoopGroup boss, EventLoopGroup io, InetSocketAddress address, String token,
-                                     ControlCommands commands) throws InterruptedException {
+                                     ControlCommands commands, WorkerMetrics metrics) throws InterruptedException {
         ExecutorService commandThreads = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "control-command");
             t.setDaemon(true);
@@ -49,7 +50,7 @@ final class ControlChannelServer implements AutoCloseable {
                                 .addLast(new HttpServerCodec())
                                 .addLast(new HttpServerKeepAliveHandler())
                                 .addLast(new HttpObjectAggregator(MAX_COMMAND_BYTES))
-                                .addLast(new ControlChannelHandler(token, commands, commandThreads));
+                                .addLast(new ControlChannelHandler(token, commands, metrics, commandThreads));
                     }
                 })
                 .bind(address).sync().channel();

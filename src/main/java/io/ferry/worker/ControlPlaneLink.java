@@ -46,6 +46,8 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
         t.setDaemon(true);
         return t;
     });
+    /** The replica in use; the next one is tried when it cannot be reached. */
+    private volatile int current;
     private volatile boolean running = true;
     private boolean registered;
     private boolean reachable = true;
@@ -70,7 +72,7 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
                 if (!registered) {
                     registered = send(ControlChannel.register(config.hostId()), "PUT", registration.get()) == 204;
                     if (registered) {
-                        log.info("registered with control plane {}", config.controlPlaneUrl());
+                        log.info("registered with control plane {}", url());
                     }
                 } else {
                     int status = send(ControlChannel.heartbeat(config.hostId()), "POST",
@@ -82,13 +84,13 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
                     }
                 }
                 if (!reachable) {
-                    log.info("control plane {} is reachable again", config.controlPlaneUrl());
+                    log.info("control plane {} is reachable again", url());
                     reachable = true;
                 }
             } catch (IOException e) {
                 if (reachable) {
                     log.warn("control plane {} unreachable ({}); guests keep running, retrying",
-                            config.controlPlaneUrl(), e.toString());
+                            url(), e.toString());
                     reachable = false;
                 }
             } catch (InterruptedException e) {
@@ -102,14 +104,43 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
         }
     }
 
+    private URI url() {
+        return config.controlPlaneUrls().get(current);
+    }
+
+    /** {@code failed} could not be reached: the next replica is used from now on. */
+    private void moveOn(URI failed, Exception why) {
+        List<URI> urls = config.controlPlaneUrls();
+        synchronized (this) {
+            if (urls.size() > 1 && urls.get(current).equals(failed)) {
+                current = (current + 1) % urls.size();
+                log.warn("control plane {} unreachable ({}); trying {}", failed, why.toString(), urls.get(current));
+            }
+        }
+    }
+
+    /** Sends to the replica in use, and on to the others (each once) when it cannot be reached. */
     private int send(String path, String method, Object body) throws IOException, InterruptedException {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(config.controlPlaneUrl() + path))
-                .timeout(Duration.ofSeconds(5))
-                .header("Authorization", "Bearer " + config.token())
-                .header("Content-Type", "application/json")
-                .method(method, HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)))
-                .build();
-        int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+        byte[] bytes = json.writeValueAsBytes(body);
+        int status;
+        for (int tried = 1; ; tried++) {
+            URI base = url();
+            HttpRequest request = HttpRequest.newBuilder(URI.create(base + path))
+                    .timeout(Duration.ofSeconds(5))
+                    .header("Authorization", "Bearer " + config.token())
+                    .header("Content-Type", "application/json")
+                    .method(method, HttpRequest.BodyPublishers.ofByteArray(bytes))
+                    .build();
+            try {
+                status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+                break;
+            } catch (IOException e) {
+                moveOn(base, e);
+                if (tried >= config.controlPlaneUrls().size()) {
+                    throw e;
+                }
+            }
+        }
         if (status >= 400 && status != 404 && status != 409 && status != 410) {
             log.warn("control plane answered {} to {} {}", status, method, path);
         }
@@ -174,9 +205,11 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
     private Answer ask(String method, String path, Object body, Duration within) throws InterruptedException {
         long deadline = System.nanoTime() + within.toNanos();
         String last = "no attempt";
+        int unreachableInRow = 0;
         for (int attempt = 0; ; attempt++) {
+            URI base = url();
             try {
-                HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(config.controlPlaneUrl() + path))
+                HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
                         .timeout(Duration.ofSeconds(3))
                         .header("Authorization", "Bearer " + config.token())
                         .header("Content-Type", "application/json");
@@ -186,25 +219,44 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
                 int status = response.statusCode();
                 if (status == 200) {
                     OwnershipGrant grant = json.readValue(response.body(), OwnershipGrant.class);
-                    return new Answer(Verdict.GRANTED, grant.disks(), null, grant.jobStatus());
+                    return answered(new Answer(Verdict.GRANTED, grant.disks(), null, grant.jobStatus()), method, path,
+                            base, attempt, deadline - within.toNanos(), last);
                 }
                 String detail = new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
                 if (status == 409 || status == 404 || status == 400) {
-                    return new Answer(Verdict.REFUSED, List.of(), detail);
+                    return answered(new Answer(Verdict.REFUSED, List.of(), detail), method, path, base, attempt,
+                            deadline - within.toNanos(), last);
                 }
                 last = "HTTP " + status + " " + detail;
+                unreachableInRow = 0;
             } catch (IOException e) {
                 last = e.toString();
+                moveOn(base, e);
+                unreachableInRow++;
             }
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 log.warn("control plane gave no answer to {} {} within {} ms: {}", method, path, within.toMillis(),
                         last);
-                return new Answer(Verdict.UNREACHABLE, List.of(), "control plane " + config.controlPlaneUrl()
+                return new Answer(Verdict.UNREACHABLE, List.of(), "control plane " + url()
                         + " gave no answer within " + within.toMillis() + " ms (" + last + ")");
+            }
+            if (unreachableInRow % config.controlPlaneUrls().size() != 0) {
+                continue;   // the next replica is asked at once: a hand-off step must not wait for a dead one
             }
             Thread.sleep(Math.min(left / 1_000_000 + 1, Math.min(1_000, 50L << Math.min(attempt, 5))));
         }
+    }
+
+    /** A hand-off answer that took retries or long is worth a line: it is guest downtime. */
+    private static Answer answered(Answer answer, String method, String path, URI base, int attempt, long startedNanos,
+                                   String last) {
+        long ms = (System.nanoTime() - startedNanos) / 1_000_000;
+        if (attempt > 0 || ms > 1_000) {
+            log.info("control plane {} answered {} {} ({}) after {} ms and {} attempt(s); the last failure: {}", base,
+                    method, path, answer.verdict(), ms, attempt + 1, last);
+        }
+        return answer;
     }
 
     @Override

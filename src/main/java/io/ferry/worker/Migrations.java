@@ -2,6 +2,7 @@ package io.ferry.worker;
 
 import io.ferry.channel.AbandonCommand;
 import io.ferry.channel.AbandonReport;
+import io.ferry.channel.MigrationKnowledge;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.StartIncomingCommand;
 import io.ferry.channel.StartOutgoingCommand;
@@ -46,6 +47,7 @@ final class Migrations implements IncomingRegistry {
     private final OwnershipArbiter arbiter;
     private final FaultInjector faults;
     private final Duration handoffTimeout;
+    private final WorkerMetrics metrics;
     /** Incoming jobs whose images were copied in (deleted here if the guest is not resumed). */
     private final Set<UUID> copiedIn = ConcurrentHashMap.newKeySet();
     private final Map<UUID, IncomingMigration> expected = new ConcurrentHashMap<>();
@@ -62,7 +64,7 @@ final class Migrations implements IncomingRegistry {
     private static final long ABANDON_WAIT_MS = 20_000;
 
     Migrations(String hostId, GuestHost guests, EventLoopGroup io, MigrationReporter reporter,
-               OwnershipArbiter arbiter, FaultInjector faults, Duration handoffTimeout) {
+               OwnershipArbiter arbiter, FaultInjector faults, Duration handoffTimeout, WorkerMetrics metrics) {
         this.hostId = hostId;
         this.guests = guests;
         this.io = io;
@@ -70,6 +72,7 @@ final class Migrations implements IncomingRegistry {
         this.arbiter = arbiter;
         this.faults = faults;
         this.handoffTimeout = handoffTimeout;
+        this.metrics = metrics;
     }
 
     private static boolean copy(String storage) {
@@ -127,6 +130,7 @@ final class Migrations implements IncomingRegistry {
                 new OutgoingMigration.Postcopy(command.postcopy(), command.postcopyAfterIterations(),
                         command.postcopyWhenNotConverging(), command.maxPostcopyBandwidth(), true)), guest, io,
                 reporter, arbiter, faults, (id, handedOver) -> outgoingDone(id, command.guestId(), handedOver, copy));
+        migration.countInto(metrics.transfers());
         if (outgoing.putIfAbsent(jobId, migration) != null) {
             throw new IllegalStateException("job " + jobId + " is already running here");
         }
@@ -140,6 +144,24 @@ final class Migrations implements IncomingRegistry {
         thread.setDaemon(true);
         threads.add(thread);
         thread.start();
+    }
+
+    /** What this worker process knows of the job (see {@link MigrationKnowledge}). */
+    MigrationKnowledge knowledge(UUID jobId) {
+        if (outgoing.containsKey(jobId)) {
+            return MigrationKnowledge.SENDING;
+        }
+        Boolean handedOver = finished.get(jobId);
+        if (handedOver != null) {
+            return handedOver ? MigrationKnowledge.HANDED_OVER : MigrationKnowledge.ENDED;
+        }
+        if (receiving.containsKey(jobId)) {
+            return MigrationKnowledge.RECEIVING;
+        }
+        if (expected.containsKey(jobId)) {
+            return MigrationKnowledge.EXPECTED;
+        }
+        return MigrationKnowledge.UNKNOWN;
     }
 
     /** True when the cancel will be honoured; false when the switchover already began. */
@@ -294,7 +316,10 @@ final class Migrations implements IncomingRegistry {
 
     private void incomingDone(UUID jobId, boolean resumed) {
         expected.remove(jobId);
-        receiving.remove(jobId);
+        IncomingMigration received = receiving.remove(jobId);
+        if (received != null) {
+            metrics.pageFaults(received.faultLatencies());   // once: only the first end finds it here
+        }
         UUID guestId = incomingGuests.remove(jobId);
         boolean copied = copiedIn.remove(jobId);
         if (!resumed && guestId != null) {

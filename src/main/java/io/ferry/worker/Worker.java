@@ -34,6 +34,7 @@ public final class Worker implements AutoCloseable {
     private final ControlPlaneLink link;
     private final Migrations migrations;
     private final String datastoreId;
+    private final WorkerMetrics metrics;
 
     private Worker(WorkerConfig config, String datastoreId) throws InterruptedException {
         this.config = config;
@@ -41,12 +42,13 @@ public final class Worker implements AutoCloseable {
         this.guests = new GuestHost(config.datastore(), instance);
         this.boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         this.io = new MultiThreadIoEventLoopGroup(0, NioIoHandler.newFactory());
+        this.metrics = new WorkerMetrics(config.hostId());
         this.link = new ControlPlaneLink(config, instance, this::registration, guests);
         this.migrations = new Migrations(config.hostId(), guests, io, this::report, link,
-                FaultInjector.fromSystemProperty(config.hostId()), config.handoffTimeout());
+                FaultInjector.fromSystemProperty(config.hostId()), config.handoffTimeout(), metrics);
         this.controlServer = ControlChannelServer.bind(boss, io, new InetSocketAddress(config.bind(),
                 config.controlPort()), config.token(), new ControlCommands(config.hostId(), instance, guests,
-                migrations, this));
+                migrations, this), metrics);
         this.dataServer = DataPlaneServer.bind(boss, io, new InetSocketAddress(config.bind(), config.dataPort()),
                 migrations);
     }

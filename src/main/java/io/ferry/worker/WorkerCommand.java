@@ -2,6 +2,7 @@ package io.ferry.worker;
 
 import java.lang.management.ManagementFactory;
 import java.net.URI;
+import java.util.List;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -19,8 +20,10 @@ public final class WorkerCommand implements Callable<Integer> {
     String hostId;
 
     @Option(names = "--control-plane-url", required = true, defaultValue = "${env:FERRY_CONTROL_PLANE_URL}",
-            description = "Base URL of the control plane, e.g. http://127.0.0.1:8080. Env: FERRY_CONTROL_PLANE_URL")
-    URI controlPlaneUrl;
+            split = ",", description = "Base URL of the control plane, e.g. http://127.0.0.1:8080; several "
+                    + "replicas comma-separated (the worker moves to the next one that answers). "
+                    + "Env: FERRY_CONTROL_PLANE_URL")
+    List<URI> controlPlaneUrls;
 
     @Option(names = "--bind", defaultValue = "${env:FERRY_BIND:-127.0.0.1}",
             description = "Address to listen on. Env: FERRY_BIND (default ${DEFAULT-VALUE})")
@@ -52,7 +55,7 @@ public final class WorkerCommand implements Callable<Integer> {
             description = "Milliseconds between heartbeats. Env: FERRY_HEARTBEAT_INTERVAL_MS")
     long heartbeatIntervalMs;
 
-    @Option(names = "--handoff-timeout-ms", defaultValue = "${env:FERRY_HANDOFF_TIMEOUT_MS:-10000}",
+    @Option(names = "--handoff-timeout-ms", defaultValue = "${env:FERRY_HANDOFF_TIMEOUT_MS:-60000}",
             description = "How long to wait for the control plane at a disk hand-off step before giving the "
                     + "decision back to the source. Env: FERRY_HANDOFF_TIMEOUT_MS")
     long handoffTimeoutMs;
@@ -64,7 +67,7 @@ public final class WorkerCommand implements Callable<Integer> {
             System.err.println("FERRY_WORKER_TOKEN must be set (the control channel's shared secret)");
             return 2;
         }
-        WorkerConfig config = new WorkerConfig(hostId, controlPlaneUrl, bind,
+        WorkerConfig config = new WorkerConfig(hostId, controlPlaneUrls, bind,
                 advertiseAddress == null || advertiseAddress.isBlank() ? bind : advertiseAddress,
                 controlPort, dataPort, datastore.toAbsolutePath(),
                 memoryCapacity > 0 ? memoryCapacity : physicalMemory(),

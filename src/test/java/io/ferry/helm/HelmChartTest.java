@@ -69,7 +69,9 @@ class HelmChartTest {
                         "Secret/demo-ferry-secret",
                         "Service/demo-ferry",
                         "Deployment/demo-ferry-control-plane",
-                        "DaemonSet/demo-ferry-worker");
+                        "DaemonSet/demo-ferry-worker",
+                        "PodDisruptionBudget/demo-ferry-control-plane",
+                        "ConfigMap/demo-ferry-dashboard");
         assertThat(objects).allSatisfy(o -> assertThat(str(o, "metadata.namespace")).isEqualTo(NAMESPACE));
     }
 
@@ -206,7 +208,7 @@ class HelmChartTest {
         assertThat(str(env.get("FERRY_ADVERTISE_ADDRESS"), "valueFrom.fieldRef.fieldPath")).isEqualTo("status.podIP");
         assertThat(env.get("FERRY_CONTROL_PORT")).containsEntry("value", "7070");
         assertThat(env.get("FERRY_DATA_PORT")).containsEntry("value", "7071");
-        assertThat(env.get("FERRY_HANDOFF_TIMEOUT_MS")).containsEntry("value", "10000");
+        assertThat(env.get("FERRY_HANDOFF_TIMEOUT_MS")).containsEntry("value", "60000");
         assertThat(env.get("FERRY_DATASTORE")).containsEntry("value", "/var/lib/ferry/datastore");
         assertThat(map(env.get("FERRY_WORKER_TOKEN"), "valueFrom.secretKeyRef"))
                 .isEqualTo(Map.of("name", "demo-ferry-secret", "key", "worker-token"));
@@ -223,7 +225,7 @@ class HelmChartTest {
     @Test
     void configMapAndSecretDefaults() {
         List<Map<String, Object>> objects = render(Map.of());
-        assertThat(map(find(objects, "ConfigMap"), "data"))
+        assertThat(map(named(objects, "ConfigMap", "demo-ferry-config"), "data"))
                 .isEqualTo(Map.of("database-url", "jdbc:postgresql://postgresql:5432/ferry"));
         Map<String, Object> secret = find(objects, "Secret");
         assertThat(secret.get("type")).isEqualTo("Opaque");
@@ -276,7 +278,7 @@ class HelmChartTest {
         // The chart Secret keeps the tokens but no longer carries database credentials.
         assertThat(decodedData(find(objects, "Secret")))
                 .isEqualTo(Map.of("api-token", "api-secret-token", "worker-token", "worker-secret-token"));
-        assertThat(map(find(objects, "ConfigMap"), "data"))
+        assertThat(map(named(objects, "ConfigMap", "demo-ferry-config"), "data"))
                 .containsEntry("database-url", "jdbc:postgresql://db.example.internal:6432/migrations");
         assertThat(list(find(objects, "Service"), "spec.ports"))
                 .containsExactly(Map.of("name", "http", "port", 80, "targetPort", "http", "protocol", "TCP"));
@@ -345,10 +347,138 @@ class HelmChartTest {
         List<Map<String, Object>> objects = render(Map.of("fullnameOverride", "mig"));
         assertThat(objects)
                 .extracting(o -> str(o, "metadata.name"))
-                .containsExactlyInAnyOrder("mig-config", "mig-secret", "mig", "mig-control-plane", "mig-worker");
+                .containsExactlyInAnyOrder("mig-config", "mig-secret", "mig", "mig-control-plane", "mig-worker",
+                        "mig-control-plane", "mig-dashboard");
         assertThat(env(onlyContainer(map(find(objects, "DaemonSet"), "spec.template.spec")))
                         .get("FERRY_CONTROL_PLANE_URL"))
                 .containsEntry("value", "http://mig.ferry-system.svc:8080");
+    }
+
+    // ---------------------------------------------------------------- monitoring
+
+    @Test
+    void workerPodsCarryScrapeAnnotationsForTheirControlPort() {
+        Map<String, Object> annotations =
+                map(find(render(Map.of()), "DaemonSet"), "spec.template.metadata.annotations");
+        assertThat(annotations)
+                .containsEntry("prometheus.io/scrape", "true")
+                .containsEntry("prometheus.io/path", "/metrics")
+                .containsEntry("prometheus.io/port", "7070");
+
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("worker.controlPort", 9070);
+        assertThat(map(find(render(values), "DaemonSet"), "spec.template.metadata.annotations"))
+                .containsEntry("prometheus.io/port", "9070");
+
+        values.put("worker.metrics.prometheus.enabled", false);
+        values.put("worker.podAnnotations.team", "migrations");
+        Map<String, Object> off = map(find(render(values), "DaemonSet"), "spec.template.metadata.annotations");
+        assertThat(off).containsEntry("team", "migrations").containsKey("checksum/secret");
+        assertThat(off.keySet()).noneMatch(k -> k.startsWith("prometheus.io/"));
+    }
+
+    @Test
+    void operatorMonitorsAreOffByDefault() {
+        assertThat(render(Map.of()))
+                .extracting(o -> (String) o.get("kind"))
+                .doesNotContain("ServiceMonitor", "PodMonitor");
+    }
+
+    @Test
+    void serviceMonitorScrapesTheControlPlaneService() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("monitoring.serviceMonitor.enabled", true);
+        values.put("monitoring.serviceMonitor.interval", "15s");
+        values.put("monitoring.serviceMonitor.labels.release", "kube-prometheus");
+        List<Map<String, Object>> objects = render(values);
+        Map<String, Object> monitor = find(objects, "ServiceMonitor");
+        assertThat(monitor.get("apiVersion")).isEqualTo("monitoring.coreos.com/v1");
+        assertThat(str(monitor, "metadata.name")).isEqualTo("demo-ferry-control-plane");
+        assertThat(str(monitor, "metadata.namespace")).isEqualTo(NAMESPACE);
+        assertThat(map(monitor, "metadata.labels"))
+                .containsEntry("release", "kube-prometheus")
+                .containsEntry("app.kubernetes.io/component", "control-plane");
+        // it selects the Service (whose labels these are) and scrapes its named port
+        assertThat(map(find(objects, "Service"), "metadata.labels"))
+                .containsAllEntriesOf(map(monitor, "spec.selector.matchLabels"));
+        assertThat(map(monitor, "spec.selector.matchLabels")).containsEntry("app.kubernetes.io/component", "control-plane");
+        assertThat(list(monitor, "spec.namespaceSelector.matchNames")).containsExactly(NAMESPACE);
+        assertThat(list(monitor, "spec.endpoints")).containsExactly(Map.of(
+                "port", "http", "path", "/actuator/prometheus", "interval", "15s", "scrapeTimeout", "10s"));
+        assertThat(list(find(objects, "Service"), "spec.ports"))
+                .anySatisfy(port -> assertThat(asMap(port)).containsEntry("name", "http"));
+    }
+
+    @Test
+    void podMonitorScrapesEveryWorkerOnItsControlPort() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("monitoring.podMonitor.enabled", true);
+        values.put("monitoring.podMonitor.labels.release", "kube-prometheus");
+        List<Map<String, Object>> objects = render(values);
+        Map<String, Object> monitor = find(objects, "PodMonitor");
+        assertThat(monitor.get("apiVersion")).isEqualTo("monitoring.coreos.com/v1");
+        assertThat(str(monitor, "metadata.name")).isEqualTo("demo-ferry-worker");
+        assertThat(map(monitor, "metadata.labels")).containsEntry("release", "kube-prometheus");
+        assertThat(map(monitor, "spec.selector.matchLabels")).containsEntry("app.kubernetes.io/component", "worker");
+        assertThat(map(find(objects, "DaemonSet"), "spec.template.metadata.labels"))
+                .containsAllEntriesOf(map(monitor, "spec.selector.matchLabels"));
+        assertThat(list(monitor, "spec.podMetricsEndpoints")).containsExactly(Map.of(
+                "port", "control", "path", "/metrics", "interval", "30s", "scrapeTimeout", "10s"));
+        // the port it names is the worker container's
+        assertThat(list(onlyContainer(map(find(objects, "DaemonSet"), "spec.template.spec")), "ports"))
+                .anySatisfy(port -> assertThat(asMap(port)).containsEntry("name", "control"));
+    }
+
+    @Test
+    void controlPlaneHasADisruptionBudgetWhenItHasMoreThanOneReplica() {
+        List<Map<String, Object>> objects = render(Map.of());
+        Map<String, Object> pdb = find(objects, "PodDisruptionBudget");
+        assertThat(pdb.get("apiVersion")).isEqualTo("policy/v1");
+        assertThat(get(pdb, "spec.minAvailable")).isEqualTo(1);
+        assertThat(map(pdb, "spec")).doesNotContainKey("maxUnavailable");
+        assertThat(map(pdb, "spec.selector.matchLabels"))
+                .isEqualTo(map(find(objects, "Deployment"), "spec.selector.matchLabels"));
+
+        assertThat(render(Map.of("controlPlane.replicas", 1)))
+                .extracting(o -> (String) o.get("kind"))
+                .doesNotContain("PodDisruptionBudget");
+        assertThat(render(Map.of("controlPlane.podDisruptionBudget.enabled", false)))
+                .extracting(o -> (String) o.get("kind"))
+                .doesNotContain("PodDisruptionBudget");
+
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("controlPlane.replicas", 5);
+        values.put("controlPlane.podDisruptionBudget.maxUnavailable", 2);
+        Map<String, Object> byUnavailable = find(render(values), "PodDisruptionBudget");
+        assertThat(get(byUnavailable, "spec.maxUnavailable")).isEqualTo(2);
+        assertThat(map(byUnavailable, "spec")).doesNotContainKey("minAvailable");
+    }
+
+    @Test
+    void grafanaDashboardShipsAsALabelledConfigMap() throws Exception {
+        Map<String, Object> dashboard = named(render(Map.of()), "ConfigMap", "demo-ferry-dashboard");
+        assertThat(map(dashboard, "metadata.labels"))
+                .containsEntry("grafana_dashboard", "1")
+                .containsEntry("app.kubernetes.io/instance", RELEASE);
+        assertThat(str(dashboard, "metadata.namespace")).isEqualTo(NAMESPACE);
+        assertThat(map(dashboard, "data")).containsOnlyKeys("ferry.json");
+        String json = (String) map(dashboard, "data").get("ferry.json");
+        assertThat(json.strip()).isEqualTo(Files.readString(CHART.resolve("dashboards/ferry.json")).strip());
+        assertThat(new tools.jackson.databind.ObjectMapper().readTree(json).get("title").asString())
+                .isEqualTo("Ferry");
+
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("monitoring.grafanaDashboard.namespace", "monitoring");
+        values.put("monitoring.grafanaDashboard.labelValue", "true");
+        values.put("monitoring.grafanaDashboard.annotations.grafana_folder", "Ferry");
+        Map<String, Object> moved = named(render(values), "ConfigMap", "demo-ferry-dashboard");
+        assertThat(str(moved, "metadata.namespace")).isEqualTo("monitoring");
+        assertThat(map(moved, "metadata.labels")).containsEntry("grafana_dashboard", "true");
+        assertThat(map(moved, "metadata.annotations")).containsEntry("grafana_folder", "Ferry");
+
+        assertThat(render(Map.of("monitoring.grafanaDashboard.enabled", false)))
+                .extracting(o -> str(o, "metadata.name"))
+                .doesNotContain("demo-ferry-dashboard");
     }
 
     // ---------------------------------------------------------------- required values
@@ -406,6 +536,14 @@ class HelmChartTest {
         List<Map<String, Object>> matches =
                 objects.stream().filter(o -> kind.equals(o.get("kind"))).collect(Collectors.toList());
         assertThat(matches).as("objects of kind %s", kind).hasSize(1);
+        return matches.get(0);
+    }
+
+    private static Map<String, Object> named(List<Map<String, Object>> objects, String kind, String name) {
+        List<Map<String, Object>> matches = objects.stream()
+                .filter(o -> kind.equals(o.get("kind")) && name.equals(str(o, "metadata.name")))
+                .collect(Collectors.toList());
+        assertThat(matches).as("%s/%s", kind, name).hasSize(1);
         return matches.get(0);
     }
 

@@ -225,4 +225,69 @@ abstract class MigrationEndToEndTests extends ApiTestSupport {
             assertThat(host.get("state").asString()).isEqualTo("reachable");
         });
     }
+
+    /**
+     * The Grafana dashboard the chart ships reads only metrics that exist: every name in its
+     * queries is a sample of serve's /actuator/prometheus or of a worker's GET /metrics (no token),
+     * scraped after a migration with a disk ran. The figures that migration made are there too.
+     */
+    @Test
+    void everyMetricTheDashboardQueriesIsExportedAfterAMigration() throws Exception {
+        String guestId = busyGuest("host-a", 16 * MIB, 500);
+        String jobId = migrate(guestId, "host-b", Map.of("maxBandwidth", 0, "downtimeLimitMs", 300));
+        JsonNode job = awaitStatus(jobId, "completed", "failed");
+        assertThat(job.get("status").asString()).as(job.toString()).isEqualTo("completed");
+
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.util.function.Function<String, String> scrape = url -> {
+            try {
+                var response = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).GET().build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                assertThat(response.statusCode()).as(url).isEqualTo(200);
+                return response.body();
+            } catch (java.io.IOException | InterruptedException e) {
+                throw new IllegalStateException(url, e);
+            }
+        };
+        String serve = scrape.apply("http://127.0.0.1:" + port + "/actuator/prometheus");
+        Map<String, String> workers = new java.util.TreeMap<>();
+        api.get("/api/v1/hosts").json().forEach(h -> workers.put(h.get("id").asString(),
+                scrape.apply("http://" + h.get("controlAddress").asString() + "/metrics")));
+        assertThat(workers).containsOnlyKeys("host-a", "host-b");
+
+        java.util.Set<String> exported = new java.util.TreeSet<>(DashboardQueries.sampleNames(serve));
+        workers.values().forEach(w -> exported.addAll(DashboardQueries.sampleNames(w)));
+        java.util.Set<String> queried = DashboardQueries.metricNames(Path.of("helm", "ferry", "dashboards", "ferry.json"));
+        assertThat(queried).hasSizeGreaterThanOrEqualTo(10);
+        java.util.Set<String> missing = new java.util.TreeSet<>(queried);
+        missing.removeAll(exported);
+        assertThat(missing).as("dashboard metrics nobody exports (exported: %s)", exported).isEmpty();
+
+        // what this migration did shows: the source sent pages, device state and no requested pages...
+        assertThat(sample(workers.get("host-a"), "ferry_migration_sent_bytes_total", "kind=\"ram\"")).isPositive();
+        assertThat(sample(workers.get("host-a"), "ferry_migration_sent_bytes_total", "kind=\"device-state\""))
+                .isPositive();
+        assertThat(sample(workers.get("host-a"), "ferry_migration_stream_bytes_total", "host=\"host-a\""))
+                .isGreaterThan(sample(workers.get("host-a"), "ferry_migration_sent_bytes_total", "kind=\"ram\""));
+        // ...and the control plane timed it, its downtime and its disk hand-off
+        assertThat(sample(serve, "ferry_migration_duration_seconds_count", "outcome=\"completed\"")).isPositive();
+        assertThat(sample(serve, "ferry_migration_downtime_seconds_count", "outcome=\"completed\"")).isPositive();
+        assertThat(sample(serve, "ferry_handoff_step_seconds_count", "step=\"handoff\"")).isPositive();
+        assertThat(sample(serve, "ferry_handoff_step_seconds_count", "step=\"activate\"")).isPositive();
+        assertThat(sample(serve, "ferry_jobs", "status=\"queued\"")).isGreaterThanOrEqualTo(0);
+    }
+
+    /** The sum of a metric's samples whose labels contain {@code label}. */
+    private static double sample(String exposition, String name, String label) {
+        double sum = 0;
+        boolean found = false;
+        for (String line : exposition.split("\n")) {
+            if (line.startsWith(name + "{") && line.substring(0, line.indexOf('}')).contains(label)) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                found = true;
+            }
+        }
+        assertThat(found).as("%s{%s} in%n%s", name, label, exposition).isTrue();
+        return sum;
+    }
 }

@@ -154,7 +154,7 @@ class MigrationController {
     }
 
     private MigrationResponse view(MigrationJob job) {
-        return MigrationResponse.of(job, views.progress(job), views.diskStates(job));
+        return MigrationResponse.of(job, views.progress(job), views.diskStates(job), views.driver(job));
     }
 
     private static JobCursor parseCursor(String after) {

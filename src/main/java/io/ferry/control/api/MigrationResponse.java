@@ -3,6 +3,7 @@ package io.ferry.control.api;
 import io.ferry.channel.MigrationProgress;
 import io.ferry.control.job.EscalationStep;
 import io.ferry.control.job.JobDeadlines;
+import io.ferry.control.job.JobDriver;
 import io.ferry.control.job.JobEvent;
 import io.ferry.control.job.JobPolicy;
 import io.ferry.control.job.MigrationJob;
@@ -16,7 +17,8 @@ import java.util.UUID;
 record MigrationResponse(UUID id, UUID guestId, String sourceHostId, String destinationHostId, String status,
                          String statusReason, String failure, String priority, String waitingFor,
                          ParametersView parameters, PolicyView policy, DeadlinesView deadlines,
-                         MigrationProgress progress, List<JobDiskState> disks, UUID drainId, Instant createdAt,
+                         MigrationProgress progress, List<JobDiskState> disks, JobDriver driver, UUID drainId,
+                         Instant createdAt,
                          Instant updatedAt, Instant startedAt, Instant finishedAt) {
 
     record RampStepView(long afterSeconds, long downtimeLimitMs) {
@@ -62,11 +64,12 @@ record MigrationResponse(UUID id, UUID guestId, String sourceHostId, String dest
     record CapabilitiesView(boolean postcopy, boolean autoConverge, boolean xbzrle, String compression, int channels) {
     }
 
-    static MigrationResponse of(MigrationJob j, MigrationProgress progress, List<JobDiskState> disks) {
+    static MigrationResponse of(MigrationJob j, MigrationProgress progress, List<JobDiskState> disks,
+                                JobDriver driver) {
         return new MigrationResponse(j.id(), j.guestId(), j.sourceHostId(), j.destinationHostId(),
                 j.status().apiName(), j.statusReason(), j.failure(), j.priority().apiName(), j.waitingFor(),
                 ParametersView.of(j.parameters()), PolicyView.of(j.policy()), DeadlinesView.of(j), progress, disks,
-                j.drainId(), j.createdAt(), j.updatedAt(), j.startedAt(), j.finishedAt());
+                driver, j.drainId(), j.createdAt(), j.updatedAt(), j.startedAt(), j.finishedAt());
     }
 }
 

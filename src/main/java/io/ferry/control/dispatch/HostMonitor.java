@@ -1,6 +1,7 @@
 package io.ferry.control.dispatch;
 
 import io.ferry.control.host.HostService;
+import io.ferry.control.lease.SweepLease;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -18,7 +19,11 @@ class HostMonitor {
     private final Instant graceUntil;
     private final Clock clock;
 
-    HostMonitor(HostService hosts, Clock clock, @Value("${ferry.worker.heartbeat-timeout}") Duration timeout) {
+    private final SweepLease sweeps;
+
+    HostMonitor(HostService hosts, Clock clock, SweepLease sweeps,
+                @Value("${ferry.worker.heartbeat-timeout}") Duration timeout) {
+        this.sweeps = sweeps;
         this.hosts = hosts;
         this.clock = clock;
         this.graceUntil = clock.instant().plus(timeout);
@@ -26,7 +31,7 @@ class HostMonitor {
 
     @Scheduled(fixedDelayString = "${ferry.worker.heartbeat-interval}")
     void checkHeartbeats() {
-        if (clock.instant().isBefore(graceUntil)) {
+        if (clock.instant().isBefore(graceUntil) || !sweeps.held()) {
             return;
         }
         try {

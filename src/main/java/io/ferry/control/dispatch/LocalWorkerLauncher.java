@@ -47,6 +47,8 @@ class LocalWorkerLauncher implements DisposableBean {
     private final boolean sharedDatastore;
     private final long memoryCapacity;
     private final List<String> javaOptions;
+    /** Other replicas of this control plane, which the workers move to when this one cannot be reached. */
+    private final List<String> otherReplicas;
     private final Duration heartbeatInterval;
     private final AccessTokens tokens;
     private final WebServerApplicationContext context;
@@ -65,8 +67,9 @@ class LocalWorkerLauncher implements DisposableBean {
                         @Value("${ferry.workers.local.memory-capacity}") long memoryCapacity,
                         @Value("${ferry.workers.local.java-options}") String javaOptions,
                         @Value("${ferry.worker.heartbeat-interval}") Duration heartbeatInterval,
-                        @Value("${ferry.worker.handoff-timeout:10s}") Duration handoffTimeout,
+                        @Value("${ferry.worker.handoff-timeout:60s}") Duration handoffTimeout,
                         @Value("${ferry.workers.local.shared-datastore:true}") boolean sharedDatastore,
+                        @Value("${ferry.workers.local.other-replicas:}") List<String> otherReplicas,
                         AccessTokens tokens, WebServerApplicationContext context) {
         this.hostIds = hostIds.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         this.dataDir = dataDir.toAbsolutePath();
@@ -76,6 +79,7 @@ class LocalWorkerLauncher implements DisposableBean {
         this.heartbeatInterval = heartbeatInterval;
         this.handoffTimeout = handoffTimeout;
         this.sharedDatastore = sharedDatastore;
+        this.otherReplicas = otherReplicas.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         this.tokens = tokens;
         this.context = context;
     }
@@ -117,6 +121,13 @@ class LocalWorkerLauncher implements DisposableBean {
         }
     }
 
+    private List<String> controlPlaneUrls(int port) {
+        List<String> urls = new ArrayList<>();
+        urls.add("http://127.0.0.1:" + port);
+        urls.addAll(otherReplicas);
+        return urls;
+    }
+
     private List<String> command(String hostId) {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>();
@@ -137,7 +148,7 @@ class LocalWorkerLauncher implements DisposableBean {
         int port = context.getWebServer().getPort();
         cmd.addAll(List.of("worker",
                 "--host-id", hostId,
-                "--control-plane-url", "http://127.0.0.1:" + port,
+                "--control-plane-url", String.join(",", controlPlaneUrls(port)),
                 "--bind", "127.0.0.1",
                 "--datastore", datastoreOf(hostId).toString(),
                 "--heartbeat-interval-ms", Long.toString(heartbeatInterval.toMillis()),

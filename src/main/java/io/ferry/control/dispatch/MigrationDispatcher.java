@@ -1,6 +1,8 @@
 package io.ferry.control.dispatch;
 
+import io.ferry.channel.MigrationKnowledge;
 import io.ferry.channel.MigrationPhase;
+import io.ferry.channel.MigrationStateReport;
 import io.ferry.channel.CreateGuestCommand;
 import io.ferry.channel.DiskGeneration;
 import io.ferry.channel.DiskLayout;
@@ -35,6 +37,9 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import io.ferry.control.admission.AdmissionService;
+import io.ferry.control.lease.JobLeases;
+import io.ferry.control.lease.LeaseLostException;
+import io.ferry.control.lease.SweepLease;
 import jakarta.annotation.PreDestroy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +68,8 @@ class MigrationDispatcher {
     private final OwnershipService ownership;
     private final WorkerGateway workers;
     private final AdmissionService admission;
+    private final JobLeases leases;
+    private final SweepLease sweeps;
     /** Sends start commands: one slow worker does not hold back the other jobs admitted in a pass. */
     private final ExecutorService starter = Executors.newFixedThreadPool(4, r -> {
         Thread t = new Thread(r, "job-starter");
@@ -78,7 +85,8 @@ class MigrationDispatcher {
     private final Duration finalReportWait;
 
     MigrationDispatcher(JobStore jobs, ReportHandler reports, GuestService guests, HostService hosts, OwnershipService ownership,
-                        WorkerGateway workers, AdmissionService admission, Clock clock,
+                        WorkerGateway workers, AdmissionService admission, JobLeases leases, SweepLease sweeps,
+                        Clock clock,
                         @Value("${ferry.dispatcher.enabled:true}") boolean enabled,
                         @Value("${ferry.dispatcher.source-lost-after:60s}") Duration sourceLostAfter,
                         @Value("${ferry.dispatcher.setup-timeout:60s}") Duration setupTimeout,
@@ -95,6 +103,8 @@ class MigrationDispatcher {
         this.ownership = ownership;
         this.workers = workers;
         this.admission = admission;
+        this.leases = leases;
+        this.sweeps = sweeps;
     }
 
     @PreDestroy
@@ -107,23 +117,37 @@ class MigrationDispatcher {
         if (!enabled) {
             return;
         }
-        admitAndStart();
+        if (sweeps.held()) {
+            admitAndStart();   // a pass also runs on any replica where a job is queued or ends (onQueueChanged)
+        }
         for (MigrationJob job : jobs.unfinished()) {
-            if (handedOverWithoutFinalReport(job)) {
-                reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.COMPLETED,
-                        "the destination runs the guest since " + job.updatedAt() + "; the source sent no final "
-                                + "figures within " + finalReportWait.toMillis() + " ms", null, null), SYSTEM);
-                continue;
+            if (!leases.drives(job.id())) {
+                continue;   // another replica drives it
             }
-            String reason = abandoned(job);
-            if (reason != null) {
-                try (MDC.MDCCloseable ignored = MDC.putCloseable("jobId", job.id().toString())) {
-                    log.warn("job {} can no longer finish: {}", job.id(), reason);
-                    jobs.fail(job.id(), reason, SYSTEM);
-                    hosts.find(job.sourceHostId()).filter(Host::isReachable).ifPresent(source -> quietly(() ->
-                            workers.cancelMigration(source, job.id())));
-                    cleanUpDestination(job);
-                }
+            try {
+                check(job);
+            } catch (LeaseLostException lost) {
+                log.info("job {}: {}", job.id(), lost.getMessage());
+            }
+        }
+    }
+
+    /** The driver's checks of one unfinished job: completed without its final report, or abandoned. */
+    private void check(MigrationJob job) {
+        if (handedOverWithoutFinalReport(job)) {
+            reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.COMPLETED,
+                    "the destination runs the guest since " + job.updatedAt() + "; the source sent no final "
+                            + "figures within " + finalReportWait.toMillis() + " ms", null, null), SYSTEM);
+            return;
+        }
+        String reason = abandoned(job);
+        if (reason != null) {
+            try (MDC.MDCCloseable ignored = MDC.putCloseable("jobId", job.id().toString())) {
+                log.warn("job {} can no longer finish: {}", job.id(), reason);
+                jobs.failAsDriver(job.id(), reason, SYSTEM);
+                hosts.find(job.sourceHostId()).filter(Host::isReachable).ifPresent(source -> quietly(() ->
+                        workers.cancelMigration(source, job.id())));
+                cleanUpDestination(job);
             }
         }
     }
@@ -158,7 +182,33 @@ class MigrationDispatcher {
         }
         Guest guest = guests.get(job.guestId());
         return guest.hostId().equals(job.destinationHostId())
-                && job.updatedAt().plus(finalReportWait).isBefore(clock.instant());
+                && job.updatedAt().plus(finalReportWait).isBefore(clock.instant())
+                && !finalReportOnItsWay(job);
+    }
+
+    /**
+     * The source's worker process still holds the job (sending, or handed over with its final
+     * report retried until a control plane has it), or is out of touch for less than
+     * {@code source-lost-after}: its figures are coming. This matters after a restart or a
+     * takeover, when the wait above has long passed by the time the worker reaches a replica;
+     * completing without them would show figures the report then contradicts.
+     */
+    private boolean finalReportOnItsWay(MigrationJob job) {
+        Instant now = clock.instant();
+        Host source = hosts.find(job.sourceHostId()).orElse(null);
+        if (source == null || job.updatedAt().plus(sourceLostAfter).isBefore(now)) {
+            return false;
+        }
+        if (!source.isReachable()) {
+            return source.lastHeartbeatAt().plus(sourceLostAfter).isAfter(now);
+        }
+        try {
+            MigrationStateReport known = workers.migrationState(source, job.id());
+            return java.util.Objects.equals(known.workerInstance(), job.sourceWorkerInstance())
+                    && (known.state() == MigrationKnowledge.SENDING || known.state() == MigrationKnowledge.HANDED_OVER);
+        } catch (RuntimeException e) {
+            return true;   // no answer now: ask again on the next pass
+        }
     }
 
     /**
@@ -190,7 +240,8 @@ class MigrationDispatcher {
         }
     }
 
-    private void start(MigrationJob job) {
+    /** Sends the job's start commands to its two workers (a fresh data-plane secret each time). */
+    void start(MigrationJob job) {
         try (MDC.MDCCloseable ignored = MDC.putCloseable("jobId", job.id().toString())) {
             Host source = hosts.find(job.sourceHostId()).orElseThrow();
             Host destination = hosts.find(job.destinationHostId()).orElseThrow();
@@ -212,8 +263,12 @@ class MigrationDispatcher {
                     destination.dataAddress());
         } catch (RuntimeException e) {
             log.warn("job {} could not start: {}", job.id(), e.getMessage());
-            jobs.fail(job.id(), "could not start: " + e.getMessage(), SYSTEM);
-            cleanUpDestination(job);
+            try {
+                jobs.failAsDriver(job.id(), "could not start: " + e.getMessage(), SYSTEM);
+                cleanUpDestination(job);
+            } catch (LeaseLostException lost) {
+                log.info("job {}: {}", job.id(), lost.getMessage());   // its new driver settles it
+            }
         }
     }
 
@@ -237,7 +292,7 @@ class MigrationDispatcher {
     }
 
     /** Best effort: the destination drops an incoming guest that will never be resumed. */
-    private void cleanUpDestination(MigrationJob job) {
+    void cleanUpDestination(MigrationJob job) {
         hosts.find(job.destinationHostId()).filter(Host::isReachable).ifPresent(destination -> {
             try {
                 workers.cancelMigration(destination, job.id());

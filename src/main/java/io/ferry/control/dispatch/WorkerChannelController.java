@@ -6,6 +6,7 @@ import io.ferry.channel.ErrorReply;
 import io.ferry.channel.OwnershipStep;
 import io.ferry.control.job.JobNotFoundException;
 import io.ferry.control.job.HandoffSteps;
+import io.ferry.control.metrics.HandoffMetrics;
 import io.ferry.control.ownership.OwnershipConflictException;
 import org.springframework.web.bind.annotation.GetMapping;
 import java.util.UUID;
@@ -34,13 +35,15 @@ class WorkerChannelController {
     private final GuestService guests;
     private final MigrationDispatcher dispatcher;
     private final HandoffSteps handoff;
+    private final HandoffMetrics handoffMetrics;
 
     WorkerChannelController(HostService hosts, GuestService guests, MigrationDispatcher dispatcher,
-                            HandoffSteps jobs) {
+                            HandoffSteps jobs, HandoffMetrics handoffMetrics) {
         this.hosts = hosts;
         this.guests = guests;
         this.dispatcher = dispatcher;
         this.handoff = jobs;
+        this.handoffMetrics = handoffMetrics;
     }
 
     /**
@@ -50,7 +53,8 @@ class WorkerChannelController {
     @PostMapping(ControlChannel.MIGRATION_OWNERSHIP)
     ResponseEntity<Object> ownershipStep(@PathVariable UUID jobId, @RequestBody OwnershipStep step) {
         try {
-            return ResponseEntity.ok(handoff.ownershipStep(jobId, step, "worker:" + step.hostId()));
+            return ResponseEntity.ok(handoffMetrics.time(step.step(),
+                    () -> handoff.ownershipStep(jobId, step, "worker:" + step.hostId())));
         } catch (OwnershipConflictException refused) {
             return ResponseEntity.status(HttpStatus.CONFLICT).body(new ErrorReply(refused.getMessage()));
         } catch (OptimisticLockingFailureException raced) {

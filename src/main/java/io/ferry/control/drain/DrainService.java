@@ -1,5 +1,6 @@
 package io.ferry.control.drain;
 
+import io.ferry.control.lease.SweepLease;
 import io.ferry.control.guest.Guest;
 import io.ferry.control.guest.GuestNotFoundException;
 import io.ferry.control.guest.GuestService;
@@ -55,9 +56,12 @@ public class DrainService {
     private final Clock clock;
     private final boolean enabled;
 
+    private final SweepLease sweeps;
+
     DrainService(HostDrainRepository drains, DrainGuestRepository drainGuests, HostService hosts, GuestService guests,
                  MigrationCommands commands, JobStore jobs, PlatformTransactionManager txManager, Clock clock,
-                 @Value("${ferry.dispatcher.enabled:true}") boolean enabled) {
+                 SweepLease sweeps, @Value("${ferry.dispatcher.enabled:true}") boolean enabled) {
+        this.sweeps = sweeps;
         this.drains = drains;
         this.drainGuests = drainGuests;
         this.hosts = hosts;
@@ -139,7 +143,7 @@ public class DrainService {
 
     @Scheduled(fixedDelayString = "${ferry.drain.interval:500ms}")
     void scheduledPass() {
-        if (enabled) {
+        if (enabled && sweeps.held()) {   // one replica follows the drains
             pass();
         }
     }

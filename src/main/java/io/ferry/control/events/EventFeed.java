@@ -124,6 +124,25 @@ public class EventFeed implements SmartLifecycle {
         return through == null ? 0 : through;
     }
 
+    /**
+     * The id through which the log is settled: every event up to it that will ever be visible
+     * is visible now (holes younger than {@code hole-grace} stop it). Only grows.
+     */
+    public long head() {
+        return head;
+    }
+
+    /**
+     * Up to 500 events after {@code after} and through {@link #head()}, in id order: what a
+     * subscriber may be handed without skipping one that commits late. For followers that
+     * keep their own cursor in the database (webhooks).
+     */
+    public List<EventLog> settledAfter(long after) {
+        long through = head;
+        return after >= through ? List.of()
+                : events.findTop500ByIdGreaterThanAndIdLessThanEqualOrderByIdAsc(after, through);
+    }
+
     int subscribers() {
         return subscriptions.size();
     }

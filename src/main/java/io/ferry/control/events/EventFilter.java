@@ -12,7 +12,7 @@ public record EventFilter(Set<EventType> types, UUID jobId, UUID guestId, String
         types = types == null ? Set.of() : Set.copyOf(types);
     }
 
-    boolean matches(EventLog event) {
+    public boolean matches(EventLog event) {
         return (types.isEmpty() || types.contains(event.type()))
                 && (jobId == null || jobId.equals(event.jobId()))
                 && (guestId == null || guestId.equals(event.guestId()))

@@ -31,6 +31,9 @@ public interface WorkerGateway {
     /** Source: start sending; returns at once, the worker reports progress. */
     void startOutgoing(Host host, StartOutgoingCommand command);
 
+    /** What the worker process knows of the job now (a takeover or a restart settles the job from it). */
+    io.ferry.channel.MigrationStateReport migrationState(Host host, UUID jobId);
+
     /** False when the worker refused because the switchover already began. */
     boolean cancelMigration(Host host, UUID jobId);
 

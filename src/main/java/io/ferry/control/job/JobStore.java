@@ -4,6 +4,8 @@ import io.ferry.control.events.EventRecorder;
 import io.ferry.control.events.Payloads;
 import io.ferry.control.guest.GuestService;
 import io.ferry.control.host.HostService;
+import io.ferry.control.lease.JobLeases;
+import io.ferry.control.lease.LeaseLostException;
 import io.ferry.control.system.OptimisticRetry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -36,10 +38,12 @@ public class JobStore {
     private final MeterRegistry meters;
     private final ApplicationEventPublisher publisher;
     private final EventRecorder recorder;
+    private final JobLeases leases;
 
     JobStore(MigrationJobRepository jobs, JobEventRepository events, GuestService guests, HostService hosts,
              OptimisticRetry retry, Clock clock, MeterRegistry meters, ApplicationEventPublisher publisher,
-             EventRecorder recorder) {
+             EventRecorder recorder, JobLeases leases) {
+        this.leases = leases;
         this.publisher = publisher;
         this.recorder = recorder;
         this.jobs = jobs;
@@ -66,6 +70,23 @@ public class JobStore {
         }
     }
 
+    /**
+     * As {@link #inJob}, for a change this replica makes as the job's driver (a check of its own,
+     * not a worker's report or a user's command): refused with {@link LeaseLostException} when
+     * another replica took the job's lease over.
+     */
+    public MigrationJob inJobAsDriver(UUID id, Consumer<MigrationJob> change) {
+        return inJob(id, job -> {
+            leases.fence(id);
+            change.accept(job);
+        });
+    }
+
+    /** As {@link #fail}, as the job's driver (see {@link #inJobAsDriver}). */
+    public MigrationJob failAsDriver(UUID id, String failure, String actor) {
+        return inJobAsDriver(id, failing(failure, actor));
+    }
+
     /** The one way a job's status changes: validated, stored with its version check, and put on the timeline. */
     public void transition(MigrationJob job, JobStatus next, String reason, String actor) {
         JobStatus from = job.status();
@@ -74,6 +95,7 @@ public class JobStore {
         events.save(event);
         recorder.record(changed(job, JobEvent.Kind.TRANSITION, from, next, reason, actor), event.at());
         if (next.isTerminal()) {
+            leases.release(job.id());
             guests.releaseFromJob(job.guestId(), job.id(), job.sourceHostId(), job.guestRunState());
             publisher.publishEvent(new QueueChanged(job.id()));   // its slots are free for the queue
         }
@@ -104,12 +126,16 @@ public class JobStore {
 
     /** Ends a job that could not go on, keeping the first failure. No-op on a finished job. */
     public MigrationJob fail(UUID id, String failure, String actor) {
-        return inJob(id, job -> {
+        return inJob(id, failing(failure, actor));
+    }
+
+    private Consumer<MigrationJob> failing(String failure, String actor) {
+        return job -> {
             job.recordFailure(failure);
             if (!job.status().isTerminal()) {
                 transition(job, JobStatus.FAILED, failure, actor);
             }
-        });
+        };
     }
 
     /**
@@ -142,6 +168,7 @@ public class JobStore {
     public void admit(MigrationJob job, String sourceInstance, String destinationInstance, String reason) {
         job.startedOn(sourceInstance, destinationInstance);
         transition(job, JobStatus.SETUP, reason, SYSTEM);
+        leases.acquireNew(job.id());
     }
 
     /** Records what a queued job waits for, in the caller's transaction; a new limit goes on the timeline. */
@@ -173,7 +200,7 @@ public class JobStore {
         return jobs.findByStatusIn(List.of(JobStatus.SETUP, JobStatus.ACTIVE, JobStatus.CANCELLING));
     }
 
-    Clock clock() {
+    public Clock clock() {
         return clock;
     }
 }

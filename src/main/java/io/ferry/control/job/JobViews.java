@@ -2,6 +2,7 @@ package io.ferry.control.job;
 
 import io.ferry.channel.MigrationProgress;
 import io.ferry.control.guest.GuestService;
+import io.ferry.control.lease.JobLeases;
 import io.ferry.control.ownership.DiskOwnership;
 import io.ferry.control.ownership.OwnershipService;
 import io.ferry.control.ownership.OwnershipState;
@@ -20,9 +21,11 @@ public class JobViews {
     private final GuestService guests;
     private final OwnershipService ownership;
     private final JsonMapper json;
+    private final JobLeases leases;
 
     JobViews(JobStore store, JobListQuery lists, JobEventRepository events, GuestService guests,
-             OwnershipService ownership, JsonMapper json) {
+             OwnershipService ownership, JsonMapper json, JobLeases leases) {
+        this.leases = leases;
         this.store = store;
         this.lists = lists;
         this.events = events;
@@ -48,6 +51,15 @@ public class JobViews {
     public List<JobEvent> events(UUID id) {
         store.get(id);
         return events.findByJobIdOrderByIdAsc(id);
+    }
+
+    /** The replica that drives the job now (null unless it runs). */
+    public JobDriver driver(MigrationJob job) {
+        if (!job.status().isRunning()) {
+            return null;
+        }
+        return leases.current(job.id()).map(l -> new JobDriver(l.owner().substring(0, l.owner().indexOf('/')),
+                l.epoch(), l.expiresAt())).orElse(null);
     }
 
     /** Each disk of the job's guest with the state of both sides (see {@link JobDiskState}). */

@@ -182,7 +182,7 @@ public class MigrationJob {
     }
 
     /** Something happened to the job that is not a status change (the destination took the guest over). */
-    void touch(Instant now) {
+    public void touch(Instant now) {
         updatedAt = now;
     }
 

@@ -1,5 +1,7 @@
 package io.ferry.control.policy;
 
+import io.ferry.control.lease.JobLeases;
+import io.ferry.control.lease.LeaseLostException;
 import io.ferry.channel.TuneMigrationCommand;
 import io.ferry.control.host.HostService;
 import io.ferry.control.host.WorkerGateway;
@@ -38,10 +40,12 @@ class DeadlineEnforcer {
     private final HostService hosts;
     private final WorkerGateway workers;
     private final Clock clock;
+    private final JobLeases leases;
     private final boolean enabled;
 
     DeadlineEnforcer(JobStore jobs, MigrationCommands commands, HostService hosts, WorkerGateway workers, Clock clock,
-                     @Value("${ferry.dispatcher.enabled:true}") boolean enabled) {
+                     JobLeases leases, @Value("${ferry.dispatcher.enabled:true}") boolean enabled) {
+        this.leases = leases;
         this.jobs = jobs;
         this.commands = commands;
         this.hosts = hosts;
@@ -56,9 +60,14 @@ class DeadlineEnforcer {
             return;
         }
         for (MigrationJob job : jobs.unfinished()) {
+            if (!leases.drives(job.id())) {
+                continue;   // another replica drives it
+            }
             try (MDC.MDCCloseable ignored = MDC.putCloseable("jobId", job.id().toString())) {
                 ramp(job);
                 escalate(job);
+            } catch (LeaseLostException lost) {
+                log.info("job {}: {}", job.id(), lost.getMessage());
             } catch (RuntimeException e) {
                 log.warn("job {}: deadline check failed: {}", job.id(), e.toString());
             }
@@ -71,7 +80,7 @@ class DeadlineEnforcer {
             return;
         }
         DowntimeRamp.Step[] taken = new DowntimeRamp.Step[1];
-        MigrationJob job = jobs.inJob(seen.id(), j -> {
+        MigrationJob job = jobs.inJobAsDriver(seen.id(), j -> {
             taken[0] = j.dueRampStep(now);
             if (taken[0] != null) {
                 jobs.recordRamp(j, taken[0].downtimeLimitMs(), "downtime ramp of policy '" + j.policy().policyName()
@@ -97,7 +106,7 @@ class DeadlineEnforcer {
             return;
         }
         String[] why = new String[1];
-        MigrationJob job = jobs.inJob(seen.id(), j -> {
+        MigrationJob job = jobs.inJobAsDriver(seen.id(), j -> {
             why[0] = null;
             if (j.dueEscalation(now) == due) {
                 why[0] = cause(j, now) + ": " + action(due, j);

@@ -15,6 +15,7 @@ import io.ferry.migration.MigratingGuest;
 import io.ferry.migration.MigrationFailure;
 import io.ferry.migration.MigrationReporter;
 import io.ferry.migration.RateLimiter;
+import io.ferry.migration.TransferMeter;
 import io.ferry.channel.OwnershipStep;
 import io.ferry.migration.FaultInjector;
 import io.ferry.migration.OwnershipArbiter;
@@ -182,6 +183,8 @@ public final class OutgoingMigration implements Runnable {
     private long windowPagesAtStart;
     private long diskTransferred;
     private long diskRemainingChunks;
+    /** The worker's byte counts, by kind; set before {@link #run} (a start of the thread publishes it). */
+    private TransferMeter meter = new TransferMeter();
 
     private OutgoingConnection connection;
     private RamRecordWriter records;
@@ -219,6 +222,11 @@ public final class OutgoingMigration implements Runnable {
 
     public UUID jobId() {
         return spec.jobId();
+    }
+
+    /** Counts this migration's bytes into {@code meter} (the worker's, shared by its migrations); call before {@link #run}. */
+    public void countInto(TransferMeter meter) {
+        this.meter = meter;
     }
 
     /** Takes effect from the next rate window and the next convergence check. */
@@ -589,6 +597,7 @@ public final class OutgoingMigration implements Runnable {
         ensureRoom(device.length + 512);
         FerrySections.runState(batch, RUN_STATE_SECTION_ID, before == GuestState.PAUSED ? "paused" : "running");
         StreamEncoder.deviceState(batch, DEVICE_SECTION_ID, device);
+        meter.payload(TransferMeter.Kind.DEVICE_STATE, device.length);
         StreamEncoder.eof(batch);
         flush(false);
         eofSent = true;
@@ -745,7 +754,7 @@ public final class OutgoingMigration implements Runnable {
                 if (page >= 0) {
                     block = b;
                     int before = batch.readableBytes();
-                    sendPostcopyPages(blocks.get(b), toSend[b], page, RUN_PAGES);
+                    sendPostcopyPages(blocks.get(b), toSend[b], page, RUN_PAGES, TransferMeter.Kind.RAM);
                     postcopyLimiter.charge(Math.max(0, batch.readableBytes() - before));
                     cursor[b] = page + RUN_PAGES;
                     found = true;
@@ -782,6 +791,7 @@ public final class OutgoingMigration implements Runnable {
     private void writeRun() {
         FerrySections.runState(batch, RUN_STATE_SECTION_ID, switchedRunState);
         StreamEncoder.deviceState(batch, DEVICE_SECTION_ID, switchedDeviceState);
+        meter.payload(TransferMeter.Kind.DEVICE_STATE, switchedDeviceState.length);
         StreamEncoder.postcopyRun(batch);
     }
 
@@ -1031,14 +1041,14 @@ public final class OutgoingMigration implements Runnable {
      */
     private void sendRequested(RamBlock block, long[] bits, long page) throws InterruptedException {
         if (preempt == null) {
-            sendPostcopyPages(block, bits, page, 1);
+            sendPostcopyPages(block, bits, page, 1, TransferMeter.Kind.POSTCOPY_REQUESTED);
             return;
         }
         if (urgent == null) {
             urgent = preempt.alloc().directBuffer(StreamFormat.PAGE_SIZE + 512);
         }
         urgent.ensureWritable(StreamFormat.PAGE_SIZE + 300);
-        writePage(urgent, preemptRecords, block, page);
+        writePage(urgent, preemptRecords, block, page, TransferMeter.Kind.POSTCOPY_REQUESTED);
     }
 
     /** Requested pages go out now: on the preempt channel, or in the main channel's batch without one. */
@@ -1105,10 +1115,11 @@ public final class OutgoingMigration implements Runnable {
     }
 
     /** Up to {@code max} marked pages from {@code first} on, each cleared once sent (never twice). */
-    private void sendPostcopyPages(RamBlock block, long[] bits, long first, int max) throws InterruptedException {
+    private void sendPostcopyPages(RamBlock block, long[] bits, long first, int max, TransferMeter.Kind kind)
+            throws InterruptedException {
         for (long p = first; p < first + max && p < block.pageCount(); p++) {
             if (isSet(bits, p)) {
-                sendRun(block, p, 1, false);
+                sendRun(block, p, 1, false, kind);
                 clear(bits, p);
                 remainingPages--;
             }
@@ -1237,6 +1248,7 @@ public final class OutgoingMigration implements Runnable {
             flush(rateLimited);
             account(length, rateLimited);
             connection.write(disk.image().readChannel(), offset, length);
+            meter.payload(TransferMeter.Kind.DISK, length);
             batch.writeZero(StreamFormat.BLOCK_CHUNK_BYTES - length);   // QEMU's chunks are whole; pad the last
             diskTransferred += StreamFormat.BLOCK_CHUNK_BYTES;
             return;
@@ -1260,6 +1272,8 @@ public final class OutgoingMigration implements Runnable {
         if (isZero(batch, data, StreamFormat.BLOCK_CHUNK_BYTES)) {
             batch.writerIndex(header);
             StreamEncoder.blockZeroChunk(batch, disk.device(), offset);
+        } else {
+            meter.payload(TransferMeter.Kind.DISK, length);
         }
         diskTransferred += StreamFormat.BLOCK_CHUNK_BYTES;
     }
@@ -1316,7 +1330,7 @@ public final class OutgoingMigration implements Runnable {
                 while (run < RUN_PAGES && page + run < block.pageCount() && isSet(bits, page + run)) {
                     run++;
                 }
-                sendRun(block, page, run, rateLimited);
+                sendRun(block, page, run, rateLimited, TransferMeter.Kind.RAM);
                 for (int i = 0; i < run; i++) {
                     clear(bits, page + i);
                 }
@@ -1339,15 +1353,19 @@ public final class OutgoingMigration implements Runnable {
         return sent;
     }
 
-    private void sendRun(RamBlock block, long firstPage, int pages, boolean rateLimited) throws InterruptedException {
+    private void sendRun(RamBlock block, long firstPage, int pages, boolean rateLimited, TransferMeter.Kind kind)
+            throws InterruptedException {
         for (int i = 0; i < pages; i++) {
             ensureRoom(StreamFormat.PAGE_SIZE + 300, rateLimited);
-            writePage(batch, records, block, firstPage + i);
+            writePage(batch, records, block, firstPage + i, kind);
         }
     }
 
-    /** One page record (a ZERO record for an all-zero page) into {@code out}, with {@code writer}'s channel state. */
-    private void writePage(ByteBuf out, RamRecordWriter writer, RamBlock block, long page) {
+    /**
+     * One page record (a ZERO record for an all-zero page) into {@code out}, with {@code writer}'s
+     * channel state; a full page counts as {@code kind}.
+     */
+    private void writePage(ByteBuf out, RamRecordWriter writer, RamBlock block, long page, TransferMeter.Kind kind) {
         long offset = page * StreamFormat.PAGE_SIZE;
         if (block.isZeroPage(page)) {
             writer.zeroPage(out, block.name(), offset);
@@ -1356,6 +1374,7 @@ public final class OutgoingMigration implements Runnable {
             writer.pageHeader(out, block.name(), offset);
             block.readPage(page, out);
             normal++;
+            meter.payload(kind, StreamFormat.PAGE_SIZE);
         }
     }
 
@@ -1413,6 +1432,7 @@ public final class OutgoingMigration implements Runnable {
             limiter.account(bytes);
         }
         transferred += bytes;
+        meter.stream(bytes);
         measureWindow(bytes);
         progressMaybe(false);
     }

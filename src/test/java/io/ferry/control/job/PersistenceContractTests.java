@@ -112,6 +112,11 @@ abstract class PersistenceContractTests {
                 }
 
                 @Override
+                public io.ferry.channel.MigrationStateReport migrationState(Host host, UUID jobId) {
+                    throw new UnsupportedOperationException("the dispatcher is off in a persistence test");
+                }
+
+                @Override
                 public void tuneMigration(Host host, UUID jobId, io.ferry.channel.TuneMigrationCommand command) {
                 }
 
@@ -166,6 +171,12 @@ abstract class PersistenceContractTests {
     OwnershipService ownership;
     @Autowired
     PlatformTransactionManager txManager;
+    @Autowired
+    io.ferry.control.lease.JobLeases leases;
+    @Autowired
+    io.ferry.control.lease.ReplicaIdentity replica;
+    @Autowired
+    javax.sql.DataSource dataSource;
 
     @BeforeEach
     void twoHosts() {
@@ -404,6 +415,51 @@ abstract class PersistenceContractTests {
         assertThat(admitted.waitingFor()).isNull();
         assertThat(admitted.sourceWorkerInstance()).isEqualTo("instance-host-a");
         assertThat(views.events(job.id()).get(2).reason()).startsWith("admitted after waiting for cluster limit");
+    }
+
+    /**
+     * One driver per job: admission gives the admitting replica the job's lease; another replica
+     * takes it over only once it expired, by compare-and-set (one winner, epoch + 1); the old
+     * driver's later writes are refused and change nothing; the lease goes when the job ends.
+     */
+    @Test
+    void aJobsLeaseFencesTheReplicaItWasTakenFrom() {
+        MigrationJob job = jobFor(guestOnA(), null);
+        assertThat(admission.admit()).extracting(MigrationJob::id).contains(job.id());
+        assertThat(leases.drives(job.id())).isTrue();
+        io.ferry.control.lease.JobLeases.Lease first = leases.current(job.id()).orElseThrow();
+        assertThat(first.owner()).isEqualTo(replica.owner());
+        assertThat(first.epoch()).isEqualTo(1);
+        assertThat(views.driver(views.get(job.id())).epoch()).isEqualTo(1);
+        // a live lease is not taken over
+        assertThat(leases.takeOverOrphans(List.of(job.id()))).isEmpty();
+
+        // another replica takes it over after it expired
+        org.springframework.jdbc.core.JdbcTemplate jdbc = new org.springframework.jdbc.core.JdbcTemplate(dataSource);
+        jdbc.update("update job_leases set expires_at = ? where job_id = ?",
+                java.time.OffsetDateTime.now().minusMinutes(1), job.id());
+        assertThat(jdbc.update("update job_leases set owner = 'other/x', epoch = epoch + 1, expires_at = ? "
+                + "where job_id = ? and epoch = ?", java.time.OffsetDateTime.now().plusMinutes(1), job.id(), 1L))
+                .isEqualTo(1);
+        assertThat(jdbc.update("update job_leases set owner = 'third/y', epoch = epoch + 1 where job_id = ? and epoch = ?",
+                job.id(), 1L)).as("the compare-and-set has one winner").isZero();
+
+        // the old driver's write is refused and changes nothing
+        long version = views.get(job.id()).version();
+        assertThatThrownBy(() -> store.failAsDriver(job.id(), "stale driver", "test"))
+                .isInstanceOf(io.ferry.control.lease.LeaseLostException.class);
+        assertThat(views.get(job.id()).status()).isEqualTo(JobStatus.SETUP);
+        assertThat(views.get(job.id()).version()).isEqualTo(version);
+        assertThat(leases.drives(job.id())).isFalse();
+        assertThat(views.driver(views.get(job.id()))).isEqualTo(new JobDriver("other", 2,
+                leases.current(job.id()).orElseThrow().expiresAt()));
+
+        // a worker's fact needs no lease; the job's end removes it
+        store.inJob(job.id(), j -> {
+            store.transition(j, JobStatus.CANCELLING, "cancelled by a user", "test");
+            store.transition(j, JobStatus.CANCELLED, "the source worker cancelled it", "worker");
+        });
+        assertThat(leases.current(job.id())).isEmpty();
     }
 
     @Test

@@ -1,0 +1,122 @@
+package io.ferry.it;
+
+import static io.ferry.it.MoveChecks.assertLanded;
+import static io.ferry.it.MoveChecks.awaitStatus;
+import static io.ferry.it.MoveChecks.busyGuest;
+import static io.ferry.it.MoveChecks.migrate;
+import static io.ferry.it.MoveChecks.release;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * kill -9 of the only control plane in each phase of a job, then a start: every job is
+ * settled from the facts and ends as if nothing had happened (completed, the guest on the
+ * destination with the destination's disks and identical bytes), never failed because the
+ * control plane was gone. Phases: queued and active (one kill), setup (the destination
+ * prepared, the source's start command never sent), the disk hand-off (between the source's
+ * hand-off record and the destination's activation), and post-copy.
+ */
+class RestartReconcileTest {
+
+    private static final String TOKEN = "reconcile-test-token";
+    private static final Duration UP = Duration.ofSeconds(90);
+    private static final long MIB = 1L << 20;
+
+    private final Path dataDir = ApiTestSupport.newDataDir("reconcile");
+    private final Path faults = dataDir.resolve("faults");
+    private final Path reached = dataDir.resolve("faults.reached");
+    private Process serve;
+    private int port;
+
+    @AfterEach
+    void stop() throws Exception {
+        FerryProcess.stop(serve, dataDir);
+    }
+
+    private ApiClient start() throws Exception {
+        serve = FerryProcess.serve(dataDir, port, "--ferry.api.token=" + TOKEN,
+                "--ferry.worker.heartbeat-interval=200ms", "--ferry.worker.heartbeat-timeout=1500ms",
+                "--ferry.workers.local.memory-capacity=" + (1L << 30),
+                "--ferry.workers.local.java-options=-Xmx128m -Dferry.fault.file=" + faults);
+        ApiClient api = new ApiClient("http://127.0.0.1:" + port, TOKEN);
+        await().atMost(UP).pollInterval(Duration.ofMillis(250)).ignoreExceptions().untilAsserted(() ->
+                assertThat(api.get("/api/v1/hosts").json().findValuesAsString("state"))
+                        .containsExactly("reachable", "reachable"));
+        return api;
+    }
+
+    private ApiClient killAndStart() throws Exception {
+        serve.destroyForcibly().waitFor();
+        return start();
+    }
+
+    /** Waits until a worker reached a fault step (it holds there), then clears the rule for the rest of the test. */
+    private void awaitFault(String hostAndStep) throws Exception {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() ->
+                Files.exists(reached) && Files.readString(reached).contains(hostAndStep));
+        Files.delete(faults);
+        Files.delete(reached);
+    }
+
+    @Test
+    void aControlPlaneKilledInEachPhaseOfAJobSettlesItFromTheFacts() throws Exception {
+        port = FerryProcess.freePort();
+        ApiClient api = start();
+
+        // queued and active: one job runs (held back by its link), one waits for the cluster limit
+        String runningGuest = busyGuest(api, "r-active", "host-a", 32 * MIB);
+        String queuedGuest = busyGuest(api, "r-queued", "host-a", 32 * MIB);
+        assertThat(api.put("/api/v1/admission/limits", Map.of("maxJobs", 1)).status()).isEqualTo(200);
+        String active = migrate(api, runningGuest, "host-b", Map.of("maxBandwidth", MIB, "downtimeLimitMs", 10,
+                "verifyChecksums", true));
+        awaitStatus(api, active, Duration.ofSeconds(30), "active");
+        String queued = migrate(api, queuedGuest, "host-b", Map.of("verifyChecksums", true));
+        assertThat(api.get("/api/v1/migrations/" + queued).json().get("status").asString()).isEqualTo("queued");
+        api = killAndStart();
+        assertThat(api.get("/api/v1/migrations/" + active).json().get("status").asString()).isEqualTo("active");
+        assertThat(api.get("/api/v1/migrations/" + queued).json().get("status").asString()).isEqualTo("queued");
+        release(api, active);
+        assertLanded(api, active, runningGuest, "host-b");
+        assertThat(api.put("/api/v1/admission/limits", Map.of("maxJobs", 5)).status()).isEqualTo(200);
+        assertLanded(api, queued, queuedGuest, "host-b");
+
+        // setup: the destination is prepared (and holds its answer); the source's command never goes out
+        String setupGuest = busyGuest(api, "r-setup", "host-a", 32 * MIB);
+        Files.writeString(faults, "host-b destination-opened hold:4000\n");
+        String setup = migrate(api, setupGuest, "host-b", Map.of("maxBandwidth", 0, "downtimeLimitMs", 2000,
+                "verifyChecksums", true));
+        awaitFault("host-b destination-opened");
+        assertThat(api.get("/api/v1/migrations/" + setup).json().get("status").asString()).isEqualTo("setup");
+        api = killAndStart();
+        assertLanded(api, setup, setupGuest, "host-b");
+        assertThat(MoveChecks.transitions(api, setup)).containsExactly("queued", "setup", "active", "completed");
+
+        // the hand-off: the source recorded it and holds; the control plane dies before the destination activates
+        String handoffGuest = busyGuest(api, "r-handoff", "host-b", 32 * MIB);
+        Files.writeString(faults, "host-b handoff-recorded hold:3000\n");
+        String handoff = migrate(api, handoffGuest, "host-a", Map.of("maxBandwidth", 0, "downtimeLimitMs", 2000,
+                "verifyChecksums", true));
+        awaitFault("host-b handoff-recorded");
+        api = killAndStart();
+        assertLanded(api, handoff, handoffGuest, "host-a");
+
+        // post-copy: the destination runs the guest and fetches the rest while the control plane is gone
+        String postcopyGuest = busyGuest(api, "r-postcopy", "host-a", 64 * MIB);
+        String postcopy = migrate(api, postcopyGuest, "host-b", Map.of("capabilities", Map.of("postcopy", true), "maxBandwidth", 4 * MIB,
+                "maxPostcopyBandwidth", 4 * MIB, "downtimeLimitMs", 10));
+        awaitStatus(api, postcopy, Duration.ofSeconds(30), "active");
+        assertThat(api.post("/api/v1/migrations/" + postcopy + "/postcopy", null).status()).isEqualTo(202);
+        awaitStatus(api, postcopy, Duration.ofSeconds(30), "postcopy-active");
+        api = killAndStart();
+        assertThat(api.get("/api/v1/migrations/" + postcopy).json().get("status").asString())
+                .isIn("postcopy-active", "completed");
+        assertLanded(api, postcopy, postcopyGuest, "host-b");
+    }
+}
