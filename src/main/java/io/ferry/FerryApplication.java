@@ -4,6 +4,8 @@ import io.ferry.bench.BlockCopyBenchmark;
 import io.ferry.bench.PostcopyBenchmark;
 import io.ferry.bench.PrecopyBenchmark;
 import io.ferry.control.ControlPlaneApplication;
+import io.ferry.launch.CdsCommand;
+import io.ferry.launch.StartCache;
 import io.ferry.worker.WorkerCommand;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,10 +19,14 @@ import picocli.CommandLine.Unmatched;
         description = "Live-migration orchestrator.",
         subcommands = {FerryApplication.Serve.class, WorkerCommand.class, PrecopyBenchmark.class,
                 BlockCopyBenchmark.class, PostcopyBenchmark.class, io.ferry.bench.FleetBenchmark.class,
-                io.ferry.bench.ControlBenchmark.class})
+                io.ferry.bench.ControlBenchmark.class, io.ferry.bench.StartBenchmark.class, CdsCommand.class})
 public final class FerryApplication {
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("serve")) {
+            // from the packaged jar with a prepared cache, this process becomes serve with class-data sharing
+            StartCache.relaunchServeIfReady(args);
+        }
         if (args.length > 0 && !args[0].equals("serve") && System.getProperty("logback.configurationFile") == null) {
             // A worker has no Spring Boot logging set-up; give logback its own file before any logger exists.
             System.setProperty("logback.configurationFile", "logback-worker.xml");
@@ -42,6 +48,8 @@ public final class FerryApplication {
         @Override
         public Integer call() {
             ControlPlaneApplication.run(springArguments.toArray(String[]::new));
+            // up without class-data sharing from the packaged jar: prepare it, niced, for the next start
+            StartCache.ofRunningJar().ifPresent(StartCache::prepareInBackground);
             return 0;
         }
     }

@@ -135,6 +135,11 @@ class LocalWorkerLauncher implements DisposableBean {
         cmd.add(hostMarker(hostId));
         cmd.addAll(javaOptions);
         String classPath = System.getProperty("java.class.path");
+        String archive = System.getProperty("ferry.cds.archive");
+        if (archive != null && javaOptions.stream().noneMatch(o -> o.startsWith("-Xshare") || o.contains("SharedArchive"))) {
+            // serve runs with class-data sharing (io.ferry.launch.StartCache) from this class path: so can workers
+            cmd.addAll(List.of("-XX:SharedArchiveFile=" + archive, "-Xshare:auto"));
+        }
         if (classPath.endsWith(".jar") && !classPath.contains(File.pathSeparator)) {
             cmd.addAll(List.of("-jar", classPath));        // the packaged ferry.jar
         } else {
