@@ -55,7 +55,7 @@ public final class WorkerCommand implements Callable<Integer> {
             description = "Milliseconds between heartbeats. Env: FERRY_HEARTBEAT_INTERVAL_MS")
     long heartbeatIntervalMs;
 
-    @Option(names = "--handoff-timeout-ms", defaultValue = "${env:FERRY_HANDOFF_TIMEOUT_MS:-10000}",
+    @Option(names = "--handoff-timeout-ms", defaultValue = "${env:FERRY_HANDOFF_TIMEOUT_MS:-60000}",
             description = "How long to wait for the control plane at a disk hand-off step before giving the "
                     + "decision back to the source. Env: FERRY_HANDOFF_TIMEOUT_MS")
     long handoffTimeoutMs;

@@ -208,7 +208,7 @@ class HelmChartTest {
         assertThat(str(env.get("FERRY_ADVERTISE_ADDRESS"), "valueFrom.fieldRef.fieldPath")).isEqualTo("status.podIP");
         assertThat(env.get("FERRY_CONTROL_PORT")).containsEntry("value", "7070");
         assertThat(env.get("FERRY_DATA_PORT")).containsEntry("value", "7071");
-        assertThat(env.get("FERRY_HANDOFF_TIMEOUT_MS")).containsEntry("value", "10000");
+        assertThat(env.get("FERRY_HANDOFF_TIMEOUT_MS")).containsEntry("value", "60000");
         assertThat(env.get("FERRY_DATASTORE")).containsEntry("value", "/var/lib/ferry/datastore");
         assertThat(map(env.get("FERRY_WORKER_TOKEN"), "valueFrom.secretKeyRef"))
                 .isEqualTo(Map.of("name", "demo-ferry-secret", "key", "worker-token"));

@@ -44,8 +44,6 @@ class RestartReconcileTest {
         serve = FerryProcess.serve(dataDir, port, "--ferry.api.token=" + TOKEN,
                 "--ferry.worker.heartbeat-interval=200ms", "--ferry.worker.heartbeat-timeout=1500ms",
                 "--ferry.workers.local.memory-capacity=" + (1L << 30),
-                // a hand-off step waits this long for a control plane: the restart must fit in it
-                "--ferry.worker.handoff-timeout=120s",
                 "--ferry.workers.local.java-options=-Xmx128m -Dferry.fault.file=" + faults);
         ApiClient api = new ApiClient("http://127.0.0.1:" + port, TOKEN);
         await().atMost(UP).pollInterval(Duration.ofMillis(250)).ignoreExceptions().untilAsserted(() ->

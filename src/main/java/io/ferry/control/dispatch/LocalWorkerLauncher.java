@@ -67,7 +67,7 @@ class LocalWorkerLauncher implements DisposableBean {
                         @Value("${ferry.workers.local.memory-capacity}") long memoryCapacity,
                         @Value("${ferry.workers.local.java-options}") String javaOptions,
                         @Value("${ferry.worker.heartbeat-interval}") Duration heartbeatInterval,
-                        @Value("${ferry.worker.handoff-timeout:10s}") Duration handoffTimeout,
+                        @Value("${ferry.worker.handoff-timeout:60s}") Duration handoffTimeout,
                         @Value("${ferry.workers.local.shared-datastore:true}") boolean sharedDatastore,
                         @Value("${ferry.workers.local.other-replicas:}") List<String> otherReplicas,
                         AccessTokens tokens, WebServerApplicationContext context) {
