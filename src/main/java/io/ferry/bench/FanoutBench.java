@@ -47,6 +47,8 @@ final class FanoutBench {
     private final int seconds;
     private final boolean keep;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    /** Calls made per guest in earlier rounds: an odd count left the guests paused. */
+    private long callsPerGuest;
 
     FanoutBench(PostgresSchema schema, int subscribers, int rate, int seconds, boolean keep) {
         this.schema = schema;
@@ -126,7 +128,8 @@ final class FanoutBench {
                         if (wait > 0) {
                             TimeUnit.NANOSECONDS.sleep(wait);
                         }
-                        plane.send("POST", "/api/v1/guests/" + guests.get(guest) + (j % 2 == 0 ? "/pause" : "/resume"),
+                        boolean pause = (callsPerGuest + j) % 2 == 0;
+                        plane.send("POST", "/api/v1/guests/" + guests.get(guest) + (pause ? "/pause" : "/resume"),
                                 null).expect(200);
                     }
                 } catch (InterruptedException | RuntimeException e) {
@@ -139,6 +142,7 @@ final class FanoutBench {
         for (Thread t : threads) {
             t.join();
         }
+        callsPerGuest += perGuest;
         if (!errors.isEmpty()) {
             throw new IllegalStateException("pause/resume failed: " + errors.get(0), errors.get(0));
         }
