@@ -22,6 +22,13 @@ public final class ControlChannel {
     /** GET {jobId}: what the worker knows of it; POST incoming | outgoing; POST {jobId}/cancel | tune | postcopy | recover | force-complete | abandon. */
     public static final String MIGRATIONS = "/v1/migrations";
 
+    /**
+     * On a job command: the lease epoch of the control-plane replica that drives the job. A
+     * worker refuses a command older than one it has seen for the job (a replica whose lease
+     * was taken over); commands without it pass.
+     */
+    public static final String DRIVER_EPOCH_HEADER = "Ferry-Driver-Epoch";
+
     public static String register(String hostId) {
         return REGISTER.replace("{hostId}", hostId);
     }

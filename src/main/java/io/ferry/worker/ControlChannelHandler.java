@@ -1,5 +1,6 @@
 package io.ferry.worker;
 
+import io.ferry.channel.ControlChannel;
 import io.ferry.channel.ErrorReply;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -72,8 +73,17 @@ final class ControlChannelHandler extends SimpleChannelInboundHandler<FullHttpRe
         String method = request.method().name();
         String query = q < 0 ? null : uri.substring(q + 1);
         byte[] body = ByteBufUtil.getBytes(request.content());
+        long driverEpoch;
         try {
-            commandThreads.execute(() -> respond(ctx, commands.handle(method, path, query, body), keepAlive));
+            driverEpoch = Long.parseLong(request.headers().get(ControlChannel.DRIVER_EPOCH_HEADER, "0"));
+        } catch (NumberFormatException e) {
+            respond(ctx, new ControlCommands.Reply(400, new ErrorReply(ControlChannel.DRIVER_EPOCH_HEADER
+                    + " must be a number")), keepAlive);
+            return;
+        }
+        try {
+            commandThreads.execute(() -> respond(ctx, commands.handle(method, path, query, body, driverEpoch),
+                    keepAlive));
         } catch (RejectedExecutionException stopping) {
             respond(ctx, new ControlCommands.Reply(503, new ErrorReply("worker is stopping")), false);
         }

@@ -39,6 +39,7 @@ final class ControlCommands {
     private final Migrations migrations;
     private final Worker worker;
     private final JsonMapper json = JsonMapper.builder().build();
+    private final DriverFence drivers = new DriverFence();
 
     ControlCommands(String hostId, String instance, GuestHost guests, Migrations migrations, Worker worker) {
         this.hostId = hostId;
@@ -53,8 +54,13 @@ final class ControlCommands {
     }
 
     Reply handle(String method, String path, String query, byte[] body) {
+        return handle(method, path, query, body, 0);
+    }
+
+    /** {@code driverEpoch}: the lease epoch of the replica that sent a job command (0: none, see {@link DriverFence}). */
+    Reply handle(String method, String path, String query, byte[] body, long driverEpoch) {
         try {
-            return route(method, path, query, body);
+            return route(method, path, query, body, driverEpoch);
         } catch (UnknownGuestException | Migrations.UnknownMigrationException e) {
             return new Reply(404, new ErrorReply(e.getMessage()));
         } catch (IllegalStateException e) {
@@ -69,7 +75,7 @@ final class ControlCommands {
         }
     }
 
-    private Reply route(String method, String path, String query, byte[] body) {
+    private Reply route(String method, String path, String query, byte[] body, long driverEpoch) {
         if (path.equals(ControlChannel.STATUS) && method.equals("GET")) {
             return new Reply(200, new WorkerStatus(hostId, instance, worker.dataAddress(),
                     ProcessHandle.current().pid(), guests.reports(), guests.diskFences()));
@@ -78,11 +84,15 @@ final class ControlCommands {
             return new Reply(201, guests.create(json.readValue(body, CreateGuestCommand.class)));
         }
         if (path.equals(ControlChannel.MIGRATIONS + "/incoming") && method.equals("POST")) {
-            migrations.startIncoming(json.readValue(body, StartIncomingCommand.class));
+            StartIncomingCommand command = json.readValue(body, StartIncomingCommand.class);
+            drivers.admit(command.jobId(), driverEpoch);
+            migrations.startIncoming(command);
             return new Reply(201, null);
         }
         if (path.equals(ControlChannel.MIGRATIONS + "/outgoing") && method.equals("POST")) {
-            migrations.startOutgoing(json.readValue(body, StartOutgoingCommand.class));
+            StartOutgoingCommand command = json.readValue(body, StartOutgoingCommand.class);
+            drivers.admit(command.jobId(), driverEpoch);
+            migrations.startOutgoing(command);
             return new Reply(202, null);
         }
         Matcher known = MIGRATION_STATE.matcher(path);
@@ -93,6 +103,7 @@ final class ControlCommands {
         Matcher mm = MIGRATION.matcher(path);
         if (mm.matches() && method.equals("POST")) {
             UUID jobId = UUID.fromString(mm.group(1));
+            drivers.admit(jobId, driverEpoch);
             switch (mm.group(2)) {
                 case "cancel" -> {
                     return migrations.cancel(jobId) ? new Reply(202, null)

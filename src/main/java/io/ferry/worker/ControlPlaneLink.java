@@ -219,11 +219,13 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
                 int status = response.statusCode();
                 if (status == 200) {
                     OwnershipGrant grant = json.readValue(response.body(), OwnershipGrant.class);
-                    return new Answer(Verdict.GRANTED, grant.disks(), null, grant.jobStatus());
+                    return answered(new Answer(Verdict.GRANTED, grant.disks(), null, grant.jobStatus()), method, path,
+                            base, attempt, deadline - within.toNanos(), last);
                 }
                 String detail = new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
                 if (status == 409 || status == 404 || status == 400) {
-                    return new Answer(Verdict.REFUSED, List.of(), detail);
+                    return answered(new Answer(Verdict.REFUSED, List.of(), detail), method, path, base, attempt,
+                            deadline - within.toNanos(), last);
                 }
                 last = "HTTP " + status + " " + detail;
                 unreachableInRow = 0;
@@ -244,6 +246,17 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
             }
             Thread.sleep(Math.min(left / 1_000_000 + 1, Math.min(1_000, 50L << Math.min(attempt, 5))));
         }
+    }
+
+    /** A hand-off answer that took retries or long is worth a line: it is guest downtime. */
+    private static Answer answered(Answer answer, String method, String path, URI base, int attempt, long startedNanos,
+                                   String last) {
+        long ms = (System.nanoTime() - startedNanos) / 1_000_000;
+        if (attempt > 0 || ms > 1_000) {
+            log.info("control plane {} answered {} {} ({}) after {} ms and {} attempt(s); the last failure: {}", base,
+                    method, path, answer.verdict(), ms, attempt + 1, last);
+        }
+        return answer;
     }
 
     @Override

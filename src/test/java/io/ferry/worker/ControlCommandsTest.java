@@ -110,4 +110,42 @@ class ControlCommandsTest {
         assertThat(((ErrorReply) reply.body()).error()).contains("not a paused post-copy");
         guests.release(incomingGuest);
     }
+
+    /**
+     * A job command from a replica whose lease was taken over (an older epoch than one the
+     * worker has seen for the job) is refused and has no effect; the worker says what it knows
+     * of a job to the replica that takes it over.
+     */
+    @Test
+    void aCommandFromAReplicaThatNoLongerDrivesTheJobIsRefusedWithoutEffect() {
+        UUID jobId = UUID.randomUUID();
+        UUID incomingGuest = UUID.randomUUID();
+        assertThat(knowledge(jobId)).isEqualTo(io.ferry.channel.MigrationKnowledge.UNKNOWN);
+        ControlCommands.Reply expecting = commands.handle("POST", "/v1/migrations/incoming", null,
+                commands.json().writeValueAsBytes(new io.ferry.channel.StartIncomingCommand(jobId,
+                        new CreateGuestCommand(incomingGuest, List.of(new RamBlockLayout("pc.ram", 16L << 20)),
+                                List.of(), 4096, new WorkloadSettings(0, 0.5, 0, 1)), "c2VjcmV0", false, "shared")), 2);
+        assertThat(expecting.status()).as("%s", expecting.body()).isEqualTo(201);
+        assertThat(knowledge(jobId)).isEqualTo(io.ferry.channel.MigrationKnowledge.EXPECTED);
+
+        ControlCommands.Reply stale = commands.handle("POST", "/v1/migrations/" + jobId + "/cancel", null, new byte[0], 1);
+        assertThat(stale.status()).isEqualTo(409);
+        assertThat(((ErrorReply) stale.body()).error()).contains("epoch 2").contains("no longer drives it");
+        assertThat(knowledge(jobId)).isEqualTo(io.ferry.channel.MigrationKnowledge.EXPECTED);
+
+        ControlCommands.Reply current = commands.handle("POST", "/v1/migrations/" + jobId + "/cancel", null,
+                new byte[0], 2);
+        assertThat(current.status()).isEqualTo(202);
+        assertThat(knowledge(jobId)).isEqualTo(io.ferry.channel.MigrationKnowledge.UNKNOWN);
+        assertThat(guests.reports()).extracting(r -> r.guestId()).doesNotContain(incomingGuest);
+    }
+
+    private io.ferry.channel.MigrationKnowledge knowledge(UUID jobId) {
+        ControlCommands.Reply reply = commands.handle("GET", "/v1/migrations/" + jobId, null, new byte[0]);
+        assertThat(reply.status()).isEqualTo(200);
+        io.ferry.channel.MigrationStateReport report = (io.ferry.channel.MigrationStateReport) reply.body();
+        assertThat(report.jobId()).isEqualTo(jobId);
+        assertThat(report.workerInstance()).isEqualTo("test-instance");
+        return report.state();
+    }
 }

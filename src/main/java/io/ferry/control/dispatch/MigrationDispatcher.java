@@ -1,6 +1,8 @@
 package io.ferry.control.dispatch;
 
+import io.ferry.channel.MigrationKnowledge;
 import io.ferry.channel.MigrationPhase;
+import io.ferry.channel.MigrationStateReport;
 import io.ferry.channel.CreateGuestCommand;
 import io.ferry.channel.DiskGeneration;
 import io.ferry.channel.DiskLayout;
@@ -180,7 +182,33 @@ class MigrationDispatcher {
         }
         Guest guest = guests.get(job.guestId());
         return guest.hostId().equals(job.destinationHostId())
-                && job.updatedAt().plus(finalReportWait).isBefore(clock.instant());
+                && job.updatedAt().plus(finalReportWait).isBefore(clock.instant())
+                && !finalReportOnItsWay(job);
+    }
+
+    /**
+     * The source's worker process still holds the job (sending, or handed over with its final
+     * report retried until a control plane has it), or is out of touch for less than
+     * {@code source-lost-after}: its figures are coming. This matters after a restart or a
+     * takeover, when the wait above has long passed by the time the worker reaches a replica;
+     * completing without them would show figures the report then contradicts.
+     */
+    private boolean finalReportOnItsWay(MigrationJob job) {
+        Instant now = clock.instant();
+        Host source = hosts.find(job.sourceHostId()).orElse(null);
+        if (source == null || job.updatedAt().plus(sourceLostAfter).isBefore(now)) {
+            return false;
+        }
+        if (!source.isReachable()) {
+            return source.lastHeartbeatAt().plus(sourceLostAfter).isAfter(now);
+        }
+        try {
+            MigrationStateReport known = workers.migrationState(source, job.id());
+            return java.util.Objects.equals(known.workerInstance(), job.sourceWorkerInstance())
+                    && (known.state() == MigrationKnowledge.SENDING || known.state() == MigrationKnowledge.HANDED_OVER);
+        } catch (RuntimeException e) {
+            return true;   // no answer now: ask again on the next pass
+        }
     }
 
     /**
@@ -198,7 +226,9 @@ class MigrationDispatcher {
         if (source != null && !source.isReachable() && source.lastHeartbeatAt().plus(sourceLostAfter).isBefore(now)) {
             return "source host '" + source.id() + "' unreachable since " + source.lastHeartbeatAt();
         }
-        if (job.status() == JobStatus.SETUP && job.updatedAt().plus(setupTimeout).isBefore(now)) {
+        Instant setupSince = job.updatedAt().isAfter(leases.drivenSince(job.id())) ? job.updatedAt()
+                : leases.drivenSince(job.id());   // a takeover (or restart) does not inherit time nobody drove the job
+        if (job.status() == JobStatus.SETUP && setupSince.plus(setupTimeout).isBefore(now)) {
             return "setup did not finish within " + setupTimeout.toSeconds() + " s";
         }
         return null;

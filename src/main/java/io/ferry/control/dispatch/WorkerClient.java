@@ -12,6 +12,7 @@ import io.ferry.control.host.Host;
 import io.ferry.control.host.WorkerGateway;
 import io.ferry.control.host.WorkerRejectedException;
 import io.ferry.control.host.WorkerUnavailableException;
+import io.ferry.control.lease.JobLeases;
 import io.ferry.control.system.AccessTokens;
 import java.net.http.HttpClient;
 import java.time.Duration;
@@ -30,12 +31,14 @@ import org.springframework.web.client.RestClientResponseException;
 class WorkerClient implements WorkerGateway {
 
     private final RestClient rest;
+    private final JobLeases leases;
 
-    WorkerClient(AccessTokens tokens,
+    WorkerClient(AccessTokens tokens, JobLeases leases,
                  @Value("${ferry.worker.command-timeout}") Duration commandTimeout) {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         JdkClientHttpRequestFactory factory = new JdkClientHttpRequestFactory(http);
         factory.setReadTimeout(commandTimeout);
+        this.leases = leases;
         this.rest = RestClient.builder().requestFactory(factory)
                 .defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + tokens.workerToken())
                 .build();
@@ -76,7 +79,7 @@ class WorkerClient implements WorkerGateway {
     @Override
     public void startIncoming(Host host, StartIncomingCommand command) {
         call(host, "expect migration " + command.jobId(), r -> r.post()
-                .uri(base(host) + ControlChannel.MIGRATIONS + "/incoming").body(command).retrieve().toBodilessEntity());
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/incoming").headers(driver(command.jobId())).body(command).retrieve().toBodilessEntity());
     }
 
     @Override
@@ -89,14 +92,15 @@ class WorkerClient implements WorkerGateway {
     @Override
     public void startOutgoing(Host host, StartOutgoingCommand command) {
         call(host, "start migration " + command.jobId(), r -> r.post()
-                .uri(base(host) + ControlChannel.MIGRATIONS + "/outgoing").body(command).retrieve().toBodilessEntity());
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/outgoing").headers(driver(command.jobId())).body(command).retrieve().toBodilessEntity());
     }
 
     @Override
     public boolean cancelMigration(Host host, UUID jobId) {
         try {
             call(host, "cancel migration " + jobId, r -> r.post()
-                    .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/cancel").retrieve().toBodilessEntity());
+                    .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/cancel")
+                    .headers(driver(jobId)).retrieve().toBodilessEntity());
             return true;
         } catch (WorkerRejectedException e) {
             if (e.status() == 409) {
@@ -109,20 +113,33 @@ class WorkerClient implements WorkerGateway {
     @Override
     public void tuneMigration(Host host, UUID jobId, TuneMigrationCommand command) {
         call(host, "tune migration " + jobId, r -> r.post()
-                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/tune").body(command).retrieve()
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/tune")
+                    .headers(driver(jobId)).body(command).retrieve()
                 .toBodilessEntity());
     }
 
     @Override
     public void startPostcopy(Host host, UUID jobId) {
         call(host, "switch migration " + jobId + " to post-copy", r -> r.post()
-                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/postcopy").retrieve().toBodilessEntity());
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/postcopy")
+                    .headers(driver(jobId)).retrieve().toBodilessEntity());
     }
 
     @Override
     public void recoverMigration(Host host, UUID jobId) {
         call(host, "recover migration " + jobId, r -> r.post()
-                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/recover").retrieve().toBodilessEntity());
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/recover")
+                    .headers(driver(jobId)).retrieve().toBodilessEntity());
+    }
+
+    /** A job command carries the epoch of this replica's lease on the job, when it drives it (see {@link JobLeases}). */
+    private java.util.function.Consumer<HttpHeaders> driver(UUID jobId) {
+        long epoch = leases.epochOf(jobId);
+        return headers -> {
+            if (epoch > 0) {
+                headers.set(ControlChannel.DRIVER_EPOCH_HEADER, Long.toString(epoch));
+            }
+        };
     }
 
     private static String base(Host host) {
@@ -163,7 +180,8 @@ class WorkerClient implements WorkerGateway {
     @Override
     public void forceCompleteMigration(Host host, UUID jobId) {
         call(host, "force migration " + jobId + " to complete", r -> r.post()
-                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/force-complete").retrieve()
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/force-complete")
+                    .headers(driver(jobId)).retrieve()
                 .toBodilessEntity());
     }
 
@@ -171,7 +189,8 @@ class WorkerClient implements WorkerGateway {
     public io.ferry.channel.AbandonReport abandonMigration(Host host, UUID jobId,
                                                            io.ferry.channel.AbandonCommand command) {
         return call(host, "abandon migration " + jobId, r -> r.post()
-                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/abandon").body(command).retrieve()
+                .uri(base(host) + ControlChannel.MIGRATIONS + "/" + jobId + "/abandon")
+                    .headers(driver(jobId)).body(command).retrieve()
                 .body(io.ferry.channel.AbandonReport.class));
     }
 }

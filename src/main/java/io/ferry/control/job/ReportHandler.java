@@ -72,7 +72,11 @@ public class ReportHandler {
                        Instant now, String actor) {
         MigrationProgress progress = report.progress();
         if (progress != null && progress.ram() != null) {
-            job.recordProgress(json.writeValueAsString(progress), progress, now);
+            // A terminal job's figures are final: the ones it ended with (a report retried after
+            // the end, e.g. once the dispatcher completed it without them, changes nothing).
+            if (!job.status().isTerminal()) {
+                job.recordProgress(json.writeValueAsString(progress), progress, now);
+            }
         } else {
             if (held != null && !job.status().isTerminal()) {
                 job.recordProgress(held.json(), held.progress(), now);

@@ -46,6 +46,7 @@ public class JobLeases {
     private final Duration ttl;
     /** The jobs this replica drives, with the epoch it holds. */
     private final Map<UUID, Long> held = new ConcurrentHashMap<>();
+    private final Map<UUID, Instant> since = new ConcurrentHashMap<>();
     private final Counter takeovers;
 
     JobLeases(JdbcTemplate jdbc, ReplicaIdentity me, Clock clock, MeterRegistry meters,
@@ -81,6 +82,20 @@ public class JobLeases {
         return held.containsKey(jobId);
     }
 
+    /**
+     * Since when this replica drives the job (admission or takeover). A driver's clocks (the
+     * setup timeout) count from no earlier than this: time before it was nobody's to act on.
+     */
+    public Instant drivenSince(UUID jobId) {
+        return since.getOrDefault(jobId, Instant.EPOCH);
+    }
+
+    /** The epoch of this replica's lease on the job, 0 when it does not drive it. */
+    public long epochOf(UUID jobId) {
+        Long epoch = held.get(jobId);
+        return epoch == null ? 0 : epoch;
+    }
+
     /** The jobs this replica drives. */
     public Set<UUID> driven() {
         return Set.copyOf(held.keySet());
@@ -100,7 +115,9 @@ public class JobLeases {
         int renewed = jdbc.update("update job_leases set expires_at = ? where job_id = ? and owner = ? and epoch = ?",
                 at(clock.instant().plus(ttl)), jobId, me.owner(), epoch);
         if (renewed == 0) {
-            held.remove(jobId, epoch);
+            if (held.remove(jobId, epoch)) {
+                since.remove(jobId);
+            }
             log.warn("job {}: lease (epoch {}) was taken over by another replica; this replica stops driving it",
                     jobId, epoch);
             throw new LeaseLostException(jobId, epoch);
@@ -114,12 +131,17 @@ public class JobLeases {
             TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
                 @Override
                 public void afterCommit() {
-                    held.remove(jobId);
+                    forget(jobId);
                 }
             });
         } else {
-            held.remove(jobId);
+            forget(jobId);
         }
+    }
+
+    private void forget(UUID jobId) {
+        held.remove(jobId);
+        since.remove(jobId);
     }
 
     /**
@@ -136,6 +158,7 @@ public class JobLeases {
                 }, me.owner());
         before.forEach((jobId, epoch) -> {
             if (!epoch.equals(mine.get(jobId)) && held.remove(jobId, epoch)) {
+                since.remove(jobId);
                 log.warn("job {}: lease (epoch {}) is no longer this replica's; it stops driving the job", jobId, epoch);
             }
         });
@@ -201,6 +224,7 @@ public class JobLeases {
                 continue;
             }
             held.put(jobId, epoch);
+            since.put(jobId, now);
             taken.add(jobId);
             takeovers.increment();
             log.info("job {}: took over its lease (epoch {}) from {}", jobId, epoch,
@@ -214,12 +238,17 @@ public class JobLeases {
             TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
                 @Override
                 public void afterCommit() {
-                    held.put(jobId, epoch);
+                    hold(jobId, epoch);
                 }
             });
         } else {
-            held.put(jobId, epoch);
+            hold(jobId, epoch);
         }
+    }
+
+    private void hold(UUID jobId, long epoch) {
+        held.put(jobId, epoch);
+        since.put(jobId, clock.instant());
     }
 
     static OffsetDateTime at(Instant instant) {
