@@ -575,18 +575,7 @@ public final class FleetBenchmark implements Callable<Integer> {
         body.put("workload", Map.of("dirtyPagesPerSecond", dirtyPagesPerSecond, "hotSetFraction", hotSetFraction,
                 "diskWritesPerSecond", 10, "seed", name.hashCode()));
         body.put("labels", Map.of("bench", "fleet"));
-        Reply r = plane.send("POST", "/api/v1/guests", body);
-        r.expect(201);
-        String id = r.json().get("id").asString();
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (!r.json().get("state").asString().equals("running")) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("guest " + name + " not running after 60 s: " + r.body());
-            }
-            Thread.sleep(100);
-            r = plane.send("GET", "/api/v1/guests/" + id, null);
-        }
-        return id;
+        return plane.createGuest(body);
     }
 
     private void deleteGuest(String id) throws InterruptedException {

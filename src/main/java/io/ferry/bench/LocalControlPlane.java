@@ -15,16 +15,17 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * A control plane for a benchmark: {@code ferry serve} as a child process with local workers, in a
- * data dir of its own, and an HTTP/JSON client of its API. {@link #close()} stops it, kills any
- * worker left behind and deletes the data dir (unless kept); a shutdown hook stops it too when the
- * benchmark is interrupted.
+ * A control plane for a benchmark: {@code ferry serve} as a child process, in a data dir of its
+ * own, and an HTTP/JSON client of its API. {@link #close()} stops it, kills any worker it launched
+ * that is left behind and deletes the data dir (unless kept); a shutdown hook stops it too when the
+ * benchmark is interrupted. {@link #kill()} is kill -9 of serve alone: its workers live on.
  */
 final class LocalControlPlane implements AutoCloseable {
 
@@ -34,8 +35,8 @@ final class LocalControlPlane implements AutoCloseable {
         void print(String format, Object... args);
     }
 
-    /** An HTTP answer; {@code json} is null unless the body is JSON. */
-    record Reply(int status, String body, JsonNode json) {
+    /** An HTTP answer; {@link #json()} is null unless the body is JSON (parsed when asked). */
+    record Reply(int status, String body, boolean isJson) {
 
         Reply expect(int expected) {
             if (status != expected) {
@@ -43,25 +44,39 @@ final class LocalControlPlane implements AutoCloseable {
             }
             return this;
         }
+
+        Reply expectSuccess() {
+            if (status / 100 != 2) {
+                throw new IllegalStateException("HTTP " + status + ": " + body);
+            }
+            return this;
+        }
+
+        JsonNode json() {
+            return body == null || body.isBlank() || !isJson ? null : JSON.readTree(body);
+        }
     }
 
-    private final List<String> hosts;
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final String name;
+    private final String token;
     private final boolean keepData;
     private final Progress progress;
     private final Path dataDir;
     private final Thread shutdownHook;
-    private final JsonMapper json = JsonMapper.builder().build();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
     private String base;
-    private String token;
     private Process serve;
 
-    private LocalControlPlane(List<String> hosts, boolean keepData, Progress progress) throws IOException {
-        this.hosts = List.copyOf(hosts);
+    private LocalControlPlane(String name, String token, boolean keepData, Progress progress) throws IOException {
+        this.name = name;
+        this.token = token;
         this.keepData = keepData;
         this.progress = progress;
-        this.dataDir = Files.createTempDirectory("ferry-bench-fleet-");
-        this.shutdownHook = new Thread(this::stopServe, "bench-fleet-cleanup");
+        this.dataDir = Files.createTempDirectory("ferry-bench-" + name + "-");
+        this.shutdownHook = new Thread(this::stopServe, "bench-" + name + "-cleanup");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
@@ -71,14 +86,40 @@ final class LocalControlPlane implements AutoCloseable {
      */
     static LocalControlPlane start(List<String> hosts, long capacityBytes, boolean keepData, Progress progress)
             throws Exception {
-        LocalControlPlane plane = new LocalControlPlane(hosts, keepData, progress);
+        return start("fleet", freePort(), newToken(), localWorkers(hosts, capacityBytes), hosts.size(), keepData,
+                progress);
+    }
+
+    /**
+     * Starts {@code ferry serve} named {@code name} (its data dir's prefix) on {@code port} with this
+     * API token and {@code options} beyond {@link #serveCommand}'s, and returns once its API answers
+     * and shows at least {@code reachableHosts} hosts, all reachable (at most 120 s).
+     */
+    static LocalControlPlane start(String name, int port, String token, List<String> options, int reachableHosts,
+                                   boolean keepData, Progress progress) throws Exception {
+        LocalControlPlane plane = new LocalControlPlane(name, token, keepData, progress);
         try {
-            plane.startServe(capacityBytes);
+            plane.startServe(port, options, reachableHosts);
             return plane;
         } catch (Exception | Error e) {
             plane.close();
             throw e;
         }
+    }
+
+    /** The options that give serve one local worker per host, each offering {@code capacityBytes}. */
+    static List<String> localWorkers(List<String> hosts, long capacityBytes) {
+        return List.of("--ferry.workers.local.hosts=" + String.join(",", hosts),
+                "--ferry.workers.local.memory-capacity=" + capacityBytes);
+    }
+
+    /** The API's base URL, e.g. {@code http://127.0.0.1:8080}. */
+    String base() {
+        return base;
+    }
+
+    String token() {
+        return token;
     }
 
     JsonNode get(String path) {
@@ -89,6 +130,10 @@ final class LocalControlPlane implements AutoCloseable {
         return send("PUT", path, body).expect(200).json();
     }
 
+    JsonNode patch(String path, Object body) {
+        return send("PATCH", path, body).expect(200).json();
+    }
+
     /** One request; {@code body} (null for none) is sent as JSON. Any status is returned; I/O failures throw. */
     Reply send(String method, String path, Object body) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
@@ -97,20 +142,33 @@ final class LocalControlPlane implements AutoCloseable {
             request.method(method, HttpRequest.BodyPublishers.noBody());
         } else {
             request.header("Content-Type", "application/json")
-                    .method(method, HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body)));
+                    .method(method, HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
         }
         try {
             HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-            String text = response.body();
-            boolean isJson = response.headers().firstValue("Content-Type").orElse("").contains("json");
-            return new Reply(response.statusCode(), text,
-                    text == null || text.isBlank() || !isJson ? null : json.readTree(text));
+            return new Reply(response.statusCode(), response.body(),
+                    response.headers().firstValue("Content-Type").orElse("").contains("json"));
         } catch (IOException e) {
             throw new IllegalStateException(method + " " + path + " failed: " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Creates a guest ({@code POST /api/v1/guests} with this body) and returns its id once it runs (at most 60 s). */
+    String createGuest(Map<String, Object> body) throws InterruptedException {
+        Reply r = send("POST", "/api/v1/guests", body).expect(201);
+        String id = r.json().get("id").asString();
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!r.json().get("state").asString().equals("running")) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("guest " + body.get("name") + " not running after 60 s: " + r.body());
+            }
+            Thread.sleep(100);
+            r = send("GET", "/api/v1/guests/" + id, null);
+        }
+        return id;
     }
 
     /** Stops serve and its workers, then deletes the data dir unless it is to be kept. */
@@ -129,17 +187,21 @@ final class LocalControlPlane implements AutoCloseable {
         }
     }
 
-    private void startServe(long capacityBytes) throws Exception {
-        int port = freePort();
-        token = newToken();
+    /** kill -9 of serve alone, as a crash: the workers it launched live on (they report to other replicas). */
+    void kill() throws InterruptedException {
+        progress.print("kill -9 %s (pid %d)", name, serve.pid());
+        serve.destroyForcibly().waitFor();
+    }
+
+    private void startServe(int port, List<String> options, int reachableHosts) throws Exception {
         base = "http://127.0.0.1:" + port;
         List<String> cmd = serveCommand(port, dataDir, token);
-        cmd.addAll(List.of("--ferry.workers.local.hosts=" + String.join(",", hosts),
-                "--ferry.workers.local.memory-capacity=" + capacityBytes));
-        progress.print("starting ferry serve on port %d, data dir %s (log: serve.log)", port, dataDir);
+        cmd.addAll(options);
+        progress.print("starting ferry serve (%s) on port %d, data dir %s (log: serve.log)", name, port, dataDir);
         serve = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolve("serve.log").toFile())).start();
-        long deadline = System.nanoTime() + 120_000_000_000L;
+        long started = System.nanoTime();
+        long deadline = started + 120_000_000_000L;
         while (true) {
             if (!serve.isAlive()) {
                 throw new IllegalStateException("ferry serve exited with " + serve.exitValue() + "; see "
@@ -147,7 +209,7 @@ final class LocalControlPlane implements AutoCloseable {
             }
             try {
                 Reply r = send("GET", "/api/v1/hosts", null);
-                if (r.status() == 200 && r.json().size() == hosts.size()
+                if (r.status() == 200 && r.json().size() >= reachableHosts
                         && r.json().findValuesAsString("state").stream().allMatch("reachable"::equals)) {
                     break;
                 }
@@ -157,9 +219,10 @@ final class LocalControlPlane implements AutoCloseable {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("the control plane or its workers were not up after 120 s; see " + dataDir);
             }
-            Thread.sleep(500);
+            Thread.sleep(300);
         }
-        progress.print("control plane up with %d reachable hosts", hosts.size());
+        progress.print("%s up in %.1f s (%d reachable hosts wanted)", name, (System.nanoTime() - started) / 1e9,
+                reachableHosts);
     }
 
     /** Stops serve (a clean stop stops its workers) and kills any worker left behind. */
@@ -169,23 +232,27 @@ final class LocalControlPlane implements AutoCloseable {
         }
         try {
             if (serve.isAlive()) {
-                progress.print("stopping ferry serve");
+                progress.print("stopping ferry serve (%s)", name);
                 serve.destroy();
                 if (!serve.waitFor(30, TimeUnit.SECONDS)) {
                     serve.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
                 }
             }
-            for (String host : hosts) {
-                Path pid = dataDir.resolve("workers").resolve(host + ".pid");
-                if (Files.exists(pid)) {
-                    // only a process of this data dir: the pid may have been reused since
-                    ProcessHandle.of(Long.parseLong(Files.readString(pid).strip()))
-                            .filter(p -> p.info().commandLine().map(c -> c.contains(dataDir.toString())).orElse(true))
-                            .ifPresent(p -> {
-                                p.destroyForcibly();
-                                p.onExit().completeOnTimeout(p, 10, TimeUnit.SECONDS).join();
-                            });
+            Path workers = dataDir.resolve("workers");
+            List<Path> pids = new ArrayList<>();
+            if (Files.isDirectory(workers)) {
+                try (Stream<Path> files = Files.list(workers)) {
+                    files.filter(f -> f.getFileName().toString().endsWith(".pid")).forEach(pids::add);
                 }
+            }
+            for (Path pid : pids) {
+                // only a process of this data dir: the pid may have been reused since
+                ProcessHandle.of(Long.parseLong(Files.readString(pid).strip()))
+                        .filter(p -> p.info().commandLine().map(c -> c.contains(dataDir.toString())).orElse(true))
+                        .ifPresent(p -> {
+                            p.destroyForcibly();
+                            p.onExit().completeOnTimeout(p, 10, TimeUnit.SECONDS).join();
+                        });
             }
         } catch (IOException | RuntimeException e) {
             progress.print("cleanup: %s", e);
