@@ -19,6 +19,8 @@ import io.ferry.control.job.MigrationParameters;
 import io.ferry.control.job.StorageMode;
 import io.ferry.control.ownership.OwnershipState;
 import io.ferry.control.preflight.ConvergenceForecast;
+import io.ferry.control.system.AuditLog;
+import io.ferry.control.system.Role;
 import jakarta.validation.constraints.DecimalMax;
 import jakarta.validation.constraints.DecimalMin;
 import jakarta.validation.constraints.Max;
@@ -121,7 +123,25 @@ class OpenApiContractTest {
                 "GET /api/v1/subscriptions",
                 "POST /api/v1/subscriptions",
                 "GET /api/v1/subscriptions/{subscriptionId}",
-                "DELETE /api/v1/subscriptions/{subscriptionId}");
+                "DELETE /api/v1/subscriptions/{subscriptionId}",
+                "GET /api/v1/tokens",
+                "POST /api/v1/tokens",
+                "GET /api/v1/tokens/{tokenId}",
+                "DELETE /api/v1/tokens/{tokenId}",
+                "GET /api/v1/audit");
+    }
+
+    @Test
+    void everyOperationDeclaresTheRoleItNeeds() {
+        List<String> roles = Arrays.asList(apiNames(Role.values(), Role::apiName));
+        forEachOperation((name, operation) -> {
+            String role = operation.path("x-ferry-role").asString();
+            assertThat(roles).as(name + " x-ferry-role").contains(role);
+            if (name.startsWith("GET ") && !name.contains("/tokens") && !name.contains("/audit")) {
+                assertThat(role).as(name + ": viewers read everything but tokens and the audit log")
+                        .isEqualTo("viewer");
+            }
+        });
     }
 
     @Test
@@ -237,6 +257,9 @@ class OpenApiContractTest {
                 apiNames(ConvergenceForecast.Verdict.values(), ConvergenceForecast.Verdict::apiName));
         assertThat(enumOf("AbandonSide")).containsExactly(apiNames(AbandonSide.values(), AbandonSide::apiName));
         assertThat(enumOf("EventType")).containsExactly(apiNames(EventType.values(), EventType::apiName));
+        assertThat(enumOf("Role")).containsExactly(apiNames(Role.values(), Role::apiName));
+        assertThat(enumOf("AuditOutcome"))
+                .containsExactly(apiNames(AuditLog.Outcome.values(), AuditLog.Outcome::apiName));
         assertThat(enumOf("GuestChange"))
                 .containsExactly(apiNames(Payloads.GuestChange.values(), Payloads.GuestChange::apiName));
         assertThat(enumOf("HostChange"))
@@ -296,7 +319,11 @@ class OpenApiContractTest {
                 Arguments.of("io.ferry.control.events.Payloads$GuestChanged", "GuestChangedPayload"),
                 Arguments.of("io.ferry.control.events.Payloads$HostChanged", "HostChangedPayload"),
                 Arguments.of("io.ferry.control.events.Payloads$OwnershipChanged", "OwnershipChangedPayload"),
-                Arguments.of("io.ferry.channel.GuestChecksumsReport", "GuestChecksums"));
+                Arguments.of("io.ferry.channel.GuestChecksumsReport", "GuestChecksums"),
+                Arguments.of(API + "TokenController$TokenView", "Token"),
+                Arguments.of(API + "TokenController$CreatedTokenView", "CreatedToken"),
+                Arguments.of(API + "AuditController$AuditEntryView", "AuditEntry"),
+                Arguments.of(API + "AuditController$AuditPage", "AuditPage"));
     }
 
     /** Jackson writes every record component (nulls included), so each is a required property and nothing else is. */
@@ -330,7 +357,8 @@ class OpenApiContractTest {
                 Arguments.of(API + "PolicyController$PolicyBody", "PolicyRequest"),
                 Arguments.of(API + "PolicyController$RampStepBody", "DowntimeRampStepRequest"),
                 Arguments.of(API + "SubscriptionController$SubscriptionBody", "CreateSubscriptionRequest"),
-                Arguments.of(API + "SubscriptionController$FilterBody", "SubscriptionFilterRequest"));
+                Arguments.of(API + "SubscriptionController$FilterBody", "SubscriptionFilterRequest"),
+                Arguments.of(API + "TokenController$TokenBody", "CreateTokenRequest"));
     }
 
     /** Request schemas mirror the Bean Validation annotations of the request records, constraint by constraint. */

@@ -23,6 +23,8 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
 import tools.jackson.databind.JsonNode;
 
@@ -44,6 +46,15 @@ import tools.jackson.databind.JsonNode;
 abstract class ApiTestSupport {
 
     static final String API_TOKEN = "test-api-token";
+    /** The OAuth2/OIDC issuer whose JWTs every test context accepts beside its tokens. */
+    static final TestJwtIssuer JWT = TestJwtIssuer.shared();
+
+    @DynamicPropertySource
+    static void jwtIssuer(DynamicPropertyRegistry registry) {
+        registry.add("ferry.auth.jwt.jwk-set-uri", JWT::jwkSetUri);
+        registry.add("ferry.auth.jwt.issuer-uri", JWT::issuer);
+        registry.add("ferry.auth.jwt.audience", () -> TestJwtIssuer.AUDIENCE);
+    }
     static final long MIB = 1L << 20;
     static final long HOST_CAPACITY = 1024 * MIB;
 

@@ -25,8 +25,11 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
 import tools.jackson.databind.JsonNode;
 
-/** The control plane's API end to end: hosts, guests, jobs, errors, contract, operations. */
-abstract class ControlPlaneApiTests extends ApiTestSupport {
+/**
+ * The control plane's API end to end: hosts, guests, jobs, errors, contract, operations (and,
+ * from {@link AccessControlTests}, roles, tokens, JWTs and the audit log, in the same context).
+ */
+abstract class ControlPlaneApiTests extends AccessControlTests {
 
     // ---- hosts ----------------------------------------------------------------------------
 
@@ -233,7 +236,7 @@ abstract class ControlPlaneApiTests extends ApiTestSupport {
         });
         assertThat(events.get(0).get("from").isNull()).isTrue();
         assertThat(events.get(1).get("from").asString()).isEqualTo("queued");
-        assertThat(events.get(3).get("actor").asString()).isEqualTo("api:operator");
+        assertThat(events.get(3).get("actor").asString()).isEqualTo("api:bootstrap");
         assertThat(api.get("/api/v1/guests/" + guestId).json().get("activeMigrationId").isNull()).isTrue();
         assertThat(api.get("/api/v1/guests/" + guestId).json().get("hostId").asString()).isEqualTo("host-a");
     }

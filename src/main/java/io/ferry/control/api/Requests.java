@@ -1,6 +1,7 @@
 package io.ferry.control.api;
 
 import io.ferry.control.idempotency.IdempotencyKey;
+import io.ferry.control.system.Callers;
 import io.ferry.control.system.Labels;
 import java.util.Map;
 import java.nio.charset.StandardCharsets;
@@ -18,8 +19,9 @@ final class Requests {
     private Requests() {
     }
 
+    /** The caller as timelines name it: {@code api:<token name>} or {@code jwt:<subject>} (see {@link Callers}). */
     static String actor(Principal principal) {
-        return "api:" + (principal == null ? "anonymous" : principal.getName());
+        return Callers.actor(principal);
     }
 
     /** Refuses a label map or selector that breaks the label rules (see {@link Labels}), naming the field. */
