@@ -30,6 +30,8 @@ final class ApiRoles {
             new Rule(HttpMethod.PUT, "/api/v1/admission/limits", Role.ADMIN),
             new Rule(HttpMethod.PUT, "/api/v1/hosts/*/limits", Role.ADMIN),
             new Rule(HttpMethod.PUT, "/api/v1/hosts/*/labels", Role.ADMIN),
+            // a worker's own credential (worker identity): revoking it, or keeping a host out
+            new Rule(HttpMethod.POST, "/api/v1/hosts/*/revoke-credential", Role.ADMIN),
             new Rule(HttpMethod.POST, "/api/v1/subscriptions", Role.ADMIN),
             new Rule(HttpMethod.DELETE, "/api/v1/subscriptions/*", Role.ADMIN),
             // gives up one half of a guest: a human decision
