@@ -65,8 +65,9 @@ final class ControlChannelHandler extends SimpleChannelInboundHandler<FullHttpRe
         }
         String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION, "");
         if (!MessageDigest.isEqual(expectedAuthorization, authorization.getBytes(StandardCharsets.UTF_8))) {
-            log.warn("control channel: refused {} {} from {}: bad or missing token", request.method(), request.uri(),
-                    ctx.channel().remoteAddress());
+            // the path only: a query string may carry a credential (?token=…) and must not reach the log
+            log.warn("control channel: refused {} {} from {}: bad or missing token", request.method(),
+                    loggable(path), ctx.channel().remoteAddress());
             respond(ctx, new ControlCommands.Reply(401, new ErrorReply("bad or missing worker token")), false);
             return;
         }
@@ -116,6 +117,16 @@ final class ControlChannelHandler extends SimpleChannelInboundHandler<FullHttpRe
         if (!keepAlive) {
             ctx.close();
         }
+    }
+
+    /** A path as it may be logged: no query (cut off before), at most 200 printable ASCII characters. */
+    static String loggable(String path) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < path.length() && out.length() < 200; i++) {
+            char c = path.charAt(i);
+            out.append(c > 0x20 && c < 0x7f ? c : '?');
+        }
+        return path.length() > 200 ? out + "…" : out.toString();
     }
 
     @Override

@@ -153,6 +153,25 @@ public final class OpenApiContract {
         return unresolved;
     }
 
+    /** Whether the contract has an operation for this method and path (query ignored). */
+    public boolean declares(String method, String pathWithQuery) {
+        return match(stripQuery(pathWithQuery))
+                .map(route -> route.item().has(method.toLowerCase(Locale.ROOT)))
+                .orElse(false);
+    }
+
+    /** The operation object for this method and path, if the contract declares one. */
+    public Optional<JsonNode> operation(String method, String pathWithQuery) {
+        return match(stripQuery(pathWithQuery))
+                .map(route -> route.item().get(method.toLowerCase(Locale.ROOT)))
+                .filter(op -> op != null && op.isObject());
+    }
+
+    /** Violations of a JSON body against a schema under {@code components/schemas}; empty when it conforms. */
+    public List<String> violations(String componentSchema, String body) {
+        return validate("/components/schemas/" + escape(componentSchema), body);
+    }
+
     /** As {@link #assertResponseConforms(String, String, int, String, String, Map)} without header checks. */
     public void assertResponseConforms(String method, String pathWithQuery, int status, String contentType,
                                        String body) {

@@ -182,6 +182,34 @@ class OpenApiContractTest {
         }));
     }
 
+    /** Issue 12: Accept and Content-Type are checked before an operation runs, so each may answer so. */
+    @Test
+    void everyOperationCanAnswer406AndEveryOperationWithABody415() {
+        forEachOperation((name, operation) -> {
+            assertThat(operation.path("responses").has("406")).as(name + " answers 406").isTrue();
+            if (operation.has("requestBody")) {
+                assertThat(operation.path("responses").has("415")).as(name + " answers 415").isTrue();
+                assertThat(operation.path("requestBody").path("content").propertyNames())
+                        .as(name + " takes JSON only").containsExactly(JSON);
+            }
+        });
+    }
+
+    /** Issue 12: a page number times the largest size stays within an int offset. */
+    @Test
+    void thePageNumberIsBounded() {
+        JsonNode page = null;
+        for (JsonNode p : spec.path("paths").path("/api/v1/migrations").path("get").path("parameters")) {
+            if (p.path("name").asString().equals("page")) {
+                page = p;
+            }
+        }
+        assertThat(page).isNotNull();
+        long max = page.path("schema").path("maximum").asLong();
+        assertThat(max).isPositive();
+        assertThat(max * 200).isLessThanOrEqualTo(Integer.MAX_VALUE);
+    }
+
     @Test
     void everyUuidPathParameterCanAnswer400() {
         forEachOperation((name, operation) -> {

@@ -3,12 +3,23 @@ package io.ferry.it;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
-class H2ControlPlaneApiTest extends ControlPlaneApiTests {
+/** The API on H2, and (sharing this server) the strictness checks and the fuzz of issue 12. */
+class H2ControlPlaneApiTest extends ControlPlaneApiTests implements StrictApiTests {
 
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {
         String dataDir = newDataDir("h2-api").toString();
         registry.add("ferry.data-dir", () -> dataDir);
         TestDatabase.H2.register(registry, dataDir);
+    }
+
+    @Override
+    public ApiClient client() {
+        return api;
+    }
+
+    @Override
+    public int serverPort() {
+        return port;
     }
 }

@@ -85,4 +85,26 @@ class ControlChannelHandlerTest {
             }
         }
     }
+
+    /** Issue 12: a refused request's query string (which may hold a credential) never reaches the log. */
+    @Test
+    void aRefusedRequestIsLoggedWithoutItsQueryString() {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger)
+                org.slf4j.LoggerFactory.getLogger(ControlChannelHandler.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+                new ch.qos.logback.core.read.ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        try {
+            send(HttpMethod.GET, ControlChannel.STATUS + "?token=hunter2&x=1", "wrong").release();
+            send(HttpMethod.POST, "/guests?access_token=hunter2", null).release();
+        } finally {
+            logger.detachAppender(appender);
+        }
+        assertThat(appender.list).hasSize(2);
+        assertThat(appender.list).allSatisfy(event -> {
+            assertThat(event.getFormattedMessage()).contains("refused").doesNotContain("hunter2").doesNotContain("?");
+        });
+        assertThat(appender.list.get(0).getFormattedMessage()).contains(ControlChannel.STATUS);
+    }
 }

@@ -140,8 +140,8 @@ class EventController {
             return null;
         }
         try {
-            return Long.parseLong(header.strip());
-        } catch (NumberFormatException e) {
+            return StrictRequests.decimal(header.strip(), 0, Long.MAX_VALUE);
+        } catch (IllegalArgumentException e) {
             throw new InvalidRequestException("Last-Event-ID", "must be an event id (a number)");
         }
     }

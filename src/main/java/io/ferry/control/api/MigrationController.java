@@ -41,6 +41,9 @@ import tools.jackson.databind.json.JsonMapper;
 @RequestMapping("/api/v1/migrations")
 class MigrationController {
 
+    /** page × size (at most 200) stays an int offset: page=10737419&size=200 once overflowed into a 500. */
+    static final int MAX_PAGE = 10_000_000;
+
     private final MigrationCommands jobs;
     private final JobViews views;
     private final PreflightService preflight;
@@ -89,7 +92,7 @@ class MigrationController {
                                          @RequestParam(required = false) UUID guestId,
                                          @RequestParam(required = false) String hostId,
                                          @RequestParam(required = false) String after,
-                                         @RequestParam(required = false) @Min(0) Integer page,
+                                         @RequestParam(required = false) @Min(0) @Max(MAX_PAGE) Integer page,
                                          @RequestParam(defaultValue = "20") @Min(1) @Max(200) int size) {
         JobFilter filter = new JobFilter(status == null ? null : parseStatus(status), guestId, hostId);
         if (page != null) {

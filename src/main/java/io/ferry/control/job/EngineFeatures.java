@@ -28,7 +28,24 @@ public final class EngineFeatures {
         if (p.channels() != 1) {
             names.add("parameters.capabilities.channels=" + p.channels());
         }
+        if (p.verifyChecksums() && p.postcopy()) {
+            // checksums are compared at a pre-copy switchover; a job that may switch to post-copy
+            // (by request, rule or escalation) would complete unverified, and say nothing of it
+            names.add(VERIFY_WITH_POSTCOPY);
+        }
         return names;
+    }
+
+    /** verifyChecksums together with post-copy, from the request or a matching policy. */
+    public static final String VERIFY_WITH_POSTCOPY = "parameters.verifyChecksums=true with parameters.capabilities.postcopy=true";
+
+    /** Why a combination is refused, for the problem's detail; empty when the names say it all. */
+    public static String explain(List<String> unsupported) {
+        return unsupported.contains(VERIFY_WITH_POSTCOPY)
+                ? "; checksums are verified at a pre-copy switchover only, and a job that may switch to post-copy "
+                + "would complete without verification: ask for one or the other (a matching policy's "
+                + "verifyChecksums or allowPostcopy counts as asked; override it in the request)"
+                : "";
     }
 
     /** A new job's reason until the dispatcher starts it. */

@@ -8,7 +8,8 @@ public class UnsupportedFeatureException extends RuntimeException {
     private final List<String> unsupported;
 
     public UnsupportedFeatureException(List<String> unsupported) {
-        super("not supported by this version's migration engine: " + String.join(", ", unsupported));
+        super("not supported by this version's migration engine: " + String.join(", ", unsupported)
+                + EngineFeatures.explain(unsupported));
         this.unsupported = List.copyOf(unsupported);
     }
 
