@@ -73,3 +73,15 @@ In-cluster URL of the control-plane Service, used by the workers.
 {{- define "ferry.controlPlaneUrl" -}}
 {{- printf "http://%s.%s.svc:%v" (include "ferry.fullname" .) .Release.Namespace .Values.service.port }}
 {{- end }}
+
+{{/*
+Secret with the workers' data-plane certificates (tls.crt, tls.key, ca.crt).
+*/}}
+{{- define "ferry.dataPlaneTlsSecretName" -}}
+{{- $tls := .Values.worker.dataPlaneTls }}
+{{- if eq $tls.source "existingSecret" }}
+{{- required "worker.dataPlaneTls.secretName is required with worker.dataPlaneTls.source=existingSecret" $tls.secretName }}
+{{- else }}
+{{- $tls.secretName | default (printf "%s-data-plane-tls" (include "ferry.fullname" .)) }}
+{{- end }}
+{{- end }}

@@ -2,7 +2,8 @@ package io.ferry.channel;
 
 /**
  * QEMU's query-migrate figures for one job, as the source measures them. Times in ms, sizes in
- * bytes, {@code mbps} in decimal megabits per second. Null where not known yet.
+ * bytes, {@code mbps} in decimal megabits per second. Null where not known yet;
+ * {@code dataPlane} is null until the source's main connection is open.
  */
 public record MigrationProgress(
         long setupTimeMs,
@@ -12,7 +13,23 @@ public record MigrationProgress(
         Ram ram,
         Disk disk,
         Postcopy postcopy,
-        Verification verification) {
+        Verification verification,
+        DataPlane dataPlane) {
+
+    /** Figures with no word on the data plane (the destination's reports). */
+    public MigrationProgress(long setupTimeMs, long totalTimeMs, Long expectedDowntimeMs, Long downtimeMs, Ram ram,
+                             Disk disk, Postcopy postcopy, Verification verification) {
+        this(setupTimeMs, totalTimeMs, expectedDowntimeMs, downtimeMs, ram, disk, postcopy, verification, null);
+    }
+
+    /**
+     * How the job's migration stream crosses the network: {@code tls} false for plain TCP (then
+     * the rest is null), else the negotiated protocol and cipher suite and the TLS implementation
+     * ({@code openssl} or {@code jdk}), as the source's main connection settled them.
+     */
+    public record DataPlane(boolean tls, String protocol, String cipher, String provider) {
+        public static final DataPlane PLAIN = new DataPlane(false, null, null, null);
+    }
 
     /**
      * Post-copy only: page requests served, and bytes sent before the guest was paused, while it

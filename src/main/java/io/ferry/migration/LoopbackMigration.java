@@ -7,11 +7,13 @@ import io.ferry.guest.GuestState;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.migration.source.OutgoingMigration;
 import io.ferry.migration.target.IncomingMigration;
+import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.DataPlaneServer;
 import io.ferry.migration.transport.IncomingRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.List;
@@ -29,9 +31,17 @@ import java.util.function.Consumer;
  */
 public final class LoopbackMigration implements AutoCloseable {
 
+    /** Name prefixes of each side's I/O threads, so a benchmark can tell the two sides' CPU time apart. */
+    public static final String SOURCE_THREADS = "loopback-source-io";
+    public static final String DESTINATION_THREADS = "loopback-destination-io";
+
     /** The destination's event loops, apart from the source's as on two workers: neither side's I/O waits for the other's. */
-    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-    private final EventLoopGroup sourceGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2,
+            new DefaultThreadFactory(DESTINATION_THREADS), NioIoHandler.newFactory());
+    private final EventLoopGroup sourceGroup = new MultiThreadIoEventLoopGroup(2,
+            new DefaultThreadFactory(SOURCE_THREADS), NioIoHandler.newFactory());
+    /** CPU time of the last run's source migration thread, taken as it ended. */
+    private volatile long sourceThreadCpuNanos;
     private final List<MigrationReport> reports = new CopyOnWriteArrayList<>();
     private final CompletableFuture<MigrationReport> outcome = new CompletableFuture<>();
     private volatile IncomingMigration incoming;
@@ -40,7 +50,17 @@ public final class LoopbackMigration implements AutoCloseable {
     private volatile LocalOwnership ownership;
     private final DataPlaneServer server;
 
+    /** The source's data-plane security (the destination's is its server's). */
+    private final DataPlaneSecurity sourceSecurity;
+
+    /** Both sides plain, as the embedded set-up. */
     public LoopbackMigration() throws InterruptedException {
+        this(DataPlaneSecurity.plain(), DataPlaneSecurity.plain());
+    }
+
+    /** With each side's data-plane security, as two workers configured so. */
+    public LoopbackMigration(DataPlaneSecurity source, DataPlaneSecurity destination) throws InterruptedException {
+        this.sourceSecurity = source;
         server = DataPlaneServer.bind(group, group, new InetSocketAddress("127.0.0.1", 0), new IncomingRegistry() {
             @Override
             public IncomingEndpoint expected(UUID jobId) {
@@ -63,7 +83,7 @@ public final class LoopbackMigration implements AutoCloseable {
                     }
                 };
             }
-        });
+        }, destination);
     }
 
     public String dataAddress() {
@@ -120,6 +140,11 @@ public final class LoopbackMigration implements AutoCloseable {
         byte[] secret = newSecret();
         return run(source, destination, secret, secret, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages,
                 postcopy, whileRunning);
+    }
+
+    /** CPU time the last run's source migration thread used (-1 where the JVM does not measure it). */
+    public long lastSourceThreadCpuNanos() {
+        return sourceThreadCpuNanos;
     }
 
     /** The destination's side of the last run (for its post-copy figures). */
@@ -201,7 +226,15 @@ public final class LoopbackMigration implements AutoCloseable {
                 HANDOFF_TIMEOUT, postcopy), guest(source), sourceGroup, reporter, disks, FaultInjector.none(),
                 (id, ok) -> outcome.complete(null));   // no final report: an abandoned post-copy
         migration.countInto(meter);
-        Thread thread = new Thread(migration, "migration-" + jobId);
+        migration.secureWith(sourceSecurity);
+        Thread thread = new Thread(() -> {
+            try {
+                migration.run();
+            } finally {
+                sourceThreadCpuNanos = java.lang.management.ManagementFactory.getThreadMXBean()
+                        .getCurrentThreadCpuTime();
+            }
+        }, "migration-" + jobId);
         sourceThread = thread;
         thread.start();
         if (whileRunning != null) {

@@ -25,6 +25,17 @@ import javax.crypto.spec.SecretKeySpec;
  *   then, if accepted, the source sends the migration stream (StreamFormat) on the same connection.
  * </pre>
  *
+ * <p>TLS: a destination whose data plane requires TLS first sends, in clear,
+ * <pre>
+ *   destination -> source   TLS      | be32 0x46525954 "FRYT" | u8 version 1 |                           5 bytes
+ * </pre>
+ * instead of HELLO; the source then starts a TLS 1.3 handshake (both sides present certificates)
+ * and HELLO, PROOF and VERDICT follow inside TLS, so a valid certificate alone never opens a job.
+ * The first four bytes a destination sends thus say which of the two it speaks, and each side
+ * refuses the other mode with a reason instead of reading the other's bytes as its own: a source
+ * that requires TLS never downgrades to HELLO, and a destination that requires TLS never sends one
+ * outside it.
+ *
  * <p>Channels: the domain string names which of a job's connections the proof opens. The main
  * channel uses {@code "ferry-migration-v1"}; post-copy's preempt channel (QEMU's
  * {@code postcopy-preempt}: requested pages only, so they never queue behind the background
@@ -39,6 +50,9 @@ public final class Handshake {
 
     /** "FRYH". */
     public static final int MAGIC = 0x46525948;
+    /** "FRYT": the destination requires TLS; HELLO follows inside it. */
+    public static final int TLS_MAGIC = 0x46525954;
+    public static final int TLS_ANNOUNCE_LENGTH = Integer.BYTES + 1;
     public static final int VERSION = 1;
     public static final int NONCE_LENGTH = 32;
     public static final int MAC_LENGTH = 32;
@@ -105,6 +119,64 @@ public final class Handshake {
         byte[] nonce = new byte[NONCE_LENGTH];
         random.nextBytes(nonce);
         return nonce;
+    }
+
+    /** What the destination's first bytes say it speaks. */
+    public enum Mode {
+        /** HELLO follows in clear. */
+        PLAIN,
+        /** TLS first, then HELLO inside it. */
+        TLS
+    }
+
+    /** The clear-text announcement of a destination that requires TLS. */
+    public static void encodeTlsAnnounce(ByteBuf out) {
+        out.writeInt(TLS_MAGIC);
+        out.writeByte(VERSION);
+    }
+
+    /**
+     * Peeks at the destination's first bytes: {@link Mode#PLAIN} at a HELLO (nothing consumed:
+     * {@link #decodeHello} reads it), {@link Mode#TLS} once the whole TLS announcement is there
+     * (consumed), {@code null} until enough bytes are readable.
+     *
+     * @throws StreamFormatException for anything but FRYH or FRYT, or an unknown version
+     */
+    public static Mode decodeMode(ByteBuf in) {
+        if (in.readableBytes() < Integer.BYTES) {
+            return null;
+        }
+        int i = in.readerIndex();
+        int magic = in.getInt(i);
+        if (magic == MAGIC) {
+            return Mode.PLAIN;
+        }
+        if (magic != TLS_MAGIC) {
+            throw new StreamFormatException(String.format("Not a Ferry handshake: magic 0x%08x, expected 0x%08x (FRYH) "
+                    + "or 0x%08x (FRYT)", magic, MAGIC, TLS_MAGIC));
+        }
+        if (in.readableBytes() < TLS_ANNOUNCE_LENGTH) {
+            return null;
+        }
+        int version = in.getUnsignedByte(i + Integer.BYTES);
+        if (version != VERSION) {
+            throw new StreamFormatException("Unsupported Ferry handshake version " + version + " (supported: " + VERSION + ")");
+        }
+        in.skipBytes(TLS_ANNOUNCE_LENGTH);
+        return Mode.TLS;
+    }
+
+    /**
+     * Whether the readable bytes begin like a TLS ClientHello record (content type 22 handshake,
+     * version 3.x, a length within a record, handshake type 1): a TLS client talking to a data
+     * plane that expects a PROOF in clear. Only a refusal's reason: a PROOF can look like this by
+     * chance (its first bytes are a random job id), so it never decides anything on its own.
+     */
+    public static boolean looksLikeTls(ByteBuf in) {
+        int i = in.readerIndex();
+        return in.readableBytes() >= 6 && in.getUnsignedByte(i) == 22 && in.getUnsignedByte(i + 1) == 3
+                && in.getUnsignedByte(i + 2) <= 4 && in.getUnsignedShort(i + 3) <= (1 << 14) + 2048
+                && in.getUnsignedByte(i + 5) == 1;
     }
 
     public static void encodeHello(ByteBuf out, byte[] nonce) {

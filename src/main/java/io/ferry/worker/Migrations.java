@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import io.ferry.migration.MigrationReporter;
 import io.ferry.migration.source.OutgoingMigration;
 import io.ferry.migration.target.IncomingMigration;
+import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.IncomingRegistry;
 import io.netty.channel.EventLoopGroup;
 import java.util.Base64;
@@ -48,6 +49,7 @@ final class Migrations implements IncomingRegistry {
     private final FaultInjector faults;
     private final Duration handoffTimeout;
     private final WorkerMetrics metrics;
+    private final DataPlaneSecurity security;
     /** Incoming jobs whose images were copied in (deleted here if the guest is not resumed). */
     private final Set<UUID> copiedIn = ConcurrentHashMap.newKeySet();
     private final Map<UUID, IncomingMigration> expected = new ConcurrentHashMap<>();
@@ -65,6 +67,13 @@ final class Migrations implements IncomingRegistry {
 
     Migrations(String hostId, GuestHost guests, EventLoopGroup io, MigrationReporter reporter,
                OwnershipArbiter arbiter, FaultInjector faults, Duration handoffTimeout, WorkerMetrics metrics) {
+        this(hostId, guests, io, reporter, arbiter, faults, handoffTimeout, metrics, DataPlaneSecurity.plain());
+    }
+
+    Migrations(String hostId, GuestHost guests, EventLoopGroup io, MigrationReporter reporter,
+               OwnershipArbiter arbiter, FaultInjector faults, Duration handoffTimeout, WorkerMetrics metrics,
+               DataPlaneSecurity security) {
+        this.security = security;
         this.hostId = hostId;
         this.guests = guests;
         this.io = io;
@@ -131,6 +140,7 @@ final class Migrations implements IncomingRegistry {
                         command.postcopyWhenNotConverging(), command.maxPostcopyBandwidth(), true)), guest, io,
                 reporter, arbiter, faults, (id, handedOver) -> outgoingDone(id, command.guestId(), handedOver, copy));
         migration.countInto(metrics.transfers());
+        migration.secureWith(security);
         if (outgoing.putIfAbsent(jobId, migration) != null) {
             throw new IllegalStateException("job " + jobId + " is already running here");
         }

@@ -45,12 +45,12 @@ public final class Worker implements AutoCloseable {
         this.metrics = new WorkerMetrics(config.hostId());
         this.link = new ControlPlaneLink(config, instance, this::registration, guests);
         this.migrations = new Migrations(config.hostId(), guests, io, this::report, link,
-                FaultInjector.fromSystemProperty(config.hostId()), config.handoffTimeout(), metrics);
+                FaultInjector.fromSystemProperty(config.hostId()), config.handoffTimeout(), metrics, config.dataPlane());
         this.controlServer = ControlChannelServer.bind(boss, io, new InetSocketAddress(config.bind(),
                 config.controlPort()), config.token(), new ControlCommands(config.hostId(), instance, guests,
                 migrations, this), metrics);
         this.dataServer = DataPlaneServer.bind(boss, io, new InetSocketAddress(config.bind(), config.dataPort()),
-                migrations);
+                migrations, config.dataPlane());
     }
 
     public static Worker start(WorkerConfig config) throws InterruptedException {
@@ -63,9 +63,9 @@ public final class Worker implements AutoCloseable {
         }
         Worker worker = new Worker(config, datastoreId);
         worker.link.start();
-        log.info("worker {} (instance {}) up: control channel {}, data plane {}, datastore {}, {} bytes for guests",
-                config.hostId(), worker.instance, worker.controlAddress(), worker.dataAddress(), config.datastore(),
-                config.memoryCapacityBytes());
+        log.info("worker {} (instance {}) up: control channel {}, data plane {} ({}), datastore {}, {} bytes for guests",
+                config.hostId(), worker.instance, worker.controlAddress(), worker.dataAddress(), config.dataPlane(),
+                config.datastore(), config.memoryCapacityBytes());
         return worker;
     }
 

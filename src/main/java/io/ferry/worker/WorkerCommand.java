@@ -1,5 +1,7 @@
 package io.ferry.worker;
 
+import io.ferry.migration.transport.DataPlaneSecurity;
+import io.ferry.migration.transport.DataPlaneTls;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.util.List;
@@ -60,6 +62,54 @@ public final class WorkerCommand implements Callable<Integer> {
                     + "decision back to the source. Env: FERRY_HANDOFF_TIMEOUT_MS")
     long handoffTimeoutMs;
 
+    @Option(names = "--data-tls-cert", defaultValue = "${env:FERRY_DATA_TLS_CERT}",
+            description = "PEM certificate (chain) this worker presents on migration connections; with "
+                    + "--data-tls-key and --data-tls-ca every migration connection runs TLS 1.3 with mutual "
+                    + "authentication, and plain peers are refused. Env: FERRY_DATA_TLS_CERT")
+    Path dataTlsCert;
+
+    @Option(names = "--data-tls-key", defaultValue = "${env:FERRY_DATA_TLS_KEY}",
+            description = "PEM private key of --data-tls-cert (PKCS#8, or PKCS#1/SEC1). Env: FERRY_DATA_TLS_KEY")
+    Path dataTlsKey;
+
+    @Option(names = "--data-tls-ca", defaultValue = "${env:FERRY_DATA_TLS_CA}",
+            description = "PEM certificate(s) of the CA that peer workers' certificates must chain to. "
+                    + "Env: FERRY_DATA_TLS_CA")
+    Path dataTlsCa;
+
+    @Option(names = "--data-tls-provider", defaultValue = "${env:FERRY_DATA_TLS_PROVIDER:-auto}",
+            description = "TLS implementation: auto (OpenSSL/BoringSSL when it loads, else the JDK's), openssl "
+                    + "or jdk. Env: FERRY_DATA_TLS_PROVIDER (default ${DEFAULT-VALUE})")
+    String dataTlsProvider;
+
+    @Option(names = "--data-handshake-timeout-ms", defaultValue = "${env:FERRY_DATA_HANDSHAKE_TIMEOUT_MS:-5000}",
+            description = "A data-plane connection that has not completed its handshakes (TLS and the job's) "
+                    + "within this many milliseconds is closed. Env: FERRY_DATA_HANDSHAKE_TIMEOUT_MS "
+                    + "(default ${DEFAULT-VALUE})")
+    long dataHandshakeTimeoutMs;
+
+    /** TLS when all three files are given, plain when none is; anything in between is a mistake. */
+    DataPlaneSecurity dataPlaneSecurity() {
+        Duration timeout = Duration.ofMillis(dataHandshakeTimeoutMs);
+        dataTlsCert = blankToNull(dataTlsCert);
+        dataTlsKey = blankToNull(dataTlsKey);
+        dataTlsCa = blankToNull(dataTlsCa);
+        int given = (dataTlsCert != null ? 1 : 0) + (dataTlsKey != null ? 1 : 0) + (dataTlsCa != null ? 1 : 0);
+        if (given == 0) {
+            return new DataPlaneSecurity(null, timeout);
+        }
+        if (given < 3) {
+            throw new IllegalArgumentException("data-plane TLS needs all of --data-tls-cert, --data-tls-key and "
+                    + "--data-tls-ca (FERRY_DATA_TLS_CERT, FERRY_DATA_TLS_KEY, FERRY_DATA_TLS_CA)");
+        }
+        return new DataPlaneSecurity(DataPlaneTls.fromPem(dataTlsCert, dataTlsKey, dataTlsCa,
+                DataPlaneTls.Provider.parse(dataTlsProvider)), timeout);
+    }
+
+    private static Path blankToNull(Path path) {
+        return path == null || path.toString().isBlank() ? null : path;
+    }
+
     @Override
     public Integer call() throws Exception {
         String token = System.getenv("FERRY_WORKER_TOKEN");
@@ -67,12 +117,19 @@ public final class WorkerCommand implements Callable<Integer> {
             System.err.println("FERRY_WORKER_TOKEN must be set (the control channel's shared secret)");
             return 2;
         }
+        DataPlaneSecurity dataPlane;
+        try {
+            dataPlane = dataPlaneSecurity();
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
         WorkerConfig config = new WorkerConfig(hostId, controlPlaneUrls, bind,
                 advertiseAddress == null || advertiseAddress.isBlank() ? bind : advertiseAddress,
                 controlPort, dataPort, datastore.toAbsolutePath(),
                 memoryCapacity > 0 ? memoryCapacity : physicalMemory(),
                 Runtime.getRuntime().availableProcessors(), Duration.ofMillis(heartbeatIntervalMs),
-                Duration.ofMillis(handoffTimeoutMs), token);
+                Duration.ofMillis(handoffTimeoutMs), token, dataPlane);
         Worker worker = Worker.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -1,6 +1,7 @@
 package io.ferry.worker;
 
 import io.ferry.channel.ControlChannel;
+import io.ferry.migration.transport.DataPlaneSecurity;
 import java.net.URI;
 import java.util.List;
 import java.nio.file.Path;
@@ -9,11 +10,21 @@ import java.time.Duration;
 /**
  * Everything a worker needs to start; {@code controlPlaneUrls} are the control plane's
  * replicas (any of them takes reports and hand-off steps); {@code token} is the control channel's shared secret;
- * {@code handoffTimeout} bounds each wait for the control plane at a disk hand-off step.
+ * {@code handoffTimeout} bounds each wait for the control plane at a disk hand-off step;
+ * {@code dataPlane} protects migration connections (TLS when the worker has certificates).
  */
 public record WorkerConfig(String hostId, List<URI> controlPlaneUrls, String bind, String advertiseAddress,
                            int controlPort, int dataPort, Path datastore, long memoryCapacityBytes, int cpus,
-                           Duration heartbeatInterval, Duration handoffTimeout, String token) {
+                           Duration heartbeatInterval, Duration handoffTimeout, String token,
+                           DataPlaneSecurity dataPlane) {
+
+    /** A worker with a plain data plane (the embedded loopback set-up). */
+    public WorkerConfig(String hostId, List<URI> controlPlaneUrls, String bind, String advertiseAddress,
+                        int controlPort, int dataPort, Path datastore, long memoryCapacityBytes, int cpus,
+                        Duration heartbeatInterval, Duration handoffTimeout, String token) {
+        this(hostId, controlPlaneUrls, bind, advertiseAddress, controlPort, dataPort, datastore, memoryCapacityBytes,
+                cpus, heartbeatInterval, handoffTimeout, token, DataPlaneSecurity.plain());
+    }
 
     public WorkerConfig {
         if (hostId == null || !hostId.matches(ControlChannel.HOST_ID_PATTERN)) {
@@ -23,6 +34,9 @@ public record WorkerConfig(String hostId, List<URI> controlPlaneUrls, String bin
             throw new IllegalArgumentException("at least one control-plane URL is needed");
         }
         controlPlaneUrls = List.copyOf(controlPlaneUrls);
+        if (dataPlane == null) {
+            dataPlane = DataPlaneSecurity.plain();
+        }
         if (memoryCapacityBytes <= 0) {
             throw new IllegalArgumentException("memory capacity must be positive");
         }

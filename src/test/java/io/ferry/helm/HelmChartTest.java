@@ -6,9 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
+import io.ferry.migration.transport.DataPlaneTls;
+import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -16,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -71,7 +76,9 @@ class HelmChartTest {
                         "Deployment/demo-ferry-control-plane",
                         "DaemonSet/demo-ferry-worker",
                         "PodDisruptionBudget/demo-ferry-control-plane",
-                        "ConfigMap/demo-ferry-dashboard");
+                        "ConfigMap/demo-ferry-dashboard",
+                        "Secret/demo-ferry-data-plane-tls",
+                        "NetworkPolicy/demo-ferry-worker");
         assertThat(objects).allSatisfy(o -> assertThat(str(o, "metadata.namespace")).isEqualTo(NAMESPACE));
     }
 
@@ -214,11 +221,16 @@ class HelmChartTest {
                 .isEqualTo(Map.of("name", "demo-ferry-secret", "key", "worker-token"));
 
         assertThat(list(container, "volumeMounts"))
-                .containsExactly(Map.of("name", "datastore", "mountPath", "/var/lib/ferry/datastore"));
+                .containsExactly(Map.of("name", "datastore", "mountPath", "/var/lib/ferry/datastore"),
+                        Map.of("name", "tmp", "mountPath", "/tmp"),
+                        Map.of("name", "data-plane-tls", "mountPath", "/etc/ferry/data-plane-tls", "readOnly", true));
         assertThat(list(podSpec, "volumes"))
                 .containsExactly(Map.of(
                         "name", "datastore",
-                        "hostPath", Map.of("path", "/var/lib/ferry/datastore", "type", "DirectoryOrCreate")));
+                        "hostPath", Map.of("path", "/var/lib/ferry/datastore", "type", "DirectoryOrCreate")),
+                        Map.of("name", "tmp", "emptyDir", Map.of()),
+                        Map.of("name", "data-plane-tls", "secret", Map.of("secretName", "demo-ferry-data-plane-tls",
+                                "defaultMode", 0440)));
         assertThat(str(container, "resources.requests.memory")).isEqualTo("512Mi");
     }
 
@@ -227,7 +239,7 @@ class HelmChartTest {
         List<Map<String, Object>> objects = render(Map.of());
         assertThat(map(named(objects, "ConfigMap", "demo-ferry-config"), "data"))
                 .isEqualTo(Map.of("database-url", "jdbc:postgresql://postgresql:5432/ferry"));
-        Map<String, Object> secret = find(objects, "Secret");
+        Map<String, Object> secret = named(objects, "Secret", "demo-ferry-secret");
         assertThat(secret.get("type")).isEqualTo("Opaque");
         assertThat(decodedData(secret))
                 .isEqualTo(Map.of(
@@ -276,7 +288,7 @@ class HelmChartTest {
                 .containsEntry("name", "demo-ferry-secret");
 
         // The chart Secret keeps the tokens but no longer carries database credentials.
-        assertThat(decodedData(find(objects, "Secret")))
+        assertThat(decodedData(named(objects, "Secret", "demo-ferry-secret")))
                 .isEqualTo(Map.of("api-token", "api-secret-token", "worker-token", "worker-secret-token"));
         assertThat(map(named(objects, "ConfigMap", "demo-ferry-config"), "data"))
                 .containsEntry("database-url", "jdbc:postgresql://db.example.internal:6432/migrations");
@@ -306,7 +318,9 @@ class HelmChartTest {
                 find(render(Map.of("worker.datastore.existingClaim", "ferry-shared")), "DaemonSet"),
                 "spec.template.spec");
         assertThat(list(podSpec, "volumes"))
-                .containsExactly(Map.of("name", "datastore", "persistentVolumeClaim", Map.of("claimName", "ferry-shared")));
+                .contains(Map.of("name", "datastore", "persistentVolumeClaim", Map.of("claimName", "ferry-shared")))
+                .noneMatch(v -> asMap(v).containsKey("hostPath"));
+        assertThat(podSpec).doesNotContainKey("initContainers");   // a claim's ownership follows fsGroup
         assertThat(env(onlyContainer(podSpec)).get("FERRY_DATASTORE")).containsEntry("value", "/var/lib/ferry/datastore");
     }
 
@@ -315,7 +329,7 @@ class HelmChartTest {
         Map<String, Object> podSpec = map(
                 find(render(Map.of("worker.datastore.hostPath", "/mnt/ferry")), "DaemonSet"), "spec.template.spec");
         assertThat(list(podSpec, "volumes"))
-                .containsExactly(Map.of(
+                .contains(Map.of(
                         "name", "datastore", "hostPath", Map.of("path", "/mnt/ferry", "type", "DirectoryOrCreate")));
     }
 
@@ -348,7 +362,7 @@ class HelmChartTest {
         assertThat(objects)
                 .extracting(o -> str(o, "metadata.name"))
                 .containsExactlyInAnyOrder("mig-config", "mig-secret", "mig", "mig-control-plane", "mig-worker",
-                        "mig-control-plane", "mig-dashboard");
+                        "mig-control-plane", "mig-dashboard", "mig-data-plane-tls", "mig-worker");
         assertThat(env(onlyContainer(map(find(objects, "DaemonSet"), "spec.template.spec")))
                         .get("FERRY_CONTROL_PLANE_URL"))
                 .containsEntry("value", "http://mig.ferry-system.svc:8080");
@@ -481,6 +495,170 @@ class HelmChartTest {
                 .doesNotContain("demo-ferry-dashboard");
     }
 
+    // ---------------------------------------------------------------- hardening
+
+    @Test
+    void podsRunAsNonRootWithAReadOnlyRootAndNoCapabilities() {
+        List<Map<String, Object>> objects = render(Map.of());
+        for (String kind : List.of("Deployment", "DaemonSet")) {
+            Map<String, Object> podSpec = map(find(objects, kind), "spec.template.spec");
+            assertThat(map(podSpec, "securityContext")).as(kind)
+                    .containsEntry("runAsNonRoot", true)
+                    .containsEntry("runAsUser", 10001)
+                    .containsEntry("seccompProfile", Map.of("type", "RuntimeDefault"));
+            Map<String, Object> container = onlyContainer(podSpec);
+            assertThat(map(container, "securityContext")).as(kind)
+                    .containsEntry("allowPrivilegeEscalation", false)
+                    .containsEntry("readOnlyRootFilesystem", true)
+                    .containsEntry("capabilities", Map.of("drop", List.of("ALL")));
+            // what the JVM must write goes to an emptyDir
+            assertThat(list(container, "volumeMounts")).as(kind).contains(Map.of("name", "tmp", "mountPath", "/tmp"));
+            assertThat(list(podSpec, "volumes")).as(kind).contains(Map.of("name", "tmp", "emptyDir", Map.of()));
+        }
+        Map<String, Object> controlPlane = map(find(objects, "Deployment"), "spec.template.spec");
+        assertThat(list(onlyContainer(controlPlane), "volumeMounts"))
+                .contains(Map.of("name", "cds", "mountPath", "/app/ferry-cds"));
+
+        // the one root step: handing the hostPath datastore to the worker's user, with CAP_CHOWN alone
+        List<Object> init = list(map(find(objects, "DaemonSet"), "spec.template.spec"), "initContainers");
+        assertThat(init).hasSize(1);
+        Map<String, Object> owner = asMap(init.get(0));
+        assertThat(owner.get("command")).isEqualTo(List.of("chown", "10001:10001", "/var/lib/ferry/datastore"));
+        assertThat(map(owner, "securityContext"))
+                .containsEntry("allowPrivilegeEscalation", false)
+                .containsEntry("readOnlyRootFilesystem", true)
+                .containsEntry("capabilities", Map.of("drop", List.of("ALL"), "add", List.of("CHOWN")));
+        assertThat(map(find(render(Map.of("worker.datastore.chownHostPath", false)), "DaemonSet"),
+                "spec.template.spec")).doesNotContainKey("initContainers");
+    }
+
+    @Test
+    void onlyTheControlPlaneReachesWorkerControlPortsAndOnlyWorkersTheirDataPorts() {
+        List<Map<String, Object>> objects = render(Map.of());
+        Map<String, Object> policy = find(objects, "NetworkPolicy");
+        assertThat(policy.get("apiVersion")).isEqualTo("networking.k8s.io/v1");
+        Map<String, Object> workerLabels = map(find(objects, "DaemonSet"), "spec.template.metadata.labels");
+        Map<String, Object> controlPlaneLabels = map(find(objects, "Deployment"), "spec.template.metadata.labels");
+        assertThat(workerLabels).containsAllEntriesOf(map(policy, "spec.podSelector.matchLabels"));
+        assertThat(map(policy, "spec.podSelector.matchLabels")).containsEntry("app.kubernetes.io/component", "worker");
+        assertThat(list(policy, "spec.policyTypes")).containsExactly("Ingress");
+        List<Object> ingress = list(policy, "spec.ingress");
+        assertThat(ingress).hasSize(2);
+
+        Map<String, Object> control = asMap(ingress.get(0));
+        assertThat(list(control, "ports")).containsExactly(Map.of("protocol", "TCP", "port", 7070));
+        List<Object> controlPeers = list(control, "from");
+        assertThat(controlPeers).hasSize(1);
+        Map<String, Object> controlPeer = map(asMap(controlPeers.get(0)), "podSelector.matchLabels");
+        assertThat(controlPeer).containsEntry("app.kubernetes.io/component", "control-plane");
+        assertThat(controlPlaneLabels).containsAllEntriesOf(controlPeer);
+        assertThat(workerLabels).doesNotContainEntry("app.kubernetes.io/component", "control-plane");
+
+        Map<String, Object> data = asMap(ingress.get(1));
+        assertThat(list(data, "ports")).containsExactly(Map.of("protocol", "TCP", "port", 7071));
+        List<Object> dataPeers = list(data, "from");
+        assertThat(dataPeers).hasSize(1);
+        Map<String, Object> dataPeer = map(asMap(dataPeers.get(0)), "podSelector.matchLabels");
+        assertThat(dataPeer).containsEntry("app.kubernetes.io/component", "worker");
+        assertThat(workerLabels).containsAllEntriesOf(dataPeer);
+        assertThat(controlPlaneLabels).doesNotContainEntry("app.kubernetes.io/component", "worker");
+
+        // ports follow the values; a scraper can be let in to the control port; the policy can be turned off
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("worker.controlPort", 9070);
+        values.put("worker.dataPort", 9071);
+        values.put("networkPolicy.controlPortFrom[0].namespaceSelector.matchLabels.name", "monitoring");
+        List<Object> moved = list(find(render(values), "NetworkPolicy"), "spec.ingress");
+        assertThat(list(asMap(moved.get(0)), "ports")).containsExactly(Map.of("protocol", "TCP", "port", 9070));
+        assertThat(list(asMap(moved.get(0)), "from")).hasSize(2)
+                .contains(Map.of("namespaceSelector", Map.of("matchLabels", Map.of("name", "monitoring"))));
+        assertThat(list(asMap(moved.get(1)), "ports")).containsExactly(Map.of("protocol", "TCP", "port", 9071));
+        assertThat(render(Map.of("networkPolicy.enabled", false)))
+                .extracting(o -> (String) o.get("kind")).doesNotContain("NetworkPolicy");
+    }
+
+    // ---------------------------------------------------------------- data-plane TLS
+
+    @Test
+    void dataPlaneTlsIsOnByDefaultWithAGeneratedCertificateTheWorkersLoad(@TempDir Path secrets) throws Exception {
+        List<Map<String, Object>> objects = render(Map.of());
+        Map<String, Object> secret = named(objects, "Secret", "demo-ferry-data-plane-tls");
+        assertThat(secret.get("type")).isEqualTo("kubernetes.io/tls");
+        Map<String, String> files = decodedData(secret);
+        assertThat(files).containsOnlyKeys("tls.crt", "tls.key", "ca.crt");   // cert-manager's names
+        for (Map.Entry<String, String> file : files.entrySet()) {
+            Files.writeString(secrets.resolve(file.getKey()), file.getValue());
+        }
+        // the worker's own loader takes them, with either TLS implementation
+        for (DataPlaneTls.Provider provider : List.of(DataPlaneTls.Provider.OPENSSL, DataPlaneTls.Provider.JDK)) {
+            assertThat(DataPlaneTls.fromPem(secrets.resolve("tls.crt"), secrets.resolve("tls.key"),
+                    secrets.resolve("ca.crt"), provider).providerName()).isEqualTo(provider.name().toLowerCase());
+        }
+        CertificateFactory x509 = CertificateFactory.getInstance("X.509");
+        X509Certificate ca = (X509Certificate) x509.generateCertificate(
+                new ByteArrayInputStream(files.get("ca.crt").getBytes(StandardCharsets.US_ASCII)));
+        X509Certificate worker = (X509Certificate) x509.generateCertificate(
+                new ByteArrayInputStream(files.get("tls.crt").getBytes(StandardCharsets.US_ASCII)));
+        worker.verify(ca.getPublicKey());
+        assertThat(worker.getExtendedKeyUsage()).contains("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2");   // server and client
+
+        Map<String, Map<String, Object>> env = env(onlyContainer(map(find(objects, "DaemonSet"), "spec.template.spec")));
+        assertThat(env.get("FERRY_DATA_TLS_CERT")).containsEntry("value", "/etc/ferry/data-plane-tls/tls.crt");
+        assertThat(env.get("FERRY_DATA_TLS_KEY")).containsEntry("value", "/etc/ferry/data-plane-tls/tls.key");
+        assertThat(env.get("FERRY_DATA_TLS_CA")).containsEntry("value", "/etc/ferry/data-plane-tls/ca.crt");
+        assertThat(env.get("FERRY_DATA_TLS_PROVIDER")).containsEntry("value", "auto");
+        assertThat(env.get("FERRY_DATA_HANDSHAKE_TIMEOUT_MS")).containsEntry("value", "5000");
+    }
+
+    @Test
+    void certManagerIssuesTheWorkersCertificateIntoTheMountedSecret() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("worker.dataPlaneTls.source", "certManager");
+        values.put("worker.dataPlaneTls.certManager.issuerRef.name", "cluster-ca");
+        values.put("worker.dataPlaneTls.certManager.issuerRef.kind", "ClusterIssuer");
+        List<Map<String, Object>> objects = render(values);
+        assertThat(objects).extracting(o -> str(o, "metadata.name")).doesNotContain("demo-ferry-data-plane-tls");
+        Map<String, Object> certificate = find(objects, "Certificate");
+        assertThat(certificate.get("apiVersion")).isEqualTo("cert-manager.io/v1");
+        assertThat(str(certificate, "spec.secretName")).isEqualTo("demo-ferry-data-plane-tls");
+        assertThat(list(certificate, "spec.usages")).contains("server auth", "client auth");
+        assertThat(map(certificate, "spec.privateKey")).containsEntry("encoding", "PKCS8");
+        assertThat(map(certificate, "spec.issuerRef"))
+                .isEqualTo(Map.of("name", "cluster-ca", "kind", "ClusterIssuer", "group", "cert-manager.io"));
+        assertThat(list(map(find(objects, "DaemonSet"), "spec.template.spec"), "volumes")).contains(Map.of(
+                "name", "data-plane-tls", "secret", Map.of("secretName", "demo-ferry-data-plane-tls",
+                        "defaultMode", 0440)));
+
+        values.remove("worker.dataPlaneTls.certManager.issuerRef.name");
+        assertThatThrownBy(() -> renderRaw(withRequired(values)))
+                .hasMessageContaining("worker.dataPlaneTls.certManager.issuerRef.name is required");
+    }
+
+    @Test
+    void anExistingSecretIsMountedAsItIs() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("worker.dataPlaneTls.source", "existingSecret");
+        values.put("worker.dataPlaneTls.secretName", "my-worker-certs");
+        List<Map<String, Object>> objects = render(values);
+        assertThat(objects).extracting(o -> (String) o.get("kind")).doesNotContain("Certificate")
+                .filteredOn("Secret"::equals).hasSize(1);
+        assertThat(list(map(find(objects, "DaemonSet"), "spec.template.spec"), "volumes")).contains(Map.of(
+                "name", "data-plane-tls", "secret", Map.of("secretName", "my-worker-certs", "defaultMode", 0440)));
+
+        values.remove("worker.dataPlaneTls.secretName");
+        assertThatThrownBy(() -> renderRaw(withRequired(values)))
+                .hasMessageContaining("worker.dataPlaneTls.secretName is required");
+    }
+
+    @Test
+    void turningDataPlaneTlsOffLeavesNoCertificateBehind() {
+        List<Map<String, Object>> objects = render(Map.of("worker.dataPlaneTls.enabled", false));
+        assertThat(objects).extracting(o -> str(o, "metadata.name")).doesNotContain("demo-ferry-data-plane-tls");
+        Map<String, Object> podSpec = map(find(objects, "DaemonSet"), "spec.template.spec");
+        assertThat(env(onlyContainer(podSpec)).keySet()).noneMatch(k -> k.startsWith("FERRY_DATA_TLS_"));
+        assertThat(list(podSpec, "volumes")).noneMatch(v -> "data-plane-tls".equals(asMap(v).get("name")));
+    }
+
     // ---------------------------------------------------------------- required values
 
     @Test
@@ -508,9 +686,13 @@ class HelmChartTest {
     // ---------------------------------------------------------------- helpers
 
     private static List<Map<String, Object>> render(Map<String, Object> overrides) {
+        return parse(renderRaw(withRequired(overrides)));
+    }
+
+    private static Map<String, Object> withRequired(Map<String, Object> overrides) {
         Map<String, Object> values = requiredValues();
         values.putAll(overrides);
-        return parse(renderRaw(values));
+        return values;
     }
 
     private static String renderRaw(Map<String, Object> values) {

@@ -20,14 +20,21 @@ final class FerryProcess {
     }
 
     static Process serve(Path dataDir, int port, String... extraArgs) throws IOException {
+        return serve(dataDir, port, java.util.Map.of(), extraArgs);
+    }
+
+    /** With {@code env} added to its environment (which its local workers inherit). */
+    static Process serve(Path dataDir, int port, java.util.Map<String, String> env, String... extraArgs)
+            throws IOException {
         List<String> cmd = new ArrayList<>(List.of(
                 ProcessHandle.current().info().command().orElse("java"), "-Xmx384m",
                 "-cp", System.getProperty("java.class.path"), "io.ferry.FerryApplication", "serve",
                 "--server.port=" + port, "--ferry.data-dir=" + dataDir));
         cmd.addAll(List.of(extraArgs));
-        return new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(new File(dataDir.toFile(), "serve.log")))
-                .start();
+        ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(new File(dataDir.toFile(), "serve.log")));
+        builder.environment().putAll(env);
+        return builder.start();
     }
 
     /** Stops {@code serve} cleanly and kills any worker it left (a worker outlives a killed control plane). */

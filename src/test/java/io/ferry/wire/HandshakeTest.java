@@ -150,4 +150,55 @@ class HandshakeTest {
         }
         assertThatThrownBy(() -> new Handshake.Verdict(256)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void tlsAnnouncementIsFryTAndVersionOneByteByByte() {
+        ByteBuf out = Unpooled.buffer();
+        Handshake.encodeTlsAnnounce(out);
+        byte[] bytes = Feeding.drain(out);
+        assertThat(bytes).isEqualTo(hex("4652595401"));
+        assertThat(decodeByteByByte(bytes, Handshake::decodeMode)).isEqualTo(Handshake.Mode.TLS);
+    }
+
+    @Test
+    void aHelloIsPlainModeAndLeftForDecodeHello() {
+        ByteBuf in = Unpooled.buffer();
+        try {
+            Handshake.encodeHello(in, NONCE);
+            assertThat(Handshake.decodeMode(in)).isEqualTo(Handshake.Mode.PLAIN);
+            assertThat(in.readerIndex()).isZero();
+            assertThat(Handshake.decodeHello(in).nonce()).isEqualTo(NONCE);
+        } finally {
+            in.release();
+        }
+    }
+
+    @Test
+    void anythingElseIsNotAFerryHandshake() {
+        ByteBuf junk = Unpooled.wrappedBuffer(hex("1603010200"));
+        ByteBuf version = Unpooled.wrappedBuffer(hex("4652595402"));
+        try {
+            assertThatThrownBy(() -> Handshake.decodeMode(junk)).isInstanceOf(StreamFormatException.class)
+                    .hasMessageContaining("FRYT");
+            assertThatThrownBy(() -> Handshake.decodeMode(version)).isInstanceOf(StreamFormatException.class)
+                    .hasMessageContaining("version 2");
+        } finally {
+            junk.release();
+            version.release();
+        }
+    }
+
+    @Test
+    void aClientHelloLooksLikeTlsAndAProofOfAnOrdinaryJobDoesNot() {
+        ByteBuf clientHello = Unpooled.wrappedBuffer(hex("160301020001000001fc0303"));
+        ByteBuf proof = Unpooled.buffer();
+        try {
+            assertThat(Handshake.looksLikeTls(clientHello)).isTrue();
+            Handshake.encodeProof(proof, JOB, Handshake.proof(SECRET, NONCE, JOB));
+            assertThat(Handshake.looksLikeTls(proof)).isFalse();
+        } finally {
+            clientHello.release();
+            proof.release();
+        }
+    }
 }

@@ -21,7 +21,9 @@ import io.ferry.migration.FaultInjector;
 import io.ferry.migration.OwnershipArbiter;
 import java.time.Duration;
 import java.util.Map;
+import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.OutgoingConnection;
+import io.ferry.migration.transport.TlsSession;
 import io.ferry.wire.Handshake;
 import io.ferry.wire.RamBlockInfo;
 import io.ferry.wire.RamRecordWriter;
@@ -187,6 +189,10 @@ public final class OutgoingMigration implements Runnable {
     private TransferMeter meter = new TransferMeter();
 
     private OutgoingConnection connection;
+    /** Set before {@link #run} (a start of the thread publishes it). */
+    private DataPlaneSecurity security = DataPlaneSecurity.plain();
+    /** How the main connection is protected, for the job's view; null until it is open. */
+    private volatile MigrationProgress.DataPlane dataPlane;
     private RamRecordWriter records;
     private ByteBuf batch;
     /**
@@ -222,6 +228,14 @@ public final class OutgoingMigration implements Runnable {
 
     public UUID jobId() {
         return spec.jobId();
+    }
+
+    /**
+     * This worker's data-plane security (TLS with its certificate, or plain); call before {@link #run}.
+     * Every connection of the job (main, preempt, and those of a recovery) uses it.
+     */
+    public void secureWith(DataPlaneSecurity security) {
+        this.security = java.util.Objects.requireNonNull(security, "security");
     }
 
     /** Counts this migration's bytes into {@code meter} (the worker's, shared by its migrations); call before {@link #run}. */
@@ -326,8 +340,7 @@ public final class OutgoingMigration implements Runnable {
         try {
             migrationThread = Thread.currentThread();
             checkGenerations();
-            connection = OutgoingConnection.open(group, spec.destinationAddress(), spec.jobId(), spec.secret(),
-                    HANDSHAKE_TIMEOUT_MS);
+            connection = openMain();
             openPreempt();
             records = new RamRecordWriter();
             migrating.changeState(GuestState.MIGRATING_OUT);
@@ -947,8 +960,7 @@ public final class OutgoingMigration implements Runnable {
         receivedBitmaps.clear();
         bitmapsComplete = new CompletableFuture<>();
         resumeAcked = new CompletableFuture<>();
-        connection = OutgoingConnection.open(group, spec.destinationAddress(), spec.jobId(), spec.secret(),
-                HANDSHAKE_TIMEOUT_MS);
+        connection = openMain();
         connection.onReturnPath(this::onReturnPath);
         connection.shallowBuffers();
         connection.onWritable(this::wake);
@@ -1086,6 +1098,16 @@ public final class OutgoingMigration implements Runnable {
         }
     }
 
+    /** The job's main channel (first, and again after a recovery), with this worker's data-plane security. */
+    private OutgoingConnection openMain() throws InterruptedException {
+        OutgoingConnection opened = OutgoingConnection.open(security, group, spec.destinationAddress(), spec.jobId(),
+                spec.secret(), Handshake.Channel.MAIN, HANDSHAKE_TIMEOUT_MS);
+        TlsSession tls = opened.tlsSession();
+        dataPlane = tls == null ? MigrationProgress.DataPlane.PLAIN
+                : new MigrationProgress.DataPlane(true, tls.protocol(), tls.cipher(), tls.provider());
+        return opened;
+    }
+
     /**
      * The preempt channel, when the job may post-copy. A destination that refuses it (one that
      * knows only the main channel) or a failure to open it leaves the job on the main channel alone.
@@ -1096,7 +1118,7 @@ public final class OutgoingMigration implements Runnable {
             return;
         }
         try {
-            preempt = OutgoingConnection.open(group, spec.destinationAddress(), spec.jobId(), spec.secret(),
+            preempt = OutgoingConnection.open(security, group, spec.destinationAddress(), spec.jobId(), spec.secret(),
                     Handshake.Channel.POSTCOPY_PREEMPT, HANDSHAKE_TIMEOUT_MS);
             preempt.onReturnPath(this::onReturnPath);
             preemptRecords = new RamRecordWriter();
@@ -1484,7 +1506,7 @@ public final class OutgoingMigration implements Runnable {
                         transferred * 8 / seconds / 1e6, dirtySyncCount, pagesPerSecond, iterations),
                 disk, postcopyRunSent ? new MigrationProgress.Postcopy(postcopyRequests, bytesBeforePause,
                         bytesDuringPause, transferred - bytesBeforePause - bytesDuringPause, recoveries, null) : null,
-                verification);
+                verification, dataPlane);
     }
 
     private static final class Cancelled extends RuntimeException {

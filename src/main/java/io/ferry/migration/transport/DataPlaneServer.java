@@ -12,7 +12,9 @@ import java.net.InetSocketAddress;
 /**
  * The data-plane listener migration streams connect to. Pipeline of a connection: one
  * {@link IncomingConnectionHandler} that authenticates the job and then feeds the stream
- * decoder of that job's incoming migration.
+ * decoder of that job's incoming migration. With TLS the handler puts an {@code SslHandler} in
+ * front of itself once it has announced TLS in clear (see {@link io.ferry.wire.Handshake}), so
+ * the pipeline becomes: TLS, then Ferry's handshake and the stream.
  */
 public final class DataPlaneServer implements AutoCloseable {
 
@@ -24,6 +26,12 @@ public final class DataPlaneServer implements AutoCloseable {
 
     public static DataPlaneServer bind(EventLoopGroup boss, EventLoopGroup io, InetSocketAddress address,
                                        IncomingRegistry registry) throws InterruptedException {
+        return bind(boss, io, address, registry, DataPlaneSecurity.plain());
+    }
+
+    public static DataPlaneServer bind(EventLoopGroup boss, EventLoopGroup io, InetSocketAddress address,
+                                       IncomingRegistry registry, DataPlaneSecurity security)
+            throws InterruptedException {
         Channel channel = new ServerBootstrap()
                 .group(boss, io)
                 .channel(NioServerSocketChannel.class)
@@ -32,7 +40,7 @@ public final class DataPlaneServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new IncomingConnectionHandler(registry));
+                        ch.pipeline().addLast(new IncomingConnectionHandler(registry, security));
                     }
                 })
                 .bind(address).sync().channel();

@@ -8,16 +8,22 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.security.SecureRandom;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Destination side of one data-plane connection: Ferry's handshake first (HELLO with a fresh
- * nonce, the source's PROOF, our VERDICT), then the QEMU stream into the migration's sink, then
- * QEMU's SHUT on the return path. A connection that cannot prove the job's secret is refused
- * before a single stream byte is read.
+ * Destination side of one data-plane connection: with TLS, the clear-text announcement and the
+ * TLS handshake (the source must present a certificate of the trusted CA); then Ferry's handshake
+ * (HELLO with a fresh nonce, the source's PROOF, our VERDICT), then the QEMU stream into the
+ * migration's sink, then QEMU's SHUT on the return path. A connection that cannot prove the job's
+ * secret is refused before a single stream byte is read, and one that has not proved it within
+ * the handshake timeout is closed (a peer that sends half a handshake holds nothing open).
  *
  * <p>Bytes are decoded straight from each socket read. Only an element split across two reads
  * is put together in a small buffer, topped up a few KiB at a time, so the hot path copies each
@@ -29,26 +35,75 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int TOP_UP_BYTES = 8192;
 
-    private enum State { AWAIT_PROOF, STREAM, DONE }
+    /** AWAIT_TLS: announced TLS, its handshake runs; AWAIT_PROOF: HELLO sent (inside TLS if any). */
+    private enum State { AWAIT_TLS, AWAIT_PROOF, STREAM, DONE }
 
     private final IncomingRegistry registry;
+    private final DataPlaneSecurity security;
     private final byte[] nonce = new byte[Handshake.NONCE_LENGTH];
     private State state = State.AWAIT_PROOF;
+    /** Closes the connection unless the handshakes end in time; cancelled once the job is proved. */
+    private ScheduledFuture<?> handshakeDeadline;
     private IncomingRegistry.StreamSink sink;
     /** The unfinished tail of earlier reads; null or empty when there is none. */
     private ByteBuf pending;
 
-    IncomingConnectionHandler(IncomingRegistry registry) {
+    IncomingConnectionHandler(IncomingRegistry registry, DataPlaneSecurity security) {
         this.registry = registry;
+        this.security = security;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        long timeoutMs = security.handshakeTimeoutMs();
+        handshakeDeadline = ctx.executor().schedule(() -> handshakeTimedOut(ctx, timeoutMs), timeoutMs,
+                TimeUnit.MILLISECONDS);
+        if (security.encrypted()) {
+            // the announcement goes out in clear (nothing sits between this handler and the socket yet);
+            // TLS is put in front of this handler in the same event-loop task, before any byte is read
+            ByteBuf announce = ctx.alloc().buffer(Handshake.TLS_ANNOUNCE_LENGTH);
+            Handshake.encodeTlsAnnounce(announce);
+            ctx.writeAndFlush(announce);
+            state = State.AWAIT_TLS;
+            ctx.pipeline().addBefore(ctx.name(), "tls", security.tls().newServerHandler(ctx.alloc(), timeoutMs));
+        } else {
+            sendHello(ctx);
+        }
+        super.channelActive(ctx);
+    }
+
+    private void sendHello(ChannelHandlerContext ctx) {
         RANDOM.nextBytes(nonce);
         ByteBuf hello = ctx.alloc().buffer();
         Handshake.encodeHello(hello, nonce);
         ctx.writeAndFlush(hello);
-        super.channelActive(ctx);
+    }
+
+    private void handshakeTimedOut(ChannelHandlerContext ctx, long timeoutMs) {
+        if (state == State.AWAIT_TLS || state == State.AWAIT_PROOF) {
+            log.warn("data plane: closing connection from {}: its {} handshake did not complete within {} ms",
+                    ctx.channel().remoteAddress(), state == State.AWAIT_TLS ? "TLS" : "Ferry", timeoutMs);
+            state = State.DONE;
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+        if (event instanceof SslHandshakeCompletionEvent done && state == State.AWAIT_TLS) {
+            if (done.isSuccess()) {
+                state = State.AWAIT_PROOF;
+                sendHello(ctx);   // through TLS now
+            } else {
+                state = State.DONE;
+                log.warn("data plane: refused connection from {}: {}", ctx.channel().remoteAddress(),
+                        done.cause() instanceof java.nio.channels.ClosedChannelException
+                                ? "it hung up before the TLS handshake (a worker without data-plane TLS?)"
+                                : "TLS handshake failed: " + DataPlaneTls.rootMessage(done.cause()));
+                ctx.close();
+            }
+        }
+        super.userEventTriggered(ctx, event);
     }
 
     @Override
@@ -101,6 +156,7 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
                     throw e instanceof RuntimeException r ? r : new DecoderException(e);
                 }
             }
+            case AWAIT_TLS -> throw new IllegalStateException("data before the TLS handshake completed");
             case DONE -> in.skipBytes(in.readableBytes());
         }
     }
@@ -118,6 +174,10 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
         String refusal = endpoint == null ? "no incoming migration is expected for job " + jobId
                 : channel == null ? "wrong secret for job " + jobId
                 : null;
+        if (endpoint == null && !security.encrypted() && Handshake.looksLikeTls(in.slice(in.readerIndex()
+                - Handshake.PROOF_LENGTH, Handshake.PROOF_LENGTH))) {
+            refusal = "the peer speaks TLS, but this data plane is plain (no data-plane certificate configured here)";
+        }
         if (refusal != null) {
             refuse(ctx, remote, refusal, Handshake.REFUSED_BAD_PROOF);
             return;
@@ -131,16 +191,28 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         state = State.STREAM;
+        cancelDeadline();
         ByteBuf verdict = ctx.alloc().buffer(1);
         Handshake.encodeVerdict(verdict, Handshake.ACCEPTED);
         ctx.writeAndFlush(verdict);
-        log.info("data plane: accepted {} for job {} from {}", channel == Handshake.Channel.MAIN ? "migration stream"
-                : "post-copy preempt channel", jobId, remote);
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        log.info("data plane: accepted {} for job {} from {}{}", channel == Handshake.Channel.MAIN ? "migration stream"
+                : "post-copy preempt channel", jobId, remote, tls == null ? " (plain TCP)"
+                : " (" + tls.engine().getSession().getProtocol() + ", " + tls.engine().getSession().getCipherSuite()
+                + ", " + security.tls().providerName() + ")");
+    }
+
+    private void cancelDeadline() {
+        if (handshakeDeadline != null) {
+            handshakeDeadline.cancel(false);
+            handshakeDeadline = null;
+        }
     }
 
     private void refuse(ChannelHandlerContext ctx, String remote, String refusal, int code) {
         log.warn("data plane: refused connection from {}: {}", remote, refusal);
         state = State.DONE;
+        cancelDeadline();
         ByteBuf verdict = ctx.alloc().buffer(1);
         Handshake.encodeVerdict(verdict, code);
         ctx.writeAndFlush(verdict).addListener(ChannelFutureListener.CLOSE);
@@ -203,6 +275,7 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        cancelDeadline();
         if (pending != null) {
             pending.release();
             pending = null;

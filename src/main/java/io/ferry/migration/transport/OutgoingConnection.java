@@ -22,6 +22,9 @@ import java.nio.channels.FileChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import javax.net.ssl.SSLException;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -30,10 +33,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Source side of a data-plane connection, used from the migration thread: connect, prove the
- * job (Ferry handshake), then write the stream with back-pressure (the thread waits while the
- * socket's buffer is above its high-water mark) and read QEMU's return path for the SHUT that
- * says whether the destination took the guest.
+ * Source side of a data-plane connection, used from the migration thread: connect, read which
+ * mode the destination speaks (TLS or plain, see {@link Handshake}) and refuse a mode other than
+ * this worker's own, run the TLS handshake when it is TLS, prove the job (Ferry handshake), then
+ * write the stream with back-pressure (the thread waits while the socket's buffer is above its
+ * high-water mark) and read QEMU's return path for the SHUT that says whether the destination
+ * took the guest.
  */
 public final class OutgoingConnection implements AutoCloseable {
 
@@ -68,16 +73,27 @@ public final class OutgoingConnection implements AutoCloseable {
 
     public static OutgoingConnection open(EventLoopGroup group, String hostPort, UUID jobId, byte[] secret,
                                           long timeoutMs) throws InterruptedException {
-        return open(group, hostPort, jobId, secret, Handshake.Channel.MAIN, timeoutMs);
+        return open(DataPlaneSecurity.plain(), group, hostPort, jobId, secret, Handshake.Channel.MAIN, timeoutMs);
     }
 
     /** Opens one of the job's channels: the main one, or post-copy's preempt channel. */
     public static OutgoingConnection open(EventLoopGroup group, String hostPort, UUID jobId, byte[] secret,
                                           Handshake.Channel kind, long timeoutMs) throws InterruptedException {
+        return open(DataPlaneSecurity.plain(), group, hostPort, jobId, secret, kind, timeoutMs);
+    }
+
+    /**
+     * Opens one of the job's channels with this worker's data-plane security: TLS when it has
+     * certificates (then a plain destination is refused), plain otherwise (then a destination
+     * that requires TLS is refused).
+     */
+    public static OutgoingConnection open(DataPlaneSecurity security, EventLoopGroup group, String hostPort,
+                                          UUID jobId, byte[] secret, Handshake.Channel kind, long timeoutMs)
+            throws InterruptedException {
         int colon = hostPort.lastIndexOf(':');
         String host = hostPort.substring(0, colon);
         int port = Integer.parseInt(hostPort.substring(colon + 1));
-        Handler handler = new Handler(jobId, secret, kind);
+        Handler handler = new Handler(jobId, secret, kind, security, host, port, timeoutMs);
         Channel channel;
         try {
             channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
@@ -146,7 +162,35 @@ public final class OutgoingConnection implements AutoCloseable {
      * stays open: it belongs to the caller.
      */
     public void write(FileChannel file, long position, long count) throws InterruptedException {
+        if (handler.tls != null) {
+            send(readIn(file, position, count));   // TLS encrypts in this process: no sendfile
+            return;
+        }
         send(new BorrowedFileRegion(file, position, count));
+    }
+
+    private ByteBuf readIn(FileChannel file, long position, long count) {
+        ByteBuf buf = channel.alloc().directBuffer((int) count);
+        try {
+            while (buf.writerIndex() < count) {
+                int n = buf.writeBytes(file, position + buf.writerIndex(), (int) count - buf.writerIndex());
+                if (n < 0) {
+                    throw new MigrationFailure("image ended early at " + (position + buf.writerIndex()));
+                }
+            }
+            return buf;
+        } catch (java.io.IOException e) {
+            buf.release();
+            throw new MigrationFailure("cannot read image: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            buf.release();
+            throw e;
+        }
+    }
+
+    /** The TLS session of this connection, or null when it is plain TCP. */
+    public TlsSession tlsSession() {
+        return handler.session;
     }
 
     private void send(Object message) throws InterruptedException {
@@ -254,23 +298,36 @@ public final class OutgoingConnection implements AutoCloseable {
     /** Handshake, then the return path. Completes the futures the migration thread waits on. */
     private static final class Handler extends ByteToMessageDecoder {
 
-        private enum State { AWAIT_HELLO, AWAIT_VERDICT, RETURN_PATH }
+        /** AWAIT_MODE: the destination's first bytes; AWAIT_TLS: the TLS handshake runs. */
+        private enum State { AWAIT_MODE, AWAIT_TLS, AWAIT_HELLO, AWAIT_VERDICT, RETURN_PATH }
 
         private final UUID jobId;
         private final byte[] secret;
         private final Handshake.Channel kind;
+        /** This worker's TLS, null when its data plane is plain. */
+        final DataPlaneTls tls;
+        private final String host;
+        private final int port;
+        private final long timeoutMs;
+        /** Set once the TLS handshake succeeded. */
+        volatile TlsSession session;
         volatile Runnable writable;
         final CompletableFuture<Boolean> accepted = new CompletableFuture<>();
         final CompletableFuture<Integer> shut = new CompletableFuture<>();
         final CompletableFuture<MigrationFailure> broken = new CompletableFuture<>();
-        private State state = State.AWAIT_HELLO;
+        private State state = State.AWAIT_MODE;
         private volatile String reason;
         private final ReturnPathDecoder returnPath = new ReturnPathDecoder(this::onReturnPath);
 
-        Handler(UUID jobId, byte[] secret, Handshake.Channel kind) {
+        Handler(UUID jobId, byte[] secret, Handshake.Channel kind, DataPlaneSecurity security, String host, int port,
+                long timeoutMs) {
             this.jobId = jobId;
             this.secret = secret;
             this.kind = kind;
+            this.tls = security.tls();
+            this.host = host;
+            this.port = port;
+            this.timeoutMs = timeoutMs;
         }
 
         /** Post-copy: where page requests and recovery answers go (set before RUN or RECV_BITMAP is sent). */
@@ -294,6 +351,27 @@ public final class OutgoingConnection implements AutoCloseable {
         @Override
         protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
             switch (state) {
+                case AWAIT_MODE -> {
+                    Handshake.Mode mode = Handshake.decodeMode(in);
+                    if (mode == Handshake.Mode.PLAIN && tls != null) {
+                        refuseMode(ctx, in, "the destination's data plane is plain TCP, but this worker's requires TLS: "
+                                + "give both workers data-plane certificates (--data-tls-cert, --data-tls-key, "
+                                + "--data-tls-ca) or neither");
+                    } else if (mode == Handshake.Mode.TLS && tls == null) {
+                        refuseMode(ctx, in, "the destination's data plane requires TLS with a client certificate, but "
+                                + "this worker has no data-plane certificate (--data-tls-cert, --data-tls-key, "
+                                + "--data-tls-ca)");
+                    } else if (mode == Handshake.Mode.TLS) {
+                        state = State.AWAIT_TLS;
+                        // from here every byte in either direction goes through TLS; it starts its handshake at once
+                        ctx.pipeline().addBefore(ctx.name(), "tls", tls.newClientHandler(ctx.alloc(), host, port,
+                                timeoutMs));
+                    } else if (mode == Handshake.Mode.PLAIN) {
+                        state = State.AWAIT_HELLO;
+                        decode(ctx, in, out);
+                    }
+                }
+                case AWAIT_TLS -> throw new IllegalStateException("data before the TLS handshake completed");
                 case AWAIT_HELLO -> {
                     Handshake.Hello hello = Handshake.decodeHello(in);
                     if (hello != null) {
@@ -316,6 +394,29 @@ public final class OutgoingConnection implements AutoCloseable {
                 }
                 case RETURN_PATH -> returnPath.feed(in);
             }
+        }
+
+        private void refuseMode(ChannelHandlerContext ctx, ByteBuf in, String reason) {
+            in.skipBytes(in.readableBytes());
+            fail(new MigrationFailure(reason));
+            ctx.close();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+            if (event instanceof SslHandshakeCompletionEvent done && state == State.AWAIT_TLS) {
+                if (done.isSuccess()) {
+                    SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+                    session = new TlsSession(ssl.engine().getSession().getProtocol(),
+                            ssl.engine().getSession().getCipherSuite(), tls.providerName());
+                    state = State.AWAIT_HELLO;
+                } else {
+                    fail(new MigrationFailure("TLS handshake with the destination failed: "
+                            + DataPlaneTls.rootMessage(done.cause()), done.cause()));
+                    ctx.close();
+                }
+            }
+            super.userEventTriggered(ctx, event);
         }
 
         private void fail(MigrationFailure failure) {
@@ -355,8 +456,18 @@ public final class OutgoingConnection implements AutoCloseable {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            fail(new MigrationFailure("data-plane connection to the destination failed: " + cause.getMessage(), cause));
+            fail(new MigrationFailure(isTls(cause) ? "TLS with the destination failed: " + DataPlaneTls.rootMessage(cause)
+                    : "data-plane connection to the destination failed: " + cause.getMessage(), cause));
             ctx.close();
+        }
+
+        private static boolean isTls(Throwable cause) {
+            for (Throwable t = cause; t != null; t = t.getCause()) {
+                if (t instanceof SSLException) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 }

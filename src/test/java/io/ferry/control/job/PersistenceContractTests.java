@@ -537,4 +537,28 @@ abstract class PersistenceContractTests {
         assertThat(views.events(job.id())).extracting(e -> e.to().apiName()).containsExactly("queued", "setup",
                 "active", "postcopy-active", "postcopy-paused", "postcopy-active", "completed");
     }
+
+    @Test
+    void theJobViewSaysWhetherItsDataPlaneIsEncrypted() {
+        MigrationJob job = jobFor(guestOnA(), null);
+        assertThat(admission.admit()).extracting(MigrationJob::id).contains(job.id());
+        MigrationProgress.Ram ram = new MigrationProgress.Ram(16L << 20, 1 << 20, 15L << 20, 0, 256, 1 << 20, 0,
+                100.0, 1, 1000, 0);
+        MigrationProgress.DataPlane tls = new MigrationProgress.DataPlane(true, "TLSv1.3", "TLS_AES_128_GCM_SHA256",
+                "openssl");
+        reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.ACTIVE, "pre-copy",
+                new MigrationProgress(5, 10, null, null, ram, null, null, null, tls), null), "worker");
+        assertThat(views.progress(views.get(job.id())).dataPlane()).isEqualTo(tls);
+
+        // the destination's digests merge in without losing it
+        reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.ACTIVE, "pre-copy",
+                new MigrationProgress(5, 20, null, null, ram, null, null, new MigrationProgress.Verification("a",
+                        null, "b", null, List.of(), null), tls), null), "worker");
+        reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.VERIFIED, "destination digests",
+                new MigrationProgress(0, 0, null, null, null, null, null, new MigrationProgress.Verification(null,
+                        "a", null, "b", null, List.of())), null), "worker");
+        MigrationProgress merged = views.progress(views.get(job.id()));
+        assertThat(merged.verification().destinationMemory()).isEqualTo("a");
+        assertThat(merged.dataPlane()).isEqualTo(tls);
+    }
 }
