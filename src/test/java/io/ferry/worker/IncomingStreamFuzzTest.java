@@ -83,6 +83,9 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <p>{@code -Dferry.fuzz.streams=N} runs N cases (default 300, about half a minute here);
  * {@code -Dferry.fuzz.seed=S} changes the seed. A failure names the seed, the case and the mutation.
+ * The mutations are fully seeded; Ferry's seed stream is recorded afresh each run (same layout,
+ * but how many pages the workload dirtied before the pause varies a little), so a case replays
+ * the same mutation on a very similar, not byte-identical, stream.
  */
 class IncomingStreamFuzzTest {
 
