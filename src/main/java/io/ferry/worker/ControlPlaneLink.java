@@ -3,6 +3,7 @@ package io.ferry.worker;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.ControlChannel;
 import io.ferry.channel.MigrationReport;
+import io.ferry.channel.WorkerCredential;
 import io.ferry.channel.WorkerHeartbeat;
 import io.ferry.channel.WorkerRegistration;
 import java.io.IOException;
@@ -29,6 +30,11 @@ import tools.jackson.databind.json.JsonMapper;
  * Keeps this worker known to the control plane: registers, then sends a heartbeat every
  * interval with the guests it holds. When the control plane is gone the worker carries on and
  * keeps trying; when it answers "unknown" (404) the worker registers again.
+ *
+ * <p>Identity: the configured token is a bootstrap credential only. Registration (with it)
+ * answers this worker's own credential, which every further request carries, to whichever
+ * replica it goes (they share the database that knows it). A 401 means the credential was
+ * revoked or replaced: the worker drops it and registers again with the bootstrap token.
  */
 final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
 
@@ -49,7 +55,9 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
     /** The replica in use; the next one is tried when it cannot be reached. */
     private volatile int current;
     private volatile boolean running = true;
-    private boolean registered;
+    /** This worker's own credential from its latest registration; null until then and after a 401. */
+    private volatile String credential;
+    private volatile boolean registered;
     private boolean reachable = true;
 
     ControlPlaneLink(WorkerConfig config, String instance, Supplier<WorkerRegistration> registration,
@@ -70,9 +78,10 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
         while (running) {
             try {
                 if (!registered) {
-                    registered = send(ControlChannel.register(config.hostId()), "PUT", registration.get()) == 204;
+                    registered = register();
                     if (registered) {
-                        log.info("registered with control plane {}", url());
+                        log.info("registered with control plane {}; using this worker's own credential from now on",
+                                url());
                     }
                 } else {
                     int status = send(ControlChannel.heartbeat(config.hostId()), "POST",
@@ -81,6 +90,9 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
                         log.info("control plane does not know this worker (restarted?); registering again");
                         registered = false;
                         continue;
+                    }
+                    if (status == 401) {
+                        continue;   // registers again at once (see send)
                     }
                 }
                 if (!reachable) {
@@ -119,21 +131,73 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
         }
     }
 
+    /** Registers with the bootstrap token; true (and the new credential kept) on 200. */
+    private boolean register() throws IOException, InterruptedException {
+        HttpResponse<byte[]> response = exchange(ControlChannel.register(config.hostId()), "PUT", registration.get(),
+                config.token());
+        if (response.statusCode() != 200) {
+            log.warn("control plane answered {} to the registration of host {}{}", response.statusCode(),
+                    config.hostId(), response.statusCode() == 403 ? ": " + new String(response.body(),
+                            java.nio.charset.StandardCharsets.UTF_8) : "");
+            return false;
+        }
+        WorkerCredential issued = json.readValue(response.body(), WorkerCredential.class);
+        if (issued.credential() == null || !config.hostId().equals(issued.hostId())) {
+            log.warn("control plane answered the registration without a credential for host {}", config.hostId());
+            return false;
+        }
+        synchronized (this) {
+            credential = issued.credential();
+        }
+        return true;
+    }
+
+    /**
+     * {@code refused} was revoked or replaced (or this worker never had one): forget it and
+     * register again, which the link thread does at its next turn. A refusal of an older
+     * credential than the one held now (a request that raced a registration) changes nothing.
+     */
+    private synchronized void unauthorized(String refused, String method, String path) {
+        if (refused != null && !refused.equals(credential)) {
+            return;
+        }
+        if (credential != null) {
+            log.warn("control plane refused this worker's credential for {} {} (revoked or replaced); "
+                    + "registering again with the bootstrap token", method, path);
+        }
+        credential = null;
+        registered = false;   // the link thread registers at its next turn, within a heartbeat interval
+    }
+
     /** Sends to the replica in use, and on to the others (each once) when it cannot be reached. */
     private int send(String path, String method, Object body) throws IOException, InterruptedException {
+        String own = credential;
+        if (own == null) {
+            unauthorized(null, method, path);
+            return 401;   // not registered (again) yet: the bootstrap token would only be refused
+        }
+        int status = exchange(path, method, body, own).statusCode();
+        if (status == 401) {
+            unauthorized(own, method, path);
+        } else if (status >= 400 && status != 404 && status != 409 && status != 410) {
+            log.warn("control plane answered {} to {} {}", status, method, path);
+        }
+        return status;
+    }
+
+    private HttpResponse<byte[]> exchange(String path, String method, Object body, String token)
+            throws IOException, InterruptedException {
         byte[] bytes = json.writeValueAsBytes(body);
-        int status;
         for (int tried = 1; ; tried++) {
             URI base = url();
             HttpRequest request = HttpRequest.newBuilder(URI.create(base + path))
                     .timeout(Duration.ofSeconds(5))
-                    .header("Authorization", "Bearer " + config.token())
+                    .header("Authorization", "Bearer " + token)
                     .header("Content-Type", "application/json")
                     .method(method, HttpRequest.BodyPublishers.ofByteArray(bytes))
                     .build();
             try {
-                status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
-                break;
+                return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
             } catch (IOException e) {
                 moveOn(base, e);
                 if (tried >= config.controlPlaneUrls().size()) {
@@ -141,10 +205,6 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
                 }
             }
         }
-        if (status >= 400 && status != 404 && status != 409 && status != 410) {
-            log.warn("control plane answered {} to {} {}", status, method, path);
-        }
-        return status;
     }
 
     /**
@@ -166,8 +226,8 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
                     if (status == 410) {
                         gone.accept(report.jobId());
                     }
-                    if (status < 500 || !terminal) {
-                        return;
+                    if ((status < 500 && status != 401) || !terminal) {
+                        return;   // a 401 is retried: the link registers again meanwhile
                     }
                 } catch (IOException e) {
                     if (!terminal) {
@@ -208,10 +268,14 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
         int unreachableInRow = 0;
         for (int attempt = 0; ; attempt++) {
             URI base = url();
+            String own = credential;
             try {
+                if (own == null) {
+                    throw new NotRegisteredYet();
+                }
                 HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
                         .timeout(Duration.ofSeconds(3))
-                        .header("Authorization", "Bearer " + config.token())
+                        .header("Authorization", "Bearer " + own)
                         .header("Content-Type", "application/json");
                 request = body == null ? request.GET()
                         : request.method(method, HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)));
@@ -223,11 +287,16 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
                             base, attempt, deadline - within.toNanos(), last);
                 }
                 String detail = new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
-                if (status == 409 || status == 404 || status == 400) {
+                if (status == 401) {
+                    unauthorized(own, method, path);   // retried below once the link has registered again
+                } else if (status == 409 || status == 404 || status == 400 || status == 403) {
                     return answered(new Answer(Verdict.REFUSED, List.of(), detail), method, path, base, attempt,
                             deadline - within.toNanos(), last);
                 }
                 last = "HTTP " + status + " " + detail;
+                unreachableInRow = 0;
+            } catch (NotRegisteredYet e) {
+                last = "not registered (again) yet";
                 unreachableInRow = 0;
             } catch (IOException e) {
                 last = e.toString();
@@ -245,6 +314,14 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
                 continue;   // the next replica is asked at once: a hand-off step must not wait for a dead one
             }
             Thread.sleep(Math.min(left / 1_000_000 + 1, Math.min(1_000, 50L << Math.min(attempt, 5))));
+        }
+    }
+
+    /** No own credential at the moment (between a 401 and the next registration): wait, and ask again. */
+    private static final class NotRegisteredYet extends Exception {
+
+        NotRegisteredYet() {
+            super(null, null, false, false);
         }
     }
 

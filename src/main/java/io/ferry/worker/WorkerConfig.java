@@ -9,7 +9,9 @@ import java.time.Duration;
 
 /**
  * Everything a worker needs to start; {@code controlPlaneUrls} are the control plane's
- * replicas (any of them takes reports and hand-off steps); {@code token} is the control channel's shared secret;
+ * replicas (any of them takes reports and hand-off steps); {@code token} is the control channel's shared secret: the
+ * bootstrap credential this worker registers with (see {@link ControlPlaneLink}) and the control plane's
+ * credential on commands;
  * {@code handoffTimeout} bounds each wait for the control plane at a disk hand-off step;
  * {@code dataPlane} protects migration connections (TLS when the worker has certificates).
  */

@@ -88,6 +88,21 @@ class HostController {
         return view(host(hostId));
     }
 
+    /**
+     * Revokes the host's worker credential: the worker must register again with the bootstrap
+     * token. With {@code refuseRegistration} it may not until an operator revokes again with
+     * {@code refuseRegistration: false}.
+     */
+    @PostMapping("/{hostId}/revoke-credential")
+    HostResponse revokeCredential(@PathVariable String hostId,
+                                  @Valid @RequestBody(required = false) RevokeCredentialBody body) {
+        hosts.revokeCredential(hostId, body != null && Boolean.TRUE.equals(body.refuseRegistration()));
+        return view(host(hostId));
+    }
+
+    record RevokeCredentialBody(Boolean refuseRegistration) {
+    }
+
     private Host host(String hostId) {
         return hosts.find(hostId).orElseThrow(() -> new HostNotFoundException(hostId));
     }

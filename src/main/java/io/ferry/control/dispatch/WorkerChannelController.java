@@ -14,6 +14,11 @@ import io.ferry.channel.WorkerHeartbeat;
 import io.ferry.channel.WorkerRegistration;
 import io.ferry.control.guest.GuestService;
 import io.ferry.control.host.HostService;
+import io.ferry.control.host.RegistrationRefusedException;
+import io.ferry.control.system.WorkerPrincipal;
+import io.ferry.channel.WorkerCredential;
+import jakarta.servlet.http.HttpServletRequest;
+import java.security.Principal;
 import org.springframework.dao.OptimisticLockingFailureException;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -27,18 +32,27 @@ import org.springframework.web.bind.annotation.RestController;
  * Worker → control plane half of the control channel. A heartbeat from a worker process the
  * control plane does not know (after a database reset, or a heartbeat racing a restart) is
  * answered 404, which tells the worker to register again with its full inventory.
+ *
+ * <p>Who may say what: registration takes the bootstrap token (or the host's own credential) and
+ * answers the worker's new credential; every other request carries a host's credential (see
+ * {@code SecurityConfig#workerChannel}) and {@link WorkerIdentity} refuses, with 403, one that
+ * speaks for another host, another host's job or another host's guest.
  */
 @RestController
 class WorkerChannelController {
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(WorkerChannelController.class);
 
     private final HostService hosts;
     private final GuestService guests;
     private final MigrationDispatcher dispatcher;
     private final HandoffSteps handoff;
     private final HandoffMetrics handoffMetrics;
+    private final WorkerIdentity identity;
 
     WorkerChannelController(HostService hosts, GuestService guests, MigrationDispatcher dispatcher,
-                            HandoffSteps jobs, HandoffMetrics handoffMetrics) {
+                            HandoffSteps jobs, HandoffMetrics handoffMetrics, WorkerIdentity identity) {
+        this.identity = identity;
         this.hosts = hosts;
         this.guests = guests;
         this.dispatcher = dispatcher;
@@ -51,10 +65,17 @@ class WorkerChannelController {
      * worker must not write), 503 when a concurrent step raced this one (retry: it decides anew).
      */
     @PostMapping(ControlChannel.MIGRATION_OWNERSHIP)
-    ResponseEntity<Object> ownershipStep(@PathVariable UUID jobId, @RequestBody OwnershipStep step) {
+    ResponseEntity<Object> ownershipStep(@PathVariable UUID jobId, @RequestBody OwnershipStep step,
+                                         Principal principal, HttpServletRequest request) {
+        WorkerPrincipal caller = WorkerPrincipal.of(principal);
         try {
+            String what = "hand-off step " + step.step() + " of job " + jobId;
+            identity.checkHost(caller, step.hostId(), false, what, request.getRemoteAddr());
+            identity.checkJob(caller, jobId, what, request.getRemoteAddr());
             return ResponseEntity.ok(handoffMetrics.time(step.step(),
-                    () -> handoff.ownershipStep(jobId, step, "worker:" + step.hostId())));
+                    () -> handoff.ownershipStep(jobId, step, caller.getName())));
+        } catch (WorkerIdentity.RefusedException refused) {
+            return ResponseEntity.status(HttpStatus.FORBIDDEN).body(new ErrorReply(refused.getMessage()));
         } catch (OwnershipConflictException refused) {
             return ResponseEntity.status(HttpStatus.CONFLICT).body(new ErrorReply(refused.getMessage()));
         } catch (OptimisticLockingFailureException raced) {
@@ -67,20 +88,28 @@ class WorkerChannelController {
     }
 
     @GetMapping(ControlChannel.MIGRATION_OWNERSHIP)
-    ResponseEntity<Object> ownership(@PathVariable UUID jobId) {
+    ResponseEntity<Object> ownership(@PathVariable UUID jobId, Principal principal, HttpServletRequest request) {
         try {
+            identity.checkJob(WorkerPrincipal.of(principal), jobId, "ownership read of job " + jobId,
+                    request.getRemoteAddr());
             return ResponseEntity.ok(handoff.ownershipOf(jobId));
+        } catch (WorkerIdentity.RefusedException refused) {
+            return ResponseEntity.status(HttpStatus.FORBIDDEN).body(new ErrorReply(refused.getMessage()));
         } catch (JobNotFoundException unknown) {
             return ResponseEntity.status(HttpStatus.NOT_FOUND).body(new ErrorReply(unknown.getMessage()));
         }
     }
 
     @PostMapping(ControlChannel.MIGRATION_REPORT)
-    ResponseEntity<Void> migrationReport(@PathVariable UUID jobId, @RequestBody MigrationReport report) {
+    ResponseEntity<Object> migrationReport(@PathVariable UUID jobId, @RequestBody MigrationReport report,
+                                           Principal principal, HttpServletRequest request) {
         try {
+            identity.checkJob(WorkerPrincipal.of(principal), jobId, "report on job " + jobId, request.getRemoteAddr());
             if (!dispatcher.report(jobId, report)) {
                 return ResponseEntity.status(HttpStatus.GONE).build();
             }
+        } catch (WorkerIdentity.RefusedException refused) {
+            return ResponseEntity.status(HttpStatus.FORBIDDEN).body(new ErrorReply(refused.getMessage()));
         } catch (OptimisticLockingFailureException raced) {
             // retried by the worker for reports that matter
             return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).build();
@@ -90,25 +119,50 @@ class WorkerChannelController {
         return ResponseEntity.noContent().build();
     }
 
+    /**
+     * 200 with the worker's new credential (any earlier one stops working); 403 for another
+     * host's credential, a guest of another host, or a host an operator revoked for good.
+     */
     @PutMapping(ControlChannel.REGISTER)
-    ResponseEntity<Void> register(@PathVariable String hostId, @RequestBody WorkerRegistration registration) {
+    ResponseEntity<Object> register(@PathVariable String hostId, @RequestBody WorkerRegistration registration,
+                                    Principal principal, HttpServletRequest request) {
         if (!hostId.matches(ControlChannel.HOST_ID_PATTERN)) {
             return ResponseEntity.badRequest().build();
         }
-        hosts.register(hostId, registration.workerInstance(), registration.controlAddress(),
-                registration.dataAddress(), registration.datastoreId() == null ? "" : registration.datastoreId(),
-                registration.memoryCapacityBytes(), registration.cpus());
+        WorkerPrincipal caller = WorkerPrincipal.of(principal);
+        HostService.Registered registered;
+        try {
+            identity.checkHost(caller, hostId, true, "registration of host " + hostId, request.getRemoteAddr());
+            identity.checkGuests(new WorkerPrincipal(hostId), registration.guests(),
+                    "registration of host " + hostId, request.getRemoteAddr());
+            registered = hosts.register(hostId, registration.workerInstance(), registration.controlAddress(),
+                    registration.dataAddress(), registration.datastoreId() == null ? "" : registration.datastoreId(),
+                    registration.memoryCapacityBytes(), registration.cpus());
+        } catch (WorkerIdentity.RefusedException | RegistrationRefusedException refused) {
+            if (refused instanceof RegistrationRefusedException) {
+                log.warn(
+                        "control channel: refused registration of host {} from {}: revoked by an operator", hostId,
+                        request.getRemoteAddr());
+            }
+            return ResponseEntity.status(HttpStatus.FORBIDDEN).body(new ErrorReply(refused.getMessage()));
+        }
         guests.reconcile(hostId, registration.workerInstance(), registration.guests());
-        return ResponseEntity.noContent().build();
+        return ResponseEntity.ok(new WorkerCredential(hostId, registered.credential()));
     }
 
     @PostMapping(ControlChannel.HEARTBEAT)
-    ResponseEntity<Void> heartbeat(@PathVariable String hostId, @RequestBody WorkerHeartbeat heartbeat) {
+    ResponseEntity<Object> heartbeat(@PathVariable String hostId, @RequestBody WorkerHeartbeat heartbeat,
+                                     Principal principal, HttpServletRequest request) {
         try {
+            WorkerPrincipal caller = WorkerPrincipal.of(principal);
+            identity.checkHost(caller, hostId, false, "heartbeat of host " + hostId, request.getRemoteAddr());
+            identity.checkGuests(caller, heartbeat.guests(), "heartbeat of host " + hostId, request.getRemoteAddr());
             if (!hosts.heartbeat(hostId, heartbeat.workerInstance())) {
                 return ResponseEntity.status(HttpStatus.NOT_FOUND).build();
             }
             guests.reconcile(hostId, heartbeat.workerInstance(), heartbeat.guests());
+        } catch (WorkerIdentity.RefusedException refused) {
+            return ResponseEntity.status(HttpStatus.FORBIDDEN).body(new ErrorReply(refused.getMessage()));
         } catch (OptimisticLockingFailureException raced) {
             // the host or a guest row changed meanwhile (monitor, API, another replica): the next beat counts
             return ResponseEntity.status(HttpStatus.CONFLICT).build();

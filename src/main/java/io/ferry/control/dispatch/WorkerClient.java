@@ -26,7 +26,14 @@ import org.springframework.web.client.ResourceAccessException;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestClientResponseException;
 
-/** The control plane's side of the control channel: commands to a host's worker over HTTP. */
+/**
+ * The control plane's side of the control channel: commands to a host's worker over HTTP.
+ *
+ * <p>Commands carry the shared worker token, not the worker's own credential: the control plane
+ * keeps that credential only hashed (a database reader must not be able to act as a worker), so
+ * it cannot present it. Proving the control plane to the worker belongs to the control channel's
+ * mutual TLS; until it is on, a holder of the shared token can command workers.
+ */
 @Component
 class WorkerClient implements WorkerGateway {
 

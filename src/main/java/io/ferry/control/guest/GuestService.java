@@ -157,6 +157,11 @@ public class GuestService {
     }
 
     @Transactional(readOnly = true)
+    public java.util.Optional<Guest> find(UUID id) {
+        return guests.findById(id);
+    }
+
+    @Transactional(readOnly = true)
     public List<Guest> list() {
         return guests.findAllByOrderByCreatedAtAsc();
     }

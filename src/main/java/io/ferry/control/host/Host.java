@@ -60,6 +60,17 @@ public class Host {
     @Column(nullable = false)
     private boolean cordoned;
 
+    /**
+     * SHA-256 (hex) of the worker's own credential, issued at registration; null when it holds
+     * none (revoked, or not registered since). See {@link WorkerCredentials}.
+     */
+    @Column(name = "credential_hash")
+    private String credentialHash;
+
+    /** Revoked for good: registrations for this host are refused until an operator lifts it. */
+    @Column(name = "registration_refused", nullable = false)
+    private boolean registrationRefused;
+
     @Version
     private long version;
 
@@ -83,6 +94,25 @@ public class Host {
         this.memoryCapacityBytes = memoryCapacityBytes;
         this.cpus = cpus;
         heartbeat(now);
+    }
+
+    /** A new credential replaces the old one, which stops working at once. */
+    void issueCredential(String hash) {
+        credentialHash = hash;
+    }
+
+    /** The worker must register again; with {@code refuseRegistration} it cannot until an operator lifts that. */
+    void revokeCredential(boolean refuseRegistration) {
+        credentialHash = null;
+        registrationRefused = refuseRegistration;
+    }
+
+    public boolean hasCredential() {
+        return credentialHash != null;
+    }
+
+    public boolean isRegistrationRefused() {
+        return registrationRefused;
     }
 
     void heartbeat(Instant now) {

@@ -13,4 +13,6 @@ interface HostRepository extends JpaRepository<Host, String> {
     @Lock(LockModeType.PESSIMISTIC_WRITE)
     @Query("select h from Host h where h.id = :id")
     Optional<Host> lockById(@Param("id") String id);
+
+    Optional<Host> findByCredentialHash(String credentialHash);
 }

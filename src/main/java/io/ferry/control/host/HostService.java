@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import io.ferry.control.system.OptimisticRetry;
+import io.ferry.control.system.WorkerCredentialLookup;
 import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -19,7 +20,7 @@ import org.springframework.transaction.annotation.Transactional;
 
 /** Registry of worker hosts: registration, heartbeats and reachability. */
 @Service
-public class HostService {
+public class HostService implements WorkerCredentialLookup {
 
     private static final Logger log = LoggerFactory.getLogger(HostService.class);
 
@@ -38,24 +39,70 @@ public class HostService {
         this.heartbeatTimeout = heartbeatTimeout;
     }
 
-    /** Returns true when this is a new worker process for the host (first start or restart). */
+    /**
+     * What a registration did: whether it is a new worker process for the host (first start or
+     * restart), and the worker's new credential (shown only here; the host keeps its hash).
+     */
+    public record Registered(boolean newInstance, String credential) {
+
+        @Override
+        public String toString() {
+            return "Registered[newInstance=" + newInstance + ", credential=(hidden)]";
+        }
+    }
+
+    /**
+     * Registers the host's worker and issues it a new credential: whatever credential the host
+     * had stops working in the same transaction. Refused for a host an operator revoked for good.
+     */
     @Transactional
-    public boolean register(String hostId, String workerInstance, String controlAddress, String dataAddress,
-                            String datastoreId, long memoryCapacityBytes, int cpus) {
+    public Registered register(String hostId, String workerInstance, String controlAddress, String dataAddress,
+                               String datastoreId, long memoryCapacityBytes, int cpus) {
         Instant now = clock.instant();
         Host host = hosts.findById(hostId).orElseGet(() -> new Host(hostId, now));
+        if (host.isRegistrationRefused()) {
+            throw new RegistrationRefusedException(hostId);
+        }
         boolean newInstance = !workerInstance.equals(host.workerInstance());
         HostState before = host.state();
         host.register(workerInstance, controlAddress, dataAddress, datastoreId, memoryCapacityBytes, cpus, now);
+        String credential = WorkerCredentials.newSecret();
+        host.issueCredential(WorkerCredentials.hash(credential));
         hosts.save(host);
         if (newInstance) {
             changed(host, HostChange.REGISTERED);
         } else if (before != HostState.REACHABLE) {
             changed(host, HostChange.REACHABLE);
         }
-        log.info("host {} registered: worker instance {}, control {}, data plane {}, datastore {}", hostId,
-                workerInstance, controlAddress, dataAddress, datastoreId);
-        return newInstance;
+        log.info("host {} registered: worker instance {}, control {}, data plane {}, datastore {}; new credential "
+                + "issued", hostId, workerInstance, controlAddress, dataAddress, datastoreId);
+        return new Registered(newInstance, credential);
+    }
+
+    @Override
+    @Transactional(readOnly = true)
+    public Optional<String> hostOfCredential(String presented) {
+        if (!WorkerCredentials.looksLikeCredential(presented)) {
+            return Optional.empty();
+        }
+        return hosts.findByCredentialHash(WorkerCredentials.hash(presented)).map(Host::id);
+    }
+
+    /**
+     * Revokes the host's worker credential: the worker's next request is answered 401 and it
+     * registers again with the bootstrap token, getting a new credential — unless
+     * {@code refuseRegistration}, which keeps the host out until an operator revokes again
+     * without it (retried, as relabelling is).
+     */
+    public Host revokeCredential(String hostId, boolean refuseRegistration) {
+        Host revoked = retry.inTransaction(() -> {
+            Host host = hosts.findById(hostId).orElseThrow(() -> new HostNotFoundException(hostId));
+            host.revokeCredential(refuseRegistration);
+            return hosts.saveAndFlush(host);
+        });
+        log.warn("host {}: worker credential revoked{}", hostId,
+                refuseRegistration ? "; registrations refused until an operator lifts it" : "");
+        return revoked;
     }
 
     /** False when the control plane does not know this worker process: it must register again. */

@@ -59,6 +59,11 @@ public class JobStore {
         return jobs.findById(id).orElseThrow(() -> new JobNotFoundException(id));
     }
 
+    /** The guest's most recent job, ended or not. */
+    public java.util.Optional<MigrationJob> latestOf(UUID guestId) {
+        return jobs.findFirstByGuestIdOrderByCreatedAtDesc(guestId);
+    }
+
     /** Applies {@code change} to the job in one transaction; retried on a lost race (see {@link OptimisticRetry}). */
     public MigrationJob inJob(UUID id, Consumer<MigrationJob> change) {
         try (MDC.MDCCloseable ignored = MDC.putCloseable("jobId", id.toString())) {

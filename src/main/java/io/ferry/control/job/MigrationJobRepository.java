@@ -13,4 +13,6 @@ interface MigrationJobRepository extends JpaRepository<MigrationJob, UUID> {
     List<MigrationJob> findByDrainIdAndStatus(UUID drainId, JobStatus status);
 
     List<MigrationJob> findByDrainId(UUID drainId);
+
+    java.util.Optional<MigrationJob> findFirstByGuestIdOrderByCreatedAtDesc(UUID guestId);
 }

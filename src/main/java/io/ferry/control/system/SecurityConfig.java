@@ -9,6 +9,10 @@ import java.util.List;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.annotation.Order;
+import org.springframework.http.HttpMethod;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.security.authentication.AnonymousAuthenticationToken;
@@ -36,7 +40,47 @@ import org.springframework.web.filter.OncePerRequestFilter;
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 class SecurityConfig {
 
+    private static final Logger log = LoggerFactory.getLogger(SecurityConfig.class);
     static final String WORKER = "WORKER";
+    /** Holds the shared worker token: may register (and so get a credential of its own), nothing else. */
+    static final String WORKER_BOOTSTRAP = "WORKER_BOOTSTRAP";
+
+    /**
+     * The control channel (/internal/**), ahead of the API's chain. The shared worker token is a
+     * bootstrap credential only: with it a worker may register, which hands it a credential of
+     * its own; every other request needs that per-worker credential, and the controllers check
+     * that the host it names is the host the request is about. Refusals are logged with the
+     * caller's address (no token, no query string).
+     */
+    @Bean
+    @Order(1)
+    SecurityFilterChain workerChannel(HttpSecurity http, AccessTokens tokens, WorkerCredentialLookup credentials)
+            throws Exception {
+        http.securityMatcher("/internal/**")
+                .csrf(csrf -> csrf.disable())
+                .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+                .httpBasic(b -> b.disable())
+                .formLogin(f -> f.disable())
+                .addFilterBefore(new WorkerCredentialFilter(tokens, credentials), AnonymousAuthenticationFilter.class)
+                .authorizeHttpRequests(auth -> auth
+                        .requestMatchers(HttpMethod.PUT, "/internal/v1/workers/*")
+                        .hasAnyAuthority(WORKER_BOOTSTRAP, WORKER)
+                        .anyRequest().hasAuthority(WORKER))
+                .exceptionHandling(e -> e
+                        .authenticationEntryPoint((req, res, ex) -> {
+                            log.warn("control channel: refused {} {} from {}: no valid worker credential",
+                                    req.getMethod(), req.getRequestURI(), req.getRemoteAddr());
+                            problem(res, HttpStatus.UNAUTHORIZED, "Unauthorized", "no valid worker credential: "
+                                    + "register with the bootstrap token to get one");
+                        })
+                        .accessDeniedHandler((req, res, ex) -> {
+                            log.warn("control channel: refused {} {} from {}: the bootstrap token may only register",
+                                    req.getMethod(), req.getRequestURI(), req.getRemoteAddr());
+                            problem(res, HttpStatus.FORBIDDEN, "Forbidden", "the bootstrap token may only register; "
+                                    + "use the worker credential the registration returned");
+                        }));
+        return http.build();
+    }
 
     @Bean
     SecurityFilterChain filterChain(HttpSecurity http, AccessTokens tokens, ApiTokens apiTokens, JwtSettings jwt)
@@ -115,6 +159,38 @@ class SecurityConfig {
         }
         res.getWriter().write("{\"type\":\"about:blank\",\"title\":\"" + title + "\",\"status\":" + status.value()
                 + ",\"detail\":\"" + detail.replace("\"", "'") + "\"}");
+    }
+
+    /**
+     * On the control channel: a host's current credential makes the request that host's worker;
+     * the shared worker token makes it a bootstrap caller. Anything else stays anonymous (401).
+     */
+    static final class WorkerCredentialFilter extends OncePerRequestFilter {
+
+        private final AccessTokens tokens;
+        private final WorkerCredentialLookup credentials;
+
+        WorkerCredentialFilter(AccessTokens tokens, WorkerCredentialLookup credentials) {
+            this.tokens = tokens;
+            this.credentials = credentials;
+        }
+
+        @Override
+        protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+                throws ServletException, IOException {
+            String header = request.getHeader("Authorization");
+            if (header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+                String token = header.substring(7).strip();
+                WorkerPrincipal worker = tokens.isWorkerToken(token) ? WorkerPrincipal.BOOTSTRAP
+                        : credentials.hostOfCredential(token).map(WorkerPrincipal::new).orElse(null);
+                if (worker != null) {
+                    SecurityContextHolder.getContext().setAuthentication(UsernamePasswordAuthenticationToken
+                            .authenticated(worker, null, List.of(new SimpleGrantedAuthority(
+                                    worker.isBootstrap() ? WORKER_BOOTSTRAP : WORKER))));
+                }
+            }
+            chain.doFilter(request, response);
+        }
     }
 
     /**

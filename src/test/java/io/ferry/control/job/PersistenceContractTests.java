@@ -185,6 +185,52 @@ abstract class PersistenceContractTests {
         }
     }
 
+    /** Worker identity (V11): a credential per registration, found by its hash, replaced, revoked, refused. */
+    @Test
+    void aWorkerCredentialIsIssuedPerRegistrationFoundByAnyReplicaAndRevoked() {
+        HostService.Registered first = hosts.register("host-credential", "instance-1", "127.0.0.1:1", "127.0.0.1:2", "",
+                1L << 30, 1);
+        try {
+            assertThat(hosts.hostOfCredential(first.credential())).contains("host-credential");
+            assertThat(hosts.hostOfCredential(first.credential() + "x")).isEmpty();
+            assertThat(hosts.hostOfCredential("not-a-credential")).isEmpty();
+            assertThat(hosts.hostOfCredential(null)).isEmpty();
+            HostService.Registered second = hosts.register("host-credential", "instance-1", "127.0.0.1:1", "127.0.0.1:2", "",
+                    1L << 30, 1);
+            assertThat(second.newInstance()).isFalse();
+            assertThat(second.credential()).isNotEqualTo(first.credential());
+            assertThat(hosts.hostOfCredential(first.credential())).as("replaced").isEmpty();
+            assertThat(hosts.hostOfCredential(second.credential())).contains("host-credential");
+            assertThat(String.valueOf(second)).doesNotContain(second.credential());
+
+            assertThat(hosts.revokeCredential("host-credential", false).hasCredential()).isFalse();
+            assertThat(hosts.hostOfCredential(second.credential())).as("revoked").isEmpty();
+            String third = hosts.register("host-credential", "instance-1", "127.0.0.1:1", "127.0.0.1:2", "", 1L << 30, 1)
+                    .credential();
+            assertThat(hosts.hostOfCredential(third)).contains("host-credential");
+
+            assertThat(hosts.revokeCredential("host-credential", true).isRegistrationRefused()).isTrue();
+            assertThat(hosts.hostOfCredential(third)).isEmpty();
+            assertThatThrownBy(() -> hosts.register("host-credential", "instance-2",
+                    "127.0.0.1:1", "127.0.0.1:2", "", 1L << 30, 1))
+                    .isInstanceOf(io.ferry.control.host.RegistrationRefusedException.class);
+            assertThatThrownBy(() -> hosts.revokeCredential("host-nowhere", false))
+                    .isInstanceOf(io.ferry.control.host.HostNotFoundException.class);
+        } finally {
+            hosts.revokeCredential("host-credential", false);
+        }
+        assertThat(hosts.register("host-credential", "instance-2", "127.0.0.1:1", "127.0.0.1:2", "", 1L << 30, 1)
+                .newInstance()).isTrue();
+    }
+
+    @Test
+    void theLatestJobOfAGuestIsFound() {
+        Guest guest = guestOnA();
+        assertThat(store.latestOf(guest.id())).isEmpty();
+        MigrationJob job = jobFor(guest, null);
+        assertThat(store.latestOf(guest.id())).map(MigrationJob::id).contains(job.id());
+    }
+
     Guest guestOnA() {
         return guests.create(new NewGuest("g", "host-a", List.of(new RamBlock("pc.ram", 16L << 20)),
                 List.of(new NewGuest.NewDisk("root", 1 << 20)), 4096, new Workload(0, 1.0, 0, 1)), null, "test");
