@@ -512,9 +512,9 @@ abstract class PersistenceContractTests {
     void policiesKeepTheirSelectorsAndSettingsAndAJobKeepsWhatItWasResolvedTo() {
         policies.create("db-" + UUID.randomUUID().toString().substring(0, 8), "databases",
                 Map.of("app", "db", "tier", "gold"), Map.of("zone", "a"), new io.ferry.control.policy.PolicySettings(
-                        1L << 20, 700L, new DowntimeRamp(List.of(new DowntimeRamp.Step(30, 900))), 150L, 60L, true,
+                        1L << 20, 700L, new DowntimeRamp(List.of(new DowntimeRamp.Step(30, 900))), 150L, 60L, false,
                         null, JobPriority.SYSTEM, List.of(EscalationStep.POSTCOPY, EscalationStep.ABORT), 10L,
-                        Map.of("ssd", "true"), true), "test");
+                        Map.of("ssd", "true"), true), "test");   // verified pre-copy only: post-copy cannot verify
         io.ferry.control.policy.MigrationPolicy stored = policies.list().stream()
                 .filter(p -> "databases".equals(p.description())).findFirst().orElseThrow();
         assertThat(stored.guestSelector()).isEqualTo(Map.of("app", "db", "tier", "gold"));
@@ -532,7 +532,7 @@ abstract class PersistenceContractTests {
             assertThat(job.policy().policyName()).isEqualTo(stored.name());
             assertThat(job.priority()).isEqualTo(JobPriority.SYSTEM);
             assertThat(job.parameters().maxBandwidth()).isEqualTo(1L << 20);
-            assertThat(job.parameters().postcopy()).isTrue();
+            assertThat(job.parameters().postcopy()).isFalse();
             assertThat(job.parameters().verifyChecksums()).isTrue();
             assertThat(job.policy().escalation()).containsExactly(EscalationStep.POSTCOPY, EscalationStep.ABORT);
             assertThat(job.policy().downtimeRamp().steps()).hasSize(1);
