@@ -58,7 +58,9 @@ class DataPlaneTlsEndToEndTest {
         assertThat(dataPlane.get("tls").asBoolean()).isTrue();
         assertThat(dataPlane.get("protocol").asString()).isEqualTo("TLSv1.3");
         assertThat(dataPlane.get("cipher").asString()).startsWith("TLS_");
-        JsonNode verification = job.get("progress").get("verification");
+        // the destination's digests come in their own report, which may follow the completion
+        JsonNode verification = await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/api/v1/migrations/"
+                + jobId).json().get("progress").get("verification"), v -> !v.get("destinationMemory").isNull());
         assertThat(verification.get("destinationMemory").asString())
                 .isEqualTo(verification.get("sourceMemory").asString());
     }
