@@ -13,6 +13,7 @@ import io.ferry.guest.GuestState;
 import io.ferry.guest.RamBlock;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
+import io.ferry.guest.Workload;
 import io.ferry.guest.WorkloadSpec;
 import io.ferry.migration.source.OutgoingMigration;
 import io.ferry.migration.target.IncomingMigration;
@@ -68,13 +69,16 @@ class AbandonPostcopyEngineTest {
     /**
      * Switched to post-copy after one round, its background push held to 1 MiB/s (so most pages
      * are still at the source), the link cut once the destination runs the guest and kept down:
-     * both sides report the pause. Returns the source's final report (null: none).
+     * both sides report the pause. The destination's workload is held until then: its page faults
+     * would otherwise pull the hot set in, as fast as the machine lets them, before the cut (on a
+     * loaded machine all but 23 pages once arrived). Returns the source's final report (null: none).
      */
     private MigrationReport pausedPostcopy(SyntheticGuest source, SyntheticGuest destination,
                                            WhilePaused whilePaused) throws Exception {
         try (LoopbackMigration loopback = new LoopbackMigration();
              LinkCutter link = new LinkCutter(loopback.dataAddress())) {
             loopback.routeThrough(link.address());
+            Workload.Hold faultsHeld = destination.holdWorkload();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             MigrationReport last = loopback.run(source, destination, 32 * MIB, 1, false, false,
                     new OutgoingMigration.Postcopy(true, 1, false, MIB, true), migration -> {
@@ -92,8 +96,10 @@ class AbandonPostcopyEngineTest {
                             await().atMost(Duration.ofSeconds(10)).until(() ->
                                     reported(loopback, MigrationPhase.POSTCOPY_PAUSED, "link to")
                                     && reported(loopback, MigrationPhase.POSTCOPY_PAUSED, "connection from the source lost"));
+                            faultsHeld.close();
                             whilePaused.run(migration, loopback, link, source, destination);
                         } catch (Throwable e) {
+                            faultsHeld.close();
                             failure.set(e);
                             try {
                                 loopback.stopSource();   // the run ends, the failure is thrown below
