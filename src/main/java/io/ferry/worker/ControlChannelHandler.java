@@ -2,6 +2,7 @@ package io.ferry.worker;
 
 import io.ferry.channel.ControlChannel;
 import io.ferry.channel.ErrorReply;
+import io.ferry.channel.tls.TlsFailures;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -15,7 +16,9 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.ssl.SslHandler;
 import java.nio.charset.StandardCharsets;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import java.security.MessageDigest;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -38,12 +41,16 @@ final class ControlChannelHandler extends SimpleChannelInboundHandler<FullHttpRe
     private static final Logger log = LoggerFactory.getLogger(ControlChannelHandler.class);
 
     private final byte[] expectedAuthorization;
+    /** Over TLS: a command also needs the control plane's client certificate (the TLS layer checked its chain and name). */
+    private final boolean clientCertificateRequired;
     private final ControlCommands commands;
     private final WorkerMetrics metrics;
     private final Executor commandThreads;
 
-    ControlChannelHandler(String token, ControlCommands commands, WorkerMetrics metrics, Executor commandThreads) {
+    ControlChannelHandler(String token, boolean clientCertificateRequired, ControlCommands commands,
+                          WorkerMetrics metrics, Executor commandThreads) {
         this.expectedAuthorization = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+        this.clientCertificateRequired = clientCertificateRequired;
         this.commands = commands;
         this.metrics = metrics;
         this.commandThreads = commandThreads;
@@ -61,6 +68,13 @@ final class ControlChannelHandler extends SimpleChannelInboundHandler<FullHttpRe
         String path = q < 0 ? uri : uri.substring(0, q);
         if (path.equals(METRICS) && request.method().equals(HttpMethod.GET)) {
             scrape(ctx, keepAlive);
+            return;
+        }
+        if (clientCertificateRequired && !presentedClientCertificate(ctx)) {
+            log.warn("control channel: refused {} {} from {}: no client certificate", request.method(),
+                    loggable(path), ctx.channel().remoteAddress());
+            respond(ctx, new ControlCommands.Reply(401, new ErrorReply(
+                    "commands need the control plane's client certificate")), false);
             return;
         }
         String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION, "");
@@ -87,6 +101,19 @@ final class ControlChannelHandler extends SimpleChannelInboundHandler<FullHttpRe
                     keepAlive));
         } catch (RejectedExecutionException stopping) {
             respond(ctx, new ControlCommands.Reply(503, new ErrorReply("worker is stopping")), false);
+        }
+    }
+
+    /** A certificate the TLS layer accepted: chained to the CA and naming the control plane. */
+    private static boolean presentedClientCertificate(ChannelHandlerContext ctx) {
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        if (tls == null) {
+            return false;
+        }
+        try {
+            return tls.engine().getSession().getPeerCertificates().length > 0;
+        } catch (SSLPeerUnverifiedException none) {
+            return false;
         }
     }
 
@@ -131,7 +158,8 @@ final class ControlChannelHandler extends SimpleChannelInboundHandler<FullHttpRe
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.warn("control channel connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        log.warn("control channel connection from {} failed: {}", ctx.channel().remoteAddress(),
+                TlsFailures.describe(cause));
         ctx.close();
     }
 }

@@ -44,7 +44,7 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
     private final String instance;
     private final Supplier<WorkerRegistration> registration;
     private final GuestHost guests;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http;
     private final JsonMapper json = JsonMapper.builder().build();
     private final Thread thread;
     private final ExecutorService reports = Executors.newSingleThreadExecutor(r -> {
@@ -66,6 +66,12 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
         this.instance = instance;
         this.registration = registration;
         this.guests = guests;
+        HttpClient.Builder client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
+        if (config.security().controlChannel() != null) {
+            // trust only a certificate naming the control plane, from the control channel's CA
+            client.sslContext(config.security().controlChannel().clientContext());
+        }
+        this.http = client.build();
         this.thread = new Thread(this::run, "control-plane-link");
         this.thread.setDaemon(true);
     }

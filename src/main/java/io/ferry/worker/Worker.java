@@ -45,12 +45,13 @@ public final class Worker implements AutoCloseable {
         this.metrics = new WorkerMetrics(config.hostId());
         this.link = new ControlPlaneLink(config, instance, this::registration, guests);
         this.migrations = new Migrations(config.hostId(), guests, io, this::report, link,
-                FaultInjector.fromSystemProperty(config.hostId()), config.handoffTimeout(), metrics, config.dataPlane());
+                FaultInjector.fromSystemProperty(config.hostId()), config.handoffTimeout(), metrics,
+                config.security().dataPlane());
         this.controlServer = ControlChannelServer.bind(boss, io, new InetSocketAddress(config.bind(),
-                config.controlPort()), config.token(), new ControlCommands(config.hostId(), instance, guests,
-                migrations, this), metrics);
+                config.controlPort()), config.token(), config.security().controlChannel(),
+                new ControlCommands(config.hostId(), instance, guests, migrations, this), metrics);
         this.dataServer = DataPlaneServer.bind(boss, io, new InetSocketAddress(config.bind(), config.dataPort()),
-                migrations, config.dataPlane());
+                migrations, config.security().dataPlane());
     }
 
     public static Worker start(WorkerConfig config) throws InterruptedException {
@@ -64,7 +65,7 @@ public final class Worker implements AutoCloseable {
         Worker worker = new Worker(config, datastoreId);
         worker.link.start();
         log.info("worker {} (instance {}) up: control channel {}, data plane {} ({}), datastore {}, {} bytes for guests",
-                config.hostId(), worker.instance, worker.controlAddress(), worker.dataAddress(), config.dataPlane(),
+                config.hostId(), worker.instance, worker.controlAddress(), worker.dataAddress(), config.security(),
                 config.datastore(), config.memoryCapacityBytes());
         return worker;
     }

@@ -1,10 +1,14 @@
 package io.ferry.worker;
 
+import io.ferry.channel.tls.TlsMaterial;
 import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.DataPlaneTls;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.util.List;
+import java.util.Set;
+import io.netty.handler.ssl.util.KeyManagerFactoryWrapper;
+import io.netty.handler.ssl.util.TrustManagerFactoryWrapper;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -88,22 +92,83 @@ public final class WorkerCommand implements Callable<Integer> {
                     + "(default ${DEFAULT-VALUE})")
     long dataHandshakeTimeoutMs;
 
+    @Option(names = "--control-tls-cert", defaultValue = "${env:FERRY_CONTROL_TLS_CERT}",
+            description = "PEM certificate this worker's control port serves; with --control-tls-key and "
+                    + "--control-tls-ca the control port speaks HTTPS only, takes commands only from a client "
+                    + "certificate naming the control plane (--control-tls-peer-names), and this worker trusts "
+                    + "only such a certificate when it calls the control plane (https URLs). "
+                    + "Env: FERRY_CONTROL_TLS_CERT")
+    Path controlTlsCert;
+
+    @Option(names = "--control-tls-key", defaultValue = "${env:FERRY_CONTROL_TLS_KEY}",
+            description = "PEM private key of --control-tls-cert. Env: FERRY_CONTROL_TLS_KEY")
+    Path controlTlsKey;
+
+    @Option(names = "--control-tls-ca", defaultValue = "${env:FERRY_CONTROL_TLS_CA}",
+            description = "PEM certificate(s) of the CA the control plane's certificate chains to. "
+                    + "Env: FERRY_CONTROL_TLS_CA")
+    Path controlTlsCa;
+
+    @Option(names = "--control-tls-peer-names", split = ",",
+            defaultValue = "${env:FERRY_CONTROL_TLS_PEER_NAMES:-" + ControlChannelTls.DEFAULT_CONTROL_PLANE_NAME + "}",
+            description = "Names (certificate CN or DNS name) the control plane's certificate must carry. "
+                    + "Env: FERRY_CONTROL_TLS_PEER_NAMES (default ${DEFAULT-VALUE})")
+    List<String> controlTlsPeerNames;
+
+    @Option(names = "--tls-reload-interval-ms", defaultValue = "${env:FERRY_TLS_RELOAD_INTERVAL_MS:-30000}",
+            description = "How often certificate files are looked at for a rotation (cert-manager renews them "
+                    + "in place); the next handshake uses the new one. Env: FERRY_TLS_RELOAD_INTERVAL_MS "
+                    + "(default ${DEFAULT-VALUE})")
+    long tlsReloadIntervalMs;
+
     /** TLS when all three files are given, plain when none is; anything in between is a mistake. */
     DataPlaneSecurity dataPlaneSecurity() {
         Duration timeout = Duration.ofMillis(dataHandshakeTimeoutMs);
-        dataTlsCert = blankToNull(dataTlsCert);
-        dataTlsKey = blankToNull(dataTlsKey);
-        dataTlsCa = blankToNull(dataTlsCa);
-        int given = (dataTlsCert != null ? 1 : 0) + (dataTlsKey != null ? 1 : 0) + (dataTlsCa != null ? 1 : 0);
-        if (given == 0) {
+        TlsMaterial material = material("data-plane", new Path[] {dataTlsCert, dataTlsKey, dataTlsCa},
+                "--data-tls-cert, --data-tls-key and --data-tls-ca (FERRY_DATA_TLS_CERT, FERRY_DATA_TLS_KEY, "
+                        + "FERRY_DATA_TLS_CA)");
+        if (material == null) {
             return new DataPlaneSecurity(null, timeout);
         }
-        if (given < 3) {
-            throw new IllegalArgumentException("data-plane TLS needs all of --data-tls-cert, --data-tls-key and "
-                    + "--data-tls-ca (FERRY_DATA_TLS_CERT, FERRY_DATA_TLS_KEY, FERRY_DATA_TLS_CA)");
-        }
-        return new DataPlaneSecurity(DataPlaneTls.fromPem(dataTlsCert, dataTlsKey, dataTlsCa,
+        // through key and trust managers, so a rotated certificate serves the next connection
+        return new DataPlaneSecurity(DataPlaneTls.of(new KeyManagerFactoryWrapper(material.keyManager()),
+                new TrustManagerFactoryWrapper(material.trustManager(Set.of())),
                 DataPlaneTls.Provider.parse(dataTlsProvider)), timeout);
+    }
+
+    /** Control-channel TLS when all three files are given, plain when none is. */
+    ControlChannelTls controlChannelTls() {
+        TlsMaterial material = material("control-channel", new Path[] {controlTlsCert, controlTlsKey, controlTlsCa},
+                "--control-tls-cert, --control-tls-key and --control-tls-ca (FERRY_CONTROL_TLS_CERT, "
+                        + "FERRY_CONTROL_TLS_KEY, FERRY_CONTROL_TLS_CA)");
+        if (material == null) {
+            return null;
+        }
+        Set<String> names = new java.util.LinkedHashSet<>();
+        for (String name : controlTlsPeerNames) {
+            if (!name.isBlank()) {
+                names.add(name.strip());
+            }
+        }
+        return new ControlChannelTls(material, names);
+    }
+
+    private TlsMaterial material(String what, Path[] files, String allOf) {
+        int given = 0;
+        for (int i = 0; i < files.length; i++) {
+            files[i] = blankToNull(files[i]);
+            given += files[i] != null ? 1 : 0;
+        }
+        if (given == 0) {
+            return null;
+        }
+        if (given < files.length) {
+            throw new IllegalArgumentException(what + " TLS needs all of " + allOf);
+        }
+        if (tlsReloadIntervalMs <= 0) {
+            throw new IllegalArgumentException("--tls-reload-interval-ms must be positive");
+        }
+        return TlsMaterial.fromPem(files[0], files[1], files[2], Duration.ofMillis(tlsReloadIntervalMs));
     }
 
     private static Path blankToNull(Path path) {
@@ -117,19 +182,19 @@ public final class WorkerCommand implements Callable<Integer> {
             System.err.println("FERRY_WORKER_TOKEN must be set (the control channel's shared secret)");
             return 2;
         }
-        DataPlaneSecurity dataPlane;
+        WorkerConfig config;
         try {
-            dataPlane = dataPlaneSecurity();
+            WorkerSecurity security = new WorkerSecurity(dataPlaneSecurity(), controlChannelTls());
+            config = new WorkerConfig(hostId, controlPlaneUrls, bind,
+                    advertiseAddress == null || advertiseAddress.isBlank() ? bind : advertiseAddress,
+                    controlPort, dataPort, datastore.toAbsolutePath(),
+                    memoryCapacity > 0 ? memoryCapacity : physicalMemory(),
+                    Runtime.getRuntime().availableProcessors(), Duration.ofMillis(heartbeatIntervalMs),
+                    Duration.ofMillis(handoffTimeoutMs), token, security);
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             return 2;
         }
-        WorkerConfig config = new WorkerConfig(hostId, controlPlaneUrls, bind,
-                advertiseAddress == null || advertiseAddress.isBlank() ? bind : advertiseAddress,
-                controlPort, dataPort, datastore.toAbsolutePath(),
-                memoryCapacity > 0 ? memoryCapacity : physicalMemory(),
-                Runtime.getRuntime().availableProcessors(), Duration.ofMillis(heartbeatIntervalMs),
-                Duration.ofMillis(handoffTimeoutMs), token, dataPlane);
         Worker worker = Worker.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -1,7 +1,6 @@
 package io.ferry.worker;
 
 import io.ferry.channel.ControlChannel;
-import io.ferry.migration.transport.DataPlaneSecurity;
 import java.net.URI;
 import java.util.List;
 import java.nio.file.Path;
@@ -13,19 +12,20 @@ import java.time.Duration;
  * bootstrap credential this worker registers with (see {@link ControlPlaneLink}) and the control plane's
  * credential on commands;
  * {@code handoffTimeout} bounds each wait for the control plane at a disk hand-off step;
- * {@code dataPlane} protects migration connections (TLS when the worker has certificates).
+ * {@code security} protects migration connections and the control channel (TLS when the worker
+ * has certificates for them).
  */
 public record WorkerConfig(String hostId, List<URI> controlPlaneUrls, String bind, String advertiseAddress,
                            int controlPort, int dataPort, Path datastore, long memoryCapacityBytes, int cpus,
                            Duration heartbeatInterval, Duration handoffTimeout, String token,
-                           DataPlaneSecurity dataPlane) {
+                           WorkerSecurity security) {
 
-    /** A worker with a plain data plane (the embedded loopback set-up). */
+    /** A worker with plain channels (the embedded loopback set-up). */
     public WorkerConfig(String hostId, List<URI> controlPlaneUrls, String bind, String advertiseAddress,
                         int controlPort, int dataPort, Path datastore, long memoryCapacityBytes, int cpus,
                         Duration heartbeatInterval, Duration handoffTimeout, String token) {
         this(hostId, controlPlaneUrls, bind, advertiseAddress, controlPort, dataPort, datastore, memoryCapacityBytes,
-                cpus, heartbeatInterval, handoffTimeout, token, DataPlaneSecurity.plain());
+                cpus, heartbeatInterval, handoffTimeout, token, WorkerSecurity.plain());
     }
 
     public WorkerConfig {
@@ -36,8 +36,16 @@ public record WorkerConfig(String hostId, List<URI> controlPlaneUrls, String bin
             throw new IllegalArgumentException("at least one control-plane URL is needed");
         }
         controlPlaneUrls = List.copyOf(controlPlaneUrls);
-        if (dataPlane == null) {
-            dataPlane = DataPlaneSecurity.plain();
+        if (security == null) {
+            security = WorkerSecurity.plain();
+        }
+        if (security.controlChannel() != null) {
+            for (URI url : controlPlaneUrls) {
+                if (!"https".equals(url.getScheme())) {
+                    throw new IllegalArgumentException("with control-channel TLS every control-plane URL must be "
+                            + "https, not " + url);
+                }
+            }
         }
         if (memoryCapacityBytes <= 0) {
             throw new IllegalArgumentException("memory capacity must be positive");

@@ -22,12 +22,22 @@ public final class ApiClient {
 
     private final String base;
     private final String token;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http;
     private final JsonMapper json = JsonMapper.builder().build();
 
     public ApiClient(String base, String token) {
+        this(base, token, null);
+    }
+
+    /** Over HTTPS with {@code tls} (its trust decides which server certificates are accepted). */
+    public ApiClient(String base, String token, javax.net.ssl.SSLContext tls) {
         this.base = base;
         this.token = token;
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+        if (tls != null) {
+            builder.sslContext(tls);
+        }
+        this.http = builder.build();
     }
 
     public record Reply(int status, Map<String, java.util.List<String>> headers, String body, JsonNode json) {

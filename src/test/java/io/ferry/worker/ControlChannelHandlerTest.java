@@ -44,7 +44,7 @@ class ControlChannelHandlerTest {
 
     /** One request on a connection of its own (a refused one is closed). */
     private FullHttpResponse send(HttpMethod method, String uri, String token) {
-        EmbeddedChannel channel = new EmbeddedChannel(new ControlChannelHandler("secret", commands, metrics,
+        EmbeddedChannel channel = new EmbeddedChannel(new ControlChannelHandler("secret", false, commands, metrics,
                 Runnable::run));
         DefaultFullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, uri);
         if (token != null) {

@@ -60,4 +60,23 @@ class WorkerTlsOptionsTest {
                 "--data-tls-provider", "gnutls").dataPlaneSecurity())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("auto, openssl or jdk");
     }
+
+    @Test
+    void controlChannelTlsNeedsAllThreeFilesAndHttpsControlPlaneUrls(@TempDir Path certs) {
+        CertificateAuthority.create("options-test-ca", Duration.ofDays(1)).issue("host-a", Duration.ofDays(1))
+                .writePem(certs);
+        assertThat(parse().controlChannelTls()).as("none given: plain").isNull();
+        assertThatThrownBy(() -> parse("--control-tls-key", certs.resolve("tls.key").toString()).controlChannelTls())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--control-tls-cert, --control-tls-key and --control-tls-ca");
+        ControlChannelTls tls = parse("--control-tls-cert", certs.resolve("tls.crt").toString(), "--control-tls-key",
+                certs.resolve("tls.key").toString(), "--control-tls-ca", certs.resolve("ca.crt").toString(),
+                "--control-tls-peer-names", "ferry-control-plane,cp.example").controlChannelTls();
+        assertThat(tls.controlPlaneNames()).containsExactlyInAnyOrder("ferry-control-plane", "cp.example");
+        // a worker with control-channel TLS never reports in clear text
+        assertThatThrownBy(() -> new WorkerConfig("host-a", List.of(java.net.URI.create("http://127.0.0.1:8080")),
+                "127.0.0.1", "127.0.0.1", 0, 0, certs, 1L << 30, 2, Duration.ofSeconds(1), Duration.ofSeconds(1),
+                "token", new WorkerSecurity(io.ferry.migration.transport.DataPlaneSecurity.plain(), tls)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be https");
+    }
 }

@@ -51,6 +51,7 @@ class LocalWorkerLauncher implements DisposableBean {
     private final List<String> otherReplicas;
     private final Duration heartbeatInterval;
     private final AccessTokens tokens;
+    private final ControlChannelSecurity security;
     private final WebServerApplicationContext context;
     private final Map<String, ProcessHandle> running = new ConcurrentHashMap<>();
     private final Map<String, Integer> restarts = new ConcurrentHashMap<>();
@@ -70,7 +71,7 @@ class LocalWorkerLauncher implements DisposableBean {
                         @Value("${ferry.worker.handoff-timeout:60s}") Duration handoffTimeout,
                         @Value("${ferry.workers.local.shared-datastore:true}") boolean sharedDatastore,
                         @Value("${ferry.workers.local.other-replicas:}") List<String> otherReplicas,
-                        AccessTokens tokens, WebServerApplicationContext context) {
+                        AccessTokens tokens, ControlChannelSecurity security, WebServerApplicationContext context) {
         this.hostIds = hostIds.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         this.dataDir = dataDir.toAbsolutePath();
         this.datastore = datastore.toAbsolutePath();
@@ -81,6 +82,7 @@ class LocalWorkerLauncher implements DisposableBean {
         this.sharedDatastore = sharedDatastore;
         this.otherReplicas = otherReplicas.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         this.tokens = tokens;
+        this.security = security;
         this.context = context;
     }
 
@@ -123,7 +125,7 @@ class LocalWorkerLauncher implements DisposableBean {
 
     private List<String> controlPlaneUrls(int port) {
         List<String> urls = new ArrayList<>();
-        urls.add("http://127.0.0.1:" + port);
+        urls.add(security.ownScheme() + "://127.0.0.1:" + port);
         urls.addAll(otherReplicas);
         return urls;
     }

@@ -31,18 +31,21 @@ import org.springframework.web.client.RestClientResponseException;
  *
  * <p>Commands carry the shared worker token, not the worker's own credential: the control plane
  * keeps that credential only hashed (a database reader must not be able to act as a worker), so
- * it cannot present it. Proving the control plane to the worker belongs to the control channel's
- * mutual TLS; until it is on, a holder of the shared token can command workers.
+ * it cannot present it. Outside the embedded set-up the control plane proves itself by the
+ * control channel's mutual TLS ({@link ControlChannelSecurity}): a worker with control-channel
+ * certificates obeys only a client certificate naming the control plane, whatever the token.
  */
 @Component
 class WorkerClient implements WorkerGateway {
 
     private final RestClient rest;
     private final JobLeases leases;
+    private final String scheme;
 
-    WorkerClient(AccessTokens tokens, JobLeases leases,
+    WorkerClient(AccessTokens tokens, JobLeases leases, ControlChannelSecurity security,
                  @Value("${ferry.worker.command-timeout}") Duration commandTimeout) {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient http = security.httpClient().build();
+        this.scheme = security.workerScheme();
         JdkClientHttpRequestFactory factory = new JdkClientHttpRequestFactory(http);
         factory.setReadTimeout(commandTimeout);
         this.leases = leases;
@@ -149,8 +152,8 @@ class WorkerClient implements WorkerGateway {
         };
     }
 
-    private static String base(Host host) {
-        return "http://" + host.controlAddress();
+    private String base(Host host) {
+        return scheme + "://" + host.controlAddress();
     }
 
     private <T> T call(Host host, String what, Function<RestClient, T> request) {

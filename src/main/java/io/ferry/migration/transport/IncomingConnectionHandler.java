@@ -2,6 +2,7 @@ package io.ferry.migration.transport;
 
 import io.ferry.wire.Handshake;
 import io.ferry.wire.ReturnPathMessage;
+import io.ferry.channel.tls.TlsFailures;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -268,7 +269,8 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
             }
         } else {
             state = State.DONE;
-            log.warn("data plane: connection from {} failed: {}", ctx.channel().remoteAddress(), reason.toString());
+            log.warn("data plane: connection from {} failed: {}", ctx.channel().remoteAddress(),
+                    TlsFailures.describe(reason));
             ctx.close();
         }
     }
