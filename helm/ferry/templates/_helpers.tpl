@@ -71,7 +71,7 @@ Secret holding the database credentials: postgresql.existingSecret or the chart 
 In-cluster URL of the control-plane Service, used by the workers.
 */}}
 {{- define "ferry.controlPlaneUrl" -}}
-{{- printf "http://%s.%s.svc:%v" (include "ferry.fullname" .) .Release.Namespace .Values.service.port }}
+{{- printf "%s://%s.%s.svc:%v" (ternary "https" "http" .Values.controlChannelTls.enabled) (include "ferry.fullname" .) .Release.Namespace .Values.service.port }}
 {{- end }}
 
 {{/*
@@ -84,4 +84,45 @@ Secret with the workers' data-plane certificates (tls.crt, tls.key, ca.crt).
 {{- else }}
 {{- $tls.secretName | default (printf "%s-data-plane-tls" (include "ferry.fullname" .)) }}
 {{- end }}
+{{- end }}
+
+{{/*
+Control-channel TLS: the names the two sides' certificates carry (each side checks the other's),
+and the Secrets holding them (tls.crt, tls.key, ca.crt, as cert-manager writes them).
+*/}}
+{{- define "ferry.controlPlaneCertName" -}}
+{{- printf "%s-control-plane" (include "ferry.fullname" .) }}
+{{- end }}
+
+{{- define "ferry.workerCertName" -}}
+{{- printf "%s-worker" (include "ferry.fullname" .) }}
+{{- end }}
+
+{{- define "ferry.controlPlaneTlsSecretName" -}}
+{{- $tls := .Values.controlChannelTls }}
+{{- if eq $tls.source "existingSecret" }}
+{{- required "controlChannelTls.controlPlaneSecretName is required with controlChannelTls.source=existingSecret" $tls.controlPlaneSecretName }}
+{{- else }}
+{{- $tls.controlPlaneSecretName | default (printf "%s-control-plane-tls" (include "ferry.fullname" .)) }}
+{{- end }}
+{{- end }}
+
+{{- define "ferry.workerControlTlsSecretName" -}}
+{{- $tls := .Values.controlChannelTls }}
+{{- if eq $tls.source "existingSecret" }}
+{{- required "controlChannelTls.workerSecretName is required with controlChannelTls.source=existingSecret" $tls.workerSecretName }}
+{{- else }}
+{{- $tls.workerSecretName | default (printf "%s-worker-control-tls" (include "ferry.fullname" .)) }}
+{{- end }}
+{{- end }}
+
+{{/*
+HTTP probe with the control plane's scheme (HTTPS under control-channel TLS).
+*/}}
+{{- define "ferry.probe" -}}
+{{- $probe := deepCopy .probe }}
+{{- if and .ctx.Values.controlChannelTls.enabled $probe.httpGet }}
+{{- $_ := set $probe.httpGet "scheme" "HTTPS" }}
+{{- end }}
+{{- toYaml $probe }}
 {{- end }}

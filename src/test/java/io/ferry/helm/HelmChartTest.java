@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
+import io.ferry.channel.tls.TlsMaterial;
 import io.ferry.migration.transport.DataPlaneTls;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -78,6 +79,8 @@ class HelmChartTest {
                         "PodDisruptionBudget/demo-ferry-control-plane",
                         "ConfigMap/demo-ferry-dashboard",
                         "Secret/demo-ferry-data-plane-tls",
+                        "Secret/demo-ferry-control-plane-tls",
+                        "Secret/demo-ferry-worker-control-tls",
                         "NetworkPolicy/demo-ferry-worker");
         assertThat(objects).allSatisfy(o -> assertThat(str(o, "metadata.namespace")).isEqualTo(NAMESPACE));
     }
@@ -119,6 +122,7 @@ class HelmChartTest {
                 .containsEntry("prometheus.io/scrape", "true")
                 .containsEntry("prometheus.io/path", "/actuator/prometheus")
                 .containsEntry("prometheus.io/port", "8080")
+                .containsEntry("prometheus.io/scheme", "https")
                 .containsKeys("checksum/config", "checksum/secret");
 
         Map<String, Object> podSpec = map(deployment, "spec.template.spec");
@@ -133,8 +137,10 @@ class HelmChartTest {
 
         assertThat(str(container, "livenessProbe.httpGet.path")).isEqualTo("/actuator/health/liveness");
         assertThat(str(container, "livenessProbe.httpGet.port")).isEqualTo("http");
+        assertThat(str(container, "livenessProbe.httpGet.scheme")).isEqualTo("HTTPS");
         assertThat(str(container, "readinessProbe.httpGet.path")).isEqualTo("/actuator/health/readiness");
         assertThat(str(container, "readinessProbe.httpGet.port")).isEqualTo("http");
+        assertThat(str(container, "readinessProbe.httpGet.scheme")).isEqualTo("HTTPS");
         assertThat(container).doesNotContainKey("startupProbe");
 
         assertThat(str(container, "resources.requests.cpu")).isEqualTo("500m");
@@ -157,7 +163,16 @@ class HelmChartTest {
                         "FERRY_WORKERS_LAUNCH",
                         "FERRY_ADMISSION_MAXJOBS",
                         "FERRY_ADMISSION_MAXOUTBOUNDPERHOST",
-                        "FERRY_ADMISSION_MAXINBOUNDPERHOST");
+                        "FERRY_ADMISSION_MAXINBOUNDPERHOST",
+                        "SERVER_SSL_BUNDLE",
+                        "SPRING_SSL_BUNDLE_PEM_CONTROLCHANNEL_KEYSTORE_CERTIFICATE",
+                        "SPRING_SSL_BUNDLE_PEM_CONTROLCHANNEL_KEYSTORE_PRIVATEKEY",
+                        "SPRING_SSL_BUNDLE_PEM_CONTROLCHANNEL_RELOADONUPDATE",
+                        "FERRY_CONTROLCHANNEL_TLS_CERTIFICATE",
+                        "FERRY_CONTROLCHANNEL_TLS_PRIVATEKEY",
+                        "FERRY_CONTROLCHANNEL_TLS_CA",
+                        "FERRY_CONTROLCHANNEL_TLS_WORKERNAMES",
+                        "FERRY_CONTROLCHANNEL_TLS_RELOADINTERVAL");
         assertThat(env.get("FERRY_ADMISSION_MAXJOBS")).containsEntry("value", "5");
         assertThat(env.get("FERRY_ADMISSION_MAXOUTBOUNDPERHOST")).containsEntry("value", "2");
         assertThat(env.get("FERRY_ADMISSION_MAXINBOUNDPERHOST")).containsEntry("value", "2");
@@ -210,7 +225,7 @@ class HelmChartTest {
         Map<String, Map<String, Object>> env = env(container);
         assertThat(str(env.get("FERRY_HOST_ID"), "valueFrom.fieldRef.fieldPath")).isEqualTo("spec.nodeName");
         assertThat(env.get("FERRY_CONTROL_PLANE_URL"))
-                .containsEntry("value", "http://demo-ferry.ferry-system.svc:8080");
+                .containsEntry("value", "https://demo-ferry.ferry-system.svc:8080");
         assertThat(env.get("FERRY_BIND")).containsEntry("value", "0.0.0.0");
         assertThat(str(env.get("FERRY_ADVERTISE_ADDRESS"), "valueFrom.fieldRef.fieldPath")).isEqualTo("status.podIP");
         assertThat(env.get("FERRY_CONTROL_PORT")).containsEntry("value", "7070");
@@ -223,14 +238,18 @@ class HelmChartTest {
         assertThat(list(container, "volumeMounts"))
                 .containsExactly(Map.of("name", "datastore", "mountPath", "/var/lib/ferry/datastore"),
                         Map.of("name", "tmp", "mountPath", "/tmp"),
-                        Map.of("name", "data-plane-tls", "mountPath", "/etc/ferry/data-plane-tls", "readOnly", true));
+                        Map.of("name", "data-plane-tls", "mountPath", "/etc/ferry/data-plane-tls", "readOnly", true),
+                        Map.of("name", "control-channel-tls", "mountPath", "/etc/ferry/control-channel-tls",
+                                "readOnly", true));
         assertThat(list(podSpec, "volumes"))
                 .containsExactly(Map.of(
                         "name", "datastore",
                         "hostPath", Map.of("path", "/var/lib/ferry/datastore", "type", "DirectoryOrCreate")),
                         Map.of("name", "tmp", "emptyDir", Map.of()),
                         Map.of("name", "data-plane-tls", "secret", Map.of("secretName", "demo-ferry-data-plane-tls",
-                                "defaultMode", 0440)));
+                                "defaultMode", 0440)),
+                        Map.of("name", "control-channel-tls", "secret", Map.of("secretName",
+                                "demo-ferry-worker-control-tls", "defaultMode", 0440)));
         assertThat(str(container, "resources.requests.memory")).isEqualTo("512Mi");
     }
 
@@ -309,7 +328,7 @@ class HelmChartTest {
         assertThat(str(env.get("FERRY_ADVERTISE_ADDRESS"), "valueFrom.fieldRef.fieldPath")).isEqualTo("status.hostIP");
         assertThat(env.get("FERRY_CONTROL_PORT")).containsEntry("value", "9070");
         assertThat(env.get("FERRY_DATA_PORT")).containsEntry("value", "9071");
-        assertThat(env.get("FERRY_CONTROL_PLANE_URL")).containsEntry("value", "http://demo-ferry.ferry-system.svc:80");
+        assertThat(env.get("FERRY_CONTROL_PLANE_URL")).containsEntry("value", "https://demo-ferry.ferry-system.svc:80");
     }
 
     @Test
@@ -362,10 +381,11 @@ class HelmChartTest {
         assertThat(objects)
                 .extracting(o -> str(o, "metadata.name"))
                 .containsExactlyInAnyOrder("mig-config", "mig-secret", "mig", "mig-control-plane", "mig-worker",
-                        "mig-control-plane", "mig-dashboard", "mig-data-plane-tls", "mig-worker");
+                        "mig-control-plane", "mig-dashboard", "mig-data-plane-tls", "mig-worker",
+                        "mig-control-plane-tls", "mig-worker-control-tls");
         assertThat(env(onlyContainer(map(find(objects, "DaemonSet"), "spec.template.spec")))
                         .get("FERRY_CONTROL_PLANE_URL"))
-                .containsEntry("value", "http://mig.ferry-system.svc:8080");
+                .containsEntry("value", "https://mig.ferry-system.svc:8080");
     }
 
     // ---------------------------------------------------------------- monitoring
@@ -418,7 +438,9 @@ class HelmChartTest {
         assertThat(map(monitor, "spec.selector.matchLabels")).containsEntry("app.kubernetes.io/component", "control-plane");
         assertThat(list(monitor, "spec.namespaceSelector.matchNames")).containsExactly(NAMESPACE);
         assertThat(list(monitor, "spec.endpoints")).containsExactly(Map.of(
-                "port", "http", "path", "/actuator/prometheus", "interval", "15s", "scrapeTimeout", "10s"));
+                "port", "http", "path", "/actuator/prometheus", "interval", "15s", "scrapeTimeout", "10s",
+                "scheme", "https", "tlsConfig", Map.of("ca", Map.of("secret", Map.of("name",
+                        "demo-ferry-control-plane-tls", "key", "ca.crt")), "serverName", "demo-ferry.ferry-system.svc")));
         assertThat(list(find(objects, "Service"), "spec.ports"))
                 .anySatisfy(port -> assertThat(asMap(port)).containsEntry("name", "http"));
     }
@@ -437,7 +459,9 @@ class HelmChartTest {
         assertThat(map(find(objects, "DaemonSet"), "spec.template.metadata.labels"))
                 .containsAllEntriesOf(map(monitor, "spec.selector.matchLabels"));
         assertThat(list(monitor, "spec.podMetricsEndpoints")).containsExactly(Map.of(
-                "port", "control", "path", "/metrics", "interval", "30s", "scrapeTimeout", "10s"));
+                "port", "control", "path", "/metrics", "interval", "30s", "scrapeTimeout", "10s",
+                "scheme", "https", "tlsConfig", Map.of("ca", Map.of("secret", Map.of("name",
+                        "demo-ferry-worker-control-tls", "key", "ca.crt")), "serverName", "demo-ferry-worker")));
         // the port it names is the worker container's
         assertThat(list(onlyContainer(map(find(objects, "DaemonSet"), "spec.template.spec")), "ports"))
                 .anySatisfy(port -> assertThat(asMap(port)).containsEntry("name", "control"));
@@ -639,6 +663,7 @@ class HelmChartTest {
         Map<String, Object> values = new LinkedHashMap<>();
         values.put("worker.dataPlaneTls.source", "existingSecret");
         values.put("worker.dataPlaneTls.secretName", "my-worker-certs");
+        values.put("controlChannelTls.enabled", false);
         List<Map<String, Object>> objects = render(values);
         assertThat(objects).extracting(o -> (String) o.get("kind")).doesNotContain("Certificate")
                 .filteredOn("Secret"::equals).hasSize(1);
@@ -657,6 +682,104 @@ class HelmChartTest {
         Map<String, Object> podSpec = map(find(objects, "DaemonSet"), "spec.template.spec");
         assertThat(env(onlyContainer(podSpec)).keySet()).noneMatch(k -> k.startsWith("FERRY_DATA_TLS_"));
         assertThat(list(podSpec, "volumes")).noneMatch(v -> "data-plane-tls".equals(asMap(v).get("name")));
+    }
+
+    // ---------------------------------------------------------------- control-channel TLS
+
+    @Test
+    void controlChannelTlsIsOnByDefaultAndEachSideAcceptsOnlyTheOthersCertificate(@TempDir Path dir) throws Exception {
+        List<Map<String, Object>> objects = render(Map.of());
+        Map<String, String> controlPlane = decodedData(named(objects, "Secret", "demo-ferry-control-plane-tls"));
+        Map<String, String> worker = decodedData(named(objects, "Secret", "demo-ferry-worker-control-tls"));
+        assertThat(controlPlane).containsOnlyKeys("tls.crt", "tls.key", "ca.crt");
+        assertThat(worker).containsOnlyKeys("tls.crt", "tls.key", "ca.crt");
+        assertThat(worker.get("ca.crt")).as("one CA for both sides").isEqualTo(controlPlane.get("ca.crt"));
+        Path cpDir = write(dir.resolve("cp"), controlPlane);
+        Path workerDir = write(dir.resolve("worker"), worker);
+        // loaded as the two sides load them, and checked as they check each other
+        TlsMaterial cp = TlsMaterial.fromPem(cpDir.resolve("tls.crt"), cpDir.resolve("tls.key"),
+                cpDir.resolve("ca.crt"), java.time.Duration.ofSeconds(30));
+        TlsMaterial wk = TlsMaterial.fromPem(workerDir.resolve("tls.crt"), workerDir.resolve("tls.key"),
+                workerDir.resolve("ca.crt"), java.time.Duration.ofSeconds(30));
+        assertThat(TlsMaterial.names(cp.certificate())).contains("demo-ferry-control-plane",
+                "demo-ferry.ferry-system.svc");
+        assertThat(TlsMaterial.names(wk.certificate())).contains("demo-ferry-worker");
+
+        Map<String, Map<String, Object>> cpEnv = env(onlyContainer(map(find(objects, "Deployment"),
+                "spec.template.spec")));
+        Map<String, Map<String, Object>> workerEnv = env(onlyContainer(map(find(objects, "DaemonSet"),
+                "spec.template.spec")));
+        String workerNames = str(cpEnv.get("FERRY_CONTROLCHANNEL_TLS_WORKERNAMES"), "value");
+        String controlPlaneNames = str(workerEnv.get("FERRY_CONTROL_TLS_PEER_NAMES"), "value");
+        var workerTrust = wk.trustManager(java.util.Set.of(controlPlaneNames));
+        var controlPlaneTrust = cp.trustManager(java.util.Set.of(workerNames));
+        workerTrust.checkClientTrusted(new X509Certificate[] {cp.certificate()}, "ECDSA");
+        workerTrust.checkServerTrusted(new X509Certificate[] {cp.certificate()}, "ECDHE_RSA");
+        controlPlaneTrust.checkServerTrusted(new X509Certificate[] {wk.certificate()}, "ECDHE_RSA");
+        assertThatThrownBy(() -> workerTrust.checkClientTrusted(new X509Certificate[] {wk.certificate()}, "ECDSA"))
+                .as("a worker's certificate does not command workers")
+                .isInstanceOf(java.security.cert.CertificateException.class);
+
+        assertThat(str(cpEnv.get("SERVER_SSL_BUNDLE"), "value")).isEqualTo("controlchannel");
+        assertThat(str(cpEnv.get("SPRING_SSL_BUNDLE_PEM_CONTROLCHANNEL_KEYSTORE_CERTIFICATE"), "value"))
+                .isEqualTo("file:/etc/ferry/control-channel-tls/tls.crt");
+        assertThat(str(cpEnv.get("FERRY_CONTROLCHANNEL_TLS_CA"), "value"))
+                .isEqualTo("/etc/ferry/control-channel-tls/ca.crt");
+        assertThat(str(workerEnv.get("FERRY_CONTROL_TLS_CERT"), "value"))
+                .isEqualTo("/etc/ferry/control-channel-tls/tls.crt");
+        assertThat(str(workerEnv.get("FERRY_TLS_RELOAD_INTERVAL_MS"), "value")).isEqualTo("30000");
+        assertThat(list(map(find(objects, "Deployment"), "spec.template.spec"), "volumes")).contains(Map.of(
+                "name", "control-channel-tls", "secret", Map.of("secretName", "demo-ferry-control-plane-tls",
+                        "defaultMode", 0440)));
+    }
+
+    @Test
+    void certManagerIssuesBothControlChannelCertificates() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("controlChannelTls.source", "certManager");
+        values.put("controlChannelTls.certManager.issuerRef.name", "cluster-ca");
+        values.put("worker.dataPlaneTls.enabled", false);
+        List<Map<String, Object>> objects = render(values);
+        assertThat(objects).extracting(o -> (String) o.get("kind")).filteredOn("Secret"::equals).hasSize(1);
+        List<Map<String, Object>> certificates = objects.stream().filter(o -> "Certificate".equals(o.get("kind")))
+                .collect(Collectors.toList());
+        assertThat(certificates).extracting(c -> str(c, "spec.secretName"))
+                .containsExactlyInAnyOrder("demo-ferry-control-plane-tls", "demo-ferry-worker-control-tls");
+        assertThat(certificates).extracting(c -> str(c, "spec.commonName"))
+                .containsExactlyInAnyOrder("demo-ferry-control-plane", "demo-ferry-worker");
+        assertThat(certificates).allSatisfy(c -> assertThat(list(c, "spec.usages"))
+                .contains("server auth", "client auth"));
+
+        values.remove("controlChannelTls.certManager.issuerRef.name");
+        assertThatThrownBy(() -> renderRaw(withRequired(values)))
+                .hasMessageContaining("controlChannelTls.certManager.issuerRef.name is required");
+        values.put("controlChannelTls.source", "existingSecret");
+        values.put("controlChannelTls.controlPlaneSecretName", "cp-certs");
+        assertThatThrownBy(() -> renderRaw(withRequired(values)))
+                .hasMessageContaining("controlChannelTls.workerSecretName is required");
+    }
+
+    @Test
+    void turningControlChannelTlsOffIsPlainHttpWithNoCertificateBehind() {
+        List<Map<String, Object>> objects = render(Map.of("controlChannelTls.enabled", false));
+        assertThat(objects).extracting(o -> str(o, "metadata.name"))
+                .doesNotContain("demo-ferry-control-plane-tls", "demo-ferry-worker-control-tls");
+        Map<String, Object> cp = onlyContainer(map(find(objects, "Deployment"), "spec.template.spec"));
+        assertThat(env(cp).keySet()).noneMatch(k -> k.startsWith("FERRY_CONTROLCHANNEL_") || k.startsWith("SERVER_SSL"));
+        assertThat(map(cp, "livenessProbe.httpGet")).doesNotContainKey("scheme");
+        Map<String, Map<String, Object>> workerEnv = env(onlyContainer(map(find(objects, "DaemonSet"),
+                "spec.template.spec")));
+        assertThat(workerEnv.get("FERRY_CONTROL_PLANE_URL")).containsEntry("value",
+                "http://demo-ferry.ferry-system.svc:8080");
+        assertThat(workerEnv.keySet()).noneMatch(k -> k.startsWith("FERRY_CONTROL_TLS_"));
+    }
+
+    private static Path write(Path dir, Map<String, String> files) throws Exception {
+        Files.createDirectories(dir);
+        for (Map.Entry<String, String> file : files.entrySet()) {
+            Files.writeString(dir.resolve(file.getKey()), file.getValue());
+        }
+        return dir;
     }
 
     // ---------------------------------------------------------------- required values

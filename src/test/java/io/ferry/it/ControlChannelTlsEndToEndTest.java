@@ -64,15 +64,19 @@ class ControlChannelTlsEndToEndTest {
         env.put("FERRY_DATA_TLS_CERT", wk.resolve("tls.crt").toString());
         env.put("FERRY_DATA_TLS_KEY", wk.resolve("tls.key").toString());
         env.put("FERRY_DATA_TLS_CA", wk.resolve("ca.crt").toString());
+        // the control plane's side exactly as the Helm chart sets it: environment variables
+        env.put("SERVER_SSL_BUNDLE", "controlchannel");
+        env.put("SPRING_SSL_BUNDLE_PEM_CONTROLCHANNEL_KEYSTORE_CERTIFICATE", "file:" + cp.resolve("tls.crt"));
+        env.put("SPRING_SSL_BUNDLE_PEM_CONTROLCHANNEL_KEYSTORE_PRIVATEKEY", "file:" + cp.resolve("tls.key"));
+        env.put("SPRING_SSL_BUNDLE_PEM_CONTROLCHANNEL_RELOADONUPDATE", "true");
+        env.put("FERRY_CONTROLCHANNEL_TLS_CERTIFICATE", cp.resolve("tls.crt").toString());
+        env.put("FERRY_CONTROLCHANNEL_TLS_PRIVATEKEY", cp.resolve("tls.key").toString());
+        env.put("FERRY_CONTROLCHANNEL_TLS_CA", cp.resolve("ca.crt").toString());
+        env.put("FERRY_CONTROLCHANNEL_TLS_WORKERNAMES", "ferry-worker");
+        env.put("FERRY_CONTROLCHANNEL_TLS_RELOADINTERVAL", "30000ms");
         serve = FerryProcess.serve(dataDir, port, env,
                 "--ferry.api.token=" + TOKEN, "--ferry.worker.token=" + WORKER_TOKEN,
-                "--ferry.workers.local.memory-capacity=" + (1L << 30),
-                "--server.ssl.bundle=ferry",
-                "--spring.ssl.bundle.pem.ferry.keystore.certificate=file:" + cp.resolve("tls.crt"),
-                "--spring.ssl.bundle.pem.ferry.keystore.private-key=file:" + cp.resolve("tls.key"),
-                "--ferry.control-channel.tls.certificate=" + cp.resolve("tls.crt"),
-                "--ferry.control-channel.tls.private-key=" + cp.resolve("tls.key"),
-                "--ferry.control-channel.tls.ca=" + cp.resolve("ca.crt"));
+                "--ferry.workers.local.memory-capacity=" + (1L << 30));
 
         ApiClient api = new ApiClient("https://127.0.0.1:" + port, TOKEN, tls(null, ca.certificate()));
         // the workers registered and beat over HTTPS, and answered the control plane's mutual TLS
