@@ -121,13 +121,28 @@ public final class WorkerCommand implements Callable<Integer> {
                     + "(default ${DEFAULT-VALUE})")
     long tlsReloadIntervalMs;
 
-    /** TLS when all three files are given, plain when none is; anything in between is a mistake. */
+    @Option(names = "--allow-plain-data-plane", defaultValue = "${env:FERRY_ALLOW_PLAIN_DATA_PLANE:-false}",
+            description = "Run the data plane without TLS although this worker listens beyond loopback: guest "
+                    + "memory then crosses the network in clear. Without it such a worker refuses to start "
+                    + "without --data-tls-*. Env: FERRY_ALLOW_PLAIN_DATA_PLANE")
+    boolean allowPlainDataPlane;
+
+    /**
+     * TLS when all three files are given, plain when none is; anything in between is a mistake,
+     * and so is plain on an address beyond loopback unless asked for.
+     */
     DataPlaneSecurity dataPlaneSecurity() {
         Duration timeout = Duration.ofMillis(dataHandshakeTimeoutMs);
         TlsMaterial material = material("data-plane", new Path[] {dataTlsCert, dataTlsKey, dataTlsCa},
                 "--data-tls-cert, --data-tls-key and --data-tls-ca (FERRY_DATA_TLS_CERT, FERRY_DATA_TLS_KEY, "
                         + "FERRY_DATA_TLS_CA)");
         if (material == null) {
+            if (!allowPlainDataPlane && !loopback(bind)) {
+                throw new IllegalArgumentException("this worker listens on " + bind + ", beyond loopback, and has no "
+                        + "data-plane certificates: guest memory would cross the network in clear. Give "
+                        + "--data-tls-cert, --data-tls-key and --data-tls-ca, or --allow-plain-data-plane "
+                        + "(FERRY_ALLOW_PLAIN_DATA_PLANE=true) to accept that");
+            }
             return new DataPlaneSecurity(null, timeout);
         }
         // through key and trust managers, so a rotated certificate serves the next connection
@@ -151,6 +166,14 @@ public final class WorkerCommand implements Callable<Integer> {
             }
         }
         return new ControlChannelTls(material, names);
+    }
+
+    private static boolean loopback(String address) {
+        try {
+            return java.net.InetAddress.getByName(address).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;   // unknown here: the bind fails later with its own message
+        }
     }
 
     private TlsMaterial material(String what, Path[] files, String allOf) {

@@ -681,6 +681,8 @@ class HelmChartTest {
         assertThat(objects).extracting(o -> str(o, "metadata.name")).doesNotContain("demo-ferry-data-plane-tls");
         Map<String, Object> podSpec = map(find(objects, "DaemonSet"), "spec.template.spec");
         assertThat(env(onlyContainer(podSpec)).keySet()).noneMatch(k -> k.startsWith("FERRY_DATA_TLS_"));
+        // said out loud, or the worker (listening on 0.0.0.0) refuses to start plain
+        assertThat(env(onlyContainer(podSpec)).get("FERRY_ALLOW_PLAIN_DATA_PLANE")).containsEntry("value", "true");
         assertThat(list(podSpec, "volumes")).noneMatch(v -> "data-plane-tls".equals(asMap(v).get("name")));
     }
 

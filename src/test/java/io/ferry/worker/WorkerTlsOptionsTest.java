@@ -79,4 +79,20 @@ class WorkerTlsOptionsTest {
                 "token", new WorkerSecurity(io.ferry.migration.transport.DataPlaneSecurity.plain(), tls)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be https");
     }
+
+    @Test
+    void beyondLoopbackAPlainDataPlaneMustBeAskedFor(@TempDir Path certs) {
+        assertThatThrownBy(() -> parse("--bind", "0.0.0.0").dataPlaneSecurity())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("guest memory would cross the network in clear")
+                .hasMessageContaining("--allow-plain-data-plane");
+        assertThat(parse("--bind", "0.0.0.0", "--allow-plain-data-plane").dataPlaneSecurity().encrypted()).isFalse();
+        assertThat(parse("--bind", "127.0.0.1").dataPlaneSecurity().encrypted()).as("loopback: plain is fine")
+                .isFalse();
+        CertificateAuthority.create("options-test-ca", Duration.ofDays(1)).issue("host-a", Duration.ofDays(1))
+                .writePem(certs);
+        assertThat(parse("--bind", "0.0.0.0", "--data-tls-cert", certs.resolve("tls.crt").toString(),
+                "--data-tls-key", certs.resolve("tls.key").toString(), "--data-tls-ca",
+                certs.resolve("ca.crt").toString()).dataPlaneSecurity().encrypted()).isTrue();
+    }
 }
