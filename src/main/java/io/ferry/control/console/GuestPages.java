@@ -29,6 +29,7 @@ import org.springframework.ui.Model;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestParam;
 
 /**
@@ -82,10 +83,23 @@ class GuestPages {
     }
 
     @PostMapping("/console/guests")
-    String create(@RequestParam Map<String, String> form, Principal principal, HttpServletResponse response) {
+    String create(@RequestParam Map<String, String> form, Principal principal, HttpServletResponse response,
+                  @RequestHeader(name = "HX-Request", required = false) String htmx, Model model) {
         Guest guest = guests.create(newGuest(form), null, ConsoleModel.actor(principal));
-        response.setHeader("HX-Redirect", "/console/guests/" + guest.id());
-        return "redirect:/console/guests/" + guest.id();
+        return goTo("/console/guests/" + guest.id(), "Created guest " + guest.name() + ".", htmx, response, model);
+    }
+
+    /**
+     * After an action that made something: htmx goes to its page (HX-Redirect on a 200: a 302
+     * would be followed inside the request and its page swapped in), a plain form is redirected.
+     */
+    static String goTo(String path, String message, String htmx, HttpServletResponse response, Model model) {
+        if (htmx == null) {
+            return "redirect:" + path;
+        }
+        response.setHeader("HX-Redirect", path);
+        model.addAttribute("message", message);
+        return "console/error :: ok";
     }
 
     static NewGuest newGuest(Map<String, String> form) {
@@ -174,9 +188,10 @@ class GuestPages {
     }
 
     @PostMapping("/console/guests/{guestId}/delete")
-    String delete(@PathVariable UUID guestId) {
+    String delete(@PathVariable UUID guestId, @RequestHeader(name = "HX-Request", required = false) String htmx,
+                  HttpServletResponse response, Model model) {
         guests.delete(guestId);
-        return "redirect:/console/guests";
+        return goTo("/console/guests", "Deleted.", htmx, response, model);
     }
 
     /** The Migrate dialog's first step: what the request would meet now, moving nothing. */
@@ -192,10 +207,10 @@ class GuestPages {
     /** The dialog's second step: the job, through the API's own command; the browser goes to its page. */
     @PostMapping("/console/guests/{guestId}/migrate")
     String migrate(@PathVariable UUID guestId, @RequestParam Map<String, String> form, Principal principal,
-                   HttpServletResponse response) {
+                   HttpServletResponse response, @RequestHeader(name = "HX-Request", required = false) String htmx,
+                   Model model) {
         MigrationJob job = commands.create(migration(guestId, form), null, ConsoleModel.actor(principal));
-        response.setHeader("HX-Redirect", "/console/migrations/" + job.id());
-        return "redirect:/console/migrations/" + job.id();
+        return goTo("/console/migrations/" + job.id(), "Migration " + job.id() + " queued.", htmx, response, model);
     }
 
     static NewMigration migration(UUID guestId, Map<String, String> form) {
