@@ -134,6 +134,16 @@ interface ConsoleBrowserTests {
         assertThat(samePage(browser)).as("no reload").isTrue();
         ConsoleBrowser.screenshot("job-completed");
 
+        // the disk's ownership moved with the guest, and its history says how
+        browser.findElement(By.cssSelector("#job-disks a")).click();
+        waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlContains("/console/disks/"));
+        assertThat(text(browser, "disk-owner")).startsWith("host-b (active");
+        assertThat(text(browser, "ownership-history")).contains("handoff", "host-b active");
+        ConsoleBrowser.screenshot("disk");
+        browser.get(base() + "/console/policies");
+        assertThat(text(browser, "limits")).contains("jobs in the cluster");
+        ConsoleBrowser.screenshot("policies");
+
         browser.get(base() + "/console/migrations");
         assertThat(browser.findElement(By.id("job-list")).getText()).contains(name);
         ConsoleBrowser.screenshot("migrations");
