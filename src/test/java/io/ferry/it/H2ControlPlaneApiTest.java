@@ -3,8 +3,11 @@ package io.ferry.it;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
-/** The API on H2, and (sharing this server) the strictness checks and the fuzz of issue 12. */
-class H2ControlPlaneApiTest extends ControlPlaneApiTests implements StrictApiTests {
+/**
+ * The API on H2, and (sharing this server) the strictness checks and the fuzz of issue 12, and the
+ * web console in a real browser (issue 13).
+ */
+class H2ControlPlaneApiTest extends ControlPlaneApiTests implements StrictApiTests, ConsoleBrowserTests {
 
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {

@@ -143,6 +143,13 @@ public class EventFeed implements SmartLifecycle {
                 : events.findTop500ByIdGreaterThanAndIdLessThanEqualOrderByIdAsc(after, through);
     }
 
+    /** A job's events of one type still in the log, oldest first (at most its latest 2 000). */
+    public List<EventLog> jobHistory(java.util.UUID jobId, EventType type) {
+        List<EventLog> newestFirst = new ArrayList<>(events.findTop2000ByJobIdAndTypeOrderByIdDesc(jobId, type));
+        java.util.Collections.reverse(newestFirst);
+        return newestFirst;
+    }
+
     int subscribers() {
         return subscriptions.size();
     }

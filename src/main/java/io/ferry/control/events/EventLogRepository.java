@@ -15,6 +15,9 @@ interface EventLogRepository extends JpaRepository<EventLog, Long> {
     /** A page of a replay: rows after {@code after} up to the follower's position. */
     List<EventLog> findTop500ByIdGreaterThanAndIdLessThanEqualOrderByIdAsc(long after, long upTo);
 
+    /** A job's latest events of one type, newest first (the console's charts; index event_log_job_idx). */
+    List<EventLog> findTop2000ByJobIdAndTypeOrderByIdDesc(java.util.UUID jobId, EventType type);
+
     @Query("select coalesce(max(e.id), 0) from EventLog e")
     long maxId();
 

@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
- * Records every state-changing request to /api/v1 (POST, PUT, PATCH, DELETE) in the
+ * Records every state-changing request to /api/v1 (POST, PUT, PATCH, DELETE), and every action
+ * of the web console (its POSTs under /console/, with the console path as target), in the
  * {@link AuditLog} once it is answered, refused ones (401, 403, 4xx) included. It runs before
  * Spring Security's filter chain, so it sees the answer that chain gives (the 401s and 403s);
  * who the caller was comes from request attributes the chain leaves ({@code CallerRecorder},
@@ -46,7 +47,9 @@ final class AuditFilter extends OncePerRequestFilter {
 
     @Override
     protected boolean shouldNotFilter(HttpServletRequest request) {
-        return !WRITES.contains(request.getMethod()) || !request.getRequestURI().startsWith("/api/");
+        String uri = request.getRequestURI();
+        // the console's actions too: they are the same operations, taken through a session
+        return !WRITES.contains(request.getMethod()) || !(uri.startsWith("/api/") || uri.startsWith("/console/"));
     }
 
     @Override

@@ -1,0 +1,145 @@
+// Ferry console: the few things htmx does not do by itself. No inline scripts (the CSP forbids them).
+(function () {
+  'use strict';
+
+  // CSRF: every htmx request carries the session's token, as the forms do in a hidden field.
+  document.addEventListener('htmx:configRequest', function (e) {
+    var header = document.querySelector('meta[name="csrf-header"]');
+    var token = document.querySelector('meta[name="csrf-token"]');
+    if (header && token) { e.detail.headers[header.content] = token.content; }
+  });
+
+  // Times: in the browser's zone, with their age.
+  var rel = typeof Intl !== 'undefined' && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, {numeric: 'auto'}) : null;
+  function age(ms) {
+    var s = Math.round((ms - Date.now()) / 1000), a = Math.abs(s);
+    if (!rel) { return ''; }
+    if (a < 60) { return rel.format(s, 'second'); }
+    if (a < 3600) { return rel.format(Math.round(s / 60), 'minute'); }
+    if (a < 86400) { return rel.format(Math.round(s / 3600), 'hour'); }
+    return rel.format(Math.round(s / 86400), 'day');
+  }
+  function times(root) {
+    (root || document).querySelectorAll('time[datetime]').forEach(function (t) {
+      var d = new Date(t.getAttribute('datetime'));
+      if (isNaN(d)) { return; }
+      t.textContent = d.toLocaleString() + ' (' + age(d.getTime()) + ')';
+      t.title = t.getAttribute('datetime');
+    });
+  }
+
+  function bytes(n) {
+    if (n == null || isNaN(n)) { return '–'; }
+    var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0, v = Math.abs(n);
+    while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+    return (n < 0 ? '-' : '') + (i === 0 ? v : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)) + ' ' + u[i];
+  }
+
+  // Progress that runs backwards says why: remaining grew because the guest wrote pages already sent.
+  var lastRemaining = {};
+  function remember() {
+    document.querySelectorAll('.progress[data-job]').forEach(function (p) {
+      var r = parseFloat(p.getAttribute('data-remaining'));
+      if (!isNaN(r)) { lastRemaining[p.getAttribute('data-job')] = r; }
+    });
+  }
+  function explain() {
+    document.querySelectorAll('.progress[data-job]').forEach(function (p) {
+      var before = lastRemaining[p.getAttribute('data-job')];
+      var now = parseFloat(p.getAttribute('data-remaining'));
+      var note = p.querySelector('.redirtied');
+      if (note && before != null && !isNaN(now) && now > before) {
+        note.hidden = false;
+        note.textContent = 're-dirtied: remaining grew by ' + bytes(now - before)
+          + ' since the last update (the guest wrote pages already sent)';
+      }
+    });
+  }
+
+  // Job page: the action buttons follow the job's state as the live part re-renders.
+  function actions() {
+    var state = document.getElementById('job-actions-state');
+    if (!state) { return; }
+    var on = (state.getAttribute('data-actions') || '').split(',');
+    var map = {cancel: 'cancel', postcopy: 'postcopy', forceComplete: 'force-complete', recover: 'recover'};
+    Object.keys(map).forEach(function (k) {
+      var b = document.getElementById(map[k]);
+      if (b) { b.disabled = on.indexOf(k) < 0; }
+    });
+    var tune = on.indexOf('tune') >= 0;
+    document.querySelectorAll('#tune input, #tune button').forEach(function (el) { el.disabled = !tune; });
+  }
+
+  // Job page: charts over time, from the event log's points, then one point per live update.
+  var chart = null, faults = null, data = [[], [], [], [], []], faultData = [[], []];
+  function chartSize(el) { return {width: Math.max(280, el.clientWidth - 2), height: 240}; }
+  function setupCharts() {
+    var el = document.getElementById('chart');
+    if (!el || typeof uPlot === 'undefined') { return; }
+    (el.getAttribute('data-history') || '').split(';').forEach(function (p) {
+      if (!p) { return; }
+      var v = p.split(',').map(Number);
+      data[0].push(v[0]); data[1].push(v[1]); data[2].push(v[2]); data[3].push(v[3]); data[4].push(null);
+    });
+    var size = chartSize(el);
+    var axisBytes = function (u, vals) { return vals.map(bytes); };
+    chart = new uPlot({
+      width: size.width, height: size.height,
+      series: [{}, {label: 'remaining', stroke: '#b3261e', value: function (u, v) { return bytes(v); }},
+        {label: 'transferred', stroke: '#1f5fbf', value: function (u, v) { return bytes(v); }},
+        {label: 'rate /s', stroke: '#1c7c3c', scale: 'rate', value: function (u, v) { return bytes(v); }},
+        {label: 'dirty /s', stroke: '#9a6700', scale: 'rate', value: function (u, v) { return bytes(v); }}],
+      axes: [{}, {values: axisBytes, size: 70}, {side: 1, scale: 'rate', values: axisBytes, size: 70, grid: {show: false}}]
+    }, data, el);
+    var fel = document.getElementById('chart-faults');
+    faults = new uPlot({
+      width: size.width, height: 160,
+      series: [{}, {label: 'post-copy fault latency p99 (ms)', stroke: '#7a3db8'}],
+      axes: [{}, {size: 60}]
+    }, faultData, fel);
+    el.setAttribute('data-points', data[0].length);
+    window.addEventListener('resize', function () {
+      var s = chartSize(el);
+      chart.setSize({width: s.width, height: s.height});
+      faults.setSize({width: s.width, height: 160});
+    });
+  }
+  function sample() {
+    var s = document.getElementById('sample');
+    var el = document.getElementById('chart');
+    if (!s || !chart) { return; }
+    var t = parseFloat(s.getAttribute('data-t'));
+    if (data[0].length && t <= data[0][data[0].length - 1]) { return; }
+    var num = function (a) { var v = parseFloat(s.getAttribute(a)); return isNaN(v) ? null : v; };
+    data[0].push(t); data[1].push(num('data-remaining')); data[2].push(num('data-transferred'));
+    data[3].push(num('data-rate')); data[4].push(num('data-dirty'));
+    chart.setData(data);
+    var f = num('data-fault');
+    if (f != null) { faultData[0].push(t); faultData[1].push(f); faults.setData(faultData); }
+    el.setAttribute('data-points', data[0].length);
+  }
+
+  function dialogs(root) {
+    (root || document).querySelectorAll('[data-open-dialog]').forEach(function (b) {
+      b.addEventListener('click', function () { document.getElementById(b.getAttribute('data-open-dialog')).showModal(); });
+    });
+    (root || document).querySelectorAll('[data-close-dialog]').forEach(function (b) {
+      b.addEventListener('click', function () { document.getElementById(b.getAttribute('data-close-dialog')).close(); });
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    times(); dialogs(); actions(); setupCharts(); sample(); remember();
+    setInterval(function () { times(); }, 30000);
+  });
+  document.addEventListener('htmx:beforeSwap', remember);
+  document.addEventListener('htmx:afterSettle', function (e) {
+    times(e.target); explain(); actions(); sample(); remember();
+  });
+  document.addEventListener('htmx:sseOpen', function () {
+    var d = document.getElementById('live-state'); if (d) { d.classList.add('on'); d.title = 'live'; }
+  });
+  document.addEventListener('htmx:sseError', function () {
+    var d = document.getElementById('live-state'); if (d) { d.classList.remove('on'); d.title = 'reconnecting'; }
+  });
+})();

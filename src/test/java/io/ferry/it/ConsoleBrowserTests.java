@@ -1,0 +1,216 @@
+package io.ferry.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The web console in a real browser (headless Chromium) against the running control plane and
+ * its workers: what an operator relies on, never by reloading a page to see a change. Runs in
+ * the context of {@link H2ControlPlaneApiTest} (one server for both).
+ */
+interface ConsoleBrowserTests {
+
+    ApiClient client();
+
+    int serverPort();
+
+    String ADMIN_TOKEN = ApiTestSupport.API_TOKEN;
+    long MIB = 1L << 20;
+
+    private String base() {
+        return "http://127.0.0.1:" + serverPort();
+    }
+
+    private WebDriver signIn(String token) {
+        WebDriver browser = ConsoleBrowser.driver();
+        browser.get(base() + "/");
+        browser.manage().deleteAllCookies();
+        browser.get(base() + "/");   // redirected to the console, then to its sign-in form
+        assertThat(browser.getCurrentUrl()).endsWith("/console/login");
+        ConsoleBrowser.screenshot("sign-in");
+        browser.findElement(By.id("token")).sendKeys(token);
+        browser.findElement(By.id("sign-in")).click();
+        waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlToBe(base() + "/console"));
+        return browser;
+    }
+
+    private static WebDriverWait waitFor(WebDriver browser, Duration timeout) {
+        WebDriverWait wait = new WebDriverWait(browser, timeout, Duration.ofMillis(100));
+        wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);   // live parts are re-rendered
+        return wait;
+    }
+
+    /** Marks the page: the mark is gone if the browser loads any page since. */
+    private static void markPage(WebDriver browser) {
+        ((JavascriptExecutor) browser).executeScript("window.__ferryPage = 'kept';");
+    }
+
+    private static boolean samePage(WebDriver browser) {
+        return "kept".equals(((JavascriptExecutor) browser).executeScript("return window.__ferryPage;"));
+    }
+
+    /** An element's text, read in one step (live parts are replaced as events arrive). */
+    private static String text(WebDriver browser, String id) {
+        Object text = ((JavascriptExecutor) browser).executeScript(
+                "var e = document.getElementById(arguments[0]); return e == null ? null : e.textContent.trim();", id);
+        if (text == null) {
+            throw new org.openqa.selenium.NoSuchElementException("#" + id);
+        }
+        return text.toString();
+    }
+
+    private static String progress(WebDriver browser) {
+        return String.valueOf(((JavascriptExecutor) browser).executeScript(
+                "var e = document.querySelector('#live [role=progressbar]');"
+                        + " return e == null ? null : e.getAttribute('aria-valuenow');"));
+    }
+
+    private String apiGuest(String host, long memory, Map<String, Object> workload) {
+        ApiClient.Reply created = client().post("/api/v1/guests", Map.of("name", "console-" + UUID.randomUUID()
+                .toString().substring(0, 6), "hostId", host, "memoryBytes", memory,
+                "disks", List.of(Map.of("name", "root", "sizeBytes", 8 * MIB)), "workload", workload));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        return created.json().get("id").asString();
+    }
+
+    @Test
+    default void anOperatorCreatesAGuestMigratesItFromTheDialogAndWatchesItCompleteLive() {
+        WebDriver browser = signIn(ADMIN_TOKEN);
+        ConsoleBrowser.screenshot("overview");
+        assertThat(browser.findElement(By.id("hosts")).getText()).contains("host-a", "host-b");
+
+        browser.get(base() + "/console/guests");
+        String name = "ui-" + UUID.randomUUID().toString().substring(0, 6);
+        browser.findElement(By.id("g-name")).sendKeys(name);
+        new Select(browser.findElement(By.id("g-host"))).selectByValue("host-a");
+        WebElement memory = browser.findElement(By.id("g-memory"));
+        memory.clear();
+        memory.sendKeys("64M");
+        ConsoleBrowser.screenshot("guests-create");
+        browser.findElement(By.id("create-guest-submit")).click();
+        waitFor(browser, Duration.ofSeconds(20)).until(ExpectedConditions.urlContains("/console/guests/"));
+        assertThat(text(browser, "guest-state")).isEqualTo("running");
+        assertThat(text(browser, "guest-host")).isEqualTo("host-a");
+        ConsoleBrowser.screenshot("guest");
+
+        browser.findElement(By.id("open-migrate")).click();
+        new Select(browser.findElement(By.id("destination"))).selectByValue("host-b");
+        browser.findElement(By.id("m-bw")).sendKeys("8M");   // 64 MiB at 8 MiB/s: progress an eye can follow
+        browser.findElement(By.id("preflight-btn")).click();
+        WebElement verdict = waitFor(browser, Duration.ofSeconds(20))
+                .until(ExpectedConditions.visibilityOfElementLocated(By.id("preflight-verdict")));
+        assertThat(verdict.getText()).startsWith("Accepted");
+        assertThat(text(browser, "preflight-move")).isEqualTo("host-a → host-b");
+        assertThat(text(browser, "forecast")).contains("Dirty rate");
+        ConsoleBrowser.screenshot("migrate-preflight");
+        browser.findElement(By.id("start-migration")).click();
+        waitFor(browser, Duration.ofSeconds(5)).until(ExpectedConditions.alertIsPresent()).accept();
+        waitFor(browser, Duration.ofSeconds(20)).until(ExpectedConditions.urlContains("/console/migrations/"));
+        markPage(browser);
+
+        // the bar moves while the job runs, and the job completes, all without a reload
+        WebDriverWait job = waitFor(browser, Duration.ofSeconds(90));
+        job.until(b -> List.of("active", "completed").contains(text(b, "job-status")));
+        String first = progress(browser);
+        ConsoleBrowser.screenshot("job-running");
+        job.until(b -> !progress(b).equals(first) || text(b, "job-status").equals("completed"));
+        job.until(b -> text(b, "job-status").equals("completed"));
+        assertThat(progress(browser)).isEqualTo("100");
+        assertThat(Integer.parseInt(browser.findElement(By.id("chart")).getAttribute("data-points")))
+                .as("chart points").isGreaterThan(1);
+        assertThat(browser.findElement(By.id("timeline")).getText()).contains("completed");
+        assertThat(samePage(browser)).as("no reload").isTrue();
+        ConsoleBrowser.screenshot("job-completed");
+
+        // the disk's ownership moved with the guest, and its history says how
+        browser.findElement(By.cssSelector("#job-disks a")).click();
+        waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlContains("/console/disks/"));
+        assertThat(text(browser, "disk-owner")).startsWith("host-b (active");
+        assertThat(text(browser, "ownership-history")).contains("handoff", "host-b active");
+        ConsoleBrowser.screenshot("disk");
+        browser.get(base() + "/console/policies");
+        assertThat(text(browser, "limits")).contains("jobs in the cluster");
+        ConsoleBrowser.screenshot("policies");
+
+        browser.get(base() + "/console/migrations");
+        assertThat(browser.findElement(By.id("job-list")).getText()).contains(name);
+        ConsoleBrowser.screenshot("migrations");
+    }
+
+    @Test
+    default void anOperatorCancelsASlowJobFromItsPageAndTheGuestStaysOnTheSource() {
+        String guestId = apiGuest("host-a", 32 * MIB, Map.of("dirtyPagesPerSecond", 2000, "hotSetFraction", 0.5));
+        ApiClient.Reply created = client().post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("maxBandwidth", MIB, "downtimeLimitMs", 50)));
+        assertThat(created.status()).as(created.body()).isEqualTo(202);
+        String jobId = created.json().get("id").asString();
+
+        WebDriver browser = signIn(ADMIN_TOKEN);
+        browser.get(base() + "/console/migrations/" + jobId);
+        markPage(browser);
+        waitFor(browser, Duration.ofSeconds(30)).until(b -> text(b, "job-status").equals("active"));
+        ConsoleBrowser.screenshot("slow-job");
+        waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.elementToBeClickable(By.id("cancel"))).click();
+        waitFor(browser, Duration.ofSeconds(5)).until(ExpectedConditions.alertIsPresent()).accept();
+        waitFor(browser, Duration.ofSeconds(30)).until(b -> text(b, "job-status").equals("cancelled"));
+        assertThat(samePage(browser)).as("no reload").isTrue();
+        ConsoleBrowser.screenshot("job-cancelled");
+
+        browser.get(base() + "/console/guests/" + guestId);
+        assertThat(text(browser, "guest-host")).isEqualTo("host-a");
+        assertThat(text(browser, "guest-state")).isEqualTo("running");
+        ConsoleBrowser.screenshot("guest-after-cancel");
+    }
+
+    @Test
+    default void aViewerSeesNoActionButtonAndAForgedActionIsRefused() {
+        String guestId = apiGuest("host-a", 32 * MIB, Map.of("dirtyPagesPerSecond", 2000, "hotSetFraction", 0.5));
+        ApiClient.Reply created = client().post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("maxBandwidth", MIB, "downtimeLimitMs", 50)));
+        String jobId = created.json().get("id").asString();
+        ApiClient.Reply token = client().post("/api/v1/tokens", Map.of("name", "console-viewer-"
+                + UUID.randomUUID().toString().substring(0, 6), "role", "viewer"));
+        assertThat(token.status()).as(token.body()).isEqualTo(201);
+        try {
+            WebDriver browser = signIn(token.json().get("token").asString());
+            assertThat(text(browser, "who")).endsWith("(viewer)");
+            browser.get(base() + "/console/migrations/" + jobId);
+            assertThat(browser.findElements(By.id("cancel"))).isEmpty();
+            assertThat(browser.findElements(By.id("tune-btn"))).isEmpty();
+            assertThat(text(browser, "job-status")).isIn("queued", "setup", "active");
+            ConsoleBrowser.screenshot("viewer-job");
+            browser.get(base() + "/console/guests/" + guestId);
+            assertThat(browser.findElements(By.id("open-migrate"))).isEmpty();
+            assertThat(browser.findElements(By.id("pause"))).isEmpty();
+            browser.get(base() + "/console/hosts/host-a");
+            assertThat(browser.findElements(By.id("drain"))).isEmpty();
+            ConsoleBrowser.screenshot("viewer-host");
+
+            // the button is not there, so forge its request with the page's own CSRF token: refused all the same
+            Object status = ((JavascriptExecutor) browser).executeAsyncScript(
+                    "var done = arguments[arguments.length - 1];"
+                            + "var h = document.querySelector('meta[name=csrf-header]').content;"
+                            + "var t = document.querySelector('meta[name=csrf-token]').content;"
+                            + "var headers = {}; headers[h] = t;"
+                            + "fetch('/console/migrations/" + jobId + "/cancel', {method: 'POST', headers: headers})"
+                            + ".then(function (r) { done(r.status); }, function (e) { done(String(e)); });");
+            assertThat(((Number) status).intValue()).isEqualTo(403);
+            assertThat(client().get("/api/v1/migrations/" + jobId).json().get("status").asString())
+                    .isIn("queued", "setup", "active");
+        } finally {
+            client().post("/api/v1/migrations/" + jobId + "/cancel", null);
+        }
+    }
+}
