@@ -4,6 +4,7 @@ import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.MigrationProgress;
 import io.ferry.channel.MigrationReport;
 import io.ferry.guest.GuestSpec;
+import io.ferry.guest.RamBlock;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
@@ -11,6 +12,7 @@ import io.ferry.migration.LoopbackMigration;
 import io.ferry.migration.transport.CertificateAuthority;
 import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.DataPlaneTls;
+import io.netty.buffer.ByteBuf;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
@@ -31,10 +33,17 @@ import picocli.CommandLine.Option;
 /**
  * {@code ferry bench-tls}: pre-copy of an idle guest full of random bytes over loopback, plain
  * and over mutual TLS 1.3 with each TLS implementation, in the same run and in alternating
- * rounds (so drift of the machine hits every variant alike). For each: the first run (cold: that
- * variant's code paths not yet compiled) and the median; throughput, and CPU seconds per GiB
+ * rounds (so drift of the machine hits every variant alike), each round in a rotated order (so no
+ * variant always follows the same one). For each: the first run (cold: that variant's code paths
+ * not yet compiled; the engine itself is warmed up first by a small plain run, else the first
+ * variant alone would pay for compiling it) and the median; throughput, and CPU seconds per GiB
  * on each side (source: its migration thread and I/O threads; destination: its I/O threads,
  * where the stream is decrypted and decoded into guest memory) and for the whole process.
+ *
+ * <p>The destination's guest memory is committed before the clock starts. Its first touch is
+ * not the transport's cost, and on a VM whose balloon reports free pages to the host it swings
+ * between about 0.1 and 3 s/GiB depending on whether the host still backs the pages, which
+ * swamped the difference between the variants; the time it took is reported on its own.
  */
 @Command(name = "bench-tls", mixinStandardHelpOptions = true,
         description = "Measure pre-copy over loopback: plain TCP next to TLS 1.3 (OpenSSL and JDK providers).")
@@ -42,6 +51,8 @@ public final class TlsBenchmark implements Callable<Integer> {
 
     private static final long MIB = 1L << 20;
     private static final double GIB = 1 << 30;
+    /** The engine's warm-up: enough for the decoder, the page scan and the pipeline to be compiled. */
+    private static final long WARM_UP_BYTES = 128 * MIB;
 
     @Option(names = "--size", defaultValue = "1g", description = "Guest memory, e.g. 512m, 1g (default ${DEFAULT-VALUE})")
     String size;
@@ -63,7 +74,7 @@ public final class TlsBenchmark implements Callable<Integer> {
 
     /** One run: wall time, CPU nanoseconds per side and for the process, and what the job reported. */
     record Run(double seconds, long sourceCpuNanos, long destinationCpuNanos, long processCpuNanos,
-               MigrationPhase phase, MigrationProgress progress) {
+               MigrationPhase phase, MigrationProgress progress, double commitSeconds) {
     }
 
     @Override
@@ -83,22 +94,29 @@ public final class TlsBenchmark implements Callable<Integer> {
                         + "loopback, unlimited bandwidth, %d cores, OpenSSL provider %s%n",
                 bytes / MIB, Runtime.getRuntime().availableProcessors(),
                 DataPlaneTls.openSslAvailable() ? "available" : "UNAVAILABLE");
+        System.out.println("load average at start: " + loadAverage());
         double rawSeconds = PrecopyBenchmark.rawTcp(bytes);
         System.out.printf(Locale.ROOT, "raw loopback TCP, same bytes: %.2f s, %.0f MiB/s%n%n", rawSeconds,
                 bytes / MIB / rawSeconds);
 
+        migrate(datastore, Math.min(bytes, WARM_UP_BYTES), DataPlaneSecurity.plain(), DataPlaneSecurity.plain());
+
         Map<Variant, List<Run>> runs = new LinkedHashMap<>();
         variants.forEach(v -> runs.put(v, new ArrayList<>()));
+        List<Double> commits = new ArrayList<>();
         for (int round = 0; round < Math.max(1, repeat); round++) {
-            for (Variant v : variants) {
+            for (int k = 0; k < variants.size(); k++) {
+                Variant v = variants.get((k + round) % variants.size());
                 DataPlaneSecurity src = v.tls() ? DataPlaneSecurity.tls(source.tls(v.provider()))
                         : DataPlaneSecurity.plain();
                 DataPlaneSecurity dst = v.tls() ? DataPlaneSecurity.tls(destination.tls(v.provider()))
                         : DataPlaneSecurity.plain();
                 Run run = migrate(datastore, bytes, src, dst);
                 runs.get(v).add(run);
-                System.out.printf(Locale.ROOT, "  round %d, %-22s %6.2f s %8.0f MiB/s  %s%s%n", round + 1, v.name(),
-                        run.seconds(), bytes / MIB / run.seconds(), run.phase(), cipher(run));
+                commits.add(run.commitSeconds());
+                System.out.printf(Locale.ROOT, "  round %d, %-22s %6.2f s %8.0f MiB/s  %s%s  (commit %.2f s)%n",
+                        round + 1, v.name(), run.seconds(), bytes / MIB / run.seconds(), run.phase(), cipher(run),
+                        run.commitSeconds());
             }
         }
 
@@ -111,7 +129,11 @@ public final class TlsBenchmark implements Callable<Integer> {
             print(line, v.name(), "cold", all.get(0), bytes, plainMedian);
             print(line, "", "median", median(all), bytes, plainMedian);
         }
-        System.out.println();
+        commits.sort(null);
+        System.out.printf(Locale.ROOT, "%ndestination memory committed before each run (not timed): median %.2f s/GiB, "
+                        + "range %.2f-%.2f%n", commits.get(commits.size() / 2) / (bytes / GIB),
+                commits.get(0) / (bytes / GIB), commits.get(commits.size() - 1) / (bytes / GIB));
+        System.out.println("load average at the end: " + loadAverage() + " (other processes on the machine skew the figures)");
         for (Variant v : variants.subList(1, variants.size())) {
             Run m = median(runs.get(v));
             System.out.printf(Locale.ROOT, "%s: %.0f%% of plain throughput (median)%s%n", v.name(),
@@ -157,6 +179,8 @@ public final class TlsBenchmark implements Callable<Integer> {
              LoopbackMigration loopback = new LoopbackMigration(sourceSide, destinationSide)) {
             PrecopyBenchmark.fillRandom(source.memory().blocks().get(0));
             source.pause();
+            double commitSeconds = commit(destination);
+            System.gc();   // the previous run's garbage is not collected on this run's clock
             ThreadMXBean threads = ManagementFactory.getThreadMXBean();
             long sourceIoBefore = cpu(threads, LoopbackMigration.SOURCE_THREADS);
             long destinationBefore = cpu(threads, LoopbackMigration.DESTINATION_THREADS);
@@ -168,8 +192,22 @@ public final class TlsBenchmark implements Callable<Integer> {
             long sourceCpu = cpu(threads, LoopbackMigration.SOURCE_THREADS) - sourceIoBefore
                     + Math.max(0, loopback.lastSourceThreadCpuNanos());
             long destinationCpu = cpu(threads, LoopbackMigration.DESTINATION_THREADS) - destinationBefore;
-            return new Run(seconds, sourceCpu, destinationCpu, processCpu, report.phase(), report.progress());
+            return new Run(seconds, sourceCpu, destinationCpu, processCpu, report.phase(), report.progress(),
+                    commitSeconds);
         }
+    }
+
+    /** Touches every page of the guest's memory (writing the zeros it holds), so the OS commits it; returns seconds. */
+    private static double commit(SyntheticGuest guest) {
+        long start = System.nanoTime();
+        for (RamBlock block : guest.memory().blocks()) {
+            int piece = (int) (MIB / RamBlock.PAGE_SIZE);
+            for (long page = 0; page < block.pageCount(); page += piece) {
+                ByteBuf view = block.view(page, (int) Math.min(piece, block.pageCount() - page));
+                view.setZero(0, view.capacity());
+            }
+        }
+        return (System.nanoTime() - start) / 1e9;
     }
 
     /** CPU time of the live threads whose name starts with {@code prefix}. */
@@ -182,6 +220,16 @@ public final class TlsBenchmark implements Callable<Integer> {
             }
         }
         return total;
+    }
+
+    /** The 1, 5 and 15 minute load averages (Linux), or what the JVM reports elsewhere. */
+    private static String loadAverage() {
+        try {
+            String[] fields = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return fields[0] + " " + fields[1] + " " + fields[2];
+        } catch (java.io.IOException | RuntimeException e) {
+            return String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        }
     }
 
     private static long processCpu() {

@@ -27,14 +27,16 @@ import org.slf4j.LoggerFactory;
  * the handshake timeout is closed (a peer that sends half a handshake holds nothing open).
  *
  * <p>Bytes are decoded straight from each socket read. Only an element split across two reads
- * is put together in a small buffer, topped up a few KiB at a time, so the hot path copies each
- * page once: from the socket buffer into guest memory.
+ * is put together in a small buffer, topped up 1 KiB at a time until it is whole (a page record
+ * is 4 KiB and a header), then the rest is decoded from the read again, so the hot path copies
+ * each page once: from the socket buffer into guest memory.
  */
 final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(IncomingConnectionHandler.class);
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final int TOP_UP_BYTES = 8192;
+    /** Small, because whatever whole elements follow the split one within a top-up are copied too. */
+    private static final int TOP_UP_BYTES = 1024;
 
     /** AWAIT_TLS: announced TLS, its handshake runs; AWAIT_PROOF: HELLO sent (inside TLS if any). */
     private enum State { AWAIT_TLS, AWAIT_PROOF, STREAM, DONE }
@@ -113,8 +115,16 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
         try {
             if (pending != null && pending.isReadable()) {
                 while (in.isReadable() && pending.isReadable() && state != State.DONE) {
-                    pending.writeBytes(in, Math.min(in.readableBytes(), TOP_UP_BYTES));
+                    int added = Math.min(in.readableBytes(), TOP_UP_BYTES);
+                    pending.writeBytes(in, added);
                     process(ctx, pending);
+                    int left = pending.readableBytes();
+                    if (left <= added) {
+                        // the split element is whole: what follows it is still in `in`, so decode it
+                        // from there instead of copying the rest of the read through this buffer
+                        in.readerIndex(in.readerIndex() - left);
+                        pending.clear();
+                    }
                 }
                 pending.discardReadBytes();
             }
@@ -122,7 +132,7 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
                 process(ctx, in);
                 if (in.isReadable() && state != State.DONE) {
                     if (pending == null) {
-                        pending = ctx.alloc().buffer(2 * TOP_UP_BYTES);
+                        pending = ctx.alloc().buffer(16 << 10);
                     }
                     pending.writeBytes(in);
                 }

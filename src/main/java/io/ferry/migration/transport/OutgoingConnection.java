@@ -46,6 +46,14 @@ public final class OutgoingConnection implements AutoCloseable {
     public static final long STALL_TIMEOUT_NANOS = 30_000_000_000L;
     private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(2 << 20, 8 << 20);
 
+    /**
+     * Plaintext the TLS handler encrypts per write: 16 records into one pooled buffer and one
+     * outbound entry, instead of Netty's default of one record (16 KiB) per buffer, write and
+     * promise, a large share of the sender's TLS cost. Larger would exceed the allocator's pooled
+     * size (1 MiB) and copy more of each batch's tail (the handler merges it with the next batch).
+     */
+    static final int WRAP_DATA_SIZE = 256 << 10;
+
     /** Netty counts a FileRegion as 0 bytes by default: count it, so the water mark holds the sender back. */
     private static final MessageSizeEstimator SIZES = () -> message -> message instanceof FileRegion region
             ? (int) Math.min(Integer.MAX_VALUE, region.count())
@@ -364,8 +372,9 @@ public final class OutgoingConnection implements AutoCloseable {
                     } else if (mode == Handshake.Mode.TLS) {
                         state = State.AWAIT_TLS;
                         // from here every byte in either direction goes through TLS; it starts its handshake at once
-                        ctx.pipeline().addBefore(ctx.name(), "tls", tls.newClientHandler(ctx.alloc(), host, port,
-                                timeoutMs));
+                        SslHandler ssl = tls.newClientHandler(ctx.alloc(), host, port, timeoutMs);
+                        ssl.setWrapDataSize(WRAP_DATA_SIZE);
+                        ctx.pipeline().addBefore(ctx.name(), "tls", ssl);
                     } else if (mode == Handshake.Mode.PLAIN) {
                         state = State.AWAIT_HELLO;
                         decode(ctx, in, out);
