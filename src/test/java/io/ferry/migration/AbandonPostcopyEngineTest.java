@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.channel.MigrationSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -81,7 +82,7 @@ class AbandonPostcopyEngineTest {
             Workload.Hold faultsHeld = destination.holdWorkload();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             MigrationReport last = loopback.run(source, destination, 32 * MIB, 1, false, false,
-                    new OutgoingMigration.Postcopy(true, 1, false, MIB, true), migration -> {
+                    new MigrationSettings.PostcopySettings(true, 1, false, MIB), migration -> {
                         try {
                             await().atMost(Duration.ofSeconds(30)).until(() ->
                                     reported(loopback, MigrationPhase.POSTCOPY_ACTIVE, null)
@@ -233,7 +234,7 @@ class AbandonPostcopyEngineTest {
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
             MigrationReport report = loopback.run(source, destination, 4 * MIB, 1, false, false,
-                    new OutgoingMigration.Postcopy(true, 0), migration -> {
+                    MigrationSettings.PostcopySettings.after(0), migration -> {
                         await().atMost(Duration.ofSeconds(30)).until(() -> migration.progress().ram().transferred() > 2 * MIB);
                         assertThatThrownBy(() -> migration.abandonPostcopy("operator", Map.of(diskId, 2L)))
                                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("not a paused post-copy");

@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.channel.MigrationSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -174,7 +175,7 @@ class DataPlaneTlsEngineTest {
                      tls("worker-b", DataPlaneTls.Provider.AUTO))) {
             await().atMost(Duration.ofSeconds(30)).until(() -> source.memoryWrites() > 1000);
             MigrationReport report = loopback.run(source, destination, 8 * MIB, 50, false, false,
-                    new OutgoingMigration.Postcopy(true, 2), null);
+                    MigrationSettings.PostcopySettings.after(2), null);
 
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             assertThat(loopback.reports()).extracting(MigrationReport::phase).contains(MigrationPhase.POSTCOPY_ACTIVE);

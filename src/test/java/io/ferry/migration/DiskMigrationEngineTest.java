@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.migration.source.OutgoingMigration;
 
@@ -193,8 +194,8 @@ class DiskMigrationEngineTest {
                      SyntheticGuest.IncomingImages.COPY);
              LoopbackMigration loopback = new LoopbackMigration()) {
             MigrationReport report = loopback.run(source, destination, 0, 300, false, true,
-                    new OutgoingMigration.Postcopy(true, 0), migration -> {
-                        loopback.ownership().unanswered(io.ferry.channel.OwnershipStep.ACTIVATE_POSTCOPY, 2500);
+                    MigrationSettings.PostcopySettings.after(0), migration -> {
+                        loopback.ownership().unanswered(io.ferry.channel.HandoffStep.ACTIVATE_POSTCOPY, 2500);
                         assertThat(migration.startPostcopy()).isTrue();
                     });
 

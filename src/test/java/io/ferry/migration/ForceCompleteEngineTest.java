@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.MigrationPhase;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -144,7 +145,7 @@ class ForceCompleteEngineTest {
              LoopbackMigration loopback = new LoopbackMigration()) {
             AtomicBoolean forced = new AtomicBoolean(true);
             MigrationReport report = loopback.run(source, destination, BANDWIDTH, DOWNTIME_LIMIT_MS, false, true,
-                    new OutgoingMigration.Postcopy(true, 0), migration -> {
+                    MigrationSettings.PostcopySettings.after(0), migration -> {
                         await().atMost(PATIENCE).until(() -> migration.progress().ram().iterations() >= 1);
                         assertThat(migration.startPostcopy()).isTrue();
                         forced.set(migration.forceComplete());

@@ -1,5 +1,8 @@
 package io.ferry.migration.source;
 
+import io.ferry.channel.OwnershipState;
+import io.ferry.channel.MigrationSettings;
+import io.ferry.channel.HandoffStep;
 import io.ferry.channel.AbandonReport;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.MigrationProgress;
@@ -83,26 +86,9 @@ public final class OutgoingMigration implements Runnable {
      * Parameters of one outgoing migration. {@code baseGenerations}: the generation, by disk id,
      * at which the control plane found each disk ACTIVE here when it started the job.
      */
-    public record Spec(UUID jobId, String hostId, String destinationAddress, byte[] secret, long maxBandwidth,
-                       long downtimeLimitMs, boolean verifyChecksums, boolean copyImages,
-                       Map<String, Long> baseGenerations, Duration handoffTimeout, Postcopy postcopy) {
-    }
-
-    /**
-     * The post-copy capability: {@code enabled} lets {@link #startPostcopy()} switch; with
-     * {@code afterIterations} > 0 the switch happens by itself once that many pre-copy rounds did
-     * not converge; with {@code whenNotConverging} once a round (the second or later) left no less
-     * to send than the round before. {@code maxBandwidth} holds back the background push (bytes/s, 0 unlimited;
-     * requested pages never wait for it). With {@code autoRecover} a broken link is retried with
-     * back-off; without, only {@link #recover()} retries it.
-     */
-    public record Postcopy(boolean enabled, int afterIterations, boolean whenNotConverging, long maxBandwidth,
-                           boolean autoRecover) {
-        public static final Postcopy OFF = new Postcopy(false, 0);
-
-        public Postcopy(boolean enabled, int afterIterations) {
-            this(enabled, afterIterations, false, 0, true);
-        }
+    public record Spec(UUID jobId, String hostId, String destinationAddress, byte[] secret,
+                       Map<String, Long> baseGenerations, Duration handoffTimeout, MigrationSettings settings,
+                       boolean autoRecover) {
     }
 
     private final Spec spec;
@@ -221,9 +207,9 @@ public final class OutgoingMigration implements Runnable {
         this.finished = finished;
         this.disks = guest.spec().disks().stream()
                 .map(d -> new DiskChunks(guest.disk(d.diskId()), d.diskId())).toList();
-        this.limiter = new RateLimiter(spec.maxBandwidth());
-        this.postcopyLimiter = new RateLimiter(spec.postcopy().maxBandwidth());
-        this.downtimeLimitMs = spec.downtimeLimitMs();
+        this.limiter = new RateLimiter(spec.settings().maxBandwidth());
+        this.postcopyLimiter = new RateLimiter(spec.settings().postcopy().maxBandwidth());
+        this.downtimeLimitMs = spec.settings().downtimeLimitMs();
     }
 
     public UUID jobId() {
@@ -254,7 +240,7 @@ public final class OutgoingMigration implements Runnable {
      * post-copy capability or its switchover has begun.
      */
     public synchronized boolean startPostcopy() {
-        if (!spec.postcopy().enabled() || switchingOver) {
+        if (!spec.settings().postcopy().enabled() || switchingOver) {
             return false;
         }
         postcopyRequested = true;
@@ -450,7 +436,7 @@ public final class OutgoingMigration implements Runnable {
         log.warn("hand-off did not complete ({}); re-activating the disks here through the control plane", reason);
         try {
             while (true) {
-                OwnershipArbiter.Answer answer = arbiter.step(spec.jobId(), OwnershipStep.REACTIVATE,
+                OwnershipArbiter.Answer answer = arbiter.step(spec.jobId(), HandoffStep.REACTIVATE,
                         spec.baseGenerations(), REACTIVATE_RETRY);
                 switch (answer.verdict()) {
                     case GRANTED -> {
@@ -467,7 +453,7 @@ public final class OutgoingMigration implements Runnable {
                         OwnershipArbiter.Answer now = arbiter.read(spec.jobId(), REACTIVATE_RETRY);
                         boolean destinationOwns = now.verdict() == OwnershipArbiter.Verdict.GRANTED
                                 && !now.disks().isEmpty() && now.disks().stream().allMatch(
-                                d -> d.state().equals("active") && !d.ownerHostId().equals(spec.hostId()));
+                                d -> d.state() == OwnershipState.ACTIVE && !d.ownerHostId().equals(spec.hostId()));
                         if (destinationOwns) {
                             String why = "the destination activated the disks " + now.disks() + " (" + reason
                                     + " afterwards): the guest runs there";
@@ -506,7 +492,7 @@ public final class OutgoingMigration implements Runnable {
     private long[][] setup(List<RamBlock> blocks) throws InterruptedException {
         batch = connection.alloc().directBuffer(BATCH_BYTES);
         StreamEncoder.header(batch, StreamFormat.MACHINE_TYPE);
-        if (spec.postcopy().enabled()) {
+        if (spec.settings().postcopy().enabled()) {
             StreamEncoder.postcopyAdvise(batch);
         }
         StreamEncoder.sectionStart(batch, StreamFormat.SECTION_START, RAM_SECTION_ID, StreamFormat.RAM_SECTION, 0,
@@ -514,7 +500,7 @@ public final class OutgoingMigration implements Runnable {
         StreamEncoder.ramBlockList(batch, blocks.stream().map(b -> new RamBlockInfo(b.name(), b.sizeBytes())).toList());
         StreamEncoder.ramEos(batch);
         StreamEncoder.footer(batch, RAM_SECTION_ID);
-        if (spec.copyImages() && !disks.isEmpty()) {
+        if (spec.settings().copyImages() && !disks.isEmpty()) {
             StreamEncoder.sectionStart(batch, StreamFormat.SECTION_START, BLOCK_SECTION_ID, StreamFormat.BLOCK_SECTION,
                     0, StreamFormat.BLOCK_SECTION_VERSION);
             StreamEncoder.blockEos(batch);
@@ -541,8 +527,8 @@ public final class OutgoingMigration implements Runnable {
         long previousPending = Long.MAX_VALUE;
         while (true) {
             checkCancel();
-            if (spec.postcopy().enabled() && spec.postcopy().afterIterations() > 0
-                    && iterations >= spec.postcopy().afterIterations()) {
+            if (spec.settings().postcopy().enabled() && spec.settings().postcopy().afterIterations() > 0
+                    && iterations >= spec.settings().postcopy().afterIterations()) {
                 postcopyRequested = true;
             }
             if (postcopyRequested) {
@@ -573,7 +559,7 @@ public final class OutgoingMigration implements Runnable {
             if (ConvergencePolicy.canSwitchOver(true, pending, bytesPerMs, downtimeLimitMs)) {
                 return;
             }
-            if (spec.postcopy().enabled() && spec.postcopy().whenNotConverging()
+            if (spec.settings().postcopy().enabled() && spec.settings().postcopy().whenNotConverging()
                     && ConvergencePolicy.willNotConverge((int) iterations, previousPending, pending, bytesPerMs,
                     downtimeLimitMs)) {
                 log.info("pre-copy will not converge ({} bytes left after round {}, {} before): switching to post-copy",
@@ -597,7 +583,7 @@ public final class OutgoingMigration implements Runnable {
         if (!disks.isEmpty()) {
             handOff();
         }
-        if (spec.verifyChecksums()) {
+        if (spec.settings().verifyChecksums()) {
             GuestChecksums sums = guest.checksums();
             List<String> diskDigests = sums.disks().stream().map(GuestChecksums.DiskChecksum::sha256).toList();
             verification = new MigrationProgress.Verification(sums.memory(), null, sums.deviceState(), null,
@@ -840,7 +826,7 @@ public final class OutgoingMigration implements Runnable {
         closeConnections();
         postcopyPaused = true;
         String why = "post-copy link to " + spec.destinationAddress() + " broken (" + reason + "): the guest runs on "
-                + "the destination and waits for the pages only this host has; " + (spec.postcopy().autoRecover()
+                + "the destination and waits for the pages only this host has; " + (spec.autoRecover()
                 ? "retrying with back-off" : "waiting for a recover request");
         reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.POSTCOPY_PAUSED, why, progress(), null));
         log.warn("migration {}", why);
@@ -850,10 +836,10 @@ public final class OutgoingMigration implements Runnable {
                 long deadline = System.currentTimeMillis() + backoff;
                 while (!recoverRequested && abandonment == null) {
                     long left = deadline - System.currentTimeMillis();
-                    if (spec.postcopy().autoRecover() && left <= 0) {
+                    if (spec.autoRecover() && left <= 0) {
                         break;
                     }
-                    wait(spec.postcopy().autoRecover() ? left : 0);
+                    wait(spec.autoRecover() ? left : 0);
                 }
                 recoverRequested = false;
                 if (abandonment != null) {
@@ -942,7 +928,7 @@ public final class OutgoingMigration implements Runnable {
             return Recovery.HANDED_OVER;
         }
         boolean neverActivated = !disks.isEmpty() && !now.disks().isEmpty() && now.disks().stream().allMatch(d ->
-                d.state().equals("handoff") && d.ownerHostId().equals(spec.hostId())
+                d.state() == OwnershipState.HANDOFF && d.ownerHostId().equals(spec.hostId())
                         && Long.valueOf(d.generation() - 1).equals(spec.baseGenerations().get(d.diskId().toString())));
         if (neverActivated) {
             return failBack("the destination lost the post-copy before running the guest (" + reason + ")", before)
@@ -1114,7 +1100,7 @@ public final class OutgoingMigration implements Runnable {
      */
     private void openPreempt() throws InterruptedException {
         preempt = null;
-        if (!spec.postcopy().enabled()) {
+        if (!spec.settings().postcopy().enabled()) {
             return;
         }
         try {
@@ -1190,7 +1176,7 @@ public final class OutgoingMigration implements Runnable {
         }
         inactivated = true;
         faults.reach(FaultInjector.Step.SOURCE_INACTIVATED, spec.jobId(), connection::close);
-        OwnershipArbiter.Answer answer = arbiter.step(spec.jobId(), OwnershipStep.HANDOFF, spec.baseGenerations(),
+        OwnershipArbiter.Answer answer = arbiter.step(spec.jobId(), HandoffStep.HANDOFF, spec.baseGenerations(),
                 spec.handoffTimeout());
         if (answer.verdict() != OwnershipArbiter.Verdict.GRANTED) {
             throw new MigrationFailure("the control plane did not record the hand-off (" + answer.verdict()
@@ -1216,7 +1202,7 @@ public final class OutgoingMigration implements Runnable {
 
     /** Moves the images' dirty logs into their due chunks (copy mode); returns how many are due. */
     private long syncDisks() {
-        if (!spec.copyImages()) {
+        if (!spec.settings().copyImages()) {
             return 0;
         }
         long due = 0;
@@ -1232,7 +1218,7 @@ public final class OutgoingMigration implements Runnable {
      * last chunk is padded); an all-zero chunk becomes a header without data.
      */
     private void sendDiskRound(byte sectionType, boolean rateLimited) throws InterruptedException {
-        if (!spec.copyImages() || disks.isEmpty()) {
+        if (!spec.settings().copyImages() || disks.isEmpty()) {
             return;
         }
         ensureRoom(64);
@@ -1497,7 +1483,7 @@ public final class OutgoingMigration implements Runnable {
         long totalMs = elapsedMs();
         double seconds = Math.max((totalMs - setupMs) / 1000.0, 0.001);
         long totalBytes = guest.memory().isClosed() ? 0 : guest.memory().totalBytes();
-        MigrationProgress.Disk disk = !spec.copyImages() || disks.isEmpty() ? null : new MigrationProgress.Disk(
+        MigrationProgress.Disk disk = !spec.settings().copyImages() || disks.isEmpty() ? null : new MigrationProgress.Disk(
                 disks.stream().mapToLong(d -> d.image().sizeBytes()).sum(), diskTransferred,
                 diskRemainingChunks * StreamFormat.BLOCK_CHUNK_BYTES);
         return new MigrationProgress(setupMs, totalMs, expectedDowntimeMs, downtimeMs,
