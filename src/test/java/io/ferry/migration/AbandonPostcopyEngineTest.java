@@ -151,7 +151,7 @@ class AbandonPostcopyEngineTest {
 
                         assertThat(report.side()).isEqualTo(AbandonReport.SOURCE);
                         assertThat(report.lostPages()).isZero();
-                        assertThat(report.guest().state()).isEqualTo("running");
+                        assertThat(report.guest().state()).isEqualTo(io.ferry.channel.ReportedGuestState.RUNNING);
                         assertThat(src.state()).isEqualTo(GuestState.RUNNING);
                         assertThat(src.disk(diskId).activeGeneration()).isEqualTo(4);
                         // the workload runs again: memory, and disk writes the image's fence lets through
@@ -208,7 +208,7 @@ class AbandonPostcopyEngineTest {
 
                     assertThat(report.side()).isEqualTo(AbandonReport.DESTINATION);
                     assertThat(report.lostPages()).isEqualTo(missing);
-                    assertThat(report.guest().state()).isEqualTo("running");
+                    assertThat(report.guest().state()).isEqualTo(io.ferry.channel.ReportedGuestState.RUNNING);
                     assertThat(dst.disk(diskId).activeGeneration()).isEqualTo(4);
                     assertBytes(src, dst, arrived, missing);
                 }

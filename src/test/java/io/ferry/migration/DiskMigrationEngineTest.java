@@ -68,7 +68,7 @@ class DiskMigrationEngineTest {
         assertThat(destination.diskWriteErrors()).isZero();
         assertThat(loopback.ownership().records()).allSatisfy(d -> {
             assertThat(d.ownerHostId()).isEqualTo(LocalOwnership.DESTINATION);
-            assertThat(d.state()).isEqualTo("active");
+            assertThat(d.state()).isEqualTo(io.ferry.channel.OwnershipState.ACTIVE);
             assertThat(d.generation()).isEqualTo(3);
         });
         assertThat(destination.disks()).allSatisfy(d -> assertThat(d.activeGeneration()).isEqualTo(3));
@@ -168,7 +168,7 @@ class DiskMigrationEngineTest {
             // the hand-off was never recorded: the source re-activates at generation 2 and runs on
             assertThat(loopback.ownership().records()).extracting(OwnershipGrant.Disk::ownerHostId,
                     OwnershipGrant.Disk::state, OwnershipGrant.Disk::generation)
-                    .containsOnly(org.assertj.core.groups.Tuple.tuple(LocalOwnership.SOURCE, "active", 2L));
+                    .containsOnly(org.assertj.core.groups.Tuple.tuple(LocalOwnership.SOURCE, io.ferry.channel.OwnershipState.ACTIVE, 2L));
             assertThat(source.state()).isEqualTo(GuestState.RUNNING);
             long acknowledged = source.diskWritesAcknowledged();
             await().atMost(Duration.ofSeconds(10)).until(() -> source.diskWritesAcknowledged() > acknowledged + 100);
