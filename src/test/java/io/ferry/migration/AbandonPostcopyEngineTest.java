@@ -1,5 +1,7 @@
 package io.ferry.migration;
 
+import io.ferry.migration.loopback.LocalOwnership;
+import io.ferry.migration.loopback.LoopbackMigration;
 import io.ferry.channel.MigrationSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -16,8 +18,8 @@ import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.Workload;
 import io.ferry.guest.WorkloadSpec;
-import io.ferry.migration.source.OutgoingMigration;
-import io.ferry.migration.target.IncomingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
+import io.ferry.migration.incoming.IncomingMigration;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;

@@ -1,8 +1,10 @@
 package io.ferry.migration;
 
+import io.ferry.migration.loopback.LocalOwnership;
+import io.ferry.migration.loopback.LoopbackMigration;
 import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.MigrationPhase;
-import io.ferry.migration.source.OutgoingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.migration.loopback.LoopbackMigration;
 import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.MigrationPhase;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -13,7 +14,7 @@ import io.ferry.guest.GuestState;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
-import io.ferry.migration.source.OutgoingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

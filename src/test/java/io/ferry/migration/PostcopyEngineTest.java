@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.migration.loopback.LoopbackMigration;
 import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.MigrationPhase;
 import static org.awaitility.Awaitility.await;
@@ -15,7 +16,7 @@ import io.ferry.guest.RamBlock;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
-import io.ferry.migration.source.OutgoingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;

@@ -16,7 +16,7 @@ import io.ferry.channel.RamBlockLayout;
 import io.ferry.channel.StartIncomingCommand;
 import io.ferry.channel.StartOutgoingCommand;
 import io.ferry.channel.WorkloadSettings;
-import io.ferry.migration.target.IncomingMigration;
+import io.ferry.migration.incoming.IncomingMigration;
 import io.ferry.wire.Handshake;
 import io.ferry.wire.ReturnPathDecoder;
 import io.ferry.wire.ReturnPathMessage;

@@ -1,5 +1,6 @@
-package io.ferry.migration;
+package io.ferry.migration.loopback;
 
+import io.ferry.migration.OwnershipArbiter;
 import io.ferry.channel.OwnershipState;
 import io.ferry.channel.HandoffStep;
 import io.ferry.channel.OwnershipGrant;

@@ -1,5 +1,9 @@
-package io.ferry.migration;
+package io.ferry.migration.loopback;
 
+import io.ferry.migration.MigrationReporter;
+import io.ferry.migration.MigratingGuest;
+import io.ferry.migration.TransferMeter;
+import io.ferry.migration.FaultInjector;
 import io.ferry.channel.ReportedGuestState;
 import io.ferry.channel.StorageMode;
 import io.ferry.channel.MigrationSettings;
@@ -8,8 +12,8 @@ import io.ferry.channel.GuestReport;
 import io.ferry.channel.MigrationReport;
 import io.ferry.guest.GuestState;
 import io.ferry.guest.SyntheticGuest;
-import io.ferry.migration.source.OutgoingMigration;
-import io.ferry.migration.target.IncomingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
+import io.ferry.migration.incoming.IncomingMigration;
 import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.DataPlaneServer;
 import io.ferry.migration.transport.IncomingRegistry;

@@ -1,4 +1,4 @@
-package io.ferry.migration.target;
+package io.ferry.migration.incoming;
 
 import io.ferry.channel.OwnershipState;
 import io.ferry.channel.HandoffStep;
