@@ -22,6 +22,7 @@ import io.ferry.migration.TransferMeter;
 import io.ferry.channel.OwnershipStep;
 import io.ferry.migration.FaultInjector;
 import io.ferry.migration.OwnershipArbiter;
+import io.ferry.migration.PhaseMachine;
 import java.time.Duration;
 import java.util.Map;
 import io.ferry.migration.transport.DataPlaneSecurity;
@@ -104,27 +105,16 @@ public final class OutgoingMigration implements Runnable {
     private final RateLimiter limiter;
     private volatile long downtimeLimitMs;
     private volatile boolean cancelRequested;
-    /** Set once the stream is committed to switchover; from then on cancel is refused. */
-    private volatile boolean switchingOver;
-    /**
-     * The whole stream is out. From here only the destination's explicit refusal (SHUT non-zero)
-     * lets the source resume the guest: on any other failure the destination may be running it.
-     */
-    private boolean eofSent;
-    private boolean refusedByDestination;
-    /** The images here were flushed and fenced: only the control plane can make them writable again. */
-    private boolean inactivated;
+    /** Where this side is; what a failure may do with the guest follows from it (see {@link OutgoingPhase}). */
+    private final PhaseMachine<OutgoingPhase> phases = new PhaseMachine<>("source", OutgoingPhase.SETUP,
+            OutgoingPhase::next);
     /** Force-complete: the guest's workload held still until the migration ends here. */
     private final ForcedCompletion forced = new ForcedCompletion();
     /** Asked for by the operator (or the auto rule); honoured at the next round boundary or page run. */
     private volatile boolean postcopyRequested;
-    /** RUN was sent: the destination may run the guest, and only it has the pages written since. */
-    private boolean postcopyRunSent;
     private final LinkedBlockingQueue<ReturnPathMessage.RequestPages> requests = new LinkedBlockingQueue<>();
     /** Post-copy's background push, held to the job's max-postcopy-bandwidth. */
     private final RateLimiter postcopyLimiter;
-    /** The link broke during post-copy: the guest stays paused here until the destination is back. */
-    private volatile boolean postcopyPaused;
     /** Guarded by this: an operator's (or control plane's) request to retry the link now. */
     private boolean recoverRequested;
 
@@ -240,7 +230,7 @@ public final class OutgoingMigration implements Runnable {
      * post-copy capability or its switchover has begun.
      */
     public synchronized boolean startPostcopy() {
-        if (!spec.settings().postcopy().enabled() || switchingOver) {
+        if (!spec.settings().postcopy().enabled() || phases.current().committed()) {
             return false;
         }
         postcopyRequested = true;
@@ -255,7 +245,7 @@ public final class OutgoingMigration implements Runnable {
      * when already forced.
      */
     public synchronized boolean forceComplete() {
-        if (switchingOver || postcopyRequested || cancelRequested) {
+        if (phases.current().committed() || postcopyRequested || cancelRequested) {
             return false;
         }
         return forced.force(guest);
@@ -266,7 +256,7 @@ public final class OutgoingMigration implements Runnable {
      * migration is not paused.
      */
     public synchronized boolean recover() {
-        if (!postcopyPaused) {
+        if (!phases.is(OutgoingPhase.POSTCOPY_PAUSED)) {
             return false;
         }
         recoverRequested = true;
@@ -289,7 +279,7 @@ public final class OutgoingMigration implements Runnable {
         if (abandonment != null) {
             return abandonment.done();
         }
-        if (!postcopyPaused) {
+        if (!phases.is(OutgoingPhase.POSTCOPY_PAUSED)) {
             throw new IllegalStateException("migration " + spec.jobId() + " is not a paused post-copy");
         }
         for (DiskChunks disk : disks) {
@@ -305,7 +295,7 @@ public final class OutgoingMigration implements Runnable {
 
     /** Returns false when it is too late: the switchover has begun and the destination may run the guest. */
     public synchronized boolean cancel() {
-        if (switchingOver) {
+        if (phases.current().committed()) {
             return false;
         }
         cancelRequested = true;
@@ -315,7 +305,19 @@ public final class OutgoingMigration implements Runnable {
     /** The point of no cancel: atomic with {@link #cancel()}, so exactly one of them wins. */
     private synchronized void commitToSwitchover() {
         checkCancel();
-        switchingOver = true;
+        phases.moveTo(OutgoingPhase.SWITCHOVER);
+    }
+
+    /** The phase this side is in now. */
+    public OutgoingPhase phase() {
+        return phases.current();
+    }
+
+    /** Ends the lifecycle, unless a settled post-copy ended it already. */
+    private void finish(OutgoingPhase end) {
+        if (!phases.current().terminal()) {
+            phases.moveTo(end);
+        }
     }
 
     @Override
@@ -323,6 +325,7 @@ public final class OutgoingMigration implements Runnable {
         MDC.put("jobId", spec.jobId().toString());
         GuestState before = guest.state();
         boolean handedOver = false;
+        OutgoingPhase end = OutgoingPhase.FAILED;
         try {
             migrationThread = Thread.currentThread();
             checkGenerations();
@@ -332,6 +335,7 @@ public final class OutgoingMigration implements Runnable {
             migrating.changeState(GuestState.MIGRATING_OUT);
             List<RamBlock> blocks = guest.memory().blocks();
             long[][] toSend = setup(blocks);
+            phases.moveTo(OutgoingPhase.BULK);
             reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.ACTIVE, "pre-copy started", progress(),
                     null));
             iterate(blocks, toSend);
@@ -345,7 +349,8 @@ public final class OutgoingMigration implements Runnable {
                 switchOver(blocks, toSend, before);
             }
             handedOver = true;
-            reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.COMPLETED, postcopyRunSent
+            end = OutgoingPhase.COMPLETED;
+            reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.COMPLETED, phases.current().postcopy()
                     ? "post-copy complete: every page is on the destination (" + postcopyRequests + " requested, "
                     + recoveries + " recoveries; " + downtimeMs + " ms of downtime at the switch)"
                     : "destination resumed the guest after " + downtimeMs + " ms of downtime" + forced.describe(),
@@ -353,20 +358,21 @@ public final class OutgoingMigration implements Runnable {
             log.info("migration completed: {} bytes in {} ms, {} iterations, downtime {} ms", transferred,
                     elapsedMs(), iterations, downtimeMs);
         } catch (Cancelled c) {
+            end = OutgoingPhase.CANCELLED;
             restore(before);
             reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.CANCELLED,
                     "cancelled; the guest keeps running on the source", progress(), migrating.report()));
             log.info("migration cancelled; guest stays here");
         } catch (InterruptedException e) {
-            if (postcopyRunSent) {
+            if (phases.current().postcopy()) {
                 // the destination may run the guest: this side's part of it goes with this worker
                 reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.POSTCOPY_PAUSED, "the source worker "
                         + "is stopping during post-copy: the pages the destination still lacks go with it", progress(),
                         null));
                 return;
             }
-            // fenced disks come back only through the control plane
-            boolean mayResume = !eofSent && !inactivated;
+            // fenced disks (or a stream the destination may have taken whole) come back only by decision
+            boolean mayResume = phases.current().compareTo(OutgoingPhase.HANDOFF) < 0;
             if (mayResume) {
                 restore(before);
             }
@@ -376,15 +382,16 @@ public final class OutgoingMigration implements Runnable {
             String reason = e instanceof MigrationFailure ? e.getMessage() : e.toString();
             if (handedOver) {
                 log.error("migration completed, but reporting it failed: {}", reason, e);
-            } else if (postcopyRunSent) {
+            } else if (phases.current().postcopy()) {
                 // Both hosts hold parts of the only copy: never resume here, never drop anything.
                 reason = "post-copy broken after the destination was told to run the guest (" + reason + "): the "
                         + "guest stays paused here with the pages the destination still lacks";
                 reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.FAILED, reason, progress(), null));
                 log.error("migration {}", reason);
-            } else if (inactivated) {
+            } else if (phases.is(OutgoingPhase.HANDOFF) && !disks.isEmpty()) {
                 handedOver = failBack(reason, before);
-            } else if (eofSent && !refusedByDestination) {
+                end = handedOver ? OutgoingPhase.COMPLETED : OutgoingPhase.FAILED;
+            } else if (phases.is(OutgoingPhase.HANDOFF) && !(e instanceof DestinationRefused)) {
                 // Both sides may hold the guest: never resume it here on a guess. It stays paused.
                 reason = "outcome unknown after the whole stream was sent (" + reason + "): the guest stays paused "
                         + "on the source; check whether the destination runs it before resuming either copy";
@@ -408,6 +415,7 @@ public final class OutgoingMigration implements Runnable {
             }
             closeConnections();
             forced.end();   // the guest's state decides from here: paused, handed over, or running as before
+            finish(end);
             answerAbandonment();
             finished.accept(spec.jobId(), handedOver);
             MDC.remove("jobId");
@@ -539,6 +547,9 @@ public final class OutgoingMigration implements Runnable {
             sendDiskRound(StreamFormat.SECTION_PART, true);
             long pages = sendRound(blocks, toSend, StreamFormat.SECTION_PART, true);
             iterations++;
+            if (iterations == 1) {
+                phases.moveTo(OutgoingPhase.ITERATE);
+            }
             long roundNanos = System.nanoTime() - roundStart;
             roundBytes = transferred - roundBytes;
             if (bytesPerMs == 0) {
@@ -599,12 +610,14 @@ public final class OutgoingMigration implements Runnable {
         meter.payload(TransferMeter.Kind.DEVICE_STATE, device.length);
         StreamEncoder.eof(batch);
         flush(false);
-        eofSent = true;
+        if (disks.isEmpty()) {
+            // the whole stream is out: from here only the destination's explicit refusal gives the guest back
+            phases.moveTo(OutgoingPhase.HANDOFF);
+        }
         int status = connection.awaitShut(SHUT_TIMEOUT_MS);
         if (status != 0) {
-            refusedByDestination = true;
             String reason = connection.destinationReason();
-            throw new MigrationFailure("destination rejected the stream (return-path SHUT " + status + ")"
+            throw new DestinationRefused("destination rejected the stream (return-path SHUT " + status + ")"
                     + (reason == null ? "" : ": " + reason));
         }
         downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
@@ -637,7 +650,7 @@ public final class OutgoingMigration implements Runnable {
         StreamEncoder.postcopyListen(batch);
         writeRun();
         // From the first byte of RUN on, the destination may run the guest: never resume it here again.
-        postcopyRunSent = true;
+        phases.moveTo(OutgoingPhase.POSTCOPY_ACTIVE);
         long[] cursor = new long[blocks.size()];
         try {
             flush(false);
@@ -700,7 +713,6 @@ public final class OutgoingMigration implements Runnable {
             ensureRoom(64);
             StreamEncoder.eof(batch);
             flush(false);
-            eofSent = true;
             awaitEnd();
             return;
         }
@@ -774,7 +786,6 @@ public final class OutgoingMigration implements Runnable {
         StreamEncoder.footer(batch, RAM_SECTION_ID);
         StreamEncoder.eof(batch);
         flush(false);
-        eofSent = true;
         awaitEnd();
     }
 
@@ -824,7 +835,7 @@ public final class OutgoingMigration implements Runnable {
             throws InterruptedException {
         long pausedAt = System.nanoTime();
         closeConnections();
-        postcopyPaused = true;
+        phases.moveTo(OutgoingPhase.POSTCOPY_PAUSED);
         String why = "post-copy link to " + spec.destinationAddress() + " broken (" + reason + "): the guest runs on "
                 + "the destination and waits for the pages only this host has; " + (spec.autoRecover()
                 ? "retrying with back-off" : "waiting for a recover request");
@@ -854,7 +865,7 @@ public final class OutgoingMigration implements Runnable {
                         closeConnections();
                         return keepGuestHere(before);
                     }
-                    postcopyPaused = false;
+                    phases.moveTo(OutgoingPhase.POSTCOPY_ACTIVE);
                 }
                 recoveries++;
                 String back = "post-copy recovered after " + (System.nanoTime() - pausedAt) / 1_000_000
@@ -869,7 +880,8 @@ public final class OutgoingMigration implements Runnable {
                     Recovery settled = settleRefusal(reason, before);
                     if (settled != null) {
                         synchronized (this) {
-                            postcopyPaused = false;
+                            phases.moveTo(settled == Recovery.HANDED_OVER
+                                    ? OutgoingPhase.COMPLETED : OutgoingPhase.FAILED);
                         }
                         return settled;
                     }
@@ -886,7 +898,7 @@ public final class OutgoingMigration implements Runnable {
      * every page as of then); what it wrote on the destination since is lost — the admin's decision.
      */
     private Recovery keepGuestHere(GuestState before) {
-        postcopyPaused = false;
+        phases.moveTo(OutgoingPhase.FAILED);
         closeConnections();
         try {
             guest.activateDisks(abandonment.generations());
@@ -1171,10 +1183,10 @@ public final class OutgoingMigration implements Runnable {
         try {
             guest.inactivateDisks();
         } catch (java.io.IOException e) {
-            inactivated = true;   // partly fenced: only the control plane may make them writable again
+            phases.moveTo(OutgoingPhase.HANDOFF);   // partly fenced: only the control plane may make them writable again
             throw new MigrationFailure("flushing the disks before the hand-off failed: " + e.getMessage());
         }
-        inactivated = true;
+        phases.moveTo(OutgoingPhase.HANDOFF);
         faults.reach(FaultInjector.Step.SOURCE_INACTIVATED, spec.jobId(), connection::close);
         OwnershipArbiter.Answer answer = arbiter.step(spec.jobId(), HandoffStep.HANDOFF, spec.baseGenerations(),
                 spec.handoffTimeout());
@@ -1490,9 +1502,16 @@ public final class OutgoingMigration implements Runnable {
                 new MigrationProgress.Ram(totalBytes, transferred, remainingPages * StreamFormat.PAGE_SIZE, duplicate,
                         normal, normal * StreamFormat.PAGE_SIZE, dirtyPagesRate,
                         transferred * 8 / seconds / 1e6, dirtySyncCount, pagesPerSecond, iterations),
-                disk, postcopyRunSent ? new MigrationProgress.Postcopy(postcopyRequests, bytesBeforePause,
+                disk, switchedRunState != null ? new MigrationProgress.Postcopy(postcopyRequests, bytesBeforePause,
                         bytesDuringPause, transferred - bytesBeforePause - bytesDuringPause, recoveries, null) : null,
                 verification, dataPlane);
+    }
+
+    /** The destination's explicit refusal of the stream (SHUT non-zero): the guest may safely run here again. */
+    private static final class DestinationRefused extends MigrationFailure {
+        DestinationRefused(String message) {
+            super(message);
+        }
     }
 
     private static final class Cancelled extends RuntimeException {
