@@ -7,7 +7,7 @@ import io.ferry.guest.GuestSpec;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
-import io.ferry.migration.LoopbackMigration;
+import io.ferry.migration.loopback.LoopbackMigration;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

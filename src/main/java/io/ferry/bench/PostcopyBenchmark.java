@@ -1,5 +1,6 @@
 package io.ferry.bench;
 
+import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.MigrationProgress;
 
 import io.ferry.channel.MigrationReport;
@@ -7,8 +8,8 @@ import io.ferry.guest.GuestSpec;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
-import io.ferry.migration.LoopbackMigration;
-import io.ferry.migration.source.OutgoingMigration;
+import io.ferry.migration.loopback.LoopbackMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -65,7 +66,7 @@ public final class PostcopyBenchmark implements Callable<Integer> {
                 List.of(), 4096, new WorkloadSpec(dirtyPages, 1.0, 0, 3));
 
         // (a) switch at once: the guest runs on the destination while almost all of its memory is behind it
-        Run fromStart = migrate(spec, datastore, 0, new OutgoingMigration.Postcopy(true, 0, false, push, true),
+        Run fromStart = migrate(spec, datastore, 0, new MigrationSettings.PostcopySettings(true, 0, false, push),
                 OutgoingMigration::startPostcopy);
         MigrationProgress.FaultLatency a = MigrationProgress.FaultLatency.of(fromStart.faults());
         System.out.printf(Locale.ROOT, "(a) post-copy from the start, background push %s: %s in %.2f s, %d page "
@@ -74,7 +75,7 @@ public final class PostcopyBenchmark implements Callable<Integer> {
                 fromStart.report().phase(), fromStart.seconds(), a.faults(), a.p50Ms(), a.p99Ms(), a.maxMs());
 
         // (b) a guest that cannot converge at this bandwidth: pre-copy alone, stopped at the limit, then with the switch
-        Run alone = migrate(spec, datastore, limit, OutgoingMigration.Postcopy.OFF, migration -> {
+        Run alone = migrate(spec, datastore, limit, MigrationSettings.PostcopySettings.OFF, migration -> {
             try {
                 Thread.sleep(precopyLimitSeconds * 1000L);
             } catch (InterruptedException e) {
@@ -82,7 +83,7 @@ public final class PostcopyBenchmark implements Callable<Integer> {
             }
             migration.cancel();
         });
-        Run switched = migrate(spec, datastore, limit, new OutgoingMigration.Postcopy(true, switchAfter, false, push, true),
+        Run switched = migrate(spec, datastore, limit, new MigrationSettings.PostcopySettings(true, switchAfter, false, push),
                 null);
         System.out.printf(Locale.ROOT, "(b) at %d MiB/s: pre-copy alone %s after %d rounds, %d MiB still dirty "
                         + "(stopped at %.1f s)%n    pre-copy switching after %d rounds: %s in %.2f s, downtime %d ms, "
@@ -98,7 +99,7 @@ public final class PostcopyBenchmark implements Callable<Integer> {
     }
 
     /** One loopback migration of a guest full of random bytes; {@code whileRunning} may steer it. */
-    private static Run migrate(GuestSpec spec, Path datastore, long maxBandwidth, OutgoingMigration.Postcopy postcopy,
+    private static Run migrate(GuestSpec spec, Path datastore, long maxBandwidth, MigrationSettings.PostcopySettings postcopy,
                                java.util.function.Consumer<OutgoingMigration> whileRunning) throws Exception {
         try (SyntheticGuest source = randomGuest(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,

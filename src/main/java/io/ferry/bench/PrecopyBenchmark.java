@@ -8,7 +8,7 @@ import io.ferry.guest.RamBlock;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
-import io.ferry.migration.LoopbackMigration;
+import io.ferry.migration.loopback.LoopbackMigration;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;

@@ -8,7 +8,7 @@ import io.ferry.guest.RamBlock;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
-import io.ferry.migration.LoopbackMigration;
+import io.ferry.migration.loopback.LoopbackMigration;
 import io.ferry.migration.transport.CertificateAuthority;
 import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.DataPlaneTls;

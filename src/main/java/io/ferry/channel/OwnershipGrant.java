@@ -10,7 +10,6 @@ import java.util.UUID;
  */
 public record OwnershipGrant(List<Disk> disks, String jobStatus) {
 
-    /** {@code state} is {@code active} or {@code handoff}. */
-    public record Disk(UUID diskId, String ownerHostId, String state, long generation) {
+    public record Disk(UUID diskId, String ownerHostId, OwnershipState state, long generation) {
     }
 }

@@ -10,8 +10,5 @@ import java.util.UUID;
  * that proves it knows {@code secret} (base64, one-time, per job).
  */
 public record StartIncomingCommand(UUID jobId, CreateGuestCommand guest, String secret, boolean verifyChecksums,
-                                   String storage) {
-
-    public static final String SHARED = "shared";
-    public static final String COPY = "copy";
+                                   StorageMode storage) {
 }

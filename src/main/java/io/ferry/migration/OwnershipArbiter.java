@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.channel.HandoffStep;
 import io.ferry.channel.OwnershipGrant;
 import java.time.Duration;
 import java.util.List;
@@ -44,7 +45,7 @@ public interface OwnershipArbiter {
      * Asks for {@code step} on all the job's disks, given the generations they had at job start;
      * retries what cannot have been decided (no connection, a raced write) until {@code within}.
      */
-    Answer step(UUID jobId, String step, Map<String, Long> base, Duration within) throws InterruptedException;
+    Answer step(UUID jobId, HandoffStep step, Map<String, Long> base, Duration within) throws InterruptedException;
 
     /** The job's disk records as they are, or UNREACHABLE after {@code within}. */
     Answer read(UUID jobId, Duration within) throws InterruptedException;

@@ -1,5 +1,6 @@
 package io.ferry.worker;
 
+import io.ferry.channel.HandoffStep;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.ControlChannel;
 import io.ferry.channel.MigrationReport;
@@ -256,7 +257,7 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
      * refuse; no connection, a timeout or a 5xx (a raced write) is retried until {@code within}.
      */
     @Override
-    public Answer step(UUID jobId, String step, Map<String, Long> base, Duration within)
+    public Answer step(UUID jobId, HandoffStep step, Map<String, Long> base, Duration within)
             throws InterruptedException {
         OwnershipStep body = new OwnershipStep(step, config.hostId(), base.entrySet().stream()
                 .map(e -> new DiskGeneration(UUID.fromString(e.getKey()), e.getValue())).toList());

@@ -1,5 +1,6 @@
 package io.ferry.worker;
 
+import io.ferry.channel.ReportedGuestState;
 import io.ferry.channel.CreateGuestCommand;
 import io.ferry.channel.DirtyRateCommand;
 import io.ferry.channel.DirtyRateReport;
@@ -258,7 +259,7 @@ final class GuestHost implements AutoCloseable {
 
     private GuestReport report(UUID id, Hosted hosted) {
         synchronized (hosted) {
-            return new GuestReport(id, hosted.guest.state().apiName(), hosted.guest.memory().totalBytes(),
+            return new GuestReport(id, ReportedGuestState.fromApiName(hosted.guest.state().apiName()), hosted.guest.memory().totalBytes(),
                     hosted.stateSeq, workerInstance);
         }
     }

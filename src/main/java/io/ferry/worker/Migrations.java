@@ -1,5 +1,6 @@
 package io.ferry.worker;
 
+import io.ferry.channel.StorageMode;
 import io.ferry.channel.AbandonCommand;
 import io.ferry.channel.AbandonReport;
 import io.ferry.channel.MigrationKnowledge;
@@ -15,8 +16,8 @@ import io.ferry.migration.OwnershipArbiter;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import io.ferry.migration.MigrationReporter;
-import io.ferry.migration.source.OutgoingMigration;
-import io.ferry.migration.target.IncomingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
+import io.ferry.migration.incoming.IncomingMigration;
 import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.IncomingRegistry;
 import io.netty.channel.EventLoopGroup;
@@ -84,14 +85,11 @@ final class Migrations implements IncomingRegistry {
         this.metrics = metrics;
     }
 
-    private static boolean copy(String storage) {
-        if (StartIncomingCommand.COPY.equals(storage)) {
-            return true;
+    private static boolean copy(StorageMode storage) {
+        if (storage == null) {
+            throw new IllegalArgumentException("the storage mode is missing");
         }
-        if (storage == null || StartIncomingCommand.SHARED.equals(storage)) {
-            return false;
-        }
-        throw new IllegalArgumentException("unknown storage mode '" + storage + "'");
+        return storage == StorageMode.COPY;
     }
 
     void startIncoming(StartIncomingCommand command) {
@@ -128,16 +126,17 @@ final class Migrations implements IncomingRegistry {
             return;
         }
         MigratingGuest guest = guests.migrating(command.guestId());
-        boolean copy = copy(command.storage());
+        if (command.settings() == null) {
+            throw new IllegalArgumentException("the migration settings are missing");
+        }
+        boolean copy = command.settings().copyImages();
         Map<String, Long> base = new LinkedHashMap<>();
         if (command.disks() != null) {
             command.disks().forEach(d -> base.put(d.diskId().toString(), d.generation()));
         }
         OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, hostId,
-                command.destinationAddress(), Base64.getDecoder().decode(command.secret()), command.maxBandwidth(),
-                command.downtimeLimitMs(), command.verifyChecksums(), copy, base, handoffTimeout,
-                new OutgoingMigration.Postcopy(command.postcopy(), command.postcopyAfterIterations(),
-                        command.postcopyWhenNotConverging(), command.maxPostcopyBandwidth(), true)), guest, io,
+                command.destinationAddress(), Base64.getDecoder().decode(command.secret()), base, handoffTimeout,
+                command.settings(), true), guest, io,
                 reporter, arbiter, faults, (id, handedOver) -> outgoingDone(id, command.guestId(), handedOver, copy));
         migration.countInto(metrics.transfers());
         migration.secureWith(security);

@@ -1,6 +1,7 @@
 package io.ferry.architecture;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
@@ -42,4 +43,19 @@ class ArchitectureTest {
             .that().resideInAPackage("io.ferry.control..")
             .and().resideOutsideOfPackage("io.ferry.control.dispatch..")
             .should().dependOnClassesThat().haveSimpleName("RestClient");
+
+    /** Rooms depend on each other one way: no cycle between Ferry's packages, at any depth. */
+    @ArchTest
+    static final ArchRule noPackageCycles = slices().matching("io.ferry.(**)").should().beFreeOfCycles();
+
+    /**
+     * The engine's test wiring (a loopback pair of sides and an in-memory ownership record) is for
+     * tests and the benchmarks; a worker's production path never reaches it.
+     */
+    @ArchTest
+    static final ArchRule loopbackWiringStaysOutOfProductionPaths = noClasses()
+            .that().resideInAnyPackage("io.ferry.worker..", "io.ferry.control..", "io.ferry.migration.outgoing..",
+                    "io.ferry.migration.incoming..", "io.ferry.migration.transport..")
+            .should().dependOnClassesThat().haveSimpleName("LoopbackMigration")
+            .orShould().dependOnClassesThat().haveSimpleName("LocalOwnership");
 }

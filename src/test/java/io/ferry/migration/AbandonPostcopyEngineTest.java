@@ -1,5 +1,8 @@
 package io.ferry.migration;
 
+import io.ferry.migration.loopback.LocalOwnership;
+import io.ferry.migration.loopback.LoopbackMigration;
+import io.ferry.channel.MigrationSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -15,8 +18,8 @@ import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.Workload;
 import io.ferry.guest.WorkloadSpec;
-import io.ferry.migration.source.OutgoingMigration;
-import io.ferry.migration.target.IncomingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
+import io.ferry.migration.incoming.IncomingMigration;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
@@ -81,7 +84,7 @@ class AbandonPostcopyEngineTest {
             Workload.Hold faultsHeld = destination.holdWorkload();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             MigrationReport last = loopback.run(source, destination, 32 * MIB, 1, false, false,
-                    new OutgoingMigration.Postcopy(true, 1, false, MIB, true), migration -> {
+                    new MigrationSettings.PostcopySettings(true, 1, false, MIB), migration -> {
                         try {
                             await().atMost(Duration.ofSeconds(30)).until(() ->
                                     reported(loopback, MigrationPhase.POSTCOPY_ACTIVE, null)
@@ -150,7 +153,7 @@ class AbandonPostcopyEngineTest {
 
                         assertThat(report.side()).isEqualTo(AbandonReport.SOURCE);
                         assertThat(report.lostPages()).isZero();
-                        assertThat(report.guest().state()).isEqualTo("running");
+                        assertThat(report.guest().state()).isEqualTo(io.ferry.channel.ReportedGuestState.RUNNING);
                         assertThat(src.state()).isEqualTo(GuestState.RUNNING);
                         assertThat(src.disk(diskId).activeGeneration()).isEqualTo(4);
                         // the workload runs again: memory, and disk writes the image's fence lets through
@@ -207,7 +210,7 @@ class AbandonPostcopyEngineTest {
 
                     assertThat(report.side()).isEqualTo(AbandonReport.DESTINATION);
                     assertThat(report.lostPages()).isEqualTo(missing);
-                    assertThat(report.guest().state()).isEqualTo("running");
+                    assertThat(report.guest().state()).isEqualTo(io.ferry.channel.ReportedGuestState.RUNNING);
                     assertThat(dst.disk(diskId).activeGeneration()).isEqualTo(4);
                     assertBytes(src, dst, arrived, missing);
                 }
@@ -233,7 +236,7 @@ class AbandonPostcopyEngineTest {
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
             MigrationReport report = loopback.run(source, destination, 4 * MIB, 1, false, false,
-                    new OutgoingMigration.Postcopy(true, 0), migration -> {
+                    MigrationSettings.PostcopySettings.after(0), migration -> {
                         await().atMost(Duration.ofSeconds(30)).until(() -> migration.progress().ram().transferred() > 2 * MIB);
                         assertThatThrownBy(() -> migration.abandonPostcopy("operator", Map.of(diskId, 2L)))
                                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("not a paused post-copy");

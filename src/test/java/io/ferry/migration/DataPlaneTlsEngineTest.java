@@ -1,5 +1,7 @@
 package io.ferry.migration;
 
+import io.ferry.migration.loopback.LoopbackMigration;
+import io.ferry.channel.MigrationSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -12,7 +14,7 @@ import io.ferry.guest.GuestState;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
-import io.ferry.migration.source.OutgoingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
 import io.ferry.migration.transport.CertificateAuthority;
 import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.DataPlaneTls;
@@ -174,7 +176,7 @@ class DataPlaneTlsEngineTest {
                      tls("worker-b", DataPlaneTls.Provider.AUTO))) {
             await().atMost(Duration.ofSeconds(30)).until(() -> source.memoryWrites() > 1000);
             MigrationReport report = loopback.run(source, destination, 8 * MIB, 50, false, false,
-                    new OutgoingMigration.Postcopy(true, 2), null);
+                    MigrationSettings.PostcopySettings.after(2), null);
 
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             assertThat(loopback.reports()).extracting(MigrationReport::phase).contains(MigrationPhase.POSTCOPY_ACTIVE);

@@ -1,7 +1,10 @@
 package io.ferry.migration;
 
+import io.ferry.migration.loopback.LocalOwnership;
+import io.ferry.migration.loopback.LoopbackMigration;
+import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.MigrationPhase;
-import io.ferry.migration.source.OutgoingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -67,7 +70,7 @@ class DiskMigrationEngineTest {
         assertThat(destination.diskWriteErrors()).isZero();
         assertThat(loopback.ownership().records()).allSatisfy(d -> {
             assertThat(d.ownerHostId()).isEqualTo(LocalOwnership.DESTINATION);
-            assertThat(d.state()).isEqualTo("active");
+            assertThat(d.state()).isEqualTo(io.ferry.channel.OwnershipState.ACTIVE);
             assertThat(d.generation()).isEqualTo(3);
         });
         assertThat(destination.disks()).allSatisfy(d -> assertThat(d.activeGeneration()).isEqualTo(3));
@@ -167,7 +170,7 @@ class DiskMigrationEngineTest {
             // the hand-off was never recorded: the source re-activates at generation 2 and runs on
             assertThat(loopback.ownership().records()).extracting(OwnershipGrant.Disk::ownerHostId,
                     OwnershipGrant.Disk::state, OwnershipGrant.Disk::generation)
-                    .containsOnly(org.assertj.core.groups.Tuple.tuple(LocalOwnership.SOURCE, "active", 2L));
+                    .containsOnly(org.assertj.core.groups.Tuple.tuple(LocalOwnership.SOURCE, io.ferry.channel.OwnershipState.ACTIVE, 2L));
             assertThat(source.state()).isEqualTo(GuestState.RUNNING);
             long acknowledged = source.diskWritesAcknowledged();
             await().atMost(Duration.ofSeconds(10)).until(() -> source.diskWritesAcknowledged() > acknowledged + 100);
@@ -193,8 +196,8 @@ class DiskMigrationEngineTest {
                      SyntheticGuest.IncomingImages.COPY);
              LoopbackMigration loopback = new LoopbackMigration()) {
             MigrationReport report = loopback.run(source, destination, 0, 300, false, true,
-                    new OutgoingMigration.Postcopy(true, 0), migration -> {
-                        loopback.ownership().unanswered(io.ferry.channel.OwnershipStep.ACTIVATE_POSTCOPY, 2500);
+                    MigrationSettings.PostcopySettings.after(0), migration -> {
+                        loopback.ownership().unanswered(io.ferry.channel.HandoffStep.ACTIVATE_POSTCOPY, 2500);
                         assertThat(migration.startPostcopy()).isTrue();
                     });
 

@@ -1,5 +1,7 @@
 package io.ferry.migration;
 
+import io.ferry.migration.loopback.LoopbackMigration;
+import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.MigrationPhase;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -12,7 +14,7 @@ import io.ferry.guest.GuestState;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
-import io.ferry.migration.source.OutgoingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -144,7 +146,7 @@ class ForceCompleteEngineTest {
              LoopbackMigration loopback = new LoopbackMigration()) {
             AtomicBoolean forced = new AtomicBoolean(true);
             MigrationReport report = loopback.run(source, destination, BANDWIDTH, DOWNTIME_LIMIT_MS, false, true,
-                    new OutgoingMigration.Postcopy(true, 0), migration -> {
+                    MigrationSettings.PostcopySettings.after(0), migration -> {
                         await().atMost(PATIENCE).until(() -> migration.progress().ram().iterations() >= 1);
                         assertThat(migration.startPostcopy()).isTrue();
                         forced.set(migration.forceComplete());

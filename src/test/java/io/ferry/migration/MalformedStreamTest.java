@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.migration.loopback.LoopbackMigration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ferry.guest.GuestChecksums;

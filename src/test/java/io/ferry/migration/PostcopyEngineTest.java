@@ -1,5 +1,7 @@
 package io.ferry.migration;
 
+import io.ferry.migration.loopback.LoopbackMigration;
+import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.MigrationPhase;
 import static org.awaitility.Awaitility.await;
 
@@ -14,7 +16,7 @@ import io.ferry.guest.RamBlock;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
-import io.ferry.migration.source.OutgoingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
@@ -107,16 +109,16 @@ class PostcopyEngineTest {
     /** The automatic switches: after a round count, or on the estimate that pre-copy will not converge. */
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> automaticSwitches() {
         return java.util.stream.Stream.of(
-                org.junit.jupiter.params.provider.Arguments.of("after 2 rounds", new OutgoingMigration.Postcopy(true, 2), 2),
+                org.junit.jupiter.params.provider.Arguments.of("after 2 rounds", MigrationSettings.PostcopySettings.after(2), 2),
                 // a round that left no less than the one before: at the earliest after round 2
                 org.junit.jupiter.params.provider.Arguments.of("when not converging",
-                        new OutgoingMigration.Postcopy(true, 0, true, 0, true), -1));
+                        new MigrationSettings.PostcopySettings(true, 0, true, 0), -1));
     }
 
     @org.junit.jupiter.params.ParameterizedTest(name = "switch {0}")
     @org.junit.jupiter.params.provider.MethodSource("automaticSwitches")
     void aGuestThatCannotConvergeCompletesThroughPostcopyWithExactlyTheMemoryItsWritesImply(
-            String name, OutgoingMigration.Postcopy switchRule, int rounds) throws Exception {
+            String name, MigrationSettings.PostcopySettings switchRule, int rounds) throws Exception {
         // 20000 pages/s (~80 MB/s) against 8 MiB/s: pre-copy alone never converges
         GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, SEED));
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
@@ -161,7 +163,7 @@ class PostcopyEngineTest {
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
             MigrationReport report = loopback.run(source, destination, 4 * MIB, 50, false, false,
-                    new OutgoingMigration.Postcopy(true, 0), migration -> {
+                    MigrationSettings.PostcopySettings.after(0), migration -> {
                         org.awaitility.Awaitility.await().until(() -> migration.progress().ram().transferred() > 4 * MIB);
                         assertThat(migration.startPostcopy()).isTrue();
                     });
@@ -209,8 +211,9 @@ class PostcopyEngineTest {
              LoopbackMigration loopback = new LoopbackMigration();
              LinkCutter link = new LinkCutter(loopback.dataAddress())) {
             loopback.routeThrough(link.address());
+            loopback.autoRecover(autoRecover);
             MigrationReport report = loopback.run(source, destination, 32 * MIB, 1, false, false,
-                    new OutgoingMigration.Postcopy(true, 1, false, MIB, autoRecover), migration -> {
+                    new MigrationSettings.PostcopySettings(true, 1, false, MIB), migration -> {
                         assertThat(migration.recover()).as("not paused yet").isFalse();
                         // the destination runs the guest: LISTEN and RUN arrived (a link lost before LISTEN
                         // arrives, with no disks to prove the guest never ran there, stays paused for good)

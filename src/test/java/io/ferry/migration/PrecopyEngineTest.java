@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.migration.loopback.LoopbackMigration;
 import io.ferry.channel.MigrationPhase;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

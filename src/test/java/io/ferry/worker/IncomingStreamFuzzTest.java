@@ -1,5 +1,7 @@
 package io.ferry.worker;
 
+import io.ferry.channel.MigrationSettings;
+import io.ferry.channel.StorageMode;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -14,7 +16,7 @@ import io.ferry.channel.RamBlockLayout;
 import io.ferry.channel.StartIncomingCommand;
 import io.ferry.channel.StartOutgoingCommand;
 import io.ferry.channel.WorkloadSettings;
-import io.ferry.migration.target.IncomingMigration;
+import io.ferry.migration.incoming.IncomingMigration;
 import io.ferry.wire.Handshake;
 import io.ferry.wire.ReturnPathDecoder;
 import io.ferry.wire.ReturnPathMessage;
@@ -115,7 +117,7 @@ class IncomingStreamFuzzTest {
     private Discards discards;
 
     /** A stream to mutate, and the guest layout the destination must expect for it. */
-    private record Seed(String name, CreateGuestCommand guest, String storage, byte[] stream, JsonNode expected) {
+    private record Seed(String name, CreateGuestCommand guest, StorageMode storage, byte[] stream, JsonNode expected) {
     }
 
     /** A mutated stream; {@code truncated}: the source hangs up right after it (no return path is read). */
@@ -422,12 +424,13 @@ class IncomingStreamFuzzTest {
         UUID jobId = UUID.randomUUID();
         String secret = Base64.getEncoder().encodeToString(randomBytes(32));
         assertThat(command(destination, "POST", "/v1/migrations/incoming",
-                new StartIncomingCommand(jobId, guest, secret, true, StartIncomingCommand.COPY)).statusCode())
+                new StartIncomingCommand(jobId, guest, secret, true, StorageMode.COPY)).statusCode())
                 .isEqualTo(201);
         try (RecordingProxy proxy = RecordingProxy.to(port(destination.dataAddress()))) {
             assertThat(command(source, "POST", "/v1/migrations/outgoing", new StartOutgoingCommand(jobId, guestId,
-                    "127.0.0.1:" + proxy.port(), secret, 1L << 30, 300, true, StartIncomingCommand.COPY,
-                    List.of(new DiskGeneration(diskId, 1)), false, 0, false, 0)).statusCode()).isEqualTo(202);
+                    "127.0.0.1:" + proxy.port(), secret, List.of(new DiskGeneration(diskId, 1)),
+                    new MigrationSettings(1L << 30, 300, true, StorageMode.COPY,
+                            MigrationSettings.PostcopySettings.OFF))).statusCode()).isEqualTo(202);
             await().atMost(Duration.ofSeconds(30)).until(() -> json.readTree(command(source, "GET",
                     "/v1/migrations/" + jobId, null).body()).get("state").asString(), s -> s.equals("handed-over")
                     || s.equals("ended"));
@@ -437,7 +440,7 @@ class IncomingStreamFuzzTest {
             assertThat(command(destination, "DELETE", "/v1/guests/" + guestId + "?deleteImages=true", null)
                     .statusCode()).isEqualTo(204);
             byte[] sent = proxy.sent();
-            return new Seed("ferry", guest, StartIncomingCommand.COPY,
+            return new Seed("ferry", guest, StorageMode.COPY,
                     java.util.Arrays.copyOfRange(sent, Handshake.PROOF_LENGTH, sent.length), expected);
         }
     }
@@ -477,7 +480,7 @@ class IncomingStreamFuzzTest {
                 .put(renamed, entry + m0.length, renamed.length - entry - m0.length);
         CreateGuestCommand guest = new CreateGuestCommand(UUID.randomUUID(), List.of(new RamBlockLayout("m0", 2 * MIB),
                 new RamBlockLayout("pad", 14 * MIB)), List.of(), 4096, new WorkloadSettings(0, 0.5, 0, 1));
-        return new Seed("qemu none-2M", guest, StartIncomingCommand.SHARED, patched.array(), null);
+        return new Seed("qemu none-2M", guest, StorageMode.SHARED, patched.array(), null);
     }
 
     private static int indexOf(byte[] haystack, byte[] needle) {

@@ -11,7 +11,7 @@ import io.ferry.guest.RamBlock;
 import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
-import io.ferry.migration.LoopbackMigration;
+import io.ferry.migration.loopback.LoopbackMigration;
 import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

@@ -13,7 +13,7 @@ import io.ferry.control.job.MigrationCommands;
 import io.ferry.control.job.JobPriority;
 import io.ferry.control.job.RequestedParameters;
 import io.ferry.control.job.NewMigration;
-import io.ferry.control.job.StorageMode;
+import io.ferry.channel.StorageMode;
 import io.ferry.control.job.AbandonSide;
 import io.ferry.control.job.PostcopyAbandon;
 import io.ferry.control.api.MigrationRequests.AbandonMigration;

@@ -3,7 +3,7 @@ package io.ferry.control.api;
 import io.ferry.control.job.DowntimeRamp;
 import io.ferry.control.job.EscalationStep;
 import io.ferry.control.job.JobPriority;
-import io.ferry.control.job.StorageMode;
+import io.ferry.channel.StorageMode;
 import io.ferry.control.policy.MigrationPolicy;
 import io.ferry.control.policy.PolicyService;
 import io.ferry.control.policy.PolicySettings;

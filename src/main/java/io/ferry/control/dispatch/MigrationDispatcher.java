@@ -253,14 +253,11 @@ class MigrationDispatcher {
             // the first compare-and-set of the hand-off: the disks are the source's, at these generations
             Map<UUID, Long> base = ownership.expectActive(
                     guests.disksOf(guest.id()).stream().map(Disk::id).toList(), source.id());
-            String storage = p.storage().apiName();
             workers.startIncoming(destination, new StartIncomingCommand(job.id(), layout(guest, base), secret,
-                    p.verifyChecksums(), storage));
+                    p.verifyChecksums(), p.storage()));
             workers.startOutgoing(source, new StartOutgoingCommand(job.id(), guest.id(), destination.dataAddress(),
-                    secret, p.maxBandwidth(), p.downtimeLimitMs(), p.verifyChecksums(), storage,
-                    base.entrySet().stream().map(e -> new DiskGeneration(e.getKey(), e.getValue())).toList(),
-                    p.postcopy(), p.postcopyAfterIterations(), p.postcopyWhenNotConverging(),
-                    p.maxPostcopyBandwidth()));
+                    secret, base.entrySet().stream().map(e -> new DiskGeneration(e.getKey(), e.getValue())).toList(),
+                    p.settings()));
             log.info("job {} started: {} -> {} ({})", job.id(), source.id(), destination.id(),
                     destination.dataAddress());
         } catch (RuntimeException e) {

@@ -81,7 +81,7 @@ public class Guest {
         this.id = id;
         this.name = name;
         this.hostId = hostId;
-        this.state = created.state();
+        this.state = created.state().apiName();
         this.stateSeq = created.stateSeq();
         this.workerInstance = created.workerInstance();
         this.ramBlocks = new ArrayList<>(ramBlocks);
@@ -102,13 +102,14 @@ public class Guest {
         if (report.stateSeq() <= stateSeq || !report.workerInstance().equals(workerInstance)) {
             return false;
         }
-        if (report.state().equals(GuestState.INCOMING.apiName())
-                || report.state().equals(GuestState.MIGRATING_OUT.apiName()) && activeJobId == null) {
+        String reported = report.state().apiName();
+        if (reported.equals(GuestState.INCOMING.apiName())
+                || reported.equals(GuestState.MIGRATING_OUT.apiName()) && activeJobId == null) {
             return false;
         }
         stateSeq = report.stateSeq();
-        boolean changed = !state.equals(report.state());
-        state = report.state();
+        boolean changed = !state.equals(reported);
+        state = reported;
         return changed;
     }
 

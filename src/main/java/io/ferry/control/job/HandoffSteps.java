@@ -1,6 +1,7 @@
 package io.ferry.control.job;
 
 import io.ferry.channel.OwnershipGrant;
+import io.ferry.channel.HandoffStep;
 import io.ferry.channel.OwnershipStep;
 import io.ferry.control.guest.GuestService;
 import io.ferry.control.ownership.DiskOwnership;
@@ -47,22 +48,21 @@ public class HandoffSteps {
         if (!guestDisks.equals(base.keySet())) {
             throw new IllegalArgumentException("a hand-off step must name exactly the disks of guest " + job.guestId());
         }
-        boolean activation = OwnershipStep.activates(step.step());
+        boolean activation = step.step().activates();
         String expectedHost = activation ? job.destinationHostId() : job.sourceHostId();
         if (!expectedHost.equals(step.hostId())) {
-            throw new IllegalArgumentException("step " + step.step() + " of job " + jobId + " belongs to host "
+            throw new IllegalArgumentException("step " + step.step().wireName() + " of job " + jobId + " belongs to host "
                     + expectedHost + ", not " + step.hostId());
         }
         List<DiskOwnership> result = tx.execute(status -> switch (step.step()) {
-            case OwnershipStep.HANDOFF -> ownership.handOff(jobId, step.hostId(), base, actor);
-            case OwnershipStep.ACTIVATE, OwnershipStep.ACTIVATE_POSTCOPY -> {
+            case HANDOFF -> ownership.handOff(jobId, step.hostId(), base, actor);
+            case ACTIVATE, ACTIVATE_POSTCOPY -> {
                 List<DiskOwnership> activated = ownership.activate(jobId, step.hostId(), base, actor);
                 store.handOver(job);
                 yield activated;
             }
-            case OwnershipStep.REACTIVATE -> ownership.reactivate(jobId, step.hostId(), base,
+            case REACTIVATE -> ownership.reactivate(jobId, step.hostId(), base,
                     "the hand-off did not complete", actor);
-            default -> throw new IllegalArgumentException("unknown hand-off step '" + step.step() + "'");
         });
         if (activation) {
             // The commit point of the migration: the destination is the only writer now, whatever
@@ -73,7 +73,7 @@ public class HandoffSteps {
             long generation = result.isEmpty() ? 0 : result.get(0).generation();
             String why = "destination " + step.hostId() + " activated the disks at generation " + generation
                     + " and runs the guest";
-            if (step.step().equals(OwnershipStep.ACTIVATE)) {
+            if (step.step() == HandoffStep.ACTIVATE) {
                 store.inJob(jobId, j -> {
                     if (!j.status().isTerminal()) {
                         j.touch(store.clock().instant());
@@ -101,7 +101,7 @@ public class HandoffSteps {
 
     private static OwnershipGrant grant(List<DiskOwnership> disks, MigrationJob job) {
         return new OwnershipGrant(disks.stream().map(d -> new OwnershipGrant.Disk(d.diskId(), d.ownerHostId(),
-                d.state().apiName(), d.generation())).toList(), job.status().apiName());
+                d.state(), d.generation())).toList(), job.status().apiName());
     }
 
 }

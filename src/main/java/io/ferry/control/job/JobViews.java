@@ -5,7 +5,7 @@ import io.ferry.control.guest.GuestService;
 import io.ferry.control.lease.JobLeases;
 import io.ferry.control.ownership.DiskOwnership;
 import io.ferry.control.ownership.OwnershipService;
-import io.ferry.control.ownership.OwnershipState;
+import io.ferry.channel.OwnershipState;
 import java.util.List;
 import java.util.UUID;
 import org.springframework.stereotype.Service;

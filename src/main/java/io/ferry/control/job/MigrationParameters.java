@@ -1,5 +1,7 @@
 package io.ferry.control.job;
 
+import io.ferry.channel.MigrationSettings;
+import io.ferry.channel.StorageMode;
 import jakarta.persistence.Column;
 import jakarta.persistence.Embeddable;
 import jakarta.persistence.EnumType;
@@ -121,6 +123,13 @@ public class MigrationParameters {
 
     public int channels() {
         return channels;
+    }
+
+    /** What the source's engine runs with (the control channel's form of these parameters). */
+    public MigrationSettings settings() {
+        return new MigrationSettings(maxBandwidth, downtimeLimitMs, verifyChecksums, storage,
+                new MigrationSettings.PostcopySettings(postcopy, postcopyAfterIterations, postcopyWhenNotConverging,
+                        maxPostcopyBandwidth));
     }
 
     public boolean verifyChecksums() {

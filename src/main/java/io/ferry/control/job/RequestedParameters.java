@@ -1,5 +1,6 @@
 package io.ferry.control.job;
 
+import io.ferry.channel.StorageMode;
 /**
  * What a caller asked for, field by field; null means "not asked": the matching policy's value
  * applies, else the default (QEMU's where QEMU has one). Request parameters override policies.

@@ -1,6 +1,6 @@
 package io.ferry.control.metrics;
 
-import io.ferry.channel.OwnershipStep;
+import io.ferry.channel.HandoffStep;
 import io.ferry.control.ownership.OwnershipConflictException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -24,8 +24,7 @@ public class HandoffMetrics {
             Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
             Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
             Duration.ofSeconds(10)};
-    private static final List<String> STEPS = List.of(OwnershipStep.HANDOFF, OwnershipStep.ACTIVATE,
-            OwnershipStep.ACTIVATE_POSTCOPY, OwnershipStep.REACTIVATE);
+    private static final List<HandoffStep> STEPS = List.of(HandoffStep.values());
 
     private final MeterRegistry meters;
 
@@ -35,7 +34,7 @@ public class HandoffMetrics {
     }
 
     /** Runs {@code step} and records how long it took and how it ended; its result or exception passes through. */
-    public <T> T time(String step, Supplier<T> action) {
+    public <T> T time(HandoffStep step, Supplier<T> action) {
         long start = System.nanoTime();
         String outcome = "error";
         try {
@@ -49,14 +48,14 @@ public class HandoffMetrics {
             outcome = "raced";
             throw raced;
         } finally {
-            timer(STEPS.contains(step) ? step : "unknown", outcome).record(Duration.ofNanos(System.nanoTime() - start));
+            timer(step, outcome).record(Duration.ofNanos(System.nanoTime() - start));
         }
     }
 
-    private Timer timer(String step, String outcome) {
+    private Timer timer(HandoffStep step, String outcome) {
         return Timer.builder("ferry.handoff.step")
                 .description("time the control plane took to answer a disk hand-off step, by step and outcome")
-                .tags("step", step, "outcome", outcome)
+                .tags("step", step.wireName(), "outcome", outcome)
                 .serviceLevelObjectives(BUCKETS)
                 .register(meters);
     }

@@ -1,5 +1,6 @@
 package io.ferry.control.ownership;
 
+import io.ferry.channel.OwnershipState;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;

@@ -1,5 +1,6 @@
 package io.ferry.control.ownership;
 
+import io.ferry.channel.OwnershipState;
 import io.ferry.control.events.EventRecorder;
 import io.ferry.control.events.Payloads;
 import java.time.Clock;

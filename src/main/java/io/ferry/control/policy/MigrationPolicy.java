@@ -3,7 +3,7 @@ package io.ferry.control.policy;
 import io.ferry.control.job.DowntimeRamp;
 import io.ferry.control.job.EscalationStep;
 import io.ferry.control.job.JobPriority;
-import io.ferry.control.job.StorageMode;
+import io.ferry.channel.StorageMode;
 import io.ferry.control.system.LabelsConverter;
 import jakarta.persistence.Column;
 import jakarta.persistence.Convert;

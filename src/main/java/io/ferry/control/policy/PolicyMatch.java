@@ -6,7 +6,7 @@ import io.ferry.control.job.JobPolicy;
 import io.ferry.control.job.JobPriority;
 import io.ferry.control.job.MigrationParameters;
 import io.ferry.control.job.RequestedParameters;
-import io.ferry.control.job.StorageMode;
+import io.ferry.channel.StorageMode;
 import io.ferry.control.system.Labels;
 import java.util.Comparator;
 import java.util.List;

@@ -14,7 +14,7 @@ import io.ferry.control.job.EngineFeatures;
 import io.ferry.control.job.JobPlanner;
 import io.ferry.control.job.JobPlanner.Refusal;
 import io.ferry.control.job.NewMigration;
-import io.ferry.control.job.StorageMode;
+import io.ferry.channel.StorageMode;
 import io.ferry.control.system.Labels;
 import java.util.ArrayList;
 import java.util.List;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.ferry.control.job.EngineFeatures;
 import io.ferry.control.job.MigrationParameters;
-import io.ferry.control.job.StorageMode;
+import io.ferry.channel.StorageMode;
 import io.ferry.control.job.UnsupportedFeatureException;
 import java.util.List;
 import org.junit.jupiter.api.Test;

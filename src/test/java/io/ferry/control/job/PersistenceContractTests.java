@@ -1,5 +1,7 @@
 package io.ferry.control.job;
 
+import io.ferry.channel.HandoffStep;
+import io.ferry.channel.StorageMode;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.DiskGeneration;
 
@@ -29,7 +31,7 @@ import io.ferry.control.idempotency.IdempotencyKey;
 import io.ferry.control.ownership.DiskOwnership;
 import io.ferry.control.ownership.OwnershipConflictException;
 import io.ferry.control.ownership.OwnershipService;
-import io.ferry.control.ownership.OwnershipState;
+import io.ferry.channel.OwnershipState;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -73,7 +75,7 @@ abstract class PersistenceContractTests {
             return new WorkerGateway() {
                 @Override
                 public GuestReport createGuest(Host host, CreateGuestCommand c) {
-                    return new GuestReport(c.guestId(), "running",
+                    return new GuestReport(c.guestId(), io.ferry.channel.ReportedGuestState.RUNNING,
                             c.ramBlocks().stream().mapToLong(b -> b.sizeBytes()).sum(), 1, "instance-" + host.id());
                 }
 
@@ -83,12 +85,12 @@ abstract class PersistenceContractTests {
 
                 @Override
                 public GuestReport pauseGuest(Host host, UUID guestId) {
-                    return new GuestReport(guestId, "paused", 0, 2, "instance-" + host.id());
+                    return new GuestReport(guestId, io.ferry.channel.ReportedGuestState.PAUSED, 0, 2, "instance-" + host.id());
                 }
 
                 @Override
                 public GuestReport resumeGuest(Host host, UUID guestId) {
-                    return new GuestReport(guestId, "running", 0, 3, "instance-" + host.id());
+                    return new GuestReport(guestId, io.ferry.channel.ReportedGuestState.RUNNING, 0, 3, "instance-" + host.id());
                 }
 
                 @Override
@@ -554,9 +556,9 @@ abstract class PersistenceContractTests {
         assertThat(admission.admit()).extracting(MigrationJob::id).contains(job.id());
         reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.ACTIVE, "pre-copy", null, null),
                 "worker");
-        handoff.ownershipStep(job.id(), new OwnershipStep(OwnershipStep.HANDOFF, "host-a",
+        handoff.ownershipStep(job.id(), new OwnershipStep(HandoffStep.HANDOFF, "host-a",
                 List.of(new DiskGeneration(disk, 1L))), "worker");
-        handoff.ownershipStep(job.id(), new OwnershipStep(OwnershipStep.ACTIVATE_POSTCOPY, "host-b",
+        handoff.ownershipStep(job.id(), new OwnershipStep(HandoffStep.ACTIVATE_POSTCOPY, "host-b",
                 List.of(new DiskGeneration(disk, 1L))), "worker");
         assertThat(views.get(job.id()).status()).isEqualTo(JobStatus.POSTCOPY_ACTIVE);
         assertThat(guests.get(guest.id()).hostId()).isEqualTo("host-b");

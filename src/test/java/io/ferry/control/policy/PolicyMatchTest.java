@@ -6,7 +6,7 @@ import io.ferry.control.job.DowntimeRamp;
 import io.ferry.control.job.EscalationStep;
 import io.ferry.control.job.JobPriority;
 import io.ferry.control.job.RequestedParameters;
-import io.ferry.control.job.StorageMode;
+import io.ferry.channel.StorageMode;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

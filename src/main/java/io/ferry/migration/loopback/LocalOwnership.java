@@ -1,5 +1,8 @@
-package io.ferry.migration;
+package io.ferry.migration.loopback;
 
+import io.ferry.migration.OwnershipArbiter;
+import io.ferry.channel.OwnershipState;
+import io.ferry.channel.HandoffStep;
 import io.ferry.channel.OwnershipGrant;
 import io.ferry.channel.OwnershipStep;
 import java.time.Duration;
@@ -25,18 +28,18 @@ public final class LocalOwnership implements OwnershipArbiter {
 
     /** Every disk ACTIVE on the source at generation 1, as a new guest's are. */
     public LocalOwnership(List<String> diskIds) {
-        diskIds.forEach(id -> disks.put(id, new OwnershipGrant.Disk(UUID.fromString(id), SOURCE, "active", 1)));
+        diskIds.forEach(id -> disks.put(id, new OwnershipGrant.Disk(UUID.fromString(id), SOURCE, OwnershipState.ACTIVE, 1)));
     }
 
     public void unreachable(boolean unreachable) {
         this.unreachable = unreachable;
     }
 
-    private volatile String unansweredStep;
+    private volatile HandoffStep unansweredStep;
     private volatile long unansweredUntilNanos;
 
     /** Plays a control plane that gives no answer to {@code step} for the next {@code millis}. */
-    public void unanswered(String step, long millis) {
+    public void unanswered(HandoffStep step, long millis) {
         unansweredUntilNanos = System.nanoTime() + millis * 1_000_000;
         unansweredStep = step;
     }
@@ -53,7 +56,7 @@ public final class LocalOwnership implements OwnershipArbiter {
     }
 
     @Override
-    public Answer step(UUID jobId, String step, Map<String, Long> base, Duration within) throws InterruptedException {
+    public Answer step(UUID jobId, HandoffStep step, Map<String, Long> base, Duration within) throws InterruptedException {
         if (unreachable || (step.equals(unansweredStep) && System.nanoTime() < unansweredUntilNanos)) {
             Thread.sleep(Math.min(within.toMillis(), 500));   // a short "timeout" keeps tests quick
             return new Answer(Verdict.UNREACHABLE, List.of(), "control plane unreachable (loopback)");
@@ -61,21 +64,20 @@ public final class LocalOwnership implements OwnershipArbiter {
         return apply(step, base);
     }
 
-    private synchronized Answer apply(String step, Map<String, Long> base) {
+    private synchronized Answer apply(HandoffStep step, Map<String, Long> base) {
         List<OwnershipGrant.Disk> next = new ArrayList<>();
         for (Map.Entry<String, Long> entry : base.entrySet()) {
             OwnershipGrant.Disk d = disks.get(entry.getKey());
             long g = entry.getValue();
             OwnershipGrant.Disk moved = switch (step) {
-                case OwnershipStep.HANDOFF -> is(d, "active", SOURCE, g) ? with(d, SOURCE, "handoff") : null;
-                case OwnershipStep.ACTIVATE, OwnershipStep.ACTIVATE_POSTCOPY -> d != null && d.state().equals("handoff") && d.generation() == g + 1
-                        ? with(d, DESTINATION, "active") : null;
-                case OwnershipStep.REACTIVATE -> is(d, "handoff", SOURCE, g + 1) || is(d, "active", SOURCE, g)
-                        ? with(d, SOURCE, "active") : null;
-                default -> null;
+                case HANDOFF -> is(d, OwnershipState.ACTIVE, SOURCE, g) ? with(d, SOURCE, OwnershipState.HANDOFF) : null;
+                case ACTIVATE, ACTIVATE_POSTCOPY -> d != null && d.state() == OwnershipState.HANDOFF && d.generation() == g + 1
+                        ? with(d, DESTINATION, OwnershipState.ACTIVE) : null;
+                case REACTIVATE -> is(d, OwnershipState.HANDOFF, SOURCE, g + 1) || is(d, OwnershipState.ACTIVE, SOURCE, g)
+                        ? with(d, SOURCE, OwnershipState.ACTIVE) : null;
             };
             if (moved == null) {
-                return new Answer(Verdict.REFUSED, List.of(), step + " refused: disk is " + d);
+                return new Answer(Verdict.REFUSED, List.of(), step.wireName() + " refused: disk is " + d);
             }
             next.add(moved);
         }
@@ -88,7 +90,7 @@ public final class LocalOwnership implements OwnershipArbiter {
      * {@code host} at the next generation, whatever its state. Returns the generations granted.
      */
     public synchronized Map<String, Long> keep(String host) {
-        disks.replaceAll((id, d) -> new OwnershipGrant.Disk(d.diskId(), host, "active", d.generation() + 1));
+        disks.replaceAll((id, d) -> new OwnershipGrant.Disk(d.diskId(), host, OwnershipState.ACTIVE, d.generation() + 1));
         return generations();
     }
 
@@ -97,11 +99,11 @@ public final class LocalOwnership implements OwnershipArbiter {
         return new Answer(Verdict.GRANTED, records(), null);
     }
 
-    private static boolean is(OwnershipGrant.Disk d, String state, String owner, long generation) {
-        return d != null && d.state().equals(state) && d.ownerHostId().equals(owner) && d.generation() == generation;
+    private static boolean is(OwnershipGrant.Disk d, OwnershipState state, String owner, long generation) {
+        return d != null && d.state() == state && d.ownerHostId().equals(owner) && d.generation() == generation;
     }
 
-    private static OwnershipGrant.Disk with(OwnershipGrant.Disk d, String owner, String state) {
+    private static OwnershipGrant.Disk with(OwnershipGrant.Disk d, String owner, OwnershipState state) {
         return new OwnershipGrant.Disk(d.diskId(), owner, state, d.generation() + 1);
     }
 }

@@ -1,12 +1,19 @@
-package io.ferry.migration;
+package io.ferry.migration.loopback;
 
+import io.ferry.migration.MigrationReporter;
+import io.ferry.migration.MigratingGuest;
+import io.ferry.migration.TransferMeter;
+import io.ferry.migration.FaultInjector;
+import io.ferry.channel.ReportedGuestState;
+import io.ferry.channel.StorageMode;
+import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.GuestReport;
 import io.ferry.channel.MigrationReport;
 import io.ferry.guest.GuestState;
 import io.ferry.guest.SyntheticGuest;
-import io.ferry.migration.source.OutgoingMigration;
-import io.ferry.migration.target.IncomingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
+import io.ferry.migration.incoming.IncomingMigration;
 import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.DataPlaneServer;
 import io.ferry.migration.transport.IncomingRegistry;
@@ -100,6 +107,11 @@ public final class LoopbackMigration implements AutoCloseable {
     }
 
     /** The source connects to {@code address} (e.g. a proxy in front of {@link #dataAddress()}) instead. */
+    /** Without, a broken post-copy link is retried only on {@code recover()} (default: with back-off by itself). */
+    public void autoRecover(boolean autoRecover) {
+        this.autoRecover = autoRecover;
+    }
+
     public void routeThrough(String address) {
         this.route = address;
     }
@@ -129,13 +141,13 @@ public final class LoopbackMigration implements AutoCloseable {
                                long downtimeLimitMs, boolean verifyChecksums, boolean copyImages,
                                Consumer<OutgoingMigration> whileRunning) throws Exception {
         return run(source, destination, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages,
-                OutgoingMigration.Postcopy.OFF, whileRunning);
+                MigrationSettings.PostcopySettings.OFF, whileRunning);
     }
 
     /** As above, with the post-copy capability. */
     public MigrationReport run(SyntheticGuest source, SyntheticGuest destination, long maxBandwidth,
                                long downtimeLimitMs, boolean verifyChecksums, boolean copyImages,
-                               OutgoingMigration.Postcopy postcopy, Consumer<OutgoingMigration> whileRunning)
+                               MigrationSettings.PostcopySettings postcopy, Consumer<OutgoingMigration> whileRunning)
             throws Exception {
         byte[] secret = newSecret();
         return run(source, destination, secret, secret, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages,
@@ -191,7 +203,7 @@ public final class LoopbackMigration implements AutoCloseable {
     /** A source that does not know the job's secret: the destination must refuse it. */
     public MigrationReport runWithWrongSecret(SyntheticGuest source, SyntheticGuest destination) throws Exception {
         return run(source, destination, newSecret(), newSecret(), 0, 300, false, false,
-                OutgoingMigration.Postcopy.OFF, null);
+                MigrationSettings.PostcopySettings.OFF, null);
     }
 
     private static byte[] newSecret() {
@@ -200,9 +212,11 @@ public final class LoopbackMigration implements AutoCloseable {
         return secret;
     }
 
+    private volatile boolean autoRecover = true;
+
     private MigrationReport run(SyntheticGuest source, SyntheticGuest destination, byte[] destinationSecret,
                                 byte[] sourceSecret, long maxBandwidth, long downtimeLimitMs, boolean verifyChecksums,
-                                boolean copyImages, OutgoingMigration.Postcopy postcopy,
+                                boolean copyImages, MigrationSettings.PostcopySettings postcopy,
                                 Consumer<OutgoingMigration> whileRunning) throws Exception {
         UUID jobId = UUID.randomUUID();
         MigrationReporter reporter = report -> {
@@ -221,9 +235,11 @@ public final class LoopbackMigration implements AutoCloseable {
                 destinationSecret, verifyChecksums, copyImages, base, HANDOFF_TIMEOUT), guest(destination), reporter,
                 disks, FaultInjector.none(), (id, ok) -> { });
         lastIncoming = incoming;
+        MigrationSettings settings = new MigrationSettings(maxBandwidth, downtimeLimitMs, verifyChecksums,
+                copyImages ? StorageMode.COPY : StorageMode.SHARED, postcopy);
         OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, LocalOwnership.SOURCE,
-                route != null ? route : dataAddress(), sourceSecret, maxBandwidth, downtimeLimitMs, verifyChecksums, copyImages, base,
-                HANDOFF_TIMEOUT, postcopy), guest(source), sourceGroup, reporter, disks, FaultInjector.none(),
+                route != null ? route : dataAddress(), sourceSecret, base, HANDOFF_TIMEOUT, settings, autoRecover),
+                guest(source), sourceGroup, reporter, disks, FaultInjector.none(),
                 (id, ok) -> outcome.complete(null));   // no final report: an abandoned post-copy
         migration.countInto(meter);
         migration.secureWith(sourceSecurity);
@@ -259,7 +275,7 @@ public final class LoopbackMigration implements AutoCloseable {
 
             @Override
             public GuestReport report() {
-                return new GuestReport(UUID.fromString(guest.id()), guest.state().apiName(),
+                return new GuestReport(UUID.fromString(guest.id()), ReportedGuestState.fromApiName(guest.state().apiName()),
                         guest.memory().totalBytes(), 0, "loopback");
             }
         };

@@ -1,5 +1,8 @@
-package io.ferry.migration.source;
+package io.ferry.migration.outgoing;
 
+import io.ferry.channel.OwnershipState;
+import io.ferry.channel.MigrationSettings;
+import io.ferry.channel.HandoffStep;
 import io.ferry.channel.AbandonReport;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.MigrationProgress;
@@ -19,6 +22,7 @@ import io.ferry.migration.TransferMeter;
 import io.ferry.channel.OwnershipStep;
 import io.ferry.migration.FaultInjector;
 import io.ferry.migration.OwnershipArbiter;
+import io.ferry.migration.PhaseMachine;
 import java.time.Duration;
 import java.util.Map;
 import io.ferry.migration.transport.DataPlaneSecurity;
@@ -83,26 +87,9 @@ public final class OutgoingMigration implements Runnable {
      * Parameters of one outgoing migration. {@code baseGenerations}: the generation, by disk id,
      * at which the control plane found each disk ACTIVE here when it started the job.
      */
-    public record Spec(UUID jobId, String hostId, String destinationAddress, byte[] secret, long maxBandwidth,
-                       long downtimeLimitMs, boolean verifyChecksums, boolean copyImages,
-                       Map<String, Long> baseGenerations, Duration handoffTimeout, Postcopy postcopy) {
-    }
-
-    /**
-     * The post-copy capability: {@code enabled} lets {@link #startPostcopy()} switch; with
-     * {@code afterIterations} > 0 the switch happens by itself once that many pre-copy rounds did
-     * not converge; with {@code whenNotConverging} once a round (the second or later) left no less
-     * to send than the round before. {@code maxBandwidth} holds back the background push (bytes/s, 0 unlimited;
-     * requested pages never wait for it). With {@code autoRecover} a broken link is retried with
-     * back-off; without, only {@link #recover()} retries it.
-     */
-    public record Postcopy(boolean enabled, int afterIterations, boolean whenNotConverging, long maxBandwidth,
-                           boolean autoRecover) {
-        public static final Postcopy OFF = new Postcopy(false, 0);
-
-        public Postcopy(boolean enabled, int afterIterations) {
-            this(enabled, afterIterations, false, 0, true);
-        }
+    public record Spec(UUID jobId, String hostId, String destinationAddress, byte[] secret,
+                       Map<String, Long> baseGenerations, Duration handoffTimeout, MigrationSettings settings,
+                       boolean autoRecover) {
     }
 
     private final Spec spec;
@@ -118,27 +105,16 @@ public final class OutgoingMigration implements Runnable {
     private final RateLimiter limiter;
     private volatile long downtimeLimitMs;
     private volatile boolean cancelRequested;
-    /** Set once the stream is committed to switchover; from then on cancel is refused. */
-    private volatile boolean switchingOver;
-    /**
-     * The whole stream is out. From here only the destination's explicit refusal (SHUT non-zero)
-     * lets the source resume the guest: on any other failure the destination may be running it.
-     */
-    private boolean eofSent;
-    private boolean refusedByDestination;
-    /** The images here were flushed and fenced: only the control plane can make them writable again. */
-    private boolean inactivated;
+    /** Where this side is; what a failure may do with the guest follows from it (see {@link OutgoingPhase}). */
+    private final PhaseMachine<OutgoingPhase> phases = new PhaseMachine<>("source", OutgoingPhase.SETUP,
+            OutgoingPhase::next);
     /** Force-complete: the guest's workload held still until the migration ends here. */
     private final ForcedCompletion forced = new ForcedCompletion();
     /** Asked for by the operator (or the auto rule); honoured at the next round boundary or page run. */
     private volatile boolean postcopyRequested;
-    /** RUN was sent: the destination may run the guest, and only it has the pages written since. */
-    private boolean postcopyRunSent;
     private final LinkedBlockingQueue<ReturnPathMessage.RequestPages> requests = new LinkedBlockingQueue<>();
     /** Post-copy's background push, held to the job's max-postcopy-bandwidth. */
     private final RateLimiter postcopyLimiter;
-    /** The link broke during post-copy: the guest stays paused here until the destination is back. */
-    private volatile boolean postcopyPaused;
     /** Guarded by this: an operator's (or control plane's) request to retry the link now. */
     private boolean recoverRequested;
 
@@ -221,9 +197,9 @@ public final class OutgoingMigration implements Runnable {
         this.finished = finished;
         this.disks = guest.spec().disks().stream()
                 .map(d -> new DiskChunks(guest.disk(d.diskId()), d.diskId())).toList();
-        this.limiter = new RateLimiter(spec.maxBandwidth());
-        this.postcopyLimiter = new RateLimiter(spec.postcopy().maxBandwidth());
-        this.downtimeLimitMs = spec.downtimeLimitMs();
+        this.limiter = new RateLimiter(spec.settings().maxBandwidth());
+        this.postcopyLimiter = new RateLimiter(spec.settings().postcopy().maxBandwidth());
+        this.downtimeLimitMs = spec.settings().downtimeLimitMs();
     }
 
     public UUID jobId() {
@@ -254,7 +230,7 @@ public final class OutgoingMigration implements Runnable {
      * post-copy capability or its switchover has begun.
      */
     public synchronized boolean startPostcopy() {
-        if (!spec.postcopy().enabled() || switchingOver) {
+        if (!spec.settings().postcopy().enabled() || phases.current().committed()) {
             return false;
         }
         postcopyRequested = true;
@@ -269,7 +245,7 @@ public final class OutgoingMigration implements Runnable {
      * when already forced.
      */
     public synchronized boolean forceComplete() {
-        if (switchingOver || postcopyRequested || cancelRequested) {
+        if (phases.current().committed() || postcopyRequested || cancelRequested) {
             return false;
         }
         return forced.force(guest);
@@ -280,7 +256,7 @@ public final class OutgoingMigration implements Runnable {
      * migration is not paused.
      */
     public synchronized boolean recover() {
-        if (!postcopyPaused) {
+        if (!phases.is(OutgoingPhase.POSTCOPY_PAUSED)) {
             return false;
         }
         recoverRequested = true;
@@ -303,7 +279,7 @@ public final class OutgoingMigration implements Runnable {
         if (abandonment != null) {
             return abandonment.done();
         }
-        if (!postcopyPaused) {
+        if (!phases.is(OutgoingPhase.POSTCOPY_PAUSED)) {
             throw new IllegalStateException("migration " + spec.jobId() + " is not a paused post-copy");
         }
         for (DiskChunks disk : disks) {
@@ -319,7 +295,7 @@ public final class OutgoingMigration implements Runnable {
 
     /** Returns false when it is too late: the switchover has begun and the destination may run the guest. */
     public synchronized boolean cancel() {
-        if (switchingOver) {
+        if (phases.current().committed()) {
             return false;
         }
         cancelRequested = true;
@@ -329,7 +305,19 @@ public final class OutgoingMigration implements Runnable {
     /** The point of no cancel: atomic with {@link #cancel()}, so exactly one of them wins. */
     private synchronized void commitToSwitchover() {
         checkCancel();
-        switchingOver = true;
+        phases.moveTo(OutgoingPhase.SWITCHOVER);
+    }
+
+    /** The phase this side is in now. */
+    public OutgoingPhase phase() {
+        return phases.current();
+    }
+
+    /** Ends the lifecycle, unless a settled post-copy ended it already. */
+    private void finish(OutgoingPhase end) {
+        if (!phases.current().terminal()) {
+            phases.moveTo(end);
+        }
     }
 
     @Override
@@ -337,6 +325,7 @@ public final class OutgoingMigration implements Runnable {
         MDC.put("jobId", spec.jobId().toString());
         GuestState before = guest.state();
         boolean handedOver = false;
+        OutgoingPhase end = OutgoingPhase.FAILED;
         try {
             migrationThread = Thread.currentThread();
             checkGenerations();
@@ -346,6 +335,7 @@ public final class OutgoingMigration implements Runnable {
             migrating.changeState(GuestState.MIGRATING_OUT);
             List<RamBlock> blocks = guest.memory().blocks();
             long[][] toSend = setup(blocks);
+            phases.moveTo(OutgoingPhase.BULK);
             reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.ACTIVE, "pre-copy started", progress(),
                     null));
             iterate(blocks, toSend);
@@ -359,7 +349,8 @@ public final class OutgoingMigration implements Runnable {
                 switchOver(blocks, toSend, before);
             }
             handedOver = true;
-            reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.COMPLETED, postcopyRunSent
+            end = OutgoingPhase.COMPLETED;
+            reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.COMPLETED, phases.current().postcopy()
                     ? "post-copy complete: every page is on the destination (" + postcopyRequests + " requested, "
                     + recoveries + " recoveries; " + downtimeMs + " ms of downtime at the switch)"
                     : "destination resumed the guest after " + downtimeMs + " ms of downtime" + forced.describe(),
@@ -367,20 +358,21 @@ public final class OutgoingMigration implements Runnable {
             log.info("migration completed: {} bytes in {} ms, {} iterations, downtime {} ms", transferred,
                     elapsedMs(), iterations, downtimeMs);
         } catch (Cancelled c) {
+            end = OutgoingPhase.CANCELLED;
             restore(before);
             reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.CANCELLED,
                     "cancelled; the guest keeps running on the source", progress(), migrating.report()));
             log.info("migration cancelled; guest stays here");
         } catch (InterruptedException e) {
-            if (postcopyRunSent) {
+            if (phases.current().postcopy()) {
                 // the destination may run the guest: this side's part of it goes with this worker
                 reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.POSTCOPY_PAUSED, "the source worker "
                         + "is stopping during post-copy: the pages the destination still lacks go with it", progress(),
                         null));
                 return;
             }
-            // fenced disks come back only through the control plane
-            boolean mayResume = !eofSent && !inactivated;
+            // fenced disks (or a stream the destination may have taken whole) come back only by decision
+            boolean mayResume = phases.current().compareTo(OutgoingPhase.HANDOFF) < 0;
             if (mayResume) {
                 restore(before);
             }
@@ -390,15 +382,16 @@ public final class OutgoingMigration implements Runnable {
             String reason = e instanceof MigrationFailure ? e.getMessage() : e.toString();
             if (handedOver) {
                 log.error("migration completed, but reporting it failed: {}", reason, e);
-            } else if (postcopyRunSent) {
+            } else if (phases.current().postcopy()) {
                 // Both hosts hold parts of the only copy: never resume here, never drop anything.
                 reason = "post-copy broken after the destination was told to run the guest (" + reason + "): the "
                         + "guest stays paused here with the pages the destination still lacks";
                 reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.FAILED, reason, progress(), null));
                 log.error("migration {}", reason);
-            } else if (inactivated) {
+            } else if (phases.is(OutgoingPhase.HANDOFF) && !disks.isEmpty()) {
                 handedOver = failBack(reason, before);
-            } else if (eofSent && !refusedByDestination) {
+                end = handedOver ? OutgoingPhase.COMPLETED : OutgoingPhase.FAILED;
+            } else if (phases.is(OutgoingPhase.HANDOFF) && !(e instanceof DestinationRefused)) {
                 // Both sides may hold the guest: never resume it here on a guess. It stays paused.
                 reason = "outcome unknown after the whole stream was sent (" + reason + "): the guest stays paused "
                         + "on the source; check whether the destination runs it before resuming either copy";
@@ -422,6 +415,7 @@ public final class OutgoingMigration implements Runnable {
             }
             closeConnections();
             forced.end();   // the guest's state decides from here: paused, handed over, or running as before
+            finish(end);
             answerAbandonment();
             finished.accept(spec.jobId(), handedOver);
             MDC.remove("jobId");
@@ -450,7 +444,7 @@ public final class OutgoingMigration implements Runnable {
         log.warn("hand-off did not complete ({}); re-activating the disks here through the control plane", reason);
         try {
             while (true) {
-                OwnershipArbiter.Answer answer = arbiter.step(spec.jobId(), OwnershipStep.REACTIVATE,
+                OwnershipArbiter.Answer answer = arbiter.step(spec.jobId(), HandoffStep.REACTIVATE,
                         spec.baseGenerations(), REACTIVATE_RETRY);
                 switch (answer.verdict()) {
                     case GRANTED -> {
@@ -467,7 +461,7 @@ public final class OutgoingMigration implements Runnable {
                         OwnershipArbiter.Answer now = arbiter.read(spec.jobId(), REACTIVATE_RETRY);
                         boolean destinationOwns = now.verdict() == OwnershipArbiter.Verdict.GRANTED
                                 && !now.disks().isEmpty() && now.disks().stream().allMatch(
-                                d -> d.state().equals("active") && !d.ownerHostId().equals(spec.hostId()));
+                                d -> d.state() == OwnershipState.ACTIVE && !d.ownerHostId().equals(spec.hostId()));
                         if (destinationOwns) {
                             String why = "the destination activated the disks " + now.disks() + " (" + reason
                                     + " afterwards): the guest runs there";
@@ -506,7 +500,7 @@ public final class OutgoingMigration implements Runnable {
     private long[][] setup(List<RamBlock> blocks) throws InterruptedException {
         batch = connection.alloc().directBuffer(BATCH_BYTES);
         StreamEncoder.header(batch, StreamFormat.MACHINE_TYPE);
-        if (spec.postcopy().enabled()) {
+        if (spec.settings().postcopy().enabled()) {
             StreamEncoder.postcopyAdvise(batch);
         }
         StreamEncoder.sectionStart(batch, StreamFormat.SECTION_START, RAM_SECTION_ID, StreamFormat.RAM_SECTION, 0,
@@ -514,7 +508,7 @@ public final class OutgoingMigration implements Runnable {
         StreamEncoder.ramBlockList(batch, blocks.stream().map(b -> new RamBlockInfo(b.name(), b.sizeBytes())).toList());
         StreamEncoder.ramEos(batch);
         StreamEncoder.footer(batch, RAM_SECTION_ID);
-        if (spec.copyImages() && !disks.isEmpty()) {
+        if (spec.settings().copyImages() && !disks.isEmpty()) {
             StreamEncoder.sectionStart(batch, StreamFormat.SECTION_START, BLOCK_SECTION_ID, StreamFormat.BLOCK_SECTION,
                     0, StreamFormat.BLOCK_SECTION_VERSION);
             StreamEncoder.blockEos(batch);
@@ -541,8 +535,8 @@ public final class OutgoingMigration implements Runnable {
         long previousPending = Long.MAX_VALUE;
         while (true) {
             checkCancel();
-            if (spec.postcopy().enabled() && spec.postcopy().afterIterations() > 0
-                    && iterations >= spec.postcopy().afterIterations()) {
+            if (spec.settings().postcopy().enabled() && spec.settings().postcopy().afterIterations() > 0
+                    && iterations >= spec.settings().postcopy().afterIterations()) {
                 postcopyRequested = true;
             }
             if (postcopyRequested) {
@@ -553,6 +547,9 @@ public final class OutgoingMigration implements Runnable {
             sendDiskRound(StreamFormat.SECTION_PART, true);
             long pages = sendRound(blocks, toSend, StreamFormat.SECTION_PART, true);
             iterations++;
+            if (iterations == 1) {
+                phases.moveTo(OutgoingPhase.ITERATE);
+            }
             long roundNanos = System.nanoTime() - roundStart;
             roundBytes = transferred - roundBytes;
             if (bytesPerMs == 0) {
@@ -573,7 +570,7 @@ public final class OutgoingMigration implements Runnable {
             if (ConvergencePolicy.canSwitchOver(true, pending, bytesPerMs, downtimeLimitMs)) {
                 return;
             }
-            if (spec.postcopy().enabled() && spec.postcopy().whenNotConverging()
+            if (spec.settings().postcopy().enabled() && spec.settings().postcopy().whenNotConverging()
                     && ConvergencePolicy.willNotConverge((int) iterations, previousPending, pending, bytesPerMs,
                     downtimeLimitMs)) {
                 log.info("pre-copy will not converge ({} bytes left after round {}, {} before): switching to post-copy",
@@ -597,7 +594,7 @@ public final class OutgoingMigration implements Runnable {
         if (!disks.isEmpty()) {
             handOff();
         }
-        if (spec.verifyChecksums()) {
+        if (spec.settings().verifyChecksums()) {
             GuestChecksums sums = guest.checksums();
             List<String> diskDigests = sums.disks().stream().map(GuestChecksums.DiskChecksum::sha256).toList();
             verification = new MigrationProgress.Verification(sums.memory(), null, sums.deviceState(), null,
@@ -613,12 +610,14 @@ public final class OutgoingMigration implements Runnable {
         meter.payload(TransferMeter.Kind.DEVICE_STATE, device.length);
         StreamEncoder.eof(batch);
         flush(false);
-        eofSent = true;
+        if (disks.isEmpty()) {
+            // the whole stream is out: from here only the destination's explicit refusal gives the guest back
+            phases.moveTo(OutgoingPhase.HANDOFF);
+        }
         int status = connection.awaitShut(SHUT_TIMEOUT_MS);
         if (status != 0) {
-            refusedByDestination = true;
             String reason = connection.destinationReason();
-            throw new MigrationFailure("destination rejected the stream (return-path SHUT " + status + ")"
+            throw new DestinationRefused("destination rejected the stream (return-path SHUT " + status + ")"
                     + (reason == null ? "" : ": " + reason));
         }
         downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
@@ -651,7 +650,7 @@ public final class OutgoingMigration implements Runnable {
         StreamEncoder.postcopyListen(batch);
         writeRun();
         // From the first byte of RUN on, the destination may run the guest: never resume it here again.
-        postcopyRunSent = true;
+        phases.moveTo(OutgoingPhase.POSTCOPY_ACTIVE);
         long[] cursor = new long[blocks.size()];
         try {
             flush(false);
@@ -714,7 +713,6 @@ public final class OutgoingMigration implements Runnable {
             ensureRoom(64);
             StreamEncoder.eof(batch);
             flush(false);
-            eofSent = true;
             awaitEnd();
             return;
         }
@@ -788,7 +786,6 @@ public final class OutgoingMigration implements Runnable {
         StreamEncoder.footer(batch, RAM_SECTION_ID);
         StreamEncoder.eof(batch);
         flush(false);
-        eofSent = true;
         awaitEnd();
     }
 
@@ -838,9 +835,9 @@ public final class OutgoingMigration implements Runnable {
             throws InterruptedException {
         long pausedAt = System.nanoTime();
         closeConnections();
-        postcopyPaused = true;
+        phases.moveTo(OutgoingPhase.POSTCOPY_PAUSED);
         String why = "post-copy link to " + spec.destinationAddress() + " broken (" + reason + "): the guest runs on "
-                + "the destination and waits for the pages only this host has; " + (spec.postcopy().autoRecover()
+                + "the destination and waits for the pages only this host has; " + (spec.autoRecover()
                 ? "retrying with back-off" : "waiting for a recover request");
         reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.POSTCOPY_PAUSED, why, progress(), null));
         log.warn("migration {}", why);
@@ -850,10 +847,10 @@ public final class OutgoingMigration implements Runnable {
                 long deadline = System.currentTimeMillis() + backoff;
                 while (!recoverRequested && abandonment == null) {
                     long left = deadline - System.currentTimeMillis();
-                    if (spec.postcopy().autoRecover() && left <= 0) {
+                    if (spec.autoRecover() && left <= 0) {
                         break;
                     }
-                    wait(spec.postcopy().autoRecover() ? left : 0);
+                    wait(spec.autoRecover() ? left : 0);
                 }
                 recoverRequested = false;
                 if (abandonment != null) {
@@ -868,7 +865,7 @@ public final class OutgoingMigration implements Runnable {
                         closeConnections();
                         return keepGuestHere(before);
                     }
-                    postcopyPaused = false;
+                    phases.moveTo(OutgoingPhase.POSTCOPY_ACTIVE);
                 }
                 recoveries++;
                 String back = "post-copy recovered after " + (System.nanoTime() - pausedAt) / 1_000_000
@@ -883,7 +880,8 @@ public final class OutgoingMigration implements Runnable {
                     Recovery settled = settleRefusal(reason, before);
                     if (settled != null) {
                         synchronized (this) {
-                            postcopyPaused = false;
+                            phases.moveTo(settled == Recovery.HANDED_OVER
+                                    ? OutgoingPhase.COMPLETED : OutgoingPhase.FAILED);
                         }
                         return settled;
                     }
@@ -900,7 +898,7 @@ public final class OutgoingMigration implements Runnable {
      * every page as of then); what it wrote on the destination since is lost — the admin's decision.
      */
     private Recovery keepGuestHere(GuestState before) {
-        postcopyPaused = false;
+        phases.moveTo(OutgoingPhase.FAILED);
         closeConnections();
         try {
             guest.activateDisks(abandonment.generations());
@@ -942,7 +940,7 @@ public final class OutgoingMigration implements Runnable {
             return Recovery.HANDED_OVER;
         }
         boolean neverActivated = !disks.isEmpty() && !now.disks().isEmpty() && now.disks().stream().allMatch(d ->
-                d.state().equals("handoff") && d.ownerHostId().equals(spec.hostId())
+                d.state() == OwnershipState.HANDOFF && d.ownerHostId().equals(spec.hostId())
                         && Long.valueOf(d.generation() - 1).equals(spec.baseGenerations().get(d.diskId().toString())));
         if (neverActivated) {
             return failBack("the destination lost the post-copy before running the guest (" + reason + ")", before)
@@ -1114,7 +1112,7 @@ public final class OutgoingMigration implements Runnable {
      */
     private void openPreempt() throws InterruptedException {
         preempt = null;
-        if (!spec.postcopy().enabled()) {
+        if (!spec.settings().postcopy().enabled()) {
             return;
         }
         try {
@@ -1185,12 +1183,12 @@ public final class OutgoingMigration implements Runnable {
         try {
             guest.inactivateDisks();
         } catch (java.io.IOException e) {
-            inactivated = true;   // partly fenced: only the control plane may make them writable again
+            phases.moveTo(OutgoingPhase.HANDOFF);   // partly fenced: only the control plane may make them writable again
             throw new MigrationFailure("flushing the disks before the hand-off failed: " + e.getMessage());
         }
-        inactivated = true;
+        phases.moveTo(OutgoingPhase.HANDOFF);
         faults.reach(FaultInjector.Step.SOURCE_INACTIVATED, spec.jobId(), connection::close);
-        OwnershipArbiter.Answer answer = arbiter.step(spec.jobId(), OwnershipStep.HANDOFF, spec.baseGenerations(),
+        OwnershipArbiter.Answer answer = arbiter.step(spec.jobId(), HandoffStep.HANDOFF, spec.baseGenerations(),
                 spec.handoffTimeout());
         if (answer.verdict() != OwnershipArbiter.Verdict.GRANTED) {
             throw new MigrationFailure("the control plane did not record the hand-off (" + answer.verdict()
@@ -1216,7 +1214,7 @@ public final class OutgoingMigration implements Runnable {
 
     /** Moves the images' dirty logs into their due chunks (copy mode); returns how many are due. */
     private long syncDisks() {
-        if (!spec.copyImages()) {
+        if (!spec.settings().copyImages()) {
             return 0;
         }
         long due = 0;
@@ -1232,7 +1230,7 @@ public final class OutgoingMigration implements Runnable {
      * last chunk is padded); an all-zero chunk becomes a header without data.
      */
     private void sendDiskRound(byte sectionType, boolean rateLimited) throws InterruptedException {
-        if (!spec.copyImages() || disks.isEmpty()) {
+        if (!spec.settings().copyImages() || disks.isEmpty()) {
             return;
         }
         ensureRoom(64);
@@ -1497,16 +1495,23 @@ public final class OutgoingMigration implements Runnable {
         long totalMs = elapsedMs();
         double seconds = Math.max((totalMs - setupMs) / 1000.0, 0.001);
         long totalBytes = guest.memory().isClosed() ? 0 : guest.memory().totalBytes();
-        MigrationProgress.Disk disk = !spec.copyImages() || disks.isEmpty() ? null : new MigrationProgress.Disk(
+        MigrationProgress.Disk disk = !spec.settings().copyImages() || disks.isEmpty() ? null : new MigrationProgress.Disk(
                 disks.stream().mapToLong(d -> d.image().sizeBytes()).sum(), diskTransferred,
                 diskRemainingChunks * StreamFormat.BLOCK_CHUNK_BYTES);
         return new MigrationProgress(setupMs, totalMs, expectedDowntimeMs, downtimeMs,
                 new MigrationProgress.Ram(totalBytes, transferred, remainingPages * StreamFormat.PAGE_SIZE, duplicate,
                         normal, normal * StreamFormat.PAGE_SIZE, dirtyPagesRate,
                         transferred * 8 / seconds / 1e6, dirtySyncCount, pagesPerSecond, iterations),
-                disk, postcopyRunSent ? new MigrationProgress.Postcopy(postcopyRequests, bytesBeforePause,
+                disk, switchedRunState != null ? new MigrationProgress.Postcopy(postcopyRequests, bytesBeforePause,
                         bytesDuringPause, transferred - bytesBeforePause - bytesDuringPause, recoveries, null) : null,
                 verification, dataPlane);
+    }
+
+    /** The destination's explicit refusal of the stream (SHUT non-zero): the guest may safely run here again. */
+    private static final class DestinationRefused extends MigrationFailure {
+        DestinationRefused(String message) {
+            super(message);
+        }
     }
 
     private static final class Cancelled extends RuntimeException {

@@ -1,4 +1,4 @@
-package io.ferry.migration.source;
+package io.ferry.migration.outgoing;
 
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.Workload;

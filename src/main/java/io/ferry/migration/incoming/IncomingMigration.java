@@ -1,5 +1,7 @@
-package io.ferry.migration.target;
+package io.ferry.migration.incoming;
 
+import io.ferry.channel.OwnershipState;
+import io.ferry.channel.HandoffStep;
 import io.ferry.channel.AbandonReport;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.MigrationProgress;
@@ -616,7 +618,7 @@ public final class IncomingMigration
         Thread activation = new Thread(() -> {
             MDC.put("jobId", jobId.toString());
             try {
-                OwnershipArbiter.Answer answer = arbiter.step(jobId, OwnershipStep.ACTIVATE_POSTCOPY,
+                OwnershipArbiter.Answer answer = arbiter.step(jobId, HandoffStep.ACTIVATE_POSTCOPY,
                         spec.baseGenerations(), spec.handoffTimeout());
                 while (answer.verdict() == OwnershipArbiter.Verdict.UNREACHABLE) {
                     // it may have been applied with its answer lost: ask again (the step is idempotent for this
@@ -624,7 +626,7 @@ public final class IncomingMigration
                     log.warn("incoming migration {}: activation unanswered ({}); asking again", jobId,
                             answer.detail());
                     Thread.sleep(RESOLVE_POLL.toMillis());
-                    answer = arbiter.step(jobId, OwnershipStep.ACTIVATE_POSTCOPY, spec.baseGenerations(),
+                    answer = arbiter.step(jobId, HandoffStep.ACTIVATE_POSTCOPY, spec.baseGenerations(),
                             spec.handoffTimeout());
                 }
                 OwnershipArbiter.Answer decided = answer;
@@ -975,7 +977,7 @@ public final class IncomingMigration
     private void activate() {
         MDC.put("jobId", jobId.toString());
         try {
-            OwnershipArbiter.Answer answer = arbiter.step(jobId, OwnershipStep.ACTIVATE, spec.baseGenerations(),
+            OwnershipArbiter.Answer answer = arbiter.step(jobId, HandoffStep.ACTIVATE, spec.baseGenerations(),
                     spec.handoffTimeout());
             switch (answer.verdict()) {
                 case GRANTED -> activated(answer);
@@ -1043,12 +1045,12 @@ public final class IncomingMigration
 
     private boolean activeHere(OwnershipGrant.Disk disk) {
         Long base = spec.baseGenerations().get(disk.diskId().toString());
-        return base != null && disk.state().equals("active") && disk.ownerHostId().equals(spec.hostId())
+        return base != null && disk.state() == OwnershipState.ACTIVE && disk.ownerHostId().equals(spec.hostId())
                 && disk.generation() == base + 2;
     }
 
     private boolean stillHandedOff(OwnershipGrant.Disk disk) {
         Long base = spec.baseGenerations().get(disk.diskId().toString());
-        return base != null && disk.state().equals("handoff") && disk.generation() == base + 1;
+        return base != null && disk.state() == OwnershipState.HANDOFF && disk.generation() == base + 1;
     }
 }
