@@ -64,8 +64,12 @@ import org.slf4j.MDC;
 public final class OutgoingMigration implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(OutgoingMigration.class);
-    /** Room for one 1 MiB image chunk and its header, or 255 pages. */
-    private static final int BATCH_BYTES = StreamFormat.BLOCK_CHUNK_BYTES + (64 << 10);
+    /**
+     * 255 pages. No more than Netty's allocator pools (1 MiB): a larger batch was a fresh, zeroed
+     * direct allocation every time. An image chunk read into the batch (one that starts with zeros;
+     * the others go by sendfile) does not fit with its header: ensureRoom grows that batch.
+     */
+    private static final int BATCH_BYTES = 1 << 20;
     private static final int RUN_PAGES = 64;
     private static final long PROGRESS_EVERY_NANOS = 250_000_000L;
     private static final long HANDSHAKE_TIMEOUT_MS = 10_000;
