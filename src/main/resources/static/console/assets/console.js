@@ -119,6 +119,30 @@
     el.setAttribute('data-points', data[0].length);
   }
 
+  // Live parts: each page names the events it follows on a hidden .live-feed element, and its
+  // live part re-renders at most once per gap, always after the last event of a burst (htmx's own
+  // throttle drops the events that fall inside its window, so a page could miss the final state).
+  var refreshes = {};
+  function refreshSoon(id, gap) {
+    var r = refreshes[id] || (refreshes[id] = {last: 0, timer: null});
+    if (r.timer) { return; }
+    r.timer = setTimeout(function () {
+      r.timer = null;
+      r.last = Date.now();
+      var target = document.getElementById(id);
+      if (target && window.htmx) { htmx.trigger(target, 'refresh'); }
+    }, Math.max(0, r.last + gap - Date.now()));
+  }
+  function liveFeeds() {
+    document.querySelectorAll('.live-feed').forEach(function (feed) {
+      var id = feed.getAttribute('data-refresh'), gap = parseInt(feed.getAttribute('data-gap-ms'), 10) || 500;
+      (feed.getAttribute('hx-trigger') || '').split(',').forEach(function (t) {
+        var name = t.trim();
+        if (name) { feed.addEventListener(name, function () { refreshSoon(id, gap); }); }
+      });
+    });
+  }
+
   function dialogs(root) {
     (root || document).querySelectorAll('[data-open-dialog]').forEach(function (b) {
       b.addEventListener('click', function () { document.getElementById(b.getAttribute('data-open-dialog')).showModal(); });
@@ -129,7 +153,7 @@
   }
 
   document.addEventListener('DOMContentLoaded', function () {
-    times(); dialogs(); actions(); setupCharts(); sample(); remember();
+    times(); dialogs(); liveFeeds(); actions(); setupCharts(); sample(); remember();
     setInterval(function () { times(); }, 30000);
   });
   document.addEventListener('htmx:beforeSwap', remember);

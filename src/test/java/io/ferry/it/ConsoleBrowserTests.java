@@ -34,41 +34,23 @@ interface ConsoleBrowserTests {
     }
 
     private WebDriver signIn(String token) {
-        WebDriver browser = ConsoleBrowser.driver();
-        browser.get(base() + "/");
-        browser.manage().deleteAllCookies();
-        browser.get(base() + "/");   // redirected to the console, then to its sign-in form
-        assertThat(browser.getCurrentUrl()).endsWith("/console/login");
-        ConsoleBrowser.screenshot("sign-in");
-        browser.findElement(By.id("token")).sendKeys(token);
-        browser.findElement(By.id("sign-in")).click();
-        waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlToBe(base() + "/console"));
-        return browser;
+        return ConsoleBrowser.signIn(base(), token);
     }
 
     private static WebDriverWait waitFor(WebDriver browser, Duration timeout) {
-        WebDriverWait wait = new WebDriverWait(browser, timeout, Duration.ofMillis(100));
-        wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);   // live parts are re-rendered
-        return wait;
+        return ConsoleBrowser.waitFor(browser, timeout);
     }
 
-    /** Marks the page: the mark is gone if the browser loads any page since. */
     private static void markPage(WebDriver browser) {
-        ((JavascriptExecutor) browser).executeScript("window.__ferryPage = 'kept';");
+        ConsoleBrowser.markPage(browser);
     }
 
     private static boolean samePage(WebDriver browser) {
-        return "kept".equals(((JavascriptExecutor) browser).executeScript("return window.__ferryPage;"));
+        return ConsoleBrowser.samePage(browser);
     }
 
-    /** An element's text, read in one step (live parts are replaced as events arrive). */
     private static String text(WebDriver browser, String id) {
-        Object text = ((JavascriptExecutor) browser).executeScript(
-                "var e = document.getElementById(arguments[0]); return e == null ? null : e.textContent.trim();", id);
-        if (text == null) {
-            throw new org.openqa.selenium.NoSuchElementException("#" + id);
-        }
-        return text.toString();
+        return ConsoleBrowser.text(browser, id);
     }
 
     private static String progress(WebDriver browser) {
@@ -172,6 +154,49 @@ interface ConsoleBrowserTests {
         assertThat(text(browser, "guest-host")).isEqualTo("host-a");
         assertThat(text(browser, "guest-state")).isEqualTo("running");
         ConsoleBrowser.screenshot("guest-after-cancel");
+    }
+
+    @Test
+    default void anOperatorSwitchesToPostcopyAndCancelIsRefusedInPlainWords() {
+        // dirtying ~80 MiB/s against a 1 MiB/s link: pre-copy alone never converges, so the job stays
+        // active until the switch, and the background push at 1 MiB/s keeps it in post-copy ~30 s
+        String guestId = apiGuest("host-a", 32 * MIB, Map.of("dirtyPagesPerSecond", 20000, "hotSetFraction", 0.5));
+        ApiClient.Reply created = client().post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("maxBandwidth", MIB, "downtimeLimitMs", 50,
+                        "maxPostcopyBandwidth", MIB, "capabilities", Map.of("postcopy", true))));
+        assertThat(created.status()).as(created.body()).isEqualTo(202);
+        String jobId = created.json().get("id").asString();
+
+        WebDriver browser = signIn(ADMIN_TOKEN);
+        browser.get(base() + "/console/migrations/" + jobId);
+        markPage(browser);
+        waitFor(browser, Duration.ofSeconds(30)).until(b -> text(b, "job-status").equals("active"));
+        ConsoleBrowser.screenshot("postcopy-job-precopy");
+        waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.elementToBeClickable(By.id("postcopy")))
+                .click();
+        waitFor(browser, Duration.ofSeconds(5)).until(ExpectedConditions.alertIsPresent()).accept();
+        waitFor(browser, Duration.ofSeconds(30)).until(b -> text(b, "job-status").equals("postcopy-active"));
+        ConsoleBrowser.screenshot("postcopy-job-switched");
+
+        // cancel is offered (an operator should read why it is refused, not find a dead button) and refused
+        waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.elementToBeClickable(By.id("cancel"))).click();
+        waitFor(browser, Duration.ofSeconds(5)).until(ExpectedConditions.alertIsPresent()).accept();
+        String refusal = waitFor(browser, Duration.ofSeconds(10)).until(b -> {
+            List<WebElement> alerts = b.findElements(By.cssSelector("#action-result .alert.error"));
+            return alerts.isEmpty() ? null : alerts.get(0).getText();
+        });
+        assertThat(refusal).contains("Refused", "can no longer be cancelled", "post-copy",
+                "the guest already runs on the destination");
+        assertThat(text(browser, "job-status")).isIn("postcopy-active", "completed");
+        assertThat(samePage(browser)).as("no reload").isTrue();
+        ConsoleBrowser.screenshot("postcopy-cancel-refused");
+        assertThat(client().get("/api/v1/migrations/" + jobId).json().get("status").asString())
+                .isIn("postcopy-active", "completed");
+
+        // and it completes on the destination, still without a reload
+        waitFor(browser, Duration.ofSeconds(120)).until(b -> text(b, "job-status").equals("completed"));
+        assertThat(samePage(browser)).as("no reload").isTrue();
+        ConsoleBrowser.screenshot("postcopy-job-completed");
     }
 
     @Test
