@@ -189,6 +189,8 @@ interface ConsoleBrowserTests {
                 "the guest already runs on the destination");
         assertThat(text(browser, "job-status")).isIn("postcopy-active", "completed");
         assertThat(samePage(browser)).as("no reload").isTrue();
+        ((JavascriptExecutor) browser).executeScript("document.getElementById('action-result')"
+                + ".scrollIntoView({block: 'center'});");
         ConsoleBrowser.screenshot("postcopy-cancel-refused");
         assertThat(client().get("/api/v1/migrations/" + jobId).json().get("status").asString())
                 .isIn("postcopy-active", "completed");
@@ -197,6 +199,71 @@ interface ConsoleBrowserTests {
         waitFor(browser, Duration.ofSeconds(120)).until(b -> text(b, "job-status").equals("completed"));
         assertThat(samePage(browser)).as("no reload").isTrue();
         ConsoleBrowser.screenshot("postcopy-job-completed");
+    }
+
+    @Test
+    default void anAdminCreatesAndEditsAPolicyAndSeesEachRefusalNextToItsField() {
+        String name = "console-" + UUID.randomUUID().toString().substring(0, 6);
+        WebDriver browser = signIn(ADMIN_TOKEN);
+        try {
+            browser.get(base() + "/console/policies");
+            ConsoleBrowser.screenshot("policies-list");
+            // a limit out of the API's range is refused at its field, and nothing changes
+            String before = text(browser, "limits");
+            WebElement maxJobs = browser.findElement(By.id("l-maxJobs"));
+            maxJobs.clear();
+            maxJobs.sendKeys("5000");
+            browser.findElement(By.id("limits-save")).click();
+            assertThat(text(browser, "err-maxJobs")).contains("less than or equal to 1000");
+            assertThat(browser.findElement(By.id("l-maxJobs")).getAttribute("aria-invalid")).isEqualTo("true");
+            assertThat(text(browser, "limits")).isEqualTo(before);
+            ConsoleBrowser.screenshot("limits-refused");
+
+            browser.findElement(By.id("new-policy")).click();
+            waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlContains("/console/policies/new"));
+            browser.findElement(By.id("p-name")).sendKeys(name);
+            browser.findElement(By.id("p-guestSelector")).sendKeys("console-test=" + name);
+            browser.findElement(By.id("p-downtimeLimitMs")).sendKeys("0");
+            new Select(browser.findElement(By.id("p-allowPostcopy"))).selectByValue("false");
+            browser.findElement(By.id("p-escalation")).sendKeys("postcopy, abort");
+            browser.findElement(By.id("policy-save")).click();
+            // the field rule (the API's Bean Validation) and the rule across fields (the policy's own)
+            assertThat(text(browser, "err-downtimeLimitMs")).contains("greater than or equal to 1");
+            assertThat(text(browser, "policy-errors")).contains("Not saved");
+            assertThat(client().get("/api/v1/policies/" + name).status()).isEqualTo(404);
+            ConsoleBrowser.screenshot("policy-refused-field");
+            WebElement downtime = browser.findElement(By.id("p-downtimeLimitMs"));
+            downtime.clear();
+            downtime.sendKeys("400");
+            browser.findElement(By.id("policy-save")).click();
+            assertThat(text(browser, "err-escalation")).contains("needs allowPostcopy");
+            assertThat(browser.findElements(By.id("err-downtimeLimitMs"))).isEmpty();
+            ConsoleBrowser.screenshot("policy-refused-across-fields");
+            new Select(browser.findElement(By.id("p-allowPostcopy"))).selectByValue("true");
+            browser.findElement(By.id("policy-save")).click();
+            waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlContains("/console/policies/" + name));
+            assertThat(text(browser, "policy-saved")).startsWith("Saved");
+            ConsoleBrowser.screenshot("policy-created");
+
+            // edit it: the API now answers with the new value
+            downtime = browser.findElement(By.id("p-downtimeLimitMs"));
+            downtime.clear();
+            downtime.sendKeys("800");
+            browser.findElement(By.id("p-maxBandwidth")).sendKeys("64M");
+            browser.findElement(By.id("policy-save")).click();
+            waitFor(browser, Duration.ofSeconds(10)).until(b -> ConsoleBrowser.present(b, "policy-saved"));
+            ConsoleBrowser.screenshot("policy-edited");
+            ApiClient.Reply policy = client().get("/api/v1/policies/" + name);
+            assertThat(policy.status()).isEqualTo(200);
+            assertThat(policy.json().get("downtimeLimitMs").asLong()).isEqualTo(800);
+            assertThat(policy.json().get("maxBandwidth").asLong()).isEqualTo(64 * MIB);
+            assertThat(policy.json().get("escalation").toString()).contains("postcopy", "abort");
+            browser.get(base() + "/console/policies");
+            assertThat(text(browser, "policies")).contains(name);
+            ConsoleBrowser.screenshot("policies-after-edit");
+        } finally {
+            client().delete("/api/v1/policies/" + name);
+        }
     }
 
     @Test
@@ -219,6 +286,7 @@ interface ConsoleBrowserTests {
             browser.get(base() + "/console/guests/" + guestId);
             assertThat(browser.findElements(By.id("open-migrate"))).isEmpty();
             assertThat(browser.findElements(By.id("pause"))).isEmpty();
+            ConsoleBrowser.screenshot("viewer-guest");
             browser.get(base() + "/console/hosts/host-a");
             assertThat(browser.findElements(By.id("drain"))).isEmpty();
             ConsoleBrowser.screenshot("viewer-host");

@@ -128,6 +128,23 @@ class ConsoleErrors {
         return answer(HttpStatus.BAD_REQUEST, "Invalid", e.field() + ": " + e.getMessage(), req, res, model);
     }
 
+    /** A rule of the feature (the same the API applies) refused a value: named by the form's field. */
+    @ExceptionHandler(io.ferry.control.system.InvalidFieldException.class)
+    String invalidField(io.ferry.control.system.InvalidFieldException e, HttpServletRequest req,
+                        HttpServletResponse res, Model model) {
+        String field = formField(e.field());
+        model.addAttribute("field", field);
+        return answer(HttpStatus.BAD_REQUEST, "Invalid", field + ": " + e.reason()
+                + (field.equals(e.field()) ? "" : " (" + e.field() + ")"), req, res, model);
+    }
+
+    /** The console form's name of an API field: {@code memoryBytes} is typed as memory, a list as one text field. */
+    static String formField(String apiField) {
+        String f = apiField.startsWith("workload.") ? apiField.substring("workload.".length()) : apiField;
+        f = PolicyPages.FieldErrors.formField(f);
+        return f.equals("memoryBytes") ? "memory" : f;
+    }
+
     @ExceptionHandler({MethodArgumentTypeMismatchException.class, MissingServletRequestParameterException.class})
     String badParameter(Exception e, HttpServletRequest req, HttpServletResponse res, Model model) {
         String name = e instanceof MethodArgumentTypeMismatchException m ? m.getName()

@@ -183,7 +183,8 @@ class MigrationPages {
     String tune(@PathVariable UUID jobId, @RequestParam(defaultValue = "") String maxBandwidth,
                 @RequestParam(defaultValue = "") String downtimeLimitMs, Principal principal, Model model) {
         Long bandwidth = ConsoleForms.size("maxBandwidth", maxBandwidth);
-        Long downtime = ConsoleForms.integer("downtimeLimitMs", downtimeLimitMs, 1, 600_000);
+        Long downtime = ConsoleForms.integer("downtimeLimitMs", downtimeLimitMs, 1,
+                io.ferry.control.job.RequestedParameters.MAX_DOWNTIME_LIMIT_MS);
         if (bandwidth == null && downtime == null) {
             throw new ConsoleErrors.FormException("maxBandwidth", "give a bandwidth, a downtime limit or both");
         }
