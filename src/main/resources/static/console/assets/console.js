@@ -76,10 +76,12 @@
   function setupCharts() {
     var el = document.getElementById('chart');
     if (!el || typeof uPlot === 'undefined') { return; }
+    // t,remaining,transferred,rate,dirty,faultP99 per point; an empty figure is no point
     (el.getAttribute('data-history') || '').split(';').forEach(function (p) {
       if (!p) { return; }
-      var v = p.split(',').map(Number);
-      data[0].push(v[0]); data[1].push(v[1]); data[2].push(v[2]); data[3].push(v[3]); data[4].push(null);
+      var v = p.split(',').map(function (x) { return x === '' || x == null ? null : Number(x); });
+      data[0].push(v[0]); data[1].push(v[1]); data[2].push(v[2]); data[3].push(v[3]); data[4].push(v[4]);
+      if (v[5] != null) { faultData[0].push(v[0]); faultData[1].push(v[5]); }
     });
     var size = chartSize(el);
     var axisBytes = function (u, vals) { return vals.map(bytes); };
@@ -98,6 +100,7 @@
       axes: [{}, {size: 60}]
     }, faultData, fel);
     el.setAttribute('data-points', data[0].length);
+    fel.setAttribute('data-points', faultData[0].length);
     window.addEventListener('resize', function () {
       var s = chartSize(el);
       chart.setSize({width: s.width, height: s.height});
@@ -115,7 +118,10 @@
     data[3].push(num('data-rate')); data[4].push(num('data-dirty'));
     chart.setData(data);
     var f = num('data-fault');
-    if (f != null) { faultData[0].push(t); faultData[1].push(f); faults.setData(faultData); }
+    if (f != null) {
+      faultData[0].push(t); faultData[1].push(f); faults.setData(faultData);
+      document.getElementById('chart-faults').setAttribute('data-points', faultData[0].length);
+    }
     el.setAttribute('data-points', data[0].length);
   }
 

@@ -198,7 +198,20 @@ interface ConsoleBrowserTests {
         // and it completes on the destination, still without a reload
         waitFor(browser, Duration.ofSeconds(120)).until(b -> text(b, "job-status").equals("completed"));
         assertThat(samePage(browser)).as("no reload").isTrue();
+        assertThat(Integer.parseInt(browser.findElement(By.id("chart-faults")).getAttribute("data-points")))
+                .as("fault latency points while watching").isPositive();
         ConsoleBrowser.screenshot("postcopy-job-completed");
+
+        // opened afterwards, the page draws every chart from the job's history alone
+        browser.get(base() + "/console/migrations/" + jobId);
+        String[] points = browser.findElement(By.id("chart")).getAttribute("data-history").split(";");
+        assertThat(points.length).as("history points").isGreaterThan(2);
+        assertThat(java.util.Arrays.stream(points).map(p -> p.split(",", -1))
+                .filter(v -> !v[4].isEmpty() && Long.parseLong(v[4]) > 0)).as("dirty rate in the history").isNotEmpty();
+        assertThat(Integer.parseInt(browser.findElement(By.id("chart-faults")).getAttribute("data-points")))
+                .as("fault latency points from the history").isPositive();
+        ((JavascriptExecutor) browser).executeScript("document.getElementById('chart').scrollIntoView();");
+        ConsoleBrowser.screenshot("postcopy-job-history-charts");
     }
 
     @Test

@@ -137,14 +137,19 @@ class MigrationPages {
 
     /**
      * The job's progress events still in the event log, as the charts' first points:
-     * {@code t,remaining,transferred,rate;…} (seconds, bytes, bytes per second).
+     * {@code t,remaining,transferred,rate,dirty,faultP99;…} (seconds, bytes, bytes per second,
+     * bytes per second, milliseconds); a figure an event does not carry is left empty (no point).
      */
     private String history(UUID jobId) {
         List<String> points = new ArrayList<>();
         for (EventLog e : feed.jobHistory(jobId, EventType.JOB_PROGRESS)) {
             JsonNode p = json.readTree(e.payload());
+            JsonNode dirty = p.path("dirtyPagesRate");
+            JsonNode fault = p.path("postcopyFaultP99Ms");
             points.add(e.at().toEpochMilli() / 1000.0 + "," + p.path("remainingBytes").asLong() + ","
-                    + p.path("transferredBytes").asLong() + "," + Math.round(p.path("mbps").asDouble() * 125_000));
+                    + p.path("transferredBytes").asLong() + "," + Math.round(p.path("mbps").asDouble() * 125_000) + ","
+                    + (dirty.isNumber() ? Long.toString(dirty.asLong() * Fmt.PAGE) : "") + ","
+                    + (fault.isNumber() ? Double.toString(fault.asDouble()) : ""));
         }
         return String.join(";", points);
     }
