@@ -104,6 +104,25 @@ public class Fmt {
         return ms(Math.round(remaining(p) / net * 1000));
     }
 
+    /**
+     * A job's progress bar, its figures written once in Java: the migrations page draws a
+     * thousand of them, and a dozen template expressions each would cost most of its render.
+     */
+    public record Bar(String jobId, String shortId, long percent, Long remaining, String figures) {
+    }
+
+    public Bar bar(io.ferry.control.job.MigrationJob job, MigrationProgress p) {
+        boolean completed = job.status() == io.ferry.control.job.JobStatus.COMPLETED;
+        String id = job.id().toString();
+        if (p == null || p.ram() == null) {
+            return new Bar(id, id.substring(0, 8), completed ? 100 : 0, null, null);
+        }
+        String figures = bytes(transferred(p)) + " sent, " + bytes(remaining(p)) + " left · "
+                + rate(mbpsToBytes(p.ram().mbps())) + " · dirty " + rate(dirtyBytesPerSecond(p)) + " · iteration "
+                + p.ram().iterations() + (job.status().isTerminal() ? "" : " · ETA " + eta(p));
+        return new Bar(id, id.substring(0, 8), completed ? 100 : percent(p), remaining(p), figures);
+    }
+
     public String chip(String status) {
         return "chip chip-" + status;
     }

@@ -1,6 +1,5 @@
 package io.ferry.control.console;
 
-import io.ferry.channel.MigrationProgress;
 import io.ferry.control.events.EventFeed;
 import io.ferry.control.events.EventLog;
 import io.ferry.control.events.EventType;
@@ -43,6 +42,8 @@ import tools.jackson.databind.json.JsonMapper;
 class MigrationPages {
 
     static final int PAGE_SIZE = 50;
+    /** The longest page the list shows (a maintenance window's worth of jobs on one page). */
+    static final int MAX_PAGE_SIZE = 1000;
     /** The last id a cursor can name: "before T" is the cursor (T, this). */
     private static final UUID LAST = UUID.fromString("ffffffff-ffff-ffff-ffff-ffffffffffff");
 
@@ -53,9 +54,11 @@ class MigrationPages {
     private final EventFeed feed;
     private final OwnershipService ownership;
     private final JsonMapper json;
+    private final Fmt fmt;
 
     MigrationPages(JobViews views, MigrationCommands commands, GuestService guests, HostService hosts, EventFeed feed,
-                   OwnershipService ownership, JsonMapper json) {
+                   OwnershipService ownership, JsonMapper json, Fmt fmt) {
+        this.fmt = fmt;
         this.views = views;
         this.commands = commands;
         this.guests = guests;
@@ -65,14 +68,14 @@ class MigrationPages {
         this.json = json;
     }
 
-    /** A row of the list: the job, its figures, and its guest's name. */
-    record JobRow(MigrationJob job, MigrationProgress progress, String guestName) {
+    /** A row of the list: the job, its guest's name and its progress bar, written once here. */
+    record JobRow(MigrationJob job, String shortId, String guestName, String move, Fmt.Bar bar) {
     }
 
     @GetMapping("/console/migrations")
     String list(@RequestParam(defaultValue = "") String status, @RequestParam(defaultValue = "") String host,
                 @RequestParam(defaultValue = "") String guest, @RequestParam(defaultValue = "") String before,
-                @RequestParam(defaultValue = "") String after, Model model,
+                @RequestParam(defaultValue = "") String after, @RequestParam(defaultValue = "") String size, Model model,
                 jakarta.servlet.http.HttpServletRequest request) {
         JobStatus s = status.isBlank() ? null : parseStatus(status);
         UUID guestId = guest.isBlank() ? null : parseUuid("guest", guest);
@@ -87,11 +90,14 @@ class MigrationPages {
         } else if (!before.isBlank()) {
             cursor = new JobCursor(parseInstant(before), LAST);
         }
-        JobPage page = views.list(new JobFilter(s, guestId, hostId), cursor, PAGE_SIZE);
+        Long pageSize = ConsoleForms.integer("size", size, 1, MAX_PAGE_SIZE);
+        int n = pageSize == null ? PAGE_SIZE : pageSize.intValue();
+        JobPage page = views.list(new JobFilter(s, guestId, hostId), cursor, n);
         Map<UUID, String> names = new HashMap<>();
         guests.list().forEach(g -> names.put(g.id(), g.name()));
         model.addAttribute("rows", page.items().stream()
-                .map(j -> new JobRow(j, views.progress(j), names.getOrDefault(j.guestId(), "(deleted)"))).toList());
+                .map(j -> new JobRow(j, j.id().toString().substring(0, 8), names.getOrDefault(j.guestId(), "(deleted)"),
+                        j.sourceHostId() + " → " + j.destinationHostId(), fmt.bar(j, views.progress(j)))).toList());
         model.addAttribute("next", page.next() == null ? null : page.next().encode());
         model.addAttribute("selfUrl", request.getRequestURI()
                 + (request.getQueryString() == null ? "" : "?" + request.getQueryString()));
@@ -99,6 +105,8 @@ class MigrationPages {
         model.addAttribute("host", host);
         model.addAttribute("guest", guest);
         model.addAttribute("before", before);
+        model.addAttribute("size", n);
+        model.addAttribute("sizes", java.util.List.of(50, 200, 1000));
         model.addAttribute("statuses", java.util.Arrays.stream(JobStatus.values()).map(JobStatus::apiName).toList());
         model.addAttribute("hostIds", hosts.list().stream().map(Host::id).toList());
         return "console/migrations";
