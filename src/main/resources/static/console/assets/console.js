@@ -28,6 +28,23 @@
     });
   }
 
+  // A date-time field in the browser's zone for an instant the server takes (a hidden field, in UTC).
+  function two(n) { return (n < 10 ? '0' : '') + n; }
+  function instantFields() {
+    document.querySelectorAll('input[data-instant-for]').forEach(function (local) {
+      var hidden = document.getElementById(local.getAttribute('data-instant-for'));
+      var d = hidden && hidden.value ? new Date(hidden.value) : null;
+      if (d && !isNaN(d)) {
+        local.value = d.getFullYear() + '-' + two(d.getMonth() + 1) + '-' + two(d.getDate()) + 'T'
+          + two(d.getHours()) + ':' + two(d.getMinutes());
+      }
+      local.addEventListener('change', function () {
+        var v = local.value ? new Date(local.value) : null;   // a datetime-local value is local time
+        hidden.value = v && !isNaN(v) ? v.toISOString() : '';
+      });
+    });
+  }
+
   function bytes(n) {
     if (n == null || isNaN(n)) { return '–'; }
     var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0, v = Math.abs(n);
@@ -159,7 +176,7 @@
   }
 
   document.addEventListener('DOMContentLoaded', function () {
-    times(); dialogs(); liveFeeds(); actions(); setupCharts(); sample(); remember();
+    times(); dialogs(); instantFields(); liveFeeds(); actions(); setupCharts(); sample(); remember();
     setInterval(function () { times(); }, 30000);
   });
   document.addEventListener('htmx:beforeSwap', remember);

@@ -52,10 +52,61 @@ final class ConsoleBrowser {
                     .usingDriverExecutable(Path.of(CHROMEDRIVER).toFile()).usingAnyFreePort().build();
             driver = new ChromeDriver(service, options);
             driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
+            viewport(1280, 800);
             ChromeDriver started = driver;
             Runtime.getRuntime().addShutdownHook(new Thread(started::quit));
         }
         return driver;
+    }
+
+    /** Sizes the window so that the page itself (the viewport, as screenshots show it) is width × height. */
+    static void viewport(int width, int height) {
+        WebDriver browser = driver();
+        JavascriptExecutor js = (JavascriptExecutor) browser;
+        for (int i = 0; i < 3; i++) {
+            long w = ((Number) js.executeScript("return window.innerWidth;")).longValue();
+            long h = ((Number) js.executeScript("return window.innerHeight;")).longValue();
+            if (w == width && h == height) {
+                return;
+            }
+            org.openqa.selenium.Dimension outer = browser.manage().window().getSize();
+            browser.manage().window().setSize(new org.openqa.selenium.Dimension(
+                    (int) (outer.getWidth() + width - w), (int) (outer.getHeight() + height - h)));
+        }
+    }
+
+    /**
+     * What issue 13 asks of every page for a person (item 4), checked on the page the browser shows:
+     * every form control has a label (a {@code <label for>}, a wrapping label or an aria-label),
+     * every time is in the browser's zone with its age, and the page does not scroll sideways.
+     * Returns what is wrong, one line each.
+     */
+    static java.util.List<String> usabilityProblems(WebDriver browser) {
+        @SuppressWarnings("unchecked")
+        java.util.List<String> problems = (java.util.List<String>) ((JavascriptExecutor) browser).executeScript(
+                "var out = [];"
+                + "if (!document.querySelector('header.top') || !document.querySelector('main h1')) {"
+                + "  out.push('not a console page: ' + document.title + ' ' + document.body.textContent.substring(0, 200));"
+                + "}"
+                + "document.querySelectorAll('input:not([type=hidden]), select, textarea').forEach(function (c) {"
+                + "  var labelled = (c.id && document.querySelector('label[for=\"' + c.id + '\"]')) || c.closest('label')"
+                + "    || c.getAttribute('aria-label') || c.getAttribute('aria-labelledby');"
+                + "  if (!labelled) { out.push('no label: ' + c.outerHTML.substring(0, 120)); }"
+                + "});"
+                + "document.querySelectorAll('button, a[href]').forEach(function (b) {"
+                + "  if (!(b.textContent.trim() || b.getAttribute('aria-label') || b.getAttribute('title'))) {"
+                + "    out.push('no name: ' + b.outerHTML.substring(0, 120)); }"
+                + "  if (b.tabIndex < 0) { out.push('not reachable by keyboard: ' + b.outerHTML.substring(0, 120)); }"
+                + "});"
+                + "document.querySelectorAll('time[datetime]').forEach(function (t) {"
+                + "  if (t.textContent.indexOf('(') < 0 || t.textContent.indexOf(t.getAttribute('datetime')) >= 0) {"
+                + "    out.push('time not shown in the browser zone with its age: ' + t.outerHTML.substring(0, 120)); }"
+                + "});"
+                + "if (document.documentElement.scrollWidth > window.innerWidth + 1) {"
+                + "  out.push('scrolls sideways: ' + document.documentElement.scrollWidth + ' px wide in '"
+                + "    + window.innerWidth + ' px'); }"
+                + "return out;");
+        return problems;
     }
 
     /** Signs in at {@code base} with an API token, from a browser that had no session; ends on the overview. */

@@ -280,6 +280,79 @@ interface ConsoleBrowserTests {
     }
 
     @Test
+    default void aPersonUsesEveryPageByKeyboardWithLabelsLocalTimesAndInANarrowWindow() {
+        String guestId = apiGuest("host-a", 16 * MIB, Map.of("dirtyPagesPerSecond", 100, "hotSetFraction", 0.5));
+        ApiClient.Reply created = client().post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b"));
+        assertThat(created.status()).as(created.body()).isEqualTo(202);
+        String jobId = created.json().get("id").asString();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> client()
+                .get("/api/v1/migrations/" + jobId).json().get("status").asString().equals("completed"));
+        String diskId = client().get("/api/v1/guests/" + guestId).json().get("disks").get(0).get("id").asString();
+        List<String> pages = List.of("/console", "/console/guests", "/console/guests/" + guestId,
+                "/console/migrations", "/console/migrations/" + jobId, "/console/hosts/host-b",
+                "/console/disks/" + diskId, "/console/policies", "/console/policies/new");
+
+        WebDriver browser = signIn(ADMIN_TOKEN);
+        try {
+            for (String page : pages) {
+                browser.get(base() + page);
+                assertThat(ConsoleBrowser.usabilityProblems(browser)).as(page + " at 1280x800").isEmpty();
+                ConsoleBrowser.screenshot("wide" + page.replace('/', '-'));
+            }
+            // keyboard only: from the top of the guest page to the Migrate dialog and back out
+            browser.get(base() + "/console/guests/" + guestId);
+            JavascriptExecutor js = (JavascriptExecutor) browser;
+            org.openqa.selenium.interactions.Actions keys = new org.openqa.selenium.interactions.Actions(browser);
+            int presses = 0;
+            while (!"open-migrate".equals(js.executeScript("return document.activeElement.id;")) && presses < 60) {
+                keys.sendKeys(org.openqa.selenium.Keys.TAB).perform();
+                presses++;
+            }
+            assertThat(js.executeScript("return document.activeElement.id;")).as("Migrate… by Tab").isEqualTo("open-migrate");
+            ConsoleBrowser.screenshot("keyboard-focus-migrate");
+            keys.sendKeys(org.openqa.selenium.Keys.ENTER).perform();
+            assertThat(js.executeScript("return document.getElementById('migrate-dialog').open;")).isEqualTo(true);
+            assertThat(js.executeScript("return document.getElementById('migrate-dialog').contains(document.activeElement);"))
+                    .as("focus moves into the dialog").isEqualTo(true);
+            ConsoleBrowser.screenshot("keyboard-migrate-dialog");
+            keys.sendKeys(org.openqa.selenium.Keys.ESCAPE).perform();
+            assertThat(js.executeScript("return document.getElementById('migrate-dialog').open;")).isEqualTo(false);
+
+            // times in the browser's zone: in Kolkata (UTC+05:30) the filter's 05:30 is midnight UTC
+            org.openqa.selenium.chrome.ChromeDriver chrome = (org.openqa.selenium.chrome.ChromeDriver) browser;
+            chrome.executeCdpCommand("Emulation.setTimezoneOverride", Map.of("timezoneId", "Asia/Kolkata"));
+            try {
+                browser.get(base() + "/console/migrations");
+                js.executeScript("var f = document.getElementById('f-before'); f.value = '2030-01-01T05:30';"
+                        + "f.dispatchEvent(new Event('change'));");
+                browser.findElement(By.cssSelector("form.filters button[type=submit]")).click();
+                waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlContains("before="));
+                assertThat(java.net.URLDecoder.decode(browser.getCurrentUrl(), java.nio.charset.StandardCharsets.UTF_8))
+                        .contains("before=2030-01-01T00:00:00.000Z");
+                assertThat(browser.findElement(By.id("f-before")).getAttribute("value")).isEqualTo("2030-01-01T05:30");
+                assertThat(text(browser, "job-list")).contains(created.json().get("id").asString().substring(0, 8));
+                String shown = String.valueOf(js.executeScript("var t = document.querySelector('#job-list time');"
+                        + "var d = new Date(t.getAttribute('datetime'));"
+                        + "return t.textContent + '|' + d.toLocaleString();"));
+                assertThat(shown.split("\\|")[0]).startsWith(shown.split("\\|")[1]);
+                ConsoleBrowser.screenshot("migrations-kolkata");
+            } finally {
+                chrome.executeCdpCommand("Emulation.setTimezoneOverride", Map.of("timezoneId", ""));
+            }
+
+            ConsoleBrowser.viewport(390, 844);
+            for (String page : pages) {
+                browser.get(base() + page);
+                assertThat(ConsoleBrowser.usabilityProblems(browser)).as(page + " at 390x844").isEmpty();
+                ConsoleBrowser.screenshot("narrow" + page.replace('/', '-'));
+            }
+        } finally {
+            ConsoleBrowser.viewport(1280, 800);
+        }
+    }
+
+    @Test
     default void aViewerSeesNoActionButtonAndAForgedActionIsRefused() {
         String guestId = apiGuest("host-a", 32 * MIB, Map.of("dirtyPagesPerSecond", 2000, "hotSetFraction", 0.5));
         ApiClient.Reply created = client().post("/api/v1/migrations", Map.of("guestId", guestId,

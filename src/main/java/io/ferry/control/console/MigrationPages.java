@@ -116,7 +116,9 @@ class MigrationPages {
     String job(@PathVariable UUID jobId, Model model) {
         MigrationJob job = views.get(jobId);
         model.addAttribute("job", job);
-        model.addAttribute("p", views.progress(job));
+        io.ferry.channel.MigrationProgress p = views.progress(job);
+        model.addAttribute("p", p);
+        model.addAttribute("bar", fmt.bar(job, p));
         model.addAttribute("guest", guests.find(job.guestId()).orElse(null));
         model.addAttribute("disks", views.diskStates(job));
         model.addAttribute("timeline", views.events(jobId));
@@ -231,7 +233,10 @@ class MigrationPages {
         }
     }
 
-    /** An ISO instant, or a local date-time from the browser's datetime-local input (taken as UTC). */
+    /**
+     * An ISO instant: the filter's field is in the browser's zone and its script sends the instant
+     * (a local date-time without an offset, typed into the URL by hand, is taken as UTC).
+     */
     private static Instant parseInstant(String text) {
         String t = text.strip();
         try {
