@@ -106,8 +106,9 @@ interface ConsoleBrowserTests {
         WebDriverWait job = waitFor(browser, Duration.ofSeconds(90));
         job.until(b -> List.of("active", "completed").contains(text(b, "job-status")));
         String first = progress(browser);
-        ConsoleBrowser.screenshot("job-running");
+        ConsoleBrowser.screenshot("job-started");
         job.until(b -> !progress(b).equals(first) || text(b, "job-status").equals("completed"));
+        ConsoleBrowser.screenshot("job-running");
         job.until(b -> text(b, "job-status").equals("completed"));
         assertThat(progress(browser)).isEqualTo("100");
         assertThat(Integer.parseInt(browser.findElement(By.id("chart")).getAttribute("data-points")))

@@ -61,14 +61,22 @@ public class Fmt {
         return seconds == null ? "–" : ms(seconds * 1000);
     }
 
-    /** Percent of the bytes to move that have been sent (the part still to send counts as to do). */
+    /**
+     * Percent of the bytes to move that have been sent (the part still to send counts as to do).
+     * Before the source has counted what is left (nothing left, nothing sent of note), the share
+     * of the guest's size sent so far, below 100: a job that has not ended is never shown done.
+     */
     public long percent(MigrationProgress p) {
         if (p == null || p.ram() == null) {
             return 0;
         }
-        long sent = p.ram().transferred() + (p.disk() == null ? 0 : p.disk().transferred());
+        long sent = transferred(p);
         long left = remaining(p);
-        return sent + left == 0 ? 0 : Math.min(100, Math.round(100.0 * sent / (sent + left)));
+        if (left == 0) {
+            long total = p.ram().total() + (p.disk() == null ? 0 : p.disk().total());
+            return total == 0 ? 0 : Math.min(99, Math.round(100.0 * sent / total));
+        }
+        return Math.min(99, Math.round(100.0 * sent / (sent + left)));
     }
 
     public long remaining(MigrationProgress p) {
@@ -96,6 +104,9 @@ public class Fmt {
     public String eta(MigrationProgress p) {
         if (p == null || p.ram() == null) {
             return "–";
+        }
+        if (p.ram().iterations() == 0 && remaining(p) == 0) {
+            return "–";   // the first round has not counted what there is to send yet
         }
         double net = mbpsToBytes(p.ram().mbps()) - dirtyBytesPerSecond(p);
         if (net <= 0) {
