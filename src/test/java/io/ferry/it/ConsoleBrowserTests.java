@@ -377,6 +377,10 @@ interface ConsoleBrowserTests {
             browser.get(base() + "/console/hosts/host-a");
             assertThat(browser.findElements(By.id("drain"))).isEmpty();
             ConsoleBrowser.screenshot("viewer-host");
+            browser.get(base() + "/console/policies");
+            assertThat(browser.findElements(By.id("limits-form"))).isEmpty();
+            assertThat(browser.findElements(By.id("new-policy"))).isEmpty();
+            ConsoleBrowser.screenshot("viewer-policies");
 
             // the button is not there, so forge its request with the page's own CSRF token: refused all the same
             Object status = ((JavascriptExecutor) browser).executeAsyncScript(
@@ -387,6 +391,15 @@ interface ConsoleBrowserTests {
                             + "fetch('/console/migrations/" + jobId + "/cancel', {method: 'POST', headers: headers})"
                             + ".then(function (r) { done(r.status); }, function (e) { done(String(e)); });");
             assertThat(((Number) status).intValue()).isEqualTo(403);
+            Object limits = ((JavascriptExecutor) browser).executeAsyncScript(
+                    "var done = arguments[arguments.length - 1];"
+                            + "var h = document.querySelector('meta[name=csrf-header]').content;"
+                            + "var t = document.querySelector('meta[name=csrf-token]').content;"
+                            + "var headers = {'Content-Type': 'application/x-www-form-urlencoded'}; headers[h] = t;"
+                            + "fetch('/console/admission/limits', {method: 'POST', headers: headers, body: 'maxJobs=0'})"
+                            + ".then(function (r) { done(r.status); }, function (e) { done(String(e)); });");
+            assertThat(((Number) limits).intValue()).isEqualTo(403);
+            assertThat(client().get("/api/v1/admission").json().get("limits").get("maxJobs").asInt()).isPositive();
             assertThat(client().get("/api/v1/migrations/" + jobId).json().get("status").asString())
                     .isIn("queued", "setup", "active");
         } finally {
