@@ -18,19 +18,22 @@ import picocli.CommandLine.Option;
  *   <li>{@code takeover} ({@link TakeoverBench}): two replicas, kill -9 of the one driving 20
  *       active jobs, the time until the other drives them all, next to the lease ttl;</li>
  *   <li>{@code fanout} ({@link FanoutBench}): 100 subscribers to the event stream, events per
- *       second delivered and lag, next to one subscriber.</li>
+ *       second delivered and lag, next to one subscriber;</li>
+ *   <li>{@code console} ({@link ConsoleBench}): the web console's migrations page of 1 000 jobs,
+ *       cold and median render, next to the JSON API listing the same jobs.</li>
  * </ol>
  */
 @Command(name = "bench-control", mixinStandardHelpOptions = true,
         description = "Control plane on PostgreSQL (FERRY_TEST_POSTGRES_URL, _USER, _PASSWORD): API latency with "
-                + "10 000 and 100 000 jobs, replica takeover after kill -9, SSE fan-out to 100 subscribers.")
+                + "10 000 and 100 000 jobs, replica takeover after kill -9, SSE fan-out to 100 subscribers, "
+                + "the console's 1000-job page.")
 public final class ControlBenchmark implements Callable<Integer> {
 
-    private static final Set<String> PARTS = Set.of("latency", "takeover", "fanout");
+    private static final Set<String> PARTS = Set.of("latency", "takeover", "fanout", "console");
     private static final long STARTED = System.nanoTime();
 
-    @Option(names = "--only", split = ",", defaultValue = "latency,takeover,fanout",
-            description = "Parts to run, of latency, takeover, fanout (default ${DEFAULT-VALUE})")
+    @Option(names = "--only", split = ",", defaultValue = "latency,takeover,fanout,console",
+            description = "Parts to run, of latency, takeover, fanout, console (default ${DEFAULT-VALUE})")
     Set<String> only;
 
     @Option(names = "--skip-seed", description = "Leave out the latency part (its seeding takes the longest)")
@@ -75,6 +78,18 @@ public final class ControlBenchmark implements Callable<Integer> {
     @Option(names = "--fanout-s", defaultValue = "20", description = "fanout: seconds events are produced per round (default ${DEFAULT-VALUE})")
     int fanoutSeconds;
 
+    @Option(names = "--console-jobs", defaultValue = "2000",
+            description = "console: jobs in the database, the newest 1000 on the page (default ${DEFAULT-VALUE})")
+    int consoleJobs;
+
+    @Option(names = "--console-samples", defaultValue = "30",
+            description = "console: timed renders of the 1000-job page, and API lists (default ${DEFAULT-VALUE})")
+    int consoleSamples;
+
+    @Option(names = "--console-warmup", defaultValue = "5",
+            description = "console: untimed renders after the cold one (default ${DEFAULT-VALUE})")
+    int consoleWarmup;
+
     @Option(names = "--keep", description = "Keep the schemas and data dirs")
     boolean keep;
 
@@ -106,6 +121,12 @@ public final class ControlBenchmark implements Callable<Integer> {
         if (parts.contains("fanout")) {
             try (PostgresSchema schema = PostgresSchema.create(keep)) {
                 FanoutBench.print(new FanoutBench(schema, subscribers, eventRate, fanoutSeconds, keep).run(), eventRate);
+            }
+        }
+        if (parts.contains("console")) {
+            try (PostgresSchema schema = PostgresSchema.create(keep)) {
+                ConsoleBench.print(new ConsoleBench(schema, consoleJobs, consoleSamples, consoleWarmup).run(keep),
+                        consoleJobs, consoleSamples, consoleWarmup);
             }
         }
         progress("bench-control done");

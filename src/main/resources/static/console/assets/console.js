@@ -28,6 +28,23 @@
     });
   }
 
+  // A date-time field in the browser's zone for an instant the server takes (a hidden field, in UTC).
+  function two(n) { return (n < 10 ? '0' : '') + n; }
+  function instantFields() {
+    document.querySelectorAll('input[data-instant-for]').forEach(function (local) {
+      var hidden = document.getElementById(local.getAttribute('data-instant-for'));
+      var d = hidden && hidden.value ? new Date(hidden.value) : null;
+      if (d && !isNaN(d)) {
+        local.value = d.getFullYear() + '-' + two(d.getMonth() + 1) + '-' + two(d.getDate()) + 'T'
+          + two(d.getHours()) + ':' + two(d.getMinutes());
+      }
+      local.addEventListener('change', function () {
+        var v = local.value ? new Date(local.value) : null;   // a datetime-local value is local time
+        hidden.value = v && !isNaN(v) ? v.toISOString() : '';
+      });
+    });
+  }
+
   function bytes(n) {
     if (n == null || isNaN(n)) { return '–'; }
     var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0, v = Math.abs(n);
@@ -76,10 +93,12 @@
   function setupCharts() {
     var el = document.getElementById('chart');
     if (!el || typeof uPlot === 'undefined') { return; }
+    // t,remaining,transferred,rate,dirty,faultP99 per point; an empty figure is no point
     (el.getAttribute('data-history') || '').split(';').forEach(function (p) {
       if (!p) { return; }
-      var v = p.split(',').map(Number);
-      data[0].push(v[0]); data[1].push(v[1]); data[2].push(v[2]); data[3].push(v[3]); data[4].push(null);
+      var v = p.split(',').map(function (x) { return x === '' || x == null ? null : Number(x); });
+      data[0].push(v[0]); data[1].push(v[1]); data[2].push(v[2]); data[3].push(v[3]); data[4].push(v[4]);
+      if (v[5] != null) { faultData[0].push(v[0]); faultData[1].push(v[5]); }
     });
     var size = chartSize(el);
     var axisBytes = function (u, vals) { return vals.map(bytes); };
@@ -98,6 +117,7 @@
       axes: [{}, {size: 60}]
     }, faultData, fel);
     el.setAttribute('data-points', data[0].length);
+    fel.setAttribute('data-points', faultData[0].length);
     window.addEventListener('resize', function () {
       var s = chartSize(el);
       chart.setSize({width: s.width, height: s.height});
@@ -115,8 +135,35 @@
     data[3].push(num('data-rate')); data[4].push(num('data-dirty'));
     chart.setData(data);
     var f = num('data-fault');
-    if (f != null) { faultData[0].push(t); faultData[1].push(f); faults.setData(faultData); }
+    if (f != null) {
+      faultData[0].push(t); faultData[1].push(f); faults.setData(faultData);
+      document.getElementById('chart-faults').setAttribute('data-points', faultData[0].length);
+    }
     el.setAttribute('data-points', data[0].length);
+  }
+
+  // Live parts: each page names the events it follows on a hidden .live-feed element, and its
+  // live part re-renders at most once per gap, always after the last event of a burst (htmx's own
+  // throttle drops the events that fall inside its window, so a page could miss the final state).
+  var refreshes = {};
+  function refreshSoon(id, gap) {
+    var r = refreshes[id] || (refreshes[id] = {last: 0, timer: null});
+    if (r.timer) { return; }
+    r.timer = setTimeout(function () {
+      r.timer = null;
+      r.last = Date.now();
+      var target = document.getElementById(id);
+      if (target && window.htmx) { htmx.trigger(target, 'refresh'); }
+    }, Math.max(0, r.last + gap - Date.now()));
+  }
+  function liveFeeds() {
+    document.querySelectorAll('.live-feed').forEach(function (feed) {
+      var id = feed.getAttribute('data-refresh'), gap = parseInt(feed.getAttribute('data-gap-ms'), 10) || 500;
+      (feed.getAttribute('hx-trigger') || '').split(',').forEach(function (t) {
+        var name = t.trim();
+        if (name) { feed.addEventListener(name, function () { refreshSoon(id, gap); }); }
+      });
+    });
   }
 
   function dialogs(root) {
@@ -129,7 +176,7 @@
   }
 
   document.addEventListener('DOMContentLoaded', function () {
-    times(); dialogs(); actions(); setupCharts(); sample(); remember();
+    times(); dialogs(); instantFields(); liveFeeds(); actions(); setupCharts(); sample(); remember();
     setInterval(function () { times(); }, 30000);
   });
   document.addEventListener('htmx:beforeSwap', remember);

@@ -34,41 +34,23 @@ interface ConsoleBrowserTests {
     }
 
     private WebDriver signIn(String token) {
-        WebDriver browser = ConsoleBrowser.driver();
-        browser.get(base() + "/");
-        browser.manage().deleteAllCookies();
-        browser.get(base() + "/");   // redirected to the console, then to its sign-in form
-        assertThat(browser.getCurrentUrl()).endsWith("/console/login");
-        ConsoleBrowser.screenshot("sign-in");
-        browser.findElement(By.id("token")).sendKeys(token);
-        browser.findElement(By.id("sign-in")).click();
-        waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlToBe(base() + "/console"));
-        return browser;
+        return ConsoleBrowser.signIn(base(), token);
     }
 
     private static WebDriverWait waitFor(WebDriver browser, Duration timeout) {
-        WebDriverWait wait = new WebDriverWait(browser, timeout, Duration.ofMillis(100));
-        wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);   // live parts are re-rendered
-        return wait;
+        return ConsoleBrowser.waitFor(browser, timeout);
     }
 
-    /** Marks the page: the mark is gone if the browser loads any page since. */
     private static void markPage(WebDriver browser) {
-        ((JavascriptExecutor) browser).executeScript("window.__ferryPage = 'kept';");
+        ConsoleBrowser.markPage(browser);
     }
 
     private static boolean samePage(WebDriver browser) {
-        return "kept".equals(((JavascriptExecutor) browser).executeScript("return window.__ferryPage;"));
+        return ConsoleBrowser.samePage(browser);
     }
 
-    /** An element's text, read in one step (live parts are replaced as events arrive). */
     private static String text(WebDriver browser, String id) {
-        Object text = ((JavascriptExecutor) browser).executeScript(
-                "var e = document.getElementById(arguments[0]); return e == null ? null : e.textContent.trim();", id);
-        if (text == null) {
-            throw new org.openqa.selenium.NoSuchElementException("#" + id);
-        }
-        return text.toString();
+        return ConsoleBrowser.text(browser, id);
     }
 
     private static String progress(WebDriver browser) {
@@ -124,8 +106,9 @@ interface ConsoleBrowserTests {
         WebDriverWait job = waitFor(browser, Duration.ofSeconds(90));
         job.until(b -> List.of("active", "completed").contains(text(b, "job-status")));
         String first = progress(browser);
-        ConsoleBrowser.screenshot("job-running");
+        ConsoleBrowser.screenshot("job-started");
         job.until(b -> !progress(b).equals(first) || text(b, "job-status").equals("completed"));
+        ConsoleBrowser.screenshot("job-running");
         job.until(b -> text(b, "job-status").equals("completed"));
         assertThat(progress(browser)).isEqualTo("100");
         assertThat(Integer.parseInt(browser.findElement(By.id("chart")).getAttribute("data-points")))
@@ -175,6 +158,202 @@ interface ConsoleBrowserTests {
     }
 
     @Test
+    default void anOperatorSwitchesToPostcopyAndCancelIsRefusedInPlainWords() {
+        // dirtying ~80 MiB/s against a 1 MiB/s link: pre-copy alone never converges, so the job stays
+        // active until the switch, and the background push at 1 MiB/s keeps it in post-copy ~30 s
+        String guestId = apiGuest("host-a", 32 * MIB, Map.of("dirtyPagesPerSecond", 20000, "hotSetFraction", 0.5));
+        ApiClient.Reply created = client().post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("maxBandwidth", MIB, "downtimeLimitMs", 50,
+                        "maxPostcopyBandwidth", MIB, "capabilities", Map.of("postcopy", true))));
+        assertThat(created.status()).as(created.body()).isEqualTo(202);
+        String jobId = created.json().get("id").asString();
+
+        WebDriver browser = signIn(ADMIN_TOKEN);
+        browser.get(base() + "/console/migrations/" + jobId);
+        markPage(browser);
+        waitFor(browser, Duration.ofSeconds(30)).until(b -> text(b, "job-status").equals("active"));
+        ConsoleBrowser.screenshot("postcopy-job-precopy");
+        waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.elementToBeClickable(By.id("postcopy")))
+                .click();
+        waitFor(browser, Duration.ofSeconds(5)).until(ExpectedConditions.alertIsPresent()).accept();
+        waitFor(browser, Duration.ofSeconds(30)).until(b -> text(b, "job-status").equals("postcopy-active"));
+        ConsoleBrowser.screenshot("postcopy-job-switched");
+
+        // cancel is offered (an operator should read why it is refused, not find a dead button) and refused
+        waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.elementToBeClickable(By.id("cancel"))).click();
+        waitFor(browser, Duration.ofSeconds(5)).until(ExpectedConditions.alertIsPresent()).accept();
+        String refusal = waitFor(browser, Duration.ofSeconds(10)).until(b -> {
+            List<WebElement> alerts = b.findElements(By.cssSelector("#action-result .alert.error"));
+            return alerts.isEmpty() ? null : alerts.get(0).getText();
+        });
+        assertThat(refusal).contains("Refused", "can no longer be cancelled", "post-copy",
+                "the guest already runs on the destination");
+        assertThat(text(browser, "job-status")).isIn("postcopy-active", "completed");
+        assertThat(samePage(browser)).as("no reload").isTrue();
+        ((JavascriptExecutor) browser).executeScript("document.getElementById('action-result')"
+                + ".scrollIntoView({block: 'center'});");
+        ConsoleBrowser.screenshot("postcopy-cancel-refused");
+        assertThat(client().get("/api/v1/migrations/" + jobId).json().get("status").asString())
+                .isIn("postcopy-active", "completed");
+
+        // and it completes on the destination, still without a reload
+        waitFor(browser, Duration.ofSeconds(120)).until(b -> text(b, "job-status").equals("completed"));
+        assertThat(samePage(browser)).as("no reload").isTrue();
+        assertThat(Integer.parseInt(browser.findElement(By.id("chart-faults")).getAttribute("data-points")))
+                .as("fault latency points while watching").isPositive();
+        ConsoleBrowser.screenshot("postcopy-job-completed");
+
+        // opened afterwards, the page draws every chart from the job's history alone
+        browser.get(base() + "/console/migrations/" + jobId);
+        String[] points = browser.findElement(By.id("chart")).getAttribute("data-history").split(";");
+        assertThat(points.length).as("history points").isGreaterThan(2);
+        assertThat(java.util.Arrays.stream(points).map(p -> p.split(",", -1))
+                .filter(v -> !v[4].isEmpty() && Long.parseLong(v[4]) > 0)).as("dirty rate in the history").isNotEmpty();
+        assertThat(Integer.parseInt(browser.findElement(By.id("chart-faults")).getAttribute("data-points")))
+                .as("fault latency points from the history").isPositive();
+        ((JavascriptExecutor) browser).executeScript("document.getElementById('chart').scrollIntoView();");
+        ConsoleBrowser.screenshot("postcopy-job-history-charts");
+    }
+
+    @Test
+    default void anAdminCreatesAndEditsAPolicyAndSeesEachRefusalNextToItsField() {
+        String name = "console-" + UUID.randomUUID().toString().substring(0, 6);
+        WebDriver browser = signIn(ADMIN_TOKEN);
+        try {
+            browser.get(base() + "/console/policies");
+            ConsoleBrowser.screenshot("policies-list");
+            // a limit out of the API's range is refused at its field, and nothing changes
+            String before = text(browser, "limits");
+            WebElement maxJobs = browser.findElement(By.id("l-maxJobs"));
+            maxJobs.clear();
+            maxJobs.sendKeys("5000");
+            browser.findElement(By.id("limits-save")).click();
+            assertThat(text(browser, "err-maxJobs")).contains("less than or equal to 1000");
+            assertThat(browser.findElement(By.id("l-maxJobs")).getAttribute("aria-invalid")).isEqualTo("true");
+            assertThat(text(browser, "limits")).isEqualTo(before);
+            ConsoleBrowser.screenshot("limits-refused");
+
+            browser.findElement(By.id("new-policy")).click();
+            waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlContains("/console/policies/new"));
+            browser.findElement(By.id("p-name")).sendKeys(name);
+            browser.findElement(By.id("p-guestSelector")).sendKeys("console-test=" + name);
+            browser.findElement(By.id("p-downtimeLimitMs")).sendKeys("0");
+            new Select(browser.findElement(By.id("p-allowPostcopy"))).selectByValue("false");
+            browser.findElement(By.id("p-escalation")).sendKeys("postcopy, abort");
+            browser.findElement(By.id("policy-save")).click();
+            // the field rule (the API's Bean Validation) and the rule across fields (the policy's own)
+            assertThat(text(browser, "err-downtimeLimitMs")).contains("greater than or equal to 1");
+            assertThat(text(browser, "policy-errors")).contains("Not saved");
+            assertThat(client().get("/api/v1/policies/" + name).status()).isEqualTo(404);
+            ConsoleBrowser.screenshot("policy-refused-field");
+            WebElement downtime = browser.findElement(By.id("p-downtimeLimitMs"));
+            downtime.clear();
+            downtime.sendKeys("400");
+            browser.findElement(By.id("policy-save")).click();
+            assertThat(text(browser, "err-escalation")).contains("needs allowPostcopy");
+            assertThat(browser.findElements(By.id("err-downtimeLimitMs"))).isEmpty();
+            ConsoleBrowser.screenshot("policy-refused-across-fields");
+            new Select(browser.findElement(By.id("p-allowPostcopy"))).selectByValue("true");
+            browser.findElement(By.id("policy-save")).click();
+            waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlContains("/console/policies/" + name));
+            assertThat(text(browser, "policy-saved")).startsWith("Saved");
+            ConsoleBrowser.screenshot("policy-created");
+
+            // edit it: the API now answers with the new value
+            downtime = browser.findElement(By.id("p-downtimeLimitMs"));
+            downtime.clear();
+            downtime.sendKeys("800");
+            browser.findElement(By.id("p-maxBandwidth")).sendKeys("64M");
+            browser.findElement(By.id("policy-save")).click();
+            waitFor(browser, Duration.ofSeconds(10)).until(b -> ConsoleBrowser.present(b, "policy-saved"));
+            ConsoleBrowser.screenshot("policy-edited");
+            ApiClient.Reply policy = client().get("/api/v1/policies/" + name);
+            assertThat(policy.status()).isEqualTo(200);
+            assertThat(policy.json().get("downtimeLimitMs").asLong()).isEqualTo(800);
+            assertThat(policy.json().get("maxBandwidth").asLong()).isEqualTo(64 * MIB);
+            assertThat(policy.json().get("escalation").toString()).contains("postcopy", "abort");
+            browser.get(base() + "/console/policies");
+            assertThat(text(browser, "policies")).contains(name);
+            ConsoleBrowser.screenshot("policies-after-edit");
+        } finally {
+            client().delete("/api/v1/policies/" + name);
+        }
+    }
+
+    @Test
+    default void aPersonUsesEveryPageByKeyboardWithLabelsLocalTimesAndInANarrowWindow() {
+        String guestId = apiGuest("host-a", 16 * MIB, Map.of("dirtyPagesPerSecond", 100, "hotSetFraction", 0.5));
+        ApiClient.Reply created = client().post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b"));
+        assertThat(created.status()).as(created.body()).isEqualTo(202);
+        String jobId = created.json().get("id").asString();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> client()
+                .get("/api/v1/migrations/" + jobId).json().get("status").asString().equals("completed"));
+        String diskId = client().get("/api/v1/guests/" + guestId).json().get("disks").get(0).get("id").asString();
+        List<String> pages = List.of("/console", "/console/guests", "/console/guests/" + guestId,
+                "/console/migrations", "/console/migrations/" + jobId, "/console/hosts/host-b",
+                "/console/disks/" + diskId, "/console/policies", "/console/policies/new");
+
+        WebDriver browser = signIn(ADMIN_TOKEN);
+        try {
+            for (String page : pages) {
+                browser.get(base() + page);
+                assertThat(ConsoleBrowser.usabilityProblems(browser)).as(page + " at 1280x800").isEmpty();
+                ConsoleBrowser.screenshot("wide" + page.replace('/', '-'));
+            }
+            // keyboard only: from the top of the guest page to the Migrate dialog and back out
+            browser.get(base() + "/console/guests/" + guestId);
+            JavascriptExecutor js = (JavascriptExecutor) browser;
+            org.openqa.selenium.interactions.Actions keys = new org.openqa.selenium.interactions.Actions(browser);
+            int presses = 0;
+            while (!"open-migrate".equals(js.executeScript("return document.activeElement.id;")) && presses < 60) {
+                keys.sendKeys(org.openqa.selenium.Keys.TAB).perform();
+                presses++;
+            }
+            assertThat(js.executeScript("return document.activeElement.id;")).as("Migrate… by Tab").isEqualTo("open-migrate");
+            ConsoleBrowser.screenshot("keyboard-focus-migrate");
+            keys.sendKeys(org.openqa.selenium.Keys.ENTER).perform();
+            assertThat(js.executeScript("return document.getElementById('migrate-dialog').open;")).isEqualTo(true);
+            assertThat(js.executeScript("return document.getElementById('migrate-dialog').contains(document.activeElement);"))
+                    .as("focus moves into the dialog").isEqualTo(true);
+            ConsoleBrowser.screenshot("keyboard-migrate-dialog");
+            keys.sendKeys(org.openqa.selenium.Keys.ESCAPE).perform();
+            assertThat(js.executeScript("return document.getElementById('migrate-dialog').open;")).isEqualTo(false);
+
+            // times in the browser's zone: in Kolkata (UTC+05:30) the filter's 05:30 is midnight UTC
+            org.openqa.selenium.chrome.ChromeDriver chrome = (org.openqa.selenium.chrome.ChromeDriver) browser;
+            chrome.executeCdpCommand("Emulation.setTimezoneOverride", Map.of("timezoneId", "Asia/Kolkata"));
+            try {
+                browser.get(base() + "/console/migrations");
+                js.executeScript("var f = document.getElementById('f-before'); f.value = '2030-01-01T05:30';"
+                        + "f.dispatchEvent(new Event('change'));");
+                browser.findElement(By.cssSelector("form.filters button[type=submit]")).click();
+                waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlContains("before="));
+                assertThat(java.net.URLDecoder.decode(browser.getCurrentUrl(), java.nio.charset.StandardCharsets.UTF_8))
+                        .contains("before=2030-01-01T00:00:00.000Z");
+                assertThat(browser.findElement(By.id("f-before")).getAttribute("value")).isEqualTo("2030-01-01T05:30");
+                assertThat(text(browser, "job-list")).contains(created.json().get("id").asString().substring(0, 8));
+                String shown = String.valueOf(js.executeScript("var t = document.querySelector('#job-list time');"
+                        + "var d = new Date(t.getAttribute('datetime'));"
+                        + "return t.textContent + '|' + d.toLocaleString();"));
+                assertThat(shown.split("\\|")[0]).startsWith(shown.split("\\|")[1]);
+                ConsoleBrowser.screenshot("migrations-kolkata");
+            } finally {
+                chrome.executeCdpCommand("Emulation.setTimezoneOverride", Map.of("timezoneId", ""));
+            }
+
+            ConsoleBrowser.viewport(390, 844);
+            for (String page : pages) {
+                browser.get(base() + page);
+                assertThat(ConsoleBrowser.usabilityProblems(browser)).as(page + " at 390x844").isEmpty();
+                ConsoleBrowser.screenshot("narrow" + page.replace('/', '-'));
+            }
+        } finally {
+            ConsoleBrowser.viewport(1280, 800);
+        }
+    }
+
+    @Test
     default void aViewerSeesNoActionButtonAndAForgedActionIsRefused() {
         String guestId = apiGuest("host-a", 32 * MIB, Map.of("dirtyPagesPerSecond", 2000, "hotSetFraction", 0.5));
         ApiClient.Reply created = client().post("/api/v1/migrations", Map.of("guestId", guestId,
@@ -194,9 +373,14 @@ interface ConsoleBrowserTests {
             browser.get(base() + "/console/guests/" + guestId);
             assertThat(browser.findElements(By.id("open-migrate"))).isEmpty();
             assertThat(browser.findElements(By.id("pause"))).isEmpty();
+            ConsoleBrowser.screenshot("viewer-guest");
             browser.get(base() + "/console/hosts/host-a");
             assertThat(browser.findElements(By.id("drain"))).isEmpty();
             ConsoleBrowser.screenshot("viewer-host");
+            browser.get(base() + "/console/policies");
+            assertThat(browser.findElements(By.id("limits-form"))).isEmpty();
+            assertThat(browser.findElements(By.id("new-policy"))).isEmpty();
+            ConsoleBrowser.screenshot("viewer-policies");
 
             // the button is not there, so forge its request with the page's own CSRF token: refused all the same
             Object status = ((JavascriptExecutor) browser).executeAsyncScript(
@@ -207,6 +391,15 @@ interface ConsoleBrowserTests {
                             + "fetch('/console/migrations/" + jobId + "/cancel', {method: 'POST', headers: headers})"
                             + ".then(function (r) { done(r.status); }, function (e) { done(String(e)); });");
             assertThat(((Number) status).intValue()).isEqualTo(403);
+            Object limits = ((JavascriptExecutor) browser).executeAsyncScript(
+                    "var done = arguments[arguments.length - 1];"
+                            + "var h = document.querySelector('meta[name=csrf-header]').content;"
+                            + "var t = document.querySelector('meta[name=csrf-token]').content;"
+                            + "var headers = {'Content-Type': 'application/x-www-form-urlencoded'}; headers[h] = t;"
+                            + "fetch('/console/admission/limits', {method: 'POST', headers: headers, body: 'maxJobs=0'})"
+                            + ".then(function (r) { done(r.status); }, function (e) { done(String(e)); });");
+            assertThat(((Number) limits).intValue()).isEqualTo(403);
+            assertThat(client().get("/api/v1/admission").json().get("limits").get("maxJobs").asInt()).isPositive();
             assertThat(client().get("/api/v1/migrations/" + jobId).json().get("status").asString())
                     .isIn("queued", "setup", "active");
         } finally {

@@ -43,12 +43,17 @@ final class FerryProcess {
             serve.destroy();
             serve.waitFor();
         }
-        for (String host : List.of("host-a", "host-b")) {
-            Path pid = dataDir.resolve("workers").resolve(host + ".pid");
-            if (java.nio.file.Files.exists(pid)) {
-                ProcessHandle.of(Long.parseLong(java.nio.file.Files.readString(pid).strip()))
-                        .ifPresent(ProcessHandle::destroyForcibly);
-            }
+        Path workers = dataDir.resolve("workers");
+        if (!java.nio.file.Files.isDirectory(workers)) {
+            return;
+        }
+        List<Path> pids;
+        try (var files = java.nio.file.Files.list(workers)) {   // every local host's, however many it ran
+            pids = files.filter(f -> f.getFileName().toString().endsWith(".pid")).toList();
+        }
+        for (Path pid : pids) {
+            ProcessHandle.of(Long.parseLong(java.nio.file.Files.readString(pid).strip()))
+                    .ifPresent(ProcessHandle::destroyForcibly);
         }
     }
 }

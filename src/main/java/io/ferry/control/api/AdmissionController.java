@@ -2,11 +2,10 @@ package io.ferry.control.api;
 
 import io.ferry.control.admission.AdmissionService;
 import io.ferry.control.admission.Limits;
+import io.ferry.control.admission.LimitsRequest;
 import io.ferry.control.job.JobStore;
 import io.ferry.control.job.MigrationJob;
 import jakarta.validation.Valid;
-import jakarta.validation.constraints.Max;
-import jakarta.validation.constraints.Min;
 import java.security.Principal;
 import java.time.Instant;
 import java.util.List;
@@ -30,10 +29,6 @@ class AdmissionController {
     AdmissionController(AdmissionService admission, JobStore jobs) {
         this.admission = admission;
         this.jobs = jobs;
-    }
-
-    record LimitsBody(@Min(0) @Max(1000) Integer maxJobs, @Min(0) @Max(1000) Integer maxOutboundPerHost,
-                      @Min(0) @Max(1000) Integer maxInboundPerHost) {
     }
 
     record HostLimitsView(Integer maxOutbound, Integer maxInbound) {
@@ -66,7 +61,7 @@ class AdmissionController {
 
     /** Sets the cluster's limits from the next admission pass; an absent value goes back to the configuration's. */
     @PutMapping("/limits")
-    LimitsView setLimits(@Valid @RequestBody LimitsBody body, Principal principal) {
+    LimitsView setLimits(@Valid @RequestBody LimitsRequest body, Principal principal) {
         return LimitsView.of(admission.setClusterLimits(body.maxJobs(), body.maxOutboundPerHost(),
                 body.maxInboundPerHost(), Requests.actor(principal)));
     }

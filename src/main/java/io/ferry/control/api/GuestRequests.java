@@ -1,5 +1,6 @@
 package io.ferry.control.api;
 
+import io.ferry.control.guest.GuestLayout;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.DecimalMax;
 import jakarta.validation.constraints.DecimalMin;
@@ -16,8 +17,9 @@ import java.util.Map;
 /** Request bodies of the guest endpoints. Limits here mirror openapi.yaml. */
 final class GuestRequests {
 
-    static final long MIN_MEMORY = 16L << 20;
-    static final long MAX_MEMORY = 64L << 30;
+    // the limits are the guest package's (GuestLayout), which checks them again for every caller
+    static final long MIN_MEMORY = GuestLayout.MIN_MEMORY;
+    static final long MAX_MEMORY = GuestLayout.MAX_MEMORY;
 
     private GuestRequests() {
     }
@@ -41,13 +43,13 @@ final class GuestRequests {
 
     record DiskBody(
             @NotBlank @Size(max = 255) String name,
-            @NotNull @Min(4096) @Max(1L << 40) Long sizeBytes) {
+            @NotNull @Min(GuestLayout.PAGE) @Max(GuestLayout.MAX_DISK) Long sizeBytes) {
     }
 
     record WorkloadBody(
-            @PositiveOrZero @Max(10_000_000) Long dirtyPagesPerSecond,
+            @PositiveOrZero @Max(GuestLayout.MAX_DIRTY_PAGES_PER_SECOND) Long dirtyPagesPerSecond,
             @DecimalMin(value = "0.0", inclusive = false) @DecimalMax("1.0") Double hotSetFraction,
-            @PositiveOrZero @Max(1_000_000) Long diskWritesPerSecond,
+            @PositiveOrZero @Max(GuestLayout.MAX_DISK_WRITES_PER_SECOND) Long diskWritesPerSecond,
             Long seed) {
     }
 }

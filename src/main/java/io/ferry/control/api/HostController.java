@@ -1,6 +1,7 @@
 package io.ferry.control.api;
 
 import io.ferry.control.admission.AdmissionService;
+import io.ferry.control.admission.LimitsRequest;
 import io.ferry.control.drain.DrainService;
 import io.ferry.control.guest.GuestService;
 import io.ferry.control.host.Host;
@@ -42,9 +43,6 @@ class HostController {
     record LabelsBody(@NotNull Map<String, String> labels) {
     }
 
-    record HostLimitsBody(@Min(0) @Max(1000) Integer maxOutbound, @Min(0) @Max(1000) Integer maxInbound) {
-    }
-
     record DrainBody(Map<String, String> destinationSelector, @Min(1) @Max(10) Integer maxAttempts) {
     }
 
@@ -65,7 +63,7 @@ class HostController {
 
     /** This host's own admission limits; null (or absent) goes back to the cluster-wide per-host value. */
     @PutMapping("/{hostId}/limits")
-    HostResponse limits(@PathVariable String hostId, @Valid @RequestBody HostLimitsBody body, Principal principal) {
+    HostResponse limits(@PathVariable String hostId, @Valid @RequestBody LimitsRequest.ForHost body, Principal principal) {
         admission.setHostLimits(hostId, body.maxOutbound(), body.maxInbound(), Requests.actor(principal));
         return view(host(hostId));
     }

@@ -1,5 +1,6 @@
 package io.ferry.control.api;
 
+import io.ferry.control.job.RequestedParameters;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -24,7 +25,7 @@ final class MigrationRequests {
 
     record Parameters(
             @PositiveOrZero Long maxBandwidth,
-            @Min(1) @Max(3_600_000) Long downtimeLimitMs,
+            @Min(1) @Max(RequestedParameters.MAX_DOWNTIME_LIMIT_MS) Long downtimeLimitMs,
             @Pattern(regexp = "shared|copy", message = "must be 'shared' or 'copy'") String storage,
             Boolean verifyChecksums,
             @Valid Capabilities capabilities,
@@ -50,6 +51,6 @@ final class MigrationRequests {
 
     record TuneMigration(
             @PositiveOrZero Long maxBandwidth,
-            @Min(1) @Max(3_600_000) Long downtimeLimitMs) {
+            @Min(1) @Max(RequestedParameters.MAX_DOWNTIME_LIMIT_MS) Long downtimeLimitMs) {
     }
 }

@@ -1,25 +1,14 @@
 package io.ferry.control.api;
 
-import io.ferry.control.job.DowntimeRamp;
 import io.ferry.control.job.EscalationStep;
-import io.ferry.control.job.JobPriority;
-import io.ferry.channel.StorageMode;
 import io.ferry.control.policy.MigrationPolicy;
+import io.ferry.control.policy.PolicyRequest;
 import io.ferry.control.policy.PolicyService;
 import io.ferry.control.policy.PolicySettings;
 import jakarta.validation.Valid;
-import jakarta.validation.constraints.Max;
-import jakarta.validation.constraints.Min;
-import jakarta.validation.constraints.NotBlank;
-import jakarta.validation.constraints.NotNull;
-import jakarta.validation.constraints.Pattern;
-import jakarta.validation.constraints.Positive;
-import jakarta.validation.constraints.PositiveOrZero;
-import jakarta.validation.constraints.Size;
 import java.net.URI;
 import java.security.Principal;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import org.springframework.http.ResponseEntity;
@@ -37,37 +26,12 @@ import org.springframework.web.bind.annotation.RestController;
 @RequestMapping("/api/v1/policies")
 class PolicyController {
 
-    static final String NAME = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
+    static final String NAME = PolicyRequest.NAME;
 
     private final PolicyService policies;
 
     PolicyController(PolicyService policies) {
         this.policies = policies;
-    }
-
-    record RampStepBody(@NotNull @PositiveOrZero @Max(86_400) Long afterSeconds,
-                        @NotNull @Min(1) @Max(3_600_000) Long downtimeLimitMs) {
-    }
-
-    record PolicyBody(
-            @Pattern(regexp = NAME, message = "must be a lower-case DNS label (a-z, 0-9, '-', at most 63)") String name,
-            @Size(max = 1024) String description,
-            Map<String, String> guestSelector,
-            Map<String, String> hostSelector,
-            Map<String, String> destinationSelector,
-            @PositiveOrZero Long maxBandwidth,
-            @Min(1) @Max(3_600_000) Long downtimeLimitMs,
-            @Valid @Size(max = 16) List<@NotNull @Valid RampStepBody> downtimeRamp,
-            @Positive @Max(86_400) Long completionTimeoutPerGiB,
-            @Positive @Max(86_400) Long progressTimeout,
-            Boolean allowPostcopy,
-            @Pattern(regexp = "shared|copy", message = "must be 'shared' or 'copy'") String storage,
-            @Pattern(regexp = "system|user|maintenance", message = "must be 'system', 'user' or 'maintenance'")
-            String priority,
-            @Size(min = 1, max = 3) List<@NotNull @Pattern(regexp = "postcopy|pause|abort",
-                    message = "must be 'postcopy', 'pause' or 'abort'") String> escalation,
-            @Positive @Max(3600) Long escalationGrace,
-            Boolean verifyChecksums) {
     }
 
     record RampStepView(long afterSeconds, long downtimeLimitMs) {
@@ -106,27 +70,26 @@ class PolicyController {
     }
 
     @PostMapping
-    ResponseEntity<PolicyView> create(@Valid @RequestBody PolicyBody body, Principal principal) {
+    ResponseEntity<PolicyView> create(@Valid @RequestBody PolicyRequest body, Principal principal) {
         if (body.name() == null) {
             throw new InvalidRequestException("name", "must not be null");
         }
-        MigrationPolicy created = policies.create(body.name(), body.description(),
-                Requests.labels("guestSelector", body.guestSelector()),
-                Requests.labels("hostSelector", body.hostSelector()), settings(body), Requests.actor(principal));
+        MigrationPolicy created = policies.create(body.name(), body.description(), body.guestLabels(),
+                body.hostLabels(), body.settings(), Requests.actor(principal));
         return ResponseEntity.created(URI.create("/api/v1/policies/" + created.name())).body(PolicyView.of(created));
     }
 
     @PutMapping("/{name}")
-    ResponseEntity<PolicyView> put(@PathVariable String name, @Valid @RequestBody PolicyBody body,
+    ResponseEntity<PolicyView> put(@PathVariable String name, @Valid @RequestBody PolicyRequest body,
                                    Principal principal) {
         if (!name.matches(NAME)) {
-            throw new InvalidRequestException("name", "must be a lower-case DNS label (a-z, 0-9, '-', at most 63)");
+            throw new InvalidRequestException("name", PolicyRequest.NAME_RULE);
         }
         if (body.name() != null && !body.name().equals(name)) {
             throw new InvalidRequestException("name", "'" + body.name() + "' differs from the path's '" + name + "'");
         }
-        boolean created = policies.put(name, body.description(), Requests.labels("guestSelector", body.guestSelector()),
-                Requests.labels("hostSelector", body.hostSelector()), settings(body), Requests.actor(principal));
+        boolean created = policies.put(name, body.description(), body.guestLabels(), body.hostLabels(),
+                body.settings(), Requests.actor(principal));
         PolicyView view = PolicyView.of(policies.find(name).orElseThrow());
         return created ? ResponseEntity.created(URI.create("/api/v1/policies/" + name)).body(view)
                 : ResponseEntity.ok(view);
@@ -142,24 +105,5 @@ class PolicyController {
 
     private static ResourceNotFoundException notFound(String name) {
         return new ResourceNotFoundException("policy '" + name + "' does not exist");
-    }
-
-    private static PolicySettings settings(PolicyBody b) {
-        List<EscalationStep> ladder = b.escalation() == null ? null
-                : b.escalation().stream().map(EscalationStep::fromApiName).toList();
-        if (ladder != null && new HashSet<>(ladder).size() != ladder.size()) {
-            throw new InvalidRequestException("escalation", "each step may appear once");
-        }
-        if (ladder != null && ladder.contains(EscalationStep.POSTCOPY) && Boolean.FALSE.equals(b.allowPostcopy())) {
-            throw new InvalidRequestException("escalation", "'postcopy' needs allowPostcopy (it is false)");
-        }
-        return new PolicySettings(b.maxBandwidth(), b.downtimeLimitMs(),
-                b.downtimeRamp() == null ? null : new DowntimeRamp(b.downtimeRamp().stream()
-                        .map(r -> new DowntimeRamp.Step(r.afterSeconds(), r.downtimeLimitMs())).toList()),
-                b.completionTimeoutPerGiB(), b.progressTimeout(), b.allowPostcopy(),
-                b.storage() == null ? null : StorageMode.fromApiName(b.storage()),
-                b.priority() == null ? null : JobPriority.fromApiName(b.priority()), ladder, b.escalationGrace(),
-                b.destinationSelector() == null ? null : Requests.labels("destinationSelector", b.destinationSelector()),
-                b.verifyChecksums());
     }
 }

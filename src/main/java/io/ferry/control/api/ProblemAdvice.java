@@ -117,6 +117,13 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         return respond(p);
     }
 
+    @ExceptionHandler(io.ferry.control.system.InvalidFieldException.class)
+    ResponseEntity<Object> invalidField(io.ferry.control.system.InvalidFieldException e) {
+        ProblemDetail p = problem(HttpStatus.BAD_REQUEST, "Invalid request", e.getMessage());
+        p.setProperty("errors", List.of(new FieldError(e.field(), e.reason())));
+        return respond(p);
+    }
+
     @ExceptionHandler(MethodArgumentTypeMismatchException.class)
     ResponseEntity<Object> typeMismatch(MethodArgumentTypeMismatchException e) {
         // the strict converters (StrictRequests) say what the value must be; never name a Java type

@@ -11,6 +11,7 @@ import io.ferry.control.job.IllegalTransitionException;
 import io.ferry.control.job.InvalidParametersException;
 import io.ferry.control.job.JobConflictException;
 import io.ferry.control.job.JobNotFoundException;
+import io.ferry.control.job.JobStatus;
 import io.ferry.control.job.UnsupportedFeatureException;
 import io.ferry.control.ownership.OwnershipConflictException;
 import io.ferry.control.system.ResourceConflictException;
@@ -59,7 +60,35 @@ class ConsoleErrors {
         return answer(HttpStatus.NOT_FOUND, "Not found", e.getMessage(), req, res, model);
     }
 
-    @ExceptionHandler({IllegalTransitionException.class, GuestBusyException.class, JobConflictException.class,
+    /** The API's 409 for an edge the job's status table lacks, said as why, with the API's own detail after it. */
+    @ExceptionHandler(IllegalTransitionException.class)
+    String illegalTransition(IllegalTransitionException e, HttpServletRequest req, HttpServletResponse res,
+                             Model model) {
+        return answer(HttpStatus.CONFLICT, "Refused", plainWords(e) + " (" + e.getMessage() + ")", req, res, model);
+    }
+
+    static String plainWords(IllegalTransitionException e) {
+        JobStatus from = e.from();
+        JobStatus to = e.to();
+        if (from.isTerminal()) {
+            return "The job has already ended (" + from.apiName() + "): there is nothing left to change.";
+        }
+        if (to == JobStatus.CANCELLING && (from == JobStatus.POSTCOPY_ACTIVE || from == JobStatus.POSTCOPY_PAUSED)) {
+            return "It can no longer be cancelled: the job is in post-copy, the guest already runs on the "
+                    + "destination and the pages it wrote there exist nowhere else, so going back would lose them. "
+                    + (from == JobStatus.POSTCOPY_PAUSED ? "Recover the paused post-copy instead."
+                    : "Let it complete.");
+        }
+        if (to == JobStatus.CANCELLING && from == JobStatus.CANCELLING) {
+            return "A cancel was already requested: the source stops at its next safe point.";
+        }
+        if (to == JobStatus.POSTCOPY_ACTIVE) {
+            return "Only a job copying in pre-copy (active) switches to post-copy; this one is " + from.apiName() + ".";
+        }
+        return "A job that is " + from.apiName() + " cannot become " + to.apiName() + ".";
+    }
+
+    @ExceptionHandler({GuestBusyException.class, JobConflictException.class,
             OwnershipConflictException.class, ResourceConflictException.class})
     String conflict(RuntimeException e, HttpServletRequest req, HttpServletResponse res, Model model) {
         return answer(HttpStatus.CONFLICT, "Refused", e.getMessage(), req, res, model);
@@ -97,6 +126,23 @@ class ConsoleErrors {
     String form(FormException e, HttpServletRequest req, HttpServletResponse res, Model model) {
         model.addAttribute("field", e.field());
         return answer(HttpStatus.BAD_REQUEST, "Invalid", e.field() + ": " + e.getMessage(), req, res, model);
+    }
+
+    /** A rule of the feature (the same the API applies) refused a value: named by the form's field. */
+    @ExceptionHandler(io.ferry.control.system.InvalidFieldException.class)
+    String invalidField(io.ferry.control.system.InvalidFieldException e, HttpServletRequest req,
+                        HttpServletResponse res, Model model) {
+        String field = formField(e.field());
+        model.addAttribute("field", field);
+        return answer(HttpStatus.BAD_REQUEST, "Invalid", field + ": " + e.reason()
+                + (field.equals(e.field()) ? "" : " (" + e.field() + ")"), req, res, model);
+    }
+
+    /** The console form's name of an API field: {@code memoryBytes} is typed as memory, a list as one text field. */
+    static String formField(String apiField) {
+        String f = apiField.startsWith("workload.") ? apiField.substring("workload.".length()) : apiField;
+        f = PolicyPages.FieldErrors.formField(f);
+        return f.equals("memoryBytes") ? "memory" : f;
     }
 
     @ExceptionHandler({MethodArgumentTypeMismatchException.class, MissingServletRequestParameterException.class})

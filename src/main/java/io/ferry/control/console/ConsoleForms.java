@@ -58,14 +58,20 @@ final class ConsoleForms {
         }
     }
 
-    static Double decimal(String field, String text, double minExclusive, double max) {
+    /** A whole number as typed, null when blank; its range is the rules' business, not the form's. */
+    static Long integer(String field, String text) {
+        return integer(field, text, Long.MIN_VALUE, Long.MAX_VALUE);
+    }
+
+    /** A decimal number as typed, null when blank; its range is the rules' business, not the form's. */
+    static Double decimal(String field, String text) {
         if (text == null || text.isBlank()) {
             return null;
         }
         try {
             double d = Double.parseDouble(text.strip());
-            if (!(d > minExclusive && d <= max)) {
-                throw new ConsoleErrors.FormException(field, "must be more than " + minExclusive + " and at most " + max);
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                throw new NumberFormatException();
             }
             return d;
         } catch (NumberFormatException e) {

@@ -61,14 +61,22 @@ public class Fmt {
         return seconds == null ? "–" : ms(seconds * 1000);
     }
 
-    /** Percent of the bytes to move that have been sent (the part still to send counts as to do). */
+    /**
+     * Percent of the bytes to move that have been sent (the part still to send counts as to do).
+     * Before the source has counted what is left (nothing left, nothing sent of note), the share
+     * of the guest's size sent so far, below 100: a job that has not ended is never shown done.
+     */
     public long percent(MigrationProgress p) {
         if (p == null || p.ram() == null) {
             return 0;
         }
-        long sent = p.ram().transferred() + (p.disk() == null ? 0 : p.disk().transferred());
+        long sent = transferred(p);
         long left = remaining(p);
-        return sent + left == 0 ? 0 : Math.min(100, Math.round(100.0 * sent / (sent + left)));
+        if (left == 0) {
+            long total = p.ram().total() + (p.disk() == null ? 0 : p.disk().total());
+            return total == 0 ? 0 : Math.min(99, Math.round(100.0 * sent / total));
+        }
+        return Math.min(99, Math.round(100.0 * sent / (sent + left)));
     }
 
     public long remaining(MigrationProgress p) {
@@ -97,11 +105,33 @@ public class Fmt {
         if (p == null || p.ram() == null) {
             return "–";
         }
+        if (p.ram().iterations() == 0 && remaining(p) == 0) {
+            return "–";   // the first round has not counted what there is to send yet
+        }
         double net = mbpsToBytes(p.ram().mbps()) - dirtyBytesPerSecond(p);
         if (net <= 0) {
             return "not converging (dirty rate ≥ rate)";
         }
         return ms(Math.round(remaining(p) / net * 1000));
+    }
+
+    /**
+     * A job's progress bar, its figures written once in Java: the migrations page draws a
+     * thousand of them, and a dozen template expressions each would cost most of its render.
+     */
+    public record Bar(String jobId, String shortId, long percent, Long remaining, String figures) {
+    }
+
+    public Bar bar(io.ferry.control.job.MigrationJob job, MigrationProgress p) {
+        boolean completed = job.status() == io.ferry.control.job.JobStatus.COMPLETED;
+        String id = job.id().toString();
+        if (p == null || p.ram() == null) {
+            return new Bar(id, id.substring(0, 8), completed ? 100 : 0, null, null);
+        }
+        String figures = bytes(transferred(p)) + " sent, " + bytes(remaining(p)) + " left · "
+                + rate(mbpsToBytes(p.ram().mbps())) + " · dirty " + rate(dirtyBytesPerSecond(p)) + " · iteration "
+                + p.ram().iterations() + (job.status().isTerminal() ? "" : " · ETA " + eta(p));
+        return new Bar(id, id.substring(0, 8), completed ? 100 : percent(p), remaining(p), figures);
     }
 
     public String chip(String status) {

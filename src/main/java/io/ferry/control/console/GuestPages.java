@@ -2,6 +2,7 @@ package io.ferry.control.console;
 
 import io.ferry.control.guest.Disk;
 import io.ferry.control.guest.Guest;
+import io.ferry.control.guest.GuestLayout;
 import io.ferry.control.guest.GuestService;
 import io.ferry.control.guest.NewGuest;
 import io.ferry.control.guest.RamBlock;
@@ -23,7 +24,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 import org.springframework.stereotype.Controller;
 import org.springframework.ui.Model;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -38,12 +38,6 @@ import org.springframework.web.bind.annotation.RequestParam;
  */
 @Controller
 class GuestPages {
-
-    /** As the API: a small video-RAM block beside pc.ram unless the form names the blocks. */
-    static final long DEFAULT_VRAM_BYTES = 8L << 20;
-    static final int DEFAULT_DEVICE_STATE_BYTES = 64 * 1024;
-    static final long MIN_MEMORY = 16L << 20;
-    static final long MAX_MEMORY = 64L << 30;
 
     private final GuestService guests;
     private final HostService hosts;
@@ -102,6 +96,11 @@ class GuestPages {
         return "console/error :: ok";
     }
 
+    /**
+     * The form as a new guest. The console only reads the typed text (sizes with binary units,
+     * numbers); what a guest may look like, and its defaults, are the guest package's
+     * ({@link GuestLayout}), as for the API.
+     */
     static NewGuest newGuest(Map<String, String> form) {
         String name = form.getOrDefault("name", "").strip();
         if (name.isEmpty() || name.length() > 255) {
@@ -112,47 +111,28 @@ class GuestPages {
             throw new ConsoleErrors.FormException("hostId", "choose a host");
         }
         Long memory = ConsoleForms.size("memory", form.get("memory"));
-        if (memory == null || memory < MIN_MEMORY || memory > MAX_MEMORY) {
-            throw new ConsoleErrors.FormException("memory", "must be between 16M and 64G");
+        if (memory == null) {
+            throw new ConsoleErrors.FormException("memory", "give the guest's memory, e.g. 256M");
         }
-        if (memory % 4096 != 0) {
-            throw new ConsoleErrors.FormException("memory", "must be a multiple of 4 KiB");
-        }
-        List<RamBlock> blocks = new ArrayList<>();
         Map<String, String> named = ConsoleForms.pairs("ramBlocks", form.get("ramBlocks"));
-        if (named.isEmpty()) {
-            blocks.add(new RamBlock("pc.ram", memory - DEFAULT_VRAM_BYTES));
-            blocks.add(new RamBlock("vga.vram", DEFAULT_VRAM_BYTES));
-        } else {
-            long sum = 0;
+        List<RamBlock> blocks = null;
+        if (!named.isEmpty()) {
+            blocks = new ArrayList<>();
             for (Map.Entry<String, String> b : named.entrySet()) {
                 Long size = ConsoleForms.size("ramBlocks", b.getValue());
-                if (size == null || size < 4096 || size % 4096 != 0) {
-                    throw new ConsoleErrors.FormException("ramBlocks", b.getKey() + " must be a multiple of 4 KiB");
-                }
-                blocks.add(new RamBlock(b.getKey(), size));
-                sum += size;
-            }
-            if (sum != memory) {
-                throw new ConsoleErrors.FormException("ramBlocks", "the blocks add up to " + new Fmt().bytes(sum)
-                        + " but the memory is " + new Fmt().bytes(memory));
+                blocks.add(new RamBlock(b.getKey(), size == null ? 0 : size));
             }
         }
         List<NewGuest.NewDisk> disks = new ArrayList<>();
         for (Map.Entry<String, String> d : ConsoleForms.pairs("disks", form.get("disks")).entrySet()) {
             Long size = ConsoleForms.size("disks", d.getValue());
-            if (size == null || size < 4096 || size % 4096 != 0 || size > (1L << 40)) {
-                throw new ConsoleErrors.FormException("disks", d.getKey() + " must be a multiple of 4 KiB, at most 1T");
-            }
-            disks.add(new NewGuest.NewDisk(d.getKey(), size));
+            disks.add(new NewGuest.NewDisk(d.getKey(), size == null ? 0 : size));
         }
-        Long dirty = ConsoleForms.integer("dirtyPagesPerSecond", form.get("dirtyPagesPerSecond"), 0, 10_000_000);
-        Double hot = ConsoleForms.decimal("hotSetFraction", form.get("hotSetFraction"), 0, 1);
-        Long diskWrites = ConsoleForms.integer("diskWritesPerSecond", form.get("diskWritesPerSecond"), 0, 1_000_000);
-        Long seed = ConsoleForms.integer("seed", form.get("seed"), Long.MIN_VALUE, Long.MAX_VALUE);
-        Workload workload = new Workload(dirty == null ? 0 : dirty, hot == null ? 1.0 : hot,
-                diskWrites == null ? 0 : diskWrites, seed == null ? ThreadLocalRandom.current().nextLong() : seed);
-        return new NewGuest(name, hostId, blocks, disks, DEFAULT_DEVICE_STATE_BYTES, workload,
+        Workload workload = GuestLayout.workload(ConsoleForms.integer("dirtyPagesPerSecond", form.get("dirtyPagesPerSecond")),
+                ConsoleForms.decimal("hotSetFraction", form.get("hotSetFraction")),
+                ConsoleForms.integer("diskWritesPerSecond", form.get("diskWritesPerSecond")),
+                ConsoleForms.integer("seed", form.get("seed")));
+        return GuestLayout.newGuest(name, hostId, memory, blocks, disks, null, workload,
                 ConsoleForms.labels("labels", form.get("labels")));
     }
 
@@ -216,7 +196,8 @@ class GuestPages {
     static NewMigration migration(UUID guestId, Map<String, String> form) {
         String destination = form.getOrDefault("destination", "").strip();
         Long bandwidth = ConsoleForms.size("maxBandwidth", form.get("maxBandwidth"));
-        Long downtime = ConsoleForms.integer("downtimeLimitMs", form.get("downtimeLimitMs"), 1, 600_000);
+        Long downtime = ConsoleForms.integer("downtimeLimitMs", form.get("downtimeLimitMs"), 1,
+                RequestedParameters.MAX_DOWNTIME_LIMIT_MS);
         Boolean postcopy = "on".equals(form.get("postcopy")) ? Boolean.TRUE : null;
         RequestedParameters requested = new RequestedParameters(bandwidth, downtime, null, null, postcopy, null, null,
                 null, null, null, null, null, null);

@@ -1,6 +1,5 @@
 package io.ferry.control.console;
 
-import io.ferry.channel.MigrationProgress;
 import io.ferry.control.events.EventFeed;
 import io.ferry.control.events.EventLog;
 import io.ferry.control.events.EventType;
@@ -43,6 +42,8 @@ import tools.jackson.databind.json.JsonMapper;
 class MigrationPages {
 
     static final int PAGE_SIZE = 50;
+    /** The longest page the list shows (a maintenance window's worth of jobs on one page). */
+    static final int MAX_PAGE_SIZE = 1000;
     /** The last id a cursor can name: "before T" is the cursor (T, this). */
     private static final UUID LAST = UUID.fromString("ffffffff-ffff-ffff-ffff-ffffffffffff");
 
@@ -53,9 +54,11 @@ class MigrationPages {
     private final EventFeed feed;
     private final OwnershipService ownership;
     private final JsonMapper json;
+    private final Fmt fmt;
 
     MigrationPages(JobViews views, MigrationCommands commands, GuestService guests, HostService hosts, EventFeed feed,
-                   OwnershipService ownership, JsonMapper json) {
+                   OwnershipService ownership, JsonMapper json, Fmt fmt) {
+        this.fmt = fmt;
         this.views = views;
         this.commands = commands;
         this.guests = guests;
@@ -65,14 +68,14 @@ class MigrationPages {
         this.json = json;
     }
 
-    /** A row of the list: the job, its figures, and its guest's name. */
-    record JobRow(MigrationJob job, MigrationProgress progress, String guestName) {
+    /** A row of the list: the job, its guest's name and its progress bar, written once here. */
+    record JobRow(MigrationJob job, String shortId, String guestName, String move, Fmt.Bar bar) {
     }
 
     @GetMapping("/console/migrations")
     String list(@RequestParam(defaultValue = "") String status, @RequestParam(defaultValue = "") String host,
                 @RequestParam(defaultValue = "") String guest, @RequestParam(defaultValue = "") String before,
-                @RequestParam(defaultValue = "") String after, Model model,
+                @RequestParam(defaultValue = "") String after, @RequestParam(defaultValue = "") String size, Model model,
                 jakarta.servlet.http.HttpServletRequest request) {
         JobStatus s = status.isBlank() ? null : parseStatus(status);
         UUID guestId = guest.isBlank() ? null : parseUuid("guest", guest);
@@ -87,11 +90,14 @@ class MigrationPages {
         } else if (!before.isBlank()) {
             cursor = new JobCursor(parseInstant(before), LAST);
         }
-        JobPage page = views.list(new JobFilter(s, guestId, hostId), cursor, PAGE_SIZE);
+        Long pageSize = ConsoleForms.integer("size", size, 1, MAX_PAGE_SIZE);
+        int n = pageSize == null ? PAGE_SIZE : pageSize.intValue();
+        JobPage page = views.list(new JobFilter(s, guestId, hostId), cursor, n);
         Map<UUID, String> names = new HashMap<>();
         guests.list().forEach(g -> names.put(g.id(), g.name()));
         model.addAttribute("rows", page.items().stream()
-                .map(j -> new JobRow(j, views.progress(j), names.getOrDefault(j.guestId(), "(deleted)"))).toList());
+                .map(j -> new JobRow(j, j.id().toString().substring(0, 8), names.getOrDefault(j.guestId(), "(deleted)"),
+                        j.sourceHostId() + " → " + j.destinationHostId(), fmt.bar(j, views.progress(j)))).toList());
         model.addAttribute("next", page.next() == null ? null : page.next().encode());
         model.addAttribute("selfUrl", request.getRequestURI()
                 + (request.getQueryString() == null ? "" : "?" + request.getQueryString()));
@@ -99,6 +105,8 @@ class MigrationPages {
         model.addAttribute("host", host);
         model.addAttribute("guest", guest);
         model.addAttribute("before", before);
+        model.addAttribute("size", n);
+        model.addAttribute("sizes", java.util.List.of(50, 200, 1000));
         model.addAttribute("statuses", java.util.Arrays.stream(JobStatus.values()).map(JobStatus::apiName).toList());
         model.addAttribute("hostIds", hosts.list().stream().map(Host::id).toList());
         return "console/migrations";
@@ -108,7 +116,9 @@ class MigrationPages {
     String job(@PathVariable UUID jobId, Model model) {
         MigrationJob job = views.get(jobId);
         model.addAttribute("job", job);
-        model.addAttribute("p", views.progress(job));
+        io.ferry.channel.MigrationProgress p = views.progress(job);
+        model.addAttribute("p", p);
+        model.addAttribute("bar", fmt.bar(job, p));
         model.addAttribute("guest", guests.find(job.guestId()).orElse(null));
         model.addAttribute("disks", views.diskStates(job));
         model.addAttribute("timeline", views.events(jobId));
@@ -137,14 +147,19 @@ class MigrationPages {
 
     /**
      * The job's progress events still in the event log, as the charts' first points:
-     * {@code t,remaining,transferred,rate;…} (seconds, bytes, bytes per second).
+     * {@code t,remaining,transferred,rate,dirty,faultP99;…} (seconds, bytes, bytes per second,
+     * bytes per second, milliseconds); a figure an event does not carry is left empty (no point).
      */
     private String history(UUID jobId) {
         List<String> points = new ArrayList<>();
         for (EventLog e : feed.jobHistory(jobId, EventType.JOB_PROGRESS)) {
             JsonNode p = json.readTree(e.payload());
+            JsonNode dirty = p.path("dirtyPagesRate");
+            JsonNode fault = p.path("postcopyFaultP99Ms");
             points.add(e.at().toEpochMilli() / 1000.0 + "," + p.path("remainingBytes").asLong() + ","
-                    + p.path("transferredBytes").asLong() + "," + Math.round(p.path("mbps").asDouble() * 125_000));
+                    + p.path("transferredBytes").asLong() + "," + Math.round(p.path("mbps").asDouble() * 125_000) + ","
+                    + (dirty.isNumber() ? Long.toString(dirty.asLong() * Fmt.PAGE) : "") + ","
+                    + (fault.isNumber() ? Double.toString(fault.asDouble()) : ""));
         }
         return String.join(";", points);
     }
@@ -183,7 +198,8 @@ class MigrationPages {
     String tune(@PathVariable UUID jobId, @RequestParam(defaultValue = "") String maxBandwidth,
                 @RequestParam(defaultValue = "") String downtimeLimitMs, Principal principal, Model model) {
         Long bandwidth = ConsoleForms.size("maxBandwidth", maxBandwidth);
-        Long downtime = ConsoleForms.integer("downtimeLimitMs", downtimeLimitMs, 1, 600_000);
+        Long downtime = ConsoleForms.integer("downtimeLimitMs", downtimeLimitMs, 1,
+                io.ferry.control.job.RequestedParameters.MAX_DOWNTIME_LIMIT_MS);
         if (bandwidth == null && downtime == null) {
             throw new ConsoleErrors.FormException("maxBandwidth", "give a bandwidth, a downtime limit or both");
         }
@@ -217,7 +233,10 @@ class MigrationPages {
         }
     }
 
-    /** An ISO instant, or a local date-time from the browser's datetime-local input (taken as UTC). */
+    /**
+     * An ISO instant: the filter's field is in the browser's zone and its script sends the instant
+     * (a local date-time without an offset, typed into the URL by hand, is taken as UTC).
+     */
     private static Instant parseInstant(String text) {
         String t = text.strip();
         try {

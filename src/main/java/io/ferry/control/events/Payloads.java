@@ -22,11 +22,15 @@ public final class Payloads {
         @Override @JsonIgnore public String peerHostId() { return destinationHostId; }
     }
 
-    /** A job's figures (QEMU's query-migrate, the main ones); bytes are RAM plus disk images. */
+    /**
+     * A job's figures (QEMU's query-migrate, the main ones); bytes are RAM plus disk images. The
+     * dirty rate and the post-copy fault latency (p99, null before any fault) are here too, so a
+     * job's history draws every chart a live page draws.
+     */
     public record JobProgressed(UUID jobId, UUID guestId, String sourceHostId, String destinationHostId,
                                 String status, long totalTimeMs, Long expectedDowntimeMs, Long downtimeMs,
                                 long totalBytes, long transferredBytes, long remainingBytes, long iterations,
-                                double mbps) implements EventPayload {
+                                double mbps, long dirtyPagesRate, Double postcopyFaultP99Ms) implements EventPayload {
         @Override @JsonIgnore public EventType type() { return EventType.JOB_PROGRESS; }
         @Override @JsonIgnore public String hostId() { return sourceHostId; }
         @Override @JsonIgnore public String peerHostId() { return destinationHostId; }

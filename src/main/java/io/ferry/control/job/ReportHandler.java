@@ -160,6 +160,18 @@ public class ReportHandler {
                 job.destinationHostId(), job.status().apiName(), p.totalTimeMs(), p.expectedDowntimeMs(),
                 p.downtimeMs(), ram.total() + (disk == null ? 0 : disk.total()),
                 ram.transferred() + (disk == null ? 0 : disk.transferred()),
-                ram.remaining() + (disk == null ? 0 : disk.remaining()), ram.iterations(), ram.mbps()), at);
+                ram.remaining() + (disk == null ? 0 : disk.remaining()), ram.iterations(), ram.mbps(),
+                ram.dirtyPagesRate(), faultP99(job, p)), at);
+    }
+
+    /** The post-copy fault latency's p99: the destination measures it and reports it apart from the source's figures. */
+    private Double faultP99(MigrationJob job, MigrationProgress p) {
+        if (p.postcopy() != null && p.postcopy().faultLatency() != null && p.postcopy().faultLatency().p99Ms() != null) {
+            return p.postcopy().faultLatency().p99Ms();
+        }
+        if (p.postcopy() != null && job.destinationFaults() != null) {
+            return json.readValue(job.destinationFaults(), MigrationProgress.FaultLatency.class).p99Ms();
+        }
+        return null;
     }
 }

@@ -11,6 +11,9 @@ public record RequestedParameters(Long maxBandwidth, Long downtimeLimitMs, Stora
                                   Boolean postcopyWhenNotConverging, Long maxPostcopyBandwidth,
                                   JobPriority priority) {
 
+    /** The longest downtime limit a request (create or tune, API or console) may ask for: one hour. */
+    public static final long MAX_DOWNTIME_LIMIT_MS = 3_600_000;
+
     public static final RequestedParameters NONE = new RequestedParameters(null, null, null, null, null, null, null,
             null, null, null, null, null, null);
 
