@@ -53,6 +53,18 @@ interface ConsoleBrowserTests {
         return ConsoleBrowser.text(browser, id);
     }
 
+    /**
+     * Submits a form by its button and waits for the page that answers it: a loaded machine may
+     * still show the old page when the click returns.
+     */
+    private static void submit(WebDriver browser, String buttonId) {
+        WebElement page = browser.findElement(By.tagName("html"));
+        browser.findElement(By.id(buttonId)).click();
+        waitFor(browser, Duration.ofSeconds(30)).until(ExpectedConditions.stalenessOf(page));
+        waitFor(browser, Duration.ofSeconds(30)).until(b -> "complete".equals(
+                ((JavascriptExecutor) b).executeScript("return document.readyState")));
+    }
+
     private static String progress(WebDriver browser) {
         return String.valueOf(((JavascriptExecutor) browser).executeScript(
                 "var e = document.querySelector('#live [role=progressbar]');"
@@ -227,7 +239,7 @@ interface ConsoleBrowserTests {
             WebElement maxJobs = browser.findElement(By.id("l-maxJobs"));
             maxJobs.clear();
             maxJobs.sendKeys("5000");
-            browser.findElement(By.id("limits-save")).click();
+            submit(browser, "limits-save");
             assertThat(text(browser, "err-maxJobs")).contains("less than or equal to 1000");
             assertThat(browser.findElement(By.id("l-maxJobs")).getAttribute("aria-invalid")).isEqualTo("true");
             assertThat(text(browser, "limits")).isEqualTo(before);
@@ -240,7 +252,7 @@ interface ConsoleBrowserTests {
             browser.findElement(By.id("p-downtimeLimitMs")).sendKeys("0");
             new Select(browser.findElement(By.id("p-allowPostcopy"))).selectByValue("false");
             browser.findElement(By.id("p-escalation")).sendKeys("postcopy, abort");
-            browser.findElement(By.id("policy-save")).click();
+            submit(browser, "policy-save");
             // the field rule (the API's Bean Validation) and the rule across fields (the policy's own)
             assertThat(text(browser, "err-downtimeLimitMs")).contains("greater than or equal to 1");
             assertThat(text(browser, "policy-errors")).contains("Not saved");
@@ -249,12 +261,12 @@ interface ConsoleBrowserTests {
             WebElement downtime = browser.findElement(By.id("p-downtimeLimitMs"));
             downtime.clear();
             downtime.sendKeys("400");
-            browser.findElement(By.id("policy-save")).click();
+            submit(browser, "policy-save");
             assertThat(text(browser, "err-escalation")).contains("needs allowPostcopy");
             assertThat(browser.findElements(By.id("err-downtimeLimitMs"))).isEmpty();
             ConsoleBrowser.screenshot("policy-refused-across-fields");
             new Select(browser.findElement(By.id("p-allowPostcopy"))).selectByValue("true");
-            browser.findElement(By.id("policy-save")).click();
+            submit(browser, "policy-save");
             waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlContains("/console/policies/" + name));
             assertThat(text(browser, "policy-saved")).startsWith("Saved");
             ConsoleBrowser.screenshot("policy-created");
@@ -264,7 +276,7 @@ interface ConsoleBrowserTests {
             downtime.clear();
             downtime.sendKeys("800");
             browser.findElement(By.id("p-maxBandwidth")).sendKeys("64M");
-            browser.findElement(By.id("policy-save")).click();
+            submit(browser, "policy-save");
             waitFor(browser, Duration.ofSeconds(10)).until(b -> ConsoleBrowser.present(b, "policy-saved"));
             ConsoleBrowser.screenshot("policy-edited");
             ApiClient.Reply policy = client().get("/api/v1/policies/" + name);

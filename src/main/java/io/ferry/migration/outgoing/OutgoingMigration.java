@@ -530,6 +530,8 @@ public final class OutgoingMigration implements Runnable {
             // Writes from here on show up in the guest's dirty log and are sent in a later round.
             guest.dirtyLog(blocks.get(i).name()).syncAndClear(new long[toSend[i].length]);
         }
+        // QEMU's count: every page is dirty before the bulk round, and each page sent is one fewer
+        remainingPages = blocks.stream().mapToLong(RamBlock::pageCount).sum();
         setupMs = elapsedMs();
         return toSend;
     }
@@ -589,7 +591,7 @@ public final class OutgoingMigration implements Runnable {
         commitToSwitchover();
         long downtimeStart = System.nanoTime();
         migrating.changeState(GuestState.PAUSED);
-        remainingPages += sync(blocks, toSend);
+        remainingPages = sync(blocks, toSend);   // every page still marked: sync counts them all
         diskRemainingChunks = syncDisks();
         sendDiskRound(StreamFormat.SECTION_END, false);
         StreamEncoder.sectionPart(batch, StreamFormat.SECTION_END, RAM_SECTION_ID);
@@ -1359,6 +1361,7 @@ public final class OutgoingMigration implements Runnable {
                     clear(bits, page + i);
                 }
                 sent += run;
+                remainingPages = Math.max(0, remainingPages - run);
                 if (rateLimited) {
                     checkCancel();
                     if (postcopyRequested) {
