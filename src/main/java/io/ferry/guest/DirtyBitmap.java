@@ -95,6 +95,11 @@ public final class DirtyBitmap {
         return count;
     }
 
+    /** Whether {@code bit} is set in a snapshot taken with {@link #syncAndClear}. */
+    public static boolean isSet(long[] snapshot, long bit) {
+        return (snapshot[(int) (bit >>> 6)] & (1L << bit)) != 0;
+    }
+
     /**
      * The first page at or after {@code from} whose bit is set in a snapshot taken by
      * {@link #syncAndClear}, or -1 if none.

@@ -31,8 +31,6 @@ import io.ferry.wire.StreamListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -65,8 +63,6 @@ public final class IncomingMigration
 
     private static final Logger log = LoggerFactory.getLogger(IncomingMigration.class);
     private static final Duration RESOLVE_POLL = Duration.ofSeconds(1);
-    /** Copied bytes after which the images are flushed in the background, so the flush at switchover is short. */
-    private static final long FLUSH_EVERY_BYTES = 64L << 20;
 
     /**
      * Parameters of one incoming migration. {@code baseGenerations} are the disks' generations
@@ -82,6 +78,7 @@ public final class IncomingMigration
     private final SyntheticGuest guest;
     private final List<RamBlock> blocks;
     private final Map<String, DiskImage> images = new HashMap<>();
+    private final ImageCopyReceiver imageCopy;
     private final MigrationReporter reporter;
     private final OwnershipArbiter arbiter;
     private final FaultInjector faults;
@@ -91,16 +88,9 @@ public final class IncomingMigration
     private final CompletableFuture<IncomingRegistry.Verdict> verdict = new CompletableFuture<>();
 
     private boolean blockListSeen;
-    private boolean blockSectionEnded;
     private byte[] deviceState;
     private String runState = "running";
     private FerrySections.Digests sourceDigests;
-    /** The chunk whose data is arriving: its image and byte offset. */
-    private DiskImage chunkImage;
-    private long chunkOffset;
-    private long unflushedBytes;
-    /** Background flushes of the copied images, one at a time; the last is awaited at the end. */
-    private CompletableFuture<Void> backgroundFlush = CompletableFuture.completedFuture(null);
     /** Written on the connection's thread, or under this object's lock before a stream attached. */
     private volatile boolean ended;
     /** Set once activation was asked for: from then on only the control plane's records decide. */
@@ -155,6 +145,7 @@ public final class IncomingMigration
         this.guest = incoming.guest();
         this.blocks = guest.memory().blocks();
         guest.spec().disks().forEach(d -> images.put(d.diskId(), guest.disk(d.diskId())));
+        this.imageCopy = new ImageCopyReceiver(images, spec.copyImages());
         this.reporter = reporter;
         this.arbiter = arbiter;
         this.faults = faults;
@@ -749,76 +740,22 @@ public final class IncomingMigration
 
     @Override
     public void blockSectionStart() {
-        if (!spec.copyImages()) {
-            throw new StreamFormatException("the stream carries disk images, but this job uses shared storage: "
-                    + "the images here belong to the source until the hand-off");
-        }
+        imageCopy.sectionStart();
     }
 
     @Override
     public void blockChunk(String device, long byteOffset, boolean zero) {
-        DiskImage image = images.get(device);
-        if (image == null) {
-            throw new StreamFormatException("block data for unknown device '" + device + "'");
-        }
-        if (byteOffset % StreamFormat.BLOCK_CHUNK_BYTES != 0 || byteOffset >= image.sizeBytes()) {
-            throw new StreamFormatException("block chunk at byte " + byteOffset + " of device '" + device
-                    + "' is not a chunk of its " + image.sizeBytes() + " bytes");
-        }
-        chunkImage = image;
-        chunkOffset = byteOffset;
-        if (zero) {
-            writeIncoming(byteOffset, ZERO_CHUNK.duplicate());
-        }
+        imageCopy.chunk(device, byteOffset, zero);
     }
 
     @Override
     public void blockData(long offsetInChunk, ByteBuf data) {
-        long at = chunkOffset + offsetInChunk;
-        if (at < chunkImage.sizeBytes()) {   // the last chunk is sent whole: the rest is padding
-            unflushedBytes += data.readableBytes();
-            writeIncoming(at, data.nioBuffer());
-        }
-        if (unflushedBytes >= FLUSH_EVERY_BYTES && backgroundFlush.isDone()) {
-            unflushedBytes = 0;
-            backgroundFlush = CompletableFuture.runAsync(this::flushImages, FLUSHER);
-        }
-    }
-
-    private static final java.util.concurrent.Executor FLUSHER = java.util.concurrent.Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "image-flush");
-        t.setDaemon(true);
-        return t;
-    });
-
-    private void flushImages() {
-        try {
-            for (DiskImage image : images.values()) {
-                if (image.isOpen()) {
-                    image.flush();
-                }
-            }
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        imageCopy.data(offsetInChunk, data);
     }
 
     @Override
     public void endOfBlockSection(byte sectionType) {
-        if (sectionType == StreamFormat.SECTION_END) {
-            blockSectionEnded = true;
-        }
-    }
-
-    private static final ByteBuffer ZERO_CHUNK = ByteBuffer.allocateDirect(StreamFormat.BLOCK_CHUNK_BYTES);
-
-    private void writeIncoming(long offset, ByteBuffer data) {
-        try {
-            chunkImage.writeIncoming(offset, data);
-        } catch (IOException e) {
-            throw new StreamFormatException("cannot write image " + chunkImage.path().getFileName() + " at byte "
-                    + offset + ": " + e.getMessage());
-        }
+        imageCopy.sectionEnd(sectionType);
     }
 
     // ---- end of stream ----------------------------------------------------------------------
@@ -932,14 +869,14 @@ public final class IncomingMigration
         if (deviceState == null) {
             return "stream ended without the device state";
         }
-        if (spec.copyImages() && !images.isEmpty() && !blockSectionEnded) {
-            return "stream ended without the end of the disk images (block END section)";
+        String images = imageCopy.incomplete();
+        if (images != null) {
+            return images;
         }
         try {
             guest.loadDeviceState(deviceState);
             long flushStart = System.nanoTime();
-            backgroundFlush.join();
-            flushImages();   // the copy is durable before anyone may rely on it
+            imageCopy.flush();
             if (spec.copyImages() && !images.isEmpty()) {
                 log.info("incoming migration {}: copied images flushed to storage in {} ms", jobId,
                         (System.nanoTime() - flushStart) / 1_000_000);

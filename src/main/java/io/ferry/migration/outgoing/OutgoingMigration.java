@@ -153,16 +153,11 @@ public final class OutgoingMigration implements Runnable {
     private long iterations;
     private long remainingPages;
     private long dirtyPagesRate;
-    private double bytesPerMs;
-    private long pagesPerSecond;
     private Long expectedDowntimeMs;
     private Long downtimeMs;
     private MigrationProgress.Verification verification;
     private long lastProgressNanos;
-    /** QEMU's 100 ms bandwidth window: bytes handed to the socket since {@link #windowStart}. */
-    private long windowStart = System.nanoTime();
-    private long windowBytes;
-    private long windowPagesAtStart;
+    private final BandwidthWindow bandwidth = new BandwidthWindow();
     private long diskTransferred;
     private long diskRemainingChunks;
     /** The worker's byte counts, by kind; set before {@link #run} (a start of the thread publishes it). */
@@ -558,11 +553,7 @@ public final class OutgoingMigration implements Runnable {
             }
             long roundNanos = System.nanoTime() - roundStart;
             roundBytes = transferred - roundBytes;
-            if (bytesPerMs == 0) {
-                // no 100 ms window completed yet (a small or idle guest): the round is the only measure
-                bytesPerMs = roundBytes / Math.max(roundNanos / 1e6, 0.001);
-                pagesPerSecond = (long) (pages / Math.max(roundNanos / 1e9, 1e-6));
-            }
+            bandwidth.seedFromRound(roundBytes, roundNanos, pages);
             long now = System.nanoTime();
             remainingPages = sync(blocks, toSend);
             diskRemainingChunks = syncDisks();
@@ -571,6 +562,7 @@ public final class OutgoingMigration implements Runnable {
             lastSync = now;
             long pending = remainingPages * StreamFormat.PAGE_SIZE
                     + diskRemainingChunks * StreamFormat.BLOCK_CHUNK_BYTES;
+            double bytesPerMs = bandwidth.bytesPerMs();
             expectedDowntimeMs = ConvergencePolicy.expectedDowntimeMs(pending, bytesPerMs);
             progressMaybe(true);
             if (ConvergencePolicy.canSwitchOver(true, pending, bytesPerMs, downtimeLimitMs)) {
@@ -646,7 +638,10 @@ public final class OutgoingMigration implements Runnable {
         remainingPages = sync(blocks, toSend);   // every page still to send: the discards, then post-copy's work
         diskRemainingChunks = syncDisks();
         sendDiskRound(StreamFormat.SECTION_END, false);
-        sendDiscards(blocks, toSend);
+        PostcopyDiscards.write(blocks, toSend, () -> {
+            ensureRoom(512);
+            return batch;
+        });
         if (!disks.isEmpty()) {
             handOff();
         }
@@ -1036,7 +1031,7 @@ public final class OutgoingMigration implements Runnable {
                     long first = request.start() / StreamFormat.PAGE_SIZE;
                     long count = request.length() / StreamFormat.PAGE_SIZE;
                     for (long p = first; p < first + count && p < blocks.get(b).pageCount(); p++) {
-                        if (isSet(toSend[b], p)) {
+                        if (DirtyBitmap.isSet(toSend[b], p)) {
                             sendRequested(blocks.get(b), toSend[b], p);
                             served = true;
                         }
@@ -1144,38 +1139,10 @@ public final class OutgoingMigration implements Runnable {
     private void sendPostcopyPages(RamBlock block, long[] bits, long first, int max, TransferMeter.Kind kind)
             throws InterruptedException {
         for (long p = first; p < first + max && p < block.pageCount(); p++) {
-            if (isSet(bits, p)) {
+            if (DirtyBitmap.isSet(bits, p)) {
                 sendRun(block, p, 1, false, kind);
                 clear(bits, p);
                 remainingPages--;
-            }
-        }
-    }
-
-    /** QEMU's discard step: every page still to send, as byte ranges per block, 12 ranges a command. */
-    private void sendDiscards(List<RamBlock> blocks, long[][] toSend) throws InterruptedException {
-        long[] starts = new long[StreamFormat.MAX_DISCARDS_PER_COMMAND];
-        long[] lengths = new long[StreamFormat.MAX_DISCARDS_PER_COMMAND];
-        for (int b = 0; b < blocks.size(); b++) {
-            int n = 0;
-            long page = DirtyBitmap.nextSetBit(toSend[b], 0);
-            while (page >= 0) {
-                long end = page;
-                while (end + 1 < blocks.get(b).pageCount() && isSet(toSend[b], end + 1)) {
-                    end++;
-                }
-                starts[n] = page * StreamFormat.PAGE_SIZE;
-                lengths[n] = (end - page + 1) * StreamFormat.PAGE_SIZE;
-                if (++n == starts.length) {
-                    ensureRoom(512);
-                    StreamEncoder.postcopyDiscard(batch, blocks.get(b).name(), starts, lengths, 0, n);
-                    n = 0;
-                }
-                page = DirtyBitmap.nextSetBit(toSend[b], end + 1);
-            }
-            if (n > 0) {
-                ensureRoom(512);
-                StreamEncoder.postcopyDiscard(batch, blocks.get(b).name(), starts, lengths, 0, n);
             }
         }
     }
@@ -1353,7 +1320,7 @@ public final class OutgoingMigration implements Runnable {
             long page = DirtyBitmap.nextSetBit(bits, 0);
             while (page >= 0) {
                 int run = 1;
-                while (run < RUN_PAGES && page + run < block.pageCount() && isSet(bits, page + run)) {
+                while (run < RUN_PAGES && page + run < block.pageCount() && DirtyBitmap.isSet(bits, page + run)) {
                     run++;
                 }
                 sendRun(block, page, run, rateLimited, TransferMeter.Kind.RAM);
@@ -1403,10 +1370,6 @@ public final class OutgoingMigration implements Runnable {
             normal++;
             meter.payload(kind, StreamFormat.PAGE_SIZE);
         }
-    }
-
-    private static boolean isSet(long[] bits, long page) {
-        return (bits[(int) (page >>> 6)] & (1L << page)) != 0;
     }
 
     private static void clear(long[] bits, long page) {
@@ -1460,23 +1423,8 @@ public final class OutgoingMigration implements Runnable {
         }
         transferred += bytes;
         meter.stream(bytes);
-        measureWindow(bytes);
+        bandwidth.add(bytes, normal + duplicate);
         progressMaybe(false);
-    }
-
-    /** Closes a 100 ms window when it is over: its bytes/ms are the bandwidth the switchover rule uses. */
-    private void measureWindow(long bytes) {
-        windowBytes += bytes;
-        long now = System.nanoTime();
-        long elapsed = now - windowStart;
-        if (elapsed >= RateLimiter.WINDOW_NANOS) {
-            long pages = normal + duplicate;
-            bytesPerMs = windowBytes / (elapsed / 1e6);
-            pagesPerSecond = (long) ((pages - windowPagesAtStart) / (elapsed / 1e9));
-            windowStart = now;
-            windowBytes = 0;
-            windowPagesAtStart = pages;
-        }
     }
 
     private void progressMaybe(boolean force) {
@@ -1508,7 +1456,7 @@ public final class OutgoingMigration implements Runnable {
         return new MigrationProgress(setupMs, totalMs, expectedDowntimeMs, downtimeMs,
                 new MigrationProgress.Ram(totalBytes, transferred, remainingPages * StreamFormat.PAGE_SIZE, duplicate,
                         normal, normal * StreamFormat.PAGE_SIZE, dirtyPagesRate,
-                        transferred * 8 / seconds / 1e6, dirtySyncCount, pagesPerSecond, iterations),
+                        transferred * 8 / seconds / 1e6, dirtySyncCount, bandwidth.pagesPerSecond(), iterations),
                 disk, switchedRunState != null ? new MigrationProgress.Postcopy(postcopyRequests, bytesBeforePause,
                         bytesDuringPause, transferred - bytesBeforePause - bytesDuringPause, recoveries, null) : null,
                 verification, dataPlane);
