@@ -869,9 +869,9 @@ public final class IncomingMigration
         if (deviceState == null) {
             return "stream ended without the device state";
         }
-        String images = imageCopy.incomplete();
-        if (images != null) {
-            return images;
+        String imagesIncomplete = imageCopy.incomplete();
+        if (imagesIncomplete != null) {
+            return imagesIncomplete;
         }
         try {
             guest.loadDeviceState(deviceState);
