@@ -337,7 +337,7 @@ class OpenApiContractTest {
                 Arguments.of(API + "PageResponse", "MigrationPage"),
                 Arguments.of(API + "ProblemAdvice$FieldError", "FieldError"),
                 Arguments.of(API + "EventController$EventResponse", "Event"),
-                Arguments.of("io.ferry.control.events.EventStreams$GapResponse", "EventGap"),
+                Arguments.of(API + "EventController$GapResponse", "EventGap"),
                 // a webhook's body is the stream's event: one schema holds both records to one shape
                 Arguments.of("io.ferry.control.webhooks.WebhookPayload", "Event"),
                 Arguments.of(API + "SubscriptionController$SubscriptionView", "Subscription"),

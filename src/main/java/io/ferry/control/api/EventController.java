@@ -1,14 +1,23 @@
 package io.ferry.control.api;
 
+import io.ferry.control.events.Delivery;
+import io.ferry.control.events.EventFeed;
 import io.ferry.control.events.EventFilter;
 import io.ferry.control.events.EventLog;
-import io.ferry.control.events.EventStreams;
 import io.ferry.control.events.EventType;
+import io.ferry.control.events.Subscription;
+import jakarta.annotation.PreDestroy;
+import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RequestHeader;
@@ -21,8 +30,9 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The event stream (Server-Sent Events): replays the log after {@code Last-Event-ID} (or starts
- * now), then follows it, through {@link EventStreams} (a sender thread per stream, keep-alive
- * comments so proxies keep idle streams open, a {@code gap} event when events expired).
+ * now), then follows it. Each connection has a sender thread that drains its bounded
+ * {@link Subscription} and writes a {@code : keep-alive} comment when nothing came for the
+ * heartbeat interval, so proxies keep idle streams open.
  */
 @RestController
 @RequestMapping("/api/v1/events")
@@ -33,12 +43,31 @@ class EventController {
                          String peerHostId, JsonNode payload) {
     }
 
-    private final EventStreams streams;
-    private final JsonMapper json;
+    /** The {@code data:} of a {@code gap} event: the events after lastEventId through prunedThroughId expired. */
+    record GapResponse(long lastEventId, long prunedThroughId) {
+    }
 
-    EventController(EventStreams streams, JsonMapper json) {
-        this.streams = streams;
+    static final String GAP = "gap";
+
+    private final EventFeed feed;
+    private final JsonMapper json;
+    private final Duration heartbeat;
+    private final AtomicInteger threads = new AtomicInteger();
+    private final ExecutorService senders = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "sse-sender-" + threads.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+    });
+
+    EventController(EventFeed feed, JsonMapper json, @Value("${ferry.events.heartbeat:15s}") Duration heartbeat) {
+        this.feed = feed;
         this.json = json;
+        this.heartbeat = heartbeat;
+    }
+
+    @PreDestroy
+    void stop() {
+        senders.shutdownNow();
     }
 
     @GetMapping(produces = MediaType.TEXT_EVENT_STREAM_VALUE)
@@ -46,7 +75,42 @@ class EventController {
                       @RequestParam(required = false) String host, @RequestParam(required = false) List<String> type,
                       @RequestHeader(name = "Last-Event-ID", required = false) String lastEventId) {
         EventFilter filter = new EventFilter(types(type), job, guest, host);
-        return streams.open(filter, lastEventId(lastEventId), this::view);
+        Long after = lastEventId(lastEventId);
+        SseEmitter emitter = new SseEmitter(0L);   // no timeout: the stream lasts until either side ends it
+        Subscription subscription = feed.subscribe(filter, after);
+        emitter.onCompletion(subscription::close);
+        emitter.onTimeout(subscription::close);
+        emitter.onError(e -> subscription.close());
+        senders.execute(() -> pump(subscription, emitter));
+        return emitter;
+    }
+
+    private void pump(Subscription subscription, SseEmitter emitter) {
+        try (subscription) {
+            emitter.send(SseEmitter.event().reconnectTime(2000).comment(" connected"));
+            while (true) {
+                Delivery next = subscription.next(heartbeat);
+                if (next == null) {
+                    emitter.send(SseEmitter.event().comment(" keep-alive"));
+                } else if (next instanceof Delivery.Event e) {
+                    EventLog event = e.event();
+                    emitter.send(SseEmitter.event().id(Long.toString(event.id())).name(event.type().apiName())
+                            .data(json.writeValueAsString(view(event))));
+                } else if (next instanceof Delivery.Gap gap) {
+                    emitter.send(SseEmitter.event().id(Long.toString(gap.prunedThroughId())).name(GAP)
+                            .data(json.writeValueAsString(new GapResponse(gap.lastEventId(), gap.prunedThroughId()))));
+                } else if (next instanceof Delivery.Closed closed) {
+                    emitter.send(SseEmitter.event().comment(" closing: " + closed.reason()));
+                    emitter.complete();
+                    return;
+                }
+            }
+        } catch (IOException | IllegalStateException gone) {
+            emitter.completeWithError(gone);   // the client went away
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            emitter.complete();
+        }
     }
 
     private EventResponse view(EventLog event) {
