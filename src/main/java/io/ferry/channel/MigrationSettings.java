@@ -6,16 +6,24 @@ import java.util.Objects;
  * How a job moves its guest, as the control plane resolved it and as the source's engine runs
  * it (one record for both): {@code maxBandwidth} bytes/s (0 unlimited), the pause's limit
  * {@code downtimeLimitMs}, whether the two sides compare digests at the switchover
- * ({@code verifyChecksums}), how disks move ({@code storage}) and the post-copy capability.
+ * ({@code verifyChecksums}), how disks move ({@code storage}), the post-copy capability, and how many
+ * connections carry pages ({@code channels}: 1 is the main stream alone; more add QEMU's multifd
+ * data channels beside it).
  */
 public record MigrationSettings(long maxBandwidth, long downtimeLimitMs, boolean verifyChecksums, StorageMode storage,
-                                PostcopySettings postcopy) {
+                                PostcopySettings postcopy, int channels) {
+
+    /** QEMU's multifd-channels range, as the API bounds it. */
+    public static final int MAX_CHANNELS = 16;
 
     public MigrationSettings {
         Objects.requireNonNull(storage, "storage");
         Objects.requireNonNull(postcopy, "postcopy");
         if (maxBandwidth < 0 || downtimeLimitMs < 0) {
             throw new IllegalArgumentException("bandwidth and downtime limit cannot be negative");
+        }
+        if (channels < 1 || channels > MAX_CHANNELS) {
+            throw new IllegalArgumentException("channels must be 1.." + MAX_CHANNELS + ", was " + channels);
         }
     }
 

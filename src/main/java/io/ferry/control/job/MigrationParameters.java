@@ -129,7 +129,7 @@ public class MigrationParameters {
     public MigrationSettings settings() {
         return new MigrationSettings(maxBandwidth, downtimeLimitMs, verifyChecksums, storage,
                 new MigrationSettings.PostcopySettings(postcopy, postcopyAfterIterations, postcopyWhenNotConverging,
-                        maxPostcopyBandwidth));
+                        maxPostcopyBandwidth), channels);
     }
 
     public boolean verifyChecksums() {

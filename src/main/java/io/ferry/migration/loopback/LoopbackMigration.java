@@ -213,6 +213,13 @@ public final class LoopbackMigration implements AutoCloseable {
     }
 
     private volatile boolean autoRecover = true;
+    private volatile int channels = 1;
+
+    /** How many connections carry the next runs' pages (1: the main stream; more: multifd channels). */
+    public LoopbackMigration channels(int channels) {
+        this.channels = channels;
+        return this;
+    }
 
     private MigrationReport run(SyntheticGuest source, SyntheticGuest destination, byte[] destinationSecret,
                                 byte[] sourceSecret, long maxBandwidth, long downtimeLimitMs, boolean verifyChecksums,
@@ -236,7 +243,7 @@ public final class LoopbackMigration implements AutoCloseable {
                 disks, FaultInjector.none(), (id, ok) -> { });
         lastIncoming = incoming;
         MigrationSettings settings = new MigrationSettings(maxBandwidth, downtimeLimitMs, verifyChecksums,
-                copyImages ? StorageMode.COPY : StorageMode.SHARED, postcopy);
+                copyImages ? StorageMode.COPY : StorageMode.SHARED, postcopy, channels);
         OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, LocalOwnership.SOURCE,
                 route != null ? route : dataAddress(), sourceSecret, base, HANDOFF_TIMEOUT, settings, autoRecover),
                 guest(source), sourceGroup, reporter, disks, FaultInjector.none(),
