@@ -31,6 +31,10 @@ public final class GuestMemory implements AutoCloseable {
     private final List<RamBlock> blocks;
     private final Map<String, RamBlock> blocksByName;
     private final List<long[]> allocations = new ArrayList<>();
+    /** Every chunk, in block order: what a pre-fault commits. Guarded by allocations. */
+    private final List<MemoryPrefault.Range> ranges = new ArrayList<>();
+    /** Guarded by allocations; null unless {@link #prefaultInBackground} started one. */
+    private MemoryPrefault prefault;
     private volatile boolean closed;
 
     private GuestMemory(List<RamBlockSpec> specs) {
@@ -84,6 +88,36 @@ public final class GuestMemory implements AutoCloseable {
         return closed;
     }
 
+    /**
+     * Starts committing this memory in the background, front first, so pages that arrive later
+     * land in memory that is ready (see {@link MemoryPrefault}); for an incoming guest. Nothing
+     * happens when the host cannot spare the memory, or on a second call.
+     */
+    public void prefaultInBackground(String name) {
+        synchronized (allocations) {
+            if (!closed && prefault == null) {
+                prefault = MemoryPrefault.start(List.copyOf(ranges), name);
+            }
+        }
+    }
+
+    /**
+     * Completes, with the bytes committed, once the background pre-fault is over (whole, or
+     * stopped by a close or a kernel that cannot); at once with 0 when none runs.
+     */
+    public java.util.concurrent.CompletableFuture<Long> prefaultDone() {
+        synchronized (allocations) {
+            return prefault == null ? java.util.concurrent.CompletableFuture.completedFuture(0L) : prefault.done();
+        }
+    }
+
+    /** Bytes the background pre-fault has committed so far (0 without one). */
+    public long prefaultedBytes() {
+        synchronized (allocations) {
+            return prefault == null ? 0 : prefault.committedBytes();
+        }
+    }
+
     /** Frees all blocks. Idempotent. */
     @Override
     public void close() {
@@ -92,6 +126,9 @@ public final class GuestMemory implements AutoCloseable {
                 return;
             }
             closed = true;
+            if (prefault != null) {
+                prefault.close();   // its threads finish the piece they advise before anything is freed
+            }
             for (long[] chunks : allocations) {
                 for (long address : chunks) {
                     if (address != 0) {
@@ -120,10 +157,13 @@ public final class GuestMemory implements AutoCloseable {
             long chunkBytes = Math.min(RamBlock.CHUNK_BYTES, sizeBytes - ((long) i << RamBlock.CHUNK_SHIFT));
             long address = PlatformDependent.allocateMemory(chunkBytes);
             chunks[i] = address;
+            synchronized (allocations) {
+                ranges.add(new MemoryPrefault.Range(address, chunkBytes));
+            }
             if (chunkBytes < EXPLICIT_ZERO_BELOW) {
                 PlatformDependent.setMemory(address, chunkBytes, (byte) 0);
             } else {
-                HugePages.advise(address, chunkBytes);
+                MemoryAdvice.hugePages(address, chunkBytes);
             }
         }
         return chunks;

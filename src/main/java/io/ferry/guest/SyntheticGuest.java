@@ -69,6 +69,9 @@ public final class SyntheticGuest implements AutoCloseable {
             }
             this.workload = new Workload(spec.guestId(), spec.workload(), memory,
                     List.copyOf(dirtyLogs.values()), List.copyOf(disks.values()), deviceState);
+            if (initial == GuestState.INCOMING) {
+                memory.prefaultInBackground(spec.guestId());   // ready before the pages arrive
+            }
         } catch (IOException | RuntimeException | Error e) {
             disks.values().forEach(DiskImage::close);
             memory.close();

@@ -149,6 +149,39 @@ class GuestMemoryTest {
         }
     }
 
+    @Test
+    void aPrefaultCommitsTheMemoryAndKeepsEveryByteWrittenMeanwhile() throws Exception {
+        long before = residentBytes();
+        try (GuestMemory memory = GuestMemory.allocate(List.of(new RamBlockSpec("pc.ram", 192 * MIB)))) {
+            RamBlock block = memory.block("pc.ram");
+            memory.prefaultInBackground("prefault-test");
+            // pages written while the pre-fault runs over the same range (as arriving pages are)
+            SplittableRandom random = new SplittableRandom(5);
+            long[] written = new long[2000];
+            for (int i = 0; i < written.length; i++) {
+                written[i] = random.nextLong(block.pageCount());
+                block.writePage(written[i], Unpooled.wrappedBuffer(randomPage(written[i])));
+            }
+            assertThat(memory.prefaultDone().get(2, java.util.concurrent.TimeUnit.MINUTES)).isEqualTo(192 * MIB);
+            assertThat(memory.prefaultedBytes()).isEqualTo(192 * MIB);
+            assertThat(residentBytes() - before).as("RSS growth").isGreaterThan(150 * MIB);
+            for (long page : written) {
+                assertThat(ByteBufUtil.getBytes(block.pageView(page))).as("page %d", page).isEqualTo(randomPage(page));
+            }
+            assertThat(block.isZeroPage(block.pageCount() - 1) || Arrays.stream(written)
+                    .anyMatch(p -> p == block.pageCount() - 1)).as("untouched pages still read zero").isTrue();
+        }
+    }
+
+    @Test
+    void closingDuringAPrefaultWaitsForItAndFreesEverything() {
+        GuestMemory memory = GuestMemory.allocate(List.of(new RamBlockSpec("pc.ram", 256 * MIB)));
+        memory.prefaultInBackground("close-test");
+        memory.close();   // must not free memory a pre-fault thread is still advising
+        assertThat(memory.isClosed()).isTrue();
+        assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().startsWith("prefault-close-test"));
+    }
+
     private static long residentBytes() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
             if (line.startsWith("VmRSS:")) {
