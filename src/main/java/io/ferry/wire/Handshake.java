@@ -72,7 +72,9 @@ public final class Handshake {
         /** The migration stream and its return path. */
         MAIN("ferry-migration-v1"),
         /** Post-copy's urgent pages: RAM page records only, and the page requests on its return path. */
-        POSTCOPY_PREEMPT("ferry-migration-preempt-v1");
+        POSTCOPY_PREEMPT("ferry-migration-preempt-v1"),
+        /** One of QEMU's multifd channels: packets of pages (a MultifdInit first), no return path. */
+        MULTIFD("ferry-migration-multifd-v1");
 
         private final byte[] domain;
 

@@ -48,8 +48,11 @@ public enum RamFlag {
     HOOK(0x80, true),
     /** Multi-thread zlib page; removed in QEMU 9.1 with the {@code compress} capability. Reserved. */
     COMPRESS_PAGE(0x100, true),
-    /** Standalone "multifd receive sync now" word (QEMU 8.0+); multifd is not supported. Reserved. */
-    MULTIFD_FLUSH(0x200, true);
+    /**
+     * Standalone "multifd receive sync now" word (QEMU 8.0+): every page sent on the multifd
+     * channels before it is placed before the main stream goes on.
+     */
+    MULTIFD_FLUSH(0x200, false);
 
     /** Every bit QEMU can use for a flag; anything else below the page size is offset. */
     public static final int FLAG_BITS = 0x3FF;

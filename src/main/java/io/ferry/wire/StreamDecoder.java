@@ -81,6 +81,7 @@ public final class StreamDecoder {
     private static final int PAGE = RamFlag.PAGE.code();
     private static final int EOS = RamFlag.EOS.code();
     private static final int CONTINUE = RamFlag.CONTINUE.code();
+    private static final int MULTIFD_FLUSH = RamFlag.MULTIFD_FLUSH.code();
 
     /** Configuration capabilities subsection: more names than QEMU has capabilities is garbage. */
     private static final int MAX_CAPABILITIES = 64;
@@ -93,6 +94,8 @@ public final class StreamDecoder {
 
     // All fields are confined to the thread that calls feed().
     private State state = State.HEADER;
+    /** A MULTIFD_FLUSH was read and its listener asked to wait: nothing more is consumed until {@link #release()}. */
+    private boolean held;
     private RuntimeException failure;
     /** Stream offset of in.readerIndex(): bytes consumed so far. */
     private long position;
@@ -181,7 +184,7 @@ public final class StreamDecoder {
             throw new IllegalStateException("Stream decoder already failed: " + failure.getMessage(), failure);
         }
         try {
-            while (in.isReadable() && step(in)) {
+            while (!held && in.isReadable() && step(in)) {
                 // each step consumed one element
             }
         } catch (RuntimeException e) {
@@ -189,6 +192,16 @@ public final class StreamDecoder {
             failure = e;
             throw e;
         }
+    }
+
+    /** Whether the decoder waits after a MULTIFD_FLUSH (see {@link StreamListener#multifdFlush()}). */
+    public boolean held() {
+        return held;
+    }
+
+    /** Lets a decoder held at a MULTIFD_FLUSH read on; the caller then feeds the bytes it left unread. */
+    public void release() {
+        held = false;
     }
 
     /** Whether the EOF byte has been read (a vmdesc may still be being skipped). */
@@ -787,6 +800,14 @@ public final class StreamDecoder {
             consume(in, WORD);
             state = State.FOOTER;
             return true;
+        }
+        if (flags == MULTIFD_FLUSH) {
+            if (offset != 0) {
+                throw fail(String.format("MULTIFD_FLUSH word 0x%016x has a non-zero address", word));
+            }
+            consume(in, WORD);
+            held = !listener.multifdFlush();
+            return !held;
         }
         if (flags == MEM_SIZE) {
             if (sectionType != StreamFormat.SECTION_START) {

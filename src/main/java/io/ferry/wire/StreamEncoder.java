@@ -112,6 +112,15 @@ public final class StreamEncoder {
         }
     }
 
+    /**
+     * QEMU's {@code RAM_SAVE_FLAG_MULTIFD_FLUSH}, the standalone be64 word {@code 0x200}: the
+     * destination places every page the multifd channels carried up to their SYNC packets before
+     * it reads on.
+     */
+    public static void multifdFlush(ByteBuf out) {
+        out.writeLong(RamFlag.MULTIFD_FLUSH.code());
+    }
+
     /** End of a section's RAM payload: the standalone be64 word {@code 0x10}. */
     public static void ramEos(ByteBuf out) {
         out.writeLong(RamFlag.EOS.code());

@@ -147,4 +147,14 @@ public interface StreamListener {
 
     /** The EOF byte: all device state has been read. */
     void endOfStream();
+
+    /**
+     * A MULTIFD_FLUSH word: the pages the multifd channels carried up to their SYNC packets must
+     * be placed before anything after this word. Return true to read on now, false to hold the
+     * decoder there until {@link StreamDecoder#release()}. Without multifd channels the word is
+     * a protocol error.
+     */
+    default boolean multifdFlush() {
+        throw new StreamFormatException("MULTIFD_FLUSH on a stream without multifd channels");
+    }
 }

@@ -233,7 +233,7 @@ class StreamDecoderValidationTest {
             "0x60, Unknown combination of migration flags: 0x60 (XBZRLE pages are not supported)",
             "0x80, Unknown combination of migration flags: 0x80 (HOOK is retired or unsupported)",
             "0x100, Unknown combination of migration flags: 0x100 (COMPRESS_PAGE is retired or unsupported)",
-            "0x200, Unknown combination of migration flags: 0x200 (MULTIFD_FLUSH is retired or unsupported)",
+            "0x200, MULTIFD_FLUSH word 0x0000000000001200 has a non-zero address",
             "0x18, Unknown combination of migration flags: 0x18",
     })
     void unknownFlagCombinationsAreRefused(String flags, String message) {
@@ -242,6 +242,39 @@ class StreamDecoderValidationTest {
                 .word(0x1000L | bits).counted("pc.ram").pageData(2).build();
         RecordingListener listener = assertRefused(stream, message);
         assertThat(listener.pages).hasSize(1);
+    }
+
+    @Test
+    void aMultifdFlushOnAStreamWithoutMultifdChannelsIsRefused() {
+        byte[] stream = TestStream.inPart().page("pc.ram", 0, 1).word(RamFlag.MULTIFD_FLUSH.code()).build();
+        RecordingListener listener = assertRefused(stream, "MULTIFD_FLUSH on a stream without multifd channels");
+        assertThat(listener.pages).hasSize(1);
+    }
+
+    @Test
+    void aHeldMultifdFlushStopsTheDecoderUntilReleased() {
+        byte[] stream = TestStream.inPart().page("pc.ram", 0, 1).word(RamFlag.MULTIFD_FLUSH.code())
+                .page("pc.ram", 1, 2).build();
+        boolean[] proceed = {false};
+        RecordingListener listener = new RecordingListener() {
+            @Override
+            public boolean multifdFlush() {
+                events.add("multifdFlush");
+                return proceed[0];
+            }
+        };
+        StreamDecoder decoder = new StreamDecoder(listener, DecoderLimits.defaults());
+        io.netty.buffer.ByteBuf in = io.netty.buffer.Unpooled.wrappedBuffer(stream);
+        decoder.feed(in);
+        assertThat(decoder.held()).isTrue();
+        assertThat(listener.pages).hasSize(1);
+        int left = in.readableBytes();
+        decoder.feed(in);   // still held: nothing more is read
+        assertThat(in.readableBytes()).isEqualTo(left);
+        decoder.release();
+        decoder.feed(in);
+        assertThat(listener.pages).hasSize(2);
+        assertThat(listener.events).containsSubsequence("multifdFlush", listener.pages.get(1));
     }
 
     @Test

@@ -136,7 +136,7 @@ class StreamEncoderTest {
             assertThat(flag.code() & ~RamFlag.FLAG_BITS).isZero();
         }
         assertThat(RamFlag.values()).filteredOn(RamFlag::reserved)
-                .containsExactly(RamFlag.FULL, RamFlag.HOOK, RamFlag.COMPRESS_PAGE, RamFlag.MULTIFD_FLUSH);
+                .containsExactly(RamFlag.FULL, RamFlag.HOOK, RamFlag.COMPRESS_PAGE);
         for (int unknown : new int[] {0, 0x03, 0x400, 0x800, 0x1000, -1}) {
             assertThatThrownBy(() -> RamFlag.valueOf(unknown)).isInstanceOf(StreamFormatException.class)
                     .hasMessageStartingWith("Unknown RAM flag");
