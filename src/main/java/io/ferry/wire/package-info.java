@@ -4,7 +4,9 @@
  * per-channel writer ({@link io.ferry.wire.RamRecordWriter}), the per-channel validating decoder
  * ({@link io.ferry.wire.StreamDecoder} reporting to a {@link io.ferry.wire.StreamListener}), the
  * return path ({@link io.ferry.wire.ReturnPathMessage}) and Ferry's own connection
- * {@link io.ferry.wire.Handshake}.
+ * {@link io.ferry.wire.Handshake}. QEMU's multifd channels have their own framing: an init packet
+ * ({@link io.ferry.wire.MultifdInit}) then page packets written by {@link io.ferry.wire.MultifdEncoder}
+ * and read, without buffering page data, by one {@link io.ferry.wire.MultifdDecoder} per channel.
  *
  * <p>JDK and Netty buffers only: nothing here knows sockets, channels or Spring. Decoders take
  * whatever bytes have arrived and keep partial elements for the next call; encoders write into a
