@@ -7,8 +7,9 @@ import java.util.UUID;
  * prepares an incoming guest of this layout — its images opened inactive ({@code storage}
  * {@code shared}) or created empty and inactive for the stream to fill ({@code copy}); the
  * layout's disk generations are those the source holds — and accepts one data-plane connection
- * that proves it knows {@code secret} (base64, one-time, per job).
+ * that proves it knows {@code secret} (base64, one-time, per job), and with {@code channels} above
+ * 1 as many multifd channels beside it (0, from a control plane that predates them, means 1).
  */
 public record StartIncomingCommand(UUID jobId, CreateGuestCommand guest, String secret, boolean verifyChecksums,
-                                   StorageMode storage) {
+                                   StorageMode storage, int channels) {
 }

@@ -129,6 +129,22 @@ public final class RamBlock {
         }
     }
 
+    /**
+     * Copies {@code src}'s readable bytes into the page from {@code offsetInPage} on, consuming
+     * them: a page that arrived in pieces (a multifd channel's reads split it).
+     */
+    public void writeInPage(long page, int offsetInPage, ByteBuf src) {
+        int length = src.readableBytes();
+        Objects.checkFromIndexSize(offsetInPage, length, PAGE_SIZE);
+        long address = address(checkPage(page)) + offsetInPage;
+        if (src.hasMemoryAddress()) {
+            PlatformDependent.copyMemory(src.memoryAddress() + src.readerIndex(), address, length);
+            src.skipBytes(length);
+        } else {
+            src.readBytes(NativeViews.wrap(address, length));
+        }
+    }
+
     /** Appends the page to {@code dst} (one memory copy when {@code dst} is direct or heap-backed). */
     public void readPage(long page, ByteBuf dst) {
         long address = address(checkPage(page));

@@ -110,7 +110,8 @@ final class Migrations implements IncomingRegistry {
         Map<String, Long> base = new LinkedHashMap<>();
         command.guest().disks().forEach(d -> base.put(d.diskId().toString(), d.generation()));
         IncomingMigration migration = new IncomingMigration(new IncomingMigration.Spec(jobId, hostId,
-                Base64.getDecoder().decode(command.secret()), command.verifyChecksums(), copy, base, handoffTimeout),
+                Base64.getDecoder().decode(command.secret()), command.verifyChecksums(), copy, base, handoffTimeout,
+                Math.max(1, command.channels())),
                 guest, reporter, arbiter, faults, this::incomingDone);
         expected.put(jobId, migration);
         log.info("expecting migration {} of guest {} ({} storage, images opened inactive)", jobId,

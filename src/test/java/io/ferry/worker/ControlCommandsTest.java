@@ -100,7 +100,7 @@ class ControlCommandsTest {
         ControlCommands.Reply expecting = commands.handle("POST", "/v1/migrations/incoming", null,
                 commands.json().writeValueAsBytes(new io.ferry.channel.StartIncomingCommand(jobId,
                         new CreateGuestCommand(incomingGuest, List.of(new RamBlockLayout("pc.ram", 16L << 20)),
-                                List.of(), 4096, new WorkloadSettings(0, 0.5, 0, 1)), "c2VjcmV0", false, io.ferry.channel.StorageMode.SHARED)));
+                                List.of(), 4096, new WorkloadSettings(0, 0.5, 0, 1)), "c2VjcmV0", false, io.ferry.channel.StorageMode.SHARED, 1)));
         assertThat(expecting.status()).as("%s", expecting.body()).isEqualTo(201);
 
         ControlCommands.Reply reply = post("/v1/migrations/" + jobId + "/abandon",
@@ -124,7 +124,7 @@ class ControlCommandsTest {
         ControlCommands.Reply expecting = commands.handle("POST", "/v1/migrations/incoming", null,
                 commands.json().writeValueAsBytes(new io.ferry.channel.StartIncomingCommand(jobId,
                         new CreateGuestCommand(incomingGuest, List.of(new RamBlockLayout("pc.ram", 16L << 20)),
-                                List.of(), 4096, new WorkloadSettings(0, 0.5, 0, 1)), "c2VjcmV0", false, io.ferry.channel.StorageMode.SHARED)), 2);
+                                List.of(), 4096, new WorkloadSettings(0, 0.5, 0, 1)), "c2VjcmV0", false, io.ferry.channel.StorageMode.SHARED, 1)), 2);
         assertThat(expecting.status()).as("%s", expecting.body()).isEqualTo(201);
         assertThat(knowledge(jobId)).isEqualTo(io.ferry.channel.MigrationKnowledge.EXPECTED);
 

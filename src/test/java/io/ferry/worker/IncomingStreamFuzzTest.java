@@ -207,7 +207,7 @@ class IncomingStreamFuzzTest {
         random.nextBytes(secret);
         HttpResponse<String> expect = command(destination, "POST", "/v1/migrations/incoming",
                 new StartIncomingCommand(jobId, seed.guest(), Base64.getEncoder().encodeToString(secret), true,
-                        seed.storage()));
+                        seed.storage(), 1));
         assertThat(expect.statusCode()).as(what + ": " + expect.body()).isEqualTo(201);
 
         List<ReturnPathMessage> answer = new ArrayList<>();
@@ -424,7 +424,7 @@ class IncomingStreamFuzzTest {
         UUID jobId = UUID.randomUUID();
         String secret = Base64.getEncoder().encodeToString(randomBytes(32));
         assertThat(command(destination, "POST", "/v1/migrations/incoming",
-                new StartIncomingCommand(jobId, guest, secret, true, StorageMode.COPY)).statusCode())
+                new StartIncomingCommand(jobId, guest, secret, true, StorageMode.COPY, 1)).statusCode())
                 .isEqualTo(201);
         try (RecordingProxy proxy = RecordingProxy.to(port(destination.dataAddress()))) {
             assertThat(command(source, "POST", "/v1/migrations/outgoing", new StartOutgoingCommand(jobId, guestId,

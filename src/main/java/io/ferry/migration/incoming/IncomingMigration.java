@@ -69,7 +69,7 @@ public final class IncomingMigration
      * at job start (ACTIVE on the source), by disk id.
      */
     public record Spec(UUID jobId, String hostId, byte[] secret, boolean verifyChecksums, boolean copyImages,
-                       Map<String, Long> baseGenerations, Duration handoffTimeout) {
+                       Map<String, Long> baseGenerations, Duration handoffTimeout, int channels) {
     }
 
     private final Spec spec;
@@ -85,6 +85,8 @@ public final class IncomingMigration
     /** Called once with (jobId, resumed?) when the migration ends either way. */
     private final BiConsumer<UUID, Boolean> done;
     private final StreamDecoder decoder;
+    /** QEMU's multifd channels beside the main stream; null when the job has one channel. */
+    private final MultifdReceiver multifd;
     private final CompletableFuture<IncomingRegistry.Verdict> verdict = new CompletableFuture<>();
 
     private boolean blockListSeen;
@@ -149,7 +151,15 @@ public final class IncomingMigration
         this.reporter = reporter;
         this.arbiter = arbiter;
         this.faults = faults;
-        this.done = done;
+        this.multifd = spec.channels() > 1
+                ? new MultifdReceiver(jobId, spec.channels(), blocks, this::multifdChannelLost) : null;
+        // a guest about to be dropped must first be out of every multifd channel's reach
+        this.done = multifd == null ? done : (id, resumed) -> {
+            if (!resumed) {
+                multifd.stop();
+            }
+            done.accept(id, resumed);
+        };
         this.decoder = new StreamDecoder(this, DecoderLimits.defaults());
     }
 
@@ -227,6 +237,46 @@ public final class IncomingMigration
         preempt = connection;
         log.info("incoming migration {}: post-copy preempt channel from {}", jobId, remoteAddress);
         return new PreemptLeg(++preemptLeg);
+    }
+
+    /** One of the job's multifd channels (see {@link MultifdReceiver}). */
+    @Override
+    public IncomingRegistry.StreamSink attachMultifd(String remoteAddress, IncomingRegistry.ConnectionControl control) {
+        if (multifd == null) {
+            throw new IllegalStateException("job " + jobId + " has one channel: no multifd channels are expected");
+        }
+        if (ended) {
+            throw new IllegalStateException("incoming migration " + jobId + " has ended");
+        }
+        log.info("incoming migration {}: multifd channel from {}", jobId, remoteAddress);
+        return multifd.attach(remoteAddress, control);
+    }
+
+    /** A multifd channel broke or misbehaved before the end: the stream cannot be whole, the source keeps the guest. */
+    private void multifdChannelLost(String reason) {
+        IncomingRegistry.ConnectionControl main;
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            main = connection;
+        }
+        if (main != null) {
+            // the source learns why on the return path (REASON before SHUT), as for a refused stream
+            main.send(new ReturnPathMessage.Reason(reason));
+            main.send(new ReturnPathMessage.Shut(1));
+            main.close();
+        }
+        discard(reason);
+    }
+
+    @Override
+    public boolean multifdFlush() {
+        if (multifd == null) {
+            throw new StreamFormatException("MULTIFD_FLUSH on a stream without multifd channels");
+        }
+        return multifd.flush(connection);
     }
 
     /** Closes the preempt channel, if any: a broken link closes every channel of the job. Caller holds this. */
@@ -348,6 +398,12 @@ public final class IncomingMigration
                 if (ended || number != leg) {
                     in.skipBytes(in.readableBytes());
                     return number == leg;
+                }
+                if (decoder.held()) {
+                    if (!multifd.flushReached()) {
+                        return false;   // the multifd channels have not all reached this flush's SYNC yet
+                    }
+                    decoder.release();
                 }
                 decoder.feed(in);
                 return ended;
@@ -542,6 +598,10 @@ public final class IncomingMigration
 
     @Override
     public void postcopyAdvise() {
+        if (multifd != null) {
+            throw new StreamFormatException("POSTCOPY_ADVISE on a job with " + multifd.count() + " multifd channels: "
+                    + "a job that may post-copy keeps its pages on the main stream");
+        }
         paging = guest.startDemandPaging();
     }
 

@@ -190,7 +190,7 @@ public final class LoopbackMigration implements AutoCloseable {
     public void expectIncoming(UUID jobId, byte[] secret, SyntheticGuest destination) {
         ownership = ownershipOf(destination);
         incoming = new IncomingMigration(new IncomingMigration.Spec(jobId, LocalOwnership.DESTINATION, secret, false,
-                false, ownership.generations(), HANDOFF_TIMEOUT), guest(destination), reports::add, ownership,
+                false, ownership.generations(), HANDOFF_TIMEOUT, 1), guest(destination), reports::add, ownership,
                 FaultInjector.none(), (id, ok) -> { });
     }
 
@@ -239,7 +239,8 @@ public final class LoopbackMigration implements AutoCloseable {
         ownership = disks;
         Map<String, Long> base = disks.generations();
         incoming = new IncomingMigration(new IncomingMigration.Spec(jobId, LocalOwnership.DESTINATION,
-                destinationSecret, verifyChecksums, copyImages, base, HANDOFF_TIMEOUT), guest(destination), reporter,
+                destinationSecret, verifyChecksums, copyImages, base, HANDOFF_TIMEOUT,
+                postcopy.enabled() ? 1 : channels), guest(destination), reporter,
                 disks, FaultInjector.none(), (id, ok) -> { });
         lastIncoming = incoming;
         MigrationSettings settings = new MigrationSettings(maxBandwidth, downtimeLimitMs, verifyChecksums,

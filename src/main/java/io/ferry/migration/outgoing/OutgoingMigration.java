@@ -164,6 +164,8 @@ public final class OutgoingMigration implements Runnable {
     private TransferMeter meter = new TransferMeter();
 
     private OutgoingConnection connection;
+    /** QEMU's multifd channels, null when pages go on the main stream (one channel, or a job that may post-copy). */
+    private MultifdSender multifd;
     /** Set before {@link #run} (a start of the thread publishes it). */
     private DataPlaneSecurity security = DataPlaneSecurity.plain();
     /** How the main connection is protected, for the job's view; null until it is open. */
@@ -330,6 +332,7 @@ public final class OutgoingMigration implements Runnable {
             checkGenerations();
             connection = openMain();
             openPreempt();
+            multifd = openMultifd();
             records = new RamRecordWriter();
             migrating.changeState(GuestState.MIGRATING_OUT);
             List<RamBlock> blocks = guest.memory().blocks();
@@ -1126,9 +1129,44 @@ public final class OutgoingMigration implements Runnable {
         }
     }
 
+    /**
+     * The job's multifd channels, each with the job's handshake, or null for one channel. A job
+     * that may post-copy keeps its pages on the main stream, as QEMU did before 10.0: post-copy's
+     * discards, requests and recovery rest on one ordered stream of pages.
+     */
+    private MultifdSender openMultifd() throws InterruptedException {
+        int count = spec.settings().channels();
+        if (count <= 1) {
+            return null;
+        }
+        if (spec.settings().postcopy().enabled()) {
+            log.info("{} channels asked for, but the job may post-copy: its pages share the main stream", count);
+            return null;
+        }
+        List<OutgoingConnection> opened = new java.util.ArrayList<>();
+        try {
+            for (int id = 0; id < count; id++) {
+                try {
+                    opened.add(OutgoingConnection.open(security, group, spec.destinationAddress(), spec.jobId(),
+                            spec.secret(), Handshake.Channel.MULTIFD, HANDSHAKE_TIMEOUT_MS));
+                } catch (MigrationFailure refused) {
+                    throw MultifdSender.cannotOpen(id, count, refused);
+                }
+            }
+        } catch (RuntimeException | InterruptedException e) {
+            opened.forEach(OutgoingConnection::close);
+            throw e;
+        }
+        log.info("pages travel on {} multifd channels", count);
+        return MultifdSender.start(spec.jobId(), opened);
+    }
+
     private void closeConnections() {
         if (connection != null) {
             connection.close();
+        }
+        if (multifd != null) {
+            multifd.close();
         }
         if (preempt != null) {
             preempt.close();
@@ -1341,6 +1379,11 @@ public final class OutgoingMigration implements Runnable {
             }
         }
         ensureRoom(64);
+        if (multifd != null) {
+            // the round's pages are placed on the destination before it reads past this word
+            account(multifd.sync(), rateLimited);
+            StreamEncoder.multifdFlush(batch);
+        }
         StreamEncoder.ramEos(batch);
         StreamEncoder.footer(batch, RAM_SECTION_ID);
         flush(rateLimited);
@@ -1349,6 +1392,17 @@ public final class OutgoingMigration implements Runnable {
 
     private void sendRun(RamBlock block, long firstPage, int pages, boolean rateLimited, TransferMeter.Kind kind)
             throws InterruptedException {
+        if (multifd != null) {
+            for (long page = firstPage; page < firstPage + pages; page++) {
+                boolean zero = block.isZeroPage(page);
+                count(zero, kind);
+                long written = multifd.add(block, page, zero);
+                if (written > 0) {
+                    account(written, rateLimited);
+                }
+            }
+            return;
+        }
         for (int i = 0; i < pages; i++) {
             ensureRoom(StreamFormat.PAGE_SIZE + 300, rateLimited);
             writePage(batch, records, block, firstPage + i, kind);
@@ -1361,12 +1415,21 @@ public final class OutgoingMigration implements Runnable {
      */
     private void writePage(ByteBuf out, RamRecordWriter writer, RamBlock block, long page, TransferMeter.Kind kind) {
         long offset = page * StreamFormat.PAGE_SIZE;
-        if (block.isZeroPage(page)) {
+        boolean zero = block.isZeroPage(page);
+        if (zero) {
             writer.zeroPage(out, block.name(), offset);
-            duplicate++;
         } else {
             writer.pageHeader(out, block.name(), offset);
             block.readPage(page, out);
+        }
+        count(zero, kind);
+    }
+
+    /** QEMU's duplicate (zero) and normal page counts, and the worker's payload bytes. */
+    private void count(boolean zero, TransferMeter.Kind kind) {
+        if (zero) {
+            duplicate++;
+        } else {
             normal++;
             meter.payload(kind, StreamFormat.PAGE_SIZE);
         }

@@ -195,8 +195,11 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
         }
         IncomingRegistry.ConnectionControl control = control(ctx);
         try {
-            sink = channel == Handshake.Channel.MAIN ? endpoint.attach(remote, control)
-                    : endpoint.attachPreempt(remote, control);
+            sink = switch (channel) {
+                case MAIN -> endpoint.attach(remote, control);
+                case POSTCOPY_PREEMPT -> endpoint.attachPreempt(remote, control);
+                case MULTIFD -> endpoint.attachMultifd(remote, control);
+            };
         } catch (IllegalStateException busy) {
             refuse(ctx, remote, busy.getMessage(), Handshake.REFUSED_BUSY);
             return;
@@ -207,8 +210,12 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
         Handshake.encodeVerdict(verdict, Handshake.ACCEPTED);
         ctx.writeAndFlush(verdict);
         SslHandler tls = ctx.pipeline().get(SslHandler.class);
-        log.info("data plane: accepted {} for job {} from {}{}", channel == Handshake.Channel.MAIN ? "migration stream"
-                : "post-copy preempt channel", jobId, remote, tls == null ? " (plain TCP)"
+        String what = switch (channel) {
+            case MAIN -> "migration stream";
+            case POSTCOPY_PREEMPT -> "post-copy preempt channel";
+            case MULTIFD -> "multifd channel";
+        };
+        log.info("data plane: accepted {} for job {} from {}{}", what, jobId, remote, tls == null ? " (plain TCP)"
                 : " (" + tls.engine().getSession().getProtocol() + ", " + tls.engine().getSession().getCipherSuite()
                 + ", " + security.tls().providerName() + ")");
     }
@@ -229,8 +236,32 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(verdict).addListener(ChannelFutureListener.CLOSE);
     }
 
-    private static IncomingRegistry.ConnectionControl control(ChannelHandlerContext ctx) {
+    /** Feeds the sink what it left unread, then reads from the socket again. On the connection's thread. */
+    private void resume(ChannelHandlerContext ctx) {
+        try {
+            if (pending != null && pending.isReadable() && state == State.STREAM) {
+                process(ctx, pending);
+                pending.discardReadBytes();
+            }
+        } catch (RuntimeException e) {
+            failed(ctx, e);
+            return;
+        }
+        ctx.channel().config().setAutoRead(true);
+    }
+
+    private IncomingRegistry.ConnectionControl control(ChannelHandlerContext ctx) {
         return new IncomingRegistry.ConnectionControl() {
+            @Override
+            public void pauseReading() {
+                ctx.channel().config().setAutoRead(false);
+            }
+
+            @Override
+            public void resumeReading() {
+                ctx.executor().execute(() -> resume(ctx));
+            }
+
             @Override
             public void runOnConnectionThread(Runnable task) {
                 ctx.executor().execute(task);

@@ -28,6 +28,14 @@ public interface IncomingRegistry {
         default StreamSink attachPreempt(String remoteAddress, ConnectionControl connection) {
             throw new IllegalStateException("no stream to add a post-copy preempt channel to");
         }
+
+        /**
+         * Called once the source proved the secret for one of QEMU's multifd channels: packets of
+         * pages beside the main stream. Throws {@link IllegalStateException} to refuse it.
+         */
+        default StreamSink attachMultifd(String remoteAddress, ConnectionControl connection) {
+            throw new IllegalStateException("this migration expects no multifd channels");
+        }
     }
 
     /** The transport's handle for the sink: run on the connection's thread, close the connection. */
@@ -37,6 +45,18 @@ public interface IncomingRegistry {
 
         /** Post-copy: a small receive buffer, so a requested page does not queue behind megabytes. */
         void shallowBuffers();
+
+        /**
+         * Stops reading from the socket after the current read: what the sink left unread stays
+         * buffered. Call from the connection's thread (inside {@link StreamSink#feed}).
+         */
+        void pauseReading();
+
+        /**
+         * From any thread: feeds the sink what it left unread, then reads from the socket again;
+         * the sink may hold still again (it decides in {@link StreamSink#feed}).
+         */
+        void resumeReading();
 
         /** Sends a return-path message (post-copy page requests) from any thread. */
         void send(io.ferry.wire.ReturnPathMessage message);
