@@ -310,6 +310,14 @@ abstract class ControlPlaneApiTests extends AccessControlTests {
         assertThat(unsupported.json().get("unsupported").valueStream().map(JsonNode::asString).toList())
                 .containsExactly("parameters.capabilities.autoConverge", "parameters.capabilities.xbzrle");
 
+        ApiClient.Reply channelsWithPostcopy = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of(
+                        "capabilities", Map.of("postcopy", true, "channels", 4))));
+        assertThat(channelsWithPostcopy.status()).isEqualTo(422);
+        assertThat(channelsWithPostcopy.json().get("unsupported").valueStream().map(JsonNode::asString).toList())
+                .containsExactly("parameters.capabilities.channels=4 with parameters.capabilities.postcopy=true");
+        assertThat(channelsWithPostcopy.json().get("detail").asString()).contains("channels=1 or postcopy=false");
+
         // switching to post-copy by itself needs the capability
         ApiClient.Reply autoSwitchWithoutPostcopy = api.post("/api/v1/migrations", Map.of("guestId", guestId,
                 "destinationHostId", "host-b", "parameters", Map.of("postcopyAfterIterations", 2)));

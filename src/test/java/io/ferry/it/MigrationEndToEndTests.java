@@ -117,6 +117,23 @@ abstract class MigrationEndToEndTests extends ApiTestSupport {
     }
 
     @Test
+    void aGuestThatKeepsWritingMovesByteExactOnFourMultifdChannels() {
+        String guestId = busyGuest("host-a", 32 * MIB, 3000);
+        String jobId = migrate(guestId, "host-b", Map.of("maxBandwidth", 0, "verifyChecksums", true,
+                "capabilities", Map.of("channels", 4)));
+        JsonNode completed = awaitStatus(jobId, "completed", "failed");
+        assertThat(completed.get("status").asString()).as(completed.toString()).isEqualTo("completed");
+        assertThat(completed.get("parameters").get("capabilities").get("channels").asInt()).isEqualTo(4);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(api.get("/api/v1/migrations/" + jobId)
+                .json().get("progress").get("verification").get("destinationMemory").isNull()).isFalse());
+        JsonNode verification = api.get("/api/v1/migrations/" + jobId).json().get("progress").get("verification");
+        assertThat(verification.get("destinationMemory").asString())
+                .isEqualTo(verification.get("sourceMemory").asString());
+        assertThat(verification.get("destinationDisks")).isEqualTo(verification.get("sourceDisks"));
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("hostId").asString()).isEqualTo("host-b");
+    }
+
+    @Test
     void aPausedGuestArrivesPausedWithIdenticalMemoryDisksAndDeviceState() {
         String guestId = busyGuest("host-b", 32 * MIB, 5000);
         await().pollDelay(Duration.ofMillis(500)).until(() -> true);

@@ -25,8 +25,9 @@ public final class EngineFeatures {
         if (!"none".equals(p.compression())) {
             names.add("parameters.capabilities.compression=" + p.compression());
         }
-        if (p.channels() != 1) {
-            names.add("parameters.capabilities.channels=" + p.channels());
+        if (p.channels() > 1 && p.postcopy()) {
+            // as QEMU before 10.0: post-copy's discards, requests and recovery rest on one ordered stream of pages
+            names.add("parameters.capabilities.channels=" + p.channels() + " with parameters.capabilities.postcopy=true");
         }
         if (p.verifyChecksums() && p.postcopy()) {
             // checksums are compared at a pre-copy switchover; a job that may switch to post-copy
@@ -41,11 +42,17 @@ public final class EngineFeatures {
 
     /** Why a combination is refused, for the problem's detail; empty when the names say it all. */
     public static String explain(List<String> unsupported) {
-        return unsupported.contains(VERIFY_WITH_POSTCOPY)
-                ? "; checksums are verified at a pre-copy switchover only, and a job that may switch to post-copy "
-                + "would complete without verification: ask for one or the other (a matching policy's "
-                + "verifyChecksums or allowPostcopy counts as asked; override it in the request)"
-                : "";
+        StringBuilder why = new StringBuilder();
+        if (unsupported.contains(VERIFY_WITH_POSTCOPY)) {
+            why.append("; checksums are verified at a pre-copy switchover only, and a job that may switch to post-copy "
+                    + "would complete without verification: ask for one or the other (a matching policy's "
+                    + "verifyChecksums or allowPostcopy counts as asked; override it in the request)");
+        }
+        if (unsupported.stream().anyMatch(n -> n.startsWith("parameters.capabilities.channels="))) {
+            why.append("; a job that may switch to post-copy sends its pages on one channel (as QEMU before 10.0): "
+                    + "ask for channels=1 or postcopy=false");
+        }
+        return why.toString();
     }
 
     /** A new job's reason until the dispatcher starts it. */
