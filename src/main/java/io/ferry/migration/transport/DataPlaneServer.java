@@ -36,6 +36,8 @@ public final class DataPlaneServer implements AutoCloseable {
                 .group(boss, io)
                 .channel(NioServerSocketChannel.class)
                 .childOption(ChannelOption.SO_RCVBUF, 4 << 20)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.AdaptiveRecvByteBufAllocator(
+                        64 << 10, 256 << 10, 1 << 20))
                 .childOption(ChannelOption.TCP_NODELAY, true)   // return-path messages (page requests) go at once
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
