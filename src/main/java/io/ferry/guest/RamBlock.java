@@ -92,6 +92,21 @@ public final class RamBlock {
         return Unpooled.wrappedBuffer(parts);
     }
 
+    /**
+     * An empty, writable, non-owning buffer over guest memory from {@code offsetInPage} of
+     * {@code page} on, at most {@code maxBytes} long and never past the allocation chunk the page
+     * lies in: a socket read into it lands in the guest without a copy. It must not be used after
+     * the memory closes.
+     */
+    public ByteBuf placementView(long page, int offsetInPage, int maxBytes) {
+        Objects.checkIndex(offsetInPage, PAGE_SIZE);
+        long address = address(checkPage(page)) + offsetInPage;
+        long chunkEnd = ((page >>> PAGES_PER_CHUNK_SHIFT) + 1) << PAGES_PER_CHUNK_SHIFT;
+        long toChunkEnd = ((Math.min(chunkEnd, pageCount) - page) << PAGE_SHIFT) - offsetInPage;
+        int length = (int) Math.min(Math.max(1, maxBytes), toChunkEnd);
+        return Unpooled.wrappedBuffer(NativeViews.wrap(address, length)).clear();
+    }
+
     /** Whether the page holds only zero bytes; reading an untouched page commits no memory. */
     public boolean isZeroPage(long page) {
         long address = address(checkPage(page));

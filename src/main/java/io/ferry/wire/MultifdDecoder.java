@@ -166,6 +166,31 @@ public final class MultifdDecoder {
     }
 
     /**
+     * Data bytes due from here to the end of the run of consecutive pages (in the block) this
+     * packet sends next: what a transport may read into guest memory in one go.
+     */
+    public int contiguousPageBytes() {
+        requirePageData();
+        int end = page + 1;
+        while (end < normalOffsets.length && normalOffsets[end] == normalOffsets[end - 1] + PAGE_SIZE) {
+            end++;
+        }
+        return (end - page) * PAGE_SIZE - offsetInPage;
+    }
+
+    /**
+     * Outside page data: how many bytes the decoder takes before its next decision (the next
+     * prefix word, or the rest of the header), so a transport that places page data itself can
+     * read exactly up to where the page data starts. 0 while page data is expected.
+     */
+    public int headerBytesWanted() {
+        if (state != State.HEADER) {
+            return 0;
+        }
+        return filled < PREFIX ? filled - filled % Integer.BYTES + Integer.BYTES - filled : headerLength - filled;
+    }
+
+    /**
      * The transport put the channel's next {@code bytes} bytes into the current page itself (see
      * the class comment); fires {@link MultifdListener#pageComplete} if that finished the page.
      *

@@ -456,6 +456,46 @@ class MultifdCodecTest {
         assertThat(decoder.position()).isEqualTo(stream.length);
     }
 
+    /**
+     * A transport that reads only what the header still wants into its own buffer, and every run
+     * of consecutive pages straight into guest memory: no page byte is ever fed (copied).
+     */
+    @Test
+    void aTransportReadingExactlyToThePageDataPlacesEveryPageByte() {
+        Channel channel = scenario();
+        byte[] stream = channel.bytes();
+        MemoryListener listener = new MemoryListener();
+        MultifdDecoder decoder = decoder(listener);
+        int at = 0;
+        int runs = 0;
+        while (at < stream.length) {
+            if (decoder.expectsPageData()) {
+                int run = decoder.contiguousPageBytes();
+                assertThat(run).isGreaterThanOrEqualTo(decoder.bytesLeftInPage());
+                runs++;
+                while (run > 0) {   // one read of the whole run, then page by page to the decoder
+                    int n = Math.min(run, decoder.bytesLeftInPage());
+                    int into = (int) (decoder.pageIndex() * PAGE_SIZE) + decoder.offsetInPage();
+                    System.arraycopy(stream, at, listener.memory[decoder.blockIndex()], into, n);
+                    listener.placedDirectly(n);
+                    decoder.placed(n);
+                    at += n;
+                    run -= n;
+                }
+            } else {
+                int n = decoder.headerBytesWanted();
+                assertThat(n).isPositive();
+                ByteBuf read = Unpooled.wrappedBuffer(stream, at, n);
+                decoder.feed(read);   // a SYNC ends here too: nothing is left unread
+                assertThat(read.isReadable()).isFalse();
+                at += n;
+            }
+        }
+        assertDelivered(listener, channel);
+        assertThat(listener.fedBytes).as("page bytes copied through a buffer").isZero();
+        assertThat(runs).as("reads of page data").isLessThan(107);
+    }
+
     @Test
     void placementIsRefusedOutsidePageDataAndBeyondThePage() {
         MemoryListener listener = new MemoryListener();

@@ -121,15 +121,21 @@ final class MultifdReceiver {
         }
         for (Channel channel : all) {
             if (channel != null) {
-                channel.control.close();
+                channel.control.closeAndWait();   // no read lands in guest memory after this
             }
         }
         placing.writeLock().lock();
         placing.writeLock().unlock();
     }
 
-    /** One multifd connection: its init packet, then packets until the source closes it. */
-    private final class Channel implements IncomingRegistry.StreamSink, MultifdListener {
+    /**
+     * One multifd connection: its init packet, then packets until the source closes it. On plain
+     * TCP its page data is read straight into guest memory ({@link IncomingRegistry.DirectPlacement}):
+     * the transport reads up to where page data starts into its own buffer (fed here), then each run
+     * of consecutive pages into the guest.
+     */
+    private final class Channel implements IncomingRegistry.StreamSink, MultifdListener,
+            IncomingRegistry.DirectPlacement {
 
         private final String remote;
         private final IncomingRegistry.ConnectionControl control;
@@ -220,6 +226,34 @@ final class MultifdReceiver {
                 lost.accept("multifd channel " + (id < 0 ? "(before its init packet)" : String.valueOf(id + 1))
                         + " from " + remote + (cause == null ? " closed before the end of the stream"
                         : " failed: " + cause.getMessage()));
+            }
+        }
+
+        @Override
+        public IncomingRegistry.DirectPlacement directPlacement() {
+            return this;
+        }
+
+        @Override
+        public ByteBuf target() {
+            if (stopped || id < 0 || waiting || !decoder.expectsPageData()) {
+                return null;
+            }
+            return blocks.get(decoder.blockIndex()).placementView(decoder.pageIndex(), decoder.offsetInPage(),
+                    decoder.contiguousPageBytes());
+        }
+
+        @Override
+        public int ordinaryBytes() {
+            return id < 0 ? io.ferry.wire.MultifdFormat.INIT_LENGTH : decoder.headerBytesWanted();
+        }
+
+        @Override
+        public void placed(int bytes) {
+            for (int left = bytes; left > 0; ) {
+                int n = Math.min(left, decoder.bytesLeftInPage());
+                decoder.placed(n);
+                left -= n;
             }
         }
 

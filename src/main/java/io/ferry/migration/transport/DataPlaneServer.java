@@ -36,13 +36,13 @@ public final class DataPlaneServer implements AutoCloseable {
                 .group(boss, io)
                 .channel(NioServerSocketChannel.class)
                 .childOption(ChannelOption.SO_RCVBUF, 4 << 20)
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.AdaptiveRecvByteBufAllocator(
-                        64 << 10, 256 << 10, 1 << 20))
                 .childOption(ChannelOption.TCP_NODELAY, true)   // return-path messages (page requests) go at once
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new IncomingConnectionHandler(registry, security));
+                        PlacingRecvAllocator buffers = new PlacingRecvAllocator();
+                        ch.config().setRecvByteBufAllocator(buffers);
+                        ch.pipeline().addLast(new IncomingConnectionHandler(registry, security, buffers));
                     }
                 })
                 .bind(address).sync().channel();

@@ -50,10 +50,14 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
     private IncomingRegistry.StreamSink sink;
     /** The unfinished tail of earlier reads; null or empty when there is none. */
     private ByteBuf pending;
+    /** This connection's read buffers: page data straight into guest memory once a plain multifd channel asks. */
+    private final PlacingRecvAllocator placing;
+    private IncomingRegistry.DirectPlacement placement;
 
-    IncomingConnectionHandler(IncomingRegistry registry, DataPlaneSecurity security) {
+    IncomingConnectionHandler(IncomingRegistry registry, DataPlaneSecurity security, PlacingRecvAllocator placing) {
         this.registry = registry;
         this.security = security;
+        this.placing = placing;
     }
 
     @Override
@@ -112,6 +116,18 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf in = (ByteBuf) msg;
+        if (placing.isTarget(in)) {
+            try {
+                if (state == State.STREAM) {
+                    placement.placed(in.readableBytes());   // already in guest memory
+                }
+            } catch (RuntimeException e) {
+                failed(ctx, e);
+            } finally {
+                in.release();   // a view: frees nothing
+            }
+            return;
+        }
         try {
             if (pending != null && pending.isReadable()) {
                 while (in.isReadable() && pending.isReadable() && state != State.DONE) {
@@ -206,6 +222,11 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
         }
         state = State.STREAM;
         cancelDeadline();
+        placement = ctx.pipeline().get(SslHandler.class) == null ? sink.directPlacement() : null;
+        if (placement != null) {
+            // TLS decrypts into its own buffers: only plain TCP can read into guest memory
+            placing.placeWith(placement, () -> state == State.STREAM && (pending == null || !pending.isReadable()));
+        }
         ByteBuf verdict = ctx.alloc().buffer(1);
         Handshake.encodeVerdict(verdict, Handshake.ACCEPTED);
         ctx.writeAndFlush(verdict);
@@ -284,6 +305,14 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
             @Override
             public void close() {
                 ctx.close();
+            }
+
+            @Override
+            public void closeAndWait() {
+                io.netty.channel.ChannelFuture closing = ctx.channel().close();
+                if (!ctx.executor().inEventLoop()) {
+                    closing.awaitUninterruptibly();
+                }
             }
         };
     }

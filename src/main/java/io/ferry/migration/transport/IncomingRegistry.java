@@ -62,6 +62,12 @@ public interface IncomingRegistry {
         void send(io.ferry.wire.ReturnPathMessage message);
 
         void close();
+
+        /**
+         * Closes the connection and returns once it is closed (at once on its own thread, where
+         * closing is immediate): after it, no read of it lands anywhere.
+         */
+        void closeAndWait();
     }
 
     /** Consumes the migration stream of one authenticated connection. */
@@ -82,6 +88,35 @@ public interface IncomingRegistry {
 
         /** Why the stream was refused, for the source (null when it was not). */
         String failureReason();
+
+        /**
+         * Where this connection's bytes may be read straight into guest memory, or null when the
+         * sink copies everything it is fed (see {@link DirectPlacement}). Asked once, after attach.
+         */
+        default DirectPlacement directPlacement() {
+            return null;
+        }
+    }
+
+    /**
+     * A sink that takes some of its bytes by scattering reads straight into guest memory (a
+     * multifd channel's page data on plain TCP). The transport asks before every read, on the
+     * connection's thread, and only when the sink has no unread bytes left from earlier reads.
+     */
+    interface DirectPlacement {
+
+        /**
+         * An empty buffer over the guest memory where the connection's next bytes belong, or null
+         * when they are not page data now: then read at most {@link #ordinaryBytes()} into an
+         * ordinary buffer and feed them.
+         */
+        io.netty.buffer.ByteBuf target();
+
+        /** The most an ordinary read may take now without reading into page data (a read is never smaller than 1). */
+        int ordinaryBytes();
+
+        /** {@code bytes} were read into the buffer {@link #target()} returned last. */
+        void placed(int bytes);
     }
 
     /** {@code shutStatus} 0: the destination runs the guest; otherwise {@code reason} says why not. */

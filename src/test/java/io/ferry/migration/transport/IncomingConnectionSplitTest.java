@@ -59,7 +59,7 @@ class IncomingConnectionSplitTest {
             }
         };
         EmbeddedChannel channel = new EmbeddedChannel(new IncomingConnectionHandler(registry,
-                DataPlaneSecurity.plain()));
+                DataPlaneSecurity.plain(), new PlacingRecvAllocator()));
         ByteBuf hello = channel.readOutbound();
         Handshake.Hello decoded = Handshake.decodeHello(hello);
         hello.release();
