@@ -167,6 +167,27 @@ class DataPlaneTlsEngineTest {
     }
 
     @Test
+    void aWritingGuestArrivesWholeOnThreeMultifdChannelsOverTls() throws Exception {
+        GuestSpec spec = spec(new WorkloadSpec(3000, 0.5, 0, 9), List.of());
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration(tls("worker-a", DataPlaneTls.Provider.AUTO),
+                     tls("worker-b", DataPlaneTls.Provider.AUTO)).channels(3)) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> source.memoryWrites() > 1000);
+            MigrationReport report = loopback.run(source, destination, 0, 300, true, null);
+
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
+            String sourceMemory = report.progress().verification().sourceMemory();
+            assertThat(loopback.reports()).anySatisfy(r -> {
+                assertThat(r.phase()).isEqualTo(MigrationPhase.VERIFIED);
+                assertThat(r.progress().verification().destinationMemory()).isEqualTo(sourceMemory);
+            });
+            assertThat(report.progress().dataPlane().tls()).isTrue();
+        }
+    }
+
+    @Test
     void aPostcopyCompletesWithItsPreemptChannelOverTls() throws Exception {
         GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, 5), List.of());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
