@@ -66,6 +66,11 @@ public final class TlsBenchmark implements Callable<Integer> {
             description = "TLS providers to measure next to plain (default ${DEFAULT-VALUE})")
     List<String> providers;
 
+    @Option(names = "--channels", defaultValue = "1",
+            description = "Connections that carry pages: 1 is the stream alone, more are multifd channels, whose TLS "
+                    + "is encrypted and decrypted on several event loops (default ${DEFAULT-VALUE})")
+    int channels;
+
     private record Variant(String name, DataPlaneTls.Provider provider) {
         boolean tls() {
             return provider != null;
@@ -91,15 +96,16 @@ public final class TlsBenchmark implements Callable<Integer> {
         CertificateAuthority.Issued source = ca.issue("bench-source", Duration.ofDays(1));
         CertificateAuthority.Issued destination = ca.issue("bench-destination", Duration.ofDays(1));
         System.out.printf(Locale.ROOT, "Ferry data-plane TLS benchmark: pre-copy of a %d MiB idle guest of random bytes, "
-                        + "loopback, unlimited bandwidth, %d cores, OpenSSL provider %s%n",
-                bytes / MIB, Runtime.getRuntime().availableProcessors(),
+                        + "loopback, unlimited bandwidth, %d cores, %d channel(s), OpenSSL provider %s%n",
+                bytes / MIB, Runtime.getRuntime().availableProcessors(), channels,
                 DataPlaneTls.openSslAvailable() ? "available" : "UNAVAILABLE");
         System.out.println("load average at start: " + loadAverage());
         double rawSeconds = PrecopyBenchmark.rawTcp(bytes);
         System.out.printf(Locale.ROOT, "raw loopback TCP, same bytes: %.2f s, %.0f MiB/s%n%n", rawSeconds,
                 bytes / MIB / rawSeconds);
 
-        migrate(datastore, Math.min(bytes, WARM_UP_BYTES), DataPlaneSecurity.plain(), DataPlaneSecurity.plain());
+        migrate(datastore, Math.min(bytes, WARM_UP_BYTES), DataPlaneSecurity.plain(), DataPlaneSecurity.plain(),
+                channels);
 
         Map<Variant, List<Run>> runs = new LinkedHashMap<>();
         variants.forEach(v -> runs.put(v, new ArrayList<>()));
@@ -111,7 +117,7 @@ public final class TlsBenchmark implements Callable<Integer> {
                         : DataPlaneSecurity.plain();
                 DataPlaneSecurity dst = v.tls() ? DataPlaneSecurity.tls(destination.tls(v.provider()))
                         : DataPlaneSecurity.plain();
-                Run run = migrate(datastore, bytes, src, dst);
+                Run run = migrate(datastore, bytes, src, dst, channels);
                 runs.get(v).add(run);
                 commits.add(run.commitSeconds());
                 System.out.printf(Locale.ROOT, "  round %d, %-22s %6.2f s %8.0f MiB/s  %s%s  (commit %.2f s)%n",
@@ -170,13 +176,13 @@ public final class TlsBenchmark implements Callable<Integer> {
     }
 
     private static Run migrate(Path datastore, long bytes, DataPlaneSecurity sourceSide,
-                               DataPlaneSecurity destinationSide) throws Exception {
+                               DataPlaneSecurity destinationSide, int channels) throws Exception {
         GuestSpec spec = new GuestSpec(UUID.randomUUID().toString(), List.of(new RamBlockSpec("pc.ram", bytes)),
                 List.of(), 4096, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
-             LoopbackMigration loopback = new LoopbackMigration(sourceSide, destinationSide)) {
+             LoopbackMigration loopback = new LoopbackMigration(sourceSide, destinationSide).channels(channels)) {
             PrecopyBenchmark.fillRandom(source.memory().blocks().get(0));
             source.pause();
             double commitSeconds = commit(destination);
