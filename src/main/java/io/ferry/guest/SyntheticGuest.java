@@ -383,10 +383,18 @@ public final class SyntheticGuest implements AutoCloseable {
         HexFormat hex = HexFormat.of();
         MessageDigest all = Sha256.newDigest();
         List<GuestChecksums.BlockChecksum> blocks = new ArrayList<>();
+        boolean oneBlock = memory.blocks().size() == 1;
+        String memoryDigest = null;
         for (RamBlock block : memory.blocks()) {
             MessageDigest one = Sha256.newDigest();
-            block.digest(one, all);
-            blocks.add(new GuestChecksums.BlockChecksum(block.name(), block.sizeBytes(), hex.formatHex(one.digest())));
+            if (oneBlock) {
+                block.digest(one);   // the block is all of memory: one pass gives both digests
+            } else {
+                block.digest(one, all);
+            }
+            String blockDigest = hex.formatHex(one.digest());
+            memoryDigest = oneBlock ? blockDigest : null;
+            blocks.add(new GuestChecksums.BlockChecksum(block.name(), block.sizeBytes(), blockDigest));
         }
         List<GuestChecksums.DiskChecksum> diskSums = new ArrayList<>();
         for (DiskSpec disk : spec.disks()) {
@@ -396,7 +404,8 @@ public final class SyntheticGuest implements AutoCloseable {
                 throw new UncheckedIOException(e);
             }
         }
-        return new GuestChecksums(hex.formatHex(all.digest()), blocks, diskSums, deviceState.sha256(),
+        return new GuestChecksums(oneBlock ? memoryDigest : hex.formatHex(all.digest()), blocks, diskSums,
+                deviceState.sha256(),
                 deviceState.diskWrites());
     }
 

@@ -30,6 +30,16 @@ public final class ConvergencePolicy {
                 && !canSwitchOver(true, pendingBytes, bytesPerMs, downtimeLimitMs);
     }
 
+    /**
+     * What of the downtime limit is left for the last pages once the pause's fixed part
+     * ({@code fixedMs}: checksums, hand-off, device state) is counted; never less than a tenth of
+     * the limit, so a fixed part that alone overruns the limit still lets the pages' part shrink to
+     * little before the switch, instead of never switching.
+     */
+    public static long pagesBudgetMs(long downtimeLimitMs, long fixedMs) {
+        return Math.max(downtimeLimitMs - fixedMs, downtimeLimitMs / 10);
+    }
+
     /** What stopping now would cost; unbounded (Long.MAX_VALUE) while nothing was measured. */
     public static long expectedDowntimeMs(long pendingBytes, double bytesPerMs) {
         if (pendingBytes == 0) {

@@ -44,4 +44,15 @@ class ConvergencePolicyTest {
                                                                 boolean expected) {
         assertThat(ConvergencePolicy.willNotConverge(iterations, previous, pending, 1000, 300)).isEqualTo(expected);
     }
+
+    @ParameterizedTest(name = "limit {0} ms, fixed part {1} ms -> {2} ms for the pages")
+    @CsvSource({
+            "300, 0, 300",      // nothing besides the pages
+            "300, 200, 100",    // checksums of ~100 MiB on both hosts leave 100 ms
+            "300, 290, 30",     // never less than a tenth: the pages' part still shrinks before the switch
+            "300, 900, 30",     // a fixed part over the limit alone: the job will say why it overran
+    })
+    void thePausesFixedPartComesOffThePagesBudget(long limitMs, long fixedMs, long expected) {
+        assertThat(ConvergencePolicy.pagesBudgetMs(limitMs, fixedMs)).isEqualTo(expected);
+    }
 }

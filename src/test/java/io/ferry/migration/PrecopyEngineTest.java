@@ -125,6 +125,29 @@ class PrecopyEngineTest {
         }
     }
 
+    /**
+     * Checksums of the whole guest on both hosts are part of the pause: the switchover rule counts
+     * them, and a pause that could not keep a limit they alone exceed says so, part by part.
+     */
+    @Test
+    void aPauseOverTheLimitSaysWhereItsTimeWent() throws Exception {
+        GuestSpec spec = spec(64 * MIB, new WorkloadSpec(2000, 0.5, 0, 3));
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            fillRandom(source.memory().blocks().get(0), 8);
+            MigrationReport report = loopback.run(source, destination, 0, 1, true, null);
+
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
+            long checksumsMs = (long) (2 * (64 * MIB) * GuestChecksums.digestNanosPerByte() / 1e6);
+            assertThat(report.progress().expectedDowntimeMs()).as("the rule counted the checksums")
+                    .isGreaterThanOrEqualTo(checksumsMs);
+            assertThat(report.progress().downtimeMs()).isGreaterThan(1);
+            assertThat(report.reason()).contains("over the 1 ms limit: ", "checksums on the source ",
+                    "last pages and chunks ", "destination (load, checks, activation, resume) ");
+        }
+    }
+
     /** A page changed behind the dirty log after it was sent: the destination must refuse the result. */
     @Test
     void aCorruptedPageIsDetectedAndTheGuestStaysOnTheSource() throws Exception {

@@ -158,6 +158,10 @@ public final class OutgoingMigration implements Runnable {
     private MigrationProgress.Verification verification;
     private long lastProgressNanos;
     private final BandwidthWindow bandwidth = new BandwidthWindow();
+    /** What the pause costs besides the pages: counted by the switchover rule, then measured part by part. */
+    private final PauseBudget pause = new PauseBudget();
+    /** Why the pause overran the limit, for the job; empty when it did not. */
+    private String overshoot = "";
     private long diskTransferred;
     private long diskRemainingChunks;
     /** The worker's byte counts, by kind; set before {@link #run} (a start of the thread publishes it). */
@@ -355,7 +359,8 @@ public final class OutgoingMigration implements Runnable {
             reporter.report(new MigrationReport(spec.jobId(), MigrationPhase.COMPLETED, phases.current().postcopy()
                     ? "post-copy complete: every page is on the destination (" + postcopyRequests + " requested, "
                     + recoveries + " recoveries; " + downtimeMs + " ms of downtime at the switch)"
-                    : "destination resumed the guest after " + downtimeMs + " ms of downtime" + forced.describe(),
+                    : "destination resumed the guest after " + downtimeMs + " ms of downtime" + overshoot
+                    + forced.describe(),
                     progress(), null));
             log.info("migration completed: {} bytes in {} ms, {} iterations, downtime {} ms", transferred,
                     elapsedMs(), iterations, downtimeMs);
@@ -530,6 +535,12 @@ public final class OutgoingMigration implements Runnable {
         }
         // QEMU's count: every page is dirty before the bulk round, and each page sent is one fewer
         remainingPages = blocks.stream().mapToLong(RamBlock::pageCount).sum();
+        if (spec.settings().verifyChecksums()) {
+            pause.verifying(guest.memory().totalBytes() + disks.stream().mapToLong(d -> d.image().sizeBytes()).sum());
+        }
+        if (!disks.isEmpty()) {
+            pause.withDisks();
+        }
         setupMs = elapsedMs();
         return toSend;
     }
@@ -553,6 +564,7 @@ public final class OutgoingMigration implements Runnable {
             iterations++;
             if (iterations == 1) {
                 phases.moveTo(OutgoingPhase.ITERATE);
+                measureControlPlane();
             }
             long roundNanos = System.nanoTime() - roundStart;
             roundBytes = transferred - roundBytes;
@@ -566,14 +578,21 @@ public final class OutgoingMigration implements Runnable {
             long pending = remainingPages * StreamFormat.PAGE_SIZE
                     + diskRemainingChunks * StreamFormat.BLOCK_CHUNK_BYTES;
             double bytesPerMs = bandwidth.bytesPerMs();
-            expectedDowntimeMs = ConvergencePolicy.expectedDowntimeMs(pending, bytesPerMs);
+            long fixedMs = pause.fixedMs();
+            long pagesBudgetMs = ConvergencePolicy.pagesBudgetMs(downtimeLimitMs, fixedMs);
+            expectedDowntimeMs = ConvergencePolicy.expectedDowntimeMs(pending, bytesPerMs) == Long.MAX_VALUE
+                    ? Long.MAX_VALUE : ConvergencePolicy.expectedDowntimeMs(pending, bytesPerMs) + fixedMs;
             progressMaybe(true);
-            if (ConvergencePolicy.canSwitchOver(true, pending, bytesPerMs, downtimeLimitMs)) {
+            if (ConvergencePolicy.canSwitchOver(true, pending, bytesPerMs, pagesBudgetMs)) {
+                if (fixedMs > downtimeLimitMs) {
+                    log.warn("the pause will overrun the {} ms downtime limit: its fixed part alone (checksums, "
+                            + "hand-off, device state) takes about {} ms", downtimeLimitMs, fixedMs);
+                }
                 return;
             }
             if (spec.settings().postcopy().enabled() && spec.settings().postcopy().whenNotConverging()
                     && ConvergencePolicy.willNotConverge((int) iterations, previousPending, pending, bytesPerMs,
-                    downtimeLimitMs)) {
+                    pagesBudgetMs)) {
                 log.info("pre-copy will not converge ({} bytes left after round {}, {} before): switching to post-copy",
                         pending, iterations, previousPending);
                 postcopyRequested = true;
@@ -585,6 +604,7 @@ public final class OutgoingMigration implements Runnable {
     private void switchOver(List<RamBlock> blocks, long[][] toSend, GuestState before) throws InterruptedException {
         commitToSwitchover();
         long downtimeStart = System.nanoTime();
+        pause.paused();
         migrating.changeState(GuestState.PAUSED);
         remainingPages = sync(blocks, toSend);   // every page still marked: sync counts them all
         diskRemainingChunks = syncDisks();
@@ -592,8 +612,10 @@ public final class OutgoingMigration implements Runnable {
         StreamEncoder.sectionPart(batch, StreamFormat.SECTION_END, RAM_SECTION_ID);
         sendRound(blocks, toSend, StreamFormat.SECTION_END, false);
         remainingPages = 0;
+        pause.took(PauseBudget.Part.LAST_PAGES);
         if (!disks.isEmpty()) {
             handOff();
+            pause.took(PauseBudget.Part.HANDOFF);
         }
         if (spec.settings().verifyChecksums()) {
             GuestChecksums sums = guest.checksums();
@@ -603,6 +625,7 @@ public final class OutgoingMigration implements Runnable {
             ensureRoom(512 + 65 * diskDigests.size());
             FerrySections.verify(batch, VERIFY_SECTION_ID,
                     new FerrySections.Digests(sums.memory(), sums.deviceState(), diskDigests));
+            pause.took(PauseBudget.Part.VERIFICATION);
         }
         byte[] device = guest.deviceState();
         ensureRoom(device.length + 512);
@@ -611,6 +634,7 @@ public final class OutgoingMigration implements Runnable {
         meter.payload(TransferMeter.Kind.DEVICE_STATE, device.length);
         StreamEncoder.eof(batch);
         flush(false);
+        pause.took(PauseBudget.Part.DEVICE_STATE);
         if (disks.isEmpty()) {
             // the whole stream is out: from here only the destination's explicit refusal gives the guest back
             phases.moveTo(OutgoingPhase.HANDOFF);
@@ -621,7 +645,27 @@ public final class OutgoingMigration implements Runnable {
             throw new DestinationRefused("destination rejected the stream (return-path SHUT " + status + ")"
                     + (reason == null ? "" : ": " + reason));
         }
+        pause.took(PauseBudget.Part.DESTINATION);
         downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
+        if (downtimeMs > downtimeLimitMs) {
+            overshoot = ", over the " + downtimeLimitMs + " ms limit: " + pause.explain();
+            log.warn("downtime {} ms{}", downtimeMs, overshoot);
+        }
+    }
+
+    /**
+     * One control-plane round trip, timed, for the switchover rule: the hand-off makes two while
+     * the guest is paused (this side's HANDOFF, the destination's activation). Only for a guest
+     * with disks; an unreachable control plane leaves the estimate at zero (the pause will say).
+     */
+    private void measureControlPlane() throws InterruptedException {
+        if (disks.isEmpty()) {
+            return;
+        }
+        long start = System.nanoTime();
+        if (arbiter.read(spec.jobId(), Duration.ofSeconds(5)).verdict() != OwnershipArbiter.Verdict.UNREACHABLE) {
+            pause.controlPlaneRoundTrip(System.nanoTime() - start);
+        }
     }
 
     /**
@@ -1214,6 +1258,7 @@ public final class OutgoingMigration implements Runnable {
      * hand-off (inside the downtime) has little left to do.
      */
     private void flushDisks() {
+        long start = System.nanoTime();
         for (DiskChunks disk : disks) {
             try {
                 disk.image().flush();
@@ -1221,6 +1266,7 @@ public final class OutgoingMigration implements Runnable {
                 throw new MigrationFailure("flushing image of disk " + disk.device() + " failed: " + e.getMessage());
             }
         }
+        pause.flushed(System.nanoTime() - start);
     }
 
     /** Moves the images' dirty logs into their due chunks (copy mode); returns how many are due. */
