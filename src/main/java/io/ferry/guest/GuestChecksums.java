@@ -23,28 +23,26 @@ public record GuestChecksums(String memory, List<BlockChecksum> ramBlocks, List<
         Objects.requireNonNull(deviceState, "deviceState");
     }
 
-    private static volatile double digestNanosPerByte;
+    /** 1 MiB of noise: what {@link #digestNanosPerByte} hashes. */
+    private static final byte[] SAMPLE = sample();
+
+    private static byte[] sample() {
+        byte[] sample = new byte[1 << 20];
+        new java.util.SplittableRandom(1).nextBytes(sample);
+        return sample;
+    }
 
     /**
-     * What taking checksums costs on this host, in nanoseconds per byte: SHA-256 of 8 MiB, timed
-     * once (the second pass, after the first warmed the code) and kept.
+     * What taking checksums costs on this host now, in nanoseconds per byte: SHA-256 of 1 MiB,
+     * timed (about a millisecond). Timed afresh on each call, so it sees the cores as busy as they
+     * are: several pauses, or several jobs sending, share them.
      */
     public static double digestNanosPerByte() {
-        double known = digestNanosPerByte;
-        if (known > 0) {
-            return known;
-        }
-        byte[] sample = new byte[8 << 20];
-        new java.util.SplittableRandom(1).nextBytes(sample);
         java.security.MessageDigest digest = Sha256.newDigest();
-        digest.update(sample);
-        digest.digest();
         long start = System.nanoTime();
-        digest.update(sample);
+        digest.update(SAMPLE);
         digest.digest();
-        known = Math.max(0.01, (System.nanoTime() - start) / (double) sample.length);
-        digestNanosPerByte = known;
-        return known;
+        return Math.max(0.01, (System.nanoTime() - start) / (double) SAMPLE.length);
     }
 
     public record BlockChecksum(String name, long sizeBytes, String sha256) {

@@ -51,6 +51,8 @@ final class Migrations implements IncomingRegistry {
     private final Duration handoffTimeout;
     private final WorkerMetrics metrics;
     private final DataPlaneSecurity security;
+    /** This host's outgoing migrations pause one at a time (they share its cores). */
+    private final io.ferry.migration.outgoing.PauseGate pauses = new io.ferry.migration.outgoing.PauseGate();
     /** Incoming jobs whose images were copied in (deleted here if the guest is not resumed). */
     private final Set<UUID> copiedIn = ConcurrentHashMap.newKeySet();
     private final Map<UUID, IncomingMigration> expected = new ConcurrentHashMap<>();
@@ -141,6 +143,7 @@ final class Migrations implements IncomingRegistry {
                 reporter, arbiter, faults, (id, handedOver) -> outgoingDone(id, command.guestId(), handedOver, copy));
         migration.countInto(metrics.transfers());
         migration.secureWith(security);
+        migration.pauseThrough(pauses);
         if (outgoing.putIfAbsent(jobId, migration) != null) {
             throw new IllegalStateException("job " + jobId + " is already running here");
         }

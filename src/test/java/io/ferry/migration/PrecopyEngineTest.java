@@ -139,9 +139,9 @@ class PrecopyEngineTest {
             MigrationReport report = loopback.run(source, destination, 0, 1, true, null);
 
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
-            long checksumsMs = (long) (2 * (64 * MIB) * GuestChecksums.digestNanosPerByte() / 1e6);
+            // 2 x 64 MiB of SHA-256 take more than 10 ms on any host (10 GB/s would be thrice Java's best)
             assertThat(report.progress().expectedDowntimeMs()).as("the rule counted the checksums")
-                    .isGreaterThanOrEqualTo(checksumsMs);
+                    .isGreaterThanOrEqualTo(10);
             assertThat(report.progress().downtimeMs()).isGreaterThan(1);
             assertThat(report.reason()).contains("over the 1 ms limit: ", "checksums on the source ",
                     "last pages and chunks ", "destination (load, checks, activation, resume) ");

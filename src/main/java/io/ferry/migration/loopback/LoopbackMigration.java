@@ -212,6 +212,9 @@ public final class LoopbackMigration implements AutoCloseable {
         return secret;
     }
 
+    /** Every loopback migration's source runs on this machine: they pause one at a time, as a worker's do. */
+    private static final io.ferry.migration.outgoing.PauseGate HOST = new io.ferry.migration.outgoing.PauseGate();
+
     private volatile boolean autoRecover = true;
     private volatile int channels = 1;
 
@@ -250,6 +253,7 @@ public final class LoopbackMigration implements AutoCloseable {
                 guest(source), sourceGroup, reporter, disks, FaultInjector.none(),
                 (id, ok) -> outcome.complete(null));   // no final report: an abandoned post-copy
         migration.countInto(meter);
+        migration.pauseThrough(HOST);
         migration.secureWith(sourceSecurity);
         Thread thread = new Thread(() -> {
             try {

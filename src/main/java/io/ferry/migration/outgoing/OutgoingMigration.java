@@ -86,6 +86,8 @@ public final class OutgoingMigration implements Runnable {
     private static final long RECOVER_ANSWER_TIMEOUT_MS = 10_000;
     /** Post-copy: how long the push parks for a full main socket before it looks again (a wake-up ends it sooner). */
     private static final long WRITABLE_POLL_NANOS = 10_000_000L;
+    /** How long a migration ready to pause waits for another's pause before it sends one more round. */
+    private static final long PAUSE_GATE_WAIT_MS = 100;
 
     /**
      * Parameters of one outgoing migration. {@code baseGenerations}: the generation, by disk id,
@@ -162,6 +164,10 @@ public final class OutgoingMigration implements Runnable {
     private final PauseBudget pause = new PauseBudget();
     /** Why the pause overran the limit, for the job; empty when it did not. */
     private String overshoot = "";
+    /** The host's one-pause-at-a-time gate; set before {@link #run}, a private one otherwise. */
+    private PauseGate pauseGate = new PauseGate();
+    /** This migration holds the gate: its pause is about to begin or running. */
+    private boolean pausing;
     private long diskTransferred;
     private long diskRemainingChunks;
     /** The worker's byte counts, by kind; set before {@link #run} (a start of the thread publishes it). */
@@ -217,6 +223,11 @@ public final class OutgoingMigration implements Runnable {
      */
     public void secureWith(DataPlaneSecurity security) {
         this.security = java.util.Objects.requireNonNull(security, "security");
+    }
+
+    /** Pauses one at a time with the other migrations that share {@code gate} (the host's); call before {@link #run}. */
+    public void pauseThrough(PauseGate gate) {
+        this.pauseGate = java.util.Objects.requireNonNull(gate, "gate");
     }
 
     /** Counts this migration's bytes into {@code meter} (the worker's, shared by its migrations); call before {@link #run}. */
@@ -420,12 +431,20 @@ public final class OutgoingMigration implements Runnable {
                 urgent.release();
                 urgent = null;
             }
+            leavePauseGate();
             closeConnections();
             forced.end();   // the guest's state decides from here: paused, handed over, or running as before
             finish(end);
             answerAbandonment();
             finished.accept(spec.jobId(), handedOver);
             MDC.remove("jobId");
+        }
+    }
+
+    private void leavePauseGate() {
+        if (pausing) {
+            pausing = false;
+            pauseGate.leave();
         }
     }
 
@@ -584,9 +603,15 @@ public final class OutgoingMigration implements Runnable {
                     ? Long.MAX_VALUE : ConvergencePolicy.expectedDowntimeMs(pending, bytesPerMs) + fixedMs;
             progressMaybe(true);
             if (ConvergencePolicy.canSwitchOver(true, pending, bytesPerMs, pagesBudgetMs)) {
+                if (!pauseGate.tryEnter(PAUSE_GATE_WAIT_MS)) {
+                    log.debug("another migration's pause runs on this host: one more round meanwhile");
+                    previousPending = pending;
+                    continue;
+                }
+                pausing = true;
                 if (fixedMs > downtimeLimitMs) {
                     log.warn("the pause will overrun the {} ms downtime limit: its fixed part alone (checksums, "
-                            + "hand-off, device state) takes about {} ms", downtimeLimitMs, fixedMs);
+                            + "hand-off) takes about {} ms", downtimeLimitMs, fixedMs);
                 }
                 return;
             }
@@ -647,6 +672,7 @@ public final class OutgoingMigration implements Runnable {
         }
         pause.took(PauseBudget.Part.DESTINATION);
         downtimeMs = (System.nanoTime() - downtimeStart) / 1_000_000;
+        leavePauseGate();
         if (downtimeMs > downtimeLimitMs) {
             overshoot = ", over the " + downtimeLimitMs + " ms limit: " + pause.explain();
             log.warn("downtime {} ms{}", downtimeMs, overshoot);

@@ -32,12 +32,22 @@ final class PauseBudget {
         }
     }
 
+    /** The digest cost now, ns per byte: timed afresh for each estimate, so it sees contended cores. */
+    private final java.util.function.DoubleSupplier digestNanosPerByte;
     private long verifyBytes;
     private boolean disks;
     private long lastFlushNanos;
     private long roundTripNanos;
     private final Map<Part, Long> taken = new EnumMap<>(Part.class);
     private long markNanos;
+
+    PauseBudget() {
+        this(GuestChecksums::digestNanosPerByte);
+    }
+
+    PauseBudget(java.util.function.DoubleSupplier digestNanosPerByte) {
+        this.digestNanosPerByte = digestNanosPerByte;
+    }
 
     /** What the pause will hash on each host, 0 without verification. */
     void verifying(long bytes) {
@@ -67,7 +77,7 @@ final class PauseBudget {
         double ms = 0;
         if (verifyBytes > 0) {
             // both hosts digest everything, one after the other: the destination only once the stream is in
-            ms += 2 * verifyBytes * GuestChecksums.digestNanosPerByte() / 1e6;
+            ms += 2 * verifyBytes * digestNanosPerByte.getAsDouble() / 1e6;
         }
         if (disks) {
             ms += lastFlushNanos / 1e6 + 2 * roundTripNanos / 1e6;
