@@ -253,8 +253,10 @@ class OpenApiContractTest {
         // no fixed default: shared when both hosts share a datastore, else copy (or the policy's)
         assertThat(parameters.path("storage").has("default")).isFalse();
         assertThat(parameters.path("priority").path("default").asString()).isEqualTo(JobPriority.USER.apiName());
-        assertThat(schema("MigrationCapabilitiesRequest").path("properties").path("channels").path("default").asInt())
-                .isEqualTo(1);
+        // no fixed default: 2, or 1 for a job that may post-copy
+        assertThat(schema("MigrationCapabilitiesRequest").path("properties").path("channels").has("default")).isFalse();
+        assertThat(schema("MigrationCapabilitiesRequest").path("properties").path("channels").path("description")
+                .asString()).contains("Default " + MigrationParameters.DEFAULT_CHANNELS);
 
         Map<String, JsonNode> query = new java.util.HashMap<>();
         spec.path("paths").path("/api/v1/migrations").path("get").path("parameters")

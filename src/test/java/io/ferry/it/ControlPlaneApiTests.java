@@ -197,6 +197,12 @@ abstract class ControlPlaneApiTests extends AccessControlTests {
         assertThat(job.get("parameters").get("maxBandwidth").asLong()).isEqualTo(MIB);
         assertThat(job.get("parameters").get("downtimeLimitMs").asLong()).isEqualTo(50);
         assertThat(job.get("parameters").get("storage").asString()).isEqualTo("shared");
+        assertThat(job.get("parameters").get("capabilities").get("channels").asInt()).as("QEMU's multifd default")
+                .isEqualTo(2);
+        JsonNode postcopyPlan = api.post("/api/v1/migrations/preflight", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("capabilities", Map.of("postcopy", true)))).json();
+        assertThat(postcopyPlan.path("plan").path("parameters").path("capabilities").path("channels").asInt())
+                .as("a job that may post-copy keeps one stream").isEqualTo(1);
         assertThat(api.get("/api/v1/guests/" + guestId).json().get("activeMigrationId").asString()).isEqualTo(jobId);
 
         JsonNode active = awaitStatus(jobId, "active");

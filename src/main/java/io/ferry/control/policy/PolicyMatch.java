@@ -45,15 +45,17 @@ final class PolicyMatch {
                             StorageMode storageForHosts) {
         PolicySettings p = policy == null ? PolicySettings.NONE : policy.settings();
         StorageMode storage = first(r.storage(), p.storage(), storageForHosts);
+        boolean postcopy = first(r.postcopy(), p.allowPostcopy(), false);
         MigrationParameters parameters = new MigrationParameters(
                 first(r.maxBandwidth(), p.maxBandwidth(), MigrationParameters.DEFAULT_MAX_BANDWIDTH),
                 first(r.downtimeLimitMs(), p.downtimeLimitMs(), MigrationParameters.DEFAULT_DOWNTIME_LIMIT_MS),
                 storage,
-                first(r.postcopy(), p.allowPostcopy(), false),
+                postcopy,
                 first(r.autoConverge(), false),
                 first(r.xbzrle(), false),
                 first(r.compression(), "none"),
-                first(r.channels(), 1),
+                // QEMU's multifd-channels default; a job that may post-copy keeps one stream
+                first(r.channels(), postcopy ? 1 : MigrationParameters.DEFAULT_CHANNELS),
                 first(r.verifyChecksums(), p.verifyChecksums(), false),
                 first(r.postcopyAfterIterations(), 0),
                 first(r.postcopyWhenNotConverging(), false),

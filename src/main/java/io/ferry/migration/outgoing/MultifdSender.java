@@ -42,6 +42,8 @@ final class MultifdSender implements AutoCloseable {
     private byte[] blockName;
     private long packetNumber;
     private int nextChannel;
+    /** Page bytes written since {@link #takeWrittenPayload} last asked: pages count as sent once their packet is. */
+    private long writtenPayload;
 
     private MultifdSender(List<OutgoingConnection> channels) {
         this.channels = channels;
@@ -115,6 +117,7 @@ final class MultifdSender implements AutoCloseable {
             i += run;
         }
         long bytes = packet.readableBytes();
+        writtenPayload += (long) normalCount * StreamFormat.PAGE_SIZE;
         block = null;
         normalCount = 0;
         zeroCount = 0;
@@ -133,6 +136,13 @@ final class MultifdSender implements AutoCloseable {
             written += headerLength;
         }
         return written;
+    }
+
+    /** The page bytes of the packets written since the last call (a gathered packet not yet sent is not among them). */
+    long takeWrittenPayload() {
+        long bytes = writtenPayload;
+        writtenPayload = 0;
+        return bytes;
     }
 
     /** Writes on one channel; a broken channel's failure names it. */

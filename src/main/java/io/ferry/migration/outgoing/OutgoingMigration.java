@@ -1453,7 +1453,7 @@ public final class OutgoingMigration implements Runnable {
         ensureRoom(64);
         if (multifd != null) {
             // the round's pages are placed on the destination before it reads past this word
-            account(multifd.sync(), rateLimited);
+            multifdWritten(multifd.sync(), TransferMeter.Kind.RAM, rateLimited);
             StreamEncoder.multifdFlush(batch);
         }
         StreamEncoder.ramEos(batch);
@@ -1467,11 +1467,12 @@ public final class OutgoingMigration implements Runnable {
         if (multifd != null) {
             for (long page = firstPage; page < firstPage + pages; page++) {
                 boolean zero = block.isZeroPage(page);
-                count(zero, kind);
-                long written = multifd.add(block, page, zero);
-                if (written > 0) {
-                    account(written, rateLimited);
+                if (zero) {
+                    duplicate++;
+                } else {
+                    normal++;
                 }
+                multifdWritten(multifd.add(block, page, zero), kind, rateLimited);
             }
             return;
         }
@@ -1495,6 +1496,15 @@ public final class OutgoingMigration implements Runnable {
             block.readPage(page, out);
         }
         count(zero, kind);
+    }
+
+    /** A multifd packet (or several) went out: its bytes count now, its pages as payload. */
+    private void multifdWritten(long streamBytes, TransferMeter.Kind kind, boolean rateLimited)
+            throws InterruptedException {
+        if (streamBytes > 0) {
+            meter.payload(kind, multifd.takeWrittenPayload());
+            account(streamBytes, rateLimited);
+        }
     }
 
     /** QEMU's duplicate (zero) and normal page counts, and the worker's payload bytes. */
