@@ -19,6 +19,7 @@ import io.ferry.migration.FerrySections;
 import io.ferry.migration.MigratingGuest;
 import io.ferry.migration.MigrationReporter;
 import io.ferry.migration.OwnershipArbiter;
+import io.ferry.migration.PhaseMachine;
 import io.ferry.migration.transport.IncomingRegistry;
 import io.ferry.wire.DecoderLimits;
 import io.ferry.wire.DeviceSectionFormat;
@@ -39,6 +40,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiConsumer;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -57,6 +59,8 @@ import org.slf4j.MDC;
  * fail back (SHUT 1), and this side waits for the outcome instead of guessing: its activation
  * request may have been applied with the answer lost. Once the records say who won, it either
  * runs the guest or drops it.
+ *
+ * <p>Where it stands is one {@link IncomingPhase}, moved only along that enum's table.
  */
 public final class IncomingMigration
         implements IncomingRegistry.IncomingEndpoint, StreamListener {
@@ -93,32 +97,23 @@ public final class IncomingMigration
     private byte[] deviceState;
     private String runState = "running";
     private FerrySections.Digests sourceDigests;
-    /** Written on the connection's thread, or under this object's lock before a stream attached. */
-    private volatile boolean ended;
-    /** Set once activation was asked for: from then on only the control plane's records decide. */
-    private volatile boolean activating;
+    /**
+     * Where this side stands. Moved under this object's lock by the stream, recovery and the
+     * activation threads; by compare-and-set alone where a cancel or a lost multifd channel races the
+     * stream to drop the guest; into and out of {@link IncomingPhase#DRAINING} under {@link #ending}.
+     */
+    private final PhaseMachine<IncomingPhase> phases;
     private String remote;
     private String failureReason;
     private volatile IncomingRegistry.ConnectionControl connection;
     /** Post-copy: pages present here; non-null once the source advised post-copy. */
     private DemandPaging paging;
     /**
-     * LISTEN was handled: every discard is in, so the present-pages bitmap is the truth and a
-     * broken link can be recovered from here on.
+     * The control plane ended the job while post-copy may run the guest here: no more fault
+     * reports. Not a phase: the migration goes on through every phase as before (it may still
+     * pause, recover, complete), only unreported; and it may be asked in any of them.
      */
-    private volatile boolean postcopyListening;
-    /** RUN was handled: the guest may run here, and pages that are present must never be overwritten. */
-    private volatile boolean postcopyRunning;
-    /** Post-copy lost its connection: the guest runs on, accesses to missing pages wait for a recovery. */
-    private volatile boolean postcopyPaused;
-    /** RUN arrived: from here the guest is to run here (once its disks are activated). */
-    private volatile boolean postcopyRunSeen;
-    /** EOF arrived before the guest could run (disks still being activated): the run finishes the stream. */
-    private boolean eofPending;
-    /** The control plane ended the job: no more fault reports. */
     private volatile boolean reportsStopped;
-    /** A recovery's new connection is attached and has not sent POSTCOPY_RESUME yet. */
-    private boolean recovering;
     /** Which connection is the stream's: a recovery attaches a new one; bytes of an older one are ignored. */
     private int leg;
     /**
@@ -129,20 +124,14 @@ public final class IncomingMigration
     private volatile IncomingRegistry.ConnectionControl preempt;
     /** Which preempt connection is current; bytes of an older one are ignored. Written under this. */
     private volatile int preemptLeg;
-    /**
-     * EOF came on the main channel while a preempt channel is open: requested pages the source sent
-     * there before EOF may still come; each one placed checks again whether post-copy is complete.
-     */
-    private volatile boolean draining;
     /** Guards the decision that post-copy ended (every page here, or a gap reported). */
     private final Object ending = new Object();
-    /** Post-copy's end was decided. Guarded by ending. */
-    private boolean postcopyFinished;
 
     public IncomingMigration(Spec spec, MigratingGuest incoming, MigrationReporter reporter, OwnershipArbiter arbiter,
                              FaultInjector faults, BiConsumer<UUID, Boolean> done) {
         this.spec = spec;
         this.jobId = spec.jobId();
+        this.phases = new PhaseMachine<>("incoming migration " + jobId, IncomingPhase.RECEIVING, IncomingPhase::next);
         this.incoming = incoming;
         this.guest = incoming.guest();
         this.blocks = guest.memory().blocks();
@@ -167,6 +156,10 @@ public final class IncomingMigration
         return jobId;
     }
 
+    public IncomingPhase phase() {
+        return phases.current();
+    }
+
     @Override
     public byte[] secret() {
         return spec.secret();
@@ -179,24 +172,26 @@ public final class IncomingMigration
     @Override
     public synchronized IncomingRegistry.StreamSink attach(String remoteAddress,
                                                             IncomingRegistry.ConnectionControl connection) {
-        if (ended) {
+        IncomingPhase now = phases.current();
+        if (now.ended()) {
             throw new IllegalStateException("incoming migration " + jobId + " was abandoned");
         }
         if (this.connection != null) {
-            if (!acceptsRecovery()) {
+            if (!now.acceptsRecovery()) {
                 throw new IllegalStateException("job " + jobId + " already has its stream");
             }
-            if (!postcopyPaused) {
+            if (!now.linkLost()) {
                 // the source knows better: its side of the old connection is gone (and it is recovering:
                 // no pause report here, it could reach the control plane after the source's "recovered")
-                postcopyPaused = true;
                 log.warn("incoming migration {}: the source reconnected before this side saw its old connection end",
                         jobId);
             }
             this.connection.close();   // the old stream, or an earlier recovery attempt that went nowhere
             closePreempt();            // the source opens a new one with the new stream
             decoder.continueOnNewStream();
-            recovering = true;
+            if (!now.recovering()) {
+                phases.moveTo(now.toRecovering());
+            }
             log.info("incoming migration {}: recovery connection from {}", jobId, remoteAddress);
             faults.reach(FaultInjector.Step.POSTCOPY_RECOVERY, jobId, connection::close);
         }
@@ -207,7 +202,7 @@ public final class IncomingMigration
 
     /** True while a post-copy runs here and a new connection from the source may take the stream over. */
     public boolean acceptsRecovery() {
-        return postcopyListening && !ended;
+        return phases.current().acceptsRecovery();
     }
 
     /**
@@ -216,7 +211,7 @@ public final class IncomingMigration
      * job when either this or {@link #acceptsRecovery()} holds.
      */
     public boolean acceptsPreempt() {
-        return connection != null && !ended;
+        return connection != null && phases.current().acceptsPreempt();
     }
 
     /**
@@ -245,7 +240,7 @@ public final class IncomingMigration
         if (multifd == null) {
             throw new IllegalStateException("job " + jobId + " has one channel: no multifd channels are expected");
         }
-        if (ended) {
+        if (phases.current().ended()) {
             throw new IllegalStateException("incoming migration " + jobId + " has ended");
         }
         log.info("incoming migration {}: multifd channel from {}", jobId, remoteAddress);
@@ -256,10 +251,9 @@ public final class IncomingMigration
     private void multifdChannelLost(String reason) {
         IncomingRegistry.ConnectionControl main;
         synchronized (this) {
-            if (ended) {
+            if (!moveIf(IncomingPhase::cancellable, IncomingPhase.FAILED)) {
                 return;
             }
-            ended = true;
             main = connection;
         }
         if (main != null) {
@@ -277,6 +271,22 @@ public final class IncomingMigration
             throw new StreamFormatException("MULTIFD_FLUSH on a stream without multifd channels");
         }
         return multifd.flush(connection);
+    }
+
+    /**
+     * Moves to {@code to} if the phase now satisfies {@code from}, by compare-and-set: false when it
+     * does not (another thread moved it first, e.g. a cancel racing a lost multifd channel).
+     */
+    private boolean moveIf(Predicate<IncomingPhase> from, IncomingPhase to) {
+        while (true) {
+            IncomingPhase now = phases.current();
+            if (!from.test(now)) {
+                return false;
+            }
+            if (phases.moveFrom(now, to)) {
+                return true;
+            }
+        }
     }
 
     /** Closes the preempt channel, if any: a broken link closes every channel of the job. Caller holds this. */
@@ -318,12 +328,12 @@ public final class IncomingMigration
             // Not under the migration's lock: a requested page must not wait for a whole read of the main
             // channel (pages are claimed one by one instead, DemandPaging.claim). After EOF its pages are still
             // placed (and may end post-copy): they were sent before it.
-            if (number != preemptLeg || (ended && !postcopyRunning)) {
+            if (number != preemptLeg || !phases.current().readsPreemptPages()) {
                 in.skipBytes(in.readableBytes());
                 return false;
             }
             pages.feed(in);
-            if (draining) {
+            if (phases.is(IncomingPhase.DRAINING)) {
                 finishPostcopy();
             }
             return false;   // the main channel ends the stream
@@ -337,13 +347,13 @@ public final class IncomingMigration
                 }
                 preempt = null;
                 preemptLeg++;
-                if (!ended) {
+                if (!phases.current().ended()) {
                     // requests go on the main channel's return path now; the source pauses and recovers if it lost it
                     log.warn("incoming migration {}: post-copy preempt channel closed{}", jobId,
                             cause == null ? "" : ": " + cause.getMessage());
                 }
             }
-            if (draining) {
+            if (phases.is(IncomingPhase.DRAINING)) {
                 finishPostcopy();   // what it still carried is lost: the end reports the gap
             }
         }
@@ -376,7 +386,7 @@ public final class IncomingMigration
         }
 
         private void requireRunning() {
-            if (!postcopyRunning) {
+            if (!phases.current().demandPaging()) {
                 throw new StreamFormatException("page on the post-copy preempt channel before POSTCOPY_RUN: only pages"
                         + " the destination asked for go there");
             }
@@ -395,7 +405,7 @@ public final class IncomingMigration
         @Override
         public boolean feed(ByteBuf in) {
             synchronized (IncomingMigration.this) {
-                if (ended || number != leg) {
+                if (phases.current().ended() || number != leg) {
                     in.skipBytes(in.readableBytes());
                     return number == leg;
                 }
@@ -406,7 +416,7 @@ public final class IncomingMigration
                     decoder.release();
                 }
                 decoder.feed(in);
-                return ended;
+                return phases.current().ended();
             }
         }
 
@@ -424,19 +434,21 @@ public final class IncomingMigration
 
     /** The stream's connection is gone; {@code cause} is null for a plain close. */
     private void closed(Throwable cause) {
-        if (ended) {
+        IncomingPhase now = phases.current();
+        if (now.ended()) {
             return;
         }
         String reason = cause == null ? "source closed the connection before the end of the stream"
                 : cause instanceof StreamFormatException ? "malformed migration stream: " + cause.getMessage()
                 : "data-plane connection failed: " + cause.getMessage();
-        if (postcopyListening) {
+        if (now.acceptsRecovery()) {
             // the source may have sent RUN: the guest may run here on what it has; never dropped for a broken link
             pausePostcopy(reason);
             return;
         }
-        ended = true;
-        discard(reason);
+        if (moveIf(IncomingPhase::cancellable, IncomingPhase.FAILED)) {
+            discard(reason);
+        }
     }
 
     /**
@@ -445,13 +457,12 @@ public final class IncomingMigration
      */
     private void pausePostcopy(String reason) {
         closePreempt();   // even when already paused: one a failed recovery attempt left open
-        if (postcopyPaused) {
-            return;
+        IncomingPhase now = phases.current();
+        if (now.linkLost()) {
+            return;   // a recovery attempt's connection went too: the next one attaches as this one did
         }
-        postcopyPaused = true;
-        recovering = false;
-        closePreempt();
-        String why = "post-copy connection from the source lost (" + reason + "): " + (postcopyRunning
+        phases.moveTo(now.toPaused());
+        String why = "post-copy connection from the source lost (" + reason + "): " + (now.demandPaging()
                 ? "the guest runs here with " + paging.missing() + " pages still at the source; accesses to them wait"
                 : "the guest was not started here yet; it waits") + " for the recovery";
         log.warn("incoming migration {}: {}", jobId, why);
@@ -466,7 +477,8 @@ public final class IncomingMigration
      */
     public void abandon(String reason) {
         Runnable stop = () -> {
-            if (postcopyListening) {
+            IncomingPhase now = phases.current();
+            if (now.postcopy()) {
                 if (!reportsStopped) {
                     reportsStopped = true;
                     log.warn("incoming migration {}: not abandoned ({}): post-copy may run the guest here", jobId,
@@ -474,12 +486,11 @@ public final class IncomingMigration
                 }
                 return;
             }
-            if (activating) {
+            if (now == IncomingPhase.ACTIVATING) {
                 log.warn("incoming migration {}: not abandoned ({}): activation is under way", jobId, reason);
                 return;
             }
-            if (!ended) {
-                ended = true;
+            if (moveIf(IncomingPhase::cancellable, IncomingPhase.FAILED)) {
                 if (connection != null) {
                     connection.close();
                 }
@@ -511,10 +522,11 @@ public final class IncomingMigration
      * @throws IllegalArgumentException if a disk of the guest has no generation in {@code generations}
      */
     public synchronized AbandonReport abandonPostcopy(String reason, Map<String, Long> generations) {
-        if (ended || !postcopyRunning || !postcopyPaused) {
+        IncomingPhase now = phases.current();
+        if (!now.abandonable()) {
             throw new IllegalStateException("migration " + jobId + " is not a paused post-copy running the guest here"
-                    + " (" + (ended ? "it has ended" : postcopyRunning ? "post-copy is active" : "the guest does not "
-                    + "run here yet") + ")");
+                    + " (" + (now.ended() ? "it has ended" : now.demandPaging() ? "post-copy is active" : "the guest "
+                    + "does not run here yet") + ")");
         }
         images.forEach((diskId, image) -> {
             Long granted = generations.get(diskId);
@@ -526,8 +538,7 @@ public final class IncomingMigration
                         + image.activeGeneration() + ", newer than the granted " + granted);
             }
         });
-        ended = true;   // from here the stream's connections are ignored, and no report is made
-        reportsStopped = true;
+        phases.moveTo(IncomingPhase.POSTCOPY_ABANDONED);   // from here no connection is read, no report made
         if (connection != null) {
             connection.close();   // a recovery attempt's, if one is attached
         }
@@ -545,9 +556,16 @@ public final class IncomingMigration
         return new AbandonReport(jobId, AbandonReport.DESTINATION, lost, incoming.report());
     }
 
+    /** Drops the incoming guest from a phase no other thread moves meanwhile (see {@link #discard}). */
+    private void fail(String reason) {
+        phases.moveTo(IncomingPhase.FAILED);
+        discard(reason);
+    }
+
     /**
-     * Drops the incoming guest. The source decides the job's outcome and reports it; it learns
-     * this reason on the return path (REASON before SHUT), so only the log records it here.
+     * Drops the incoming guest, once in {@link IncomingPhase#FAILED}. The source decides the job's
+     * outcome and reports it; it learns this reason on the return path (REASON before SHUT), so
+     * only the log records it here.
      */
     private void discard(String reason) {
         failureReason = reason;
@@ -585,7 +603,7 @@ public final class IncomingMigration
 
     @Override
     public void page(int blockIndex, long pageIndex, ByteBuf data) {
-        if (postcopyRunning && !paging.claim(blockIndex, pageIndex)) {
+        if (phases.current().demandPaging() && !paging.claim(blockIndex, pageIndex)) {
             return;   // present (the guest may have written it since: never overwritten), or the other channel places it
         }
         blocks.get(blockIndex).writePage(pageIndex, data, data.readerIndex());
@@ -603,29 +621,31 @@ public final class IncomingMigration
                     + "a job that may post-copy keeps its pages on the main stream");
         }
         paging = guest.startDemandPaging();
+        phases.moveFrom(IncomingPhase.RECEIVING, IncomingPhase.ADVISED);   // a repeated ADVISE only renews the bitmap
     }
 
     @Override
     public void postcopyDiscard(int blockIndex, long firstPage, long pages) {
-        if (paging == null || postcopyRunning) {
-            throw new StreamFormatException("POSTCOPY_RAM_DISCARD " + (paging == null ? "without POSTCOPY_ADVISE"
-                    : "after POSTCOPY_RUN"));
+        IncomingPhase now = phases.current();
+        if (!now.acceptsDiscards()) {
+            throw new StreamFormatException("POSTCOPY_RAM_DISCARD " + (now == IncomingPhase.RECEIVING
+                    ? "without POSTCOPY_ADVISE" : "after POSTCOPY_RUN"));
         }
         paging.discard(blockIndex, firstPage, pages);
     }
 
     @Override
     public void postcopyListen() {
-        if (paging == null) {
+        if (phases.is(IncomingPhase.RECEIVING)) {
             throw new StreamFormatException("POSTCOPY_LISTEN without POSTCOPY_ADVISE");
         }
-        postcopyListening = true;
+        phases.moveFrom(IncomingPhase.ADVISED, IncomingPhase.LISTENING);   // a repeated LISTEN changes nothing
     }
 
     /** Recovery: which pages arrived here, so the source sends the rest again. */
     @Override
     public void recvBitmap(int blockIndex) {
-        if (!recovering) {
+        if (!phases.current().recovering()) {
             throw new StreamFormatException("RECV_BITMAP outside a post-copy recovery");
         }
         connection.send(new ReturnPathMessage.ReceivedBitmap(blocks.get(blockIndex).name(),
@@ -635,11 +655,11 @@ public final class IncomingMigration
     /** Recovery done: acknowledged, and every page still waited for is asked for again. */
     @Override
     public void postcopyResume() {
-        if (!recovering) {
+        IncomingPhase now = phases.current();
+        if (!now.recovering()) {
             throw new StreamFormatException("POSTCOPY_RESUME outside a post-copy recovery");
         }
-        recovering = false;
-        postcopyPaused = false;
+        phases.moveTo(now.toResumed());
         connection.send(new ReturnPathMessage.ResumeAck(1));
         paging.requestAgain();
         log.info("incoming migration {}: post-copy resumed; {} pages still to come", jobId, paging.missing());
@@ -651,21 +671,22 @@ public final class IncomingMigration
      */
     @Override
     public void postcopyRun() {
-        if (postcopyRunSeen) {
+        IncomingPhase now = phases.current();
+        if (now.runSeen()) {
             return;   // sent again after a recovery, in case the first never arrived
         }
-        String problem = paging == null ? "POSTCOPY_RUN without POSTCOPY_ADVISE" : checkDeviceAndImages();
+        // QEMU's order, ADVISE, LISTEN, RUN: only from LISTEN on is a broken link recovered from
+        String problem = now == IncomingPhase.RECEIVING ? "POSTCOPY_RUN without POSTCOPY_ADVISE"
+                : now == IncomingPhase.ADVISED ? "POSTCOPY_RUN without POSTCOPY_LISTEN" : checkDeviceAndImages();
         if (problem != null) {
-            ended = true;
-            discard(problem);
+            fail(problem);
             return;
         }
-        postcopyRunSeen = true;
         if (images.isEmpty()) {
             runPostcopy("no disks to activate");
             return;
         }
-        activating = true;
+        phases.moveTo(now.toRunPending());
         Thread activation = new Thread(() -> {
             MDC.put("jobId", jobId.toString());
             try {
@@ -686,8 +707,7 @@ public final class IncomingMigration
                         guest.activateDisks(decided.generations());
                         runPostcopy("disks activated at generation " + decided.generations().values());
                     } else {
-                        ended = true;
-                        discard("post-copy could not start: the disks were not activated here ("
+                        fail("post-copy could not start: the disks were not activated here ("
                                 + decided.detail() + ")");
                         connection.close();
                         closePreempt();
@@ -703,21 +723,32 @@ public final class IncomingMigration
         activation.start();
     }
 
+    /** The guest runs here from now on. Caller holds this. */
     private void runPostcopy(String why) {
-        postcopyRunning = true;
+        IncomingPhase now = phases.current();
+        if (now == IncomingPhase.EOF_PENDING) {
+            // every page's record came while the disks were being activated: the end is decided at once
+            synchronized (ending) {
+                phases.moveTo(IncomingPhase.DRAINING);
+                startGuest(why);
+                finishPostcopy();
+            }
+            return;
+        }
+        phases.moveTo(now.toGuestRunning());
+        startGuest(why);
+        reportFaults();
+        IncomingRegistry.ConnectionControl running = connection;
+        faults.reach(FaultInjector.Step.POSTCOPY_RUNNING, jobId, running::close);
+    }
+
+    private void startGuest(String why) {
         connection.shallowBuffers();
         paging.start((block, page) -> requests().send(new ReturnPathMessage.RequestPages(
                 blocks.get(block).name(), page * StreamFormat.PAGE_SIZE, StreamFormat.PAGE_SIZE)));
         incoming.changeState(runState.equals("paused") ? GuestState.PAUSED : GuestState.RUNNING);
         log.info("incoming migration {}: post-copy, guest {} runs here with {} pages to come ({})", jobId, guest.id(),
                 paging.missing(), why);
-        if (eofPending) {
-            finishPostcopy();   // every page came while the disks were being activated
-            return;
-        }
-        reportFaults();
-        IncomingRegistry.ConnectionControl running = connection;
-        faults.reach(FaultInjector.Step.POSTCOPY_RUNNING, jobId, running::close);
     }
 
     /**
@@ -731,7 +762,7 @@ public final class IncomingMigration
 
     /** The destination's side of post-copy progress: fault latencies, every second until the end. */
     private void reportFaults() {
-        if (ended || reportsStopped) {
+        if (phases.current().ended() || reportsStopped) {
             return;
         }
         reporter.report(new MigrationReport(jobId, MigrationPhase.PROGRESS, null, faultProgress(), null));
@@ -773,7 +804,7 @@ public final class IncomingMigration
 
     @Override
     public void zeroPage(int blockIndex, long pageIndex, int fill) {
-        if (postcopyRunning && !paging.claim(blockIndex, pageIndex)) {
+        if (phases.current().demandPaging() && !paging.claim(blockIndex, pageIndex)) {
             return;
         }
         zeroPageNow(blockIndex, pageIndex, fill);
@@ -822,7 +853,7 @@ public final class IncomingMigration
 
     @Override
     public void deviceState(String idstr, int instanceId, int versionId, ByteBuf payload) {
-        if (postcopyRunSeen) {
+        if (phases.current().runSeen()) {
             return;   // sent again after a recovery; the guest runs (or is about to) on the first copy
         }
         if (idstr.equals(FerrySections.RUN_STATE)) {
@@ -841,42 +872,47 @@ public final class IncomingMigration
 
     @Override
     public void endOfStream() {
-        ended = true;
-        if (postcopyRunSeen && !postcopyRunning) {
-            eofPending = true;   // the activation thread runs the guest, then ends the stream
+        IncomingPhase now = phases.current();
+        if (now.runSeen() && !now.demandPaging()) {
+            phases.moveTo(IncomingPhase.EOF_PENDING);   // the activation thread runs the guest, then ends the stream
             return;
         }
-        if (postcopyRunning) {
-            finishPostcopy();
+        if (now.demandPaging()) {
+            synchronized (ending) {
+                phases.moveTo(IncomingPhase.DRAINING);
+                finishPostcopy();
+            }
             return;
         }
+        phases.moveTo(IncomingPhase.CHECKING);
         String problem = check();
         if (problem != null) {
-            discard(problem);
+            fail(problem);
             return;
         }
         if (images.isEmpty()) {
             resume("no disks to activate");
             return;
         }
-        activating = true;
+        phases.moveTo(IncomingPhase.ACTIVATING);
         Thread activation = new Thread(this::activate, "activation-" + jobId);
         activation.setDaemon(true);
         activation.start();
     }
 
     /**
-     * Post-copy's end, once EOF was read: SHUT(0) when every page is here. Requested pages the
-     * source sent on the preempt channel before EOF may still be on their way; while that channel
-     * is open the end waits for them (called again as they arrive, and when it closes).
+     * Post-copy's end, once EOF was read ({@link IncomingPhase#DRAINING}): SHUT(0) when every page
+     * is here. Requested pages the source sent on the preempt channel before EOF may still be on
+     * their way; while that channel is open the end waits for them (called again as they arrive,
+     * and when it closes).
      */
     private void finishPostcopy() {
         synchronized (ending) {
-            if (postcopyFinished) {
-                return;
+            if (!phases.is(IncomingPhase.DRAINING)) {
+                return;   // decided already
             }
-            // draining first, then count: a page the preempt channel places meanwhile is counted, or calls again
-            draining = preempt != null;
+            // DRAINING was set before this count: a page the preempt channel places meanwhile is counted, or calls again
+            boolean preemptOpen = preempt != null;
             long missing = paging.missing();
             for (int i = 0; missing != 0 && paging.beingPlaced() > 0 && i < 100; i++) {
                 // a page another connection claimed is being copied in (microseconds): it is not missing
@@ -889,18 +925,18 @@ public final class IncomingMigration
                 }
                 missing = paging.missing();
             }
-            if (missing != 0 && draining) {
+            if (missing != 0 && preemptOpen) {
                 return;
             }
-            draining = false;
-            postcopyFinished = true;
             if (missing != 0) {
+                phases.moveTo(IncomingPhase.POSTCOPY_INCOMPLETE);
                 // the guest runs here: it is not dropped; the source learns of the gap
                 failureReason = "post-copy stream ended with " + missing + " pages never sent";
                 log.error("incoming migration {}: {}", jobId, failureReason);
                 verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
                 return;
             }
+            phases.moveTo(IncomingPhase.POSTCOPY_COMPLETED);
         }
         guest.endDemandPaging();
         long[] faults = paging.faultLatencies();
@@ -978,7 +1014,7 @@ public final class IncomingMigration
                     spec.handoffTimeout());
             switch (answer.verdict()) {
                 case GRANTED -> activated(answer);
-                case REFUSED -> discard("the control plane refused to activate the disks here: " + answer.detail());
+                case REFUSED -> fail("the control plane refused to activate the disks here: " + answer.detail());
                 case UNREACHABLE -> {
                     // Tell the source to fail back now, then wait for the records: ours may have won.
                     failureReason = "could not activate the disks: " + answer.detail()
@@ -990,10 +1026,13 @@ public final class IncomingMigration
         } catch (InterruptedException e) {
             log.warn("incoming migration {}: worker stopping before the hand-off was decided; the guest is dropped "
                     + "unactivated", jobId);
+            phases.moveTo(IncomingPhase.FAILED);
             done.accept(jobId, false);
         } catch (RuntimeException e) {
             log.error("incoming migration {}: activation failed", jobId, e);
-            discard("activation failed: " + e);
+            if (phases.is(IncomingPhase.ACTIVATING)) {
+                fail("activation failed: " + e);
+            }
         } finally {
             MDC.remove("jobId");
         }
@@ -1011,6 +1050,7 @@ public final class IncomingMigration
 
     private void resume(String why) {
         incoming.changeState(runState.equals("paused") ? GuestState.PAUSED : GuestState.RUNNING);
+        phases.moveTo(IncomingPhase.COMPLETED);
         log.info("incoming migration {} complete: guest {} {} here ({})", jobId, guest.id(),
                 runState.equals("paused") ? "kept paused, as on the source," : "resumed", why);
         verdict.complete(new IncomingRegistry.Verdict(0, null));
@@ -1029,11 +1069,11 @@ public final class IncomingMigration
                     return;
                 }
                 if (!now.disks().stream().allMatch(this::stillHandedOff)) {
-                    discard("the source took the disks back: " + now.disks());
+                    fail("the source took the disks back: " + now.disks());
                     return;
                 }
             } else if (now.verdict() == OwnershipArbiter.Verdict.REFUSED) {
-                discard("the control plane no longer knows job " + jobId + ": " + now.detail());
+                fail("the control plane no longer knows job " + jobId + ": " + now.detail());
                 return;
             }
             Thread.sleep(RESOLVE_POLL.toMillis());
