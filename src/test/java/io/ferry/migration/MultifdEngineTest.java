@@ -152,4 +152,34 @@ class MultifdEngineTest {
             assertThat(destination.state()).isNotEqualTo(GuestState.RUNNING);
         }
     }
+
+    /**
+     * A cancel mid-round drops the incoming guest on the destination while its channels close:
+     * neither side's event loops may wait on each other (they once did, and every later migration
+     * of the worker hung). The same loops then carry a second migration to the end.
+     */
+    @Test
+    void aCancelMidRoundDropsTheIncomingGuestAndTheNextMigrationStillRuns() throws Exception {
+        GuestSpec spec = spec(48 * MIB, WorkloadSpec.idle());
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             SyntheticGuest second = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration().channels(4)) {
+            PrecopyEngineTest.fillRandom(source.memory().blocks().get(0), 21);
+            MigrationReport cancelled = loopback.run(source, destination, 8 * MIB, 300, false, migration ->
+                    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5)).until(() ->
+                            migration.progress().ram().transferred() > 4 * MIB && migration.cancel()));
+
+            assertThat(cancelled.phase()).isEqualTo(MigrationPhase.CANCELLED);
+            assertThat(source.state()).isEqualTo(GuestState.RUNNING);
+            await().atMost(Duration.ofSeconds(10)).until(() -> loopback.lastIncoming().phase().terminal());
+            assertThat(loopback.lastIncoming().phase().guestRunsHere()).isFalse();
+
+            MigrationReport report = loopback.run(source, second, 0, 300, true, null);
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
+            assertThat(destinationMemory(loopback)).isEqualTo(report.progress().verification().sourceMemory());
+        }
+    }
 }

@@ -144,10 +144,18 @@ public final class IncomingMigration
                 ? new MultifdReceiver(jobId, spec.channels(), blocks, this::multifdChannelLost) : null;
         // a guest about to be dropped must first be out of every multifd channel's reach
         this.done = multifd == null ? done : (id, resumed) -> {
-            if (!resumed) {
-                multifd.stop();
+            if (resumed) {
+                done.accept(id, true);
+                return;
             }
-            done.accept(id, resumed);
+            // Waiting for the channels to close must not happen here: this runs on an event loop, often
+            // holding this object's lock, which a closing channel's thread may need before it can close.
+            Thread dropping = new Thread(() -> {
+                multifd.stop();
+                done.accept(id, false);
+            }, "multifd-stop-" + id);
+            dropping.setDaemon(true);
+            dropping.start();
         };
         this.decoder = new StreamDecoder(this, DecoderLimits.defaults());
     }

@@ -50,7 +50,6 @@ public final class LoopbackMigration implements AutoCloseable {
     /** CPU time of the last run's source migration thread, taken as it ended. */
     private volatile long sourceThreadCpuNanos;
     private final List<MigrationReport> reports = new CopyOnWriteArrayList<>();
-    private final CompletableFuture<MigrationReport> outcome = new CompletableFuture<>();
     private volatile IncomingMigration incoming;
     /** The source's migration thread of the last run. */
     private volatile Thread sourceThread;
@@ -229,6 +228,7 @@ public final class LoopbackMigration implements AutoCloseable {
                                 boolean copyImages, MigrationSettings.PostcopySettings postcopy,
                                 Consumer<OutgoingMigration> whileRunning) throws Exception {
         UUID jobId = UUID.randomUUID();
+        CompletableFuture<MigrationReport> outcome = new CompletableFuture<>();   // each run its own: one loopback may run several
         MigrationReporter reporter = report -> {
             reports.add(report);
             if (!report.phase().equals(MigrationPhase.PROGRESS) && !report.phase().equals(MigrationPhase.ACTIVE)
