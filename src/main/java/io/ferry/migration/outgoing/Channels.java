@@ -1,0 +1,143 @@
+package io.ferry.migration.outgoing;
+
+import io.ferry.channel.MigrationProgress;
+import io.ferry.migration.MigrationFailure;
+import io.ferry.migration.transport.DataPlaneSecurity;
+import io.ferry.migration.transport.OutgoingConnection;
+import io.ferry.migration.transport.TlsSession;
+import io.ferry.wire.Handshake;
+import io.ferry.wire.ReturnPathMessage;
+import io.netty.channel.EventLoopGroup;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The connections of one outgoing migration, each opened with the job's handshake and this
+ * worker's data-plane security: the main stream, QEMU's multifd channels, and post-copy's preempt
+ * channel. Opened and closed by the migration thread; written through {@link StreamWriter}.
+ */
+final class Channels {
+
+    private static final Logger log = LoggerFactory.getLogger(Channels.class);
+    private static final long HANDSHAKE_TIMEOUT_MS = 10_000;
+
+    private final OutgoingMigration.Spec spec;
+    private final EventLoopGroup group;
+    /** Set before the migration runs (a start of its thread publishes it). */
+    private DataPlaneSecurity security = DataPlaneSecurity.plain();
+    /** How the main connection is protected, for the job's view; null until it is open. */
+    private volatile MigrationProgress.DataPlane dataPlane;
+    private OutgoingConnection main;
+    /** QEMU's multifd channels, null when pages go on the main stream (one channel, or a job that may post-copy). */
+    private MultifdSender multifd;
+    /**
+     * Post-copy's preempt channel (QEMU's postcopy-preempt), null without one: requested pages go
+     * there, so they never wait behind background pages in the main channel's buffers. Opened with
+     * the main connection when the job may post-copy, again after a recovery.
+     */
+    private OutgoingConnection preempt;
+
+    Channels(OutgoingMigration.Spec spec, EventLoopGroup group) {
+        this.spec = spec;
+        this.group = group;
+    }
+
+    void secureWith(DataPlaneSecurity security) {
+        this.security = Objects.requireNonNull(security, "security");
+    }
+
+    OutgoingConnection main() {
+        return main;
+    }
+
+    MultifdSender multifd() {
+        return multifd;
+    }
+
+    OutgoingConnection preempt() {
+        return preempt;
+    }
+
+    MigrationProgress.DataPlane dataPlane() {
+        return dataPlane;
+    }
+
+    /** The job's main channel (first, and again after a recovery). */
+    OutgoingConnection openMain() throws InterruptedException {
+        main = OutgoingConnection.open(security, group, spec.destinationAddress(), spec.jobId(), spec.secret(),
+                Handshake.Channel.MAIN, HANDSHAKE_TIMEOUT_MS);
+        TlsSession tls = main.tlsSession();
+        dataPlane = tls == null ? MigrationProgress.DataPlane.PLAIN
+                : new MigrationProgress.DataPlane(true, tls.protocol(), tls.cipher(), tls.provider());
+        return main;
+    }
+
+    /**
+     * The preempt channel, when the job may post-copy; the destination sends its page requests on
+     * its return path, to {@code returnPath}. A destination that refuses it (one that knows only the
+     * main channel) or a failure to open it leaves the job on the main channel alone: false.
+     */
+    boolean openPreempt(Consumer<ReturnPathMessage> returnPath) throws InterruptedException {
+        preempt = null;
+        if (!spec.settings().postcopy().enabled()) {
+            return false;
+        }
+        try {
+            preempt = OutgoingConnection.open(security, group, spec.destinationAddress(), spec.jobId(), spec.secret(),
+                    Handshake.Channel.POSTCOPY_PREEMPT, HANDSHAKE_TIMEOUT_MS);
+            preempt.onReturnPath(returnPath);
+            return true;
+        } catch (MigrationFailure refused) {
+            log.warn("no post-copy preempt channel, requested pages share the main one: {}", refused.getMessage());
+            return false;
+        }
+    }
+
+    /**
+     * The job's multifd channels, or none for one channel. A job that may post-copy keeps its pages
+     * on the main stream, as QEMU did before 10.0: post-copy's discards, requests and recovery rest
+     * on one ordered stream of pages.
+     */
+    void openMultifd() throws InterruptedException {
+        int count = spec.settings().channels();
+        if (count <= 1) {
+            return;
+        }
+        if (spec.settings().postcopy().enabled()) {
+            log.info("{} channels asked for, but the job may post-copy: its pages share the main stream", count);
+            return;
+        }
+        List<OutgoingConnection> opened = new ArrayList<>();
+        try {
+            for (int id = 0; id < count; id++) {
+                try {
+                    opened.add(OutgoingConnection.open(security, group, spec.destinationAddress(), spec.jobId(),
+                            spec.secret(), Handshake.Channel.MULTIFD, HANDSHAKE_TIMEOUT_MS));
+                } catch (MigrationFailure refused) {
+                    throw MultifdSender.cannotOpen(id, count, refused);
+                }
+            }
+        } catch (RuntimeException | InterruptedException e) {
+            opened.forEach(OutgoingConnection::close);
+            throw e;
+        }
+        log.info("pages travel on {} multifd channels", count);
+        multifd = MultifdSender.start(spec.jobId(), opened);
+    }
+
+    void close() {
+        if (main != null) {
+            main.close();
+        }
+        if (multifd != null) {
+            multifd.close();
+        }
+        if (preempt != null) {
+            preempt.close();
+        }
+    }
+}
