@@ -1,6 +1,6 @@
 package io.ferry.bench;
 
-import java.io.File;
+import io.ferry.launch.FerryCommand;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -278,13 +278,7 @@ final class LocalControlPlane implements AutoCloseable {
 
     /** {@code java … ferry serve} on {@code port} with this data dir and token; callers add their own options. */
     static List<String> serveCommand(int port, Path dataDir, String token) {
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m"));
-        String classPath = System.getProperty("java.class.path");
-        if (classPath.endsWith(".jar") && !classPath.contains(File.pathSeparator)) {
-            cmd.addAll(List.of("-jar", classPath));   // the packaged (Spring Boot) ferry.jar
-        } else {
-            cmd.addAll(List.of("-cp", classPath, "io.ferry.FerryApplication"));
-        }
+        List<String> cmd = new ArrayList<>(FerryCommand.of(List.of("-Xmx512m")));
         cmd.addAll(List.of("serve", "--server.port=" + port, "--ferry.data-dir=" + dataDir,
                 "--ferry.api.token=" + token));
         return cmd;

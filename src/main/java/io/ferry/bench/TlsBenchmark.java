@@ -99,8 +99,8 @@ public final class TlsBenchmark implements Callable<Integer> {
                         + "loopback, unlimited bandwidth, %d cores, %d channel(s), OpenSSL provider %s%n",
                 bytes / MIB, Runtime.getRuntime().availableProcessors(), channels,
                 DataPlaneTls.openSslAvailable() ? "available" : "UNAVAILABLE");
-        System.out.println("load average at start: " + loadAverage());
-        double rawSeconds = PrecopyBenchmark.rawTcp(bytes);
+        System.out.println("load average at start: " + Machine.loadAverage());
+        double rawSeconds = RawTcp.inProcess(bytes);
         System.out.printf(Locale.ROOT, "raw loopback TCP, same bytes: %.2f s, %.0f MiB/s%n%n", rawSeconds,
                 bytes / MIB / rawSeconds);
 
@@ -139,7 +139,7 @@ public final class TlsBenchmark implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%ndestination memory committed before each run (not timed): median %.2f s/GiB, "
                         + "range %.2f-%.2f%n", commits.get(commits.size() / 2) / (bytes / GIB),
                 commits.get(0) / (bytes / GIB), commits.get(commits.size() - 1) / (bytes / GIB));
-        System.out.println("load average at the end: " + loadAverage() + " (other processes on the machine skew the figures)");
+        System.out.println("load average at the end: " + Machine.loadAverage() + " (other processes on the machine skew the figures)");
         for (Variant v : variants.subList(1, variants.size())) {
             Run m = median(runs.get(v));
             System.out.printf(Locale.ROOT, "%s: %.0f%% of plain throughput (median)%s%n", v.name(),
@@ -190,11 +190,11 @@ public final class TlsBenchmark implements Callable<Integer> {
             ThreadMXBean threads = ManagementFactory.getThreadMXBean();
             long sourceIoBefore = cpu(threads, LoopbackMigration.SOURCE_THREADS);
             long destinationBefore = cpu(threads, LoopbackMigration.DESTINATION_THREADS);
-            long processBefore = processCpu();
+            long processBefore = Machine.processCpuNanos();
             long start = System.nanoTime();
             MigrationReport report = loopback.run(source, destination, 0, 300, false, null);
             double seconds = (System.nanoTime() - start) / 1e9;
-            long processCpu = processCpu() - processBefore;
+            long processCpu = Machine.processCpuNanos() - processBefore;
             long sourceCpu = cpu(threads, LoopbackMigration.SOURCE_THREADS) - sourceIoBefore
                     + Math.max(0, loopback.lastSourceThreadCpuNanos());
             long destinationCpu = cpu(threads, LoopbackMigration.DESTINATION_THREADS) - destinationBefore;
@@ -228,18 +228,4 @@ public final class TlsBenchmark implements Callable<Integer> {
         return total;
     }
 
-    /** The 1, 5 and 15 minute load averages (Linux), or what the JVM reports elsewhere. */
-    private static String loadAverage() {
-        try {
-            String[] fields = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-            return fields[0] + " " + fields[1] + " " + fields[2];
-        } catch (java.io.IOException | RuntimeException e) {
-            return String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
-        }
-    }
-
-    private static long processCpu() {
-        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
-                .getProcessCpuTime();
-    }
 }

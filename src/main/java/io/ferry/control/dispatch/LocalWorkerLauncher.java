@@ -1,7 +1,7 @@
 package io.ferry.control.dispatch;
 
 import io.ferry.control.system.AccessTokens;
-import java.io.File;
+import io.ferry.launch.FerryCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -131,22 +131,15 @@ class LocalWorkerLauncher implements DisposableBean {
     }
 
     private List<String> command(String hostId) {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>();
-        cmd.add(java);
-        cmd.add(hostMarker(hostId));
-        cmd.addAll(javaOptions);
-        String classPath = System.getProperty("java.class.path");
+        List<String> options = new ArrayList<>();
+        options.add(hostMarker(hostId));
+        options.addAll(javaOptions);
         String archive = System.getProperty("ferry.cds.archive");
         if (archive != null && javaOptions.stream().noneMatch(o -> o.startsWith("-Xshare") || o.contains("SharedArchive"))) {
             // serve runs with class-data sharing (io.ferry.launch.StartCache) from this class path: so can workers
-            cmd.addAll(List.of("-XX:SharedArchiveFile=" + archive, "-Xshare:auto"));
+            options.addAll(List.of("-XX:SharedArchiveFile=" + archive, "-Xshare:auto"));
         }
-        if (classPath.endsWith(".jar") && !classPath.contains(File.pathSeparator)) {
-            cmd.addAll(List.of("-jar", classPath));        // the packaged ferry.jar
-        } else {
-            cmd.addAll(List.of("-cp", classPath, "io.ferry.FerryApplication"));   // classes dirs (mvn, IDE)
-        }
+        List<String> cmd = new ArrayList<>(FerryCommand.of(options));   // the packaged jar, or classes dirs (mvn, IDE)
         int port = context.getWebServer().getPort();
         cmd.addAll(List.of("worker",
                 "--host-id", hostId,

@@ -1,26 +1,16 @@
 package io.ferry.migration.loopback;
 
-import io.ferry.migration.MigrationReporter;
-import io.ferry.migration.MigratingGuest;
-import io.ferry.migration.TransferMeter;
-import io.ferry.migration.FaultInjector;
-import io.ferry.channel.ReportedGuestState;
-import io.ferry.channel.StorageMode;
-import io.ferry.channel.MigrationSettings;
-import io.ferry.channel.MigrationPhase;
-import io.ferry.channel.GuestReport;
 import io.ferry.channel.MigrationReport;
-import io.ferry.guest.GuestState;
+import io.ferry.channel.MigrationSettings;
+import io.ferry.channel.StorageMode;
 import io.ferry.guest.SyntheticGuest;
-import io.ferry.migration.outgoing.OutgoingMigration;
+import io.ferry.migration.MigrationReporter;
+import io.ferry.migration.TransferMeter;
 import io.ferry.migration.incoming.IncomingMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
 import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.DataPlaneServer;
-import io.ferry.migration.transport.IncomingRegistry;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.List;
@@ -33,8 +23,8 @@ import java.util.function.Consumer;
 
 /**
  * One migration between two guests in this process, over a real loopback data-plane
- * connection: the engine exactly as workers run it, without the control plane. Used by the
- * benchmark and by engine tests.
+ * connection: the engine exactly as workers run it, without the control plane (each side wired
+ * by {@link LocalSides}). Used by benchmarks and by engine tests.
  */
 public final class LoopbackMigration implements AutoCloseable {
 
@@ -43,14 +33,12 @@ public final class LoopbackMigration implements AutoCloseable {
     public static final String DESTINATION_THREADS = "loopback-destination-io";
 
     /** The destination's event loops, apart from the source's as on two workers: neither side's I/O waits for the other's. */
-    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2,
-            new DefaultThreadFactory(DESTINATION_THREADS), NioIoHandler.newFactory());
-    private final EventLoopGroup sourceGroup = new MultiThreadIoEventLoopGroup(2,
-            new DefaultThreadFactory(SOURCE_THREADS), NioIoHandler.newFactory());
+    private final EventLoopGroup group = LocalSides.eventLoops(DESTINATION_THREADS);
+    private final EventLoopGroup sourceGroup = LocalSides.eventLoops(SOURCE_THREADS);
     /** CPU time of the last run's source migration thread, taken as it ended. */
     private volatile long sourceThreadCpuNanos;
     private final List<MigrationReport> reports = new CopyOnWriteArrayList<>();
-    private volatile IncomingMigration incoming;
+    private final ExpectedIncoming registry = new ExpectedIncoming();
     /** The source's migration thread of the last run. */
     private volatile Thread sourceThread;
     private volatile LocalOwnership ownership;
@@ -67,29 +55,7 @@ public final class LoopbackMigration implements AutoCloseable {
     /** With each side's data-plane security, as two workers configured so. */
     public LoopbackMigration(DataPlaneSecurity source, DataPlaneSecurity destination) throws InterruptedException {
         this.sourceSecurity = source;
-        server = DataPlaneServer.bind(group, group, new InetSocketAddress("127.0.0.1", 0), new IncomingRegistry() {
-            @Override
-            public IncomingEndpoint expected(UUID jobId) {
-                IncomingMigration recovering = lastIncoming;
-                if (recovering != null && recovering.jobId().equals(jobId)
-                        && (recovering.acceptsRecovery() || recovering.acceptsPreempt())) {
-                    return recovering;   // post-copy recovery (a new connection takes the stream over) or its preempt channel
-                }
-                IncomingMigration migration = incoming;
-                return migration == null || !migration.jobId().equals(jobId) ? null : new IncomingEndpoint() {
-                    @Override
-                    public byte[] secret() {
-                        return migration.secret();
-                    }
-
-                    @Override
-                    public StreamSink attach(String remoteAddress, ConnectionControl connection) {
-                        incoming = null;
-                        return migration.attach(remoteAddress, connection);
-                    }
-                };
-            }
-        }, destination);
+        server = DataPlaneServer.bind(group, group, new InetSocketAddress("127.0.0.1", 0), registry, destination);
     }
 
     public String dataAddress() {
@@ -187,16 +153,9 @@ public final class LoopbackMigration implements AutoCloseable {
      * source started: for tests that play the source themselves.
      */
     public void expectIncoming(UUID jobId, byte[] secret, SyntheticGuest destination) {
-        ownership = ownershipOf(destination);
-        incoming = new IncomingMigration(new IncomingMigration.Spec(jobId, LocalOwnership.DESTINATION, secret, false,
-                false, ownership.generations(), HANDOFF_TIMEOUT, 1), guest(destination), reports::add, ownership,
-                FaultInjector.none(), (id, ok) -> { });
-    }
-
-    private static final java.time.Duration HANDOFF_TIMEOUT = java.time.Duration.ofSeconds(2);
-
-    private static LocalOwnership ownershipOf(SyntheticGuest guest) {
-        return new LocalOwnership(guest.spec().disks().stream().map(d -> d.diskId()).toList());
+        ownership = LocalSides.ownershipOf(destination);
+        registry.expect(LocalSides.incoming(jobId, secret, false, false, ownership.generations(), 1, destination,
+                reports::add, ownership, (id, ok) -> { }), false);
     }
 
     /** A source that does not know the job's secret: the destination must refuse it. */
@@ -231,26 +190,21 @@ public final class LoopbackMigration implements AutoCloseable {
         CompletableFuture<MigrationReport> outcome = new CompletableFuture<>();   // each run its own: one loopback may run several
         MigrationReporter reporter = report -> {
             reports.add(report);
-            if (!report.phase().equals(MigrationPhase.PROGRESS) && !report.phase().equals(MigrationPhase.ACTIVE)
-                    && !report.phase().equals(MigrationPhase.POSTCOPY_ACTIVE)
-                    && !report.phase().equals(MigrationPhase.POSTCOPY_PAUSED)
-                    && report.progress() != null && report.progress().ram() != null) {
+            if (LocalSides.isFinal(report)) {
                 outcome.complete(report);
             }
         };
-        LocalOwnership disks = ownershipOf(source);
+        LocalOwnership disks = LocalSides.ownershipOf(source);
         ownership = disks;
         Map<String, Long> base = disks.generations();
-        incoming = new IncomingMigration(new IncomingMigration.Spec(jobId, LocalOwnership.DESTINATION,
-                destinationSecret, verifyChecksums, copyImages, base, HANDOFF_TIMEOUT,
-                postcopy.enabled() ? 1 : channels), guest(destination), reporter,
-                disks, FaultInjector.none(), (id, ok) -> { });
+        IncomingMigration incoming = LocalSides.incoming(jobId, destinationSecret, verifyChecksums, copyImages, base,
+                postcopy.enabled() ? 1 : channels, destination, reporter, disks, (id, ok) -> { });
         lastIncoming = incoming;
+        registry.expect(incoming, true);
         MigrationSettings settings = new MigrationSettings(maxBandwidth, downtimeLimitMs, verifyChecksums,
                 copyImages ? StorageMode.COPY : StorageMode.SHARED, postcopy, channels);
-        OutgoingMigration migration = new OutgoingMigration(new OutgoingMigration.Spec(jobId, LocalOwnership.SOURCE,
-                route != null ? route : dataAddress(), sourceSecret, base, HANDOFF_TIMEOUT, settings, autoRecover),
-                guest(source), sourceGroup, reporter, disks, FaultInjector.none(),
+        OutgoingMigration migration = LocalSides.outgoing(jobId, route != null ? route : dataAddress(), sourceSecret,
+                base, settings, autoRecover, source, sourceGroup, reporter, disks,
                 (id, ok) -> outcome.complete(null));   // no final report: an abandoned post-copy
         migration.countInto(meter);
         migration.pauseThrough(HOST);
@@ -271,26 +225,6 @@ public final class LoopbackMigration implements AutoCloseable {
         MigrationReport last = outcome.get(10, TimeUnit.MINUTES);
         thread.join();
         return last;
-    }
-
-    private static MigratingGuest guest(SyntheticGuest guest) {
-        return new MigratingGuest() {
-            @Override
-            public SyntheticGuest guest() {
-                return guest;
-            }
-
-            @Override
-            public void changeState(GuestState next) {
-                guest.setState(next);
-            }
-
-            @Override
-            public GuestReport report() {
-                return new GuestReport(UUID.fromString(guest.id()), ReportedGuestState.fromApiName(guest.state().apiName()),
-                        guest.memory().totalBytes(), 0, "loopback");
-            }
-        };
     }
 
     @Override
