@@ -182,4 +182,37 @@ class MultifdEngineTest {
             assertThat(destinationMemory(loopback)).isEqualTo(report.progress().verification().sourceMemory());
         }
     }
+
+    /**
+     * A page that arrived with data and is zero at the source by the next round arrives as a zero
+     * page: the destination must zero its older copy (a zero page for a page never sent needs
+     * nothing, as fresh memory is zero). Over one stream and over several channels.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 3})
+    void aPageZeroedAfterItWasSentArrivesZero(int channels) throws Exception {
+        GuestSpec spec = spec(24 * MIB, WorkloadSpec.idle());
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration().channels(channels)) {
+            RamBlock ram = source.memory().blocks().get(0);
+            PrecopyEngineTest.fillRandom(ram, 31);
+            MigrationReport report = loopback.run(source, destination, 8 * MIB, 300, true, migration ->
+                    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5)).until(() -> {
+                        if (migration.progress().ram().transferred() < 3 * MIB) {
+                            return false;
+                        }
+                        for (long page = 0; page < 64; page++) {   // sent already: zero them, as a guest would
+                            ram.writePage(page, Unpooled.buffer(4096).writeZero(4096));
+                            source.dirtyLog("pc.ram").mark(page);
+                        }
+                        return true;
+                    }));
+
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
+            assertThat(destinationMemory(loopback)).isEqualTo(report.progress().verification().sourceMemory());
+            assertThat(destination.memory().blocks().get(0).isZeroPage(5)).isTrue();
+        }
+    }
 }

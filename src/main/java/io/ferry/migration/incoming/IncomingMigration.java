@@ -91,6 +91,8 @@ public final class IncomingMigration
     private final StreamDecoder decoder;
     /** QEMU's multifd channels beside the main stream; null when the job has one channel. */
     private final MultifdReceiver multifd;
+    /** Pages sent here so far: a zero page for one never sent needs nothing done. */
+    private final ReceivedPages received;
     private final CompletableFuture<IncomingRegistry.Verdict> verdict = new CompletableFuture<>();
 
     private boolean blockListSeen;
@@ -140,8 +142,9 @@ public final class IncomingMigration
         this.reporter = reporter;
         this.arbiter = arbiter;
         this.faults = faults;
+        this.received = new ReceivedPages(blocks);
         this.multifd = spec.channels() > 1
-                ? new MultifdReceiver(jobId, spec.channels(), blocks, this::multifdChannelLost) : null;
+                ? new MultifdReceiver(jobId, spec.channels(), blocks, received, this::multifdChannelLost) : null;
         // a guest about to be dropped must first be out of every multifd channel's reach
         this.done = multifd == null ? done : (id, resumed) -> {
             if (resumed) {
@@ -615,6 +618,7 @@ public final class IncomingMigration
             return;   // present (the guest may have written it since: never overwritten), or the other channel places it
         }
         blocks.get(blockIndex).writePage(pageIndex, data, data.readerIndex());
+        received.mark(blockIndex, pageIndex);
         if (paging != null) {
             paging.arrived(blockIndex, pageIndex);
         }
@@ -823,8 +827,11 @@ public final class IncomingMigration
 
     private void zeroPageNow(int blockIndex, long pageIndex, int fill) {
         RamBlock block = blocks.get(blockIndex);
+        boolean sentBefore = received.mark(blockIndex, pageIndex);
         if (fill == 0) {
-            block.zeroPage(pageIndex);
+            if (sentBefore) {
+                block.zeroPage(pageIndex);   // an older copy arrived: zero it (a page never sent is zero already)
+            }
         } else {
             ByteBuf filled = Unpooled.buffer(StreamFormat.PAGE_SIZE).writeZero(StreamFormat.PAGE_SIZE);
             for (int i = 0; i < StreamFormat.PAGE_SIZE; i++) {

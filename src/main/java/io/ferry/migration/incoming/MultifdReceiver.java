@@ -35,6 +35,7 @@ final class MultifdReceiver {
     private final int count;
     private final List<RamBlock> blocks;
     private final List<RamBlockInfo> blockInfos;
+    private final ReceivedPages received;
     /** Fails the whole migration, with the reason, when a channel breaks or misbehaves before the end. */
     private final Consumer<String> lost;
     private final ReentrantReadWriteLock placing = new ReentrantReadWriteLock();
@@ -46,8 +47,9 @@ final class MultifdReceiver {
     private boolean mainHeld;
     private volatile boolean stopped;
 
-    MultifdReceiver(UUID jobId, int count, List<RamBlock> blocks, Consumer<String> lost) {
+    MultifdReceiver(UUID jobId, int count, List<RamBlock> blocks, ReceivedPages received, Consumer<String> lost) {
         this.jobId = jobId;
+        this.received = received;
         this.count = count;
         this.blocks = blocks;
         this.blockInfos = blocks.stream().map(b -> new RamBlockInfo(b.name(), b.sizeBytes())).toList();
@@ -272,7 +274,10 @@ final class MultifdReceiver {
         @Override
         public void packet(int blockIndex, MultifdPacket header) {
             for (long offset : header.zeroOffsets()) {
-                blocks.get(blockIndex).zeroPage(offset / StreamFormat.PAGE_SIZE);
+                long page = offset / StreamFormat.PAGE_SIZE;
+                if (received.mark(blockIndex, page)) {
+                    blocks.get(blockIndex).zeroPage(page);   // an older copy arrived; a page never sent is zero already
+                }
             }
         }
 
@@ -283,7 +288,7 @@ final class MultifdReceiver {
 
         @Override
         public void pageComplete(int blockIndex, long pageIndex) {
-            // nothing to record: a job with multifd channels never post-copies
+            received.mark(blockIndex, pageIndex);
         }
 
         @Override
