@@ -48,6 +48,8 @@ class RecordsNeverContradictTest {
     private static final String TOKEN = "records-test-token";
     private static final Duration UP = Duration.ofSeconds(90);
     private static final long MIB = 1L << 20;
+    /** Short, so that the control plane's outage below outlasts it, as a slow restart does. */
+    private static final int SOURCE_LOST_AFTER_S = 10;
     private static final List<String> TERMINAL = List.of("completed", "failed", "cancelled");
 
     private final Path dataDir = ApiTestSupport.newDataDir("records");
@@ -76,7 +78,7 @@ class RecordsNeverContradictTest {
         try {
             serve = FerryProcess.serve(dataDir, port, "--ferry.api.token=" + TOKEN,
                     "--ferry.worker.heartbeat-interval=200ms", "--ferry.worker.heartbeat-timeout=1500ms",
-                    "--ferry.worker.handoff-timeout=3s",
+                    "--ferry.worker.handoff-timeout=3s", "--ferry.dispatcher.source-lost-after=" + SOURCE_LOST_AFTER_S + "s",
                     "--ferry.workers.local.memory-capacity=" + (1L << 30),
                     "--ferry.workers.local.java-options=-Xmx128m -Dferry.fault.file=" + faults);
         } catch (java.io.IOException e) {
@@ -132,6 +134,9 @@ class RecordsNeverContradictTest {
         // the control plane dies right after a destination's activation, before the source's final report
         injectUntilReached("host-a destination-activated hold:2500");
         serve.destroyForcibly().waitFor();
+        // down longer than source-lost-after: the waits for the source's final figures count from the
+        // restart, since no control plane could have received them meanwhile
+        Thread.sleep((SOURCE_LOST_AFTER_S + 1) * 1000L);
         start();
         Thread.sleep(2_000);
         // a failure (or a completion, whichever the workers settle on) after the hand-off was recorded

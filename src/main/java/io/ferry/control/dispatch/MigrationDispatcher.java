@@ -182,7 +182,7 @@ class MigrationDispatcher {
         }
         Guest guest = guests.get(job.guestId());
         return guest.hostId().equals(job.destinationHostId())
-                && job.updatedAt().plus(finalReportWait).isBefore(clock.instant())
+                && drivenFrom(job).plus(finalReportWait).isBefore(clock.instant())
                 && !finalReportOnItsWay(job);
     }
 
@@ -196,7 +196,7 @@ class MigrationDispatcher {
     private boolean finalReportOnItsWay(MigrationJob job) {
         Instant now = clock.instant();
         Host source = hosts.find(job.sourceHostId()).orElse(null);
-        if (source == null || job.updatedAt().plus(sourceLostAfter).isBefore(now)) {
+        if (source == null || drivenFrom(job).plus(sourceLostAfter).isBefore(now)) {
             return false;
         }
         if (!source.isReachable()) {
@@ -226,12 +226,21 @@ class MigrationDispatcher {
         if (source != null && !source.isReachable() && source.lastHeartbeatAt().plus(sourceLostAfter).isBefore(now)) {
             return "source host '" + source.id() + "' unreachable since " + source.lastHeartbeatAt();
         }
-        Instant setupSince = job.updatedAt().isAfter(leases.drivenSince(job.id())) ? job.updatedAt()
-                : leases.drivenSince(job.id());   // a takeover (or restart) does not inherit time nobody drove the job
-        if (job.status() == JobStatus.SETUP && setupSince.plus(setupTimeout).isBefore(now)) {
+        if (job.status() == JobStatus.SETUP && drivenFrom(job).plus(setupTimeout).isBefore(now)) {
             return "setup did not finish within " + setupTimeout.toSeconds() + " s";
         }
         return null;
+    }
+
+    /**
+     * Where a driver's waits on a job count from: its last change, or this replica's admission or
+     * takeover if later. A restart or takeover does not inherit time nobody drove the job (a
+     * control plane that took a minute to come back must not give up on reports it could not
+     * have received meanwhile).
+     */
+    private Instant drivenFrom(MigrationJob job) {
+        Instant since = leases.drivenSince(job.id());
+        return job.updatedAt().isAfter(since) ? job.updatedAt() : since;
     }
 
     private static void quietly(Runnable action) {
