@@ -10,11 +10,13 @@ import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
 import io.ferry.migration.MigrationReporter;
 import io.ferry.migration.incoming.IncomingMigration;
+import io.ferry.migration.loopback.EngineWarmUp;
 import io.ferry.migration.loopback.ExpectedIncoming;
 import io.ferry.migration.loopback.LocalOwnership;
 import io.ferry.migration.loopback.LocalSides;
 import io.ferry.migration.loopback.LoopbackMigration;
 import io.ferry.migration.outgoing.OutgoingMigration;
+import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.DataPlaneServer;
 import io.netty.channel.EventLoopGroup;
 import java.io.BufferedReader;
@@ -101,6 +103,11 @@ public final class BenchEndpoint implements Callable<Integer> {
     @Option(names = "--downtime-limit-ms", defaultValue = "300", description = "Source: the pause's limit")
     long downtimeLimitMs;
 
+    @Option(names = "--warm-up-mib", defaultValue = "" + EngineWarmUp.DEFAULT_MIB,
+            description = "Source and destination: the engine's warm-up migration before saying ready, as a worker "
+                    + "runs before it registers (0: none)")
+    int warmUpMib;
+
     private PrintStream protocol;
     private BufferedReader in;
 
@@ -111,6 +118,10 @@ public final class BenchEndpoint implements Callable<Integer> {
         System.setOut(System.err);
         in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try {
+            if ((role.equals(DESTINATION) || role.equals(SOURCE)) && warmUpMib > 0) {
+                EngineWarmUp.run(Path.of(System.getProperty("java.io.tmpdir")), warmUpMib * (1L << 20),
+                        EngineWarmUp.DEFAULT_CHANNELS, EngineWarmUp.DEFAULT_ROUNDS, DataPlaneSecurity.plain());
+            }
             return switch (role) {
                 case DESTINATION -> destination();
                 case SOURCE -> source();

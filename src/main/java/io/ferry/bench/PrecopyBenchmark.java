@@ -3,6 +3,7 @@ package io.ferry.bench;
 import io.ferry.bench.EndpointProcess.Line;
 import io.ferry.guest.RamBlock;
 import io.ferry.launch.FerryCommand;
+import io.ferry.migration.loopback.EngineWarmUp;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
@@ -83,6 +84,12 @@ public final class PrecopyBenchmark implements Callable<Integer> {
     @Option(names = "--downtime-limit-ms", defaultValue = "300", description = "The jobs' downtime limit (default ${DEFAULT-VALUE})")
     long downtimeLimitMs;
 
+    @Option(names = "--warm-up-mib", defaultValue = "" + EngineWarmUp.DEFAULT_MIB,
+            description = "Each source and destination process first migrates a throw-away guest of this many MiB to "
+                    + "itself, as a worker does before it registers (its JIT-compiled engine is what a migration "
+                    + "meets); 0 shows the cost of a cold engine (default ${DEFAULT-VALUE})")
+    int warmUpMib;
+
     @Option(names = "--settle-s", defaultValue = "0",
             description = "Seconds to wait after every run, e.g. 30: memory the last destination freed goes back to "
                     + "the host meanwhile (on a VM that reports free pages), so later runs start as cold as the first "
@@ -160,6 +167,9 @@ public final class PrecopyBenchmark implements Callable<Integer> {
         out.printf(Locale.ROOT, "machine: %d cores, %.1f GiB available, load average %s%n",
                 Runtime.getRuntime().availableProcessors(), available / GIB, Machine.loadAverage());
         out.printf(Locale.ROOT, "endpoints: %s bench-endpoint ...%n", String.join(" ", FerryCommand.of(jvmOptions())));
+        out.printf(Locale.ROOT, "engine warm-up: %s%n", warmUpMib > 0 ? "each endpoint migrates a " + warmUpMib
+                + " MiB guest to itself before it says ready, as a worker before it registers (not timed)"
+                : "none: every process meets the migration with a cold JIT");
         out.printf(Locale.ROOT, "sizes %s; random and all-zero memory%s; channels %s; %d runs per cell%s%n%n",
                 bytes.stream().map(PrecopyBenchmark::mib).collect(Collectors.joining(", ")),
                 dirtyShare > 0 ? String.format(Locale.ROOT, "; (c) dirtying at %.0f%% of random's bandwidth",
@@ -250,6 +260,7 @@ public final class PrecopyBenchmark implements Callable<Integer> {
         Cell cell = new Cell(bytes, dirtyPages > 0 ? DIRTY : content, channelCount, dirtyPages, new ArrayList<>());
         try (EndpointProcess source = start(BenchEndpoint.SOURCE, logs, "--bytes", Long.toString(bytes),
                 "--guest-id", guestId, "--content", content, "--channels", Integer.toString(channelCount),
+                "--warm-up-mib", Integer.toString(warmUpMib),
                 "--downtime-limit-ms", Long.toString(downtimeLimitMs),
                 "--dirty-pages-per-second", Long.toString(dirtyPages))) {
             source.expect("ready", SETUP);
@@ -272,7 +283,8 @@ public final class PrecopyBenchmark implements Callable<Integer> {
         String which = String.format(Locale.ROOT, "%s %s, %d channel(s), run %d", mib(cell.bytes()), cell.label(),
                 cell.channels(), cell.runs().size() + 1);
         try (EndpointProcess destination = start(BenchEndpoint.DESTINATION, logs, "--bytes",
-                Long.toString(cell.bytes()), "--guest-id", guestId, "--channels", Integer.toString(cell.channels()))) {
+                Long.toString(cell.bytes()), "--guest-id", guestId, "--channels", Integer.toString(cell.channels()),
+                "--warm-up-mib", Integer.toString(warmUpMib))) {
             destination.send("expect " + jobId + " " + secretText);
             Line ready = destination.expect("ready", START);
             int port = Integer.parseInt(ready.word(1));

@@ -1,6 +1,7 @@
 package io.ferry.worker;
 
 import io.ferry.channel.tls.TlsMaterial;
+import io.ferry.migration.loopback.EngineWarmUp;
 import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.DataPlaneTls;
 import java.lang.management.ManagementFactory;
@@ -20,6 +21,11 @@ import picocli.CommandLine.Option;
 @Command(name = "worker", mixinStandardHelpOptions = true,
         description = "Run a worker: host guests and their disks, and serve as a migration source or destination.")
 public final class WorkerCommand implements Callable<Integer> {
+
+    /** The warm-up's guests live for a second; more than this is a mistake, not a warmer engine. */
+    static final int MAX_WARM_UP_MIB = 1024;
+    /** A guest's smallest memory. */
+    static final int MIN_WARM_UP_MIB = 16;
 
     @Option(names = "--host-id", required = true, defaultValue = "${env:FERRY_HOST_ID}",
             description = "Name of this host (lower-case DNS label). Env: FERRY_HOST_ID")
@@ -127,6 +133,12 @@ public final class WorkerCommand implements Callable<Integer> {
                     + "without --data-tls-*. Env: FERRY_ALLOW_PLAIN_DATA_PLANE")
     boolean allowPlainDataPlane;
 
+    @Option(names = "--warm-up-mib", defaultValue = "${env:FERRY_WARM_UP_MIB:-" + EngineWarmUp.DEFAULT_MIB + "}",
+            description = "Before registering, migrate a throw-away guest of this many MiB to itself, so the "
+                    + "engine is compiled before the first real migration instead of during it; 0 skips it. "
+                    + "Env: FERRY_WARM_UP_MIB (default ${DEFAULT-VALUE})")
+    int warmUpMib;
+
     /**
      * TLS when all three files are given, plain when none is; anything in between is a mistake,
      * and so is plain on an address beyond loopback unless asked for.
@@ -149,6 +161,16 @@ public final class WorkerCommand implements Callable<Integer> {
         return new DataPlaneSecurity(DataPlaneTls.of(new KeyManagerFactoryWrapper(material.keyManager()),
                 new TrustManagerFactoryWrapper(material.trustManager(Set.of())),
                 DataPlaneTls.Provider.parse(dataTlsProvider)), timeout);
+    }
+
+    /** The warm-up guest's size; 0 for none. */
+    long warmUpBytes() {
+        if (warmUpMib != 0 && (warmUpMib < MIN_WARM_UP_MIB || warmUpMib > MAX_WARM_UP_MIB)) {
+            throw new IllegalArgumentException("--warm-up-mib (FERRY_WARM_UP_MIB) must be 0 (none) or between "
+                    + MIN_WARM_UP_MIB + " and " + MAX_WARM_UP_MIB + " (a guest's smallest and a sensible largest "
+                    + "size), not " + warmUpMib);
+        }
+        return warmUpMib * (1L << 20);
     }
 
     /** Control-channel TLS when all three files are given, plain when none is. */
@@ -206,6 +228,7 @@ public final class WorkerCommand implements Callable<Integer> {
             return 2;
         }
         WorkerConfig config;
+        long warmUpBytes;
         try {
             WorkerSecurity security = new WorkerSecurity(dataPlaneSecurity(), controlChannelTls());
             config = new WorkerConfig(hostId, controlPlaneUrls, bind,
@@ -214,9 +237,16 @@ public final class WorkerCommand implements Callable<Integer> {
                     memoryCapacity > 0 ? memoryCapacity : physicalMemory(),
                     Runtime.getRuntime().availableProcessors(), Duration.ofMillis(heartbeatIntervalMs),
                     Duration.ofMillis(handoffTimeoutMs), token, security);
+            warmUpBytes = warmUpBytes();
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             return 2;
+        }
+        if (warmUpBytes > 0) {
+            // before registering: the control plane sends no migration to a worker that is still cold
+            EngineWarmUp.run(Path.of(System.getProperty("java.io.tmpdir")), warmUpBytes, EngineWarmUp.DEFAULT_CHANNELS,
+                    EngineWarmUp.DEFAULT_ROUNDS,
+                    config.security().dataPlane());
         }
         Worker worker = Worker.start(config);
         CountDownLatch stopped = new CountDownLatch(1);

@@ -50,7 +50,8 @@ class ArchitectureTest {
 
     /**
      * The engine's test wiring (a loopback pair of sides and an in-memory ownership record) is for
-     * tests and the benchmarks; a worker's production path never reaches it.
+     * tests and the benchmarks; a worker's production path never reaches it. Its one production
+     * door is {@code EngineWarmUp}, below.
      */
     @ArchTest
     static final ArchRule loopbackWiringStaysOutOfProductionPaths = noClasses()
@@ -58,4 +59,15 @@ class ArchitectureTest {
                     "io.ferry.migration.incoming..", "io.ferry.migration.transport..")
             .should().dependOnClassesThat().haveSimpleName("LoopbackMigration")
             .orShould().dependOnClassesThat().haveSimpleName("LocalOwnership");
+
+    /**
+     * The engine's warm-up (a throw-away loopback migration) runs only from the worker's launch,
+     * before the worker exists: nothing that serves a job can reach the loopback wiring through it.
+     */
+    @ArchTest
+    static final ArchRule warmUpOnlyAtWorkerLaunch = noClasses()
+            .that().resideInAnyPackage("io.ferry.worker..", "io.ferry.control..", "io.ferry.migration.outgoing..",
+                    "io.ferry.migration.incoming..", "io.ferry.migration.transport..")
+            .and().doNotHaveSimpleName("WorkerCommand")
+            .should().dependOnClassesThat().haveSimpleName("EngineWarmUp");
 }
