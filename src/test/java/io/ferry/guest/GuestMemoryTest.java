@@ -33,6 +33,21 @@ class GuestMemoryTest {
     }
 
     @Test
+    void aSingleNonZeroByteAnywhereInAPageMakesItNonZero() {
+        try (GuestMemory memory = GuestMemory.allocate(List.of(new RamBlockSpec("pc.ram", 16 * MIB)))) {
+            RamBlock block = memory.block("pc.ram");
+            ByteBuf view = block.view(3, 1);
+            for (int offset = 0; offset < RamBlock.PAGE_SIZE; offset++) {
+                view.setByte(offset, offset % 2 == 0 ? 1 : 0x80);
+                assertThat(block.isZeroPage(3)).as("byte %d set", offset).isFalse();
+                assertThat(block.isZeroPage(2) && block.isZeroPage(4)).as("neighbours untouched").isTrue();
+                view.setByte(offset, 0);
+                assertThat(block.isZeroPage(3)).as("byte %d cleared", offset).isTrue();
+            }
+        }
+    }
+
+    @Test
     void pageWrittenWithWritePageReadsBackThroughPageView() {
         try (GuestMemory memory = GuestMemory.allocate(List.of(new RamBlockSpec("pc.ram", 16 * MIB)))) {
             RamBlock block = memory.block("pc.ram");

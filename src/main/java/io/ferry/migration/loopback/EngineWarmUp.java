@@ -11,6 +11,8 @@ import io.ferry.migration.transport.DataPlaneSecurity;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -40,6 +42,10 @@ public final class EngineWarmUp {
     /** Rounds of the warm-up migration: the optimising compiler works on the first one's profile. */
     public static final int DEFAULT_ROUNDS = 2;
 
+    /** How long the compiler must have finished nothing for the warm-up to be over (one big method can take a few hundred ms). */
+    private static final long COMPILER_QUIET_MS = 500;
+    private static final long COMPILER_QUIET_MAX_NANOS = 10_000_000_000L;
+
     /** What the warm-up did: how long it took, and whether its migration completed. */
     public record Result(long millis, boolean completed, String detail) {
     }
@@ -48,8 +54,8 @@ public final class EngineWarmUp {
     }
 
     /**
-     * Migrates a guest of {@code bytes} (half random pages, half zero pages, verified by
-     * checksum) over {@code channels} connections on loopback, in a temporary directory under
+     * Migrates a guest of {@code bytes} (random and zero pages, see {@link #fillMixed}; verified
+     * by checksum) over {@code channels} connections on loopback, in a temporary directory under
      * {@code parent}, both sides with {@code security} (a worker's own: its TLS path is warmed
      * too). Repeated {@code rounds} times (the compiler works on the first round's profile).
      */
@@ -68,6 +74,7 @@ public final class EngineWarmUp {
                     }
                 }
             }
+            awaitCompilerQuiet();
             long millis = (System.nanoTime() - start) / 1_000_000;
             boolean completed = report != null && report.phase() == MigrationPhase.COMPLETED;
             String detail = report == null ? "no final report" : report.phase().wireName() + ": " + report.reason();
@@ -88,25 +95,53 @@ public final class EngineWarmUp {
         }
     }
 
+    /**
+     * The optimising compiler goes on compiling what the warm-up made hot for a while after it
+     * ends, on the same cores a migration needs: wait until it has been idle for a moment (at
+     * most a few seconds; where the JVM does not say, not at all).
+     */
+    private static void awaitCompilerQuiet() throws InterruptedException {
+        CompilationMXBean compiler = ManagementFactory.getCompilationMXBean();
+        if (compiler == null || !compiler.isCompilationTimeMonitoringSupported()) {
+            return;
+        }
+        long deadline = System.nanoTime() + COMPILER_QUIET_MAX_NANOS;
+        long last = compiler.getTotalCompilationTime();
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(COMPILER_QUIET_MS);
+            long now = compiler.getTotalCompilationTime();
+            if (now == last) {
+                return;
+            }
+            last = now;
+        }
+    }
+
     private static MigrationReport once(LoopbackMigration loopback, Path datastore, long bytes) throws Exception {
         GuestSpec spec = new GuestSpec(UUID.randomUUID().toString(), List.of(new RamBlockSpec("pc.ram", bytes)),
                 List.of(), 4096, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED)) {
-            fillHalfRandom(source.memory().blocks().get(0));
+            fillMixed(source.memory().blocks().get(0));
             source.pause();
             return loopback.run(source, destination, 0, 1_000, true, null);
         }
     }
 
-    /** Random bytes in every other run of 16 pages: page runs, zero pages and their borders all occur. */
-    private static void fillHalfRandom(RamBlock block) {
+    /**
+     * The shapes a guest's memory has, so that the compiler's profile has seen every branch a
+     * real migration takes: a long run of random pages (full multifd packets), a long run of zero
+     * pages, then runs of 16 of each alternating (partly filled packets, page-run borders).
+     */
+    private static void fillMixed(RamBlock block) {
         SplittableRandom random = new SplittableRandom(7);
         byte[] bytes = new byte[RamBlock.PAGE_SIZE];
         ByteBuf page = Unpooled.wrappedBuffer(bytes);
-        for (long p = 0; p < block.pageCount(); p++) {
-            if ((p / 16) % 2 == 0) {
+        long pages = block.pageCount();
+        for (long p = 0; p < pages; p++) {
+            boolean randomPage = p < pages / 2 || p >= pages * 3 / 4 && (p / 16) % 2 == 0;
+            if (randomPage) {
                 random.nextBytes(bytes);
                 block.writePage(p, page, 0);
             }
