@@ -69,10 +69,6 @@ final class MultifdSender implements AutoCloseable {
         return sender;
     }
 
-    int channelCount() {
-        return channels.size();
-    }
-
     /**
      * Adds one page ({@code zeroPage}: the caller found it all zero, so only its offset travels).
      * Returns the bytes written when this filled a packet and sent it, else 0.

@@ -41,12 +41,16 @@ final class PauseBudget {
     private final Map<Part, Long> taken = new EnumMap<>(Part.class);
     private long markNanos;
 
+    /** Where the parts' times are read: the monotonic clock. */
+    private final java.util.function.LongSupplier nanoClock;
+
     PauseBudget() {
-        this(GuestChecksums::digestNanosPerByte);
+        this(GuestChecksums::digestNanosPerByte, System::nanoTime);
     }
 
-    PauseBudget(java.util.function.DoubleSupplier digestNanosPerByte) {
+    PauseBudget(java.util.function.DoubleSupplier digestNanosPerByte, java.util.function.LongSupplier nanoClock) {
         this.digestNanosPerByte = digestNanosPerByte;
+        this.nanoClock = nanoClock;
     }
 
     /** What the pause will hash on each host, 0 without verification. */
@@ -87,12 +91,12 @@ final class PauseBudget {
 
     /** The pause began: parts are measured from here. */
     void paused() {
-        markNanos = System.nanoTime();
+        markNanos = nanoClock.getAsLong();
     }
 
     /** {@code part} is over: the time since the last mark is its. */
     void took(Part part) {
-        long now = System.nanoTime();
+        long now = nanoClock.getAsLong();
         taken.merge(part, now - markNanos, Long::sum);
         markNanos = now;
     }
@@ -105,10 +109,5 @@ final class PauseBudget {
                 .forEach(e -> parts.add(String.format(Locale.ROOT, "%s %d ms", e.getKey().label,
                         e.getValue() / 1_000_000)));
         return parts.toString();
-    }
-
-    /** The part that took longest, or null before the pause. */
-    Part largest() {
-        return taken.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(null);
     }
 }
