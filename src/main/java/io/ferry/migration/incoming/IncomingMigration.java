@@ -1,21 +1,10 @@
 package io.ferry.migration.incoming;
 
-import io.ferry.channel.OwnershipState;
-import io.ferry.channel.HandoffStep;
 import io.ferry.channel.AbandonReport;
-import io.ferry.channel.MigrationPhase;
-import io.ferry.channel.MigrationProgress;
-import io.ferry.channel.MigrationReport;
-import io.ferry.channel.OwnershipGrant;
-import io.ferry.channel.OwnershipStep;
-import io.ferry.guest.DemandPaging;
 import io.ferry.guest.DiskImage;
-import io.ferry.guest.GuestChecksums;
-import io.ferry.guest.GuestState;
 import io.ferry.guest.RamBlock;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.migration.FaultInjector;
-import io.ferry.migration.FerrySections;
 import io.ferry.migration.MigratingGuest;
 import io.ferry.migration.MigrationReporter;
 import io.ferry.migration.OwnershipArbiter;
@@ -30,20 +19,16 @@ import io.ferry.wire.StreamFormat;
 import io.ferry.wire.StreamFormatException;
 import io.ferry.wire.StreamListener;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 /**
  * The destination of one migration: an incoming guest (memory allocated once, images open and
@@ -60,13 +45,16 @@ import org.slf4j.MDC;
  * request may have been applied with the answer lost. Once the records say who won, it either
  * runs the guest or drops it.
  *
- * <p>Where it stands is one {@link IncomingPhase}, moved only along that enum's table.
+ * <p>This class holds the connections (the main stream, a recovery's, the multifd channels), the
+ * stream's callbacks and the pages they place, and the failures that drop the guest. The end of the
+ * stream is {@link IncomingCompletion}'s, post-copy {@link PostcopyDestination}'s, the multifd
+ * channels {@link MultifdReceiver}'s. Where it stands is one {@link IncomingPhase}, moved only
+ * along that enum's table.
  */
 public final class IncomingMigration
         implements IncomingRegistry.IncomingEndpoint, StreamListener {
 
     private static final Logger log = LoggerFactory.getLogger(IncomingMigration.class);
-    private static final Duration RESOLVE_POLL = Duration.ofSeconds(1);
 
     /**
      * Parameters of one incoming migration. {@code baseGenerations} are the disks' generations
@@ -78,88 +66,51 @@ public final class IncomingMigration
 
     private final Spec spec;
     private final UUID jobId;
-    private final MigratingGuest incoming;
-    private final SyntheticGuest guest;
     private final List<RamBlock> blocks;
-    private final Map<String, DiskImage> images = new HashMap<>();
     private final ImageCopyReceiver imageCopy;
-    private final MigrationReporter reporter;
-    private final OwnershipArbiter arbiter;
     private final FaultInjector faults;
-    /** Called once with (jobId, resumed?) when the migration ends either way. */
-    private final BiConsumer<UUID, Boolean> done;
+    private final Outcome outcome;
     private final StreamDecoder decoder;
     /** QEMU's multifd channels beside the main stream; null when the job has one channel. */
     private final MultifdReceiver multifd;
     /** Pages sent here so far: a zero page for one never sent needs nothing done. */
     private final ReceivedPages received;
-    private final CompletableFuture<IncomingRegistry.Verdict> verdict = new CompletableFuture<>();
+    private final IncomingCompletion completion;
+    private final PostcopyDestination postcopy;
+    /** Post-copy's preempt channel: its connection is guarded by this, like the main stream's. */
+    private final PreemptChannel preempt;
 
-    private boolean blockListSeen;
-    private byte[] deviceState;
-    private String runState = "running";
-    private FerrySections.Digests sourceDigests;
     /**
      * Where this side stands. Moved under this object's lock by the stream, recovery and the
      * activation threads; by compare-and-set alone where a cancel or a lost multifd channel races the
-     * stream to drop the guest; into and out of {@link IncomingPhase#DRAINING} under {@link #ending}.
+     * stream to drop the guest; into and out of {@link IncomingPhase#DRAINING} under post-copy's end lock.
      */
     private final PhaseMachine<IncomingPhase> phases;
     private String remote;
-    private String failureReason;
     private volatile IncomingRegistry.ConnectionControl connection;
-    /** Post-copy: pages present here; non-null once the source advised post-copy. */
-    private DemandPaging paging;
-    /**
-     * The control plane ended the job while post-copy may run the guest here: no more fault
-     * reports. Not a phase: the migration goes on through every phase as before (it may still
-     * pause, recover, complete), only unreported; and it may be asked in any of them.
-     */
-    private volatile boolean reportsStopped;
     /** Which connection is the stream's: a recovery attaches a new one; bytes of an older one are ignored. */
     private int leg;
-    /**
-     * Post-copy's preempt channel (QEMU's postcopy-preempt), null without one: requested pages
-     * arrive on it and page requests leave on its return path, so neither waits behind the
-     * background push. Guarded by this; re-opened by the source after a recovery.
-     */
-    private volatile IncomingRegistry.ConnectionControl preempt;
-    /** Which preempt connection is current; bytes of an older one are ignored. Written under this. */
-    private volatile int preemptLeg;
-    /** Guards the decision that post-copy ended (every page here, or a gap reported). */
-    private final Object ending = new Object();
 
     public IncomingMigration(Spec spec, MigratingGuest incoming, MigrationReporter reporter, OwnershipArbiter arbiter,
                              FaultInjector faults, BiConsumer<UUID, Boolean> done) {
         this.spec = spec;
         this.jobId = spec.jobId();
         this.phases = new PhaseMachine<>("incoming migration " + jobId, IncomingPhase.RECEIVING, IncomingPhase::next);
-        this.incoming = incoming;
-        this.guest = incoming.guest();
+        SyntheticGuest guest = incoming.guest();
         this.blocks = guest.memory().blocks();
+        Map<String, DiskImage> images = new HashMap<>();
         guest.spec().disks().forEach(d -> images.put(d.diskId(), guest.disk(d.diskId())));
         this.imageCopy = new ImageCopyReceiver(images, spec.copyImages());
-        this.reporter = reporter;
-        this.arbiter = arbiter;
         this.faults = faults;
         this.received = new ReceivedPages(blocks);
         this.multifd = spec.channels() > 1
                 ? new MultifdReceiver(jobId, spec.channels(), blocks, received, this::multifdChannelLost) : null;
-        // a guest about to be dropped must first be out of every multifd channel's reach
-        this.done = multifd == null ? done : (id, resumed) -> {
-            if (resumed) {
-                done.accept(id, true);
-                return;
-            }
-            // Waiting for the channels to close must not happen here: this runs on an event loop, often
-            // holding this object's lock, which a closing channel's thread may need before it can close.
-            Thread dropping = new Thread(() -> {
-                multifd.stop();
-                done.accept(id, false);
-            }, "multifd-stop-" + id);
-            dropping.setDaemon(true);
-            dropping.start();
-        };
+        this.outcome = new Outcome(jobId, multifd == null ? done : multifd.stoppedBeforeDrop(done));
+        IncomingJob job = new IncomingJob(spec, incoming, images, phases, outcome, reporter, arbiter, faults, this,
+                () -> connection, this::fail);
+        this.completion = new IncomingCompletion(job, imageCopy);
+        this.postcopy = new PostcopyDestination(job, completion, this);
+        this.preempt = postcopy.preempt();
         this.decoder = new StreamDecoder(this, DecoderLimits.defaults());
     }
 
@@ -198,7 +149,7 @@ public final class IncomingMigration
                         jobId);
             }
             this.connection.close();   // the old stream, or an earlier recovery attempt that went nowhere
-            closePreempt();            // the source opens a new one with the new stream
+            preempt.close();           // the source opens a new one with the new stream
             decoder.continueOnNewStream();
             if (!now.recovering()) {
                 phases.moveTo(now.toRecovering());
@@ -237,12 +188,7 @@ public final class IncomingMigration
         if (!acceptsPreempt()) {
             throw new IllegalStateException("job " + jobId + " has no stream to add a post-copy preempt channel to");
         }
-        if (preempt != null) {
-            preempt.close();
-        }
-        preempt = connection;
-        log.info("incoming migration {}: post-copy preempt channel from {}", jobId, remoteAddress);
-        return new PreemptLeg(++preemptLeg);
+        return preempt.attach(remoteAddress, connection);
     }
 
     /** One of the job's multifd channels (see {@link MultifdReceiver}). */
@@ -300,116 +246,13 @@ public final class IncomingMigration
         }
     }
 
-    /** Closes the preempt channel, if any: a broken link closes every channel of the job. Caller holds this. */
-    private void closePreempt() {
-        if (preempt != null) {
-            preempt.close();
-            preempt = null;
-            preemptLeg++;
-        }
-    }
-
-    /** What every connection of the stream answers the transport: the one verdict of the migration. */
-    private abstract class Sink implements IncomingRegistry.StreamSink {
-
-        @Override
-        public CompletionStage<IncomingRegistry.Verdict> verdict() {
-            return verdict;
-        }
-
-        @Override
-        public String failureReason() {
-            return failureReason;
-        }
-    }
-
-    /** One preempt connection: its own decoder (its own CONTINUE block), pages only once post-copy runs. */
-    private final class PreemptLeg extends Sink implements StreamListener {
-
-        private final int number;
-        private final StreamDecoder pages = StreamDecoder.forPreemptChannel(this, DecoderLimits.defaults(),
-                blocks.stream().map(b -> new RamBlockInfo(b.name(), b.sizeBytes())).toList());
-
-        PreemptLeg(int number) {
-            this.number = number;
-        }
-
-        @Override
-        public boolean feed(ByteBuf in) {
-            // Not under the migration's lock: a requested page must not wait for a whole read of the main
-            // channel (pages are claimed one by one instead, DemandPaging.claim). After EOF its pages are still
-            // placed (and may end post-copy): they were sent before it.
-            if (number != preemptLeg || !phases.current().readsPreemptPages()) {
-                in.skipBytes(in.readableBytes());
-                return false;
-            }
-            pages.feed(in);
-            if (phases.is(IncomingPhase.DRAINING)) {
-                finishPostcopy();
-            }
-            return false;   // the main channel ends the stream
-        }
-
-        @Override
-        public void closed(Throwable cause) {
-            synchronized (IncomingMigration.this) {
-                if (number != preemptLeg) {
-                    return;
-                }
-                preempt = null;
-                preemptLeg++;
-                if (!phases.current().ended()) {
-                    // requests go on the main channel's return path now; the source pauses and recovers if it lost it
-                    log.warn("incoming migration {}: post-copy preempt channel closed{}", jobId,
-                            cause == null ? "" : ": " + cause.getMessage());
-                }
-            }
-            if (phases.is(IncomingPhase.DRAINING)) {
-                finishPostcopy();   // what it still carried is lost: the end reports the gap
-            }
-        }
-
-        @Override
-        public void ramBlocks(List<RamBlockInfo> announced) {
-            throw new StreamFormatException("RAM block list on the post-copy preempt channel");
-        }
-
-        @Override
-        public void page(int blockIndex, long pageIndex, ByteBuf data) {
-            requireRunning();
-            IncomingMigration.this.page(blockIndex, pageIndex, data);
-        }
-
-        @Override
-        public void zeroPage(int blockIndex, long pageIndex, int fill) {
-            requireRunning();
-            IncomingMigration.this.zeroPage(blockIndex, pageIndex, fill);
-        }
-
-        @Override
-        public void deviceState(String idstr, int instanceId, int versionId, ByteBuf payload) {
-            throw new StreamFormatException("device state on the post-copy preempt channel");
-        }
-
-        @Override
-        public void endOfStream() {
-            throw new StreamFormatException("EOF on the post-copy preempt channel");
-        }
-
-        private void requireRunning() {
-            if (!phases.current().demandPaging()) {
-                throw new StreamFormatException("page on the post-copy preempt channel before POSTCOPY_RUN: only pages"
-                        + " the destination asked for go there");
-            }
-        }
-    }
-
     /** The stream as one connection sees it; once a newer connection took over, this one is ignored. */
-    private final class Leg extends Sink {
+    private final class Leg extends Outcome.Sink {
 
         private final int number;
 
         Leg(int number) {
+            super(outcome);
             this.number = number;
         }
 
@@ -454,30 +297,12 @@ public final class IncomingMigration
                 : "data-plane connection failed: " + cause.getMessage();
         if (now.acceptsRecovery()) {
             // the source may have sent RUN: the guest may run here on what it has; never dropped for a broken link
-            pausePostcopy(reason);
+            postcopy.pause(reason);
             return;
         }
         if (moveIf(IncomingPhase::cancellable, IncomingPhase.FAILED)) {
             discard(reason);
         }
-    }
-
-    /**
-     * QEMU's postcopy-paused on the destination: the guest keeps running; an access to a page that
-     * has not arrived waits until the source reconnects (it retries) and sends it.
-     */
-    private void pausePostcopy(String reason) {
-        closePreempt();   // even when already paused: one a failed recovery attempt left open
-        IncomingPhase now = phases.current();
-        if (now.linkLost()) {
-            return;   // a recovery attempt's connection went too: the next one attaches as this one did
-        }
-        phases.moveTo(now.toPaused());
-        String why = "post-copy connection from the source lost (" + reason + "): " + (now.demandPaging()
-                ? "the guest runs here with " + paging.missing() + " pages still at the source; accesses to them wait"
-                : "the guest was not started here yet; it waits") + " for the recovery";
-        log.warn("incoming migration {}: {}", jobId, why);
-        reporter.report(new MigrationReport(jobId, MigrationPhase.POSTCOPY_PAUSED, why, faultProgress(), null));
     }
 
     /**
@@ -490,11 +315,7 @@ public final class IncomingMigration
         Runnable stop = () -> {
             IncomingPhase now = phases.current();
             if (now.postcopy()) {
-                if (!reportsStopped) {
-                    reportsStopped = true;
-                    log.warn("incoming migration {}: not abandoned ({}): post-copy may run the guest here", jobId,
-                            reason);
-                }
+                postcopy.stopReports(reason);
                 return;
             }
             if (now == IncomingPhase.ACTIVATING) {
@@ -506,7 +327,7 @@ public final class IncomingMigration
                     connection.close();
                 }
                 synchronized (this) {
-                    closePreempt();
+                    preempt.close();
                 }
                 discard(reason);
             }
@@ -533,38 +354,7 @@ public final class IncomingMigration
      * @throws IllegalArgumentException if a disk of the guest has no generation in {@code generations}
      */
     public synchronized AbandonReport abandonPostcopy(String reason, Map<String, Long> generations) {
-        IncomingPhase now = phases.current();
-        if (!now.abandonable()) {
-            throw new IllegalStateException("migration " + jobId + " is not a paused post-copy running the guest here"
-                    + " (" + (now.ended() ? "it has ended" : now.demandPaging() ? "post-copy is active" : "the guest "
-                    + "does not run here yet") + ")");
-        }
-        images.forEach((diskId, image) -> {
-            Long granted = generations.get(diskId);
-            if (granted == null) {
-                throw new IllegalArgumentException("no generation granted for disk " + diskId);
-            }
-            if (granted < image.activeGeneration()) {
-                throw new IllegalStateException("disk " + diskId + " is active here at generation "
-                        + image.activeGeneration() + ", newer than the granted " + granted);
-            }
-        });
-        phases.moveTo(IncomingPhase.POSTCOPY_ABANDONED);   // from here no connection is read, no report made
-        if (connection != null) {
-            connection.close();   // a recovery attempt's, if one is attached
-        }
-        closePreempt();
-        if (!images.isEmpty()) {
-            guest.activateDisks(generations);   // already active here since RUN: a no-op for an equal generation
-        }
-        long lost = paging.fillMissing((block, page) -> blocks.get(block).zeroPage(page));
-        guest.endDemandPaging();
-        failureReason = "post-copy abandoned, the guest kept here: " + reason;
-        verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
-        done.accept(jobId, true);
-        log.warn("incoming migration {}: {}; {} pages that never arrived are zero pages now; guest {} is {} here",
-                jobId, failureReason, lost, guest.id(), guest.state().apiName());
-        return new AbandonReport(jobId, AbandonReport.DESTINATION, lost, incoming.report());
+        return postcopy.abandon(reason, generations);
     }
 
     /** Drops the incoming guest from a phase no other thread moves meanwhile (see {@link #discard}). */
@@ -579,10 +369,9 @@ public final class IncomingMigration
      * only the log records it here.
      */
     private void discard(String reason) {
-        failureReason = reason;
         log.warn("incoming migration {} from {} discarded: {}", jobId, remote, reason);
-        verdict.complete(new IncomingRegistry.Verdict(1, reason));
-        done.accept(jobId, false);
+        outcome.refused(reason);
+        outcome.ended(false);
     }
 
     // ---- stream listener --------------------------------------------------------------------
@@ -597,232 +386,26 @@ public final class IncomingMigration
 
     @Override
     public void ramBlocks(List<RamBlockInfo> announced) {
-        if (announced.size() != blocks.size()) {
-            throw new StreamFormatException("source announced " + announced.size() + " RAM blocks, the incoming guest has "
-                    + blocks.size());
-        }
-        for (int i = 0; i < blocks.size(); i++) {
-            RamBlockInfo info = announced.get(i);
-            RamBlock mine = blocks.get(i);
-            if (!info.idstr().equals(mine.name()) || info.usedLength() != mine.sizeBytes()) {
-                throw new StreamFormatException("RAM block " + i + " is '" + info.idstr() + "' of " + info.usedLength()
-                        + " bytes at the source but '" + mine.name() + "' of " + mine.sizeBytes() + " bytes here");
-            }
-        }
-        blockListSeen = true;
+        completion.ramBlocks(announced);
     }
 
     @Override
     public void page(int blockIndex, long pageIndex, ByteBuf data) {
-        if (phases.current().demandPaging() && !paging.claim(blockIndex, pageIndex)) {
+        if (!postcopy.claim(blockIndex, pageIndex)) {
             return;   // present (the guest may have written it since: never overwritten), or the other channel places it
         }
         blocks.get(blockIndex).writePage(pageIndex, data, data.readerIndex());
         received.mark(blockIndex, pageIndex);
-        if (paging != null) {
-            paging.arrived(blockIndex, pageIndex);
-        }
-    }
-
-    // ---- post-copy ------------------------------------------------------------------------
-
-    @Override
-    public void postcopyAdvise() {
-        if (multifd != null) {
-            throw new StreamFormatException("POSTCOPY_ADVISE on a job with " + multifd.count() + " multifd channels: "
-                    + "a job that may post-copy keeps its pages on the main stream");
-        }
-        paging = guest.startDemandPaging();
-        phases.moveFrom(IncomingPhase.RECEIVING, IncomingPhase.ADVISED);   // a repeated ADVISE only renews the bitmap
-    }
-
-    @Override
-    public void postcopyDiscard(int blockIndex, long firstPage, long pages) {
-        IncomingPhase now = phases.current();
-        if (!now.acceptsDiscards()) {
-            throw new StreamFormatException("POSTCOPY_RAM_DISCARD " + (now == IncomingPhase.RECEIVING
-                    ? "without POSTCOPY_ADVISE" : "after POSTCOPY_RUN"));
-        }
-        paging.discard(blockIndex, firstPage, pages);
-    }
-
-    @Override
-    public void postcopyListen() {
-        if (phases.is(IncomingPhase.RECEIVING)) {
-            throw new StreamFormatException("POSTCOPY_LISTEN without POSTCOPY_ADVISE");
-        }
-        phases.moveFrom(IncomingPhase.ADVISED, IncomingPhase.LISTENING);   // a repeated LISTEN changes nothing
-    }
-
-    /** Recovery: which pages arrived here, so the source sends the rest again. */
-    @Override
-    public void recvBitmap(int blockIndex) {
-        if (!phases.current().recovering()) {
-            throw new StreamFormatException("RECV_BITMAP outside a post-copy recovery");
-        }
-        connection.send(new ReturnPathMessage.ReceivedBitmap(blocks.get(blockIndex).name(),
-                paging.presentWords(blockIndex)));
-    }
-
-    /** Recovery done: acknowledged, and every page still waited for is asked for again. */
-    @Override
-    public void postcopyResume() {
-        IncomingPhase now = phases.current();
-        if (!now.recovering()) {
-            throw new StreamFormatException("POSTCOPY_RESUME outside a post-copy recovery");
-        }
-        phases.moveTo(now.toResumed());
-        connection.send(new ReturnPathMessage.ResumeAck(1));
-        paging.requestAgain();
-        log.info("incoming migration {}: post-copy resumed; {} pages still to come", jobId, paging.missing());
-    }
-
-    /**
-     * The guest may run here now, with the pages it lacks fetched on demand: after the same checks
-     * as at the end of a pre-copy stream, and, with disks, after the control plane's activation.
-     */
-    @Override
-    public void postcopyRun() {
-        IncomingPhase now = phases.current();
-        if (now.runSeen()) {
-            return;   // sent again after a recovery, in case the first never arrived
-        }
-        // QEMU's order, ADVISE, LISTEN, RUN: only from LISTEN on is a broken link recovered from
-        String problem = now == IncomingPhase.RECEIVING ? "POSTCOPY_RUN without POSTCOPY_ADVISE"
-                : now == IncomingPhase.ADVISED ? "POSTCOPY_RUN without POSTCOPY_LISTEN" : checkDeviceAndImages();
-        if (problem != null) {
-            fail(problem);
-            return;
-        }
-        if (images.isEmpty()) {
-            runPostcopy("no disks to activate");
-            return;
-        }
-        phases.moveTo(now.toRunPending());
-        Thread activation = new Thread(() -> {
-            MDC.put("jobId", jobId.toString());
-            try {
-                OwnershipArbiter.Answer answer = arbiter.step(jobId, HandoffStep.ACTIVATE_POSTCOPY,
-                        spec.baseGenerations(), spec.handoffTimeout());
-                while (answer.verdict() == OwnershipArbiter.Verdict.UNREACHABLE) {
-                    // it may have been applied with its answer lost: ask again (the step is idempotent for this
-                    // job, and a compare-and-set: the source's re-activation, if it came first, refuses it)
-                    log.warn("incoming migration {}: activation unanswered ({}); asking again", jobId,
-                            answer.detail());
-                    Thread.sleep(RESOLVE_POLL.toMillis());
-                    answer = arbiter.step(jobId, HandoffStep.ACTIVATE_POSTCOPY, spec.baseGenerations(),
-                            spec.handoffTimeout());
-                }
-                OwnershipArbiter.Answer decided = answer;
-                synchronized (this) {
-                    if (decided.verdict() == OwnershipArbiter.Verdict.GRANTED) {
-                        guest.activateDisks(decided.generations());
-                        runPostcopy("disks activated at generation " + decided.generations().values());
-                    } else {
-                        fail("post-copy could not start: the disks were not activated here ("
-                                + decided.detail() + ")");
-                        connection.close();
-                        closePreempt();
-                    }
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                MDC.remove("jobId");
-            }
-        }, "activation-" + jobId);
-        activation.setDaemon(true);
-        activation.start();
-    }
-
-    /** The guest runs here from now on. Caller holds this. */
-    private void runPostcopy(String why) {
-        IncomingPhase now = phases.current();
-        if (now == IncomingPhase.EOF_PENDING) {
-            // every page's record came while the disks were being activated: the end is decided at once
-            synchronized (ending) {
-                phases.moveTo(IncomingPhase.DRAINING);
-                startGuest(why);
-                finishPostcopy();
-            }
-            return;
-        }
-        phases.moveTo(now.toGuestRunning());
-        startGuest(why);
-        reportFaults();
-        IncomingRegistry.ConnectionControl running = connection;
-        faults.reach(FaultInjector.Step.POSTCOPY_RUNNING, jobId, running::close);
-    }
-
-    private void startGuest(String why) {
-        connection.shallowBuffers();
-        paging.start((block, page) -> requests().send(new ReturnPathMessage.RequestPages(
-                blocks.get(block).name(), page * StreamFormat.PAGE_SIZE, StreamFormat.PAGE_SIZE)));
-        incoming.changeState(runState.equals("paused") ? GuestState.PAUSED : GuestState.RUNNING);
-        log.info("incoming migration {}: post-copy, guest {} runs here with {} pages to come ({})", jobId, guest.id(),
-                paging.missing(), why);
-    }
-
-    /**
-     * Where page requests go: the preempt channel's return path when there is one (its thread is
-     * not busy decoding the background push), else the main channel's, as in QEMU.
-     */
-    private IncomingRegistry.ConnectionControl requests() {
-        IncomingRegistry.ConnectionControl to = preempt;
-        return to != null ? to : connection;
-    }
-
-    /** The destination's side of post-copy progress: fault latencies, every second until the end. */
-    private void reportFaults() {
-        if (phases.current().ended() || reportsStopped) {
-            return;
-        }
-        reporter.report(new MigrationReport(jobId, MigrationPhase.PROGRESS, null, faultProgress(), null));
-        FAULT_REPORTS.schedule(this::reportFaults, 1, java.util.concurrent.TimeUnit.SECONDS);
-    }
-
-    private MigrationProgress faultProgress() {
-        return new MigrationProgress(0, 0, null, null, null, null, new MigrationProgress.Postcopy(0, 0, 0, 0, 0,
-                MigrationProgress.FaultLatency.of(faultLatencies())), null);
-    }
-
-    private static final java.util.concurrent.ScheduledExecutorService FAULT_REPORTS =
-            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "fault-reports");
-                t.setDaemon(true);
-                return t;
-            });
-
-    /**
-     * Post-copy: the pages of RAM block {@code blockIndex} that are here (bit p of word p/64), a
-     * snapshot; null before the source advised post-copy.
-     */
-    public long[] arrivedPages(int blockIndex) {
-        DemandPaging pages = paging;
-        return pages == null ? null : pages.presentWords(blockIndex);
-    }
-
-    /** This side's post-copy page faults: how long each access waited for its page, sorted, in nanoseconds. */
-    public long[] faultLatencies() {
-        return paging == null ? new long[0] : paging.faultLatencies();
-    }
-
-    /** Ferry's own FULL sections beside its device state, each be32 length + text. */
-    @Override
-    public DeviceSectionFormat deviceSectionFormat(String idstr, int instanceId, int versionId) {
-        return idstr.equals(FerrySections.VERIFY) || idstr.equals(FerrySections.RUN_STATE)
-                ? DeviceSectionFormat.lengthPrefixed() : null;
+        postcopy.arrived(blockIndex, pageIndex);
     }
 
     @Override
     public void zeroPage(int blockIndex, long pageIndex, int fill) {
-        if (phases.current().demandPaging() && !paging.claim(blockIndex, pageIndex)) {
+        if (!postcopy.claim(blockIndex, pageIndex)) {
             return;
         }
         zeroPageNow(blockIndex, pageIndex, fill);
-        if (paging != null) {
-            paging.arrived(blockIndex, pageIndex);
-        }
+        postcopy.arrived(blockIndex, pageIndex);
     }
 
     private void zeroPageNow(int blockIndex, long pageIndex, int fill) {
@@ -840,6 +423,55 @@ public final class IncomingMigration
             block.writePage(pageIndex, filled);
             filled.release();
         }
+    }
+
+    // ---- post-copy (PostcopyDestination) ------------------------------------------------------
+
+    @Override
+    public void postcopyAdvise() {
+        if (multifd != null) {
+            throw new StreamFormatException("POSTCOPY_ADVISE on a job with " + multifd.count() + " multifd channels: "
+                    + "a job that may post-copy keeps its pages on the main stream");
+        }
+        postcopy.advise();
+    }
+
+    @Override
+    public void postcopyDiscard(int blockIndex, long firstPage, long pages) {
+        postcopy.discard(blockIndex, firstPage, pages);
+    }
+
+    @Override
+    public void postcopyListen() {
+        postcopy.listen();
+    }
+
+    @Override
+    public void recvBitmap(int blockIndex) {
+        postcopy.recvBitmap(blockIndex);
+    }
+
+    @Override
+    public void postcopyResume() {
+        postcopy.resume();
+    }
+
+    @Override
+    public void postcopyRun() {
+        postcopy.run();
+    }
+
+    /**
+     * Post-copy: the pages of RAM block {@code blockIndex} that are here (bit p of word p/64), a
+     * snapshot; null before the source advised post-copy.
+     */
+    public long[] arrivedPages(int blockIndex) {
+        return postcopy.arrivedPages(blockIndex);
+    }
+
+    /** This side's post-copy page faults: how long each access waited for its page, sorted, in nanoseconds. */
+    public long[] faultLatencies() {
+        return postcopy.faultLatencies();
     }
 
     // ---- block migration (storage: copy) -----------------------------------------------------
@@ -864,245 +496,25 @@ public final class IncomingMigration
         imageCopy.sectionEnd(sectionType);
     }
 
-    // ---- end of stream ----------------------------------------------------------------------
+    // ---- end of stream (IncomingCompletion; after RUN, PostcopyDestination) -------------------
+
+    @Override
+    public DeviceSectionFormat deviceSectionFormat(String idstr, int instanceId, int versionId) {
+        return completion.deviceSectionFormat(idstr);
+    }
 
     @Override
     public void deviceState(String idstr, int instanceId, int versionId, ByteBuf payload) {
-        if (phases.current().runSeen()) {
-            return;   // sent again after a recovery; the guest runs (or is about to) on the first copy
-        }
-        if (idstr.equals(FerrySections.RUN_STATE)) {
-            runState = FerrySections.text(payload);
-            if (!runState.equals("running") && !runState.equals("paused")) {
-                throw new StreamFormatException("unknown run state '" + runState + "'");
-            }
-        } else if (idstr.equals(FerrySections.VERIFY)) {
-            sourceDigests = FerrySections.digests(payload);
-        } else if (idstr.equals(StreamFormat.DEVICE_STATE_SECTION)) {
-            deviceState = ByteBufUtil.getBytes(payload);
-        } else {
-            throw new StreamFormatException("Unknown savevm section '" + idstr + "'");
-        }
+        completion.deviceState(idstr, payload);
     }
 
     @Override
     public void endOfStream() {
         IncomingPhase now = phases.current();
-        if (now.runSeen() && !now.demandPaging()) {
-            phases.moveTo(IncomingPhase.EOF_PENDING);   // the activation thread runs the guest, then ends the stream
+        if (now.runSeen()) {
+            postcopy.endOfStream(now);
             return;
         }
-        if (now.demandPaging()) {
-            synchronized (ending) {
-                phases.moveTo(IncomingPhase.DRAINING);
-                finishPostcopy();
-            }
-            return;
-        }
-        phases.moveTo(IncomingPhase.CHECKING);
-        String problem = check();
-        if (problem != null) {
-            fail(problem);
-            return;
-        }
-        if (images.isEmpty()) {
-            resume("no disks to activate");
-            return;
-        }
-        phases.moveTo(IncomingPhase.ACTIVATING);
-        Thread activation = new Thread(this::activate, "activation-" + jobId);
-        activation.setDaemon(true);
-        activation.start();
-    }
-
-    /**
-     * Post-copy's end, once EOF was read ({@link IncomingPhase#DRAINING}): SHUT(0) when every page
-     * is here. Requested pages the source sent on the preempt channel before EOF may still be on
-     * their way; while that channel is open the end waits for them (called again as they arrive,
-     * and when it closes).
-     */
-    private void finishPostcopy() {
-        synchronized (ending) {
-            if (!phases.is(IncomingPhase.DRAINING)) {
-                return;   // decided already
-            }
-            // DRAINING was set before this count: a page the preempt channel places meanwhile is counted, or calls again
-            boolean preemptOpen = preempt != null;
-            long missing = paging.missing();
-            for (int i = 0; missing != 0 && paging.beingPlaced() > 0 && i < 100; i++) {
-                // a page another connection claimed is being copied in (microseconds): it is not missing
-                Thread.onSpinWait();
-                try {
-                    Thread.sleep(1);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-                missing = paging.missing();
-            }
-            if (missing != 0 && preemptOpen) {
-                return;
-            }
-            if (missing != 0) {
-                phases.moveTo(IncomingPhase.POSTCOPY_INCOMPLETE);
-                // the guest runs here: it is not dropped; the source learns of the gap
-                failureReason = "post-copy stream ended with " + missing + " pages never sent";
-                log.error("incoming migration {}: {}", jobId, failureReason);
-                verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
-                return;
-            }
-            phases.moveTo(IncomingPhase.POSTCOPY_COMPLETED);
-        }
-        guest.endDemandPaging();
-        long[] faults = paging.faultLatencies();
-        reporter.report(new MigrationReport(jobId, MigrationPhase.PROGRESS, null, faultProgress(), null));
-        reporter.report(new MigrationReport(jobId, MigrationPhase.COMPLETED, "post-copy complete: every page is "
-                + "on the destination, which runs the guest", null, null));
-        log.info("incoming migration {}: post-copy complete, every page here; {} page faults", jobId, faults.length);
-        verdict.complete(new IncomingRegistry.Verdict(0, null));
-        done.accept(jobId, true);
-    }
-
-    /** Null when the received guest may run; otherwise why not. */
-    private String check() {
-        String problem = checkDeviceAndImages();
-        if (problem != null) {
-            return problem;
-        }
-        return verifyChecksums();
-    }
-
-    /** The device state loads and the copied images are complete and flushed; null when so. */
-    private String checkDeviceAndImages() {
-        if (!blockListSeen) {
-            return "stream ended without a RAM block list";
-        }
-        if (deviceState == null) {
-            return "stream ended without the device state";
-        }
-        String imagesIncomplete = imageCopy.incomplete();
-        if (imagesIncomplete != null) {
-            return imagesIncomplete;
-        }
-        try {
-            guest.loadDeviceState(deviceState);
-            long flushStart = System.nanoTime();
-            imageCopy.flush();
-            if (spec.copyImages() && !images.isEmpty()) {
-                log.info("incoming migration {}: copied images flushed to storage in {} ms", jobId,
-                        (System.nanoTime() - flushStart) / 1_000_000);
-            }
-        } catch (RuntimeException e) {
-            return "device state or images refused: " + e.getMessage();
-        }
-        return null;
-    }
-
-    private String verifyChecksums() {
-        if (spec.verifyChecksums()) {
-            if (sourceDigests == null) {
-                return "verifyChecksums was requested but the source sent no digests";
-            }
-            GuestChecksums sums = guest.checksums();
-            List<String> disks = sums.disks().stream().map(GuestChecksums.DiskChecksum::sha256).toList();
-            reporter.report(new MigrationReport(jobId, MigrationPhase.VERIFIED, "destination digests", new MigrationProgress(
-                    0, 0, null, null, null, null, null, new MigrationProgress.Verification(null, sums.memory(), null,
-                    sums.deviceState(), null, disks)), null));
-            if (!sums.memory().equals(sourceDigests.memory())) {
-                return "memory checksum mismatch: source " + sourceDigests.memory() + ", destination " + sums.memory();
-            }
-            if (!sums.deviceState().equals(sourceDigests.deviceState())) {
-                return "device state checksum mismatch";
-            }
-            if (!disks.equals(sourceDigests.disks())) {
-                return "disk image checksum mismatch: source " + sourceDigests.disks() + ", destination " + disks;
-            }
-        }
-        return null;
-    }
-
-    /** Off the event loop: the control plane's CAS, then run or drop the guest as it decides. */
-    private void activate() {
-        MDC.put("jobId", jobId.toString());
-        try {
-            OwnershipArbiter.Answer answer = arbiter.step(jobId, HandoffStep.ACTIVATE, spec.baseGenerations(),
-                    spec.handoffTimeout());
-            switch (answer.verdict()) {
-                case GRANTED -> activated(answer);
-                case REFUSED -> fail("the control plane refused to activate the disks here: " + answer.detail());
-                case UNREACHABLE -> {
-                    // Tell the source to fail back now, then wait for the records: ours may have won.
-                    failureReason = "could not activate the disks: " + answer.detail()
-                            + "; the source decides (re-activation) and this side follows the control plane's records";
-                    verdict.complete(new IncomingRegistry.Verdict(1, failureReason));
-                    resolve();
-                }
-            }
-        } catch (InterruptedException e) {
-            log.warn("incoming migration {}: worker stopping before the hand-off was decided; the guest is dropped "
-                    + "unactivated", jobId);
-            phases.moveTo(IncomingPhase.FAILED);
-            done.accept(jobId, false);
-        } catch (RuntimeException e) {
-            log.error("incoming migration {}: activation failed", jobId, e);
-            if (phases.is(IncomingPhase.ACTIVATING)) {
-                fail("activation failed: " + e);
-            }
-        } finally {
-            MDC.remove("jobId");
-        }
-    }
-
-    private void activated(OwnershipArbiter.Answer answer) {
-        guest.activateDisks(answer.generations());
-        faults.reach(FaultInjector.Step.DESTINATION_ACTIVATED, jobId, () -> {
-            if (connection != null) {
-                connection.close();
-            }
-        });
-        resume("disks activated at generation " + answer.generations().values());
-    }
-
-    private void resume(String why) {
-        incoming.changeState(runState.equals("paused") ? GuestState.PAUSED : GuestState.RUNNING);
-        phases.moveTo(IncomingPhase.COMPLETED);
-        log.info("incoming migration {} complete: guest {} {} here ({})", jobId, guest.id(),
-                runState.equals("paused") ? "kept paused, as on the source," : "resumed", why);
-        verdict.complete(new IncomingRegistry.Verdict(0, null));
-        done.accept(jobId, true);
-    }
-
-    /** Waits until the records say whether this side's activation won. Never guesses. */
-    private void resolve() throws InterruptedException {
-        while (true) {
-            OwnershipArbiter.Answer now = arbiter.read(jobId, spec.handoffTimeout());
-            if (now.verdict() == OwnershipArbiter.Verdict.GRANTED) {
-                if (now.disks().stream().allMatch(this::activeHere)) {
-                    log.warn("incoming migration {}: the control plane had granted the activation; running the guest",
-                            jobId);
-                    activated(now);
-                    return;
-                }
-                if (!now.disks().stream().allMatch(this::stillHandedOff)) {
-                    fail("the source took the disks back: " + now.disks());
-                    return;
-                }
-            } else if (now.verdict() == OwnershipArbiter.Verdict.REFUSED) {
-                fail("the control plane no longer knows job " + jobId + ": " + now.detail());
-                return;
-            }
-            Thread.sleep(RESOLVE_POLL.toMillis());
-        }
-    }
-
-    private boolean activeHere(OwnershipGrant.Disk disk) {
-        Long base = spec.baseGenerations().get(disk.diskId().toString());
-        return base != null && disk.state() == OwnershipState.ACTIVE && disk.ownerHostId().equals(spec.hostId())
-                && disk.generation() == base + 2;
-    }
-
-    private boolean stillHandedOff(OwnershipGrant.Disk disk) {
-        Long base = spec.baseGenerations().get(disk.diskId().toString());
-        return base != null && disk.state() == OwnershipState.HANDOFF && disk.generation() == base + 1;
+        completion.endOfStream();
     }
 }

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -109,6 +110,27 @@ final class MultifdReceiver {
                 channel.control.resumeReading();
             }
         }
+    }
+
+    /**
+     * {@code done} for a migration with these channels: a guest about to be dropped must first be
+     * out of every channel's reach ({@link #stop}).
+     */
+    BiConsumer<UUID, Boolean> stoppedBeforeDrop(BiConsumer<UUID, Boolean> done) {
+        return (id, resumed) -> {
+            if (resumed) {
+                done.accept(id, true);
+                return;
+            }
+            // Waiting for the channels to close must not happen here: this runs on an event loop, often
+            // holding the migration's lock, which a closing channel's thread may need before it can close.
+            Thread dropping = new Thread(() -> {
+                stop();
+                done.accept(id, false);
+            }, "multifd-stop-" + id);
+            dropping.setDaemon(true);
+            dropping.start();
+        };
     }
 
     /**
