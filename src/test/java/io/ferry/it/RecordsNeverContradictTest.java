@@ -185,13 +185,17 @@ class RecordsNeverContradictTest {
                 paused ? "paused" : "running", busy);
     }
 
-    /** Puts one fault rule in place until a worker reaches it, then removes it. */
+    /**
+     * Puts one fault rule in place until a worker reaches it, then removes it. The bound is for
+     * liveness only: on a loaded machine, right after a control-plane restart, the next job to
+     * reach a step can be a minute away.
+     */
     private void injectUntilReached(String rule) throws Exception {
         String[] parts = rule.split(" ");
         Files.deleteIfExists(reached);
         Files.writeString(faults, rule + "\n");
         try {
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20)).until(() ->
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(20)).until(() ->
                     Files.exists(reached) && Files.readString(reached).contains(parts[0] + " " + parts[1]));
         } finally {
             Files.deleteIfExists(faults);
