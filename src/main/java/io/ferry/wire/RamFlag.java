@@ -42,7 +42,10 @@ public enum RamFlag {
     EOS(0x10, false),
     /** Same block as the previous page record on this channel; no idstr follows. */
     CONTINUE(0x20, false),
-    /** XBZRLE-encoded delta. A valid QEMU flag that Ferry does not decode (the capability is refused). */
+    /**
+     * XBZRLE-encoded delta. A valid QEMU flag that Ferry does not decode yet (the capability is
+     * refused); its body is drawn in {@link XbzrleRecord}.
+     */
     XBZRLE(0x40, false),
     /** RDMA hooks only. Reserved. */
     HOOK(0x80, true),
