@@ -145,16 +145,34 @@
   // Live parts: each page names the events it follows on a hidden .live-feed element, and its
   // live part re-renders at most once per gap, always after the last event of a burst (htmx's own
   // throttle drops the events that fall inside its window, so a page could miss the final state).
+  // A burst's refresh may read the records a moment before the burst's last change is committed,
+  // and a stream that reconnects has missed what happened meanwhile (it starts "now"): so each
+  // burst ends with one more refresh a little later, and a reopened stream refreshes every part.
+  var TRAILING_MS = 1500;
   var refreshes = {};
   function refreshSoon(id, gap) {
-    var r = refreshes[id] || (refreshes[id] = {last: 0, timer: null});
+    var r = refreshes[id] || (refreshes[id] = {last: 0, timer: null, trailing: null});
+    if (r.trailing) { clearTimeout(r.trailing); r.trailing = null; }
     if (r.timer) { return; }
     r.timer = setTimeout(function () {
       r.timer = null;
       r.last = Date.now();
-      var target = document.getElementById(id);
-      if (target && window.htmx) { htmx.trigger(target, 'refresh'); }
+      refreshNow(id);
+      r.trailing = setTimeout(function () { r.trailing = null; refreshNow(id); }, TRAILING_MS);
     }, Math.max(0, r.last + gap - Date.now()));
+  }
+  function refreshNow(id) {
+    var target = document.getElementById(id);
+    if (target && window.htmx) { htmx.trigger(target, 'refresh'); }
+  }
+  var streamOpened = false;
+  function streamOpen() {
+    if (streamOpened) {
+      document.querySelectorAll('.live-feed').forEach(function (feed) {
+        refreshSoon(feed.getAttribute('data-refresh'), parseInt(feed.getAttribute('data-gap-ms'), 10) || 500);
+      });
+    }
+    streamOpened = true;
   }
   function liveFeeds() {
     document.querySelectorAll('.live-feed').forEach(function (feed) {
@@ -185,6 +203,7 @@
   });
   document.addEventListener('htmx:sseOpen', function () {
     var d = document.getElementById('live-state'); if (d) { d.classList.add('on'); d.title = 'live'; }
+    streamOpen();
   });
   document.addEventListener('htmx:sseError', function () {
     var d = document.getElementById('live-state'); if (d) { d.classList.remove('on'); d.title = 'reconnecting'; }
