@@ -120,7 +120,7 @@ public final class BenchEndpoint implements Callable<Integer> {
         try {
             if ((role.equals(DESTINATION) || role.equals(SOURCE)) && warmUpMib > 0) {
                 EngineWarmUp.run(Path.of(System.getProperty("java.io.tmpdir")), warmUpMib * (1L << 20),
-                        EngineWarmUp.DEFAULT_CHANNELS, EngineWarmUp.DEFAULT_ROUNDS, DataPlaneSecurity.plain());
+                        DataPlaneSecurity.plain());
             }
             return switch (role) {
                 case DESTINATION -> destination();

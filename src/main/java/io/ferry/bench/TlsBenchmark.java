@@ -104,8 +104,8 @@ public final class TlsBenchmark implements Callable<Integer> {
                 bytes / MIB / rawSeconds);
 
         // plain, as a plain worker's: each TLS variant's first run is its own cold one
-        EngineWarmUp.run(datastore, (long) EngineWarmUp.DEFAULT_MIB << 20, EngineWarmUp.DEFAULT_CHANNELS,
-                EngineWarmUp.DEFAULT_ROUNDS, DataPlaneSecurity.plain());
+        EngineWarmUp.run(datastore, (long) EngineWarmUp.DEFAULT_MIB << 20,
+                DataPlaneSecurity.plain());
 
         Map<Variant, List<Run>> runs = new LinkedHashMap<>();
         variants.forEach(v -> runs.put(v, new ArrayList<>()));

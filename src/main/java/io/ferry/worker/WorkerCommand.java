@@ -244,8 +244,7 @@ public final class WorkerCommand implements Callable<Integer> {
         }
         if (warmUpBytes > 0) {
             // before registering: the control plane sends no migration to a worker that is still cold
-            EngineWarmUp.run(Path.of(System.getProperty("java.io.tmpdir")), warmUpBytes, EngineWarmUp.DEFAULT_CHANNELS,
-                    EngineWarmUp.DEFAULT_ROUNDS,
+            EngineWarmUp.run(Path.of(System.getProperty("java.io.tmpdir")), warmUpBytes,
                     config.security().dataPlane());
         }
         Worker worker = Worker.start(config);

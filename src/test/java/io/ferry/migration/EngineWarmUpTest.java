@@ -25,7 +25,7 @@ class EngineWarmUpTest {
 
     @Test
     void aPlainWarmUpCompletesAVerifiedMigrationAndLeavesNothingBehind(@TempDir Path parent) throws IOException {
-        EngineWarmUp.Result result = EngineWarmUp.run(parent, 16 * MIB, 2, 2, DataPlaneSecurity.plain());
+        EngineWarmUp.Result result = EngineWarmUp.run(parent, 16 * MIB, DataPlaneSecurity.plain());
 
         assertThat(result.completed()).as(result.detail()).isTrue();
         assertThat(result.detail()).contains("completed");
@@ -41,7 +41,7 @@ class EngineWarmUpTest {
         DataPlaneSecurity own = DataPlaneSecurity.tls(ca.issue("host-a", Duration.ofDays(1))
                 .tls(DataPlaneTls.Provider.AUTO));
 
-        EngineWarmUp.Result result = EngineWarmUp.run(parent, 16 * MIB, 1, 1, own);
+        EngineWarmUp.Result result = EngineWarmUp.run(parent, 16 * MIB, own);
 
         assertThat(result.completed()).as(result.detail()).isTrue();
     }
@@ -50,7 +50,7 @@ class EngineWarmUpTest {
     void aWarmUpThatCannotRunIsReportedNotThrown(@TempDir Path parent) throws IOException {
         Path notADirectory = Files.writeString(parent.resolve("file"), "in the way");
 
-        EngineWarmUp.Result result = EngineWarmUp.run(notADirectory, 16 * MIB, 1, 1, DataPlaneSecurity.plain());
+        EngineWarmUp.Result result = EngineWarmUp.run(notADirectory, 16 * MIB, DataPlaneSecurity.plain());
 
         assertThat(result.completed()).isFalse();
         assertThat(result.detail()).contains(notADirectory.toString());

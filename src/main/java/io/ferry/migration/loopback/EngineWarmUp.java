@@ -38,9 +38,9 @@ public final class EngineWarmUp {
     /** Enough pages for the hot loops to reach the optimising compiler (about 10 000 calls or loop turns). */
     public static final int DEFAULT_MIB = 64;
     /** Several channels, as a job's default: the multifd paths are the hot ones. */
-    public static final int DEFAULT_CHANNELS = 2;
+    private static final int CHANNELS = 2;
     /** Rounds of the warm-up migration: the optimising compiler works on the first one's profile. */
-    public static final int DEFAULT_ROUNDS = 2;
+    private static final int ROUNDS = 2;
 
     /** How long the compiler must have finished nothing for the warm-up to be over (one big method can take a few hundred ms). */
     private static final long COMPILER_QUIET_MS = 500;
@@ -55,19 +55,18 @@ public final class EngineWarmUp {
 
     /**
      * Migrates a guest of {@code bytes} (random and zero pages, see {@link #fillMixed}; verified
-     * by checksum) over {@code channels} connections on loopback, in a temporary directory under
-     * {@code parent}, both sides with {@code security} (a worker's own: its TLS path is warmed
-     * too). Repeated {@code rounds} times (the compiler works on the first round's profile).
+     * by checksum) over two connections on loopback, twice, in a temporary directory under
+     * {@code parent}, both sides with {@code security} (a worker's own: its TLS path is warmed too).
      */
-    public static Result run(Path parent, long bytes, int channels, int rounds, DataPlaneSecurity security) {
+    public static Result run(Path parent, long bytes, DataPlaneSecurity security) {
         long start = System.nanoTime();
         Path datastore = null;
         try {
             Files.createDirectories(parent);
             datastore = Files.createTempDirectory(parent, "engine-warm-up-");
             MigrationReport report = null;
-            try (LoopbackMigration loopback = new LoopbackMigration(security, security).channels(channels)) {
-                for (int round = 0; round < rounds; round++) {
+            try (LoopbackMigration loopback = new LoopbackMigration(security, security).channels(CHANNELS)) {
+                for (int round = 0; round < ROUNDS; round++) {
                     report = once(loopback, datastore, bytes);
                     if (report == null || report.phase() != MigrationPhase.COMPLETED) {
                         break;
@@ -79,8 +78,8 @@ public final class EngineWarmUp {
             boolean completed = report != null && report.phase() == MigrationPhase.COMPLETED;
             String detail = report == null ? "no final report" : report.phase().wireName() + ": " + report.reason();
             if (completed) {
-                log.info("engine warmed up in {} ms ({} MiB x {} on {} channel(s), {})", millis, bytes >> 20, rounds,
-                        channels, security);
+                log.info("engine warmed up in {} ms ({} MiB x {} on {} channel(s), {})", millis, bytes >> 20, ROUNDS,
+                        CHANNELS, security);
             } else {
                 log.warn("engine warm-up did not complete ({}); the first migration will be slower", detail);
             }
