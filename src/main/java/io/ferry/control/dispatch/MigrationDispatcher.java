@@ -200,7 +200,7 @@ class MigrationDispatcher {
             return false;
         }
         if (!source.isReachable()) {
-            return source.lastHeartbeatAt().plus(sourceLostAfter).isAfter(now);
+            return lostFrom(job, source).plus(sourceLostAfter).isAfter(now);
         }
         try {
             MigrationStateReport known = workers.migrationState(source, job.id());
@@ -220,10 +220,13 @@ class MigrationDispatcher {
         Instant now = clock.instant();
         Guest guest = guests.get(job.guestId());
         Host source = hosts.find(job.sourceHostId()).orElse(null);
+        if (guest.hostId().equals(job.destinationHostId())) {
+            return null;   // handed over: the guest runs on the destination, so the job can only complete
+        }
         if (guest.state() == GuestState.LOST) {
             return "the source worker on '" + job.sourceHostId() + "' restarted; the guest was lost with it";
         }
-        if (source != null && !source.isReachable() && source.lastHeartbeatAt().plus(sourceLostAfter).isBefore(now)) {
+        if (source != null && !source.isReachable() && lostFrom(job, source).plus(sourceLostAfter).isBefore(now)) {
             return "source host '" + source.id() + "' unreachable since " + source.lastHeartbeatAt();
         }
         if (job.status() == JobStatus.SETUP && drivenFrom(job).plus(setupTimeout).isBefore(now)) {
@@ -241,6 +244,16 @@ class MigrationDispatcher {
     private Instant drivenFrom(MigrationJob job) {
         Instant since = leases.drivenSince(job.id());
         return job.updatedAt().isAfter(since) ? job.updatedAt() : since;
+    }
+
+    /**
+     * Where a source's silence counts from: its last heartbeat, or this replica's admission or
+     * takeover if later. A control plane that was down heard no heartbeat meanwhile; the source
+     * may well be alive and on its way back.
+     */
+    private Instant lostFrom(MigrationJob job, Host source) {
+        Instant since = drivenFrom(job);
+        return source.lastHeartbeatAt().isAfter(since) ? source.lastHeartbeatAt() : since;
     }
 
     private static void quietly(Runnable action) {
