@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  * dynamic CDS archive recorded by a training run (the context refreshed once, then the JVM exits). When that
  * cache is complete and was made from this very jar by this very JVM, {@code serve} replaces its process
  * (execv: same pid, same stdio, same signals) by {@code java <same options> -XX:SharedArchiveFile=… -jar
- * <extracted>/ferry.jar serve …}, which starts in about half the time. Anything missing, stale or
+ * <extracted>/ferry.jar serve …} (with the {@link ControlPlaneJvm} choices), which starts in about 40 % of the time. Anything missing, stale or
  * unusual (another JVM, options that choose CDS themselves, no /proc, exec failing) only means the
  * ordinary start: the cache may cost speed, never a start.
  *
@@ -144,6 +144,7 @@ public final class StartCache {
         List<String> cmd = new ArrayList<>();
         cmd.add(commandLine.get(0));
         cmd.addAll(options);
+        cmd.addAll(ControlPlaneJvm.addedTo(options));
         cmd.add("-XX:SharedArchiveFile=" + archive());
         cmd.add("-Xshare:auto");
         cmd.add("-D" + ARCHIVE_PROPERTY + "=" + archive());

@@ -131,7 +131,8 @@ class HelmChartTest {
         assertThat(container.get("name")).isEqualTo("control-plane");
         assertThat(container.get("image")).isEqualTo("ferry:0.1.0");
         assertThat(container.get("imagePullPolicy")).isEqualTo("IfNotPresent");
-        assertThat(container.get("command")).isEqualTo(List.of("java", "-jar", "/app/ferry.jar", "serve"));
+        assertThat(container.get("command")).isEqualTo(List.of("java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "-jar", "/app/ferry.jar", "serve"));
         assertThat(list(container, "ports"))
                 .containsExactly(Map.of("name", "http", "containerPort", 8080, "protocol", "TCP"));
 

@@ -43,9 +43,23 @@ class StartCacheTest {
         List<String> cmd = cache.relaunchCommand(List.of("/usr/bin/java", "-Xmx512m", "-Dx=y", "-jar", "ferry.jar",
                 "serve", "--server.port=9090"), new String[] {"serve", "--server.port=9090"}).orElseThrow();
         assertThat(cmd).containsExactly("/usr/bin/java", "-Xmx512m", "-Dx=y",
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
                 "-XX:SharedArchiveFile=" + cache.archive(), "-Xshare:auto",
                 "-D" + StartCache.ARCHIVE_PROPERTY + "=" + cache.archive(),
                 "-jar", cache.extractedJar().toString(), "serve", "--server.port=9090");
+    }
+
+    @Test
+    void anOperatorsCompilerOrCollectorChoiceIsKept() throws Exception {
+        StartCache cache = cacheOf(jar());
+        List<String> tiered = cache.relaunchCommand(List.of("java", "-XX:TieredStopAtLevel=4", "-jar", "ferry.jar",
+                "serve"), new String[] {"serve"}).orElseThrow();
+        assertThat(tiered).contains("-XX:TieredStopAtLevel=4", "-XX:+UseSerialGC")
+                .doesNotContain("-XX:TieredStopAtLevel=1");
+        List<String> g1 = cache.relaunchCommand(List.of("java", "-XX:+UseG1GC", "-XX:-TieredCompilation", "-jar",
+                "ferry.jar", "serve"), new String[] {"serve"}).orElseThrow();
+        assertThat(g1).contains("-XX:+UseG1GC", "-XX:-TieredCompilation")
+                .doesNotContain("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
     }
 
     @Test
