@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
 
 /**
  * kill -9 of the only control plane in each phase of a job, then a start: every job is
@@ -57,6 +58,21 @@ class RestartReconcileTest {
     private ApiClient killAndStart() throws Exception {
         serve.destroyForcibly().waitFor();
         return start();
+    }
+
+    /** The job failed for a cause of the data plane, not the restart; the guest runs on its source, which owns its disk. */
+    private static void assertFailedBack(ApiClient api, String jobId, String guestId, String source) {
+        JsonNode job = awaitStatus(api, jobId, Duration.ofSeconds(90), "completed", "failed", "cancelled");
+        assertThat(job.get("status").asString()).as(job.toString()).isEqualTo("failed");
+        assertThat(job.get("failure").asString()).as(job.toString())
+                .doesNotContain("unreachable", "restarted", "setup did not finish", "could not start");
+        JsonNode guest = api.get("/api/v1/guests/" + guestId).json();
+        assertThat(guest.get("hostId").asString()).isEqualTo(source);
+        String diskId = guest.get("disks").get(0).get("id").asString();
+        JsonNode ownership = api.get("/api/v1/disks/" + diskId + "/ownership").json();
+        assertThat(ownership.get("ownerHostId").asString()).as(ownership.toString()).isEqualTo(source);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(api.get("/api/v1/guests/" + guestId).json().get("state").asString()).isEqualTo("running"));
     }
 
     /** Waits until a worker reached a fault step (it holds there), then clears the rule for the rest of the test. */
@@ -113,6 +129,26 @@ class RestartReconcileTest {
         awaitFault("host-b handoff-recorded");
         api = killAndStart();
         assertLanded(api, handoff, handoffGuest, "host-a");
+
+        // before the hand-off is recorded: the source inactivated its disks and holds; the control plane
+        // dies; the source's hand-off step waits for it and the job completes
+        String inactivatedGuest = busyGuest(api, "r-inactivated", "host-a", 32 * MIB);
+        Files.writeString(faults, "host-a source-inactivated hold:3000\n");
+        String inactivated = migrate(api, inactivatedGuest, "host-b", Map.of("maxBandwidth", 0,
+                "downtimeLimitMs", 2000, "verifyChecksums", true));
+        awaitFault("host-a source-inactivated");
+        api = killAndStart();
+        assertLanded(api, inactivated, inactivatedGuest, "host-b");
+
+        // a real failure while the control plane is down: the data connection drops after the source
+        // inactivated its disks; the job ends failed for that cause, never for the restart, and the guest
+        // runs on its source with its disk there
+        String failingGuest = busyGuest(api, "r-failing", "host-b", 32 * MIB);
+        Files.writeString(faults, "host-b source-inactivated hold:3000\nhost-b source-inactivated drop\n");
+        String failing = migrate(api, failingGuest, "host-a", Map.of("maxBandwidth", 0, "downtimeLimitMs", 2000));
+        awaitFault("host-b source-inactivated");
+        api = killAndStart();
+        assertFailedBack(api, failing, failingGuest, "host-b");
 
         // post-copy: the destination runs the guest and fetches the rest while the control plane is gone
         String postcopyGuest = busyGuest(api, "r-postcopy", "host-a", 64 * MIB);
