@@ -465,6 +465,61 @@ abstract class ControlPlaneApiTests extends AccessControlTests {
         }
     }
 
+    @Autowired
+    io.ferry.control.events.EventRecorder eventRecorder;
+    @Autowired
+    org.springframework.transaction.PlatformTransactionManager transactions;
+
+    /**
+     * Ids are drawn at insert and become visible at commit. An event whose transaction takes
+     * longer than the hole grace is passed over for a while, but never lost: the live stream gets
+     * it late (without an SSE id, so its resume point does not move back), and a stream resuming
+     * from before it reads it in id order.
+     */
+    @Test
+    void anEventThatCommitsAfterTheFeedPassedOverItsIdComesLateNotNever() throws Exception {
+        String guestId = createGuest("host-a", 16 * MIB);
+        try (EventStreamClient stream = events("?guest=" + guestId, null)) {
+            java.util.concurrent.CountDownLatch inserted = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch commit = new java.util.concurrent.CountDownLatch(1);
+            Thread slow = new Thread(() -> new org.springframework.transaction.support.TransactionTemplate(transactions)
+                    .executeWithoutResult(status -> {
+                        eventRecorder.record(new io.ferry.control.events.Payloads.GuestChanged(UUID.fromString(guestId),
+                                io.ferry.control.events.Payloads.GuestChange.STATE, "host-a", "running", null));
+                        inserted.countDown();
+                        try {
+                            commit.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }), "slow-transaction");
+            slow.start();
+            assertThat(inserted.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            // a later change commits at once; the stream shows it once the hole is older than the grace
+            assertThat(api.post("/api/v1/guests/" + guestId + "/pause", null).status()).isEqualTo(200);
+            List<EventStreamClient.Event> before = stream.until(e -> e.json().get("payload").path("state").asString("")
+                    .equals("paused"), Duration.ofSeconds(30));
+            EventStreamClient.Event paused = before.get(before.size() - 1);
+            assertThat(before).as("the slow transaction's event is not out before it commits")
+                    .noneMatch(e -> e.json().get("payload").path("state").asString("").equals("running")
+                            && e.json().get("id").asLong() > 0 && e.id() != paused.id() && e.json().get("payload")
+                            .path("change").asString("").equals("state"));
+            commit.countDown();
+            slow.join(30_000);
+
+            EventStreamClient.Event late = stream.next(Duration.ofSeconds(30));
+            assertThat(late.id()).as("no SSE id: the client's resume point stays at %d", paused.id()).isEqualTo(-1);
+            assertThat(late.json().get("id").asLong()).isLessThan(paused.id());
+            assertThat(late.json().get("payload").get("state").asString()).isEqualTo("running");
+
+            try (EventStreamClient resumed = events("?guest=" + guestId, Long.toString(late.json().get("id").asLong() - 1))) {
+                assertThat(List.of(resumed.next(Duration.ofSeconds(30)).id(), resumed.next(Duration.ofSeconds(30)).id()))
+                        .containsExactly(late.json().get("id").asLong(), paused.id());
+            }
+        }
+        assertThat(api.get("/actuator/prometheus").body()).containsPattern("ferry_events_late_total(\\{[^}]*\\})? [1-9]");
+    }
+
     @Test
     void progressIsPushedAtMostTwiceASecondPerJob() throws Exception {
         String guestId = createGuest("host-a", 32 * MIB);

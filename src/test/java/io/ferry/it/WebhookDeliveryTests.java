@@ -213,6 +213,51 @@ abstract class WebhookDeliveryTests extends ApiTestSupport {
         assertThat(receiver.attempts()).hasSize(seen);
     }
 
+    @Autowired
+    io.ferry.control.events.EventRecorder eventRecorder;
+    @Autowired
+    org.springframework.transaction.PlatformTransactionManager transactions;
+
+    /**
+     * An event whose transaction commits after the fan-out moved past its id (longer than the
+     * hole grace) still reaches the subscription, once: late, not never.
+     */
+    @Test
+    void anEventThatCommitsAfterTheFanOutPassedItsIdIsDeliveredLateNotNever() throws Exception {
+        String guest = createGuest("host-a", 16 * MIB);
+        receiver.mode(Mode.OK);
+        subscribe(receiver.url(), List.of("guest"), Map.of("guestId", guest));
+        java.util.concurrent.CountDownLatch inserted = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch commit = new java.util.concurrent.CountDownLatch(1);
+        Thread slow = new Thread(() -> new org.springframework.transaction.support.TransactionTemplate(transactions)
+                .executeWithoutResult(status -> {
+                    eventRecorder.record(new io.ferry.control.events.Payloads.GuestChanged(UUID.fromString(guest),
+                            io.ferry.control.events.Payloads.GuestChange.STATE, "host-a", "running", null));
+                    inserted.countDown();
+                    try {
+                        commit.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }), "slow-transaction");
+        slow.start();
+        assertThat(inserted.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(api.post("/api/v1/guests/" + guest + "/pause", null).status()).isEqualTo(200);
+        long paused = await().atMost(Duration.ofSeconds(30)).until(() -> receiver.accepted().stream()
+                .filter(r -> r.body().get("payload").path("state").asString("").equals("paused"))
+                .mapToLong(r -> r.body().get("id").asLong()).findFirst().orElse(-1), id -> id > 0);
+        commit.countDown();
+        slow.join(30_000);
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(receiver.accepted())
+                .anySatisfy(r -> {
+                    assertThat(r.body().get("payload").path("change").asString("")).isEqualTo("state");
+                    assertThat(r.body().get("payload").path("state").asString("")).isEqualTo("running");
+                    assertThat(r.body().get("id").asLong()).isLessThan(paused);
+                }));
+        assertThat(receiver.acceptedIds()).doesNotHaveDuplicates();
+    }
+
     // ---- the resource and its validation -----------------------------------------------------
 
     @Test

@@ -94,8 +94,9 @@ class EventController {
                     emitter.send(SseEmitter.event().comment(" keep-alive"));
                 } else if (next instanceof Delivery.Event e) {
                     EventLog event = e.event();
-                    emitter.send(SseEmitter.event().id(Long.toString(event.id())).name(event.type().apiName())
-                            .data(json.writeValueAsString(view(event))));
+                    // a late event has a lower id than one already sent: no SSE id, the resume point stays
+                    emitter.send((e.late() ? SseEmitter.event() : SseEmitter.event().id(Long.toString(event.id())))
+                            .name(event.type().apiName()).data(json.writeValueAsString(view(event))));
                 } else if (next instanceof Delivery.Gap gap) {
                     emitter.send(SseEmitter.event().id(Long.toString(gap.prunedThroughId())).name(GAP)
                             .data(json.writeValueAsString(new GapResponse(gap.lastEventId(), gap.prunedThroughId()))));

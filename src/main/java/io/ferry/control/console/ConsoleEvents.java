@@ -89,8 +89,9 @@ class ConsoleEvents {
                     data.put("jobId", event.jobId());
                     data.put("hostId", event.hostId());
                     data.put("payload", json.readTree(event.payload()));
-                    emitter.send(SseEmitter.event().id(Long.toString(event.id())).name(event.type().apiName())
-                            .data(json.writeValueAsString(data)));
+                    // a late event has a lower id than one already sent: no SSE id, the resume point stays
+                    emitter.send((e.late() ? SseEmitter.event() : SseEmitter.event().id(Long.toString(event.id())))
+                            .name(event.type().apiName()).data(json.writeValueAsString(data)));
                 } else if (next instanceof Delivery.Closed) {
                     emitter.complete();
                     return;

@@ -3,8 +3,16 @@ package io.ferry.control.events;
 /** What a subscription hands its stream next. */
 public sealed interface Delivery {
 
-    /** An event from the log. */
-    record Event(EventLog event) implements Delivery {
+    /**
+     * An event from the log. {@code late}: it committed after the feed had taken its id for a
+     * rolled-back transaction's and moved past it; it comes after events with higher ids, and a
+     * stream sends it without an SSE id so the client's resume point does not move back.
+     */
+    record Event(EventLog event, boolean late) implements Delivery {
+
+        public Event(EventLog event) {
+            this(event, false);
+        }
     }
 
     /**

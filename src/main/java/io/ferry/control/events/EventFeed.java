@@ -1,15 +1,20 @@
 package io.ferry.control.events;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
@@ -29,13 +34,19 @@ import org.springframework.stereotype.Component;
  * <p>Ids are handed out at insert but become visible at commit, so id 10 may commit after id 11.
  * The follower therefore stops at a hole in the ids until the hole is {@code hole-grace} old
  * (then the transaction that held those ids is taken to have rolled back): a subscriber never
- * skips an event that commits late within that time.
+ * skips an event that commits late within that time. The ids it passed over are watched for
+ * {@code late-window} after that: one that commits after all is handed to the streams already
+ * past it as a late event and to the {@link #onLate} listeners (webhooks), counted in
+ * {@code ferry_events_late_total} and logged, so a slow transaction delays its event, never
+ * loses it. A subscriber still behind it reads it from the table in order.
  */
 @Component
 public class EventFeed implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(EventFeed.class);
     private static final int PAGE = 500;
+    /** A bound on the ids watched for a late commit (a huge hole is a sequence jump, not transactions). */
+    private static final int MAX_PASSED_OVER = 10_000;
 
     private final EventLogRepository events;
     private final JdbcTemplate jdbc;
@@ -53,16 +64,26 @@ public class EventFeed implements SmartLifecycle {
     private volatile long head;
     /** First id of each hole in the log → when the follower first saw it (nanoTime); follower thread only. */
     private final Map<Long, Long> holes = new HashMap<>();
+    /** Ids passed over as rolled back → when (nanoTime), watched for a late commit; follower thread only. */
+    private final Map<Long, Long> passedOver = new LinkedHashMap<>();
+    private final long lateWindowNanos;
+    private final Counter late;
+    private final List<Consumer<List<EventLog>>> lateListeners = new CopyOnWriteArrayList<>();
 
-    EventFeed(EventLogRepository events, JdbcTemplate jdbc,
+    EventFeed(EventLogRepository events, JdbcTemplate jdbc, MeterRegistry meters,
               @Value("${ferry.events.buffer:1000}") int bufferSize,
               @Value("${ferry.events.poll-interval:200ms}") Duration pollInterval,
-              @Value("${ferry.events.hole-grace:1s}") Duration holeGrace) {
+              @Value("${ferry.events.hole-grace:1s}") Duration holeGrace,
+              @Value("${ferry.events.late-window:10m}") Duration lateWindow) {
         this.events = events;
         this.jdbc = jdbc;
         this.bufferSize = Math.max(bufferSize, PAGE + 1);
         this.pollInterval = pollInterval;
         this.holeGraceNanos = holeGrace.toNanos();
+        this.lateWindowNanos = lateWindow.toNanos();
+        this.late = Counter.builder("ferry.events.late")
+                .description("Events that committed after the feed had passed over their ids as rolled back")
+                .register(meters);
         this.head = events.maxId();   // here, not in start(): the web server may take a stream before that
     }
 
@@ -154,6 +175,11 @@ public class EventFeed implements SmartLifecycle {
         return subscriptions.size();
     }
 
+    /** Called on the follower thread with the events that committed late (see the class comment), in id order. */
+    public void onLate(Consumer<List<EventLog>> listener) {
+        lateListeners.add(listener);
+    }
+
     private void follow() {
         try {
             long from = head;
@@ -178,6 +204,7 @@ public class EventFeed implements SmartLifecycle {
                 }
             }
             head = to;
+            deliverLate();
         } catch (RuntimeException e) {
             log.warn("event feed: reading the event log failed, trying again: {}", e.toString());
         }
@@ -195,6 +222,9 @@ public class EventFeed implements SmartLifecycle {
                 if (now - seen < holeGraceNanos) {
                     break;
                 }
+                for (long id = last + 1; id < row.id() && passedOver.size() < MAX_PASSED_OVER; id++) {
+                    passedOver.put(id, now);
+                }
             }
             fresh.add(row);
             last = row.id();
@@ -202,6 +232,39 @@ public class EventFeed implements SmartLifecycle {
         long through = last;
         holes.keySet().removeIf(id -> id <= through);
         return fresh;
+    }
+
+    /** Hands out the passed-over ids that have committed since; forgets those older than the late window. */
+    private void deliverLate() {
+        long now = System.nanoTime();
+        passedOver.values().removeIf(since -> now - since > lateWindowNanos);
+        if (passedOver.isEmpty()) {
+            return;
+        }
+        List<EventLog> committed = new ArrayList<>(events.findAllById(passedOver.keySet()));
+        if (committed.isEmpty()) {
+            return;
+        }
+        committed.sort(java.util.Comparator.comparingLong(EventLog::id));
+        for (EventLog event : committed) {
+            long waited = TimeUnit.NANOSECONDS.toMillis(now - passedOver.remove(event.id()));
+            late.increment();
+            log.warn("event {} ({}) committed {} ms after the feed passed over its id as rolled back (hole-grace {} "
+                    + "ms): handed out late", event.id(), event.type().apiName(), waited,
+                    TimeUnit.NANOSECONDS.toMillis(holeGraceNanos));
+            for (Subscription s : subscriptions) {
+                if (s.cursor >= event.id() && s.filter.matches(event)) {
+                    s.offer(new Delivery.Event(event, true));
+                }
+            }
+        }
+        for (Consumer<List<EventLog>> listener : lateListeners) {
+            try {
+                listener.accept(committed);
+            } catch (RuntimeException e) {
+                log.warn("event feed: a late-event listener failed: {}", e.toString());
+            }
+        }
     }
 
     /** Pages from the table up to {@code upTo}, while the subscriber's buffer has room for a page. */

@@ -75,6 +75,7 @@ class WebhookDispatcher implements SmartLifecycle {
                       @Value("${ferry.webhooks.senders:4}") int senders) {
         this.outbox = outbox;
         this.feed = feed;
+        feed.onLate(late -> outbox.fanOutLate(late, clock.instant()));
         this.clock = clock;
         this.retries = new RetrySchedule(retryInitial, retryMax);
         this.requestTimeout = requestTimeout;

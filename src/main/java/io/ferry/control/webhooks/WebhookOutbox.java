@@ -7,6 +7,7 @@ import java.net.URI;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
+import org.springframework.dao.DuplicateKeyException;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.PlatformTransactionManager;
@@ -88,6 +89,32 @@ class WebhookOutbox {
             return events.size();
         });
         return seen == null ? 0 : seen;
+    }
+
+    /**
+     * Events that committed after the fan-out had passed their ids (see {@link EventFeed}): each
+     * goes into the outbox of every subscription whose cursor is past it and whose filter it
+     * matches, once (another replica may have seen it late too). Returns how many it added.
+     */
+    int fanOutLate(List<EventLog> late, Instant now) {
+        int added = 0;
+        for (Cursor cursor : cursors()) {
+            for (EventLog event : late) {
+                if (event.id() > cursor.fannedThrough() || !cursor.filter().matches(event)) {
+                    continue;   // the ordinary fan-out will copy it in order
+                }
+                try {
+                    added += jdbc.update("insert into webhook_outbox (subscription_id, event_id, ordering_key, body, "
+                                    + "next_attempt_at) select ?, ?, ?, ?, ? where not exists (select 1 from "
+                                    + "webhook_outbox where subscription_id = ? and event_id = ?)",
+                            cursor.subscriptionId(), event.id(), orderingKey(event), WebhookPayload.json(event, json),
+                            Sql.at(now), cursor.subscriptionId(), event.id());
+                } catch (DuplicateKeyException alreadyThere) {
+                    // another replica added it at the same moment
+                }
+            }
+        }
+        return added;
     }
 
     /** What may not overtake each other: a job's events; then a guest's, a host's (events of no job). */
