@@ -105,13 +105,34 @@ class ReplicaTakeoverTest {
         // three jobs held back by their links, admitted (and so driven) by replica A
         List<String> guests = new ArrayList<>();
         List<String> jobs = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            guests.add(busyGuest(a, "takeover-" + i, "host-a", 32 * MIB));
-            jobs.add(migrate(a, guests.get(i), "host-b", Map.of("maxBandwidth", MIB, "downtimeLimitMs", 10,
-                    "verifyChecksums", true)));
-        }
-        for (String job : jobs) {
-            awaitStatus(a, job, Duration.ofSeconds(30), "active");
+        try (EventStreamClient onB = new EventStreamClient("http://127.0.0.1:" + portB + "/api/v1/events?type=job",
+                TOKEN, null)) {
+            assertThat(onB.status()).isEqualTo(200);
+            for (int i = 0; i < 3; i++) {
+                guests.add(busyGuest(a, "takeover-" + i, "host-a", 32 * MIB));
+                jobs.add(migrate(a, guests.get(i), "host-b", Map.of("maxBandwidth", MIB, "downtimeLimitMs", 10,
+                        "verifyChecksums", true)));
+            }
+            for (String job : jobs) {
+                awaitStatus(a, job, Duration.ofSeconds(30), "active");
+            }
+            // a stream on B shows what A did: each job's way to active, in order
+            List<EventStreamClient.Event> seen = new ArrayList<>();
+            java.util.Set<String> activeSeen = new java.util.HashSet<>();
+            while (activeSeen.size() < jobs.size()) {
+                EventStreamClient.Event e = onB.next(Duration.ofSeconds(30));
+                seen.add(e);
+                if (e.json().get("payload").path("to").asString("").equals("active")) {
+                    activeSeen.add(e.json().get("jobId").asString());
+                }
+            }
+            assertThat(activeSeen).containsExactlyInAnyOrderElementsOf(jobs);
+            assertThat(seen.stream().map(EventStreamClient.Event::id).toList()).isSorted().doesNotHaveDuplicates();
+            for (String job : jobs) {
+                assertThat(seen.stream().filter(e -> e.json().get("jobId").asString().equals(job))
+                        .map(e -> e.json().get("payload").path("to").asString("")).filter(to -> !to.isEmpty()))
+                        .startsWith("queued").contains("setup").endsWith("active");
+            }
         }
         // one driver per job, seen alike from both replicas
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
