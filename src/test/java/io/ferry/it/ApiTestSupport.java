@@ -39,6 +39,7 @@ import tools.jackson.databind.JsonNode;
                 "ferry.worker.token=test-worker-token",
                 "ferry.worker.heartbeat-interval=200ms",
                 "ferry.worker.heartbeat-timeout=2s",
+                "ferry.events.heartbeat=1s",
                 "ferry.workers.local.memory-capacity=" + ApiTestSupport.HOST_CAPACITY,
                 "ferry.workers.local.java-options=-Xmx128m -Dio.netty.leakDetection.level=paranoid"
         })

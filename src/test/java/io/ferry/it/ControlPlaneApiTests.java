@@ -465,6 +465,15 @@ abstract class ControlPlaneApiTests extends AccessControlTests {
         }
     }
 
+    /** An idle stream carries keep-alive comments (every second here), so proxies do not close it. */
+    @Test
+    void anIdleStreamCarriesKeepAliveComments() {
+        try (EventStreamClient idle = events("?guest=" + UUID.randomUUID(), null)) {
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(idle.comments())
+                    .filteredOn(c -> c.strip().equals("keep-alive")).hasSizeGreaterThanOrEqualTo(2));
+        }
+    }
+
     @Autowired
     io.ferry.control.events.EventRecorder eventRecorder;
     @Autowired

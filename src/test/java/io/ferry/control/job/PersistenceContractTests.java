@@ -586,6 +586,38 @@ abstract class PersistenceContractTests {
                 "active", "postcopy-active", "postcopy-paused", "postcopy-active", "completed");
     }
 
+    /**
+     * A worker that reports every 5 ms gets its job's figures written at most once per
+     * {@code ferry.events.progress-interval} (500 ms; each write raises the row's version), and the
+     * newest figures are not lost: the terminal report takes them with it.
+     */
+    @Test
+    void figuresAreWrittenAtMostOncePerIntervalHoweverOftenTheWorkerReports() throws InterruptedException {
+        MigrationJob job = jobFor(guestOnA(), null);
+        assertThat(admission.admit()).extracting(MigrationJob::id).contains(job.id());
+        reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.ACTIVE, "pre-copy", null, null),
+                "worker");
+        long before = views.get(job.id()).version();
+        long started = System.nanoTime();
+        int reportsSent = 200;
+        for (int i = 1; i <= reportsSent; i++) {
+            MigrationProgress.Ram ram = new MigrationProgress.Ram(16L << 20, (long) i << 16, (16L << 20) - ((long) i << 16),
+                    0, i, (long) i << 16, 0, 100.0, 1, 1000, 1);
+            reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.PROGRESS, null,
+                    new MigrationProgress(5, i, null, null, ram, null, null, null, null), null), "worker");
+            Thread.sleep(5);
+        }
+        long elapsedMs = (System.nanoTime() - started) / 1_000_000;
+        long writes = views.get(job.id()).version() - before;
+        assertThat(writes).as("%d reports over %d ms", reportsSent, elapsedMs)
+                .isPositive().isLessThanOrEqualTo(elapsedMs / 500 + 2);
+        reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.COMPLETED, "done", null, null),
+                "worker");
+        MigrationJob done = views.get(job.id());
+        assertThat(done.status()).isEqualTo(JobStatus.COMPLETED);
+        assertThat(views.progress(done).ram().transferred()).isEqualTo((long) reportsSent << 16);
+    }
+
     @Test
     void theJobViewSaysWhetherItsDataPlaneIsEncrypted() {
         MigrationJob job = jobFor(guestOnA(), null);
