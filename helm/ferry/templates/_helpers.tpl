@@ -68,10 +68,19 @@ Secret holding the database credentials: postgresql.existingSecret or the chart 
 {{- end }}
 
 {{/*
-In-cluster URL of the control-plane Service, used by the workers.
+In-cluster URL of the control-plane Service.
 */}}
 {{- define "ferry.controlPlaneUrl" -}}
 {{- printf "%s://%s.%s.svc:%v" (ternary "https" "http" .Values.controlChannelTls.enabled) (include "ferry.fullname" .) .Release.Namespace .Values.service.port }}
+{{- end }}
+
+{{/*
+The workers' control-plane URLs: first the headless Service, which resolves to every ready
+replica's pod (a worker moves to a live replica at once when one dies, instead of retrying a
+Service address that may still route to the dead pod), then the Service itself.
+*/}}
+{{- define "ferry.workerControlPlaneUrls" -}}
+{{- printf "%s://%s-replicas.%s.svc:8080,%s" (ternary "https" "http" .Values.controlChannelTls.enabled) (include "ferry.fullname" .) .Release.Namespace (include "ferry.controlPlaneUrl" .) }}
 {{- end }}
 
 {{/*

@@ -55,6 +55,7 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
     });
     /** The replica in use; the next one is tried when it cannot be reached. */
     private volatile int current;
+    private final ControlPlaneEndpoints endpoints;
     private volatile boolean running = true;
     /** This worker's own credential from its latest registration; null until then and after a 401. */
     private volatile String credential;
@@ -64,6 +65,7 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
     ControlPlaneLink(WorkerConfig config, String instance, Supplier<WorkerRegistration> registration,
                      GuestHost guests) {
         this.config = config;
+        this.endpoints = ControlPlaneEndpoints.resolving(config.controlPlaneUrls());
         this.instance = instance;
         this.registration = registration;
         this.guests = guests;
@@ -124,16 +126,27 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
     }
 
     private URI url() {
-        return config.controlPlaneUrls().get(current);
+        List<URI> urls = endpoints.all();
+        return urls.get(Math.floorMod(current, urls.size()));
     }
 
-    /** {@code failed} could not be reached: the next replica is used from now on. */
+    /**
+     * {@code failed} could not be reached: the next replica is used from now on. Having gone
+     * round them all, the names are resolved again (a replica may have a new address).
+     */
     private void moveOn(URI failed, Exception why) {
-        List<URI> urls = config.controlPlaneUrls();
         synchronized (this) {
-            if (urls.size() > 1 && urls.get(current).equals(failed)) {
-                current = (current + 1) % urls.size();
-                log.warn("control plane {} unreachable ({}); trying {}", failed, why.toString(), urls.get(current));
+            List<URI> urls = endpoints.all();
+            if (!url().equals(failed)) {
+                return;   // another request moved on already
+            }
+            int next = Math.floorMod(current + 1, urls.size());
+            if (next == 0 && endpoints.refresh()) {
+                urls = endpoints.all();
+            }
+            current = next;
+            if (urls.size() > 1) {
+                log.warn("control plane {} unreachable ({}); trying {}", failed, why.toString(), url());
             }
         }
     }
@@ -207,7 +220,7 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
                 return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
             } catch (IOException e) {
                 moveOn(base, e);
-                if (tried >= config.controlPlaneUrls().size()) {
+                if (tried >= endpoints.all().size()) {
                     throw e;
                 }
             }
@@ -317,7 +330,7 @@ final class ControlPlaneLink implements AutoCloseable, OwnershipArbiter {
                 return new Answer(Verdict.UNREACHABLE, List.of(), "control plane " + url()
                         + " gave no answer within " + within.toMillis() + " ms (" + last + ")");
             }
-            if (unreachableInRow % config.controlPlaneUrls().size() != 0) {
+            if (unreachableInRow % endpoints.all().size() != 0) {
                 continue;   // the next replica is asked at once: a hand-off step must not wait for a dead one
             }
             Thread.sleep(Math.min(left / 1_000_000 + 1, Math.min(1_000, 50L << Math.min(attempt, 5))));

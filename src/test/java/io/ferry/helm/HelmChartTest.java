@@ -74,6 +74,7 @@ class HelmChartTest {
                         "ConfigMap/demo-ferry-config",
                         "Secret/demo-ferry-secret",
                         "Service/demo-ferry",
+                        "Service/demo-ferry-replicas",
                         "Deployment/demo-ferry-control-plane",
                         "DaemonSet/demo-ferry-worker",
                         "PodDisruptionBudget/demo-ferry-control-plane",
@@ -194,8 +195,14 @@ class HelmChartTest {
     @Test
     void serviceSelectsOnlyControlPlanePods() {
         List<Map<String, Object>> objects = render(Map.of());
-        Map<String, Object> service = find(objects, "Service");
+        Map<String, Object> service = named(objects, "Service", "demo-ferry");
         assertThat(str(service, "spec.type")).isEqualTo("ClusterIP");
+        // the headless one names every ready control-plane pod, for the workers
+        Map<String, Object> replicas = named(objects, "Service", "demo-ferry-replicas");
+        assertThat(str(replicas, "spec.clusterIP")).isEqualTo("None");
+        assertThat(map(replicas, "spec.selector")).isEqualTo(map(service, "spec.selector"));
+        assertThat(list(replicas, "spec.ports"))
+                .containsExactly(Map.of("name", "http", "port", 8080, "targetPort", "http", "protocol", "TCP"));
         assertThat(list(service, "spec.ports"))
                 .containsExactly(Map.of("name", "http", "port", 8080, "targetPort", "http", "protocol", "TCP"));
         Map<String, Object> selector = map(service, "spec.selector");
@@ -225,8 +232,8 @@ class HelmChartTest {
 
         Map<String, Map<String, Object>> env = env(container);
         assertThat(str(env.get("FERRY_HOST_ID"), "valueFrom.fieldRef.fieldPath")).isEqualTo("spec.nodeName");
-        assertThat(env.get("FERRY_CONTROL_PLANE_URL"))
-                .containsEntry("value", "https://demo-ferry.ferry-system.svc:8080");
+        assertThat(env.get("FERRY_CONTROL_PLANE_URL")).containsEntry("value",
+                "https://demo-ferry-replicas.ferry-system.svc:8080,https://demo-ferry.ferry-system.svc:8080");
         assertThat(env.get("FERRY_BIND")).containsEntry("value", "0.0.0.0");
         assertThat(str(env.get("FERRY_ADVERTISE_ADDRESS"), "valueFrom.fieldRef.fieldPath")).isEqualTo("status.podIP");
         assertThat(env.get("FERRY_CONTROL_PORT")).containsEntry("value", "7070");
@@ -312,7 +319,7 @@ class HelmChartTest {
                 .isEqualTo(Map.of("api-token", "api-secret-token", "worker-token", "worker-secret-token"));
         assertThat(map(named(objects, "ConfigMap", "demo-ferry-config"), "data"))
                 .containsEntry("database-url", "jdbc:postgresql://db.example.internal:6432/migrations");
-        assertThat(list(find(objects, "Service"), "spec.ports"))
+        assertThat(list(named(objects, "Service", "demo-ferry"), "spec.ports"))
                 .containsExactly(Map.of("name", "http", "port", 80, "targetPort", "http", "protocol", "TCP"));
 
         Map<String, Object> podSpec = map(find(objects, "DaemonSet"), "spec.template.spec");
@@ -329,7 +336,8 @@ class HelmChartTest {
         assertThat(str(env.get("FERRY_ADVERTISE_ADDRESS"), "valueFrom.fieldRef.fieldPath")).isEqualTo("status.hostIP");
         assertThat(env.get("FERRY_CONTROL_PORT")).containsEntry("value", "9070");
         assertThat(env.get("FERRY_DATA_PORT")).containsEntry("value", "9071");
-        assertThat(env.get("FERRY_CONTROL_PLANE_URL")).containsEntry("value", "https://demo-ferry.ferry-system.svc:80");
+        assertThat(env.get("FERRY_CONTROL_PLANE_URL")).containsEntry("value",
+                "https://demo-ferry-replicas.ferry-system.svc:8080,https://demo-ferry.ferry-system.svc:80");
     }
 
     @Test
@@ -381,12 +389,13 @@ class HelmChartTest {
         List<Map<String, Object>> objects = render(Map.of("fullnameOverride", "mig"));
         assertThat(objects)
                 .extracting(o -> str(o, "metadata.name"))
-                .containsExactlyInAnyOrder("mig-config", "mig-secret", "mig", "mig-control-plane", "mig-worker",
+                .containsExactlyInAnyOrder("mig-config", "mig-secret", "mig", "mig-replicas", "mig-control-plane",
+                        "mig-worker",
                         "mig-control-plane", "mig-dashboard", "mig-data-plane-tls", "mig-worker",
                         "mig-control-plane-tls", "mig-worker-control-tls");
         assertThat(env(onlyContainer(map(find(objects, "DaemonSet"), "spec.template.spec")))
                         .get("FERRY_CONTROL_PLANE_URL"))
-                .containsEntry("value", "https://mig.ferry-system.svc:8080");
+                .containsEntry("value", "https://mig-replicas.ferry-system.svc:8080,https://mig.ferry-system.svc:8080");
     }
 
     // ---------------------------------------------------------------- monitoring
@@ -434,15 +443,18 @@ class HelmChartTest {
                 .containsEntry("release", "kube-prometheus")
                 .containsEntry("app.kubernetes.io/component", "control-plane");
         // it selects the Service (whose labels these are) and scrapes its named port
-        assertThat(map(find(objects, "Service"), "metadata.labels"))
+        assertThat(map(named(objects, "Service", "demo-ferry"), "metadata.labels"))
                 .containsAllEntriesOf(map(monitor, "spec.selector.matchLabels"));
+        assertThat(map(named(objects, "Service", "demo-ferry-replicas"), "metadata.labels"))
+                .as("the headless Service is not scraped too").doesNotContainEntry("app.kubernetes.io/component",
+                        "control-plane");
         assertThat(map(monitor, "spec.selector.matchLabels")).containsEntry("app.kubernetes.io/component", "control-plane");
         assertThat(list(monitor, "spec.namespaceSelector.matchNames")).containsExactly(NAMESPACE);
         assertThat(list(monitor, "spec.endpoints")).containsExactly(Map.of(
                 "port", "http", "path", "/actuator/prometheus", "interval", "15s", "scrapeTimeout", "10s",
                 "scheme", "https", "tlsConfig", Map.of("ca", Map.of("secret", Map.of("name",
                         "demo-ferry-control-plane-tls", "key", "ca.crt")), "serverName", "demo-ferry.ferry-system.svc")));
-        assertThat(list(find(objects, "Service"), "spec.ports"))
+        assertThat(list(named(objects, "Service", "demo-ferry"), "spec.ports"))
                 .anySatisfy(port -> assertThat(asMap(port)).containsEntry("name", "http"));
     }
 
@@ -773,7 +785,7 @@ class HelmChartTest {
         Map<String, Map<String, Object>> workerEnv = env(onlyContainer(map(find(objects, "DaemonSet"),
                 "spec.template.spec")));
         assertThat(workerEnv.get("FERRY_CONTROL_PLANE_URL")).containsEntry("value",
-                "http://demo-ferry.ferry-system.svc:8080");
+                "http://demo-ferry-replicas.ferry-system.svc:8080,http://demo-ferry.ferry-system.svc:8080");
         assertThat(workerEnv.keySet()).noneMatch(k -> k.startsWith("FERRY_CONTROL_TLS_"));
     }
 
