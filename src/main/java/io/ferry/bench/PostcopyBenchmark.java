@@ -50,6 +50,12 @@ public final class PostcopyBenchmark implements Callable<Integer> {
             description = "Case (b): how long pre-copy alone may try (default ${DEFAULT-VALUE})")
     int precopyLimitSeconds;
 
+    @Option(names = "--repeat", defaultValue = "3", description = "Case (a): runs, each a new pair of guests (default ${DEFAULT-VALUE})")
+    int repeat;
+
+    @Option(names = "--only-from-start", description = "Case (a) alone")
+    boolean fromStartOnly;
+
     @Option(names = "--max-postcopy-bandwidth", defaultValue = "0",
             description = "maxPostcopyBandwidth of the background push, bytes/s, 0 unlimited (default ${DEFAULT-VALUE})")
     String postcopyBandwidth;
@@ -65,14 +71,33 @@ public final class PostcopyBenchmark implements Callable<Integer> {
         GuestSpec spec = new GuestSpec(UUID.randomUUID().toString(), List.of(new RamBlockSpec("pc.ram", bytes)),
                 List.of(), 4096, new WorkloadSpec(dirtyPages, 1.0, 0, 3));
 
+        // the baseline: a request answered by a page over raw loopback TCP, idle and beside a bulk stream
+        MigrationProgress.FaultLatency idle = MigrationProgress.FaultLatency.of(RawTcp.pageRoundTrips(2000, false));
+        MigrationProgress.FaultLatency loaded = MigrationProgress.FaultLatency.of(RawTcp.pageRoundTrips(2000, true));
+        System.out.printf(Locale.ROOT, "baseline, raw loopback TCP, 32-byte request answered by a 4 KiB page, 2000 "
+                        + "times:%n    idle                 p50 %.3f ms, p99 %.3f ms, max %.3f ms%n"
+                        + "    beside a bulk stream p50 %.3f ms, p99 %.3f ms, max %.3f ms%n%n",
+                idle.p50Ms(), idle.p99Ms(), idle.maxMs(), loaded.p50Ms(), loaded.p99Ms(), loaded.maxMs());
+
         // (a) switch at once: the guest runs on the destination while almost all of its memory is behind it
-        Run fromStart = migrate(spec, datastore, 0, new MigrationSettings.PostcopySettings(true, 0, false, push),
-                OutgoingMigration::startPostcopy);
-        MigrationProgress.FaultLatency a = MigrationProgress.FaultLatency.of(fromStart.faults());
-        System.out.printf(Locale.ROOT, "(a) post-copy from the start, background push %s: %s in %.2f s, %d page "
-                        + "faults while it ran%n    fault latency p50 %.3f ms, p99 %.3f ms, max %.3f ms "
-                        + "(target p99 < 2 ms)%n%n", push == 0 ? "unlimited" : push / MIB + " MiB/s",
-                fromStart.report().phase(), fromStart.seconds(), a.faults(), a.p50Ms(), a.p99Ms(), a.maxMs());
+        System.out.printf(Locale.ROOT, "(a) post-copy from the start, background push %s, %d runs (run 1 is the "
+                + "first of this process):%n", push == 0 ? "unlimited" : push / MIB + " MiB/s", repeat);
+        List<Double> p99s = new java.util.ArrayList<>();
+        for (int run = 1; run <= repeat; run++) {
+            Run fromStart = migrate(spec, datastore, 0, new MigrationSettings.PostcopySettings(true, 0, false, push),
+                    OutgoingMigration::startPostcopy);
+            MigrationProgress.FaultLatency a = MigrationProgress.FaultLatency.of(fromStart.faults());
+            p99s.add(a.p99Ms());
+            System.out.printf(Locale.ROOT, "    run %d: %s in %.2f s, %d page faults while it ran; fault latency p50 "
+                            + "%.3f ms, p99 %.3f ms, max %.3f ms%n", run, fromStart.report().phase(), fromStart.seconds(),
+                    a.faults(), a.p50Ms(), a.p99Ms(), a.maxMs());
+        }
+        List<Double> sorted = p99s.stream().sorted().toList();
+        System.out.printf(Locale.ROOT, "    p99: first run %.3f ms, median of runs %.3f ms (target < 2 ms; raw beside "
+                + "a bulk stream %.3f ms)%n%n", p99s.get(0), sorted.get(sorted.size() / 2), loaded.p99Ms());
+        if (fromStartOnly) {
+            return 0;
+        }
 
         // (b) a guest that cannot converge at this bandwidth: pre-copy alone, stopped at the limit, then with the switch
         Run alone = migrate(spec, datastore, limit, MigrationSettings.PostcopySettings.OFF, migration -> {

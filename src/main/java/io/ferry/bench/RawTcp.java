@@ -58,6 +58,105 @@ final class RawTcp {
         }
     }
 
+    /**
+     * Post-copy's baseline: {@code count} round trips of a 32-byte request answered by one 4 KiB
+     * page over one plain loopback connection (two threads of this process, blocking sockets,
+     * TCP_NODELAY), each in nanoseconds, sorted. With {@code besideBulk}, a second connection
+     * carries a bulk stream as fast as it goes meanwhile, as the background push does.
+     */
+    static long[] pageRoundTrips(int count, boolean besideBulk) throws IOException, InterruptedException {
+        try (ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0))) {
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread answerer = new Thread(() -> {
+                try (SocketChannel in = server.accept()) {
+                    in.socket().setTcpNoDelay(true);
+                    ByteBuffer request = ByteBuffer.allocateDirect(32);
+                    ByteBuffer page = ByteBuffer.allocateDirect(4096);
+                    while (true) {
+                        request.clear();
+                        while (request.hasRemaining()) {
+                            if (in.read(request) < 0) {
+                                return;
+                            }
+                        }
+                        page.clear();
+                        while (page.hasRemaining()) {
+                            in.write(page);
+                        }
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, "raw-page-answerer");
+            answerer.start();
+            Thread bulk = null;
+            ServerSocketChannel bulkServer = null;
+            if (besideBulk) {
+                bulkServer = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+                ServerSocketChannel listening = bulkServer;
+                Thread sink = new Thread(() -> {
+                    try (SocketChannel in = listening.accept()) {
+                        ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER);
+                        while (in.read(buffer.clear()) >= 0) {
+                            // drain
+                        }
+                    } catch (IOException ignored) {
+                        // the bulk sender closed
+                    }
+                }, "raw-bulk-sink");
+                sink.start();
+                SocketAddress to = bulkServer.getLocalAddress();
+                bulk = new Thread(() -> {
+                    try (SocketChannel out = SocketChannel.open(to)) {
+                        ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER);
+                        while (!done.get()) {
+                            buffer.clear();
+                            while (buffer.hasRemaining() && !done.get()) {
+                                out.write(buffer);
+                            }
+                        }
+                    } catch (IOException ignored) {
+                        // the sink closed
+                    }
+                }, "raw-bulk-source");
+                bulk.start();
+                Thread.sleep(200);   // the stream is running
+            }
+            long[] nanos = new long[count];
+            try (SocketChannel out = SocketChannel.open(server.getLocalAddress())) {
+                out.socket().setTcpNoDelay(true);
+                ByteBuffer request = ByteBuffer.allocateDirect(32);
+                ByteBuffer page = ByteBuffer.allocateDirect(4096);
+                for (int i = 0; i < count; i++) {
+                    long start = System.nanoTime();
+                    request.clear();
+                    while (request.hasRemaining()) {
+                        out.write(request);
+                    }
+                    page.clear();
+                    while (page.hasRemaining()) {
+                        if (out.read(page) < 0) {
+                            throw new IOException("the answerer closed");
+                        }
+                    }
+                    nanos[i] = System.nanoTime() - start;
+                    if (besideBulk) {
+                        Thread.sleep(0, 200_000);   // faults come one at a time, not back to back
+                    }
+                }
+            } finally {
+                done.set(true);
+                if (bulk != null) {
+                    bulk.join();
+                    bulkServer.close();
+                }
+                answerer.join();
+            }
+            java.util.Arrays.sort(nanos);
+            return nanos;
+        }
+    }
+
     /** Sender and receiver as two threads of this process; returns the sender's seconds. */
     static double inProcess(long bytes) throws IOException, InterruptedException {
         try (ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0))) {

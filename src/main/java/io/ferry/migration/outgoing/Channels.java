@@ -87,14 +87,34 @@ final class Channels {
             return false;
         }
         try {
-            preempt = OutgoingConnection.open(security, group, spec.destinationAddress(), spec.jobId(), spec.secret(),
-                    Handshake.Channel.POSTCOPY_PREEMPT, HANDSHAKE_TIMEOUT_MS);
+            preempt = OutgoingConnection.open(security, loopApartFromMain(), spec.destinationAddress(), spec.jobId(),
+                    spec.secret(), Handshake.Channel.POSTCOPY_PREEMPT, HANDSHAKE_TIMEOUT_MS);
             preempt.onReturnPath(returnPath);
             return true;
         } catch (MigrationFailure refused) {
             log.warn("no post-copy preempt channel, requested pages share the main one: {}", refused.getMessage());
             return false;
         }
+    }
+
+    /**
+     * An event loop of the group other than the main connection's, when there is one: the preempt
+     * channel's thread serves page requests itself (post-copy's fault path), so it must not be the
+     * thread busy flushing the background push.
+     */
+    private EventLoopGroup loopApartFromMain() {
+        io.netty.channel.EventLoop mainLoop = main == null ? null : main.eventLoop();
+        int loops = 0;
+        for (io.netty.util.concurrent.EventExecutor ignored : group) {
+            loops++;
+        }
+        for (int tried = 0; tried < loops; tried++) {
+            io.netty.channel.EventLoop loop = group.next();   // round robin, as the group spreads connections
+            if (loop != mainLoop) {
+                return loop;
+            }
+        }
+        return group;
     }
 
     /**

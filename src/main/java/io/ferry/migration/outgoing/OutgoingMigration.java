@@ -325,7 +325,6 @@ public final class OutgoingMigration implements Runnable {
             }
         } finally {
             out.release();
-            postcopy.release();
             leavePauseGate();
             channels.close();
             forced.end();   // the guest's state decides from here: paused, handed over, or running as before

@@ -6,11 +6,9 @@ import io.ferry.migration.MigrationFailure;
 import io.ferry.migration.RateLimiter;
 import io.ferry.migration.TransferMeter;
 import io.ferry.migration.transport.OutgoingConnection;
-import io.ferry.wire.RamRecordWriter;
 import io.ferry.wire.ReturnPathMessage;
 import io.ferry.wire.StreamEncoder;
 import io.ferry.wire.StreamFormat;
-import io.netty.buffer.ByteBuf;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -59,10 +57,10 @@ final class PostcopySource {
     private volatile int blockCount;
     /** The thread running the migration: a page request or a drained socket wakes it ({@link LockSupport#unpark}). */
     private volatile Thread migrationThread;
-    /** The preempt channel's own "last block" for CONTINUE. */
-    private RamRecordWriter preemptRecords;
-    /** Requested pages on their way to the preempt channel; null when empty. */
-    private ByteBuf urgent;
+    /** The fault path on the current preempt channel's thread; null without one. */
+    private volatile RequestedPages requestedPages;
+    /** Requests the preempt channel's thread served: the migration thread counts them and pushes on from there. */
+    private final LinkedBlockingQueue<ReturnPathMessage.RequestPages> servedOnPreempt = new LinkedBlockingQueue<>();
     /** Per block, where the push goes on: after the last page the guest asked for there (locality). */
     private long[] cursor;
 
@@ -117,12 +115,6 @@ final class PostcopySource {
                 bytesDuringPause, transferred - bytesBeforePause - bytesDuringPause, recoveries, null) : null;
     }
 
-    void release() {
-        if (urgent != null) {
-            urgent.release();
-            urgent = null;
-        }
-    }
 
     /**
      * Requested pages first, the rest pushed behind them (held to max-postcopy-bandwidth), each
@@ -147,7 +139,7 @@ final class PostcopySource {
                 channels.preempt().checkOpen();   // a broken preempt channel pauses post-copy like a broken main one
             }
             if (serveRequests()) {
-                flushRequested();   // a requested page does not wait for a full batch
+                out.flushWithoutWaiting();   // a requested page does not wait for a full batch
                 continue;
             }
             long wait = limiter.nanosUntilAllowed();
@@ -197,6 +189,7 @@ final class PostcopySource {
                 out.flushWithoutWaiting();   // the push is paced by max-postcopy-bandwidth, not by the pre-copy limit
             }
         }
+        countServedOnPreempt();
         ram.endPush(out);
         StreamEncoder.eof(out.batch());
         out.flush(false);
@@ -216,7 +209,6 @@ final class PostcopySource {
         listen(channels.openMain());
         openPreempt();   // QEMU re-creates the preempt channel with the main one
         out.restart();   // what was batched for the old connection is sent again below, from the bitmaps
-        release();   // requested pages of the old link: sent again too, the destination lacks them
         ram.newStream();   // a new stream names the block of its first page again
         for (RamBlock block : ram.blocks()) {
             out.ensureRoom(512);
@@ -263,15 +255,48 @@ final class PostcopySource {
     }
 
     private void openPreempt() throws InterruptedException {
-        if (channels.openPreempt(this::onReturnPath)) {
-            preemptRecords = new RamRecordWriter();
+        requestedPages = null;
+        if (channels.openPreempt(this::onPreemptReturnPath)) {
+            requestedPages = new RequestedPages(ram, channels.preempt(), out);
         }
     }
 
-    /** Sends requested pages still to be sent; true if any was. */
-    private boolean serveRequests() throws InterruptedException {
-        boolean served = false;
+    /**
+     * The preempt channel's return path, on its thread: a page request is served right here
+     * ({@link RequestedPages}), before the migration thread hears of it.
+     */
+    private void onPreemptReturnPath(ReturnPathMessage message) {
+        RequestedPages fault = requestedPages;
+        // the destination asks for pages only once the guest runs there (after RUN): the guest is paused here
+        if (message instanceof ReturnPathMessage.RequestPages request && fault != null) {
+            fault.serve(request);
+            servedOnPreempt.add(request);
+            return;
+        }
+        onReturnPath(message);
+    }
+
+    /** The requests the preempt channel's thread served: counted, and the push goes on from the last. */
+    private void countServedOnPreempt() {
         ReturnPathMessage.RequestPages request;
+        while ((request = servedOnPreempt.poll()) != null) {
+            requestsServed++;
+            int b = ram.blockIndex(request.block());
+            if (b >= 0) {
+                cursor[b] = (request.start() + request.length()) / StreamFormat.PAGE_SIZE;   // locality
+            }
+        }
+    }
+
+    /**
+     * Sends requested pages still to be sent that came on the main channel's return path (no
+     * preempt channel, or it closed); true if any was. Requests the preempt channel's thread
+     * served are counted, and the push goes on from there.
+     */
+    private boolean serveRequests() throws InterruptedException {
+        countServedOnPreempt();
+        ReturnPathMessage.RequestPages request;
+        boolean served = false;
         while ((request = requests.poll()) != null) {
             requestsServed++;
             int b = ram.blockIndex(request.block());
@@ -283,44 +308,13 @@ final class PostcopySource {
             long pages = ram.blocks().get(b).pageCount();
             for (long p = first; p < first + count && p < pages; p++) {
                 if (ram.isDue(b, p)) {
-                    sendRequested(b, p);
+                    ram.sendPages(out, b, p, 1, TransferMeter.Kind.POSTCOPY_REQUESTED);
                     served = true;
                 }
             }
             cursor[b] = first + count;   // locality: the background push goes on from here
         }
         return served;
-    }
-
-    /**
-     * A requested page still due: on the preempt channel if there is one, else in the batch. A
-     * page sent on the preempt channel stays due on the main one: the two connections are not
-     * ordered with each other, so only the main stream can promise every page before its END (the
-     * destination keeps whichever copy lands first; the source's copy is final, the guest being
-     * paused here). A broken preempt channel then costs latency, never a page.
-     */
-    private void sendRequested(int block, long page) throws InterruptedException {
-        OutgoingConnection preempt = channels.preempt();
-        if (preempt == null) {
-            ram.sendPages(out, block, page, 1, TransferMeter.Kind.POSTCOPY_REQUESTED);
-            return;
-        }
-        if (urgent == null) {
-            urgent = preempt.alloc().directBuffer(StreamFormat.PAGE_SIZE + 512);
-        }
-        urgent.ensureWritable(StreamFormat.PAGE_SIZE + 300);
-        ram.copyPage(out, urgent, preemptRecords, block, page, TransferMeter.Kind.POSTCOPY_REQUESTED);
-    }
-
-    /** Requested pages go out now: on the preempt channel, or in the main channel's batch without one. */
-    private void flushRequested() throws InterruptedException {
-        if (urgent == null) {
-            out.flushWithoutWaiting();
-            return;
-        }
-        ByteBuf pages = urgent;
-        urgent = null;
-        out.writePreempt(pages);
     }
 
     private void awaitEnd() throws InterruptedException {

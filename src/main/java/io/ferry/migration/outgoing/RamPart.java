@@ -255,10 +255,22 @@ final class RamPart implements StreamPart {
         }
     }
 
-    /** One page into {@code into} for another channel ({@code writer}: that channel's CONTINUE state); it stays due. */
-    void copyPage(StreamWriter out, ByteBuf into, RamRecordWriter writer, int block, long page,
-                  TransferMeter.Kind kind) {
-        writePage(out, into, writer, blocks.get(block), page, kind);
+    /**
+     * Post-copy's fault path, on the preempt channel's thread: one page into {@code into} for that
+     * channel ({@code writer}: its CONTINUE state); it stays due on the main stream. Reads only what
+     * no longer changes once the guest is paused here (its pages, the block list); counts nothing
+     * (the caller accounts the bytes). Returns the payload bytes: a page, or 0 for a zero page.
+     */
+    int copyRequestedPage(ByteBuf into, RamRecordWriter writer, int block, long page) {
+        RamBlock ram = blocks.get(block);
+        long offset = page * StreamFormat.PAGE_SIZE;
+        if (ram.isZeroPage(page)) {
+            writer.zeroPage(into, ram.name(), offset);
+            return 0;
+        }
+        writer.pageHeader(into, ram.name(), offset);
+        ram.readPage(page, into);
+        return StreamFormat.PAGE_SIZE;
     }
 
     /** The push's section: a PART that ends with the last page, then an empty END. */

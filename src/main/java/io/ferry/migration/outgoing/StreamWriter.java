@@ -10,11 +10,12 @@ import java.util.function.LongSupplier;
 /**
  * The one way the source's parts write: records go into a batch buffer, which goes to the main
  * connection when full or flushed; raw bytes (an image chunk by sendfile, pages on multifd
- * channels, requested pages on the preempt channel) go straight out, in order with the batch.
+ * channels) go straight out, in order with the batch. Requested pages on post-copy's preempt
+ * channel are written by that channel's own thread and only counted here ({@link #preemptWritten}).
  * Every byte that leaves is accounted here once: the rate limit (when the caller is held to it),
  * the stream's total, the worker's meter, the bandwidth window, and the progress tick.
  *
- * <p>Used by the migration thread only. The batch changes on every flush: a part takes
+ * <p>Used by the migration thread only, but for {@link #preemptWritten}. The batch changes on every flush: a part takes
  * {@link #batch()} afresh after {@link #ensureRoom} or a flush, never keeps it.
  */
 final class StreamWriter {
@@ -36,8 +37,10 @@ final class StreamWriter {
     /** The worker's byte counts, by kind; set before the migration runs (a start of its thread publishes it). */
     private TransferMeter meter = new TransferMeter();
     private ByteBuf batch;
-    /** Every byte handed to the connections: QEMU's ram.transferred. Written by the migration thread only. */
+    /** Every byte handed to the connections but the preempt thread's: QEMU's ram.transferred. Migration thread only. */
     private long transferred;
+    /** What the preempt channel's thread wrote ({@link #preemptWritten}). */
+    private final java.util.concurrent.atomic.LongAdder preemptBytes = new java.util.concurrent.atomic.LongAdder();
 
     StreamWriter(Channels channels, RateLimiter limiter, LongSupplier pagesSent, Runnable progressTick) {
         this.channels = channels;
@@ -66,7 +69,7 @@ final class StreamWriter {
     }
 
     long transferred() {
-        return transferred;
+        return transferred + preemptBytes.sum();
     }
 
     long pagesSent() {
@@ -154,9 +157,15 @@ final class StreamWriter {
     }
 
     /** Requested pages on post-copy's preempt channel (ownership of {@code pages} passes). */
-    void writePreempt(ByteBuf pages) throws InterruptedException {
-        account(pages.readableBytes(), false);
-        channels.preempt().write(pages);
+    /**
+     * Bytes the preempt channel's own thread wrote (post-copy's fault path, {@link RequestedPages}):
+     * the one write not made by the migration thread, so it is counted apart, thread-safely, and
+     * joins {@link #transferred()}; it takes no part in the rate limit or the bandwidth window.
+     */
+    void preemptWritten(long streamBytes, long payloadBytes) {
+        preemptBytes.add(streamBytes);
+        meter.stream(streamBytes);
+        meter.payload(TransferMeter.Kind.POSTCOPY_REQUESTED, payloadBytes);
     }
 
     void release() {

@@ -4,9 +4,13 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 
 /**
@@ -19,9 +23,12 @@ import java.net.InetSocketAddress;
 public final class DataPlaneServer implements AutoCloseable {
 
     private final Channel channel;
+    /** Post-copy's fault path: one thread of its own for the preempt channels of this worker's incoming migrations. */
+    private final EventLoopGroup faultPath;
 
-    private DataPlaneServer(Channel channel) {
+    private DataPlaneServer(Channel channel, EventLoopGroup faultPath) {
         this.channel = channel;
+        this.faultPath = faultPath;
     }
 
     public static DataPlaneServer bind(EventLoopGroup boss, EventLoopGroup io, InetSocketAddress address,
@@ -32,6 +39,9 @@ public final class DataPlaneServer implements AutoCloseable {
     public static DataPlaneServer bind(EventLoopGroup boss, EventLoopGroup io, InetSocketAddress address,
                                        IncomingRegistry registry, DataPlaneSecurity security)
             throws InterruptedException {
+        EventLoopGroup faultPath = new MultiThreadIoEventLoopGroup(1,
+                new DefaultThreadFactory("postcopy-fault-path", true), NioIoHandler.newFactory());
+        EventLoop faultLoop = faultPath.next();
         Channel channel = new ServerBootstrap()
                 .group(boss, io)
                 .channel(NioServerSocketChannel.class)
@@ -42,11 +52,11 @@ public final class DataPlaneServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         PlacingRecvAllocator buffers = new PlacingRecvAllocator();
                         ch.config().setRecvByteBufAllocator(buffers);
-                        ch.pipeline().addLast(new IncomingConnectionHandler(registry, security, buffers));
+                        ch.pipeline().addLast(new IncomingConnectionHandler(registry, security, buffers, faultLoop));
                     }
                 })
                 .bind(address).sync().channel();
-        return new DataPlaneServer(channel);
+        return new DataPlaneServer(channel, faultPath);
     }
 
     public int port() {
@@ -56,5 +66,6 @@ public final class DataPlaneServer implements AutoCloseable {
     @Override
     public void close() {
         channel.close().syncUninterruptibly();
+        faultPath.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS);
     }
 }

@@ -6,7 +6,9 @@ import io.ferry.channel.tls.TlsFailures;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoop;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
@@ -54,10 +56,15 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
     private final PlacingRecvAllocator placing;
     private IncomingRegistry.DirectPlacement placement;
 
-    IncomingConnectionHandler(IncomingRegistry registry, DataPlaneSecurity security, PlacingRecvAllocator placing) {
+    /** Post-copy's fault path: the thread a preempt channel moves to once accepted; null keeps it where it is. */
+    private final EventLoop faultPath;
+
+    IncomingConnectionHandler(IncomingRegistry registry, DataPlaneSecurity security, PlacingRecvAllocator placing,
+                              EventLoop faultPath) {
         this.registry = registry;
         this.security = security;
         this.placing = placing;
+        this.faultPath = faultPath;
     }
 
     @Override
@@ -230,6 +237,9 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
         ByteBuf verdict = ctx.alloc().buffer(1);
         Handshake.encodeVerdict(verdict, Handshake.ACCEPTED);
         ctx.writeAndFlush(verdict);
+        if (channel == Handshake.Channel.POSTCOPY_PREEMPT) {
+            moveToFaultPath(ctx.channel());
+        }
         SslHandler tls = ctx.pipeline().get(SslHandler.class);
         String what = switch (channel) {
             case MAIN -> "migration stream";
@@ -239,6 +249,34 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
         log.info("data plane: accepted {} for job {} from {}{}", what, jobId, remote, tls == null ? " (plain TCP)"
                 : " (" + tls.engine().getSession().getProtocol() + ", " + tls.engine().getSession().getCipherSuite()
                 + ", " + security.tls().providerName() + ")");
+    }
+
+    /**
+     * A preempt channel leaves the event loop it was accepted on (which may be reading the main
+     * stream's background push) for the fault path's own thread: the requested pages it carries
+     * and the page requests it sends wait for nothing else. The source writes nothing on it before
+     * it reads the verdict, so no byte is in flight while it moves.
+     */
+    private void moveToFaultPath(Channel channel) {
+        if (faultPath == null || channel.eventLoop() == faultPath) {
+            return;
+        }
+        channel.config().setAutoRead(false);
+        channel.deregister().addListener(deregistered -> {
+            if (!deregistered.isSuccess()) {
+                channel.close();
+                return;
+            }
+            faultPath.register(channel).addListener(registered -> {
+                if (registered.isSuccess()) {
+                    channel.config().setAutoRead(true);
+                } else {
+                    log.warn("data plane: cannot move a post-copy preempt channel to the fault path: {}",
+                            registered.cause().toString());
+                    channel.close();
+                }
+            });
+        });
     }
 
     private void cancelDeadline() {

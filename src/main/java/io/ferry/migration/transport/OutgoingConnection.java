@@ -130,6 +130,11 @@ public final class OutgoingConnection implements AutoCloseable {
         return connection;
     }
 
+    /** The thread that reads and writes this connection. */
+    public io.netty.channel.EventLoop eventLoop() {
+        return channel.eventLoop();
+    }
+
     public ByteBufAllocator alloc() {
         return channel.alloc();
     }

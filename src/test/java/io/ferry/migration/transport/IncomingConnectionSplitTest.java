@@ -59,7 +59,7 @@ class IncomingConnectionSplitTest {
             }
         };
         EmbeddedChannel channel = new EmbeddedChannel(new IncomingConnectionHandler(registry,
-                DataPlaneSecurity.plain(), new PlacingRecvAllocator()));
+                DataPlaneSecurity.plain(), new PlacingRecvAllocator(), null));
         ByteBuf hello = channel.readOutbound();
         Handshake.Hello decoded = Handshake.decodeHello(hello);
         hello.release();
