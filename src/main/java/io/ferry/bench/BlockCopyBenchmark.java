@@ -144,9 +144,7 @@ public final class BlockCopyBenchmark implements Callable<Integer> {
     }
 
     private static double median(List<Double> runs) {
-        List<Double> sorted = new ArrayList<>(runs);
-        sorted.sort(null);
-        return sorted.get(sorted.size() / 2);
+        return Quantiles.median(runs, Comparator.naturalOrder());
     }
 
     private static String f(double v) {

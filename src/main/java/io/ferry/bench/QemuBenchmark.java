@@ -106,9 +106,7 @@ public final class QemuBenchmark implements Callable<Integer> {
 
         /** The median run by wall time (of an even count, the slower middle one). */
         Run median() {
-            List<Run> sorted = new ArrayList<>(runs);
-            sorted.sort(Comparator.comparingDouble(Run::seconds));
-            return sorted.get(sorted.size() / 2);
+            return Quantiles.median(runs, Comparator.comparingDouble(Run::seconds));
         }
     }
 
@@ -120,8 +118,7 @@ public final class QemuBenchmark implements Callable<Integer> {
         }
 
         double median() {
-            List<Double> sorted = seconds.stream().sorted().toList();
-            return sorted.get(sorted.size() / 2);
+            return Quantiles.median(seconds, Comparator.naturalOrder());
         }
     }
 

@@ -162,9 +162,7 @@ public final class TlsBenchmark implements Callable<Integer> {
     }
 
     private static Run median(List<Run> runs) {
-        List<Run> sorted = new ArrayList<>(runs);
-        sorted.sort(Comparator.comparingDouble(Run::seconds));
-        return sorted.get(sorted.size() / 2);
+        return Quantiles.median(runs, Comparator.comparingDouble(Run::seconds));
     }
 
     private static String f(double v) {

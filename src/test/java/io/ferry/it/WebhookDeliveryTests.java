@@ -227,27 +227,12 @@ abstract class WebhookDeliveryTests extends ApiTestSupport {
         String guest = createGuest("host-a", 16 * MIB);
         receiver.mode(Mode.OK);
         subscribe(receiver.url(), List.of("guest"), Map.of("guestId", guest));
-        java.util.concurrent.CountDownLatch inserted = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch commit = new java.util.concurrent.CountDownLatch(1);
-        Thread slow = new Thread(() -> new org.springframework.transaction.support.TransactionTemplate(transactions)
-                .executeWithoutResult(status -> {
-                    eventRecorder.record(new io.ferry.control.events.Payloads.GuestChanged(UUID.fromString(guest),
-                            io.ferry.control.events.Payloads.GuestChange.STATE, "host-a", "running", null));
-                    inserted.countDown();
-                    try {
-                        commit.await();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }), "slow-transaction");
-        slow.start();
-        assertThat(inserted.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        SlowEventTransaction slow = new SlowEventTransaction(transactions, eventRecorder, guest);
         assertThat(api.post("/api/v1/guests/" + guest + "/pause", null).status()).isEqualTo(200);
         long paused = await().atMost(Duration.ofSeconds(30)).until(() -> receiver.accepted().stream()
                 .filter(r -> r.body().get("payload").path("state").asString("").equals("paused"))
                 .mapToLong(r -> r.body().get("id").asLong()).findFirst().orElse(-1), id -> id > 0);
-        commit.countDown();
-        slow.join(30_000);
+        slow.commit();
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(receiver.accepted())
                 .anySatisfy(r -> {

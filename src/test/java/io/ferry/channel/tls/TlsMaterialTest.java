@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.ferry.migration.transport.CertificateAuthority;
+import io.ferry.testing.MovableClock;
 import java.io.StringWriter;
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -14,10 +15,8 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Date;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -45,7 +44,7 @@ class TlsMaterialTest {
     Path dir;
 
     private final CertificateAuthority ca = CertificateAuthority.create("material-test-ca", Duration.ofDays(1));
-    private final MovableClock clock = new MovableClock();
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-12-06T00:00:00Z"));
 
     private TlsMaterial material(Duration recheck) {
         return TlsMaterial.fromPem(dir.resolve("tls.crt"), dir.resolve("tls.key"), dir.resolve("ca.crt"), recheck,
@@ -163,28 +162,5 @@ class TlsMaterialTest {
             writer.writeObject(pemObject);
         }
         Files.writeString(file, out.toString(), StandardCharsets.US_ASCII);
-    }
-
-    private static final class MovableClock extends Clock {
-        private Instant now = Instant.parse("2026-12-06T00:00:00Z");
-
-        void advance(Duration by) {
-            now = now.plus(by);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
     }
 }
