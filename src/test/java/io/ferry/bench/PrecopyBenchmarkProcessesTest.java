@@ -46,8 +46,10 @@ class PrecopyBenchmarkProcessesTest {
             assertThat(run.phase()).as(cell.kind()).isEqualTo("COMPLETED");
             assertThat(run.checksumsEqual()).as(cell.kind()).isTrue();
             assertThat(run.seconds()).as(cell.kind()).isPositive();
-            assertThat(run.sendCpuNanos()).as(cell.kind()).isPositive();
-            assertThat(run.receiveCpuNanos()).as(cell.kind()).isPositive();
+            // process CPU time grows in scheduler ticks (10 ms): receiving 32 MiB of raw TCP can take less than
+            // one, so a figure of 0 is a measurement, not a fault (it was, once, beside stress-ng)
+            assertThat(run.sendCpuNanos()).as(cell.kind()).isNotNegative();
+            assertThat(run.receiveCpuNanos()).as(cell.kind()).isNotNegative();
         }
         for (Cell migrated : cells.subList(1, cells.size())) {
             assertThat(migrated.channels()).isEqualTo(1);
