@@ -279,6 +279,19 @@ class PostcopyEngineTest {
         });
     }
 
+    /**
+     * The destination may report a broken link before the source notices it, and the control
+     * plane then passes an operator's recovery on: a request that meets an active post-copy is
+     * kept, and the pause that follows retries at once (no back-off here, so nothing else would).
+     */
+    @Test
+    void aRecoveryAskedBeforeTheSourceNoticesTheBreakIsKeptForThePause() throws Exception {
+        breakDuringPostcopy(false, (migration, loopback, link, source, destination) -> {
+            assertThat(migration.recover()).as("kept for the pause to come").isTrue();
+            link.cut();   // the link comes straight back: only the kept request reconnects
+        });
+    }
+
     /** Without anyone asking, the source retries a broken link with back-off until it is back. */
     @Test
     void aBrokenLinkIsRetriedWithBackoffUntilItComesBack() throws Exception {

@@ -190,8 +190,9 @@ public final class OutgoingMigration implements Runnable {
     }
 
     /**
-     * Retries a paused post-copy's link now instead of at the next back-off step. False when the
-     * migration is not paused.
+     * Retries a paused post-copy's link now instead of at the next back-off step; in active
+     * post-copy, the pause this side has not noticed yet retries at once. False when the
+     * migration is not in post-copy.
      */
     public boolean recover() {
         return paused.requestRecover();

@@ -85,7 +85,10 @@ final class PostcopyPause {
 
     /** See {@link OutgoingMigration#recover()}. */
     synchronized boolean requestRecover() {
-        if (!phases.is(OutgoingPhase.POSTCOPY_PAUSED)) {
+        // the destination may report the broken link before this side notices it (a read times
+        // out later than the peer's close): a request meeting an active post-copy is kept, and
+        // the pause that follows tries at once
+        if (!phases.is(OutgoingPhase.POSTCOPY_PAUSED) && !phases.is(OutgoingPhase.POSTCOPY_ACTIVE)) {
             return false;
         }
         recoverRequested = true;
