@@ -1,6 +1,7 @@
 package io.ferry.bench;
 
 import io.ferry.channel.MigrationReport;
+import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.StorageMode;
 import io.ferry.guest.GuestSpec;
@@ -274,7 +275,7 @@ public final class BenchEndpoint implements Callable<Integer> {
         };
         LocalOwnership ownership = LocalSides.ownershipOf(guest);
         MigrationSettings settings = new MigrationSettings(0, downtimeLimitMs, false, StorageMode.SHARED,
-                MigrationSettings.PostcopySettings.OFF, channels);
+                MigrationSettings.PostcopySettings.OFF, channels, ConvergenceSettings.NONE);
         OutgoingMigration migration = LocalSides.outgoing(jobId, address, secret, ownership.generations(), settings,
                 false, guest, group, reporter, ownership, (id, handedOver) -> { });
         long cpu = Machine.processCpuNanos();

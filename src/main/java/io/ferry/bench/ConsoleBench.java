@@ -112,7 +112,7 @@ final class ConsoleBench {
         MigrationProgress.Ram ram = new MigrationProgress.Ram(64L << 20, 150L << 20, 6L << 20, 1200, 38_000,
                 38_000L * 4096, 2400, 812.5, 3, 24_000, 3);
         return new MigrationProgress(12, 2400, 40L, null, ram, new MigrationProgress.Disk(8L << 20, 8L << 20, 0),
-                null, null, MigrationProgress.DataPlane.PLAIN);
+                null, null, MigrationProgress.DataPlane.PLAIN, null);
     }
 
     private static void signIn(HttpClient browser, LocalControlPlane plane) throws Exception {

@@ -14,12 +14,46 @@ public record MigrationProgress(
         Disk disk,
         Postcopy postcopy,
         Verification verification,
-        DataPlane dataPlane) {
+        DataPlane dataPlane,
+        Convergence convergence) {
 
-    /** Figures with no word on the data plane (the destination's reports). */
+    /** Figures with no word on the data plane or convergence (the destination's reports). */
     public MigrationProgress(long setupTimeMs, long totalTimeMs, Long expectedDowntimeMs, Long downtimeMs, Ram ram,
                              Disk disk, Postcopy postcopy, Verification verification) {
-        this(setupTimeMs, totalTimeMs, expectedDowntimeMs, downtimeMs, ram, disk, postcopy, verification, null);
+        this(setupTimeMs, totalTimeMs, expectedDowntimeMs, downtimeMs, ram, disk, postcopy, verification, null, null);
+    }
+
+    /**
+     * What the convergence tools did (each null when the job does not use it): the source's
+     * figures.
+     */
+    public record Convergence(Throttle throttle, Xbzrle xbzrle, Compression compression) {
+    }
+
+    /**
+     * Auto-converge: the guest's CPU throttle now ({@code percent}, 0 when not throttled; QEMU's
+     * cpu-throttle-percentage), how often the rule raised it, and how long the guest has run
+     * throttled in all.
+     */
+    public record Throttle(int percent, long raises, long throttledMs) {
+    }
+
+    /**
+     * QEMU's xbzrle-cache figures: the cache's size, encoded bytes and pages sent, re-sent pages not
+     * found in the cache ({@code cacheMiss}, and its share of lookups over the last round,
+     * {@code cacheMissRate}), pages whose encoding would not pay and went plain ({@code overflow}),
+     * the bytes saved against sending the encoded pages plain, and {@code encodingRate}: page bytes
+     * per encoded byte over the last round.
+     */
+    public record Xbzrle(long cacheSize, long bytes, long pages, long cacheMiss, double cacheMissRate,
+                         double encodingRate, long overflow, long bytesSaved) {
+    }
+
+    /**
+     * Multifd compression: the method, pages compressed, their bytes before and after
+     * ({@code ratio} = before / after; zero pages are never compressed and not counted).
+     */
+    public record Compression(String method, long pages, long bytesIn, long bytesOut, double ratio) {
     }
 
     /**

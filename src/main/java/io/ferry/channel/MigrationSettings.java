@@ -8,10 +8,10 @@ import java.util.Objects;
  * {@code downtimeLimitMs}, whether the two sides compare digests at the switchover
  * ({@code verifyChecksums}), how disks move ({@code storage}), the post-copy capability, and how many
  * connections carry pages ({@code channels}: 1 is the main stream alone; more add QEMU's multifd
- * data channels beside it).
+ * data channels beside it), and the tools that help a busy guest converge ({@code convergence}).
  */
 public record MigrationSettings(long maxBandwidth, long downtimeLimitMs, boolean verifyChecksums, StorageMode storage,
-                                PostcopySettings postcopy, int channels) {
+                                PostcopySettings postcopy, int channels, ConvergenceSettings convergence) {
 
     /** QEMU's multifd-channels range, as the API bounds it. */
     public static final int MAX_CHANNELS = 16;
@@ -19,6 +19,7 @@ public record MigrationSettings(long maxBandwidth, long downtimeLimitMs, boolean
     public MigrationSettings {
         Objects.requireNonNull(storage, "storage");
         Objects.requireNonNull(postcopy, "postcopy");
+        Objects.requireNonNull(convergence, "convergence");
         if (maxBandwidth < 0 || downtimeLimitMs < 0) {
             throw new IllegalArgumentException("bandwidth and downtime limit cannot be negative");
         }

@@ -1,5 +1,6 @@
 package io.ferry.worker;
 
+import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.StorageMode;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -430,7 +431,7 @@ class IncomingStreamFuzzTest {
             assertThat(command(source, "POST", "/v1/migrations/outgoing", new StartOutgoingCommand(jobId, guestId,
                     "127.0.0.1:" + proxy.port(), secret, List.of(new DiskGeneration(diskId, 1)),
                     new MigrationSettings(1L << 30, 300, true, StorageMode.COPY,
-                            MigrationSettings.PostcopySettings.OFF, 1))).statusCode()).isEqualTo(202);
+                            MigrationSettings.PostcopySettings.OFF, 1, ConvergenceSettings.NONE))).statusCode()).isEqualTo(202);
             await().atMost(Duration.ofSeconds(30)).until(() -> json.readTree(command(source, "GET",
                     "/v1/migrations/" + jobId, null).body()).get("state").asString(), s -> s.equals("handed-over")
                     || s.equals("ended"));

@@ -107,7 +107,7 @@ public class JobViews {
             p = new MigrationProgress(p.setupTimeMs(), p.totalTimeMs(), p.expectedDowntimeMs(), p.downtimeMs(), p.ram(),
                     p.disk(), new MigrationProgress.Postcopy(s.requests(), s.bytesBeforePause(), s.bytesDuringPause(),
                     s.bytesAfterPause(), s.recoveries(), json.readValue(job.destinationFaults(),
-                    MigrationProgress.FaultLatency.class)), p.verification(), p.dataPlane());
+                    MigrationProgress.FaultLatency.class)), p.verification(), p.dataPlane(), p.convergence());
         }
         if (job.destinationVerification() != null && p.verification() != null) {
             MigrationProgress.Verification d = json.readValue(job.destinationVerification(),
@@ -115,7 +115,7 @@ public class JobViews {
             p = new MigrationProgress(p.setupTimeMs(), p.totalTimeMs(), p.expectedDowntimeMs(), p.downtimeMs(), p.ram(),
                     p.disk(), p.postcopy(), new MigrationProgress.Verification(p.verification().sourceMemory(),
                     d.destinationMemory(), p.verification().sourceDeviceState(), d.destinationDeviceState(),
-                    p.verification().sourceDisks(), d.destinationDisks()), p.dataPlane());
+                    p.verification().sourceDisks(), d.destinationDisks()), p.dataPlane(), p.convergence());
         }
         return p;
     }

@@ -1,5 +1,7 @@
 package io.ferry.control.job;
 
+import io.ferry.channel.CompressionMethod;
+import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.StorageMode;
 import jakarta.persistence.Column;
@@ -131,7 +133,11 @@ public class MigrationParameters {
     public MigrationSettings settings() {
         return new MigrationSettings(maxBandwidth, downtimeLimitMs, verifyChecksums, storage,
                 new MigrationSettings.PostcopySettings(postcopy, postcopyAfterIterations, postcopyWhenNotConverging,
-                        maxPostcopyBandwidth), channels);
+                        maxPostcopyBandwidth), channels, new ConvergenceSettings(
+                autoConverge ? ConvergenceSettings.AutoConverge.ON : ConvergenceSettings.AutoConverge.OFF,
+                new ConvergenceSettings.Xbzrle(xbzrle, ConvergenceSettings.Xbzrle.DEFAULT_CACHE_SIZE),
+                "none".equals(compression) ? ConvergenceSettings.Compression.NONE : new ConvergenceSettings.Compression(
+                        CompressionMethod.fromApiName(compression), 1)));
     }
 
     public boolean verifyChecksums() {

@@ -1,5 +1,6 @@
 package io.ferry.migration.loopback;
 
+import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.MigrationReport;
 import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.StorageMode;
@@ -71,12 +72,19 @@ public final class LoopbackMigration implements AutoCloseable {
         this.meter = meter;
     }
 
-    /** The source connects to {@code address} (e.g. a proxy in front of {@link #dataAddress()}) instead. */
     /** Without, a broken post-copy link is retried only on {@code recover()} (default: with back-off by itself). */
     public void autoRecover(boolean autoRecover) {
         this.autoRecover = autoRecover;
     }
 
+    private volatile ConvergenceSettings convergence = ConvergenceSettings.NONE;
+
+    /** Later runs use these convergence tools (default: none). */
+    public void convergence(ConvergenceSettings convergence) {
+        this.convergence = convergence;
+    }
+
+    /** The source connects to {@code address} (e.g. a proxy in front of {@link #dataAddress()}) instead. */
     public void routeThrough(String address) {
         this.route = address;
     }
@@ -202,7 +210,7 @@ public final class LoopbackMigration implements AutoCloseable {
         lastIncoming = incoming;
         registry.expect(incoming, true);
         MigrationSettings settings = new MigrationSettings(maxBandwidth, downtimeLimitMs, verifyChecksums,
-                copyImages ? StorageMode.COPY : StorageMode.SHARED, postcopy, channels);
+                copyImages ? StorageMode.COPY : StorageMode.SHARED, postcopy, channels, convergence);
         OutgoingMigration migration = LocalSides.outgoing(jobId, route != null ? route : dataAddress(), sourceSecret,
                 base, settings, autoRecover, source, sourceGroup, reporter, disks,
                 (id, ok) -> outcome.complete(null));   // no final report: an abandoned post-copy

@@ -570,7 +570,8 @@ public final class OutgoingMigration implements Runnable {
                         ram.duplicate(), ram.normal(), ram.normal() * StreamFormat.PAGE_SIZE, ram.dirtyPagesRate(),
                         transferred * 8 / seconds / 1e6, ram.dirtySyncCount(), out.bandwidth().pagesPerSecond(),
                         iterations),
-                disks.progress(), postcopy.progress(transferred), device.verification(), channels.dataPlane());
+                disks.progress(), postcopy.progress(transferred), device.verification(), channels.dataPlane(),
+                null);
     }
 
     /** The destination's explicit refusal of the stream (SHUT non-zero): the guest may safely run here again. */

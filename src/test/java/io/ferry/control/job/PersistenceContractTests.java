@@ -604,7 +604,7 @@ abstract class PersistenceContractTests {
             MigrationProgress.Ram ram = new MigrationProgress.Ram(16L << 20, (long) i << 16, (16L << 20) - ((long) i << 16),
                     0, i, (long) i << 16, 0, 100.0, 1, 1000, 1);
             reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.PROGRESS, null,
-                    new MigrationProgress(5, i, null, null, ram, null, null, null, null), null), "worker");
+                    new MigrationProgress(5, i, null, null, ram, null, null, null, null, null), null), "worker");
             Thread.sleep(5);
         }
         long elapsedMs = (System.nanoTime() - started) / 1_000_000;
@@ -627,13 +627,13 @@ abstract class PersistenceContractTests {
         MigrationProgress.DataPlane tls = new MigrationProgress.DataPlane(true, "TLSv1.3", "TLS_AES_128_GCM_SHA256",
                 "openssl");
         reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.ACTIVE, "pre-copy",
-                new MigrationProgress(5, 10, null, null, ram, null, null, null, tls), null), "worker");
+                new MigrationProgress(5, 10, null, null, ram, null, null, null, tls, null), null), "worker");
         assertThat(views.progress(views.get(job.id())).dataPlane()).isEqualTo(tls);
 
         // the destination's digests merge in without losing it
         reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.ACTIVE, "pre-copy",
                 new MigrationProgress(5, 20, null, null, ram, null, null, new MigrationProgress.Verification("a",
-                        null, "b", null, List.of(), null), tls), null), "worker");
+                        null, "b", null, List.of(), null), tls, null), null), "worker");
         reports.recordReport(job.id(), new MigrationReport(job.id(), MigrationPhase.VERIFIED, "destination digests",
                 new MigrationProgress(0, 0, null, null, null, null, null, new MigrationProgress.Verification(null,
                         "a", null, "b", null, List.of())), null), "worker");
