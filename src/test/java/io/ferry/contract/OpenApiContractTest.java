@@ -489,6 +489,19 @@ class OpenApiContractTest {
                 .replace("\"startedAt\":null", "\"startedAt\":\"2026-01-02T03:04:06Z\"")
                 .replace("\"finishedAt\":null", "\"finishedAt\":\"2026-01-02T03:04:07.5Z\"");
         assertConforms("POST", "/api/v1/migrations/" + JOB_ID + "/cancel", 200, JSON, finished);
+        String converged = QUEUED_JOB.replace("\"status\":\"queued\"", "\"status\":\"completed\"")
+                .replace("\"progress\":null,\"disks\"", """
+                        "progress":{"setupTimeMs":3,"totalTimeMs":5120,"expectedDowntimeMs":40,"downtimeMs":52,
+                         "ram":{"total":1073741824,"transferred":2147483648,"remaining":0,"duplicate":10,"normal":524288,
+                          "normalBytes":2147483648,"dirtyPagesRate":1200,"mbps":3355.4,"dirtySyncCount":7,
+                          "pagesPerSecond":102400,"iterations":7},
+                         "disk":null,"postcopy":null,"verification":null,"dataPlane":{"tls":false,"protocol":null,
+                          "cipher":null,"provider":null},
+                         "convergence":{"throttle":{"percent":0,"raises":3,"throttledMs":2400},
+                          "xbzrle":{"cacheSize":67108864,"bytes":1048576,"pages":20480,"cacheMiss":512,
+                           "cacheMissRate":0.02,"encodingRate":80.5,"overflow":30,"bytesSaved":82837504},
+                          "compression":null}},"disks\"""");
+        assertConforms("GET", "/api/v1/migrations/" + JOB_ID, 200, JSON, converged);
         assertConforms("GET", "/api/v1/migrations?status=queued&guestId=" + GUEST_ID + "&page=0&size=20", 200, JSON,
                 "{\"items\":[" + QUEUED_JOB + "],\"page\":0,\"size\":20,\"totalItems\":1,\"totalPages\":1,\"next\":null}");
         assertConforms("GET", "/api/v1/migrations?after=MTc2NzMyMzA0NTEyMzQ1Njo&size=1", 200, JSON,
@@ -543,9 +556,9 @@ class OpenApiContractTest {
                  "status":409,"title":"Illegal job transition","currentStatus":"completed","requestedStatus":"cancelling"}"""
                 .formatted(JOB_ID));
         assertConforms("POST", "/api/v1/migrations", 422, PROBLEM, """
-                {"detail":"not supported by this version's migration engine: parameters.capabilities.xbzrle",
+                {"detail":"not supported by this version's migration engine: parameters.capabilities.compression with parameters.capabilities.xbzrle=true; XBZRLE (main stream) and compression (multifd channels) exclude each other, as in QEMU: ask for one",
                  "instance":"/api/v1/migrations","status":422,"title":"Unsupported migration feature",
-                 "unsupported":["parameters.capabilities.xbzrle"]}""");
+                 "unsupported":["parameters.capabilities.compression with parameters.capabilities.xbzrle=true"]}""");
         assertConforms("POST", "/api/v1/guests/" + GUEST_ID + "/pause", 503, PROBLEM, """
                 {"detail":"worker on 'host-a' (127.0.0.1:1) could not pause guest: connection refused",
                  "instance":"/api/v1/guests/%s/pause","status":503,"title":"Worker unavailable"}""".formatted(GUEST_ID));
@@ -584,7 +597,10 @@ class OpenApiContractTest {
                  "destinationSelector":{},"maxBandwidth":null,"downtimeLimitMs":300,
                  "downtimeRamp":[{"afterSeconds":30,"downtimeLimitMs":600}],"completionTimeoutPerGiB":150,
                  "progressTimeout":null,"allowPostcopy":true,"storage":null,"priority":"user",
-                 "escalation":["postcopy","abort"],"escalationGrace":null,"verifyChecksums":null,"specificity":1,
+                 "escalation":["auto-converge","postcopy","abort"],"escalationGrace":null,"verifyChecksums":null,
+                 "autoConverge":null,"xbzrle":true,"compression":null,"convergence":{"cpuThrottleInitial":null,
+                 "cpuThrottleIncrement":null,"maxCpuThrottle":null,"cpuThrottleTailslow":null,
+                 "xbzrleCacheSize":134217728,"compressionLevel":null},"specificity":1,
                  "createdAt":"2026-01-02T03:04:05Z","updatedAt":"2026-01-02T03:04:05Z"}""";
         assertConforms("GET", "/api/v1/policies", 200, JSON, "[" + policy + "]");
         assertConforms("GET", "/api/v1/policies/web", 200, JSON, policy);
@@ -599,7 +615,8 @@ class OpenApiContractTest {
                    "parameters":{"maxBandwidth":0,"downtimeLimitMs":300,"storage":"shared","verifyChecksums":false,
                      "capabilities":{"postcopy":true,"autoConverge":false,"xbzrle":false,"compression":"none",
                      "channels":1},"postcopyAfterIterations":0,"postcopyWhenNotConverging":false,
-                     "maxPostcopyBandwidth":0},
+                     "maxPostcopyBandwidth":0,"convergence":{"cpuThrottleInitial":20,"cpuThrottleIncrement":10,
+                     "maxCpuThrottle":99,"cpuThrottleTailslow":false,"xbzrleCacheSize":67108864,"compressionLevel":null}},
                    "policy":{"name":null,"completionTimeoutPerGiB":0,"progressTimeout":0,"escalation":[],
                      "escalationGrace":30,"downtimeRamp":[]},"memoryBytes":33554432,"transferBytes":33554432},
                  "failedChecks":[],
@@ -787,7 +804,9 @@ class OpenApiContractTest {
             + "\"priority\":\"user\",\"waitingFor\":\"outbound limit of host-a: 2 of 2\","
             + "\"parameters\":{\"maxBandwidth\":134217728,\"downtimeLimitMs\":300,\"storage\":\"shared\",\"verifyChecksums\":false,"
             + "\"capabilities\":{\"postcopy\":false,\"autoConverge\":false,\"xbzrle\":false,\"compression\":\"none\","
-            + "\"channels\":1},\"postcopyAfterIterations\":0,\"postcopyWhenNotConverging\":false,\"maxPostcopyBandwidth\":0},"
+            + "\"channels\":1},\"postcopyAfterIterations\":0,\"postcopyWhenNotConverging\":false,\"maxPostcopyBandwidth\":0,"
+            + "\"convergence\":{\"cpuThrottleInitial\":20,\"cpuThrottleIncrement\":10,\"maxCpuThrottle\":99,"
+            + "\"cpuThrottleTailslow\":false,\"xbzrleCacheSize\":67108864,\"compressionLevel\":null}},"
             + "\"policy\":{\"name\":\"web\",\"completionTimeoutPerGiB\":150,\"progressTimeout\":150,"
             + "\"escalation\":[\"postcopy\",\"abort\"],\"escalationGrace\":30,"
             + "\"downtimeRamp\":[{\"afterSeconds\":30,\"downtimeLimitMs\":600}]},"

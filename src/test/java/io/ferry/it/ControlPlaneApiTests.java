@@ -309,12 +309,31 @@ abstract class ControlPlaneApiTests extends AccessControlTests {
                 Map.of("guestId", UUID.randomUUID(), "destinationHostId", "host-b"));
         assertThat(unknownGuest.status()).isEqualTo(422);
 
-        ApiClient.Reply unsupported = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+        // every convergence tool is supported; combinations QEMU excludes are refused by name
+        ApiClient.Reply excluded = api.post("/api/v1/migrations", Map.of("guestId", guestId,
                 "destinationHostId", "host-b", "parameters", Map.of(
-                        "capabilities", Map.of("postcopy", true, "xbzrle", true, "autoConverge", true))));
-        assertThat(unsupported.status()).isEqualTo(422);
-        assertThat(unsupported.json().get("unsupported").valueStream().map(JsonNode::asString).toList())
-                .containsExactly("parameters.capabilities.autoConverge", "parameters.capabilities.xbzrle");
+                        "capabilities", Map.of("postcopy", true, "xbzrle", true, "compression", "zstd"))));
+        assertThat(excluded.status()).isEqualTo(422);
+        assertThat(excluded.json().get("unsupported").valueStream().map(JsonNode::asString).toList())
+                .containsExactly("parameters.capabilities.compression with parameters.capabilities.postcopy=true",
+                        "parameters.capabilities.compression with parameters.capabilities.xbzrle=true");
+        assertThat(excluded.json().get("detail").asString()).contains("ask for one");
+        ApiClient.Reply xbzrleOnChannels = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of(
+                        "capabilities", Map.of("xbzrle", true, "channels", 4))));
+        assertThat(xbzrleOnChannels.status()).isEqualTo(422);
+        assertThat(xbzrleOnChannels.json().get("detail").asString()).contains("multifd is not compatible with xbzrle");
+        ApiClient.Reply badTuning = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("capabilities", Map.of("autoConverge", true),
+                        "convergence", Map.of("cpuThrottleInitial", 0, "xbzrleCacheSize", 100))));
+        assertThat(badTuning.status()).isEqualTo(400);
+        assertThat(badTuning.body()).contains("parameters.convergence.cpuThrottleInitial")
+                .contains("parameters.convergence.xbzrleCacheSize");
+        ApiClient.Reply initialAboveMax = api.post("/api/v1/migrations", Map.of("guestId", guestId,
+                "destinationHostId", "host-b", "parameters", Map.of("capabilities", Map.of("autoConverge", true),
+                        "convergence", Map.of("cpuThrottleInitial", 60, "maxCpuThrottle", 50))));
+        assertThat(initialAboveMax.status()).isEqualTo(400);
+        assertThat(initialAboveMax.json().get("detail").asString()).contains("initial throttle 60 %");
 
         ApiClient.Reply channelsWithPostcopy = api.post("/api/v1/migrations", Map.of("guestId", guestId,
                 "destinationHostId", "host-b", "parameters", Map.of(

@@ -11,6 +11,9 @@ import io.ferry.control.job.MigrationJob;
 import io.ferry.control.job.JobViews;
 import io.ferry.control.job.MigrationCommands;
 import io.ferry.control.job.JobPriority;
+import io.ferry.channel.CompressionMethod;
+import io.ferry.control.job.JobTuning;
+import io.ferry.control.job.RequestedConvergence;
 import io.ferry.control.job.RequestedParameters;
 import io.ferry.control.job.NewMigration;
 import io.ferry.channel.StorageMode;
@@ -112,11 +115,11 @@ class MigrationController {
 
     @PatchMapping("/{jobId}")
     MigrationResponse tune(@PathVariable UUID jobId, @Valid @RequestBody TuneMigration body, Principal principal) {
-        if (body.maxBandwidth() == null && body.downtimeLimitMs() == null) {
-            throw new InvalidRequestException("body", "name at least one of maxBandwidth, downtimeLimitMs");
+        JobTuning tuning = new JobTuning(body.maxBandwidth(), body.downtimeLimitMs(), body.autoConverge());
+        if (tuning.isEmpty()) {
+            throw new InvalidRequestException("body", "name at least one of maxBandwidth, downtimeLimitMs, autoConverge");
         }
-        return view(jobs.tune(jobId, body.maxBandwidth(), body.downtimeLimitMs(),
-                Requests.actor(principal)));
+        return view(jobs.tune(jobId, tuning, Requests.actor(principal)));
     }
 
     @PostMapping("/{jobId}/cancel")
@@ -182,9 +185,11 @@ class MigrationController {
             return RequestedParameters.NONE;
         }
         Capabilities c = p.capabilities() == null ? new Capabilities(null, null, null, null, null) : p.capabilities();
+        RequestedConvergence convergence = new RequestedConvergence(c.autoConverge(), c.xbzrle(),
+                c.compression() == null ? null : CompressionMethod.fromApiName(c.compression()), p.convergence());
         return new RequestedParameters(p.maxBandwidth(), p.downtimeLimitMs(),
                 p.storage() == null ? null : StorageMode.fromApiName(p.storage()), p.verifyChecksums(), c.postcopy(),
-                c.autoConverge(), c.xbzrle(), c.compression(), c.channels(), p.postcopyAfterIterations(),
+                convergence, c.channels(), p.postcopyAfterIterations(),
                 p.postcopyWhenNotConverging(), p.maxPostcopyBandwidth(),
                 p.priority() == null ? null : JobPriority.fromApiName(p.priority()));
     }

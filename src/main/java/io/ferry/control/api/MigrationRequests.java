@@ -1,6 +1,8 @@
 package io.ferry.control.api;
 
+import io.ferry.control.job.ConvergenceTuning;
 import io.ferry.control.job.RequestedParameters;
+import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -33,7 +35,8 @@ final class MigrationRequests {
             Boolean postcopyWhenNotConverging,
             @PositiveOrZero Long maxPostcopyBandwidth,
             @Pattern(regexp = "system|user|maintenance", message = "must be 'system', 'user' or 'maintenance'")
-            String priority) {
+            String priority,
+            @Valid ConvergenceTuning convergence) {
     }
 
     record Capabilities(
@@ -49,8 +52,10 @@ final class MigrationRequests {
             @NotBlank @Size(max = 512) String reason) {
     }
 
+    /** {@code autoConverge}: only true (turn it on for a job in pre-copy); it is not turned off mid-job. */
     record TuneMigration(
             @PositiveOrZero Long maxBandwidth,
-            @Min(1) @Max(RequestedParameters.MAX_DOWNTIME_LIMIT_MS) Long downtimeLimitMs) {
+            @Min(1) @Max(RequestedParameters.MAX_DOWNTIME_LIMIT_MS) Long downtimeLimitMs,
+            @AssertTrue(message = "can only be true: auto-converge is turned on mid-job, never off") Boolean autoConverge) {
     }
 }

@@ -1,5 +1,6 @@
 package io.ferry.control.api;
 
+import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.MigrationProgress;
 import io.ferry.control.job.EscalationStep;
 import io.ferry.control.job.JobDeadlines;
@@ -51,13 +52,27 @@ record MigrationResponse(UUID id, UUID guestId, String sourceHostId, String dest
 
     record ParametersView(long maxBandwidth, long downtimeLimitMs, String storage, boolean verifyChecksums,
                           CapabilitiesView capabilities, int postcopyAfterIterations,
-                          boolean postcopyWhenNotConverging, long maxPostcopyBandwidth) {
+                          boolean postcopyWhenNotConverging, long maxPostcopyBandwidth,
+                          ConvergenceView convergence) {
 
         static ParametersView of(MigrationParameters p) {
+            ConvergenceSettings c = p.convergence();
             return new ParametersView(p.maxBandwidth(), p.downtimeLimitMs(), p.storage().apiName(),
-                    p.verifyChecksums(), new CapabilitiesView(p.postcopy(), p.autoConverge(), p.xbzrle(),
-                    p.compression(), p.channels()), p.postcopyAfterIterations(), p.postcopyWhenNotConverging(),
-                    p.maxPostcopyBandwidth());
+                    p.verifyChecksums(), new CapabilitiesView(p.postcopy(), c.autoConverge().enabled(),
+                    c.xbzrle().enabled(), c.compression().method().apiName(), p.channels()),
+                    p.postcopyAfterIterations(), p.postcopyWhenNotConverging(), p.maxPostcopyBandwidth(),
+                    ConvergenceView.of(c));
+        }
+    }
+
+    /** The convergence tools' resolved parameters (openapi.yaml's ConvergenceTuning, every field set). */
+    record ConvergenceView(int cpuThrottleInitial, int cpuThrottleIncrement, int maxCpuThrottle,
+                           boolean cpuThrottleTailslow, long xbzrleCacheSize, Integer compressionLevel) {
+
+        static ConvergenceView of(ConvergenceSettings c) {
+            return new ConvergenceView(c.autoConverge().initialPercent(), c.autoConverge().incrementPercent(),
+                    c.autoConverge().maxPercent(), c.autoConverge().tailSlow(), c.xbzrle().cacheSizeBytes(),
+                    c.compression().enabled() ? c.compression().level() : null);
         }
     }
 

@@ -1,6 +1,8 @@
 package io.ferry.control.api;
 
+import io.ferry.control.job.ConvergenceTuning;
 import io.ferry.control.job.EscalationStep;
+import io.ferry.control.job.RequestedConvergence;
 import io.ferry.control.policy.MigrationPolicy;
 import io.ferry.control.policy.PolicyRequest;
 import io.ferry.control.policy.PolicyService;
@@ -41,12 +43,14 @@ class PolicyController {
                       Map<String, String> hostSelector, Map<String, String> destinationSelector, Long maxBandwidth,
                       Long downtimeLimitMs, List<RampStepView> downtimeRamp, Long completionTimeoutPerGiB,
                       Long progressTimeout, Boolean allowPostcopy, String storage, String priority,
-                      List<String> escalation, Long escalationGrace, Boolean verifyChecksums, int specificity,
+                      List<String> escalation, Long escalationGrace, Boolean verifyChecksums, Boolean autoConverge,
+                      Boolean xbzrle, String compression, ConvergenceTuning convergence, int specificity,
                       Instant createdAt,
                       Instant updatedAt) {
 
         static PolicyView of(MigrationPolicy p) {
             PolicySettings s = p.settings();
+            RequestedConvergence c = s.convergence();
             return new PolicyView(p.name(), p.description(), p.guestSelector(), p.hostSelector(),
                     s.destinationSelector() == null ? Map.of() : s.destinationSelector(), s.maxBandwidth(),
                     s.downtimeLimitMs(), s.downtimeRamp() == null ? null : s.downtimeRamp().steps().stream()
@@ -55,7 +59,9 @@ class PolicyController {
                     s.storage() == null ? null : s.storage().apiName(),
                     s.priority() == null ? null : s.priority().apiName(),
                     s.escalation() == null ? null : s.escalation().stream().map(EscalationStep::apiName).toList(),
-                    s.escalationGrace(), s.verifyChecksums(), p.specificity(), p.createdAt(), p.updatedAt());
+                    s.escalationGrace(), s.verifyChecksums(), c.autoConverge(), c.xbzrle(),
+                    c.compression() == null ? null : c.compression().apiName(), c.tuning(), p.specificity(),
+                    p.createdAt(), p.updatedAt());
         }
     }
 

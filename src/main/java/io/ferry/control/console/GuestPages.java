@@ -200,7 +200,7 @@ class GuestPages {
                 RequestedParameters.MAX_DOWNTIME_LIMIT_MS);
         Boolean postcopy = "on".equals(form.get("postcopy")) ? Boolean.TRUE : null;
         RequestedParameters requested = new RequestedParameters(bandwidth, downtime, null, null, postcopy, null, null,
-                null, null, null, null, null, null);
+                null, null, null, null);
         return new NewMigration(guestId, destination.isEmpty() ? null : destination, requested);
     }
 }

@@ -8,6 +8,7 @@ import io.ferry.control.guest.GuestService;
 import io.ferry.control.host.Host;
 import io.ferry.control.host.HostService;
 import io.ferry.control.job.JobCursor;
+import io.ferry.control.job.JobTuning;
 import io.ferry.control.job.JobFilter;
 import io.ferry.control.job.JobPage;
 import io.ferry.control.job.JobStatus;
@@ -203,7 +204,7 @@ class MigrationPages {
         if (bandwidth == null && downtime == null) {
             throw new ConsoleErrors.FormException("maxBandwidth", "give a bandwidth, a downtime limit or both");
         }
-        MigrationJob job = commands.tune(jobId, bandwidth, downtime, ConsoleModel.actor(principal));
+        MigrationJob job = commands.tune(jobId, JobTuning.limits(bandwidth, downtime), ConsoleModel.actor(principal));
         return done(model, "Tuned: bandwidth " + new Fmt().rate((double) job.parameters().maxBandwidth())
                 + " (0 = unlimited), downtime limit " + job.parameters().downtimeLimitMs() + " ms.");
     }

@@ -223,7 +223,11 @@ class PolicyPages {
                 blank(form.get("escalation")) ? null
                         : List.of(form.get("escalation").strip().split("\\s*[,→>\\s]\\s*")),
                 errors.read(() -> ConsoleForms.integer("escalationGrace", form.get("escalationGrace"))),
-                choice(form.get("verifyChecksums")));
+                choice(form.get("verifyChecksums")),
+                choice(form.get("autoConverge")),
+                choice(form.get("xbzrle")),
+                blankToNull(form.get("compression")),
+                null);
         errors.addAll(validator.validate(request));
         if (!errors.any()) {
             errors.read(() -> {

@@ -1,5 +1,6 @@
 package io.ferry.control.job;
 
+import io.ferry.channel.ConvergenceSettings;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,14 +17,15 @@ public final class EngineFeatures {
     /** Names (as the API spells them) of the requested parameters this engine does not support. */
     public static List<String> unsupported(MigrationParameters p) {
         List<String> names = new ArrayList<>();
-        if (p.autoConverge()) {
-            names.add("parameters.capabilities.autoConverge");
+        ConvergenceSettings c = p.convergence();
+        if (c.xbzrle().enabled() && p.channels() > 1) {
+            names.add(XBZRLE_WITH_CHANNELS);
         }
-        if (p.xbzrle()) {
-            names.add("parameters.capabilities.xbzrle");
+        if (c.compression().enabled() && p.postcopy()) {
+            names.add(COMPRESSION_WITH_POSTCOPY);
         }
-        if (!"none".equals(p.compression())) {
-            names.add("parameters.capabilities.compression=" + p.compression());
+        if (c.compression().enabled() && c.xbzrle().enabled()) {
+            names.add(COMPRESSION_WITH_XBZRLE);
         }
         if (p.channels() > 1 && p.postcopy()) {
             // as QEMU before 10.0: post-copy's discards, requests and recovery rest on one ordered stream of pages
@@ -36,6 +38,10 @@ public final class EngineFeatures {
         }
         return names;
     }
+
+    static final String XBZRLE_WITH_CHANNELS = "parameters.capabilities.xbzrle=true with parameters.capabilities.channels>1";
+    static final String COMPRESSION_WITH_POSTCOPY = "parameters.capabilities.compression with parameters.capabilities.postcopy=true";
+    static final String COMPRESSION_WITH_XBZRLE = "parameters.capabilities.compression with parameters.capabilities.xbzrle=true";
 
     /** verifyChecksums together with post-copy, from the request or a matching policy. */
     public static final String VERIFY_WITH_POSTCOPY = "parameters.verifyChecksums=true with parameters.capabilities.postcopy=true";
@@ -51,6 +57,18 @@ public final class EngineFeatures {
         if (unsupported.stream().anyMatch(n -> n.startsWith("parameters.capabilities.channels="))) {
             why.append("; a job that may switch to post-copy sends its pages on one channel (as QEMU before 10.0): "
                     + "ask for channels=1 or postcopy=false");
+        }
+        if (unsupported.contains(XBZRLE_WITH_CHANNELS)) {
+            why.append("; XBZRLE encodes pages on the main stream only (QEMU: multifd is not compatible with xbzrle): "
+                    + "ask for channels=1 (the default with xbzrle) or no xbzrle");
+        }
+        if (unsupported.contains(COMPRESSION_WITH_POSTCOPY)) {
+            why.append("; pages are compressed on the multifd channels, and a job that may switch to post-copy sends "
+                    + "its pages on the main stream: ask for one or the other");
+        }
+        if (unsupported.contains(COMPRESSION_WITH_XBZRLE)) {
+            why.append("; XBZRLE (main stream) and compression (multifd channels) exclude each other, as in QEMU: "
+                    + "ask for one");
         }
         return why.toString();
     }

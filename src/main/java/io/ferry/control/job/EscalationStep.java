@@ -5,11 +5,13 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * One rung of a policy's escalation ladder, taken in order when a job's timeout fires: switch
- * to post-copy (skipped when the job may not), pause the guest so the copy finishes (Nova's
- * force-complete), or abort (cancel; the guest stays on the source).
+ * One rung of a policy's escalation ladder, taken in order when a job's timeout fires: turn
+ * auto-converge on (throttle the guest; skipped when it is on already), switch to post-copy
+ * (skipped when the job may not), pause the guest so the copy finishes (Nova's force-complete),
+ * or abort (cancel; the guest stays on the source).
  */
 public enum EscalationStep {
+    AUTO_CONVERGE("auto-converge"),
     POSTCOPY("postcopy"),
     PAUSE("pause"),
     ABORT("abort");
@@ -27,7 +29,7 @@ public enum EscalationStep {
     public static EscalationStep fromApiName(String name) {
         return Arrays.stream(values()).filter(s -> s.apiName.equals(name)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("unknown escalation step '" + name
-                        + "' (postcopy, pause or abort)"));
+                        + "' (auto-converge, postcopy, pause or abort)"));
     }
 
     /** The stored form: names joined by commas, empty for no ladder. */

@@ -72,6 +72,11 @@ public enum JobStatus {
         return this == SETUP || this == ACTIVE || this == POSTCOPY_ACTIVE || this == POSTCOPY_PAUSED || this == CANCELLING;
     }
 
+    /** The guest runs on the destination already, or is about to: pre-copy's tools no longer apply. */
+    public boolean isPostcopy() {
+        return this == POSTCOPY_ACTIVE || this == POSTCOPY_PAUSED;
+    }
+
     /** Cancel is honoured only where it would not lose the guest (QEMU refuses it once post-copy started). */
     public boolean isCancellable() {
         return this == QUEUED || canMoveTo(CANCELLING);

@@ -105,23 +105,30 @@ public class MigrationCommands {
     }
 
     /**
-     * Changes bandwidth and downtime limit of a job that has not finished. A running job's
-     * source takes them from its next rate window and convergence check.
+     * Changes bandwidth and downtime limit of a job that has not finished, or turns its
+     * auto-converge on. A running job's source takes them from its next rate window and
+     * convergence check; auto-converge only while the job is still in pre-copy (409 after).
      */
-    public MigrationJob tune(UUID id, Long maxBandwidth, Long downtimeLimitMs, String actor) {
+    public MigrationJob tune(UUID id, JobTuning tuning, String actor) {
         MigrationJob tuned = inJob(id, job -> {
             if (job.status().isTerminal()) {
                 throw new JobConflictException("job " + id + " is " + job.status().apiName()
                         + "; parameters of a finished job cannot change");
             }
-            job.tune(maxBandwidth, downtimeLimitMs, clock.instant());
-            log.info("job {} tuned by {}: maxBandwidth={} downtimeLimitMs={}", id, actor,
-                    job.parameters().maxBandwidth(), job.parameters().downtimeLimitMs());
+            if (tuning.autoConverge() != null && job.status().isPostcopy()) {
+                throw new JobConflictException("job " + id + " is " + job.status().apiName()
+                        + "; auto-converge throttles a guest in pre-copy only");
+            }
+            job.tune(tuning, clock.instant());
+            log.info("job {} tuned by {}: maxBandwidth={} downtimeLimitMs={} autoConverge={}", id, actor,
+                    job.parameters().maxBandwidth(), job.parameters().downtimeLimitMs(),
+                    job.parameters().convergence().autoConverge().enabled());
         });
         if (tuned.status() == JobStatus.ACTIVE || tuned.status() == JobStatus.SETUP) {
             try {
                 workers.tuneMigration(hosts.find(tuned.sourceHostId()).orElseThrow(), id, new TuneMigrationCommand(
-                        tuned.parameters().maxBandwidth(), tuned.parameters().downtimeLimitMs()));
+                        tuned.parameters().maxBandwidth(), tuned.parameters().downtimeLimitMs(),
+                        tuning.autoConverge()));
             } catch (WorkerRejectedException notRunningYet) {
                 // not started on the source yet: it starts with the stored parameters
             }

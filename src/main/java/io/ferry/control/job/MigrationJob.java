@@ -206,8 +206,11 @@ public class MigrationJob {
         return destinationVerification;
     }
 
-    void tune(Long maxBandwidth, Long downtimeLimitMs, Instant now) {
-        parameters.tune(maxBandwidth, downtimeLimitMs);
+    void tune(JobTuning tuning, Instant now) {
+        parameters.tune(tuning.maxBandwidth(), tuning.downtimeLimitMs());
+        if (Boolean.TRUE.equals(tuning.autoConverge())) {
+            parameters.enableAutoConverge();
+        }
         updatedAt = now;
     }
 

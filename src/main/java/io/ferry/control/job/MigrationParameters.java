@@ -1,11 +1,11 @@
 package io.ferry.control.job;
 
-import io.ferry.channel.CompressionMethod;
 import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.StorageMode;
 import jakarta.persistence.Column;
 import jakarta.persistence.Embeddable;
+import jakarta.persistence.Embedded;
 import jakarta.persistence.EnumType;
 import jakarta.persistence.Enumerated;
 
@@ -35,15 +35,8 @@ public class MigrationParameters {
     @Column(nullable = false)
     private boolean postcopy;
 
-    @Column(name = "auto_converge", nullable = false)
-    private boolean autoConverge;
-
-    @Column(nullable = false)
-    private boolean xbzrle;
-
-    /** none, zstd or lz4. */
-    @Column(nullable = false)
-    private String compression;
+    @Embedded
+    private ConvergenceParameters convergence;
 
     @Column(nullable = false)
     private int channels;
@@ -68,16 +61,14 @@ public class MigrationParameters {
     }
 
     public MigrationParameters(long maxBandwidth, long downtimeLimitMs, StorageMode storage, boolean postcopy,
-                               boolean autoConverge, boolean xbzrle, String compression, int channels,
+                               ConvergenceSettings convergence, int channels,
                                boolean verifyChecksums, int postcopyAfterIterations, boolean postcopyWhenNotConverging,
                                long maxPostcopyBandwidth) {
         this.maxBandwidth = maxBandwidth;
         this.downtimeLimitMs = downtimeLimitMs;
         this.storage = storage;
         this.postcopy = postcopy;
-        this.autoConverge = autoConverge;
-        this.xbzrle = xbzrle;
-        this.compression = compression;
+        this.convergence = new ConvergenceParameters(convergence);
         this.channels = channels;
         this.verifyChecksums = verifyChecksums;
         this.postcopyAfterIterations = postcopyAfterIterations;
@@ -113,16 +104,8 @@ public class MigrationParameters {
         return postcopy;
     }
 
-    public boolean autoConverge() {
-        return autoConverge;
-    }
-
-    public boolean xbzrle() {
-        return xbzrle;
-    }
-
-    public String compression() {
-        return compression;
+    public ConvergenceSettings convergence() {
+        return convergence.settings();
     }
 
     public int channels() {
@@ -133,15 +116,16 @@ public class MigrationParameters {
     public MigrationSettings settings() {
         return new MigrationSettings(maxBandwidth, downtimeLimitMs, verifyChecksums, storage,
                 new MigrationSettings.PostcopySettings(postcopy, postcopyAfterIterations, postcopyWhenNotConverging,
-                        maxPostcopyBandwidth), channels, new ConvergenceSettings(
-                autoConverge ? ConvergenceSettings.AutoConverge.ON : ConvergenceSettings.AutoConverge.OFF,
-                new ConvergenceSettings.Xbzrle(xbzrle, ConvergenceSettings.Xbzrle.DEFAULT_CACHE_SIZE),
-                "none".equals(compression) ? ConvergenceSettings.Compression.NONE : new ConvergenceSettings.Compression(
-                        CompressionMethod.fromApiName(compression), 1)));
+                        maxPostcopyBandwidth), channels, convergence.settings());
     }
 
     public boolean verifyChecksums() {
         return verifyChecksums;
+    }
+
+    /** Turns auto-converge on (an escalation step, or an operator's tune). */
+    void enableAutoConverge() {
+        convergence.enableAutoConverge();
     }
 
     void tune(Long newMaxBandwidth, Long newDowntimeLimitMs) {

@@ -7,6 +7,7 @@ import io.ferry.control.host.HostService;
 import io.ferry.control.host.WorkerGateway;
 import io.ferry.control.job.DowntimeRamp;
 import io.ferry.control.job.EscalationStep;
+import io.ferry.control.job.JobTuning;
 import io.ferry.control.job.JobDeadlines;
 import io.ferry.control.job.JobEvent;
 import io.ferry.control.job.JobStore;
@@ -91,7 +92,7 @@ class DeadlineEnforcer {
         if (taken[0] != null) {
             try {
                 workers.tuneMigration(hosts.find(job.sourceHostId()).orElseThrow(), job.id(),
-                        new TuneMigrationCommand(job.parameters().maxBandwidth(), taken[0].downtimeLimitMs()));
+                        new TuneMigrationCommand(job.parameters().maxBandwidth(), taken[0].downtimeLimitMs(), null));
             } catch (RuntimeException e) {
                 log.info("job {}: the source did not take the ramp's limit yet ({}); it starts with it", job.id(),
                         e.getMessage());
@@ -124,6 +125,11 @@ class DeadlineEnforcer {
         String actor = "policy:" + job.policy().policyName();
         try {
             switch (step) {
+                case AUTO_CONVERGE -> {
+                    if (!job.parameters().convergence().autoConverge().enabled()) {
+                        commands.tune(job.id(), new JobTuning(null, null, true), actor);
+                    }
+                }
                 case POSTCOPY -> {
                     if (job.parameters().postcopy()) {
                         commands.startPostcopy(job.id(), actor);
@@ -140,6 +146,8 @@ class DeadlineEnforcer {
 
     private static String action(EscalationStep step, MigrationJob job) {
         return switch (step) {
+            case AUTO_CONVERGE -> job.parameters().convergence().autoConverge().enabled()
+                    ? "auto-converge skipped (it is on already)" : "auto-converge turned on: the guest is throttled";
             case POSTCOPY -> job.parameters().postcopy() ? "switched to post-copy"
                     : "post-copy skipped (the job may not use it)";
             case PAUSE -> "paused the guest so the copy finishes (force-complete)";

@@ -1,7 +1,10 @@
 package io.ferry.control.policy;
 
 import io.ferry.control.job.DowntimeRamp;
+import io.ferry.channel.CompressionMethod;
+import io.ferry.control.job.ConvergenceTuning;
 import io.ferry.control.job.EscalationStep;
+import io.ferry.control.job.RequestedConvergence;
 import io.ferry.control.job.JobPriority;
 import io.ferry.channel.StorageMode;
 import io.ferry.control.system.LabelsConverter;
@@ -75,6 +78,32 @@ public class MigrationPolicy {
     @Column(name = "verify_checksums")
     private Boolean verifyChecksums;
 
+    @Column(name = "auto_converge")
+    private Boolean autoConverge;
+
+    private Boolean xbzrle;
+
+    /** none, zstd or lz4. */
+    private String compression;
+
+    @Column(name = "cpu_throttle_initial")
+    private Integer cpuThrottleInitial;
+
+    @Column(name = "cpu_throttle_increment")
+    private Integer cpuThrottleIncrement;
+
+    @Column(name = "max_cpu_throttle")
+    private Integer maxCpuThrottle;
+
+    @Column(name = "cpu_throttle_tailslow")
+    private Boolean cpuThrottleTailslow;
+
+    @Column(name = "xbzrle_cache_size")
+    private Long xbzrleCacheSize;
+
+    @Column(name = "compression_level")
+    private Integer compressionLevel;
+
     @Column(name = "created_at", nullable = false)
     private Instant createdAt;
 
@@ -110,6 +139,16 @@ public class MigrationPolicy {
         escalation = s.escalation() == null ? null : EscalationStep.format(s.escalation());
         escalationGrace = s.escalationGrace();
         verifyChecksums = s.verifyChecksums();
+        RequestedConvergence c = s.convergence();
+        autoConverge = c.autoConverge();
+        xbzrle = c.xbzrle();
+        compression = c.compression() == null ? null : c.compression().apiName();
+        cpuThrottleInitial = c.tuning().cpuThrottleInitial();
+        cpuThrottleIncrement = c.tuning().cpuThrottleIncrement();
+        maxCpuThrottle = c.tuning().maxCpuThrottle();
+        cpuThrottleTailslow = c.tuning().cpuThrottleTailslow();
+        xbzrleCacheSize = c.tuning().xbzrleCacheSize();
+        compressionLevel = c.tuning().compressionLevel();
         updatedAt = now;
     }
 
@@ -133,7 +172,11 @@ public class MigrationPolicy {
         return new PolicySettings(maxBandwidth, downtimeLimitMs, downtimeRamp == null ? null : DowntimeRamp.parse(downtimeRamp),
                 completionTimeoutPerGiB, progressTimeout, allowPostcopy, storage, priority,
                 escalation == null ? null : EscalationStep.parse(escalation), escalationGrace,
-                destinationSelector.isEmpty() ? null : Map.copyOf(destinationSelector), verifyChecksums);
+                destinationSelector.isEmpty() ? null : Map.copyOf(destinationSelector), verifyChecksums,
+                new RequestedConvergence(autoConverge, xbzrle,
+                        compression == null ? null : CompressionMethod.fromApiName(compression),
+                        new ConvergenceTuning(cpuThrottleInitial, cpuThrottleIncrement, maxCpuThrottle,
+                                cpuThrottleTailslow, xbzrleCacheSize, compressionLevel)));
     }
 
     public Instant createdAt() {

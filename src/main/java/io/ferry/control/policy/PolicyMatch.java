@@ -4,7 +4,9 @@ import io.ferry.control.job.DowntimeRamp;
 import io.ferry.control.job.EscalationStep;
 import io.ferry.control.job.JobPolicy;
 import io.ferry.control.job.JobPriority;
+import io.ferry.channel.ConvergenceSettings;
 import io.ferry.control.job.MigrationParameters;
+import io.ferry.control.job.RequestedConvergence;
 import io.ferry.control.job.RequestedParameters;
 import io.ferry.channel.StorageMode;
 import io.ferry.control.system.Labels;
@@ -46,16 +48,17 @@ final class PolicyMatch {
         PolicySettings p = policy == null ? PolicySettings.NONE : policy.settings();
         StorageMode storage = first(r.storage(), p.storage(), storageForHosts);
         boolean postcopy = first(r.postcopy(), p.allowPostcopy(), false);
+        ConvergenceSettings convergence = RequestedConvergence.resolve(r.convergence(), p.convergence());
         MigrationParameters parameters = new MigrationParameters(
                 first(r.maxBandwidth(), p.maxBandwidth(), MigrationParameters.DEFAULT_MAX_BANDWIDTH),
                 first(r.downtimeLimitMs(), p.downtimeLimitMs(), MigrationParameters.DEFAULT_DOWNTIME_LIMIT_MS),
                 storage,
                 postcopy,
-                first(r.autoConverge(), false),
-                first(r.xbzrle(), false),
-                first(r.compression(), "none"),
-                // QEMU's multifd-channels default; a job that may post-copy keeps one stream
-                first(r.channels(), postcopy ? 1 : MigrationParameters.DEFAULT_CHANNELS),
+                convergence,
+                // QEMU's multifd-channels default; a job that may post-copy keeps one stream, and so
+                // does one with XBZRLE (QEMU: "Multifd is not compatible with xbzrle")
+                first(r.channels(), postcopy || convergence.xbzrle().enabled() ? 1
+                        : MigrationParameters.DEFAULT_CHANNELS),
                 first(r.verifyChecksums(), p.verifyChecksums(), false),
                 first(r.postcopyAfterIterations(), 0),
                 first(r.postcopyWhenNotConverging(), false),

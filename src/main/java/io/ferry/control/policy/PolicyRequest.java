@@ -1,8 +1,11 @@
 package io.ferry.control.policy;
 
+import io.ferry.channel.CompressionMethod;
+import io.ferry.control.job.ConvergenceTuning;
 import io.ferry.control.job.DowntimeRamp;
 import io.ferry.control.job.EscalationStep;
 import io.ferry.control.job.JobPriority;
+import io.ferry.control.job.RequestedConvergence;
 import io.ferry.channel.StorageMode;
 import io.ferry.control.system.InvalidFieldException;
 import io.ferry.control.system.Labels;
@@ -39,10 +42,14 @@ public record PolicyRequest(
         @Pattern(regexp = "shared|copy", message = "must be 'shared' or 'copy'") String storage,
         @Pattern(regexp = "system|user|maintenance", message = "must be 'system', 'user' or 'maintenance'")
         String priority,
-        @Size(min = 1, max = 3) List<@NotNull @Pattern(regexp = "postcopy|pause|abort",
-                message = "must be 'postcopy', 'pause' or 'abort'") String> escalation,
+        @Size(min = 1, max = 4) List<@NotNull @Pattern(regexp = "auto-converge|postcopy|pause|abort",
+                message = "must be 'auto-converge', 'postcopy', 'pause' or 'abort'") String> escalation,
         @Positive @Max(3600) Long escalationGrace,
-        Boolean verifyChecksums) {
+        Boolean verifyChecksums,
+        Boolean autoConverge,
+        Boolean xbzrle,
+        @Pattern(regexp = "none|zstd|lz4", message = "must be 'none', 'zstd' or 'lz4'") String compression,
+        @Valid ConvergenceTuning convergence) {
 
     public static final String NAME = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
     public static final String NAME_RULE = "must be a lower-case DNS label (a-z, 0-9, '-', at most 63)";
@@ -69,7 +76,8 @@ public record PolicyRequest(
                 storage == null ? null : StorageMode.fromApiName(storage),
                 priority == null ? null : JobPriority.fromApiName(priority), ladder, escalationGrace,
                 destinationSelector == null ? null : labels("destinationSelector", destinationSelector),
-                verifyChecksums);
+                verifyChecksums, new RequestedConvergence(autoConverge, xbzrle,
+                        compression == null ? null : CompressionMethod.fromApiName(compression), convergence));
     }
 
     /** The guests the policy selects (none named: every guest). */

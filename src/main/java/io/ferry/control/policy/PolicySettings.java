@@ -3,6 +3,7 @@ package io.ferry.control.policy;
 import io.ferry.control.job.DowntimeRamp;
 import io.ferry.control.job.EscalationStep;
 import io.ferry.control.job.JobPriority;
+import io.ferry.control.job.RequestedConvergence;
 import io.ferry.channel.StorageMode;
 import java.util.List;
 import java.util.Map;
@@ -13,13 +14,19 @@ import java.util.Map;
  * Nova's live_migration_completion_timeout), {@code progressTimeout} while what is left to send
  * reaches no new low; {@code escalation} is the ladder taken when one fires, each rung given
  * {@code escalationGrace} before the next. {@code destinationSelector}: labels a destination
- * must carry; {@code verifyChecksums}: both sides compare digests at switchover.
+ * must carry; {@code verifyChecksums}: both sides compare digests at switchover;
+ * {@code convergence}: the convergence tools (auto-converge, XBZRLE, compression) and their parameters.
  */
 public record PolicySettings(Long maxBandwidth, Long downtimeLimitMs, DowntimeRamp downtimeRamp,
                              Long completionTimeoutPerGiB, Long progressTimeout, Boolean allowPostcopy,
                              StorageMode storage, JobPriority priority, List<EscalationStep> escalation,
-                             Long escalationGrace, Map<String, String> destinationSelector, Boolean verifyChecksums) {
+                             Long escalationGrace, Map<String, String> destinationSelector, Boolean verifyChecksums,
+                             RequestedConvergence convergence) {
 
     public static final PolicySettings NONE = new PolicySettings(null, null, null, null, null, null, null, null, null,
-            null, null, null);
+            null, null, null, RequestedConvergence.NONE);
+
+    public PolicySettings {
+        convergence = convergence == null ? RequestedConvergence.NONE : convergence;
+    }
 }

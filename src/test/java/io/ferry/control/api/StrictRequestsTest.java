@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.ferry.control.job.EngineFeatures;
 import io.ferry.control.job.MigrationParameters;
+import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.StorageMode;
 import io.ferry.control.job.UnsupportedFeatureException;
 import java.util.List;
@@ -41,14 +42,14 @@ class StrictRequestsTest {
 
     @Test
     void verifyingChecksumsWithPostcopyIsNamedAsUnsupported() {
-        MigrationParameters both = new MigrationParameters(1, 300, StorageMode.SHARED, true, false, false, "none", 1,
-                true, 0, false, 0);
+        MigrationParameters both = new MigrationParameters(1, 300, StorageMode.SHARED, true,
+                ConvergenceSettings.NONE, 1, true, 0, false, 0);
         assertThat(EngineFeatures.unsupported(both)).containsExactly(EngineFeatures.VERIFY_WITH_POSTCOPY);
         assertThat(new UnsupportedFeatureException(EngineFeatures.unsupported(both)).getMessage())
                 .contains("verifyChecksums", "post-copy", "one or the other");
         for (boolean postcopy : new boolean[] {true, false}) {
-            MigrationParameters one = new MigrationParameters(1, 300, StorageMode.SHARED, postcopy, false, false, "none",
-                    1, !postcopy, 0, false, 0);
+            MigrationParameters one = new MigrationParameters(1, 300, StorageMode.SHARED, postcopy,
+                    ConvergenceSettings.NONE, 1, !postcopy, 0, false, 0);
             assertThat(EngineFeatures.unsupported(one)).isEmpty();
         }
     }

@@ -1,5 +1,7 @@
 package io.ferry.control.job;
 
+import io.ferry.channel.CompressionMethod;
+import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.HandoffStep;
 import io.ferry.channel.StorageMode;
 import io.ferry.channel.MigrationPhase;
@@ -244,7 +246,7 @@ abstract class PersistenceContractTests {
 
     MigrationJob jobFor(Guest guest, IdempotencyKey key, boolean postcopy) {
         return commands.create(new NewMigration(guest.id(), "host-b", new RequestedParameters(0L, 300L,
-                StorageMode.SHARED, null, postcopy, null, null, null, null, null, null, null, null)), key, "test");
+                StorageMode.SHARED, null, postcopy, null, null, null, null, null, null)), key, "test");
     }
 
     @Test
@@ -332,8 +334,8 @@ abstract class PersistenceContractTests {
             // ids with both halves positive: Java's UUID order is then the databases' (unsigned) order
             UUID id = new UUID(random.nextLong() & Long.MAX_VALUE, random.nextLong() & Long.MAX_VALUE);
             MigrationJob job = MigrationJob.queue(id, new JobPlan(i % 4 == 0 ? guest : UUID.randomUUID(), route[0],
-                    route[1], new MigrationParameters(0, 300, StorageMode.SHARED, false, false, false, "none", 1, false,
-                    0, false, 0), JobPriority.USER, JobPolicy.none(0), 1, 1, null, io.ferry.control.guest.GuestState.RUNNING),
+                    route[1], new MigrationParameters(0, 300, StorageMode.SHARED, false,
+                    io.ferry.channel.ConvergenceSettings.NONE, 1, false, 0, false, 0), JobPriority.USER, JobPolicy.none(0), 1, 1, null, io.ferry.control.guest.GuestState.RUNNING),
                     base.plusSeconds(i / 3).plusNanos(i % 5 == 0 ? 0 : 1000));   // groups of equal createdAt
             job.transitionTo(i % 2 == 0 ? JobStatus.CANCELLED : JobStatus.FAILED, "test", "test", base);
             made.add(jobRepository.save(job));
@@ -516,7 +518,8 @@ abstract class PersistenceContractTests {
                 Map.of("app", "db", "tier", "gold"), Map.of("zone", "a"), new io.ferry.control.policy.PolicySettings(
                         1L << 20, 700L, new DowntimeRamp(List.of(new DowntimeRamp.Step(30, 900))), 150L, 60L, false,
                         null, JobPriority.SYSTEM, List.of(EscalationStep.POSTCOPY, EscalationStep.ABORT), 10L,
-                        Map.of("ssd", "true"), true), "test");   // verified pre-copy only: post-copy cannot verify
+                        Map.of("ssd", "true"), true, new RequestedConvergence(true, null, CompressionMethod.ZSTD,
+                        new ConvergenceTuning(30, null, 80, null, null, 3))), "test");   // verified pre-copy only: post-copy cannot verify
         io.ferry.control.policy.MigrationPolicy stored = policies.list().stream()
                 .filter(p -> "databases".equals(p.description())).findFirst().orElseThrow();
         assertThat(stored.guestSelector()).isEqualTo(Map.of("app", "db", "tier", "gold"));
@@ -524,6 +527,8 @@ abstract class PersistenceContractTests {
         assertThat(stored.settings().downtimeRamp().steps()).containsExactly(new DowntimeRamp.Step(30, 900));
         assertThat(stored.settings().escalation()).containsExactly(EscalationStep.POSTCOPY, EscalationStep.ABORT);
         assertThat(stored.settings().destinationSelector()).isEqualTo(Map.of("ssd", "true"));
+        assertThat(stored.settings().convergence()).isEqualTo(new RequestedConvergence(true, null,
+                CompressionMethod.ZSTD, new ConvergenceTuning(30, null, 80, null, null, 3)));
 
         hosts.relabel("host-a", Map.of("zone", "a"));
         hosts.relabel("host-b", Map.of("ssd", "true"));
@@ -538,6 +543,12 @@ abstract class PersistenceContractTests {
             assertThat(job.parameters().verifyChecksums()).isTrue();
             assertThat(job.policy().escalation()).containsExactly(EscalationStep.POSTCOPY, EscalationStep.ABORT);
             assertThat(job.policy().downtimeRamp().steps()).hasSize(1);
+            // the policy's convergence tools, QEMU's defaults where it names none
+            assertThat(job.parameters().convergence()).isEqualTo(new ConvergenceSettings(
+                    new ConvergenceSettings.AutoConverge(true, 30, 10, 80, false), ConvergenceSettings.Xbzrle.OFF,
+                    new ConvergenceSettings.Compression(CompressionMethod.ZSTD, 3)));
+            assertThat(views.get(job.id()).parameters().convergence()).as("as stored")
+                    .isEqualTo(job.parameters().convergence());
             assertThat(job.transferBytes()).isEqualTo(16L << 20);
         } finally {
             policies.delete(stored.name(), "test");

@@ -1,6 +1,13 @@
 package io.ferry.control.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.ferry.channel.CompressionMethod;
+import io.ferry.channel.ConvergenceSettings;
+import io.ferry.control.job.ConvergenceTuning;
+import io.ferry.control.job.InvalidParametersException;
+import io.ferry.control.job.RequestedConvergence;
 
 import io.ferry.control.job.DowntimeRamp;
 import io.ferry.control.job.EscalationStep;
@@ -62,9 +69,10 @@ class PolicyMatchTest {
         MigrationPolicy strict = policy("strict", Map.of(), Map.of(), new PolicySettings(64L << 20, 500L,
                 new DowntimeRamp(List.of(new DowntimeRamp.Step(60, 1000), new DowntimeRamp.Step(30, 700)))
                 , 150L, 120L, true, StorageMode.COPY, JobPriority.SYSTEM,
-                List.of(EscalationStep.POSTCOPY, EscalationStep.ABORT), 20L, Map.of("ssd", "true"), true));
+                List.of(EscalationStep.POSTCOPY, EscalationStep.ABORT), 20L, Map.of("ssd", "true"), true,
+                RequestedConvergence.NONE));
         RequestedParameters request = new RequestedParameters(1L << 20, null, null, null, false, null, null, null,
-                null, null, null, null, JobPriority.USER);
+                null, null, JobPriority.USER);
         PolicyMatch.Resolved r = PolicyMatch.resolve(request, strict, 30, StorageMode.SHARED);
         assertThat(r.parameters().maxBandwidth()).as("request wins").isEqualTo(1L << 20);
         assertThat(r.parameters().downtimeLimitMs()).as("policy fills the gap").isEqualTo(500);
@@ -96,9 +104,47 @@ class PolicyMatchTest {
     }
 
     @Test
+    void convergenceToolsComeFromTheRequestThenThePolicyThenQemusDefaults() {
+        MigrationPolicy busy = policy("busy", Map.of(), Map.of(), new PolicySettings(null, null, null, null, null,
+                null, null, null, null, null, null, null, new RequestedConvergence(true, true, null,
+                new ConvergenceTuning(30, 5, null, true, 8L << 20, null))));
+        RequestedParameters request = new RequestedParameters(null, null, null, null, null,
+                new RequestedConvergence(null, null, null, new ConvergenceTuning(null, null, 70, null, null, null)),
+                null, null, null, null, null);
+        ConvergenceSettings c = PolicyMatch.resolve(request, busy, 30, StorageMode.SHARED).parameters().convergence();
+        assertThat(c.autoConverge()).isEqualTo(new ConvergenceSettings.AutoConverge(true, 30, 5, 70, true));
+        assertThat(c.xbzrle()).isEqualTo(new ConvergenceSettings.Xbzrle(true, 8L << 20));
+        assertThat(c.compression()).isEqualTo(ConvergenceSettings.Compression.NONE);
+        assertThat(PolicyMatch.resolve(request, busy, 30, StorageMode.SHARED).parameters().channels())
+                .as("XBZRLE keeps the main stream alone, as QEMU's multifd excludes it").isEqualTo(1);
+
+        ConvergenceSettings defaults = PolicyMatch.resolve(new RequestedParameters(null, null, null, null, null,
+                new RequestedConvergence(true, false, CompressionMethod.LZ4, null), null, null, null, null, null),
+                null, 30, StorageMode.SHARED).parameters().convergence();
+        assertThat(defaults.autoConverge()).isEqualTo(ConvergenceSettings.AutoConverge.ON);
+        assertThat(defaults.xbzrle().enabled()).isFalse();
+        assertThat(defaults.compression()).isEqualTo(new ConvergenceSettings.Compression(CompressionMethod.LZ4, 1));
+    }
+
+    @Test
+    void contradictoryConvergenceParametersAreRefusedWithTheReason() {
+        RequestedParameters initialAboveMax = new RequestedParameters(null, null, null, null, null,
+                new RequestedConvergence(true, null, null, new ConvergenceTuning(60, null, 50, null, null, null)),
+                null, null, null, null, null);
+        assertThatThrownBy(() -> PolicyMatch.resolve(initialAboveMax, null, 30, StorageMode.SHARED))
+                .isInstanceOf(InvalidParametersException.class).hasMessageContaining("initial throttle 60 %")
+                .hasMessageContaining("maximum 50 %");
+        RequestedParameters lz4Level18 = new RequestedParameters(null, null, null, null, null,
+                new RequestedConvergence(null, null, CompressionMethod.LZ4, new ConvergenceTuning(null, null, null,
+                        null, null, 18)), null, null, null, null, null);
+        assertThatThrownBy(() -> PolicyMatch.resolve(lz4Level18, null, 30, StorageMode.SHARED))
+                .isInstanceOf(InvalidParametersException.class).hasMessageContaining("lz4 levels are 1..17");
+    }
+
+    @Test
     void aTimeoutWithoutALadderAborts() {
         MigrationPolicy timeoutOnly = policy("t", Map.of(), Map.of(), new PolicySettings(null, null, null, null, 60L,
-                null, null, null, null, null, null, null));
+                null, null, null, null, null, null, null, null));
         PolicyMatch.Resolved r = PolicyMatch.resolve(RequestedParameters.NONE, timeoutOnly, 30, StorageMode.SHARED);
         assertThat(r.policy().escalation()).containsExactly(EscalationStep.ABORT);
         assertThat(r.parameters().postcopy()).isFalse();
