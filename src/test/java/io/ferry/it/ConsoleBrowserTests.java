@@ -276,6 +276,9 @@ interface ConsoleBrowserTests {
             downtime.clear();
             downtime.sendKeys("800");
             browser.findElement(By.id("p-maxBandwidth")).sendKeys("64M");
+            new Select(browser.findElement(By.id("p-autoConverge"))).selectByValue("true");
+            browser.findElement(By.id("p-convergence.cpuThrottleInitial")).sendKeys("30");
+            browser.findElement(By.id("p-convergence.xbzrleCacheSize")).sendKeys("32M");
             submit(browser, "policy-save");
             waitFor(browser, Duration.ofSeconds(10)).until(b -> ConsoleBrowser.present(b, "policy-saved"));
             ConsoleBrowser.screenshot("policy-edited");
@@ -284,6 +287,9 @@ interface ConsoleBrowserTests {
             assertThat(policy.json().get("downtimeLimitMs").asLong()).isEqualTo(800);
             assertThat(policy.json().get("maxBandwidth").asLong()).isEqualTo(64 * MIB);
             assertThat(policy.json().get("escalation").toString()).contains("postcopy", "abort");
+            assertThat(policy.json().get("autoConverge").asBoolean()).isTrue();
+            assertThat(policy.json().get("convergence").get("cpuThrottleInitial").asInt()).isEqualTo(30);
+            assertThat(policy.json().get("convergence").get("xbzrleCacheSize").asLong()).isEqualTo(32 * MIB);
             browser.get(base() + "/console/policies");
             assertThat(text(browser, "policies")).contains(name);
             ConsoleBrowser.screenshot("policies-after-edit");

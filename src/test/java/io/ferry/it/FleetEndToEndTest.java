@@ -274,7 +274,7 @@ class FleetEndToEndTest extends ApiTestSupport {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void aMoveThatKeepsFailingIsRetriedOnOtherDestinationsWithBackOffAndThenReported() throws Exception {
         String guestId = guest("host-c", 16 * MIB, 200, Map.of());
         // every destination drops the incoming stream as soon as it opened it
@@ -348,8 +348,45 @@ class FleetEndToEndTest extends ApiTestSupport {
         api.delete("/api/v1/guests/" + guestId);
     }
 
+    /**
+     * The ladder's first rung turns auto-converge on: the guest is throttled (at most 99 %, so
+     * its writes fall to 200/s into ~200 pages) until pre-copy converges, and the job completes
+     * without post-copy and before the next rung would abort it.
+     */
     @Test
     @Order(5)
+    void withoutProgressAPolicyTurnsAutoConvergeOnAndTheThrottledGuestCompletes() {
+        api.post("/api/v1/policies", Map.of("name", "throttle", "guestSelector", Map.of("app", "throttle"),
+                "maxBandwidth", 2 * MIB, "downtimeLimitMs", 30, "progressTimeout", 3,
+                "escalation", List.of("auto-converge", "abort"), "escalationGrace", 60,
+                "convergence", Map.of("cpuThrottleIncrement", 20)));
+        String guestId = busyGuest("host-a", Map.of("app", "throttle"));
+        String jobId = createJob(guestId, "host-b");
+        JsonNode job = api.get("/api/v1/migrations/" + jobId).json();
+        assertThat(job.get("parameters").get("capabilities").get("autoConverge").asBoolean()).isFalse();
+        assertThat(job.get("parameters").get("convergence").get("cpuThrottleIncrement").asInt()).isEqualTo(20);
+        JsonNode done = awaitStatus(jobId, "completed", "failed", "cancelled");
+        assertThat(done.get("status").asString()).as(done.toString()).isEqualTo("completed");
+        assertThat(done.get("parameters").get("capabilities").get("autoConverge").asBoolean())
+                .as("the rung turned it on").isTrue();
+        JsonNode throttle = done.get("progress").get("convergence").get("throttle");
+        assertThat(throttle.get("raises").asLong()).as(done.toString()).isPositive();
+        assertThat(throttle.get("throttledMs").asLong()).isPositive();
+        List<String> escalations = new ArrayList<>();
+        api.get("/api/v1/migrations/" + jobId + "/events").json().forEach(e -> {
+            if (e.get("kind").asString().equals("escalation")) {
+                escalations.add(e.get("reason").asString());
+            }
+        });
+        assertThat(escalations).singleElement().asString().startsWith("no progress for 3 s")
+                .endsWith(": auto-converge turned on: the guest is throttled");
+        assertThat(transitions(jobId)).doesNotContain("postcopy-active");
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("hostId").asString()).isEqualTo("host-b");
+        api.delete("/api/v1/guests/" + guestId);
+    }
+
+    @Test
+    @Order(6)
     void withoutProgressAnAbortLadderCancelsTheJobAndTheGuestStaysOnTheSource() {
         api.post("/api/v1/policies", Map.of("name", "give-up", "hostSelector", Map.of("rack", "r1"),
                 "maxBandwidth", 256 * 1024, "downtimeLimitMs", 10, "progressTimeout", 3, "escalation", List.of("abort"),
@@ -388,7 +425,7 @@ class FleetEndToEndTest extends ApiTestSupport {
     // ---- pre-flight ---------------------------------------------------------------------------
 
     @Test
-    @Order(6)
+    @Order(7)
     void preflightAnswersForAFittingATooLargeAndANonConvergingGuest() {
         String idle = guest("host-d", 32 * MIB, 0, Map.of());
         JsonNode fits = api.post("/api/v1/migrations/preflight?dirtyRateWindowMs=500", Map.of("guestId", idle,

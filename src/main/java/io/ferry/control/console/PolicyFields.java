@@ -30,9 +30,20 @@ public final class PolicyFields {
             select("storage", "Storage", Map.of("", "request or default", "shared", "shared", "copy", "copy")),
             select("priority", "Priority", Map.of("", "request or default", "system", "system", "user", "user",
                     "maintenance", "maintenance")),
-            text("escalation", "Escalation", "postcopy, abort", "when a deadline passes: postcopy, pause, abort (in order, each once)"),
+            text("escalation", "Escalation", "auto-converge, postcopy, abort",
+                    "when a deadline passes: auto-converge, postcopy, pause, abort (in order, each once)"),
             text("escalationGrace", "Escalation grace (s)", "30", "1 to 3600"),
-            choice("verifyChecksums", "Verify checksums", "yes", "no"));
+            choice("verifyChecksums", "Verify checksums", "yes", "no"),
+            choice("autoConverge", "Auto-converge", "on", "off"),
+            text("convergence.cpuThrottleInitial", "Initial CPU throttle (%)", "20", "1 to 99 (QEMU's default 20)"),
+            text("convergence.cpuThrottleIncrement", "CPU throttle increment (%)", "10", "1 to 99 (QEMU's default 10)"),
+            text("convergence.maxCpuThrottle", "Max CPU throttle (%)", "99", "1 to 99 (QEMU's default 99)"),
+            choice("convergence.cpuThrottleTailslow", "Throttle tail-slow", "on", "off"),
+            choice("xbzrle", "XBZRLE", "on", "off"),
+            text("convergence.xbzrleCacheSize", "XBZRLE cache", "64M", "bytes with binary units (QEMU's default 64M)"),
+            select("compression", "Compression", Map.of("", "request or default", "none", "none", "zstd", "zstd",
+                    "lz4", "lz4")),
+            text("convergence.compressionLevel", "Compression level", "1", "zstd 1 to 19, lz4 1 to 17 (default 1)"));
 
     private PolicyFields() {
     }

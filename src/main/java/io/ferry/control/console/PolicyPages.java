@@ -6,8 +6,10 @@ import io.ferry.control.admission.LimitsRequest;
 import io.ferry.control.host.Host;
 import io.ferry.control.host.HostNotFoundException;
 import io.ferry.control.host.HostService;
+import io.ferry.control.job.ConvergenceTuning;
 import io.ferry.control.job.DowntimeRamp;
 import io.ferry.control.job.EscalationStep;
+import io.ferry.control.job.RequestedConvergence;
 import io.ferry.control.policy.MigrationPolicy;
 import io.ferry.control.policy.PolicyRequest;
 import io.ferry.control.policy.PolicyService;
@@ -227,7 +229,7 @@ class PolicyPages {
                 choice(form.get("autoConverge")),
                 choice(form.get("xbzrle")),
                 blankToNull(form.get("compression")),
-                null);
+                errors.read(() -> tuning(form)));
         errors.addAll(validator.validate(request));
         if (!errors.any()) {
             errors.read(() -> {
@@ -276,6 +278,17 @@ class PolicyPages {
                 : String.join(", ", s.escalation().stream().map(EscalationStep::apiName).toList()));
         f.put("escalationGrace", text(s.escalationGrace()));
         f.put("verifyChecksums", s.verifyChecksums() == null ? "" : s.verifyChecksums().toString());
+        RequestedConvergence c = s.convergence();
+        f.put("autoConverge", c.autoConverge() == null ? "" : c.autoConverge().toString());
+        f.put("xbzrle", c.xbzrle() == null ? "" : c.xbzrle().toString());
+        f.put("compression", c.compression() == null ? "" : c.compression().apiName());
+        ConvergenceTuning t = c.tuning();
+        f.put("convergence.cpuThrottleInitial", text(t.cpuThrottleInitial()));
+        f.put("convergence.cpuThrottleIncrement", text(t.cpuThrottleIncrement()));
+        f.put("convergence.maxCpuThrottle", text(t.maxCpuThrottle()));
+        f.put("convergence.cpuThrottleTailslow", t.cpuThrottleTailslow() == null ? "" : t.cpuThrottleTailslow().toString());
+        f.put("convergence.xbzrleCacheSize", t.xbzrleCacheSize() == null ? "" : sizeText(t.xbzrleCacheSize()));
+        f.put("convergence.compressionLevel", text(t.compressionLevel()));
         return f;
     }
 
@@ -344,11 +357,23 @@ class PolicyPages {
         return text == null || text.isBlank();
     }
 
+    /** The convergence parameters typed in the form; null when every one is blank. */
+    private static ConvergenceTuning tuning(Map<String, String> form) {
+        ConvergenceTuning t = new ConvergenceTuning(
+                intOrNull("convergence.cpuThrottleInitial", form.get("convergence.cpuThrottleInitial")),
+                intOrNull("convergence.cpuThrottleIncrement", form.get("convergence.cpuThrottleIncrement")),
+                intOrNull("convergence.maxCpuThrottle", form.get("convergence.maxCpuThrottle")),
+                choice(form.get("convergence.cpuThrottleTailslow")),
+                ConsoleForms.size("convergence.xbzrleCacheSize", form.get("convergence.xbzrleCacheSize")),
+                intOrNull("convergence.compressionLevel", form.get("convergence.compressionLevel")));
+        return t.equals(ConvergenceTuning.NONE) ? null : t;
+    }
+
     private static String blankToNull(String text) {
         return blank(text) ? null : text.strip();
     }
 
-    private static String text(Long n) {
+    private static String text(Number n) {
         return n == null ? "" : n.toString();
     }
 
