@@ -3,6 +3,7 @@ package io.ferry.bench;
 import io.ferry.channel.MigrationReport;
 import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.MigrationSettings;
+import io.ferry.channel.CompressionMethod;
 import io.ferry.channel.StorageMode;
 import io.ferry.guest.GuestSpec;
 import io.ferry.guest.GuestState;
@@ -10,6 +11,7 @@ import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
 import io.ferry.migration.MigrationReporter;
+import io.ferry.migration.PageChannels;
 import io.ferry.migration.incoming.IncomingMigration;
 import io.ferry.migration.loopback.EngineWarmUp;
 import io.ferry.migration.loopback.ExpectedIncoming;
@@ -172,7 +174,7 @@ public final class BenchEndpoint implements Callable<Integer> {
             LocalOwnership ownership = LocalSides.ownershipOf(guest);
             CompletableFuture<Boolean> done = new CompletableFuture<>();
             IncomingMigration migration = LocalSides.incoming(jobId, secret, false, false, ownership.generations(),
-                    channels, guest, report -> { }, ownership, (id, ok) -> done.complete(ok));
+                    new PageChannels(channels, CompressionMethod.NONE), guest, report -> { }, ownership, (id, ok) -> done.complete(ok));
             // as a destination QEMU with -mem-prealloc: ready once its memory is (the time is reported apart)
             long preparing = System.nanoTime();
             guest.memory().prefaultDone().get();

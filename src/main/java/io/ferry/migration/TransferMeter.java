@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>The kinds do not overlap, and their sum is less than the stream's bytes: record headers,
  * zero pages, zero disk chunks, discards and the stream's own framing are counted in the stream
- * only.
+ * only. Pages compressed on multifd channels count as their compressed bytes: what the link
+ * carried.
  */
 public final class TransferMeter {
 

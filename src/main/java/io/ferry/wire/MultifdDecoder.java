@@ -3,6 +3,7 @@ package io.ferry.wire;
 import static io.ferry.wire.MultifdFormat.PAGE_SIZE;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -40,6 +41,17 @@ import java.util.Objects;
  * {@link MultifdListener#pageComplete} when the page is whole and moving to the next page or the
  * next header. The channel's bytes are consumed strictly in order: bytes already in the caller's
  * buffer must be fed before any are placed, and no byte is both fed and placed.
+ *
+ * <p>Compression ({@link #compressed}). The channel negotiated one {@link MultifdCompression};
+ * every data packet must carry it (a SYNC packet may carry it or none, as QEMU's versions differ).
+ * A compressed payload is bounded by {@link MultifdCompression#maxCompressedSize} of its pages
+ * before a byte of it is buffered, accumulated whole in a buffer sized once from the limits, and
+ * decompressed into a second one, which must come out at exactly normal_pages × 4096 bytes; only
+ * then are its pages reported, each as one whole {@link MultifdListener#pageData} fragment. So a
+ * corrupt payload is refused before any of its pages reaches guest memory. Neither compressed
+ * library targets scattered pages (LZ4's block format cannot at all), and the pages of one packet
+ * are often not contiguous in memory: the copy out of the buffer (512 KiB per packet at most) is
+ * small beside decompressing it. Direct placement is never offered for a compressed channel.
  */
 public final class MultifdDecoder {
 
@@ -56,6 +68,8 @@ public final class MultifdDecoder {
         HEADER,
         /** the normal pages' data of the current packet */
         PAGE_DATA,
+        /** the compressed payload of the current packet, accumulating */
+        COMPRESSED_PAYLOAD,
         /** a refusal was thrown; the decoder is unusable */
         FAILED
     }
@@ -72,6 +86,15 @@ public final class MultifdDecoder {
     /** One packet header; its big-endian view reads the fields. */
     private final byte[] header;
     private final ByteBuffer headerView;
+    /** The method every data packet must carry. */
+    private final MultifdCompression compression;
+    /** Null without compression; then the two buffers below are null too. */
+    private final PageDecompressor decompressor;
+    /** One packet's compressed payload, position 0 to what arrived so far. */
+    private final ByteBuffer compressedPayload;
+    /** One packet's pages, decompressed; one byte beyond the most pages, so too long an output shows. */
+    private final ByteBuffer decompressed;
+    private final ByteBuf decompressedView;
 
     // All fields are confined to the thread that feeds the channel.
     private State state = State.HEADER;
@@ -95,6 +118,24 @@ public final class MultifdDecoder {
      * @param blocks the destination's RAM blocks; block indexes reported refer to this list
      */
     public MultifdDecoder(MultifdListener listener, MultifdLimits limits, List<RamBlockInfo> blocks) {
+        this(listener, limits, blocks, null);
+    }
+
+    /**
+     * A channel whose data packets are compressed with {@code decompressor}'s method. The decoder
+     * uses {@code decompressor} on the feeding thread and does not close it.
+     */
+    public static MultifdDecoder compressed(MultifdListener listener, MultifdLimits limits, List<RamBlockInfo> blocks,
+                                            PageDecompressor decompressor) {
+        Objects.requireNonNull(decompressor, "decompressor");
+        if (decompressor.method() == MultifdCompression.NONE) {
+            throw new IllegalArgumentException("a compressed channel needs a compression method");
+        }
+        return new MultifdDecoder(listener, limits, blocks, decompressor);
+    }
+
+    private MultifdDecoder(MultifdListener listener, MultifdLimits limits, List<RamBlockInfo> blocks,
+                           PageDecompressor decompressor) {
         this.listener = Objects.requireNonNull(listener, "listener");
         this.limits = Objects.requireNonNull(limits, "limits");
         if (blocks.isEmpty()) {
@@ -109,6 +150,20 @@ public final class MultifdDecoder {
         }
         header = new byte[MultifdFormat.headerLength(limits.maxPagesAlloc())];
         headerView = ByteBuffer.wrap(header);
+        this.decompressor = decompressor;
+        if (decompressor == null) {
+            compression = MultifdCompression.NONE;
+            compressedPayload = null;
+            decompressed = null;
+            decompressedView = null;
+        } else {
+            compression = decompressor.method();
+            int maxPlain = limits.maxPagesAlloc() * PAGE_SIZE;
+            // direct: the libraries read and write native memory without a copy across JNI
+            compressedPayload = ByteBuffer.allocateDirect(compression.maxCompressedSize(maxPlain));
+            decompressed = ByteBuffer.allocateDirect(maxPlain + 1);
+            decompressedView = Unpooled.wrappedBuffer(decompressed.duplicate());
+        }
     }
 
     /**
@@ -126,6 +181,8 @@ public final class MultifdDecoder {
                     if (readHeader(in)) {
                         return Result.SYNC;
                     }
+                } else if (state == State.COMPRESSED_PAYLOAD) {
+                    accumulate(in);
                 } else {
                     deliver(in);
                 }
@@ -180,10 +237,14 @@ public final class MultifdDecoder {
 
     /**
      * Outside page data: how many bytes the decoder takes before its next decision (the next
-     * prefix word, or the rest of the header), so a transport that places page data itself can
-     * read exactly up to where the page data starts. 0 while page data is expected.
+     * prefix word, the rest of the header, or the rest of a compressed payload), so a transport
+     * that places page data itself can read exactly up to where the page data starts. 0 while
+     * page data is expected.
      */
     public int headerBytesWanted() {
+        if (state == State.COMPRESSED_PAYLOAD) {
+            return compressedPayload.remaining();
+        }
         if (state != State.HEADER) {
             return 0;
         }
@@ -262,11 +323,7 @@ public final class MultifdDecoder {
                             + " (supported: " + MultifdFormat.VERSION + ")");
                 }
             }
-            case MultifdFormat.FLAGS_AT -> {
-                if (!MultifdFormat.onlySync(value)) {
-                    throw fail(MultifdError.UNSUPPORTED_FLAGS, describeFlags(value));
-                }
-            }
+            case MultifdFormat.FLAGS_AT -> checkFlags(value);
             case MultifdFormat.PAGES_ALLOC_AT -> {
                 if (Integer.toUnsignedLong(value) > limits.maxPagesAlloc()) {
                     throw fail(MultifdError.PAGE_COUNT_OVER_LIMIT, "pages_alloc " + Integer.toUnsignedString(value)
@@ -278,17 +335,19 @@ public final class MultifdDecoder {
         }
     }
 
-    private static String describeFlags(int flags) {
-        int compression = (flags & MultifdFormat.FLAG_COMPRESSION_MASK) >>> 1;
-        String reason;
-        if (compression != 0) {
-            reason = "compression method " + compression + " (only none is supported)";
-        } else if ((flags & MultifdFormat.FLAG_DEVICE_STATE) != 0) {
-            reason = "device state packets are not supported";
-        } else {
-            reason = "unknown flag bits";
+    /** A known method, and the channel's: a SYNC packet may also carry none. */
+    private void checkFlags(int flags) {
+        MultifdCompression method;
+        try {
+            method = MultifdCompression.fromFlags(flags);
+        } catch (MultifdFormatException e) {
+            throw fail(e.error(), e.detail());
         }
-        return String.format("flags 0x%x: %s", flags, reason);
+        boolean sync = (flags & MultifdFormat.FLAG_SYNC) != 0;
+        if (method != compression && !(sync && method == MultifdCompression.NONE)) {
+            throw fail(MultifdError.COMPRESSION_MISMATCH, String.format("flags 0x%x: %s packet on a channel of %s",
+                    flags, method, compression));
+        }
     }
 
     /** The whole header is in: checks it, reports it, and sets up its page data. */
@@ -309,9 +368,19 @@ public final class MultifdDecoder {
             throw fail(MultifdError.SYNC_WITH_PAGES, "SYNC packet " + Long.toUnsignedString(packetNum) + " lists "
                     + normalCount + " normal and " + zeroCount + " zero pages");
         }
-        if (size != normalCount * PAGE_SIZE) {
+        boolean compressed = (flags & MultifdCompression.METHOD_MASK) != 0;
+        if (!compressed && size != normalCount * PAGE_SIZE) {
             throw fail(MultifdError.SIZE_MISMATCH, "next_packet_size " + size + " for " + normalCount
                     + " uncompressed pages of " + PAGE_SIZE + " bytes");
+        }
+        if (compressed && (normalCount == 0) != (size == 0)) {
+            throw fail(MultifdError.SIZE_MISMATCH, "next_packet_size " + size + " for " + normalCount
+                    + " compressed pages");
+        }
+        if (compressed && size > compression.maxCompressedSize((int) normalCount * PAGE_SIZE)) {
+            throw fail(MultifdError.COMPRESSED_SIZE_OVER_LIMIT, "next_packet_size " + size + " for " + normalCount
+                    + " pages, at most " + compression.maxCompressedSize((int) normalCount * PAGE_SIZE) + " in "
+                    + compression);
         }
         // Unsigned: packet_num is a u64 counter.
         if (anyPacket && Long.compareUnsigned(packetNum, lastPacketNum) <= 0) {
@@ -333,11 +402,14 @@ public final class MultifdDecoder {
         String name = blockIndex < 0 ? "" : blocks.get(blockIndex).idstr();
         MultifdPacket packet = new MultifdPacket(flags, pagesAlloc, name, packetNum, normal, zero);
         if (normal.length > 0) {
-            state = State.PAGE_DATA;
+            state = compressed ? State.COMPRESSED_PAYLOAD : State.PAGE_DATA;
             block = blockIndex;
             normalOffsets = normal;
             page = 0;
             offsetInPage = 0;
+            if (compressed) {
+                compressedPayload.clear().limit((int) size);
+            }
         }
         listener.packet(blockIndex, packet);
         return false;
@@ -416,6 +488,50 @@ public final class MultifdDecoder {
             normalOffsets = null;
         }
         listener.pageComplete(completedBlock, completedPage);
+    }
+
+    // ---------------------------------------------------------------- compressed payload
+
+    private void accumulate(ByteBuf in) {
+        int n = Math.min(in.readableBytes(), compressedPayload.remaining());
+        ByteBuffer into = compressedPayload.duplicate();
+        into.limit(into.position() + n);
+        in.readBytes(into);
+        compressedPayload.position(compressedPayload.position() + n);
+        position += n;
+        if (!compressedPayload.hasRemaining()) {
+            inflate();
+        }
+    }
+
+    /** The whole payload is in: decompresses it, checks its size, and reports its pages. */
+    private void inflate() {
+        int expected = normalOffsets.length * PAGE_SIZE;
+        ByteBuffer src = compressedPayload.duplicate().flip();
+        ByteBuffer dst = decompressed.duplicate().clear();
+        dst.limit(expected + 1);
+        int produced;
+        try {
+            produced = decompressor.decompress(src, dst);
+        } catch (RuntimeException e) {
+            throw fail(MultifdError.CORRUPT_COMPRESSED_DATA, compression + " payload of " + src.remaining()
+                    + " bytes for " + normalOffsets.length + " pages: " + e.getMessage());
+        }
+        if (produced != expected) {
+            throw fail(MultifdError.DECOMPRESSED_SIZE_MISMATCH, compression + " payload of " + src.remaining()
+                    + " bytes decompressed to " + (produced > expected ? "more than " + expected : produced)
+                    + " bytes, expected " + expected + " for " + normalOffsets.length + " pages");
+        }
+        long[] pages = normalOffsets;
+        int pagesBlock = block;
+        state = State.HEADER;
+        normalOffsets = null;
+        for (int k = 0; k < pages.length; k++) {
+            long pageIndex = pages[k] >>> PAGE_SHIFT;
+            decompressedView.setIndex(k * PAGE_SIZE, (k + 1) * PAGE_SIZE);
+            listener.pageData(pagesBlock, pageIndex, 0, decompressedView);
+            listener.pageComplete(pagesBlock, pageIndex);
+        }
     }
 
     // ---------------------------------------------------------------- helpers

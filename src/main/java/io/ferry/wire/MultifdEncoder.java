@@ -7,8 +7,9 @@ import java.util.Objects;
 /**
  * Stateless writers of multifd data packet headers (layout in {@link MultifdFormat}). The caller
  * appends the normal pages' data itself, {@code normalCount × PAGE_SIZE} bytes in offset order
- * (e.g. views of guest memory, so the pages go out without a copy). A channel's init packet is
- * {@link MultifdInit#encode}.
+ * (e.g. views of guest memory, so the pages go out without a copy), or, for a compressed packet,
+ * the compressed stream after {@link #compressedPayload} marked the header. A channel's init
+ * packet is {@link MultifdInit#encode}.
  */
 public final class MultifdEncoder {
 
@@ -80,5 +81,34 @@ public final class MultifdEncoder {
             out.writeLong(zero[k]);
         }
         out.writeZero(Long.BYTES * (pagesAlloc - used));
+    }
+
+    /**
+     * Turns the header just written at {@code headerIndex} of {@code out} (by
+     * {@link #packetHeader}) into a compressed packet's: the method's flag beside the others, and
+     * next_packet_size the compressed size. A packet without normal pages keeps size 0 but
+     * carries the flag, as QEMU's multifd-zstd sends it.
+     *
+     * @throws IllegalArgumentException for {@link MultifdCompression#NONE}, a header already
+     *                                  naming a method, or a size the destination would refuse
+     */
+    public static void compressedPayload(ByteBuf out, int headerIndex, MultifdCompression method,
+                                         int compressedSize) {
+        Objects.requireNonNull(method, "method");
+        if (method == MultifdCompression.NONE) {
+            throw new IllegalArgumentException("a compressed payload needs a compression method");
+        }
+        int flags = out.getInt(headerIndex + MultifdFormat.FLAGS_AT);
+        if ((flags & MultifdCompression.METHOD_MASK) != 0) {
+            throw new IllegalArgumentException(String.format("flags 0x%x already name a compression method", flags));
+        }
+        int plainSize = out.getInt(headerIndex + MultifdFormat.NEXT_PACKET_SIZE_AT);
+        boolean pages = plainSize > 0;
+        if (pages ? compressedSize < 1 || compressedSize > method.maxCompressedSize(plainSize) : compressedSize != 0) {
+            throw new IllegalArgumentException("compressed size " + compressedSize + " for " + plainSize
+                    + " bytes of pages (at most " + method.maxCompressedSize(plainSize) + ", and 0 exactly for none)");
+        }
+        out.setInt(headerIndex + MultifdFormat.FLAGS_AT, flags | method.flag());
+        out.setInt(headerIndex + MultifdFormat.NEXT_PACKET_SIZE_AT, compressedSize);
     }
 }

@@ -8,17 +8,19 @@ package io.ferry.wire;
  *   offset  size              field (all big-endian)
  *        0  be32              magic 0x11223344
  *        4  be32              version 1
- *        8  be32              flags: bit 0 SYNC; bits 1..5 compression (0 = none, the only one read);
- *                             0x40 device state (refused)
+ *        8  be32              flags: bit 0 SYNC; bits 1..5 QEMU's compression (0 none, 0x04 zstd);
+ *                             0x40 device state (refused); 0x10000 Ferry's lz4 ({@link MultifdCompression})
  *       12  be32              pages_alloc: offset slots in this header (128 for 4 KiB pages)
  *       16  be32              normal_pages: pages whose data follows the header
- *       20  be32              next_packet_size: payload bytes after the header (normal_pages × 4096)
+ *       20  be32              next_packet_size: payload bytes after the header (normal_pages × 4096,
+ *                             or the compressed size: one stream per packet, zero pages never in it)
  *       24  be64              packet_num: increasing across all channels, so strictly on each
  *       32  be32              zero_pages: pages the receiver zeroes, no data
  *       36  28                reserved (0)
  *       64  256               RAM block idstr, NUL-padded (empty when the packet lists no pages)
  *      320  8 × pages_alloc   be64 byte offsets in the block: normal pages, then zero pages, then 0
- *   then normal_pages × 4096 bytes of page data, in the order of the normal offsets
+ *   then normal_pages × 4096 bytes of page data, in the order of the normal offsets (compressed:
+ *   next_packet_size bytes that decompress to exactly that)
  * </pre>
  *
  * <p>The header is always sent at full length, whatever the counts. A SYNC packet lists no pages:
@@ -33,7 +35,7 @@ public final class MultifdFormat {
     public static final int VERSION = 1;
     /** {@code MULTIFD_FLAG_SYNC}: the packet is a sync point and lists no pages. */
     public static final int FLAG_SYNC = 0x01;
-    /** The compression method, bits 1..5; Ferry reads and writes only 0, none. */
+    /** QEMU's compression method field, bits 1..5, compared as a value (see {@link MultifdCompression}). */
     public static final int FLAG_COMPRESSION_MASK = 0x1f << 1;
     /** {@code MULTIFD_FLAG_DEVICE_STATE} (QEMU 10.0): VFIO state blobs, a different layout, refused. */
     public static final int FLAG_DEVICE_STATE = 0x40;
@@ -72,10 +74,5 @@ public final class MultifdFormat {
             throw new IllegalArgumentException("pages_alloc out of range: " + pagesAlloc);
         }
         return HEADER_FIXED + Long.BYTES * pagesAlloc;
-    }
-
-    /** Whether {@code flags} is a RAM packet without compression: nothing but SYNC may be set. */
-    static boolean onlySync(int flags) {
-        return (flags & ~FLAG_SYNC) == 0;
     }
 }

@@ -1,5 +1,6 @@
 package io.ferry.worker;
 
+import io.ferry.channel.CompressionMethod;
 import io.ferry.channel.StorageMode;
 import io.ferry.channel.AbandonCommand;
 import io.ferry.channel.AbandonReport;
@@ -13,6 +14,7 @@ import io.ferry.guest.SyntheticGuest;
 import io.ferry.migration.FaultInjector;
 import io.ferry.migration.MigratingGuest;
 import io.ferry.migration.OwnershipArbiter;
+import io.ferry.migration.PageChannels;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import io.ferry.migration.MigrationReporter;
@@ -113,7 +115,8 @@ final class Migrations implements IncomingRegistry {
         command.guest().disks().forEach(d -> base.put(d.diskId().toString(), d.generation()));
         IncomingMigration migration = new IncomingMigration(new IncomingMigration.Spec(jobId, hostId,
                 Base64.getDecoder().decode(command.secret()), command.verifyChecksums(), copy, base, handoffTimeout,
-                Math.max(1, command.channels())),
+                new PageChannels(Math.max(1, command.channels()),
+                        command.compression() == null ? CompressionMethod.NONE : command.compression())),
                 guest, reporter, arbiter, faults, this::incomingDone);
         expected.put(jobId, migration);
         log.info("expecting migration {} of guest {} ({} storage, images opened inactive)", jobId,

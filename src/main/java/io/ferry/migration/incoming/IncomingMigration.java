@@ -8,6 +8,7 @@ import io.ferry.migration.FaultInjector;
 import io.ferry.migration.MigratingGuest;
 import io.ferry.migration.MigrationReporter;
 import io.ferry.migration.OwnershipArbiter;
+import io.ferry.migration.PageChannels;
 import io.ferry.migration.PhaseMachine;
 import io.ferry.migration.transport.IncomingRegistry;
 import io.ferry.wire.DecoderLimits;
@@ -58,10 +59,10 @@ public final class IncomingMigration
 
     /**
      * Parameters of one incoming migration. {@code baseGenerations} are the disks' generations
-     * at job start (ACTIVE on the source), by disk id.
+     * at job start (ACTIVE on the source), by disk id; {@code pages} how the pages arrive.
      */
     public record Spec(UUID jobId, String hostId, byte[] secret, boolean verifyChecksums, boolean copyImages,
-                       Map<String, Long> baseGenerations, Duration handoffTimeout, int channels) {
+                       Map<String, Long> baseGenerations, Duration handoffTimeout, PageChannels pages) {
     }
 
     private final Spec spec;
@@ -71,7 +72,7 @@ public final class IncomingMigration
     private final FaultInjector faults;
     private final Outcome outcome;
     private final StreamDecoder decoder;
-    /** QEMU's multifd channels beside the main stream; null when the job has one channel. */
+    /** QEMU's multifd channels beside the main stream; null when the job has one plain channel. */
     private final MultifdReceiver multifd;
     /** Pages sent here so far: a zero page for one never sent needs nothing done. */
     private final ReceivedPages received;
@@ -103,8 +104,8 @@ public final class IncomingMigration
         this.imageCopy = new ImageCopyReceiver(images, spec.copyImages());
         this.faults = faults;
         this.received = new ReceivedPages(blocks);
-        this.multifd = spec.channels() > 1
-                ? new MultifdReceiver(jobId, spec.channels(), blocks, received, this::multifdChannelLost) : null;
+        this.multifd = spec.pages().multifd()
+                ? new MultifdReceiver(jobId, spec.pages(), blocks, received, this::multifdChannelLost) : null;
         this.outcome = new Outcome(jobId, multifd == null ? done : multifd.stoppedBeforeDrop(done));
         IncomingJob job = new IncomingJob(spec, incoming, images, phases, outcome, reporter, arbiter, faults, this,
                 () -> connection, this::fail);

@@ -1,12 +1,16 @@
 package io.ferry.migration.incoming;
 
+import io.ferry.channel.CompressionMethod;
 import io.ferry.guest.RamBlock;
+import io.ferry.migration.PageChannels;
+import io.ferry.migration.compression.PageCompression;
 import io.ferry.migration.transport.IncomingRegistry;
 import io.ferry.wire.MultifdDecoder;
 import io.ferry.wire.MultifdInit;
 import io.ferry.wire.MultifdLimits;
 import io.ferry.wire.MultifdListener;
 import io.ferry.wire.MultifdPacket;
+import io.ferry.wire.PageDecompressor;
 import io.ferry.wire.RamBlockInfo;
 import io.ferry.wire.StreamFormat;
 import io.netty.buffer.ByteBuf;
@@ -26,6 +30,10 @@ import java.util.function.Consumer;
  * round k+1 on one channel never lands before the same page of round k on another, and nothing
  * after a flush (the next round, device state, EOF) is read before the pages before it are in.
  *
+ * <p>With compression each channel has its own decompressor (a zstd context is not thread-safe),
+ * and its pages reach guest memory only once their packet's whole payload decompressed to the
+ * right size ({@link MultifdDecoder#compressed}): malformed data fails the job, its pages unplaced.
+ *
  * <p>Guest memory is written only while {@link #placing} is read-held and the receiver is not
  * {@linkplain #stop stopped}; stopping takes it for writing, so once {@link #stop} returns no
  * channel touches the guest again (it may be freed).
@@ -34,6 +42,7 @@ final class MultifdReceiver {
 
     private final UUID jobId;
     private final int count;
+    private final CompressionMethod compression;
     private final List<RamBlock> blocks;
     private final List<RamBlockInfo> blockInfos;
     private final ReceivedPages received;
@@ -48,10 +57,12 @@ final class MultifdReceiver {
     private boolean mainHeld;
     private volatile boolean stopped;
 
-    MultifdReceiver(UUID jobId, int count, List<RamBlock> blocks, ReceivedPages received, Consumer<String> lost) {
+    MultifdReceiver(UUID jobId, PageChannels pages, List<RamBlock> blocks, ReceivedPages received,
+                    Consumer<String> lost) {
         this.jobId = jobId;
         this.received = received;
-        this.count = count;
+        this.count = pages.count();
+        this.compression = pages.compression();
         this.blocks = blocks;
         this.blockInfos = blocks.stream().map(b -> new RamBlockInfo(b.name(), b.sizeBytes())).toList();
         this.lost = lost;
@@ -163,7 +174,9 @@ final class MultifdReceiver {
 
         private final String remote;
         private final IncomingRegistry.ConnectionControl control;
-        private final MultifdDecoder decoder = new MultifdDecoder(this, MultifdLimits.defaults(), blockInfos);
+        private final MultifdDecoder decoder;
+        /** Null without compression; freed when the connection closes. */
+        private final PageDecompressor decompressor;
         /** Set once the init packet was read. */
         private int id = -1;
         /** SYNC packets read (guarded by the receiver). */
@@ -174,6 +187,10 @@ final class MultifdReceiver {
         Channel(String remote, IncomingRegistry.ConnectionControl control) {
             this.remote = remote;
             this.control = control;
+            this.decompressor = compression == CompressionMethod.NONE ? null
+                    : PageCompression.decompressor(compression);
+            this.decoder = decompressor == null ? new MultifdDecoder(this, MultifdLimits.defaults(), blockInfos)
+                    : MultifdDecoder.compressed(this, MultifdLimits.defaults(), blockInfos, decompressor);
         }
 
         @Override
@@ -246,6 +263,9 @@ final class MultifdReceiver {
 
         @Override
         public void closed(Throwable cause) {
+            if (decompressor != null) {
+                decompressor.close();   // on the connection's thread, after its last feed
+            }
             if (!stopped) {
                 lost.accept("multifd channel " + (id < 0 ? "(before its init packet)" : String.valueOf(id + 1))
                         + " from " + remote + (cause == null ? " closed before the end of the stream"

@@ -10,6 +10,7 @@ import io.ferry.guest.SyntheticGuest;
 import io.ferry.migration.FaultInjector;
 import io.ferry.migration.MigratingGuest;
 import io.ferry.migration.MigrationReporter;
+import io.ferry.migration.PageChannels;
 import io.ferry.migration.incoming.IncomingMigration;
 import io.ferry.migration.outgoing.OutgoingMigration;
 import io.netty.channel.EventLoopGroup;
@@ -58,16 +59,16 @@ public final class LocalSides {
 
     /**
      * The destination's side of job {@code jobId} into {@code destination} (an incoming guest),
-     * as host {@link LocalOwnership#DESTINATION}, taking {@code channels} connections of pages (1:
-     * the stream alone); {@code done} is called once with (jobId, runs the
+     * as host {@link LocalOwnership#DESTINATION}, taking pages as {@code pages} says (on the stream
+     * alone, or multifd channels); {@code done} is called once with (jobId, runs the
      * guest here?) when it ends either way.
      */
     public static IncomingMigration incoming(UUID jobId, byte[] secret, boolean verifyChecksums, boolean copyImages,
-                                             Map<String, Long> baseGenerations, int channels,
+                                             Map<String, Long> baseGenerations, PageChannels pages,
                                              SyntheticGuest destination, MigrationReporter reporter,
                                              LocalOwnership ownership, BiConsumer<UUID, Boolean> done) {
         return new IncomingMigration(new IncomingMigration.Spec(jobId, LocalOwnership.DESTINATION, secret,
-                verifyChecksums, copyImages, baseGenerations, HANDOFF_TIMEOUT, channels), migrating(destination),
+                verifyChecksums, copyImages, baseGenerations, HANDOFF_TIMEOUT, pages), migrating(destination),
                 reporter, ownership, FaultInjector.none(), done);
     }
 

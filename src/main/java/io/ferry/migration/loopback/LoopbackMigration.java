@@ -6,6 +6,7 @@ import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.StorageMode;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.migration.MigrationReporter;
+import io.ferry.migration.PageChannels;
 import io.ferry.migration.TransferMeter;
 import io.ferry.migration.incoming.IncomingMigration;
 import io.ferry.migration.outgoing.OutgoingMigration;
@@ -162,7 +163,8 @@ public final class LoopbackMigration implements AutoCloseable {
      */
     public void expectIncoming(UUID jobId, byte[] secret, SyntheticGuest destination) {
         ownership = LocalSides.ownershipOf(destination);
-        registry.expect(LocalSides.incoming(jobId, secret, false, false, ownership.generations(), 1, destination,
+        registry.expect(LocalSides.incoming(jobId, secret, false, false, ownership.generations(),
+                PageChannels.MAIN_STREAM, destination,
                 reports::add, ownership, (id, ok) -> { }), false);
     }
 
@@ -205,12 +207,13 @@ public final class LoopbackMigration implements AutoCloseable {
         LocalOwnership disks = LocalSides.ownershipOf(source);
         ownership = disks;
         Map<String, Long> base = disks.generations();
-        IncomingMigration incoming = LocalSides.incoming(jobId, destinationSecret, verifyChecksums, copyImages, base,
-                postcopy.enabled() ? 1 : channels, destination, reporter, disks, (id, ok) -> { });
-        lastIncoming = incoming;
-        registry.expect(incoming, true);
         MigrationSettings settings = new MigrationSettings(maxBandwidth, downtimeLimitMs, verifyChecksums,
                 copyImages ? StorageMode.COPY : StorageMode.SHARED, postcopy, channels, convergence);
+        // the destination takes the pages as the source sends them, as the control plane tells both
+        IncomingMigration incoming = LocalSides.incoming(jobId, destinationSecret, verifyChecksums, copyImages, base,
+                PageChannels.of(settings), destination, reporter, disks, (id, ok) -> { });
+        lastIncoming = incoming;
+        registry.expect(incoming, true);
         OutgoingMigration migration = LocalSides.outgoing(jobId, route != null ? route : dataAddress(), sourceSecret,
                 base, settings, autoRecover, source, sourceGroup, reporter, disks,
                 (id, ok) -> outcome.complete(null));   // no final report: an abandoned post-copy

@@ -1,7 +1,11 @@
 package io.ferry.migration.outgoing;
 
+import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.MigrationProgress;
 import io.ferry.migration.MigrationFailure;
+import io.ferry.migration.PageChannels;
+import io.ferry.migration.compression.PageCompression;
+import io.ferry.migration.compression.PageCompressor;
 import io.ferry.migration.transport.DataPlaneSecurity;
 import io.ferry.migration.transport.OutgoingConnection;
 import io.ferry.migration.transport.TlsSession;
@@ -26,14 +30,16 @@ final class Channels {
     private static final long HANDSHAKE_TIMEOUT_MS = 10_000;
 
     private final OutgoingMigration.Spec spec;
+    /** How the job's pages travel; a job that may post-copy and compress is refused here, before it starts. */
+    private final PageChannels pages;
     private final EventLoopGroup group;
     /** Set before the migration runs (a start of its thread publishes it). */
     private DataPlaneSecurity security = DataPlaneSecurity.plain();
     /** How the main connection is protected, for the job's view; null until it is open. */
     private volatile MigrationProgress.DataPlane dataPlane;
     private OutgoingConnection main;
-    /** QEMU's multifd channels, null when pages go on the main stream (one channel, or a job that may post-copy). */
-    private MultifdSender multifd;
+    /** QEMU's multifd channels, null when pages go on the main stream (one plain channel, or a job that may post-copy). */
+    private volatile MultifdSender multifd;
     /**
      * Post-copy's preempt channel (QEMU's postcopy-preempt), null without one: requested pages go
      * there, so they never wait behind background pages in the main channel's buffers. Opened with
@@ -43,6 +49,7 @@ final class Channels {
 
     Channels(OutgoingMigration.Spec spec, EventLoopGroup group) {
         this.spec = spec;
+        this.pages = PageChannels.of(spec.settings());
         this.group = group;
     }
 
@@ -118,19 +125,22 @@ final class Channels {
     }
 
     /**
-     * The job's multifd channels, or none for one channel. A job that may post-copy keeps its pages
-     * on the main stream, as QEMU did before 10.0: post-copy's discards, requests and recovery rest
-     * on one ordered stream of pages.
+     * The job's multifd channels, or none for one plain channel ({@link PageChannels}: a compressed
+     * job of one channel opens one). A job that may post-copy keeps its pages on the main stream,
+     * as QEMU did before 10.0: post-copy's discards, requests and recovery rest on one ordered
+     * stream of pages.
      */
     void openMultifd() throws InterruptedException {
-        int count = spec.settings().channels();
-        if (count <= 1) {
+        if (!pages.multifd()) {
+            if (spec.settings().channels() > 1) {
+                log.info("{} channels asked for, but the job may post-copy: its pages share the main stream",
+                        spec.settings().channels());
+            }
             return;
         }
-        if (spec.settings().postcopy().enabled()) {
-            log.info("{} channels asked for, but the job may post-copy: its pages share the main stream", count);
-            return;
-        }
+        int count = pages.count();
+        ConvergenceSettings.Compression compression = spec.settings().convergence().compression();
+        PageCompressor compressor = compression.enabled() ? PageCompression.compressor(compression) : null;
         List<OutgoingConnection> opened = new ArrayList<>();
         try {
             for (int id = 0; id < count; id++) {
@@ -143,10 +153,20 @@ final class Channels {
             }
         } catch (RuntimeException | InterruptedException e) {
             opened.forEach(OutgoingConnection::close);
+            if (compressor != null) {
+                compressor.close();
+            }
             throw e;
         }
-        log.info("pages travel on {} multifd channels", count);
-        multifd = MultifdSender.start(spec.jobId(), opened);
+        log.info("pages travel on {} multifd channels, compression {}", count, compression.enabled()
+                ? compression.method().apiName() + " level " + compression.level() : "none");
+        multifd = MultifdSender.start(spec.jobId(), opened, compressor);
+    }
+
+    /** Multifd compression's figures so far; null when the job does not compress (or before its channels open). */
+    MigrationProgress.Compression compressionProgress() {
+        MultifdSender sender = multifd;
+        return sender == null ? null : sender.compressionProgress();
     }
 
     void close() {

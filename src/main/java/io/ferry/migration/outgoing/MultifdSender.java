@@ -1,7 +1,9 @@
 package io.ferry.migration.outgoing;
 
+import io.ferry.channel.MigrationProgress;
 import io.ferry.guest.RamBlock;
 import io.ferry.migration.MigrationFailure;
+import io.ferry.migration.compression.PageCompressor;
 import io.ferry.migration.transport.OutgoingConnection;
 import io.ferry.wire.MultifdEncoder;
 import io.ferry.wire.MultifdFormat;
@@ -9,6 +11,7 @@ import io.ferry.wire.MultifdInit;
 import io.ferry.wire.StreamFormat;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
@@ -29,6 +32,13 @@ import java.util.UUID;
  * <p>A page view is read by the socket after {@link #add} returned; the guest may write the page
  * meanwhile. That is a page dirtied after it was sent, which the dirty log already marked: it is
  * sent again in a later round (or in the final one, with the guest paused).
+ *
+ * <p>Compression (a job's {@code compression}): each packet's normal pages are copied out of guest
+ * memory into one buffer and compressed as one stream, written after the header in place of the
+ * pages; zero pages stay offsets only, never compressed. The copy is what makes the pages one
+ * stream for both libraries (LZ4's block format takes one input), and it also fixes the pages
+ * the stream was made of: a guest write after it is a page dirtied after it was sent, as above.
+ * Compression runs on the migration thread, which gathers the packets: one compressor, reused.
  */
 final class MultifdSender implements AutoCloseable {
 
@@ -44,17 +54,30 @@ final class MultifdSender implements AutoCloseable {
     private int nextChannel;
     /** Page bytes written since {@link #takeWrittenPayload} last asked: pages count as sent once their packet is. */
     private long writtenPayload;
+    /** Null without compression; then so is {@link #gathered}. */
+    private final PageCompressor compressor;
+    /** One packet's normal pages, copied out of guest memory for the compressor. */
+    private final ByteBuf gathered;
+    // Written by the migration thread only; read by progress() from any thread.
+    private volatile long compressedPages;
+    private volatile long compressedBytesIn;
+    private volatile long compressedBytesOut;
 
-    private MultifdSender(List<OutgoingConnection> channels) {
+    private MultifdSender(List<OutgoingConnection> channels, PageCompressor compressor) {
         this.channels = channels;
+        this.compressor = compressor;
+        this.gathered = compressor == null ? null
+                : Unpooled.directBuffer(MultifdFormat.PAGES_PER_PACKET * StreamFormat.PAGE_SIZE);
     }
 
     /**
      * Sends each channel's MultifdInit (the job and the channel's number) right after its handshake.
-     * Takes ownership of {@code channels}: {@link #close} closes them.
+     * Takes ownership of {@code channels} and of {@code compressor} (null: pages go plain):
+     * {@link #close} closes them.
      */
-    static MultifdSender start(UUID jobId, List<OutgoingConnection> channels) throws InterruptedException {
-        MultifdSender sender = new MultifdSender(List.copyOf(channels));
+    static MultifdSender start(UUID jobId, List<OutgoingConnection> channels, PageCompressor compressor)
+            throws InterruptedException {
+        MultifdSender sender = new MultifdSender(List.copyOf(channels), compressor);
         try {
             for (int id = 0; id < channels.size(); id++) {
                 OutgoingConnection channel = channels.get(id);
@@ -98,6 +121,17 @@ final class MultifdSender implements AutoCloseable {
         }
         int index = pickChannel();
         OutgoingConnection channel = channels.get(index);
+        if (compressor != null) {
+            ByteBuf packet = compressedPacket(channel);
+            long bytes = packet.readableBytes();
+            // the payload the link carries: the compressed stream (so payload stays within the stream's bytes)
+            writtenPayload += bytes - MultifdFormat.headerLength(MultifdFormat.PAGES_PER_PACKET);
+            block = null;
+            normalCount = 0;
+            zeroCount = 0;
+            write(index, packet);
+            return bytes;
+        }
         int headerLength = MultifdFormat.headerLength(MultifdFormat.PAGES_PER_PACKET);
         ByteBuf header = channel.alloc().directBuffer(headerLength);
         MultifdEncoder.packetHeader(header, 0, MultifdFormat.PAGES_PER_PACKET, blockName, ++packetNumber, normal,
@@ -119,6 +153,49 @@ final class MultifdSender implements AutoCloseable {
         zeroCount = 0;
         write(index, packet);
         return bytes;
+    }
+
+    /** The gathered packet, its normal pages compressed as one stream after the header. */
+    private ByteBuf compressedPacket(OutgoingConnection channel) {
+        int headerLength = MultifdFormat.headerLength(MultifdFormat.PAGES_PER_PACKET);
+        int plainBytes = normalCount * StreamFormat.PAGE_SIZE;
+        int bound = compressor.method().maxCompressedSize(plainBytes);
+        ByteBuf packet = channel.alloc().directBuffer(headerLength + bound);
+        try {
+            MultifdEncoder.packetHeader(packet, 0, MultifdFormat.PAGES_PER_PACKET, blockName, ++packetNumber, normal,
+                    normalCount, zero, zeroCount);
+            int size = 0;
+            if (normalCount > 0) {
+                gathered.clear();
+                for (int i = 0; i < normalCount; i++) {
+                    block.readPage(normal[i] / StreamFormat.PAGE_SIZE, gathered);
+                }
+                size = compressor.compress(gathered.nioBuffer(0, plainBytes), packet.nioBuffer(headerLength, bound));
+                packet.writerIndex(headerLength + size);
+            }
+            MultifdEncoder.compressedPayload(packet, 0, compressor.method(), size);
+            compressedPages += normalCount;
+            compressedBytesIn += plainBytes;
+            compressedBytesOut += size;
+            return packet;
+        } catch (RuntimeException e) {
+            packet.release();
+            throw e;
+        }
+    }
+
+    /**
+     * Compression's figures (QEMU's compression rate is {@code bytesIn / bytesOut}); null when
+     * the pages go plain. Only normal pages count: zero pages are never compressed.
+     */
+    MigrationProgress.Compression compressionProgress() {
+        if (compressor == null) {
+            return null;
+        }
+        long in = compressedBytesIn;
+        long out = compressedBytesOut;
+        return new MigrationProgress.Compression(compressor.method().name().toLowerCase(java.util.Locale.ROOT),
+                compressedPages, in, out, out == 0 ? 0 : (double) in / out);
     }
 
     /** Sends what is gathered, then a SYNC packet on every channel; returns the bytes written. */
@@ -169,6 +246,10 @@ final class MultifdSender implements AutoCloseable {
     @Override
     public void close() {
         channels.forEach(OutgoingConnection::close);
+        if (compressor != null && gathered.refCnt() > 0) {   // closed once: a failed start closes, then Channels may
+            compressor.close();
+            gathered.release();
+        }
     }
 
     /** Why a multifd channel could not be opened: the job fails before anything was sent. */

@@ -571,7 +571,7 @@ public final class OutgoingMigration implements Runnable {
                         transferred * 8 / seconds / 1e6, ram.dirtySyncCount(), out.bandwidth().pagesPerSecond(),
                         iterations),
                 disks.progress(), postcopy.progress(transferred), device.verification(), channels.dataPlane(),
-                null);
+                new MigrationProgress.Convergence(null, null, channels.compressionProgress()));
     }
 
     /** The destination's explicit refusal of the stream (SHUT non-zero): the guest may safely run here again. */
