@@ -94,6 +94,20 @@ class ControlCommandsTest {
     }
 
     @Test
+    void aTuneMayTurnAutoConvergeOnOrOffOrLeaveItOut() {
+        String tune = "/v1/migrations/" + UUID.randomUUID() + "/tune";
+        // understood (no outgoing migration of that job runs here), with the switch or without it, as older senders do
+        for (String body : List.of("{\"maxBandwidth\": 0, \"downtimeLimitMs\": 300, \"autoConverge\": true}",
+                "{\"maxBandwidth\": 0, \"downtimeLimitMs\": 300, \"autoConverge\": false}",
+                "{\"maxBandwidth\": 0, \"downtimeLimitMs\": 300, \"autoConverge\": null}",
+                "{\"maxBandwidth\": 0, \"downtimeLimitMs\": 300}")) {
+            assertThat(post(tune, body).status()).as(body).isEqualTo(404);
+        }
+        assertThat(post(tune, "{\"maxBandwidth\": 0, \"downtimeLimitMs\": 300, \"autoConverge\": \"soon\"}").status())
+                .isEqualTo(400);
+    }
+
+    @Test
     void anAbandonOfAJobWhoseStreamHasNotBegunIsAConflict() {
         UUID jobId = UUID.randomUUID();
         UUID incomingGuest = UUID.randomUUID();

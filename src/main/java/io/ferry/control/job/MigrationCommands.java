@@ -121,7 +121,7 @@ public class MigrationCommands {
         if (tuned.status() == JobStatus.ACTIVE || tuned.status() == JobStatus.SETUP) {
             try {
                 workers.tuneMigration(hosts.find(tuned.sourceHostId()).orElseThrow(), id, new TuneMigrationCommand(
-                        tuned.parameters().maxBandwidth(), tuned.parameters().downtimeLimitMs()));
+                        tuned.parameters().maxBandwidth(), tuned.parameters().downtimeLimitMs(), null));
             } catch (WorkerRejectedException notRunningYet) {
                 // not started on the source yet: it starts with the stored parameters
             }

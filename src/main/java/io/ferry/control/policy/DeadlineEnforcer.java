@@ -91,7 +91,7 @@ class DeadlineEnforcer {
         if (taken[0] != null) {
             try {
                 workers.tuneMigration(hosts.find(job.sourceHostId()).orElseThrow(), job.id(),
-                        new TuneMigrationCommand(job.parameters().maxBandwidth(), taken[0].downtimeLimitMs()));
+                        new TuneMigrationCommand(job.parameters().maxBandwidth(), taken[0].downtimeLimitMs(), null));
             } catch (RuntimeException e) {
                 log.info("job {}: the source did not take the ramp's limit yet ({}); it starts with it", job.id(),
                         e.getMessage());
