@@ -28,6 +28,12 @@ public record MigrationProgress(
      * figures.
      */
     public record Convergence(Throttle throttle, Xbzrle xbzrle, Compression compression) {
+
+        /** The figures, or null when the job uses none of the tools. */
+        public static Convergence of(Throttle throttle, Xbzrle xbzrle, Compression compression) {
+            return throttle == null && xbzrle == null && compression == null ? null
+                    : new Convergence(throttle, xbzrle, compression);
+        }
     }
 
     /**

@@ -15,9 +15,7 @@ import java.util.UUID;
 public record StartIncomingCommand(UUID jobId, CreateGuestCommand guest, String secret, boolean verifyChecksums,
                                    StorageMode storage, int channels, CompressionMethod compression) {
 
-    /** Without compression. */
-    public StartIncomingCommand(UUID jobId, CreateGuestCommand guest, String secret, boolean verifyChecksums,
-                                StorageMode storage, int channels) {
-        this(jobId, guest, secret, verifyChecksums, storage, channels, CompressionMethod.NONE);
+    public StartIncomingCommand {
+        compression = compression == null ? CompressionMethod.NONE : compression;
     }
 }

@@ -285,6 +285,24 @@ public final class SyntheticGuest implements AutoCloseable {
         }
     }
 
+    /**
+     * Throttles the guest's vCPU to run {@code (100 - percent)} % of the time, as QEMU's
+     * cpu-throttle does for auto-converge: its workload really sleeps the rest, so memory and disk
+     * writes slow down by that share. 0 removes the throttle. The state is left alone (a paused
+     * guest stays paused), and the throttle holds across pauses and resumes until changed.
+     * Harmless on a closed guest.
+     *
+     * @throws IllegalArgumentException unless {@code 0 ≤ percent ≤ 99}
+     */
+    public void throttle(int percent) {
+        workload.throttle().set(percent);
+    }
+
+    /** The CPU throttle in force, 0 when none. */
+    public int throttlePercent() {
+        return workload.throttle().percent();
+    }
+
     /** Runs {@code action} with the workload held still, then lets it go on as before. */
     public <T> T quiesced(Supplier<T> action) {
         return workload.quiesced(action);

@@ -29,7 +29,9 @@ import java.util.function.Supplier;
  *
  * <p>Rate control is a token bucket refilled from the clock every ~10 ms tick and capped at two
  * ticks' worth, so the long-run rate is exact, a late tick is made up smoothly, and a stall (GC,
- * pause, quiesce) is never repaid in a burst. All random choices come from one
+ * pause, quiesce) is never repaid in a burst. A {@link CpuThrottle} at p % makes the thread sleep
+ * p / (100 - p) of each tick it ran, time that earns no credit: memory and disk writes alike drop
+ * to (100 - p) % of the rates. All random choices come from one
  * {@code SplittableRandom(seed)} confined to the thread. With both rates zero (or only disk
  * writes and no disks) no thread is started at all.
  *
@@ -75,6 +77,8 @@ public final class Workload {
     private final long seed;
     private final long[] diskBlockCounts;
     private volatile Throwable failure;
+    /** Auto-converge's throttle on this vCPU; it outlasts pauses and resumes until set to 0. */
+    private final CpuThrottle throttle = new CpuThrottle();
 
     Workload(String guestId, WorkloadSpec spec, GuestMemory memory, List<DirtyBitmap> dirtyLogs,
              List<DiskImage> disks, DeviceState deviceState) {
@@ -228,6 +232,10 @@ public final class Workload {
         return hotPages;
     }
 
+    CpuThrottle throttle() {
+        return throttle;
+    }
+
     /** Stops the thread for good and waits for it, so the memory it writes can then be freed. */
     void close() {
         lock.lock();
@@ -304,6 +312,7 @@ public final class Workload {
                     endTurn();
                 }
                 LockSupport.parkNanos(now + TICK_NANOS - System.nanoTime());
+                last += throttle.sleepOffShare(TICK_NANOS, () -> stopRequested);   // asleep: no credit earned
             }
         } catch (Throwable e) {
             failure = e;

@@ -204,10 +204,23 @@ final class Migrations implements IncomingRegistry {
         return true;
     }
 
+    /**
+     * New limits; auto-converge on or off when the command says (null: as it is).
+     *
+     * @throws IllegalStateException if auto-converge is asked for once pre-copy is over (switchover or
+     *     post-copy has begun, or the job was cancelled); nothing of the command is applied then
+     */
     void tune(UUID jobId, TuneMigrationCommand command) {
         OutgoingMigration migration = outgoing.get(jobId);
         if (migration == null) {
             throw new UnknownMigrationException(jobId);
+        }
+        if (Boolean.TRUE.equals(command.autoConverge()) && !migration.enableAutoConverge()) {
+            throw new IllegalStateException("migration " + jobId + " cannot turn auto-converge on: it is no longer "
+                    + "in pre-copy (switchover or post-copy has begun, or it was cancelled)");
+        }
+        if (Boolean.FALSE.equals(command.autoConverge())) {
+            migration.disableAutoConverge();
         }
         migration.tune(command.maxBandwidth(), command.downtimeLimitMs());
     }

@@ -94,13 +94,28 @@ class ControlCommandsTest {
     }
 
     @Test
+    void aTuneMayTurnAutoConvergeOnOrOffOrLeaveItOut() {
+        String tune = "/v1/migrations/" + UUID.randomUUID() + "/tune";
+        // understood (no outgoing migration of that job runs here), with the switch or without it, as older senders do
+        for (String body : List.of("{\"maxBandwidth\": 0, \"downtimeLimitMs\": 300, \"autoConverge\": true}",
+                "{\"maxBandwidth\": 0, \"downtimeLimitMs\": 300, \"autoConverge\": false}",
+                "{\"maxBandwidth\": 0, \"downtimeLimitMs\": 300, \"autoConverge\": null}",
+                "{\"maxBandwidth\": 0, \"downtimeLimitMs\": 300}")) {
+            assertThat(post(tune, body).status()).as(body).isEqualTo(404);
+        }
+        assertThat(post(tune, "{\"maxBandwidth\": 0, \"downtimeLimitMs\": 300, \"autoConverge\": \"soon\"}").status())
+                .isEqualTo(400);
+    }
+
+    @Test
     void anAbandonOfAJobWhoseStreamHasNotBegunIsAConflict() {
         UUID jobId = UUID.randomUUID();
         UUID incomingGuest = UUID.randomUUID();
         ControlCommands.Reply expecting = commands.handle("POST", "/v1/migrations/incoming", null,
                 commands.json().writeValueAsBytes(new io.ferry.channel.StartIncomingCommand(jobId,
                         new CreateGuestCommand(incomingGuest, List.of(new RamBlockLayout("pc.ram", 16L << 20)),
-                                List.of(), 4096, new WorkloadSettings(0, 0.5, 0, 1)), "c2VjcmV0", false, io.ferry.channel.StorageMode.SHARED, 1)));
+                                List.of(), 4096, new WorkloadSettings(0, 0.5, 0, 1)), "c2VjcmV0", false, io.ferry.channel.StorageMode.SHARED, 1,
+                        io.ferry.channel.CompressionMethod.NONE)));
         assertThat(expecting.status()).as("%s", expecting.body()).isEqualTo(201);
 
         ControlCommands.Reply reply = post("/v1/migrations/" + jobId + "/abandon",
@@ -124,7 +139,8 @@ class ControlCommandsTest {
         ControlCommands.Reply expecting = commands.handle("POST", "/v1/migrations/incoming", null,
                 commands.json().writeValueAsBytes(new io.ferry.channel.StartIncomingCommand(jobId,
                         new CreateGuestCommand(incomingGuest, List.of(new RamBlockLayout("pc.ram", 16L << 20)),
-                                List.of(), 4096, new WorkloadSettings(0, 0.5, 0, 1)), "c2VjcmV0", false, io.ferry.channel.StorageMode.SHARED, 1)), 2);
+                                List.of(), 4096, new WorkloadSettings(0, 0.5, 0, 1)), "c2VjcmV0", false, io.ferry.channel.StorageMode.SHARED, 1,
+                        io.ferry.channel.CompressionMethod.NONE)), 2);
         assertThat(expecting.status()).as("%s", expecting.body()).isEqualTo(201);
         assertThat(knowledge(jobId)).isEqualTo(io.ferry.channel.MigrationKnowledge.EXPECTED);
 

@@ -1,5 +1,6 @@
 package io.ferry.worker;
 
+import io.ferry.channel.CompressionMethod;
 import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.StorageMode;
@@ -208,7 +209,7 @@ class IncomingStreamFuzzTest {
         random.nextBytes(secret);
         HttpResponse<String> expect = command(destination, "POST", "/v1/migrations/incoming",
                 new StartIncomingCommand(jobId, seed.guest(), Base64.getEncoder().encodeToString(secret), true,
-                        seed.storage(), 1));
+                        seed.storage(), 1, CompressionMethod.NONE));
         assertThat(expect.statusCode()).as(what + ": " + expect.body()).isEqualTo(201);
 
         List<ReturnPathMessage> answer = new ArrayList<>();
@@ -425,7 +426,8 @@ class IncomingStreamFuzzTest {
         UUID jobId = UUID.randomUUID();
         String secret = Base64.getEncoder().encodeToString(randomBytes(32));
         assertThat(command(destination, "POST", "/v1/migrations/incoming",
-                new StartIncomingCommand(jobId, guest, secret, true, StorageMode.COPY, 1)).statusCode())
+                new StartIncomingCommand(jobId, guest, secret, true, StorageMode.COPY, 1,
+                        CompressionMethod.NONE)).statusCode())
                 .isEqualTo(201);
         try (RecordingProxy proxy = RecordingProxy.to(port(destination.dataAddress()))) {
             assertThat(command(source, "POST", "/v1/migrations/outgoing", new StartOutgoingCommand(jobId, guestId,

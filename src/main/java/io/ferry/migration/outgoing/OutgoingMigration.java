@@ -112,6 +112,8 @@ public final class OutgoingMigration implements Runnable {
     private final Handoff handoff;
     private final PostcopySource postcopy;
     private final PostcopyPause paused;
+    /** QEMU's auto-converge: throttles the guest while it outruns the link; lifted when it stops here or the job ends. */
+    private final AutoConvergence autoConverge;
 
     public OutgoingMigration(Spec spec, MigratingGuest migrating, EventLoopGroup group, MigrationReporter reporter,
                              OwnershipArbiter arbiter, FaultInjector faults, BiConsumer<UUID, Boolean> finished) {
@@ -133,6 +135,7 @@ public final class OutgoingMigration implements Runnable {
         this.postcopy = new PostcopySource(channels, out, ram, device, spec.settings().postcopy().maxBandwidth());
         this.paused = new PostcopyPause(spec, migrating, disks.disks(), phases, channels, postcopy, handoff, reporter,
                 this::progress);
+        this.autoConverge = new AutoConvergence(guest, spec.settings().convergence().autoConverge());
     }
 
     public UUID jobId() {
@@ -187,6 +190,23 @@ public final class OutgoingMigration implements Runnable {
             return false;
         }
         return forced.force(guest);
+    }
+
+    /**
+     * Turns auto-converge on for a running pre-copy (an escalation step): from the next round the
+     * guest is throttled whenever it outruns the link. False once the switchover or post-copy has
+     * begun, or after a cancel; true when already on.
+     */
+    public synchronized boolean enableAutoConverge() {
+        if (phases.current().committed() || postcopyRequested || cancelRequested) {
+            return false;
+        }
+        return autoConverge.enable();
+    }
+
+    /** Turns auto-converge off: the guest runs unthrottled from now on. */
+    public void disableAutoConverge() {
+        autoConverge.disable();
     }
 
     /**
@@ -329,6 +349,7 @@ public final class OutgoingMigration implements Runnable {
             leavePauseGate();
             channels.close();
             forced.end();   // the guest's state decides from here: paused, handed over, or running as before
+            autoConverge.end("the migration ended");
             finish(end);
             paused.answerAbandonment();
             finished.accept(spec.jobId(), handedOver);
@@ -344,6 +365,7 @@ public final class OutgoingMigration implements Runnable {
     }
 
     private void restore(GuestState before) {
+        autoConverge.end("the guest goes on here");
         if (!guest.memory().isClosed() && guest.state() != before) {
             migrating.changeState(before == GuestState.PAUSED ? GuestState.PAUSED : GuestState.RUNNING);
         }
@@ -409,6 +431,7 @@ public final class OutgoingMigration implements Runnable {
             long pagesBudgetMs = ConvergencePolicy.pagesBudgetMs(downtimeLimitMs, fixedMs);
             expectedDowntimeMs = ConvergencePolicy.expectedDowntimeMs(pending, bytesPerMs) == Long.MAX_VALUE
                     ? Long.MAX_VALUE : ConvergencePolicy.expectedDowntimeMs(pending, bytesPerMs) + fixedMs;
+            autoConverge.afterSync(iterations, ram.remainingPages() * StreamFormat.PAGE_SIZE, out.transferred());
             progressMaybe(true);
             if (ConvergencePolicy.canSwitchOver(true, pending, bytesPerMs, pagesBudgetMs)) {
                 if (!pauseGate.tryEnter(PAUSE_GATE_WAIT_MS)) {
@@ -445,6 +468,7 @@ public final class OutgoingMigration implements Runnable {
         long downtimeStart = System.nanoTime();
         pause.paused();
         migrating.changeState(GuestState.PAUSED);
+        autoConverge.end("the guest paused for the switchover");
         for (StreamPart part : parts) {
             part.completePrecopy(out);
         }
@@ -492,6 +516,7 @@ public final class OutgoingMigration implements Runnable {
         postcopy.switching();
         long downtimeStart = System.nanoTime();
         migrating.changeState(GuestState.PAUSED);
+        autoConverge.end("the guest paused for post-copy");
         ram.syncForPostcopy();   // every page still to send: the discards, then post-copy's work
         for (StreamPart part : parts) {
             if (part != ram) {
@@ -571,7 +596,7 @@ public final class OutgoingMigration implements Runnable {
                         transferred * 8 / seconds / 1e6, ram.dirtySyncCount(), out.bandwidth().pagesPerSecond(),
                         iterations),
                 disks.progress(), postcopy.progress(transferred), device.verification(), channels.dataPlane(),
-                new MigrationProgress.Convergence(null, null, channels.compressionProgress()));
+                MigrationProgress.Convergence.of(autoConverge.figures(), null, channels.compressionProgress()));
     }
 
     /** The destination's explicit refusal of the stream (SHUT non-zero): the guest may safely run here again. */
