@@ -21,7 +21,8 @@ import picocli.CommandLine.Unmatched;
                 BlockCopyBenchmark.class, PostcopyBenchmark.class, io.ferry.bench.FleetBenchmark.class,
                 io.ferry.bench.ControlBenchmark.class, io.ferry.bench.StartBenchmark.class, CdsCommand.class,
                 io.ferry.bench.TlsBenchmark.class, io.ferry.bench.DowntimeBenchmark.class,
-                io.ferry.bench.QemuBenchmark.class, io.ferry.worker.DataPlaneCertsCommand.class,
+                io.ferry.bench.QemuBenchmark.class, io.ferry.bench.ConvergeBenchmark.class,
+                io.ferry.worker.DataPlaneCertsCommand.class,
                 io.ferry.bench.BenchEndpoint.class})
 public final class FerryApplication {
 

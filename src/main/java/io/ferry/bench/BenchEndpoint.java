@@ -236,7 +236,7 @@ public final class BenchEndpoint implements Callable<Integer> {
         EventLoopGroup group = LocalSides.eventLoops(LoopbackMigration.SOURCE_THREADS);
         try (SyntheticGuest guest = SyntheticGuest.create(guestSpec(workload), datastore)) {
             switch (content) {
-                case "random" -> PrecopyBenchmark.fillRandom(guest.memory().blocks().get(0), seed);
+                case "random" -> GuestContent.fillRandom(guest.memory().blocks().get(0), seed);
                 case "zero" -> { }
                 default -> throw new IllegalArgumentException("--content is random or zero, not " + content);
             }

@@ -117,7 +117,7 @@ public final class DowntimeBenchmark implements Callable<Integer> {
         GuestSpec spec = new GuestSpec(UUID.randomUUID().toString(), List.of(new RamBlockSpec("pc.ram", bytes)),
                 List.of(), 4096, new WorkloadSpec(dirtyPages, 0.25, 0, seed + 1));
         SyntheticGuest here = SyntheticGuest.create(spec, datastore);
-        PrecopyBenchmark.fillRandom(here.memory().blocks().get(0));
+        GuestContent.fillRandom(here.memory().blocks().get(0), 42);
         try {
             while (left.getAndDecrement() > 0) {
                 SyntheticGuest there = SyntheticGuest.createIncoming(spec, datastore,

@@ -141,7 +141,7 @@ public final class PostcopyBenchmark implements Callable<Integer> {
     private static SyntheticGuest randomGuest(GuestSpec spec, Path datastore) throws java.io.IOException {
         SyntheticGuest guest = SyntheticGuest.create(spec, datastore);
         guest.quiesced(() -> {
-            guest.memory().blocks().forEach(PrecopyBenchmark::fillRandom);
+            guest.memory().blocks().forEach(b -> GuestContent.fillRandom(b, 42));
             return null;
         });
         return guest;

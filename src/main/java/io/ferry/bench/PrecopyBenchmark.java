@@ -416,27 +416,6 @@ public final class PrecopyBenchmark implements Callable<Integer> {
         return String.format(Locale.ROOT, "%.0f", v);
     }
 
-    /** Fills {@code block} with random bytes of seed 42. */
-    static void fillRandom(RamBlock block) {
-        fillRandom(block, 42);
-    }
-
-    static void fillRandom(RamBlock block, long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        ByteBuf page = Unpooled.directBuffer(4096);
-        try {
-            for (long p = 0; p < block.pageCount(); p++) {
-                page.clear();
-                for (int i = 0; i < 4096; i += 8) {
-                    page.writeLong(random.nextLong());
-                }
-                block.writePage(p, page);
-            }
-        } finally {
-            page.release();
-        }
-    }
-
     static long parseSize(String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
         long unit = t.endsWith("g") ? 1L << 30 : t.endsWith("m") ? MIB : t.endsWith("k") ? 1024 : 1;

@@ -181,7 +181,7 @@ public final class TlsBenchmark implements Callable<Integer> {
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration(sourceSide, destinationSide).channels(channels)) {
-            PrecopyBenchmark.fillRandom(source.memory().blocks().get(0));
+            GuestContent.fillRandom(source.memory().blocks().get(0), 42);
             source.pause();
             double commitSeconds = commit(destination);
             System.gc();   // the previous run's garbage is not collected on this run's clock

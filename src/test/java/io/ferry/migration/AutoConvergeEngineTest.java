@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.bench.GuestContent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -71,7 +72,7 @@ class AutoConvergeEngineTest {
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, destinationStore,
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
-            PrecopyEngineTest.fillRandom(source.memory().blocks().get(0), 15);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 15);
             // off, with this job's parameters should it be turned on: 40 %, then 20 more each time (few raises)
             loopback.convergence(autoConverge(new AutoConverge(false, 40, 20, 99, false)));
             OutgoingMigration[] running = new OutgoingMigration[1];
@@ -83,7 +84,7 @@ class AutoConvergeEngineTest {
                         MigrationProgress stuck = migration.progress();
                         assertThat(migration.phase()).isEqualTo(OutgoingPhase.ITERATE);
                         assertThat(stuck.expectedDowntimeMs()).isGreaterThan(DOWNTIME_LIMIT_MS);
-                        assertThat(stuck.convergence().throttle()).as("auto-converge off and never on").isNull();
+                        assertThat(stuck.convergence()).as("auto-converge off and never on: no figures").isNull();
                         assertThat(source.throttlePercent()).isZero();
 
                         // the escalation step

@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.bench.GuestContent;
 import io.ferry.migration.loopback.LoopbackMigration;
 import io.ferry.channel.MigrationSettings;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -71,7 +72,7 @@ class DataPlaneTlsEngineTest {
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration(tls("worker-a", provider), tls("worker-b", provider))) {
-            PrecopyEngineTest.fillRandom(source.memory().blocks().get(0), 1);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 1);
             MigrationReport report = loopback.run(source, destination, 0, 300, true, null);
 
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
@@ -102,7 +103,7 @@ class DataPlaneTlsEngineTest {
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration(a, b)) {   // OpenSSL talks to the JDK's TLS
-            PrecopyEngineTest.fillRandom(source.memory().blocks().get(0), 4);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 4);
             source.pause();
             GuestChecksums sent = source.checksums();
             MigrationReport report = loopback.run(source, destination, 0, 300, false, null);
@@ -124,7 +125,7 @@ class DataPlaneTlsEngineTest {
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration(a, b)) {
-            PrecopyEngineTest.fillRandom(source.memory().blocks().get(0), 5);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 5);
             source.pause();
             GuestChecksums sent = source.checksums();
             MigrationReport report = loopback.run(source, destination, 0, 300, false, null);
@@ -225,7 +226,7 @@ class DataPlaneTlsEngineTest {
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration(tls("worker-a", DataPlaneTls.Provider.AUTO),
                      tls("worker-b", DataPlaneTls.Provider.AUTO))) {
-            PrecopyEngineTest.fillRandom(source.memory().blocks().get(0), 2);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 2);
             GuestChecksums untouched = destination.checksums();
             MigrationReport report = loopback.runWithWrongSecret(source, destination);
 

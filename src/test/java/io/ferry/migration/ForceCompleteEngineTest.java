@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.bench.GuestContent;
 import io.ferry.migration.loopback.LoopbackMigration;
 import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.MigrationPhase;
@@ -58,7 +59,7 @@ class ForceCompleteEngineTest {
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, destinationStore,
                      SyntheticGuest.IncomingImages.COPY);
              LoopbackMigration loopback = new LoopbackMigration()) {
-            PrecopyEngineTest.fillRandom(source.memory().blocks().get(0), 5);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 5);
             AtomicLong writesWhenForced = new AtomicLong(-1);
             OutgoingMigration[] running = new OutgoingMigration[1];
             MigrationReport report = loopback.run(source, destination, BANDWIDTH, DOWNTIME_LIMIT_MS, true, true,

@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.bench.GuestContent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -58,7 +59,7 @@ class MultifdEngineTest {
              LoopbackMigration loopback = new LoopbackMigration().channels(4);
              LinkCutter link = new LinkCutter(loopback.dataAddress())) {
             loopback.routeThrough(link.address());
-            PrecopyEngineTest.fillRandom(source.memory().blocks().get(0), 11);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 11);
             // a limited link makes several rounds, each with its own sync point, while the guest writes
             MigrationReport report = loopback.run(source, destination, 64 * MIB, 300, true, null);
 
@@ -105,7 +106,7 @@ class MultifdEngineTest {
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration().channels(4)) {
             RamBlock ram = source.memory().blocks().get(0);
-            PrecopyEngineTest.fillRandom(ram, 3);
+            GuestContent.fillRandom(ram, 3);
             MigrationReport report = loopback.run(source, destination, 8 * MIB, 300, true, migration ->
                     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5)).until(() -> {
                         if (migration.progress().ram().transferred() < 3 * MIB) {
@@ -133,7 +134,7 @@ class MultifdEngineTest {
              LoopbackMigration loopback = new LoopbackMigration().channels(4);
              LinkCutter link = new LinkCutter(loopback.dataAddress())) {
             loopback.routeThrough(link.address());
-            PrecopyEngineTest.fillRandom(source.memory().blocks().get(0), 5);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 5);
             GuestChecksums before = source.checksums();
             MigrationReport report = loopback.run(source, destination, 8 * MIB, 300, false, migration ->
                     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5)).until(() -> {
@@ -167,7 +168,7 @@ class MultifdEngineTest {
              SyntheticGuest second = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration().channels(4)) {
-            PrecopyEngineTest.fillRandom(source.memory().blocks().get(0), 21);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 21);
             MigrationReport cancelled = loopback.run(source, destination, 8 * MIB, 300, false, migration ->
                     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5)).until(() ->
                             migration.progress().ram().transferred() > 4 * MIB && migration.cancel()));
@@ -197,7 +198,7 @@ class MultifdEngineTest {
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration().channels(channels)) {
             RamBlock ram = source.memory().blocks().get(0);
-            PrecopyEngineTest.fillRandom(ram, 31);
+            GuestContent.fillRandom(ram, 31);
             MigrationReport report = loopback.run(source, destination, 8 * MIB, 300, true, migration ->
                     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5)).until(() -> {
                         if (migration.progress().ram().transferred() < 3 * MIB) {

@@ -1,5 +1,6 @@
 package io.ferry.migration;
 
+import io.ferry.bench.GuestContent;
 import io.ferry.migration.loopback.LoopbackMigration;
 import io.ferry.channel.MigrationPhase;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -40,26 +41,13 @@ class PrecopyEngineTest {
                 List.of(), 4096, workload);
     }
 
-    static void fillRandom(RamBlock block, long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        ByteBuf page = Unpooled.buffer(4096);
-        for (long p = 0; p < block.pageCount(); p++) {
-            page.clear();
-            for (int i = 0; i < 4096; i += 8) {
-                page.writeLong(random.nextLong());
-            }
-            block.writePage(p, page);
-        }
-        page.release();
-    }
-
     @Test
     void aGuestThatKeepsWritingArrivesWithTheSourcesBytesAtSwitchover() throws Exception {
         GuestSpec spec = spec(32 * MIB, new WorkloadSpec(5000, 0.5, 0, 3));
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
-            fillRandom(source.memory().blocks().get(0), 1);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 1);
             MigrationReport report = loopback.run(source, destination, 0, 300, true, null);
 
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
@@ -83,7 +71,7 @@ class PrecopyEngineTest {
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
-            fillRandom(source.memory().blocks().get(0), 4);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 4);
             long total = source.memory().totalBytes();
             List<long[]> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
             MigrationReport report = loopback.run(source, destination, 4 * MIB, 300, false, migration ->
@@ -112,7 +100,7 @@ class PrecopyEngineTest {
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
-            fillRandom(source.memory().blocks().get(1), 2);
+            GuestContent.fillRandom(source.memory().blocks().get(1), 2);
             source.pause();
             GuestChecksums before = source.checksums();
             MigrationReport report = loopback.run(source, destination, 0, 300, false, null);
@@ -135,7 +123,7 @@ class PrecopyEngineTest {
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
-            fillRandom(source.memory().blocks().get(0), 8);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 8);
             MigrationReport report = loopback.run(source, destination, 0, 1, true, null);
 
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
@@ -156,7 +144,7 @@ class PrecopyEngineTest {
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
             RamBlock ram = source.memory().blocks().get(0);
-            fillRandom(ram, 3);
+            GuestContent.fillRandom(ram, 3);
             MigrationReport report = loopback.run(source, destination, 8 * MIB, 300, true, migration ->
                     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5)).until(() -> {
                         var progress = migration.progress().ram();
@@ -183,7 +171,7 @@ class PrecopyEngineTest {
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
-            fillRandom(source.memory().blocks().get(0), 4);
+            GuestContent.fillRandom(source.memory().blocks().get(0), 4);
             GuestChecksums untouched = destination.checksums();
             MigrationReport report = loopback.runWithWrongSecret(source, destination);
             assertThat(report.phase()).isEqualTo(MigrationPhase.FAILED);

@@ -1,0 +1,301 @@
+package io.ferry.bench;
+
+import io.ferry.channel.CompressionMethod;
+import io.ferry.channel.ConvergenceSettings;
+import io.ferry.channel.MigrationPhase;
+import io.ferry.channel.MigrationProgress;
+import io.ferry.channel.MigrationReport;
+import io.ferry.channel.MigrationSettings;
+import io.ferry.guest.DirtyRateSampler;
+import io.ferry.guest.GuestSpec;
+import io.ferry.guest.RamBlockSpec;
+import io.ferry.guest.SyntheticGuest;
+import io.ferry.guest.WorkloadSpec;
+import io.ferry.migration.loopback.LoopbackMigration;
+import io.ferry.migration.outgoing.OutgoingMigration;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ferry bench-converge}: the convergence tools against plain pre-copy, in the same run, on
+ * a link held to {@code --link} by maxBandwidth (loopback, both sides in this process).
+ * <ol>
+ *   <li>A busy guest: random memory, a hot set of {@code --hot-set}, writing {@code --dirty-factor}
+ *       times what the link carries (64 bytes a write, as the synthetic workload writes). Plain
+ *       pre-copy (stopped after {@code --precopy-limit-s}), auto-converge, XBZRLE and post-copy:
+ *       total time, downtime, bytes sent, rounds, how long the guest ran throttled.</li>
+ *   <li>Compressible memory (text-like pages, the guest paused): no compression, zstd and lz4 at
+ *       two levels each: total time, bytes on the wire, CPU seconds per GiB on each side (the
+ *       source's migration and I/O threads, the destination's I/O threads).</li>
+ *   <li>The dirty-rate measurement of the busy guest (both modes) next to what its workload was
+ *       asked for and what it really wrote.</li>
+ * </ol>
+ */
+@Command(name = "bench-converge", mixinStandardHelpOptions = true,
+        description = "Compare auto-converge, XBZRLE, compression and post-copy with plain pre-copy.")
+public final class ConvergeBenchmark implements Callable<Integer> {
+
+    private static final long MIB = 1L << 20;
+    private static final double GIB = 1L << 30;
+    private static final int PAGE = 4096;
+
+    @Option(names = "--size", defaultValue = "1g", description = "Busy guest's memory (default ${DEFAULT-VALUE})")
+    String size;
+
+    @Option(names = "--link-bits", defaultValue = "1000000000",
+            description = "The link, bits/s, held by maxBandwidth (default ${DEFAULT-VALUE}: 1 Gbit/s)")
+    long linkBits;
+
+    @Option(names = "--hot-set", defaultValue = "0.1", description = "Busy guest's hot set (default ${DEFAULT-VALUE})")
+    double hotSet;
+
+    @Option(names = "--dirty-factor", defaultValue = "1.5",
+            description = "Busy guest's writes per second × 4 KiB, over the link (default ${DEFAULT-VALUE})")
+    double dirtyFactor;
+
+    @Option(names = "--precopy-limit-s", defaultValue = "30",
+            description = "How long plain pre-copy may try before it is cancelled (default ${DEFAULT-VALUE})")
+    int precopyLimitSeconds;
+
+    @Option(names = "--xbzrle-cache", defaultValue = "128m",
+            description = "XBZRLE cache (default ${DEFAULT-VALUE}: above the hot set of a 1 GiB guest)")
+    String xbzrleCache;
+
+    @Option(names = "--compress-size", defaultValue = "512m",
+            description = "Compressible guest's memory (default ${DEFAULT-VALUE})")
+    String compressSize;
+
+    @Option(names = "--channels", defaultValue = "2", description = "Channels of the compression runs (default ${DEFAULT-VALUE})")
+    int channels;
+
+    @Option(names = "--only", description = "busy, compression or dirty-rate: that part alone")
+    String only;
+
+    private Path datastore;
+
+    @Override
+    public Integer call() throws Exception {
+        datastore = Files.createTempDirectory("ferry-bench-converge-");
+        long link = linkBits / 8;
+        System.out.printf(Locale.ROOT, "Ferry convergence benchmark, loopback, link held to %.2f Gbit/s "
+                + "(%.1f MiB/s), %d cores%n%n", linkBits / 1e9, link / (double) MIB,
+                Runtime.getRuntime().availableProcessors());
+        try {
+            if (only == null || only.equals("busy")) {
+                busyGuest(link);
+            }
+            if (only == null || only.equals("compression")) {
+                compression(link);
+            }
+            if (only == null || only.equals("dirty-rate")) {
+                dirtyRate(link);
+            }
+        } finally {
+            LocalControlPlane.deleteTree(datastore);
+        }
+        return 0;
+    }
+
+    private long busyPagesPerSecond(long link) {
+        return Math.round(dirtyFactor * link / PAGE);
+    }
+
+    private GuestSpec busySpec(long link) {
+        return new GuestSpec(UUID.randomUUID().toString(),
+                List.of(new RamBlockSpec("pc.ram", PrecopyBenchmark.parseSize(size))), List.of(), 4096,
+                new WorkloadSpec(busyPagesPerSecond(link), hotSet, 0, 5));
+    }
+
+    // ---- 1. a guest that dirties faster than its link ----
+
+    private void busyGuest(long link) throws Exception {
+        long writes = busyPagesPerSecond(link);
+        GuestSpec spec = busySpec(link);
+        System.out.printf(Locale.ROOT, "1. busy guest: %d MiB random memory, hot set %.0f %% (%d MiB), %d writes/s "
+                        + "of 64 bytes into distinct pages (%.1f× the link in pages), downtime limit 300 ms%n",
+                PrecopyBenchmark.parseSize(size) / MIB, hotSet * 100, Math.round(PrecopyBenchmark.parseSize(size)
+                        * hotSet / MIB), writes, dirtyFactor);
+        System.out.printf(Locale.ROOT, "   %-30s %-10s %8s %9s %10s %7s %12s %9s%n", "run", "outcome", "total s",
+                "downtime", "sent MiB", "rounds", "throttled s", "writes/s");
+        Busy plain = busyRun(spec, link, ConvergenceSettings.NONE, MigrationSettings.PostcopySettings.OFF,
+                migration -> {
+                    sleepSeconds(precopyLimitSeconds);
+                    migration.cancel();
+                });
+        print("plain pre-copy (stopped)", plain);
+        Busy auto = busyRun(spec, link, ConvergenceSettings.NONE.withAutoConverge(ConvergenceSettings.AutoConverge.ON),
+                MigrationSettings.PostcopySettings.OFF, null);
+        print("auto-converge (20/10/99 %)", auto);
+        ConvergenceSettings xbzrle = new ConvergenceSettings(ConvergenceSettings.AutoConverge.OFF,
+                new ConvergenceSettings.Xbzrle(true, PrecopyBenchmark.parseSize(xbzrleCache)),
+                ConvergenceSettings.Compression.NONE);
+        Busy encoded = busyRun(spec, link, xbzrle, MigrationSettings.PostcopySettings.OFF, null);
+        print("XBZRLE (cache " + xbzrleCache + ")", encoded);
+        Busy postcopy = busyRun(spec, link, ConvergenceSettings.NONE,
+                new MigrationSettings.PostcopySettings(true, 2, false, 0), null);
+        print("post-copy after 2 rounds", postcopy);
+        MigrationProgress.Xbzrle x = encoded.progress().convergence() == null ? null
+                : encoded.progress().convergence().xbzrle();
+        if (x != null) {
+            System.out.printf(Locale.ROOT, "   XBZRLE: %d pages encoded into %.1f MiB (%.1f MiB saved), %d cache "
+                            + "misses, %d overflows, encoding rate %.1f, miss rate %.3f%n", x.pages(),
+                    x.bytes() / (double) MIB, x.bytesSaved() / (double) MIB, x.cacheMiss(), x.overflow(),
+                    x.encodingRate(), x.cacheMissRate());
+        }
+        if (postcopy.report().progress().postcopy() != null) {
+            MigrationProgress.FaultLatency f = MigrationProgress.FaultLatency.of(postcopy.faults());
+            System.out.printf(Locale.ROOT, "   post-copy: %d page faults on the destination, p50 %s ms, p99 %s ms%n",
+                    f.faults(), f.p50Ms(), f.p99Ms());
+        }
+        System.out.println();
+    }
+
+    private record Busy(MigrationReport report, double seconds, double writesPerSecond, long[] faults) {
+        MigrationProgress progress() {
+            return report.progress();
+        }
+    }
+
+    private Busy busyRun(GuestSpec spec, long link, ConvergenceSettings convergence,
+                         MigrationSettings.PostcopySettings postcopy, Consumer<OutgoingMigration> whileRunning)
+            throws Exception {
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            source.quiesced(() -> {
+                source.memory().blocks().forEach(b -> GuestContent.fillRandom(b, 42));
+                return null;
+            });
+            loopback.convergence(convergence);
+            long writes = source.memoryWrites();
+            long start = System.nanoTime();
+            MigrationReport report = loopback.run(source, destination, link, 300, false, false, postcopy,
+                    whileRunning);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            // byte-exactness is the engine tests' (each tool migrates a writing guest checked on bytes)
+            return new Busy(report, seconds, (source.memoryWrites() - writes) / seconds,
+                    loopback.lastIncoming().faultLatencies());
+        }
+    }
+
+    private static void print(String what, Busy run) {
+        MigrationProgress p = run.progress();
+        MigrationProgress.Throttle throttle = p.convergence() == null ? null : p.convergence().throttle();
+        System.out.printf(Locale.ROOT, "   %-30s %-10s %8.2f %9s %10.1f %7d %12s %9.0f%n", what,
+                run.report().phase().name().toLowerCase(Locale.ROOT), run.seconds(),
+                p.downtimeMs() == null ? "-" : p.downtimeMs() + " ms", p.ram().transferred() / (double) MIB,
+                p.ram().iterations(), throttle == null ? "-" : String.format(Locale.ROOT, "%.2f (%d raises)",
+                        throttle.throttledMs() / 1e3, throttle.raises()), run.writesPerSecond());
+    }
+
+    // ---- 2. compressible memory ----
+
+    private void compression(long link) throws Exception {
+        long bytes = PrecopyBenchmark.parseSize(compressSize);
+        System.out.printf(Locale.ROOT, "2. compressible guest: %d MiB of text-like pages (1 in 16 zero), paused, "
+                + "%d channels%n", bytes / MIB, channels);
+        System.out.printf(Locale.ROOT, "   %-16s %8s %12s %7s %14s %14s%n", "method", "total s", "wire MiB", "ratio",
+                "src CPU s/GiB", "dst CPU s/GiB");
+        List<ConvergenceSettings.Compression> methods = List.of(ConvergenceSettings.Compression.NONE,
+                new ConvergenceSettings.Compression(CompressionMethod.ZSTD, 1),
+                new ConvergenceSettings.Compression(CompressionMethod.ZSTD, 3),
+                new ConvergenceSettings.Compression(CompressionMethod.LZ4, 1),
+                new ConvergenceSettings.Compression(CompressionMethod.LZ4, 9));
+        for (ConvergenceSettings.Compression method : methods) {
+            compressionRun(bytes, link, method);
+        }
+        System.out.println();
+    }
+
+    private void compressionRun(long bytes, long link, ConvergenceSettings.Compression method) throws Exception {
+        GuestSpec spec = new GuestSpec(UUID.randomUUID().toString(), List.of(new RamBlockSpec("pc.ram", bytes)),
+                List.of(), 4096, WorkloadSpec.idle());
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            GuestContent.fillText(source.memory().blocks().get(0), 9);
+            source.pause();
+            String sum = source.checksums().memory();
+            loopback.convergence(new ConvergenceSettings(ConvergenceSettings.AutoConverge.OFF,
+                    ConvergenceSettings.Xbzrle.OFF, method));
+            loopback.channels(channels);
+            long start = System.nanoTime();
+            MigrationReport report = loopback.run(source, destination, link, 300, false, null);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            if (report.phase() != MigrationPhase.COMPLETED || !destination.checksums().memory().equals(sum)) {
+                throw new IllegalStateException(method + ": " + report.phase() + " " + report.reason()
+                        + " (or memory differs)");
+            }
+            long sourceCpu = loopback.lastSourceThreadCpuNanos() + threadCpuNanos(LoopbackMigration.SOURCE_THREADS);
+            long destinationCpu = threadCpuNanos(LoopbackMigration.DESTINATION_THREADS);
+            MigrationProgress.Compression c = report.progress().convergence() == null ? null
+                    : report.progress().convergence().compression();
+            System.out.printf(Locale.ROOT, "   %-16s %8.2f %12.1f %7s %14.2f %14.2f%n",
+                    method.enabled() ? method.method().apiName() + " " + method.level() : "none",
+                    seconds, report.progress().ram().transferred() / (double) MIB,
+                    c == null ? "-" : String.format(Locale.ROOT, "%.2f", c.ratio()),
+                    sourceCpu / 1e9 / (bytes / GIB), destinationCpu / 1e9 / (bytes / GIB));
+        }
+    }
+
+    /** CPU time of the live threads whose name starts with {@code prefix} (a loopback side's event loops). */
+    private static long threadCpuNanos(String prefix) {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        long total = 0;
+        for (ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+            if (info != null && info.getThreadName().startsWith(prefix)) {
+                total += Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
+            }
+        }
+        return total;
+    }
+
+    // ---- 3. the dirty-rate measurement ----
+
+    private void dirtyRate(long link) throws Exception {
+        GuestSpec spec = busySpec(link);
+        long hotPages = (long) Math.ceil(hotSet * PrecopyBenchmark.parseSize(size) / PAGE);
+        System.out.printf(Locale.ROOT, "3. dirty rate of the busy guest (asked %d writes/s into %d hot pages), "
+                + "1 s windows:%n", spec.workload().dirtyPagesPerSecond(), hotPages);
+        try (SyntheticGuest guest = SyntheticGuest.create(spec, datastore)) {
+            List<String> lines = new ArrayList<>();
+            for (int run = 1; run <= 3; run++) {
+                long writes = guest.memoryWrites();
+                DirtyRateSampler.Result measured = DirtyRateSampler.measure(guest, java.time.Duration.ofSeconds(1),
+                        DirtyRateSampler.DEFAULT_SAMPLE_PAGES_PER_GIB, run);
+                double seconds = measured.windowNanos() / 1e9;
+                double written = (guest.memoryWrites() - writes) / seconds;
+                // the distinct pages the writes really made imply: uniform over the hot set
+                double expected = hotPages * (1 - Math.pow(1 - 1.0 / hotPages, written * seconds)) / seconds;
+                lines.add(String.format(Locale.ROOT, "   page-sampling, run %d: %9.0f distinct pages/s (%d of %d "
+                                + "sampled pages changed); the workload wrote %9.0f/s, which implies %9.0f distinct "
+                                + "pages/s: measured/implied %.3f", run, measured.dirtyPagesPerSecond(),
+                        measured.changedPages(), measured.sampledPages(), written, expected,
+                        measured.dirtyPagesPerSecond() / expected));
+            }
+            lines.forEach(System.out::println);
+        }
+        System.out.println();
+    }
+
+    private static void sleepSeconds(int seconds) {
+        try {
+            Thread.sleep(seconds * 1000L);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
