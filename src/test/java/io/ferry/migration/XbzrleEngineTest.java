@@ -7,6 +7,7 @@ import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.MigrationPhase;
 import io.ferry.channel.MigrationProgress;
 import io.ferry.channel.MigrationReport;
+import io.ferry.channel.MigrationSettings;
 import io.ferry.guest.GuestSpec;
 import io.ferry.guest.GuestState;
 import io.ferry.guest.RamBlockSpec;
@@ -109,6 +110,37 @@ class XbzrleEngineTest {
         // 128 hot pages compete for 4 slots: an entry is kept from another page for two syncs
         MigrationProgress.Xbzrle figures = migrate(new WorkloadSpec(20_000, 1.0 / 32, 0, 7, 8), 4 * 4096, 3);
         assertThat(figures.cacheMiss()).isGreaterThan(10 * Math.max(1, figures.pages()));
+    }
+
+    /**
+     * Rounds of XBZRLE pages, then an operator's switch to post-copy: from there every page goes
+     * plain (the destination dropped its copies), and the destination ends with the source's memory
+     * at the switch plus exactly its own writes since.
+     */
+    @Test
+    void aSwitchToPostcopyAfterEncodedRoundsArrivesByteExact() throws Exception {
+        double hotSet = 1.0 / 32;
+        // PostcopyEngineTest replays the workload's default 64-byte writes from its seed
+        GuestSpec spec = spec(new WorkloadSpec(20_000, hotSet, 0, 5));
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration()) {
+            loopback.convergence(new ConvergenceSettings(ConvergenceSettings.AutoConverge.OFF,
+                    new ConvergenceSettings.Xbzrle(true, 64 * MIB), ConvergenceSettings.Compression.NONE));
+            // 1 MiB/s: a round of encoded pages outlasts the workload's tick, so rounds never leave nothing due
+            MigrationReport report = loopback.run(source, destination, MIB, 0, false, false,
+                    MigrationSettings.PostcopySettings.after(0), migration -> {
+                        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                                .pollInterval(java.time.Duration.ofMillis(10))
+                                .until(() -> migration.progress().convergence().xbzrle().pages() > 100);
+                        assertThat(migration.startPostcopy()).isTrue();
+                    });
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
+            assertThat(loopback.reports()).extracting(MigrationReport::phase).contains(MigrationPhase.POSTCOPY_ACTIVE);
+            assertThat(report.progress().convergence().xbzrle().pages()).isGreaterThan(100);
+            PostcopyEngineTest.assertMemoryIsTheSwitchPlusTheDestinationsWrites(source, destination, hotSet);
+        }
     }
 
     @Test
