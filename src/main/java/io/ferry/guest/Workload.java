@@ -18,7 +18,8 @@ import java.util.function.Supplier;
  *
  * <ul>
  *   <li>memory write: a page of the hot set (the first {@code ceil(hotSetFraction × totalPages)}
- *       pages across the blocks in order), 64 random bytes at a random 64-byte-aligned offset,
+ *       pages across the blocks in order), {@code bytesPerWrite} random bytes at a random offset
+ *       aligned to them (64 unless the spec says),
  *       then the page's bit in its block's dirty log — data first, mark second (see DirtyBitmap);
  *   <li>disk write: write n + 1 of {@link DiskWritePattern} (n = the device state's count of
  *       acknowledged writes), which marks the disk's own dirty log; counted once the image took it.
@@ -41,7 +42,6 @@ import java.util.function.Supplier;
 public final class Workload {
 
     static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
-    static final int MEMORY_WRITE_BYTES = 64;
     private static final int BURST_TICKS = 2;
 
     private enum Turn { CONTINUED, RESUMED, CLOSED }
@@ -53,6 +53,7 @@ public final class Workload {
     private final List<DiskImage> disks;
     private final DeviceState deviceState;
     private final double memoryRate;
+    private final int memoryWriteBytes;
     private final double diskRate;
     private final SplittableRandom random; // confined to the workload thread
     private final Thread thread;           // null for an idle workload
@@ -97,6 +98,7 @@ public final class Workload {
         this.disks = List.copyOf(disks);
         this.deviceState = deviceState;
         this.memoryRate = spec.dirtyPagesPerSecond();
+        this.memoryWriteBytes = spec.bytesPerWrite();
         this.diskRate = this.disks.isEmpty() ? 0 : spec.diskWritesPerSecond();
         this.random = new SplittableRandom(spec.seed());
         this.seed = spec.seed();
@@ -338,9 +340,9 @@ public final class Workload {
             pendingPage = hotPage;   // the same access is retried, so the write sequence stays the seed's
             return false;
         }
-        int offset = random.nextInt(RamBlock.PAGE_SIZE / MEMORY_WRITE_BYTES) * MEMORY_WRITE_BYTES;
+        int offset = random.nextInt(RamBlock.PAGE_SIZE / memoryWriteBytes) * memoryWriteBytes;
         RamBlock block = blocks.get(index);
-        for (int i = 0; i < MEMORY_WRITE_BYTES; i += Long.BYTES) {
+        for (int i = 0; i < memoryWriteBytes; i += Long.BYTES) {
             block.putLong(page, offset + i, random.nextLong());
         }
         dirtyLogs.get(index).mark(page);

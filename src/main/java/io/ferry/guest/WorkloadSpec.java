@@ -8,10 +8,26 @@ package io.ferry.guest;
  *     {@code ceil(fraction × totalPages)} pages across the RAM blocks in order
  * @param diskWritesPerSecond 4 KiB block writes per second over all disks; 0 for none
  * @param seed seeds every random choice, so a run with the same spec writes the same sequence
+ * @param bytesPerWrite how much of its page a memory write rewrites with random bytes, at a random
+ *     offset aligned to it: a power of two from 8 to the page size ({@link #DEFAULT_BYTES_PER_WRITE}
+ *     unless said). Small writes leave re-sent pages mostly as they were, which XBZRLE encodes
+ *     well; a page-sized write changes a page everywhere
  */
-public record WorkloadSpec(long dirtyPagesPerSecond, double hotSetFraction, long diskWritesPerSecond, long seed) {
+public record WorkloadSpec(long dirtyPagesPerSecond, double hotSetFraction, long diskWritesPerSecond, long seed,
+                           int bytesPerWrite) {
+
+    /** A cache line. */
+    public static final int DEFAULT_BYTES_PER_WRITE = 64;
+
+    public WorkloadSpec(long dirtyPagesPerSecond, double hotSetFraction, long diskWritesPerSecond, long seed) {
+        this(dirtyPagesPerSecond, hotSetFraction, diskWritesPerSecond, seed, DEFAULT_BYTES_PER_WRITE);
+    }
 
     public WorkloadSpec {
+        if (bytesPerWrite < Long.BYTES || bytesPerWrite > RamBlock.PAGE_SIZE || Integer.bitCount(bytesPerWrite) != 1) {
+            throw new IllegalArgumentException("bytesPerWrite must be a power of two from 8 to " + RamBlock.PAGE_SIZE
+                    + ", was " + bytesPerWrite);
+        }
         if (dirtyPagesPerSecond < 0) {
             throw new IllegalArgumentException("dirtyPagesPerSecond must be >= 0, was " + dirtyPagesPerSecond);
         }

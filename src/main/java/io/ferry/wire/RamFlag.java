@@ -16,6 +16,7 @@ package io.ferry.wire;
  *  page record, same block:       | word (flags include CONTINUE)     | body |
  *     ZERO body: u8 fill byte (0 in practice)
  *     PAGE body: PAGE_SIZE raw bytes
+ *     XBZRLE body: u8 0x01 | be16 n | n bytes of encoding (1 <= n <= PAGE_SIZE)
  *  block list (START only):       | word = total bytes | MEM_SIZE |
  *                                 then per block: | u8 n | idstr | be64 used_length |
  *                                 until the lengths add up to the total
@@ -43,8 +44,8 @@ public enum RamFlag {
     /** Same block as the previous page record on this channel; no idstr follows. */
     CONTINUE(0x20, false),
     /**
-     * XBZRLE-encoded delta. A valid QEMU flag that Ferry does not decode yet (the capability is
-     * refused); its body is drawn in {@link XbzrleRecord}.
+     * XBZRLE-encoded delta of a page the destination holds an older copy of (pre-copy, main
+     * channel only); its body is drawn in {@link XbzrleRecord}, its encoding in {@link Xbzrle}.
      */
     XBZRLE(0x40, false),
     /** RDMA hooks only. Reserved. */

@@ -8,8 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The records of the "ram" section, for {@link StreamDecoder}: page records (ZERO, PAGE, with or
- * without CONTINUE), the RAM block list, EOS and MULTIFD_FLUSH. It keeps the RAM blocks once their
+ * The records of the "ram" section, for {@link StreamDecoder}: page records (ZERO, PAGE and, on the
+ * main channel, XBZRLE, each with or without CONTINUE), the RAM block list, EOS and MULTIFD_FLUSH. It keeps the RAM blocks once their
  * list is complete, which post-copy's commands refer to by name.
  *
  * <p>{@link #record} and {@link #blockListEntry} read one element if it is all there and return
@@ -27,6 +27,7 @@ final class RamRecordDecoder {
     private static final int PAGE = RamFlag.PAGE.code();
     private static final int EOS = RamFlag.EOS.code();
     private static final int CONTINUE = RamFlag.CONTINUE.code();
+    private static final int XBZRLE = RamFlag.XBZRLE.code();
     private static final int MULTIFD_FLUSH = RamFlag.MULTIFD_FLUSH.code();
 
     private final DecoderContext context;
@@ -137,6 +138,9 @@ final class RamRecordDecoder {
                     "RAM record address 0x%x is not aligned to the %d-byte page (word 0x%016x)",
                     word & ~(long) RamFlag.FLAG_BITS, PAGE_SIZE, word));
         }
+        if (flags == XBZRLE || flags == (XBZRLE | CONTINUE)) {
+            return xbzrleRecord(in, i, r, flags, offset) ? DecoderState.RAM_RECORD : null;
+        }
         if (flags == EOS) {
             if (offset != 0) {
                 throw context.fail(String.format("RAM end-of-section word 0x%016x has a non-zero address", word));
@@ -181,9 +185,7 @@ final class RamRecordDecoder {
         int base = flags & ~CONTINUE;
         if (Integer.bitCount(base) == 1) {
             RamFlag flag = RamFlag.valueOf(base);
-            if (flag == RamFlag.XBZRLE) {
-                reason = " (XBZRLE pages are not supported)";
-            } else if (flag.reserved()) {
+            if (flag.reserved()) {
                 reason = " (" + flag + " is retired or unsupported)";
             } else if ((flags & CONTINUE) != 0) {
                 reason = " (CONTINUE only goes with ZERO or PAGE)";
@@ -199,35 +201,11 @@ final class RamRecordDecoder {
      * arrived — before the listener hears of it.
      */
     private boolean pageRecord(ByteBuf in, int i, int r, int flags, long offset) {
-        if (blocks == null) {
-            throw context.fail("RAM page record before the RAM block list");
+        int block = recordBlock(in, i, r, flags, offset);
+        if (block < 0) {
+            return false;
         }
-        int at = WORD;
-        int block;
-        if ((flags & CONTINUE) != 0) {
-            block = lastBlock;
-            if (block < 0) {
-                throw context.fail("Ack, bad migration stream! RAM record with CONTINUE before any block was named");
-            }
-        } else {
-            if (r < at + 1) {
-                return false;
-            }
-            int length = in.getUnsignedByte(i + at);
-            if (r < at + 1 + length) {
-                return false;
-            }
-            block = findBlock(in, i + at + 1, length);
-            if (block < 0) {
-                throw context.fail("Unknown ramblock \"" + in.toString(i + at + 1, length, StandardCharsets.UTF_8)
-                        + "\", cannot accept migration");
-            }
-            at += 1 + length;
-        }
-        if (Long.compareUnsigned(offset, blockLengths[block]) >= 0) { // unsigned: the top bit is offset too
-            throw context.fail(String.format("Illegal RAM offset 0x%x in block '%s' of 0x%x bytes", offset,
-                    blocks.get(block).idstr(), blockLengths[block]));
-        }
+        int at = headerBytes(in, i, flags);
         long pageIndex = offset >>> PAGE_SHIFT;
         if ((flags & ZERO) != 0) {
             if (r < at + 1) {
@@ -254,6 +232,89 @@ final class RamRecordDecoder {
             context.position += at + PAGE_SIZE;
         }
         return true;
+    }
+
+    /**
+     * XBZRLE record ({@link XbzrleRecord}): its body is refused as soon as a bad byte of its header
+     * arrives, and its encoding is checked whole against the page size ({@link Xbzrle#check})
+     * before the listener applies it. QEMU's limits: an encoding of 1 to PAGE_SIZE bytes whose runs
+     * stay inside the page.
+     */
+    private boolean xbzrleRecord(ByteBuf in, int i, int r, int flags, long offset) {
+        int block = recordBlock(in, i, r, flags, offset);
+        if (block < 0) {
+            return false;
+        }
+        int at = headerBytes(in, i, flags);
+        int encodingStart = i + at + XbzrleRecord.HEADER_BYTES;
+        int body;
+        try {
+            body = XbzrleRecord.bodyLength(in, i + at);
+            if (r < at + body) {
+                return false;
+            }
+            int writerIndex = in.writerIndex();
+            in.setIndex(encodingStart, i + at + body);
+            try {
+                Xbzrle.check(in, PAGE_SIZE);
+            } finally {
+                in.setIndex(i, writerIndex);
+            }
+        } catch (XbzrleFormatException refused) {
+            throw refused.at(String.format("(XBZRLE page at 0x%x of RAM block '%s', stream offset %d)", offset,
+                    blocks.get(block).idstr(), context.position));
+        }
+        lastBlock = block;
+        int recordEnd = i + at + body;
+        int writerIndex = in.writerIndex();
+        in.setIndex(encodingStart, recordEnd);
+        try {
+            context.listener.xbzrlePage(block, offset >>> PAGE_SHIFT, in);
+        } finally {
+            in.setIndex(recordEnd, writerIndex);
+            context.position += at + body;
+        }
+        return true;
+    }
+
+    /**
+     * The block of a page record: the one it names, or with CONTINUE the channel's last; its offset
+     * checked against the block. -1 while the idstr has not all arrived.
+     */
+    private int recordBlock(ByteBuf in, int i, int r, int flags, long offset) {
+        if (blocks == null) {
+            throw context.fail("RAM page record before the RAM block list");
+        }
+        int block;
+        if ((flags & CONTINUE) != 0) {
+            block = lastBlock;
+            if (block < 0) {
+                throw context.fail("Ack, bad migration stream! RAM record with CONTINUE before any block was named");
+            }
+        } else {
+            if (r < WORD + 1) {
+                return -1;
+            }
+            int length = in.getUnsignedByte(i + WORD);
+            if (r < WORD + 1 + length) {
+                return -1;
+            }
+            block = findBlock(in, i + WORD + 1, length);
+            if (block < 0) {
+                throw context.fail("Unknown ramblock \"" + in.toString(i + WORD + 1, length, StandardCharsets.UTF_8)
+                        + "\", cannot accept migration");
+            }
+        }
+        if (Long.compareUnsigned(offset, blockLengths[block]) >= 0) { // unsigned: the top bit is offset too
+            throw context.fail(String.format("Illegal RAM offset 0x%x in block '%s' of 0x%x bytes", offset,
+                    blocks.get(block).idstr(), blockLengths[block]));
+        }
+        return block;
+    }
+
+    /** The word and, without CONTINUE, the counted idstr (whose length byte has arrived). */
+    private static int headerBytes(ByteBuf in, int i, int flags) {
+        return (flags & CONTINUE) != 0 ? WORD : WORD + 1 + in.getUnsignedByte(i + WORD);
     }
 
     /** One block list entry: {@code | u8 n | idstr | be64 used_length |}. */

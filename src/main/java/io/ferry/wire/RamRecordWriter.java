@@ -36,6 +36,23 @@ public final class RamRecordWriter {
         header(out, block, offset, RamFlag.PAGE.code());
     }
 
+    /**
+     * An XBZRLE record around {@code encoding}'s readable bytes (which stay unread):
+     * {@code | offset | XBZRLE [| CONTINUE] | [u8 n idstr] | u8 0x01 | be16 length | encoding |},
+     * as QEMU's {@code save_xbzrle_page} writes it.
+     *
+     * @throws IllegalArgumentException for an encoding of 0 or more than a page of bytes (nothing written)
+     */
+    public void xbzrlePage(ByteBuf out, String block, long offset, ByteBuf encoding) {
+        int length = encoding.readableBytes();
+        if (length == 0 || length > StreamFormat.PAGE_SIZE) {
+            throw new IllegalArgumentException("an XBZRLE record carries 1 to " + StreamFormat.PAGE_SIZE
+                    + " bytes of encoding, not " + length);
+        }
+        header(out, block, offset, RamFlag.XBZRLE.code());
+        XbzrleRecord.write(out, encoding);
+    }
+
     /** Bytes the next header for {@code block} takes: 8 with CONTINUE, else 8 + 1 + idstr length. */
     public int headerSize(String block) {
         return block.equals(lastBlock) ? Long.BYTES : Long.BYTES + 1 + encoded(block).length;

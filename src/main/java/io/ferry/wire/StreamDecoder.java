@@ -24,7 +24,8 @@ import java.util.List;
  * page's bytes are handed over as {@code in} itself, with its indexes narrowed to the page for the
  * duration of {@link StreamListener#page}.
  *
- * <p>Ferry reads precopy streams without XBZRLE, multifd or RDMA, whose records are refused by name,
+ * <p>Ferry reads precopy streams with XBZRLE pages (checked whole before the listener applies
+ * them), multifd's MULTIFD_FLUSH words, without RDMA or the retired flags, which are refused by name,
  * and post-copy's commands (ADVISE, RAM_DISCARD, LISTEN, RUN, and recovery's RECV_BITMAP and
  * POSTCOPY_RESUME) besides OPEN_RETURN_PATH and PING; other commands are refused by name.
  *

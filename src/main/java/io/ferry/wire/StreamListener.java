@@ -38,6 +38,18 @@ public interface StreamListener {
     void zeroPage(int blockIndex, long pageIndex, int fill);
 
     /**
+     * An XBZRLE record (main channel only): {@code encoding}'s readable bytes (1 to
+     * {@link StreamFormat#PAGE_SIZE}) describe the page against the copy this side holds, and were
+     * checked whole against the page size ({@link Xbzrle#check}), so {@link Xbzrle#decode} into that
+     * page cannot fail on them. Apply them before returning, as QEMU's {@code load_xbzrle} does; throw
+     * to refuse one where this side's copy is not the one the source encoded against (post-copy).
+     * Default: refused.
+     */
+    default void xbzrlePage(int blockIndex, long pageIndex, ByteBuf encoding) {
+        throw new StreamFormatException("XBZRLE pages are not accepted by this destination");
+    }
+
+    /**
      * The RAM payload of a START, PART or END section ended (EOS) and its footer was correct.
      *
      * @param sectionType {@link StreamFormat#SECTION_START}, {@code _PART} or {@code _END}

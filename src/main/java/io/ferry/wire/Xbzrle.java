@@ -106,16 +106,26 @@ public final class Xbzrle {
      *                               QEMU's order of checks
      */
     public static void decode(ByteBuf encoded, ByteBuf page) {
-        runs(encoded, page, false);
-        runs(encoded, page, true);
+        runs(encoded, page.readableBytes(), null);
+        runs(encoded, page.readableBytes(), page);
         encoded.skipBytes(encoded.readableBytes());
     }
 
-    /** Walks the runs, checking them; with {@code apply}, copies the data runs into the page. */
-    private static void runs(ByteBuf encoded, ByteBuf page, boolean apply) {
+    /**
+     * Checks an encoding as {@link #decode} would for a page of {@code pageLength} bytes, without a
+     * page: whether it applies depends on the page's length alone, never on its bytes. The stream
+     * decoder checks an XBZRLE record so before reporting it. Reads nothing; moves nothing.
+     *
+     * @throws XbzrleFormatException as {@link #decode}
+     */
+    public static void check(ByteBuf encoded, int pageLength) {
+        runs(encoded, pageLength, null);
+    }
+
+    /** Walks the runs of a {@code dlen}-byte page, checking them; with a {@code page}, copies the data runs into it. */
+    private static void runs(ByteBuf encoded, int dlen, ByteBuf page) {
         int base = encoded.readerIndex();
         int slen = encoded.readableBytes();
-        int dlen = page.readableBytes();
         int i = 0;
         int d = 0;
         while (i < slen) {
@@ -141,7 +151,7 @@ public final class Xbzrle {
             if (i + nzrun > slen) {
                 throw refused(XbzrleError.TRUNCATED_DATA, nzrun + " bytes announced, " + (slen - i) + " left");
             }
-            if (apply) {
+            if (page != null) {
                 page.setBytes(page.readerIndex() + d, encoded, base + i, nzrun);
             }
             d += nzrun;

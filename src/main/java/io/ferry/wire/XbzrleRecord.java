@@ -17,7 +17,9 @@ import io.netty.buffer.ByteBuf;
  *
  * <p>The length is 1 to {@link StreamFormat#PAGE_SIZE}. QEMU refuses a longer one; it would load
  * a length of 0 (an encoding that changes nothing) but never sends one, and Ferry refuses it.
- * Applying the encoding to the page is {@link Xbzrle#decode}'s business, not this class's.
+ * Applying the encoding to the page is {@link Xbzrle#decode}'s business, not this class's. The
+ * stream decoder reads the body in place ({@link RamRecordDecoder}); {@link #read} is for a body
+ * on its own.
  */
 public final class XbzrleRecord {
 
@@ -53,12 +55,17 @@ public final class XbzrleRecord {
      * @throws XbzrleFormatException WRONG_ENCODING, ENCODED_LENGTH_ZERO or ENCODED_LENGTH_OVER_PAGE
      */
     public static int bodyLength(ByteBuf in) {
-        int at = in.readerIndex();
-        if (in.readableBytes() >= 1 && in.getUnsignedByte(at) != ENCODING_FLAG_XBZRLE) {
+        return bodyLength(in, in.readerIndex());
+    }
+
+    /** As {@link #bodyLength(ByteBuf)}, for a body starting at {@code at} (what has arrived ends at the writer index). */
+    static int bodyLength(ByteBuf in, int at) {
+        int arrived = in.writerIndex() - at;
+        if (arrived >= 1 && in.getUnsignedByte(at) != ENCODING_FLAG_XBZRLE) {
             throw new XbzrleFormatException(XbzrleError.WRONG_ENCODING,
                     String.format("encoding byte 0x%02x", in.getUnsignedByte(at)));
         }
-        if (in.readableBytes() < HEADER_BYTES) {
+        if (arrived < HEADER_BYTES) {
             return HEADER_BYTES;
         }
         int length = in.getUnsignedShort(at + 1);

@@ -8,7 +8,7 @@
  * ({@link io.ferry.wire.MultifdInit}) then page packets written by {@link io.ferry.wire.MultifdEncoder}
  * and read, without buffering page data, by one {@link io.ferry.wire.MultifdDecoder} per channel.
  * QEMU's XBZRLE page delta has its codec ({@link io.ferry.wire.Xbzrle}) and record body
- * ({@link io.ferry.wire.XbzrleRecord}), not yet used by the stream decoder, which refuses XBZRLE records.
+ * ({@link io.ferry.wire.XbzrleRecord}); the stream decoder reports XBZRLE records once checked.
  *
  * <p>JDK and Netty buffers only: nothing here knows sockets, channels or Spring. Decoders take
  * whatever bytes have arrived and keep partial elements for the next call; encoders write into a

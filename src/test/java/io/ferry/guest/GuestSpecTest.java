@@ -47,7 +47,10 @@ class GuestSpecTest {
                 invalid("hotSetFraction", () -> new WorkloadSpec(0, 0.0, 0, 0)),
                 invalid("hotSetFraction", () -> new WorkloadSpec(0, 1.5, 0, 0)),
                 invalid("hotSetFraction", () -> new WorkloadSpec(0, Double.NaN, 0, 0)),
-                invalid("diskWritesPerSecond", () -> new WorkloadSpec(0, 1.0, -5, 0)));
+                invalid("diskWritesPerSecond", () -> new WorkloadSpec(0, 1.0, -5, 0)),
+                invalid("bytesPerWrite", () -> new WorkloadSpec(0, 1.0, 0, 0, 4)),
+                invalid("bytesPerWrite", () -> new WorkloadSpec(0, 1.0, 0, 0, 24)),
+                invalid("bytesPerWrite", () -> new WorkloadSpec(0, 1.0, 0, 0, 8192)));
     }
 
     private static Arguments invalid(String messageStart, Supplier<Object> construction) {

@@ -65,6 +65,26 @@ class SyntheticGuestTest {
         assertThat(guest.state()).isEqualTo(GuestState.RUNNING);
     }
 
+    /** One hot page, written from zero: after the first writes, what is no longer zero is what they rewrote. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {8, 64, 4096})
+    void eachMemoryWriteRewritesBytesPerWriteOfItsPage(int bytesPerWrite) throws IOException {
+        guest = SyntheticGuest.create(smallGuest("partial", new WorkloadSpec(200, 1e-9, 0, 9, bytesPerWrite)),
+                datastore);
+        await().atMost(PATIENCE).until(() -> guest.memoryWrites() >= 1);
+        guest.pause();
+        long writes = guest.memoryWrites();
+        io.netty.buffer.ByteBuf page = guest.memory().blocks().get(0).pageView(0);
+        int changed = 0;
+        for (int i = 0; i < 4096; i++) {
+            changed += page.getByte(i) != 0 ? 1 : 0;
+        }
+        // random bytes: a few of them are zero
+        assertThat(changed).isLessThanOrEqualTo((int) Math.min(4096, writes * bytesPerWrite))
+                .isGreaterThan(bytesPerWrite * 9 / 10);
+        assertThat(guest.memory().blocks().get(0).isZeroPage(1)).as("only the hot page").isTrue();
+    }
+
     @Test
     void pauseStopsMemoryAndDiskWritesUntilResumed() throws Exception {
         guest = SyntheticGuest.create(smallGuest("pausing", new WorkloadSpec(1_000_000, 1.0, 500, 7)), datastore);

@@ -157,12 +157,37 @@ class MalformedStreamTest {
     @Test
     void anUnknownFlagIsRefused() throws Exception {
         ByteBuf stream = goodStart();
-        stream.writeLong(8192 | 0x40 | 0x20);   // XBZRLE, which this engine does not accept
+        stream.writeLong(8192 | 0x80 | 0x20);   // HOOK (RDMA's), which this engine does not accept
         stream.writeBytes(pattern(4));
         List<ReturnPathMessage> answer = send(stream, false);
         assertThat(answer).last().isEqualTo(new ReturnPathMessage.Shut(1));
         assertThat(((ReturnPathMessage.Reason) answer.get(0)).text()).contains("Unknown combination of migration flags");
         assertOnlyFirstTwoPagesArrived();
+    }
+
+    @Test
+    void anXbzrlePageRunningPastItsPageIsRefusedByNameAndLeavesThePageAsItWas() throws Exception {
+        ByteBuf stream = goodStart();
+        // page 1 again, as XBZRLE: a zero run of 4095 (ff 1f), then a data run of 2: one byte past the page
+        records.xbzrlePage(stream, "pc.ram", 4096, Unpooled.wrappedBuffer(HexFormat.of().parseHex("ff1f02aabb")));
+        List<ReturnPathMessage> answer = send(stream, false);
+        assertThat(answer).last().isEqualTo(new ReturnPathMessage.Shut(1));
+        assertThat(((ReturnPathMessage.Reason) answer.get(0)).text()).contains("RUN_PAST_PAGE", "'pc.ram'");
+        assertOnlyFirstTwoPagesArrived();
+    }
+
+    @Test
+    void anXbzrlePageIsAppliedToThePageHere() throws Exception {
+        ByteBuf stream = goodStart();
+        // page 1 again: bytes 1 and 2 become 5a 5b (zero run 1, data run 2); then a bad record ends the stream
+        records.xbzrlePage(stream, "pc.ram", 4096, Unpooled.wrappedBuffer(HexFormat.of().parseHex("01025a5b")));
+        stream.writeLong(8192 | 0x80 | 0x20);
+        List<ReturnPathMessage> answer = send(stream, false);
+        assertThat(answer).last().isEqualTo(new ReturnPathMessage.Shut(1));
+        byte[] changed = pattern(2);
+        changed[1] = 0x5a;
+        changed[2] = 0x5b;
+        assertThat(destination.checksums().ramBlocks().get(0).sha256()).isEqualTo(expectedPcRam(pattern(1), changed));
     }
 
     @Test

@@ -193,7 +193,7 @@ class PostcopyEngineTest {
      * The source's memory stays as it was at the switch (paused since); the destination's must be
      * exactly that plus the writes its workload made after it started running.
      */
-    private static void assertMemoryIsTheSwitchPlusTheDestinationsWrites(SyntheticGuest source,
+    static void assertMemoryIsTheSwitchPlusTheDestinationsWrites(SyntheticGuest source,
                                                                        SyntheticGuest destination, double hotSet) {
         destination.pause();
         long destinationWrites = destination.memoryWrites();

@@ -1,6 +1,7 @@
 package io.ferry.wire;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -71,6 +72,22 @@ class RecordingListener implements StreamListener {
         if (keepMemory) {
             int from = Math.toIntExact(pageIndex * StreamFormat.PAGE_SIZE);
             Arrays.fill(memory[blockIndex], from, from + StreamFormat.PAGE_SIZE, (byte) fill);
+        }
+    }
+
+    /** Recorded with the encoding's length and CRC; applied to the kept memory, as a destination does. */
+    @Override
+    public void xbzrlePage(int blockIndex, long pageIndex, ByteBuf encoding) {
+        byte[] bytes = new byte[encoding.readableBytes()];
+        encoding.getBytes(encoding.readerIndex(), bytes);
+        String event = "xbzrle " + blockIndex + " " + pageIndex + " " + bytes.length + " " + crc(bytes);
+        events.add(event);
+        pages.add(event);
+        if (keepMemory) {
+            int from = Math.toIntExact(pageIndex * StreamFormat.PAGE_SIZE);
+            ByteBuf page = Unpooled.wrappedBuffer(memory[blockIndex], from,
+                    StreamFormat.PAGE_SIZE);
+            Xbzrle.decode(encoding, page);
         }
     }
 

@@ -229,8 +229,9 @@ class StreamDecoderValidationTest {
             "0x20, Unknown combination of migration flags: 0x20 (CONTINUE alone)",
             "0x30, Unknown combination of migration flags: 0x30 (CONTINUE only goes with ZERO or PAGE)",
             "0x01, Unknown combination of migration flags: 0x1 (FULL is retired or unsupported)",
-            "0x40, Unknown combination of migration flags: 0x40 (XBZRLE pages are not supported)",
-            "0x60, Unknown combination of migration flags: 0x60 (XBZRLE pages are not supported)",
+            // XBZRLE is a record: a page's bytes where its body should be are refused by their first byte
+            "0x40, 'WRONG_ENCODING: not an XBZRLE encoding: encoding byte 0x02 (XBZRLE page at 0x1000 of RAM block'",
+            "0x60, 'WRONG_ENCODING: not an XBZRLE encoding: encoding byte 0x06 (XBZRLE page at 0x1000 of RAM block'",
             "0x80, Unknown combination of migration flags: 0x80 (HOOK is retired or unsupported)",
             "0x100, Unknown combination of migration flags: 0x100 (COMPRESS_PAGE is retired or unsupported)",
             "0x200, MULTIFD_FLUSH word 0x0000000000001200 has a non-zero address",

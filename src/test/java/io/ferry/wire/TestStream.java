@@ -56,6 +56,19 @@ final class TestStream {
         return this;
     }
 
+    /** A page record with these bytes (one page of them). */
+    TestStream page(String block, long pageIndex, byte[] data) {
+        writer.pageHeader(out, block, pageIndex * StreamFormat.PAGE_SIZE);
+        out.writeBytes(data);
+        return this;
+    }
+
+    /** An XBZRLE record around {@code encoding}, with the same CONTINUE state as the other page records. */
+    TestStream xbzrle(String block, long pageIndex, byte[] encoding) {
+        writer.xbzrlePage(out, block, pageIndex * StreamFormat.PAGE_SIZE, Unpooled.wrappedBuffer(encoding));
+        return this;
+    }
+
     TestStream zero(String block, long pageIndex) {
         writer.zeroPage(out, block, pageIndex * StreamFormat.PAGE_SIZE);
         return this;

@@ -321,6 +321,51 @@ class XbzrleCodecTest {
         assertThat(decode(expected, oldPage)).containsExactly(newPage);
     }
 
+    /**
+     * Where a 4 KiB page stops paying, by QEMU's rule (limit = TARGET_PAGE_SIZE), worked out by
+     * hand and checked against the port: the first 3 bytes kept, the other 4093 changed is
+     * {@code 03 fd 1f} and 4093 bytes, exactly 4096, so it is still sent as XBZRLE (4099 bytes with
+     * its header, 3 more than the page); 2 kept is {@code 02 fe 1f} and 4094 bytes, 4097: overflow,
+     * sent plain. A page changed everywhere but every 8th byte costs 9 bytes per 8 and overflows
+     * well before its end.
+     */
+    @Test
+    void pagesChangedAlmostEverywhereOverflowAsInQemu() {
+        byte[] oldPage = counting(PAGE_SIZE);
+        byte[] threeKept = oldPage.clone();
+        byte[] twoKept = oldPage.clone();
+        for (int i = 2; i < PAGE_SIZE; i++) {
+            twoKept[i] = (byte) ~oldPage[i];
+            if (i >= 3) {
+                threeKept[i] = (byte) ~oldPage[i];
+            }
+        }
+        byte[] expected = concat(hex("03 fd 1f"), Arrays.copyOfRange(threeKept, 3, PAGE_SIZE));
+        assertThat(expected).hasSize(PAGE_SIZE);
+        assertThat(encode(oldPage, threeKept, PAGE_SIZE)).containsExactly(expected);
+        assertThat(qemu(oldPage, threeKept, PAGE_SIZE)).containsExactly(expected);
+        assertThat(decode(expected, oldPage)).containsExactly(threeKept);
+
+        assertThat(encode(oldPage, twoKept, PAGE_SIZE)).isNull();
+        assertThat(qemu(oldPage, twoKept, PAGE_SIZE)).isNull();
+
+        byte[] strided = oldPage.clone();
+        for (int i = 0; i < PAGE_SIZE; i++) {
+            if (i % 8 != 7) {
+                strided[i] = (byte) ~oldPage[i];
+            }
+        }
+        assertThat(encode(oldPage, strided, PAGE_SIZE)).isNull();
+        assertThat(qemu(oldPage, strided, PAGE_SIZE)).isNull();
+        // with room it is 00 07 <7 bytes>, then 01 07 <7 bytes> for each 8 after: 9 bytes per 8, 4608
+        // in all (the page's last byte is unchanged, a trailing zero run that is not sent)
+        byte[] roomy = encode(oldPage, strided, 2 * PAGE_SIZE);
+        assertThat(roomy).hasSize(9 * (PAGE_SIZE / 8)).startsWith(concat(hex("00 07"),
+                Arrays.copyOfRange(strided, 0, 7)));
+        assertThat(qemu(oldPage, strided, 2 * PAGE_SIZE)).containsExactly(roomy);
+        assertThat(decode(roomy, oldPage)).containsExactly(strided);
+    }
+
     @Test
     void limitsAreQemusToTheLetter() {
         byte[] oldPage = counting(16);

@@ -19,6 +19,7 @@ import io.ferry.wire.StreamDecoder;
 import io.ferry.wire.StreamFormat;
 import io.ferry.wire.StreamFormatException;
 import io.ferry.wire.StreamListener;
+import io.ferry.wire.Xbzrle;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.time.Duration;
@@ -406,6 +407,19 @@ public final class IncomingMigration
             return;
         }
         zeroPageNow(blockIndex, pageIndex, fill);
+        postcopy.arrived(blockIndex, pageIndex);
+    }
+
+    /** An XBZRLE page (checked by the decoder): applied in place to the copy here, as QEMU's load_xbzrle does. */
+    @Override
+    public void xbzrlePage(int blockIndex, long pageIndex, ByteBuf encoding) {
+        IncomingPhase now = phases.current();
+        if (!now.acceptsXbzrle()) {
+            throw new StreamFormatException("XBZRLE page " + pageIndex + " of RAM block " + blocks.get(blockIndex).name()
+                    + " in phase " + now + ": after POSTCOPY_LISTEN pages come whole");
+        }
+        Xbzrle.decode(encoding, blocks.get(blockIndex).pageView(pageIndex));
+        received.mark(blockIndex, pageIndex);
         postcopy.arrived(blockIndex, pageIndex);
     }
 

@@ -144,6 +144,15 @@ public enum IncomingPhase {
         return acceptsRecovery() || this == EOF_PENDING || this == DRAINING;
     }
 
+    /**
+     * XBZRLE pages are applied: before LISTEN, every page here is the copy the source encodes
+     * against. From LISTEN on QEMU reads pages as post-copy's ({@code ram_load_postcopy}), which
+     * refuses them: copies were discarded and the guest may write its own.
+     */
+    public boolean acceptsXbzrle() {
+        return this == RECEIVING || this == ADVISED;
+    }
+
     /** Nothing has let the source stop holding the guest: a cancel or a lost link drops the incoming one. */
     public boolean cancellable() {
         return this == RECEIVING || this == ADVISED;

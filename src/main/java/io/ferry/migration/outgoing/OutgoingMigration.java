@@ -125,7 +125,7 @@ public final class OutgoingMigration implements Runnable {
         this.limiter = new RateLimiter(spec.settings().maxBandwidth());
         this.downtimeLimitMs = spec.settings().downtimeLimitMs();
         this.channels = new Channels(spec, group);
-        this.ram = new RamPart(guest);
+        this.ram = new RamPart(guest, XbzrlePages.of(spec.settings()));
         this.disks = new DiskPart(guest, spec.settings().copyImages(), pause);
         this.parts = List.of(disks, ram);
         this.device = new DevicePart(guest);
@@ -596,7 +596,8 @@ public final class OutgoingMigration implements Runnable {
                         transferred * 8 / seconds / 1e6, ram.dirtySyncCount(), out.bandwidth().pagesPerSecond(),
                         iterations),
                 disks.progress(), postcopy.progress(transferred), device.verification(), channels.dataPlane(),
-                MigrationProgress.Convergence.of(autoConverge.figures(), null, channels.compressionProgress()));
+                MigrationProgress.Convergence.of(autoConverge.figures(), ram.xbzrleProgress(),
+                        channels.compressionProgress()));
     }
 
     /** The destination's explicit refusal of the stream (SHUT non-zero): the guest may safely run here again. */

@@ -1,5 +1,6 @@
 package io.ferry.migration.outgoing;
 
+import io.ferry.channel.MigrationProgress;
 import io.ferry.guest.DirtyBitmap;
 import io.ferry.guest.RamBlock;
 import io.ferry.guest.SyntheticGuest;
@@ -18,7 +19,8 @@ import java.util.Map;
  * guest dirtied (a bulk round first, with every page), each page once a round, an all-zero page
  * as a header only; on the multifd channels when the job has them. Post-copy serves its pages from
  * here too ({@link PostcopySource}): the discards, requested pages, the push, and after a
- * recovery the pages the destination's bitmaps say it lacks.
+ * recovery the pages the destination's bitmaps say it lacks. With XBZRLE, a round's non-zero
+ * pages on the main stream go as {@link XbzrlePages} decides.
  *
  * <p>Written by the migration thread only; the counters are read by progress snapshots.
  */
@@ -29,6 +31,7 @@ final class RamPart implements StreamPart {
     static final int RUN_PAGES = 64;
 
     private final SyntheticGuest guest;
+    private final XbzrlePages xbzrle;
     private List<RamBlock> blocks = List.of();
     /** Per block, a bit for every page still to send. */
     private long[][] toSend;
@@ -43,8 +46,9 @@ final class RamPart implements StreamPart {
     private long remainingPages;
     private long dirtyPagesRate;
 
-    RamPart(SyntheticGuest guest) {
+    RamPart(SyntheticGuest guest, XbzrlePages xbzrle) {
         this.guest = guest;
+        this.xbzrle = xbzrle;
     }
 
     /**
@@ -54,6 +58,7 @@ final class RamPart implements StreamPart {
     @Override
     public void setup(StreamWriter out) {
         blocks = guest.memory().blocks();
+        xbzrle.setup(blocks);
         ByteBuf batch = out.batch();
         StreamEncoder.sectionStart(batch, StreamFormat.SECTION_START, SECTION_ID, StreamFormat.RAM_SECTION, 0,
                 StreamFormat.RAM_SECTION_VERSION);
@@ -91,6 +96,7 @@ final class RamPart implements StreamPart {
     @Override
     public void completePrecopy(StreamWriter out) throws InterruptedException {
         remainingPages = takeDirtyLog();   // every page still marked: the sync counts them all
+        xbzrle.lastStage();
         sendRound(out, StreamFormat.SECTION_END, false, null);
         remainingPages = 0;
     }
@@ -156,29 +162,23 @@ final class RamPart implements StreamPart {
     }
 
     /**
-     * One page record (a ZERO record for an all-zero page) into {@code into}, with {@code writer}'s
-     * channel state; a full page counts as {@code kind}.
+     * One page record (a ZERO record for an all-zero page; XBZRLE's, or none, as {@link XbzrlePages}
+     * decides) into {@code into}, with {@code writer}'s channel state; its payload counts as {@code kind}.
      */
     private void writePage(StreamWriter out, ByteBuf into, RamRecordWriter writer, RamBlock block, long page,
                            TransferMeter.Kind kind) {
-        long offset = page * StreamFormat.PAGE_SIZE;
-        boolean zero = block.isZeroPage(page);
-        if (zero) {
-            writer.zeroPage(into, block.name(), offset);
-        } else {
-            writer.pageHeader(into, block.name(), offset);
-            block.readPage(page, into);
+        if (block.isZeroPage(page)) {
+            writer.zeroPage(into, block.name(), page * StreamFormat.PAGE_SIZE);
+            xbzrle.zeroPageSent(block, page);
+            duplicate++;   // QEMU's duplicate (zero) and normal page counts
+            return;
         }
-        count(out, zero, kind);
-    }
-
-    /** QEMU's duplicate (zero) and normal page counts, and the worker's payload bytes. */
-    private void count(StreamWriter out, boolean zero, TransferMeter.Kind kind) {
-        if (zero) {
-            duplicate++;
-        } else {
+        int body = xbzrle.write(into, writer, block, page);
+        if (body == XbzrlePages.PLAIN) {
             normal++;
             out.payload(kind, StreamFormat.PAGE_SIZE);
+        } else {
+            out.payload(kind, body);
         }
     }
 
@@ -199,6 +199,7 @@ final class RamPart implements StreamPart {
             }
         }
         dirtySyncCount++;
+        xbzrle.sync(dirtySyncCount);
         return count;
     }
 
@@ -206,6 +207,7 @@ final class RamPart implements StreamPart {
 
     /** The switch to post-copy, the guest paused: the last sync; what is due now is post-copy's work. */
     void syncForPostcopy() {
+        xbzrle.postcopy();
         remainingPages = takeDirtyLog();
     }
 
@@ -323,7 +325,12 @@ final class RamPart implements StreamPart {
     // ---- counters ----
 
     long pagesSent() {
-        return normal + duplicate;
+        return normal + duplicate + xbzrle.pagesNotPlain();
+    }
+
+    /** QEMU's xbzrle-cache figures; null with XBZRLE off. */
+    MigrationProgress.Xbzrle xbzrleProgress() {
+        return xbzrle.progress();
     }
 
     long duplicate() {
