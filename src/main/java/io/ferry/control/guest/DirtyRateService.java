@@ -102,8 +102,9 @@ public class DirtyRateService {
                         + " once the job has ended");
             }
             Instant now = clock.instant();
-            DirtyRateMeasurement row = measurements.findById(guestId).orElseGet(() -> new DirtyRateMeasurement(guestId));
-            if (row.status(now).isRunning()) {
+            Optional<DirtyRateMeasurement> last = measurements.findById(guestId);
+            DirtyRateMeasurement row = last.orElseGet(() -> new DirtyRateMeasurement(guestId));
+            if (last.isPresent() && row.status(now).isRunning()) {
                 throw new GuestBusyException("guest " + guestId + " is already being measured (" + row.mode().apiName()
                         + ", " + row.windowMs() + " ms window, started " + row.startedAt()
                         + "); read its dirtyRate from GET /api/v1/guests/" + guestId + " and ask again once it is"
