@@ -9,26 +9,33 @@ import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
- * QEMU's {@code calc-dirty-rate} in page-sampling mode: how fast a guest dirties memory,
- * measured without migrating it and without touching its dirty log.
+ * QEMU's {@code calc-dirty-rate}: how fast a guest dirties memory, measured without migrating
+ * it, in either of QEMU's two modes:
  *
- * <p>Pages are chosen at random (seeded, without repeats) in every RAM block, in proportion to
- * its size: {@code ceil(samplePagesPerGiB × blockBytes / GiB)}, at least one and at most the whole
- * block. Each is hashed (CRC-32C) at the start of the window and again at its end; a page whose
- * hash differs changed. Per block the changed share is scaled up to the block's pages, and the
- * sum over the window's length is the rate.
+ * <ul>
+ *   <li>page-sampling ({@link #measure}): pages are chosen at random (seeded, without repeats) in
+ *       every RAM block, in proportion to its size: {@code ceil(samplePagesPerGiB × blockBytes / GiB)},
+ *       at least one and at most the whole block. Each is hashed (CRC-32C) at the start of the
+ *       window and again at its end; a page whose hash differs changed. Per block the changed
+ *       share is scaled up to the block's pages, and the sum over the window's length is the rate.
+ *       A page written back with the bytes it had, or a CRC collision (2<sup>-32</sup>), is missed;
+ *   <li>dirty-bitmap ({@link #measureDirtyLog}): an exact count from a dirty log of the
+ *       measurement's own, which the guest's writes mark beside the migration's log (QEMU's
+ *       {@code GLOBAL_DIRTY_DIRTY_RATE}), so it neither takes nor clears bits a migration needs.
+ *       One such measurement per guest at a time. The sample is still taken, for the zero-page
+ *       share only.
+ * </ul>
  *
  * <p>What the figure means: <em>distinct</em> pages changed within the window, per second — the
  * pages a pre-copy round of that length would have to send again. It is not the guest's write
  * rate: a page written twice in the window counts once, so a guest whose writes fall in a small
  * hot set measures at most {@code hotSetPages / window}, however fast it writes. A longer window
  * therefore gives a lower figure for such a guest, as a longer pre-copy round would. A paused
- * guest changes nothing and measures 0. A page written back with the bytes it had, or a CRC
- * collision (2<sup>-32</sup>), is missed.
+ * guest changes nothing and measures 0.
  *
- * <p>Nothing here stops or slows the guest, nor reads or clears its dirty log, so a migration may
- * run meanwhile. Each pass holds the guest's memory open (a guest closed during the window ends
- * the measurement with IllegalStateException); the wait between the passes holds nothing.
+ * <p>Nothing here stops or slows the guest, so a migration may run meanwhile. Each pass holds the
+ * guest's memory open (a guest closed during the window ends the measurement with
+ * IllegalStateException); the wait between the passes holds nothing.
  * No Spring, no threads of its own: the caller's thread waits out the window.
  */
 public final class DirtyRateSampler {
@@ -53,6 +60,72 @@ public final class DirtyRateSampler {
         Baseline baseline = begin(guest, samplePagesPerGiB, seed);
         Thread.sleep(window.toMillis(), window.toNanosPart() % 1_000_000);
         return baseline.finish();
+    }
+
+    /**
+     * Counts the pages the guest writes during {@code window} in a dirty log of the measurement's
+     * own (exact, to within the one write in flight at either end). {@link Result#estimatedDirtyPages}
+     * is that count; the sample (hashed at both ends as by {@link #measure}) gives the zero-page
+     * share and its own {@code changedPages}.
+     *
+     * @throws InterruptedException if interrupted while waiting (the log is stopped, the guest untouched)
+     * @throws IllegalStateException if the guest is closed, or another dirty-bitmap measurement of it runs
+     */
+    public static Result measureDirtyLog(SyntheticGuest guest, Duration window, int samplePagesPerGiB, long seed)
+            throws InterruptedException {
+        DirtyLog log = beginDirtyLog(guest, samplePagesPerGiB, seed);
+        try {
+            Thread.sleep(window.toMillis(), window.toNanosPart() % 1_000_000);
+        } catch (InterruptedException e) {
+            log.cancel();
+            throw e;
+        }
+        return log.finish();
+    }
+
+    /**
+     * Hashes the sample, then starts the measurement's dirty log; {@link DirtyLog#finish()} stops
+     * it and hashes the sample again.
+     *
+     * @throws IllegalStateException if the guest is closed, or another dirty-bitmap measurement of it runs
+     */
+    public static DirtyLog beginDirtyLog(SyntheticGuest guest, int samplePagesPerGiB, long seed) {
+        Baseline baseline = begin(guest, samplePagesPerGiB, seed);
+        List<DirtyBitmap> logs = guest.memory().blocks().stream().map(b -> new DirtyBitmap(b.pageCount())).toList();
+        if (!guest.startDirtyRateLog(logs)) {
+            throw new IllegalStateException("guest " + guest.id() + " is already being measured with its dirty log");
+        }
+        return new DirtyLog(guest, baseline, logs, System.nanoTime());
+    }
+
+    /** A running dirty-log measurement. */
+    public static final class DirtyLog {
+        private final SyntheticGuest guest;
+        private final Baseline baseline;
+        private final List<DirtyBitmap> logs;
+        private final long startedNanos;
+
+        private DirtyLog(SyntheticGuest guest, Baseline baseline, List<DirtyBitmap> logs, long startedNanos) {
+            this.guest = guest;
+            this.baseline = baseline;
+            this.logs = logs;
+            this.startedNanos = startedNanos;
+        }
+
+        /** Stops the log and counts it; the window is the time it ran. */
+        public Result finish() {
+            guest.stopDirtyRateLog(logs);
+            long windowNanos = Math.max(1, System.nanoTime() - startedNanos);
+            Result sample = baseline.finish();
+            long dirty = logs.stream().mapToLong(DirtyBitmap::count).sum();
+            return new Result(sample.sampledPages(), sample.changedPages(), sample.totalPages(), dirty,
+                    sample.estimatedZeroPages(), windowNanos);
+        }
+
+        /** Stops the log without a result. */
+        public void cancel() {
+            guest.stopDirtyRateLog(logs);
+        }
     }
 
     /** The first pass: chooses the pages and hashes them. {@link Baseline#finish()} is the second. */
@@ -135,7 +208,8 @@ public final class DirtyRateSampler {
 
     /**
      * One measurement. {@code estimatedDirtyPages}: the distinct pages changed in the window,
-     * estimated per block from its sample; {@code windowNanos}: the time between the two passes.
+     * estimated per block from its sample (or counted in the dirty log); {@code windowNanos}: the
+     * time between the two passes (or while the dirty log ran).
      */
     public record Result(long sampledPages, long changedPages, long totalPages, double estimatedDirtyPages,
                          double estimatedZeroPages, long windowNanos) {

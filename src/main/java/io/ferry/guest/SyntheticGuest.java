@@ -340,6 +340,25 @@ public final class SyntheticGuest implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a dirty-rate measurement's own dirty log ({@code logs}: one bitmap per RAM block),
+     * marked beside the migration's, which it leaves alone.
+     *
+     * @return false if another measurement's log runs
+     * @throws IllegalStateException if the guest is closed
+     */
+    boolean startDirtyRateLog(List<DirtyBitmap> logs) {
+        synchronized (stateLock) {
+            checkOpen();
+        }
+        return workload.startRateLog(logs);
+    }
+
+    /** Stops the measurement's dirty log {@code logs} started by {@link #startDirtyRateLog}. */
+    void stopDirtyRateLog(List<DirtyBitmap> logs) {
+        workload.stopRateLog(logs);
+    }
+
     /** Checksums of memory, each block, each disk and the device state, taken while the workload is held. */
     public GuestChecksums checksums() {
         resources.readLock().lock();

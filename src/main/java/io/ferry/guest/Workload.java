@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -73,6 +74,12 @@ public final class Workload {
     private volatile InactiveImageException lastDiskWriteError;
     /** Post-copy on the destination: accesses to missing pages fault; null otherwise. */
     private volatile DemandPaging paging;
+    /**
+     * A dirty-rate measurement's own dirty log, one bitmap per block, marked beside the
+     * migration's (QEMU's GLOBAL_DIRTY_DIRTY_RATE: a second client of dirty tracking, so
+     * measuring never takes bits a migration needs); null while none runs. Set by compare-and-set.
+     */
+    private final AtomicReference<List<DirtyBitmap>> rateLogs = new AtomicReference<>();
     /** A page whose access waited for it and was stopped: the next write goes there. Workload thread only. */
     private long pendingPage = -1;
     private final long seed;
@@ -238,6 +245,27 @@ public final class Workload {
         return throttle;
     }
 
+    /**
+     * Starts marking every memory write in {@code logs} too (one bitmap per RAM block, in order).
+     *
+     * @return false if another measurement's log is installed (one at a time, as in QEMU)
+     */
+    boolean startRateLog(List<DirtyBitmap> logs) {
+        if (logs.size() != blocks.size()) {
+            throw new IllegalArgumentException("one bitmap per RAM block needed");
+        }
+        return rateLogs.compareAndSet(null, logs);
+    }
+
+    /**
+     * Stops marking {@code logs} (if they are still the installed ones: a second stop changes
+     * nothing). A write that read the log just before may still mark it after this returns: at
+     * most the one write in flight.
+     */
+    void stopRateLog(List<DirtyBitmap> logs) {
+        rateLogs.compareAndSet(logs, null);
+    }
+
     /** Stops the thread for good and waits for it, so the memory it writes can then be freed. */
     void close() {
         lock.lock();
@@ -346,6 +374,10 @@ public final class Workload {
             block.putLong(page, offset + i, random.nextLong());
         }
         dirtyLogs.get(index).mark(page);
+        List<DirtyBitmap> rate = rateLogs.get();
+        if (rate != null) {
+            rate.get(index).mark(page);
+        }
         return true;
     }
 

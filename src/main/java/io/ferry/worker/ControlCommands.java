@@ -161,7 +161,7 @@ final class ControlCommands {
                     return new Reply(200, guests.checksums(id));
                 }
                 case "POST /dirty-rate" -> {
-                    DirtyRateCommand command = body.length == 0 ? new DirtyRateCommand(null, null)
+                    DirtyRateCommand command = body.length == 0 ? new DirtyRateCommand(null, null, null)
                             : json.readValue(body, DirtyRateCommand.class);
                     try {
                         return new Reply(200, guests.dirtyRate(id, command));

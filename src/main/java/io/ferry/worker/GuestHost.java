@@ -3,6 +3,7 @@ package io.ferry.worker;
 import io.ferry.channel.ReportedGuestState;
 import io.ferry.channel.CreateGuestCommand;
 import io.ferry.channel.DirtyRateCommand;
+import io.ferry.channel.DirtyRateMode;
 import io.ferry.channel.DirtyRateReport;
 import io.ferry.channel.GuestChecksumsReport;
 import io.ferry.channel.GuestReport;
@@ -211,18 +212,20 @@ final class GuestHost implements AutoCloseable {
     }
 
     /**
-     * Samples the guest's dirty-page rate over the command's window (see {@link DirtyRateSampler}).
-     * The calling thread waits out the window: a control-command thread, never the control
-     * channel's event loop ({@link ControlChannelHandler} hands every command to its own pool).
-     * The guest runs on untouched, and a migration of it may go on meanwhile: the sampler only
-     * reads memory, never the dirty log.
+     * Measures the guest's dirty-page rate over the command's window in its mode (see
+     * {@link DirtyRateSampler}). The calling thread waits out the window: a control-command
+     * thread, never the control channel's event loop ({@link ControlChannelHandler} hands every
+     * command to its own pool). The guest runs on untouched, and a migration of it may go on
+     * meanwhile: neither mode reads or clears the migration's dirty log.
      *
      * @throws IllegalArgumentException if the window or the sample count is out of range
-     * @throws IllegalStateException if the guest is incoming (a migration fills its memory) or
-     *                               was released during the window
+     * @throws IllegalStateException if the guest is incoming (a migration fills its memory), was
+     *                               released during the window, or (dirty-bitmap) is being
+     *                               measured with its dirty log already
      */
     DirtyRateReport dirtyRate(UUID guestId, DirtyRateCommand command) throws InterruptedException {
         long windowMs = command.windowMs() == null ? DirtyRateCommand.DEFAULT_WINDOW_MS : command.windowMs();
+        DirtyRateMode mode = command.mode() == null ? DirtyRateMode.PAGE_SAMPLING : command.mode();
         int samples = command.samplePagesPerGiB() == null ? DirtyRateCommand.DEFAULT_SAMPLE_PAGES_PER_GIB
                 : command.samplePagesPerGiB();
         if (windowMs < DirtyRateCommand.MIN_WINDOW_MS || windowMs > DirtyRateCommand.MAX_WINDOW_MS) {
@@ -237,10 +240,14 @@ final class GuestHost implements AutoCloseable {
         if (guest.state() == GuestState.INCOMING) {
             throw new IllegalStateException("guest " + guestId + " is incoming: a migration is filling its memory");
         }
-        DirtyRateSampler.Result result = DirtyRateSampler.measure(guest, Duration.ofMillis(windowMs), samples,
-                ThreadLocalRandom.current().nextLong());
-        return new DirtyRateReport(guestId, windowMs, result.windowNanos() / 1e6, samples, result.sampledPages(),
-                result.changedPages(), result.totalPages(), result.dirtyPagesPerSecond(),
+        Duration window = Duration.ofMillis(windowMs);
+        long seed = ThreadLocalRandom.current().nextLong();
+        DirtyRateSampler.Result result = switch (mode) {
+            case PAGE_SAMPLING -> DirtyRateSampler.measure(guest, window, samples, seed);
+            case DIRTY_BITMAP -> DirtyRateSampler.measureDirtyLog(guest, window, samples, seed);
+        };
+        return new DirtyRateReport(guestId, mode, windowMs, result.windowNanos() / 1e6, samples,
+                result.sampledPages(), result.changedPages(), result.totalPages(), result.dirtyPagesPerSecond(),
                 result.dirtyBytesPerSecond(), result.zeroFraction(), guest.state().apiName(), Instant.now());
     }
 

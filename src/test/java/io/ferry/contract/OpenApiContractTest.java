@@ -8,6 +8,8 @@ import io.ferry.control.drain.DrainGuestState;
 import io.ferry.control.drain.DrainState;
 import io.ferry.control.events.EventType;
 import io.ferry.control.events.Payloads;
+import io.ferry.channel.DirtyRateMode;
+import io.ferry.control.guest.DirtyRateStatus;
 import io.ferry.control.guest.GuestState;
 import io.ferry.control.host.HostState;
 import io.ferry.control.job.AbandonSide;
@@ -106,6 +108,7 @@ class OpenApiContractTest {
                 "PUT /api/v1/guests/{guestId}/labels",
                 "POST /api/v1/guests/{guestId}/pause",
                 "POST /api/v1/guests/{guestId}/resume",
+                "POST /api/v1/guests/{guestId}/dirty-rate",
                 "GET /api/v1/guests/{guestId}/checksums",
                 "GET /api/v1/migrations",
                 "POST /api/v1/migrations",
@@ -276,6 +279,9 @@ class OpenApiContractTest {
     void enumsSpellTheApiNamesOfTheJavaEnums() {
         assertThat(enumOf("JobStatus")).containsExactly(apiNames(JobStatus.values(), JobStatus::apiName));
         assertThat(enumOf("GuestState")).containsExactly(apiNames(GuestState.values(), GuestState::apiName));
+        assertThat(enumOf("DirtyRateMode")).containsExactly(apiNames(DirtyRateMode.values(), DirtyRateMode::apiName));
+        assertThat(enumOf("DirtyRateStatus"))
+                .containsExactly(apiNames(DirtyRateStatus.values(), DirtyRateStatus::apiName));
         assertThat(enumOf("HostState")).containsExactly(apiNames(HostState.values(), HostState::apiName));
         assertThat(enumOf("OwnershipState")).containsExactly(apiNames(OwnershipState.values(), OwnershipState::apiName));
         assertThat(enumOf("StorageMode")).containsExactly(apiNames(StorageMode.values(), StorageMode::apiName));
@@ -321,6 +327,7 @@ class OpenApiContractTest {
                 Arguments.of(API + "GuestResponse", "Guest"),
                 Arguments.of(API + "GuestResponse$RamBlockView", "RamBlock"),
                 Arguments.of(API + "GuestResponse$WorkloadView", "Workload"),
+                Arguments.of(API + "GuestResponse$DirtyRateView", "GuestDirtyRate"),
                 Arguments.of(API + "DiskResponse", "Disk"),
                 Arguments.of(API + "DiskResponse$Ownership", "DiskOwnershipSummary"),
                 Arguments.of(API + "OwnershipResponse", "DiskOwnership"),
@@ -375,6 +382,7 @@ class OpenApiContractTest {
                 Arguments.of(API + "GuestRequests$RamBlockBody", "RamBlockRequest"),
                 Arguments.of(API + "GuestRequests$DiskBody", "DiskRequest"),
                 Arguments.of(API + "GuestRequests$WorkloadBody", "WorkloadRequest"),
+                Arguments.of(API + "GuestRequests$MeasureDirtyRate", "MeasureDirtyRateRequest"),
                 Arguments.of(API + "MigrationRequests$CreateMigration", "CreateMigrationRequest"),
                 Arguments.of(API + "MigrationRequests$Parameters", "MigrationParametersRequest"),
                 Arguments.of(API + "MigrationRequests$Capabilities", "MigrationCapabilitiesRequest"),
@@ -479,6 +487,32 @@ class OpenApiContractTest {
         assertConforms("POST", "/api/v1/guests/" + GUEST_ID + "/pause", 200, JSON, GUEST.replace("\"running\"", "\"paused\""));
         assertThatCode(() -> contract.assertResponseConforms("POST", "/api/v1/guests", 201, JSON, GUEST,
                 Map.of("Location", List.of("/api/v1/guests/" + GUEST_ID)))).doesNotThrowAnyException();
+    }
+
+    @Test
+    void acceptsADirtyRateMeasurementStartedAndItsResultOnTheGuest() {
+        assertThatCode(() -> contract.assertResponseConforms("POST", "/api/v1/guests/" + GUEST_ID + "/dirty-rate",
+                202, JSON, MEASURING, Map.of("Location", List.of("/api/v1/guests/" + GUEST_ID))))
+                .doesNotThrowAnyException();
+        String measured = MEASURING.replace("\"measuring\"", "\"measured\"")
+                .replace("\"measuredAt\":null", "\"measuredAt\":\"2026-01-02T03:04:06Z\"")
+                .replace("\"measuredWindowMs\":null", "\"measuredWindowMs\":1000.4")
+                .replace("\"sampledPages\":null", "\"sampledPages\":16")
+                .replace("\"dirtyPagesPerSecond\":null", "\"dirtyPagesPerSecond\":1843.0")
+                .replace("\"dirtyBytesPerSecond\":null", "\"dirtyBytesPerSecond\":7548928.0")
+                .replace("\"zeroPageFraction\":null", "\"zeroPageFraction\":0.25");
+        assertConforms("GET", "/api/v1/guests/" + GUEST_ID, 200, JSON,
+                GUEST.replace("\"dirtyRate\":null", "\"dirtyRate\":" + measured));
+        String failed = MEASURING.replace("\"measuring\"", "\"failed\"")
+                .replace("\"reason\":null", "\"reason\":\"worker on 'host-a' refused: guest is incoming\"");
+        assertConforms("GET", "/api/v1/guests", 200, JSON, "[" + GUEST.replace("\"dirtyRate\":null",
+                "\"dirtyRate\":" + failed) + "]");
+        assertConforms("POST", "/api/v1/guests/" + GUEST_ID + "/dirty-rate", 409, PROBLEM, """
+                {"detail":"guest %s is already being measured","instance":"/api/v1/guests/%s/dirty-rate",
+                 "status":409,"title":"Conflict"}""".formatted(GUEST_ID, GUEST_ID));
+        assertViolation("GET", "/api/v1/guests/" + GUEST_ID, 200, JSON,
+                GUEST.replace("\"dirtyRate\":null", "\"dirtyRate\":" + MEASURING.replace("measuring", "unstarted")),
+                "unstarted");
     }
 
     @Test
@@ -622,7 +656,7 @@ class OpenApiContractTest {
                  "failedChecks":[],
                  "forecast":{"verdict":"needs-postcopy","predictedTotalTimeMs":5120,"predictedDowntimeMs":0,
                    "rounds":2,"dirtyPagesPerSecond":2048.5,"dirtyBytesPerSecond":8390656.0,"dirtyRateWindowMs":500,
-                   "sampledPages":512,"bandwidthBytesPerSecond":1000000000,"bandwidthSource":"assumed link bandwidth"},
+                   "sampledPages":512,"dirtyRateSource":"measured-now","bandwidthBytesPerSecond":1000000000,"bandwidthSource":"assumed link bandwidth"},
                  "forecastError":null}""".formatted(GUEST_ID));
         assertConforms("POST", "/api/v1/migrations/preflight", 200, JSON, """
                 {"accepted":false,"admissibleNow":false,"wouldWaitFor":null,"plan":null,
@@ -796,8 +830,13 @@ class OpenApiContractTest {
              "ramBlocks":[{"name":"pc.ram","sizeBytes":25165824},{"name":"vga.vram","sizeBytes":8388608}],
              "deviceStateBytes":65536,
              "workload":{"dirtyPagesPerSecond":0,"hotSetFraction":1.0,"diskWritesPerSecond":0,"seed":-4962768465676381896},
-             "disks":[%s],"activeMigrationId":null,"labels":{"tier":"web"},
+             "disks":[%s],"activeMigrationId":null,"labels":{"tier":"web"},"dirtyRate":null,
              "createdAt":"2026-01-02T03:04:05Z"}""".formatted(GUEST_ID, DISK);
+
+    private static final String MEASURING = """
+            {"status":"measuring","mode":"dirty-bitmap","windowMs":1000,"samplePagesPerGiB":512,"hostId":"host-a",
+             "startedAt":"2026-01-02T03:04:05Z","measuredAt":null,"measuredWindowMs":null,"sampledPages":null,
+             "dirtyPagesPerSecond":null,"dirtyBytesPerSecond":null,"zeroPageFraction":null,"reason":null}""";
 
     private static final String QUEUED_JOB = ("{\"id\":\"%s\",\"guestId\":\"%s\",\"sourceHostId\":\"host-a\","
             + "\"destinationHostId\":\"host-b\",\"status\":\"queued\",\"statusReason\":\"waiting\",\"failure\":null,"

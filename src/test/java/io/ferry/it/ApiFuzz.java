@@ -128,6 +128,8 @@ final class ApiFuzz {
                 "labels", obj("fuzz", "yes")));
         exemplars.put("createMigration", this::migration);
         exemplars.put("preflightMigration", this::migration);
+        exemplars.put("measureGuestDirtyRate", () -> obj("windowMs", 100, "mode", "page-sampling",
+                "samplePagesPerGiB", 512));
         exemplars.put("tuneMigration", () -> obj("maxBandwidth", 4L << 20, "downtimeLimitMs", 300));
         exemplars.put("abandonMigration", () -> obj("keep", "source", "reason", "fuzz"));
         exemplars.put("createSubscription", () -> obj("url", "http://127.0.0.1:9/fuzz",

@@ -278,6 +278,104 @@ abstract class ControlPlaneApiTests extends AccessControlTests {
         assertThat(api.post("/api/v1/migrations", body, Map.of("Idempotency-Key", "")).status()).isEqualTo(400);
     }
 
+    // ---- dirty-rate measurement (issue 15, item 1) -------------------------------------------
+
+    private JsonNode awaitDirtyRate(String guestId, String status) {
+        JsonNode[] rate = new JsonNode[1];
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
+            rate[0] = api.get("/api/v1/guests/" + guestId).json().get("dirtyRate");
+            assertThat(rate[0].get("status").asString()).isEqualTo(status);
+        });
+        return rate[0];
+    }
+
+    @Test
+    void aGuestsDirtyRateIsMeasuredOnItsWorkerOneAtATimeAndShownOnTheGuest() {
+        String busy = createGuest("host-a", 32 * MIB);   // 2000 writes/s over half of its pages
+        assertThat(api.get("/api/v1/guests/" + busy).json().get("dirtyRate").isNull()).isTrue();
+
+        // long enough that the second request surely meets it running
+        ApiClient.Reply started = api.post("/api/v1/guests/" + busy + "/dirty-rate",
+                Map.of("windowMs", 3000, "mode", "dirty-bitmap"));
+        assertThat(started.status()).as(started.body()).isEqualTo(202);
+        assertThat(started.header("Location")).isEqualTo("/api/v1/guests/" + busy);
+        assertThat(started.json().get("status").asString()).isEqualTo("measuring");
+        assertThat(started.json().get("hostId").asString()).isEqualTo("host-a");
+        assertThat(started.json().get("dirtyPagesPerSecond").isNull()).isTrue();
+
+        ApiClient.Reply again = api.post("/api/v1/guests/" + busy + "/dirty-rate", null);
+        assertThat(again.status()).isEqualTo(409);
+        assertThat(again.contentType()).startsWith("application/problem+json");
+        assertThat(again.json().get("detail").asString()).contains("already being measured", "dirty-bitmap");
+
+        JsonNode measured = awaitDirtyRate(busy, "measured");
+        assertThat(measured.get("mode").asString()).isEqualTo("dirty-bitmap");
+        assertThat(measured.get("windowMs").asLong()).isEqualTo(3000);
+        assertThat(measured.get("measuredWindowMs").asDouble()).isGreaterThanOrEqualTo(3000);
+        assertThat(measured.get("dirtyPagesPerSecond").asDouble()).isPositive()
+                // distinct pages: at most the hot set (4096 of 8192 pages) over the window
+                .isLessThanOrEqualTo(4096 / (measured.get("measuredWindowMs").asDouble() / 1000));
+        assertThat(measured.get("dirtyBytesPerSecond").asDouble())
+                .isEqualTo(measured.get("dirtyPagesPerSecond").asDouble() * 4096);
+        assertThat(measured.get("measuredAt").isNull()).isFalse();
+        assertThat(measured.get("reason").isNull()).isTrue();
+
+        // a fresh measurement over the pre-flight's window stands in for measuring again
+        JsonNode forecast = api.post("/api/v1/migrations/preflight?dirtyRateWindowMs=3000",
+                Map.of("guestId", busy, "destinationHostId", "host-b")).json().get("forecast");
+        assertThat(forecast.get("dirtyRateSource").asString()).isEqualTo("stored");
+        assertThat(forecast.get("dirtyPagesPerSecond").asDouble()).isEqualTo(measured.get("dirtyPagesPerSecond").asDouble());
+        JsonNode other = api.post("/api/v1/migrations/preflight?dirtyRateWindowMs=100",
+                Map.of("guestId", busy, "destinationHostId", "host-b")).json().get("forecast");
+        assertThat(other.get("dirtyRateSource").asString()).isEqualTo("measured-now");
+
+        Map<String, Object> idleBody = guestRequest("host-b", 16 * MIB);
+        idleBody.put("workload", Map.of("dirtyPagesPerSecond", 0, "hotSetFraction", 1.0, "diskWritesPerSecond", 0,
+                "seed", 1));
+        ApiClient.Reply idleCreated = api.post("/api/v1/guests", idleBody);
+        assertThat(idleCreated.status()).as(idleCreated.body()).isEqualTo(201);
+        String idle = idleCreated.json().get("id").asString();
+        assertThat(api.post("/api/v1/guests/" + idle + "/dirty-rate",
+                Map.of("windowMs", 200, "samplePagesPerGiB", 262144)).status()).isEqualTo(202);
+        JsonNode still = awaitDirtyRate(idle, "measured");
+        assertThat(still.get("mode").asString()).isEqualTo("page-sampling");
+        assertThat(still.get("hostId").asString()).isEqualTo("host-b");
+        assertThat(still.get("sampledPages").asLong()).isEqualTo(4096);
+        assertThat(still.get("dirtyPagesPerSecond").asDouble()).isZero();
+        // a guest's memory starts zeroed and this one writes nothing
+        assertThat(still.get("zeroPageFraction").asDouble()).isEqualTo(1.0);
+        assertThat(api.get("/api/v1/guests").json().findValues("dirtyRate")).isNotEmpty();
+    }
+
+    @Test
+    void aDirtyRateRequestForNoGuestABusyGuestOrWithABadBodyIsRefused() {
+        ApiClient.Reply unknown = api.post("/api/v1/guests/" + UUID.randomUUID() + "/dirty-rate", null);
+        assertThat(unknown.status()).isEqualTo(404);
+        assertThat(unknown.contentType()).startsWith("application/problem+json");
+
+        String guestId = createGuest("host-a", 16 * MIB);
+        for (Map<String, Object> bad : List.<Map<String, Object>>of(Map.of("windowMs", 99), Map.of("windowMs", 60001),
+                Map.of("mode", "dirty-log"), Map.of("samplePagesPerGiB", 0), Map.of("samplePagesPerGiB", 262145),
+                Map.of("window", 1000))) {
+            ApiClient.Reply refused = api.post("/api/v1/guests/" + guestId + "/dirty-rate", bad);
+            assertThat(refused.status()).as(bad.toString()).isEqualTo(400);
+            assertThat(refused.json().get("errors").findValuesAsString("field")).as(bad.toString())
+                    .containsExactly(bad.keySet().iterator().next());
+        }
+        assertThat(api.get("/api/v1/guests/" + guestId).json().get("dirtyRate").isNull()).as("nothing started").isTrue();
+
+        String jobId = slowJob(guestId, "host-b");
+        ApiClient.Reply migrating = api.post("/api/v1/guests/" + guestId + "/dirty-rate", null);
+        assertThat(migrating.status()).isEqualTo(409);
+        assertThat(migrating.json().get("detail").asString()).contains("being migrated", jobId);
+        api.post("/api/v1/migrations/" + jobId + "/cancel", null);
+        awaitStatus(jobId, "cancelled");
+        // once the job has ended it may be measured again (exactly: a 16 MiB guest samples only 8 pages)
+        assertThat(api.post("/api/v1/guests/" + guestId + "/dirty-rate",
+                Map.of("windowMs", 500, "mode", "dirty-bitmap")).status()).isEqualTo(202);
+        assertThat(awaitDirtyRate(guestId, "measured").get("dirtyPagesPerSecond").asDouble()).isPositive();
+    }
+
     @Test
     void aGuestHasAtMostOneUnfinishedJob() {
         String guestId = createGuest("host-a", 16 * MIB);

@@ -66,12 +66,41 @@ class ControlCommandsTest {
     }
 
     @Test
+    void theDirtyBitmapModeCountsTheGuestsWritesAndRunsOncePerGuest() throws Exception {
+        // the first is retried while a probe below may hold the log (before the first took it)
+        java.util.concurrent.CompletableFuture<ControlCommands.Reply> first = java.util.concurrent.CompletableFuture
+                .supplyAsync(() -> {
+                    ControlCommands.Reply r;
+                    do {
+                        r = post("/v1/guests/" + guestId + "/dirty-rate", "{\"windowMs\": 1000, \"mode\": \"dirty-bitmap\"}");
+                    } while (r.status() == 409);
+                    return r;
+                });
+        // while the first one's log runs, a second dirty-bitmap measurement is refused; sampling is not
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(post("/v1/guests/" + guestId + "/dirty-rate",
+                        "{\"windowMs\": 100, \"mode\": \"dirty-bitmap\"}").status()).isEqualTo(409));
+        assertThat(post("/v1/guests/" + guestId + "/dirty-rate", "{\"windowMs\": 100, \"mode\": \"page-sampling\"}")
+                .status()).isEqualTo(200);
+        ControlCommands.Reply reply = first.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(reply.status()).isEqualTo(200);
+        DirtyRateReport report = (DirtyRateReport) reply.body();
+        assertThat(report.mode()).isEqualTo(io.ferry.channel.DirtyRateMode.DIRTY_BITMAP);
+        assertThat(report.dirtyPagesPerSecond()).isPositive();
+        // a hot set of half of 4096 pages: the exact count can never pass it
+        assertThat(report.dirtyPagesPerSecond() * report.measuredWindowMs() / 1000).isLessThanOrEqualTo(2048);
+        assertThat(post("/v1/guests/" + guestId + "/dirty-rate", "{\"mode\": \"dirty-log\"}").status())
+                .isEqualTo(400);
+    }
+
+    @Test
     void anEmptyBodyTakesTheDefaults() {
         ControlCommands.Reply reply = post("/v1/guests/" + guestId + "/dirty-rate", "");
         assertThat(reply.status()).isEqualTo(200);
         DirtyRateReport report = (DirtyRateReport) reply.body();
         assertThat(report.windowMs()).isEqualTo(1000);
         assertThat(report.samplePagesPerGiB()).isEqualTo(512);
+        assertThat(report.mode()).isEqualTo(io.ferry.channel.DirtyRateMode.PAGE_SAMPLING);
         assertThat(report.guestState()).isEqualTo("running");
     }
 

@@ -2,7 +2,10 @@ package io.ferry.control.api;
 
 import io.ferry.channel.GuestChecksumsReport;
 import io.ferry.control.api.GuestRequests.CreateGuest;
+import io.ferry.control.api.GuestRequests.MeasureDirtyRate;
 import io.ferry.control.api.GuestRequests.WorkloadBody;
+import io.ferry.control.guest.DirtyRateMeasurement;
+import io.ferry.control.guest.DirtyRateService;
 import io.ferry.control.guest.Guest;
 import io.ferry.control.guest.GuestLayout;
 import io.ferry.control.guest.GuestService;
@@ -13,6 +16,7 @@ import io.ferry.control.ownership.OwnershipService;
 import jakarta.validation.Valid;
 import java.net.URI;
 import java.security.Principal;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -33,11 +37,13 @@ import tools.jackson.databind.json.JsonMapper;
 class GuestController {
 
     private final GuestService guests;
+    private final DirtyRateService dirtyRates;
     private final OwnershipService ownership;
     private final JsonMapper json;
 
-    GuestController(GuestService guests, OwnershipService ownership, JsonMapper json) {
+    GuestController(GuestService guests, DirtyRateService dirtyRates, OwnershipService ownership, JsonMapper json) {
         this.guests = guests;
+        this.dirtyRates = dirtyRates;
         this.ownership = ownership;
         this.json = json;
     }
@@ -53,7 +59,9 @@ class GuestController {
 
     @GetMapping
     List<GuestResponse> list() {
-        return guests.list().stream().map(this::view).toList();
+        Map<UUID, DirtyRateMeasurement> rates = dirtyRates.all();
+        Instant now = dirtyRates.now();
+        return guests.list().stream().map(g -> view(g, rates.get(g.id()), now)).toList();
     }
 
     @GetMapping("/{guestId}")
@@ -86,15 +94,32 @@ class GuestController {
         return view(guests.resume(guestId));
     }
 
+    /**
+     * Starts measuring the guest's dirty rate on its worker (QEMU's calc-dirty-rate); 202 with the
+     * measurement, {@code measuring}. The figures land on the guest ({@code dirtyRate}).
+     */
+    @PostMapping("/{guestId}/dirty-rate")
+    ResponseEntity<GuestResponse.DirtyRateView> measureDirtyRate(@PathVariable UUID guestId,
+                                                                 @Valid @RequestBody(required = false) MeasureDirtyRate body) {
+        MeasureDirtyRate b = body == null ? new MeasureDirtyRate(null, null, null) : body;
+        DirtyRateMeasurement started = dirtyRates.start(guestId, b.command());
+        return ResponseEntity.accepted().location(URI.create("/api/v1/guests/" + guestId))
+                .body(GuestResponse.DirtyRateView.of(started, dirtyRates.now()));
+    }
+
     @GetMapping("/{guestId}/checksums")
     GuestChecksumsReport checksums(@PathVariable UUID guestId) {
         return guests.checksums(guestId);
     }
 
     private GuestResponse view(Guest guest) {
+        return view(guest, dirtyRates.find(guest.id()).orElse(null), dirtyRates.now());
+    }
+
+    private GuestResponse view(Guest guest, DirtyRateMeasurement dirtyRate, Instant now) {
         return GuestResponse.of(guest, guests.disksOf(guest.id()).stream()
                 .map(d -> DiskResponse.of(d, ownership.find(d.id()).orElseThrow()))
-                .toList());
+                .toList(), dirtyRate == null ? null : GuestResponse.DirtyRateView.of(dirtyRate, now));
     }
 
     /** The body as a new guest, through the guest package's layout rules (the console's create form uses them too). */

@@ -1,5 +1,7 @@
 package io.ferry.control.api;
 
+import io.ferry.channel.DirtyRateCommand;
+import io.ferry.channel.DirtyRateMode;
 import io.ferry.control.guest.GuestLayout;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.DecimalMax;
@@ -51,5 +53,18 @@ final class GuestRequests {
             @DecimalMin(value = "0.0", inclusive = false) @DecimalMax("1.0") Double hotSetFraction,
             @PositiveOrZero @Max(GuestLayout.MAX_DISK_WRITES_PER_SECOND) Long diskWritesPerSecond,
             Long seed) {
+    }
+
+    /** A dirty-rate measurement; every field may be left out for its default (1000 ms, page-sampling, 512). */
+    record MeasureDirtyRate(
+            @Min(DirtyRateCommand.MIN_WINDOW_MS) @Max(DirtyRateCommand.MAX_WINDOW_MS) Long windowMs,
+            @Pattern(regexp = "page-sampling|dirty-bitmap", message = "must be 'page-sampling' or 'dirty-bitmap'")
+            String mode,
+            @Min(1) @Max(DirtyRateCommand.MAX_SAMPLE_PAGES_PER_GIB) Integer samplePagesPerGiB) {
+
+        DirtyRateCommand command() {
+            return new DirtyRateCommand(windowMs, mode == null ? null : DirtyRateMode.fromApiName(mode),
+                    samplePagesPerGiB);
+        }
     }
 }

@@ -24,7 +24,8 @@ record PreflightResponse(boolean accepted, boolean admissibleNow, String wouldWa
 
     record ForecastView(String verdict, long predictedTotalTimeMs, long predictedDowntimeMs, int rounds,
                         double dirtyPagesPerSecond, double dirtyBytesPerSecond, long dirtyRateWindowMs,
-                        long sampledPages, long bandwidthBytesPerSecond, String bandwidthSource) {
+                        long sampledPages, String dirtyRateSource, long bandwidthBytesPerSecond,
+                        String bandwidthSource) {
     }
 
     static PreflightResponse of(PreflightService.Answer a) {
@@ -38,7 +39,7 @@ record PreflightResponse(boolean accepted, boolean admissibleNow, String wouldWa
             ConvergenceForecast.Prediction f = a.forecast().prediction();
             forecast = new ForecastView(f.verdict().apiName(), f.totalTimeMs(), f.downtimeMs(), f.rounds(),
                     r.dirtyPagesPerSecond(), r.dirtyBytesPerSecond(), r.windowMs(), r.sampledPages(),
-                    a.forecast().bandwidthBytesPerSecond(), a.forecast().bandwidthSource());
+                    a.forecast().dirtyRateSource().apiName(), a.forecast().bandwidthBytesPerSecond(), a.forecast().bandwidthSource());
         }
         return new PreflightResponse(a.failures().isEmpty(), a.admissibleNow(), a.wouldWaitFor(), plan,
                 a.failures().stream().map(c -> new CheckView(c.name(), c.detail())).toList(), forecast,

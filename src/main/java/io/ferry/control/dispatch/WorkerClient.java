@@ -39,12 +39,14 @@ import org.springframework.web.client.RestClientResponseException;
 class WorkerClient implements WorkerGateway {
 
     private final RestClient rest;
+    /** With the control channel's TLS material, if any; shared by every request factory. */
+    private final HttpClient http;
     private final JobLeases leases;
     private final String scheme;
 
     WorkerClient(AccessTokens tokens, JobLeases leases, ControlChannelSecurity security,
                  @Value("${ferry.worker.command-timeout}") Duration commandTimeout) {
-        HttpClient http = security.httpClient().build();
+        this.http = security.httpClient().build();
         this.scheme = security.workerScheme();
         JdkClientHttpRequestFactory factory = new JdkClientHttpRequestFactory(http);
         factory.setReadTimeout(commandTimeout);
@@ -174,16 +176,18 @@ class WorkerClient implements WorkerGateway {
     private static final Duration DIRTY_RATE_SLACK = Duration.ofSeconds(30);
 
     @Override
-    public io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs,
-                                                             int samplePagesPerGiB) {
+    public io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId,
+                                                             io.ferry.channel.DirtyRateCommand command) {
+        long windowMs = command.windowMs() == null ? io.ferry.channel.DirtyRateCommand.DEFAULT_WINDOW_MS
+                : command.windowMs();
         // the worker answers after the window: this call's read timeout must outlast it
-        JdkClientHttpRequestFactory factory = new JdkClientHttpRequestFactory(
-                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build());
+        // same client (and TLS) as every other command, with a read timeout that outlasts the window
+        JdkClientHttpRequestFactory factory = new JdkClientHttpRequestFactory(http);
         factory.setReadTimeout(Duration.ofMillis(windowMs).plus(DIRTY_RATE_SLACK));
         RestClient slow = rest.mutate().requestFactory(factory).build();
         return call(host, "measure the dirty rate of guest " + guestId, r -> slow.post()
                 .uri(base(host) + ControlChannel.GUESTS + "/" + guestId + "/dirty-rate")
-                .body(new io.ferry.channel.DirtyRateCommand(windowMs, samplePagesPerGiB)).retrieve()
+                .body(command).retrieve()
                 .body(io.ferry.channel.DirtyRateReport.class));
     }
 

@@ -38,7 +38,10 @@ public final class Payloads {
 
     public enum GuestChange {
         CREATED("created"), STATE("state"), MOVED("moved"), CLAIMED("claimed"), RELEASED("released"),
-        LOST("lost"), DELETED("deleted");
+        LOST("lost"), DELETED("deleted"),
+        /** A dirty-rate measurement started, or ended with figures or a failure (the guest's {@code dirtyRate}). */
+        DIRTY_RATE_MEASURING("dirty-rate-measuring"), DIRTY_RATE_MEASURED("dirty-rate-measured"),
+        DIRTY_RATE_FAILED("dirty-rate-failed");
 
         private final String apiName;
 

@@ -1,8 +1,10 @@
 package io.ferry.control.guest;
 
+import jakarta.persistence.LockModeType;
 import java.util.List;
 import java.util.UUID;
 import org.springframework.data.jpa.repository.JpaRepository;
+import org.springframework.data.jpa.repository.Lock;
 import org.springframework.data.jpa.repository.Modifying;
 import org.springframework.data.jpa.repository.Query;
 import org.springframework.data.repository.query.Param;
@@ -10,6 +12,11 @@ import org.springframework.data.repository.query.Param;
 interface GuestRepository extends JpaRepository<Guest, UUID> {
 
     List<Guest> findByHostIdOrderByCreatedAtAsc(String hostId);
+
+    /** The row locked until the transaction ends: a job's claim (an update of it) waits meanwhile. */
+    @Lock(LockModeType.PESSIMISTIC_WRITE)
+    @Query("select g from Guest g where g.id = :id")
+    java.util.Optional<Guest> lockById(@Param("id") UUID id);
 
     List<Guest> findAllByOrderByCreatedAtAsc();
 

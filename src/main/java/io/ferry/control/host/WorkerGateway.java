@@ -46,10 +46,10 @@ public interface WorkerGateway {
     void recoverMigration(Host host, UUID jobId);
 
     /**
-     * Measures the guest's dirty-page rate on its worker over {@code windowMs} (100..60000) by
-     * page sampling, without migrating it or touching its dirty log; blocks for the window.
+     * Measures the guest's dirty-page rate on its worker over the command's window (100..60000 ms)
+     * in its mode, without migrating it or touching the migration's dirty log; blocks for the window.
      */
-    io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs, int samplePagesPerGiB);
+    io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, io.ferry.channel.DirtyRateCommand command);
 
     /**
      * Source: hold the guest's workload still so the pre-copy converges (Nova's force-complete);

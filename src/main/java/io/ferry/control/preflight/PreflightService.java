@@ -2,7 +2,9 @@ package io.ferry.control.preflight;
 
 import io.ferry.channel.DirtyRateReport;
 import io.ferry.channel.MigrationProgress;
+import io.ferry.channel.DirtyRateCommand;
 import io.ferry.control.admission.AdmissionService;
+import io.ferry.control.guest.DirtyRateService;
 import io.ferry.control.host.HostService;
 import io.ferry.control.host.WorkerGateway;
 import io.ferry.control.job.JobFilter;
@@ -24,6 +26,12 @@ import org.springframework.util.unit.DataSize;
  * it or what it would wait for, and a convergence forecast from the guest's dirty rate measured
  * on its worker (QEMU's calc-dirty-rate by page sampling) and the link's bandwidth.
  *
+ * <p>A measurement the operator took through {@code POST /api/v1/guests/{id}/dirty-rate} stands
+ * in for a new one when it is as good as one taken now: at most {@link #STORED_RATE_MAX_AGE}
+ * old, on the guest's current host, over the same window, with the guest in the same state, and
+ * with no fewer sample pages than the pre-flight would take (or by the dirty log). The forecast
+ * says which it used ({@code dirtyRateSource}).
+ *
  * <p>The link's bandwidth is the job's {@code maxBandwidth} capped by the fastest throughput an
  * unlimited job between the same two hosts reached (the latest 20 completed), or by
  * {@code ferry.preflight.assumed-link-bandwidth} when none ran yet. The switchover's fixed cost
@@ -37,12 +45,13 @@ public class PreflightService {
     private final AdmissionService admission;
     private final HostService hosts;
     private final WorkerGateway workers;
+    private final DirtyRateService dirtyRates;
     private final JobViews views;
     private final long assumedLinkBandwidth;
     private final long assumedSwitchoverMs;
 
     PreflightService(MigrationCommands commands, AdmissionService admission, HostService hosts, WorkerGateway workers,
-                     JobViews views,
+                     DirtyRateService dirtyRates, JobViews views,
                      @Value("${ferry.preflight.assumed-link-bandwidth:1GB}") DataSize assumedLinkBandwidth,
                      @Value("${ferry.preflight.assumed-switchover:50ms}") java.time.Duration assumedSwitchover) {
         this.assumedSwitchoverMs = assumedSwitchover.toMillis();
@@ -50,13 +59,35 @@ public class PreflightService {
         this.admission = admission;
         this.hosts = hosts;
         this.workers = workers;
+        this.dirtyRates = dirtyRates;
         this.views = views;
         this.assumedLinkBandwidth = assumedLinkBandwidth.toBytes();
     }
 
-    /** The dirty rate measured, the bandwidth assumed (and where it came from), and the prediction. */
-    public record Forecast(DirtyRateReport dirtyRate, long bandwidthBytesPerSecond, String bandwidthSource,
-                           ConvergenceForecast.Prediction prediction) {
+    /** How old a stored measurement may be to stand in for a new one. */
+    static final java.time.Duration STORED_RATE_MAX_AGE = java.time.Duration.ofSeconds(60);
+
+    /** Where the forecast's dirty rate comes from. */
+    public enum DirtyRateSource {
+        /** Measured for this pre-flight. */
+        MEASURED_NOW("measured-now"),
+        /** The guest's stored measurement (see the class comment). */
+        STORED("stored");
+
+        private final String apiName;
+
+        DirtyRateSource(String apiName) {
+            this.apiName = apiName;
+        }
+
+        public String apiName() {
+            return apiName;
+        }
+    }
+
+    /** The dirty rate (and where it came from), the bandwidth assumed (and where it came from), and the prediction. */
+    public record Forecast(DirtyRateReport dirtyRate, DirtyRateSource dirtyRateSource, long bandwidthBytesPerSecond,
+                           String bandwidthSource, ConvergenceForecast.Prediction prediction) {
     }
 
     /** {@code forecastError} says why there is no forecast (e.g. the source worker is unreachable). */
@@ -75,8 +106,12 @@ public class PreflightService {
         Forecast forecast = null;
         String forecastError = null;
         try {
-            DirtyRateReport rate = workers.measureDirtyRate(hosts.find(plan.sourceHostId()).orElseThrow(),
-                    plan.guestId(), dirtyRateWindowMs, samplePagesPerGiB(plan.memoryBytes()));
+            int samples = samplePagesPerGiB(plan.memoryBytes());
+            DirtyRateReport stored = dirtyRates.fresh(plan.guestId(), plan.sourceHostId(), dirtyRateWindowMs, samples,
+                    STORED_RATE_MAX_AGE).orElse(null);
+            DirtyRateReport rate = stored != null ? stored
+                    : workers.measureDirtyRate(hosts.find(plan.sourceHostId()).orElseThrow(), plan.guestId(),
+                            DirtyRateCommand.sampling(dirtyRateWindowMs, samples));
             LinkHistory history = history(plan.sourceHostId(), plan.destinationHostId());
             long observed = history.bytesPerSecond();
             long link = observed > 0 ? observed : assumedLinkBandwidth;
@@ -84,7 +119,8 @@ public class PreflightService {
             long bandwidth = limit > 0 ? Math.min(limit, link) : link;
             String source = limit > 0 && limit <= link ? "maxBandwidth"
                     : observed > 0 ? "observed link throughput" : "assumed link bandwidth";
-            forecast = new Forecast(rate, bandwidth, source, ConvergenceForecast.predict(plan.memoryBytes(),
+            forecast = new Forecast(rate, stored != null ? DirtyRateSource.STORED : DirtyRateSource.MEASURED_NOW,
+                    bandwidth, source, ConvergenceForecast.predict(plan.memoryBytes(),
                     plan.transferBytes() - plan.memoryBytes(), rate.zeroPageFraction(), rate.dirtyBytesPerSecond(),
                     bandwidth, plan.parameters().downtimeLimitMs(), plan.parameters().postcopy(),
                     history.leastDowntimeMs() >= 0 ? history.leastDowntimeMs() : assumedSwitchoverMs));

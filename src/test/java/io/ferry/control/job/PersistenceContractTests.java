@@ -133,8 +133,8 @@ abstract class PersistenceContractTests {
                 }
 
                 @Override
-                public io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId, long windowMs,
-                                                                         int samplePagesPerGiB) {
+                public io.ferry.channel.DirtyRateReport measureDirtyRate(Host host, UUID guestId,
+                                                                         io.ferry.channel.DirtyRateCommand command) {
                     throw new UnsupportedOperationException("no guest bytes in a persistence test");
                 }
 
