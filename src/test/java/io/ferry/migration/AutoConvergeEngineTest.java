@@ -72,7 +72,7 @@ class AutoConvergeEngineTest {
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, destinationStore,
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
-            GuestContent.fillRandom(source.memory().blocks().get(0), 15);
+            busyBeforeTheBulkRound(source);
             // off, with this job's parameters should it be turned on: 40 %, then 20 more each time (few raises)
             loopback.convergence(autoConverge(new AutoConverge(false, 40, 20, 99, false)));
             OutgoingMigration[] running = new OutgoingMigration[1];
@@ -117,6 +117,17 @@ class AutoConvergeEngineTest {
         }
     }
 
+    /**
+     * Random memory (a bulk round of half a second at the link's rate, not a few ms of zero pages)
+     * and a workload already writing: the rounds after the bulk one find its hot set dirty, however
+     * late the writer thread got going on a loaded machine, so pre-copy cannot converge by luck.
+     */
+    private static void busyBeforeTheBulkRound(SyntheticGuest source) {
+        GuestContent.fillRandom(source.memory().blocks().get(0), 15);
+        long writes = source.memoryWrites();
+        await().atMost(PATIENCE).until(() -> source.memoryWrites() > writes + 2_000);
+    }
+
     private static ConvergenceSettings autoConverge(AutoConverge parameters) {
         return ConvergenceSettings.NONE.withAutoConverge(parameters);
     }
@@ -128,6 +139,7 @@ class AutoConvergeEngineTest {
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, destinationStore,
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
+            busyBeforeTheBulkRound(source);
             loopback.convergence(autoConverge(AutoConverge.ON));   // QEMU's defaults: 20 % first
             MigrationReport report = loopback.run(source, destination, BANDWIDTH, DOWNTIME_LIMIT_MS, false, false,
                     migration -> {
@@ -153,6 +165,7 @@ class AutoConvergeEngineTest {
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, destinationStore,
                      SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
+            busyBeforeTheBulkRound(source);
             loopback.convergence(autoConverge(AutoConverge.ON));
             MigrationReport report = loopback.run(source, destination, BANDWIDTH, DOWNTIME_LIMIT_MS, true, false,
                     MigrationSettings.PostcopySettings.after(0), migration -> {

@@ -140,6 +140,9 @@ class XbzrleEngineTest {
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             assertThat(loopback.reports()).extracting(MigrationReport::phase).contains(MigrationPhase.POSTCOPY_ACTIVE);
             assertThat(report.progress().convergence().xbzrle().pages()).isGreaterThan(100);
+            // the guest runs there: let it write on top of what arrived (a quick finish may come first)
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                    .until(() -> destination.memoryWrites() > 100);
             PostcopyEngineTest.assertMemoryIsTheSwitchPlusTheDestinationsWrites(source, destination, hotSet);
         }
     }
