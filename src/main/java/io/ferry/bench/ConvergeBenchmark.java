@@ -79,6 +79,10 @@ public final class ConvergeBenchmark implements Callable<Integer> {
     @Option(names = "--channels", defaultValue = "2", description = "Channels of the compression runs (default ${DEFAULT-VALUE})")
     int channels;
 
+    @Option(names = "--repeat", defaultValue = "3",
+            description = "Compression runs per method; the first is reported next to the median (default ${DEFAULT-VALUE})")
+    int repeat;
+
     @Option(names = "--only", description = "busy, compression or dirty-rate: that part alone")
     String only;
 
@@ -206,7 +210,8 @@ public final class ConvergeBenchmark implements Callable<Integer> {
         long bytes = PrecopyBenchmark.parseSize(compressSize);
         System.out.printf(Locale.ROOT, "2. compressible guest: %d MiB of text-like pages (1 in 16 zero), paused, "
                 + "%d channels%n", bytes / MIB, channels);
-        System.out.printf(Locale.ROOT, "   %-16s %8s %12s %7s %14s %14s%n", "method", "total s", "wire MiB", "ratio",
+        System.out.printf(Locale.ROOT, "   %d runs each, a new pair of guests each run: first run / median%n", repeat);
+        System.out.printf(Locale.ROOT, "   %-10s %15s %10s %7s %17s %17s%n", "method", "total s", "wire MiB", "ratio",
                 "src CPU s/GiB", "dst CPU s/GiB");
         List<ConvergenceSettings.Compression> methods = List.of(ConvergenceSettings.Compression.NONE,
                 new ConvergenceSettings.Compression(CompressionMethod.ZSTD, 1),
@@ -214,12 +219,34 @@ public final class ConvergeBenchmark implements Callable<Integer> {
                 new ConvergenceSettings.Compression(CompressionMethod.LZ4, 1),
                 new ConvergenceSettings.Compression(CompressionMethod.LZ4, 9));
         for (ConvergenceSettings.Compression method : methods) {
-            compressionRun(bytes, link, method);
+            List<Compressed> runs = new ArrayList<>();
+            for (int run = 0; run < repeat; run++) {
+                runs.add(compressionRun(bytes, link, method));
+            }
+            Compressed first = runs.get(0);
+            double gib = bytes / GIB;
+            System.out.printf(Locale.ROOT, "   %-10s %15s %10.1f %7s %17s %17s%n",
+                    method.enabled() ? method.method().apiName() + " " + method.level() : "none",
+                    firstAndMedian(runs, Compressed::seconds, 1), first.wireBytes() / (double) MIB,
+                    first.ratio() == null ? "-" : String.format(Locale.ROOT, "%.2f", first.ratio()),
+                    firstAndMedian(runs, r -> r.sourceCpuNanos() / 1e9, gib),
+                    firstAndMedian(runs, r -> r.destinationCpuNanos() / 1e9, gib));
         }
         System.out.println();
     }
 
-    private void compressionRun(long bytes, long link, ConvergenceSettings.Compression method) throws Exception {
+    private record Compressed(double seconds, long wireBytes, Double ratio, long sourceCpuNanos,
+                              long destinationCpuNanos) {
+    }
+
+    private static String firstAndMedian(List<Compressed> runs, java.util.function.ToDoubleFunction<Compressed> figure,
+                                         double per) {
+        List<Double> values = runs.stream().map(r -> figure.applyAsDouble(r) / per).toList();
+        return String.format(Locale.ROOT, "%.2f / %.2f", values.get(0),
+                Quantiles.median(values, java.util.Comparator.naturalOrder()));
+    }
+
+    private Compressed compressionRun(long bytes, long link, ConvergenceSettings.Compression method) throws Exception {
         GuestSpec spec = new GuestSpec(UUID.randomUUID().toString(), List.of(new RamBlockSpec("pc.ram", bytes)),
                 List.of(), 4096, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
@@ -232,6 +259,9 @@ public final class ConvergeBenchmark implements Callable<Integer> {
             loopback.convergence(new ConvergenceSettings(ConvergenceSettings.AutoConverge.OFF,
                     ConvergenceSettings.Xbzrle.OFF, method));
             loopback.channels(channels);
+            // the side's threads of this loopback alone: those of the last one may still be winding down
+            long sourceBefore = threadCpuNanos(LoopbackMigration.SOURCE_THREADS);
+            long destinationBefore = threadCpuNanos(LoopbackMigration.DESTINATION_THREADS);
             long start = System.nanoTime();
             MigrationReport report = loopback.run(source, destination, link, 300, false, null);
             double seconds = (System.nanoTime() - start) / 1e9;
@@ -239,15 +269,13 @@ public final class ConvergeBenchmark implements Callable<Integer> {
                 throw new IllegalStateException(method + ": " + report.phase() + " " + report.reason()
                         + " (or memory differs)");
             }
-            long sourceCpu = loopback.lastSourceThreadCpuNanos() + threadCpuNanos(LoopbackMigration.SOURCE_THREADS);
-            long destinationCpu = threadCpuNanos(LoopbackMigration.DESTINATION_THREADS);
+            long sourceCpu = loopback.lastSourceThreadCpuNanos() + threadCpuNanos(LoopbackMigration.SOURCE_THREADS)
+                    - sourceBefore;
+            long destinationCpu = threadCpuNanos(LoopbackMigration.DESTINATION_THREADS) - destinationBefore;
             MigrationProgress.Compression c = report.progress().convergence() == null ? null
                     : report.progress().convergence().compression();
-            System.out.printf(Locale.ROOT, "   %-16s %8.2f %12.1f %7s %14.2f %14.2f%n",
-                    method.enabled() ? method.method().apiName() + " " + method.level() : "none",
-                    seconds, report.progress().ram().transferred() / (double) MIB,
-                    c == null ? "-" : String.format(Locale.ROOT, "%.2f", c.ratio()),
-                    sourceCpu / 1e9 / (bytes / GIB), destinationCpu / 1e9 / (bytes / GIB));
+            return new Compressed(seconds, report.progress().ram().transferred(), c == null ? null : c.ratio(),
+                    sourceCpu, destinationCpu);
         }
     }
 
