@@ -300,18 +300,20 @@ public final class ConvergeBenchmark implements Callable<Integer> {
                 + "1 s windows:%n", spec.workload().dirtyPagesPerSecond(), hotPages);
         try (SyntheticGuest guest = SyntheticGuest.create(spec, datastore)) {
             List<String> lines = new ArrayList<>();
-            for (int run = 1; run <= 3; run++) {
+            for (int run = 1; run <= 6; run++) {
+                boolean dirtyLog = run > 3;   // three windows by page sampling, three by the dirty log
                 long writes = guest.memoryWrites();
-                DirtyRateSampler.Result measured = DirtyRateSampler.measure(guest, java.time.Duration.ofSeconds(1),
-                        DirtyRateSampler.DEFAULT_SAMPLE_PAGES_PER_GIB, run);
+                java.time.Duration window = java.time.Duration.ofSeconds(1);
+                DirtyRateSampler.Result measured = dirtyLog
+                        ? DirtyRateSampler.measureDirtyLog(guest, window, DirtyRateSampler.DEFAULT_SAMPLE_PAGES_PER_GIB, run)
+                        : DirtyRateSampler.measure(guest, window, DirtyRateSampler.DEFAULT_SAMPLE_PAGES_PER_GIB, run);
                 double seconds = measured.windowNanos() / 1e9;
                 double written = (guest.memoryWrites() - writes) / seconds;
                 // the distinct pages the writes really made imply: uniform over the hot set
                 double expected = hotPages * (1 - Math.pow(1 - 1.0 / hotPages, written * seconds)) / seconds;
-                lines.add(String.format(Locale.ROOT, "   page-sampling, run %d: %9.0f distinct pages/s (%d of %d "
-                                + "sampled pages changed); the workload wrote %9.0f/s, which implies %9.0f distinct "
-                                + "pages/s: measured/implied %.3f", run, measured.dirtyPagesPerSecond(),
-                        measured.changedPages(), measured.sampledPages(), written, expected,
+                lines.add(String.format(Locale.ROOT, "   %-13s %9.0f distinct pages/s; the workload wrote %9.0f/s, "
+                                + "which implies %9.0f distinct pages/s: measured/implied %.3f",
+                        dirtyLog ? "dirty-bitmap" : "page-sampling", measured.dirtyPagesPerSecond(), written, expected,
                         measured.dirtyPagesPerSecond() / expected));
             }
             lines.forEach(System.out::println);
