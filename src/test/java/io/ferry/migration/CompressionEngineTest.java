@@ -14,7 +14,6 @@ import io.ferry.channel.StorageMode;
 import io.ferry.guest.GuestSpec;
 import io.ferry.guest.GuestState;
 import io.ferry.guest.RamBlock;
-import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
 import io.ferry.migration.loopback.LoopbackMigration;
@@ -22,9 +21,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.SplittableRandom;
-import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -43,24 +40,10 @@ class CompressionEngineTest {
     @TempDir
     Path datastore;
 
-    private static GuestSpec spec(long memory, WorkloadSpec workload) {
-        return new GuestSpec(UUID.randomUUID().toString(),
-                List.of(new RamBlockSpec("pc.ram", memory - 4 * MIB), new RamBlockSpec("vga.vram", 4 * MIB)),
-                List.of(), 4096, workload);
-    }
-
-    private static String destinationMemory(LoopbackMigration loopback) {
-        return loopback.reports().stream()
-                .filter(r -> r.progress() != null && r.progress().verification() != null
-                        && r.progress().verification().destinationMemory() != null)
-                .map(r -> r.progress().verification().destinationMemory())
-                .findFirst().orElseThrow();
-    }
-
     @ParameterizedTest(name = "{0} level {1} on {2} channel(s)")
     @CsvSource({"ZSTD, 1, 1", "ZSTD, 3, 4", "LZ4, 1, 2", "LZ4, 9, 1"})
     void aWritingGuestMigratesByteExact(CompressionMethod method, int level, int channels) throws Exception {
-        GuestSpec spec = spec(48 * MIB, new WorkloadSpec(5000, 0.5, 0, 3));
+        GuestSpec spec = EngineGuests.twoBlocks(48 * MIB, new WorkloadSpec(5000, 0.5, 0, 3));
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
@@ -73,7 +56,7 @@ class CompressionEngineTest {
 
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
-            assertThat(destinationMemory(loopback)).isEqualTo(report.progress().verification().sourceMemory());
+            assertThat(EngineGuests.destinationMemory(loopback)).isEqualTo(report.progress().verification().sourceMemory());
 
             MigrationProgress.Ram ram = report.progress().ram();
             MigrationProgress.Compression compression = report.progress().convergence().compression();
@@ -90,7 +73,7 @@ class CompressionEngineTest {
 
     @Test
     void withoutCompressionTheFiguresAreAbsent() throws Exception {
-        GuestSpec spec = spec(16 * MIB, WorkloadSpec.idle());
+        GuestSpec spec = EngineGuests.twoBlocks(16 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);

@@ -10,7 +10,6 @@ import io.ferry.guest.GuestChecksums;
 import io.ferry.guest.GuestSpec;
 import io.ferry.guest.GuestState;
 import io.ferry.guest.RamBlock;
-import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
 import io.ferry.migration.loopback.LoopbackMigration;
@@ -18,8 +17,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
-import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,23 +33,9 @@ class MultifdEngineTest {
     @TempDir
     Path datastore;
 
-    private static GuestSpec spec(long memory, WorkloadSpec workload) {
-        return new GuestSpec(UUID.randomUUID().toString(),
-                List.of(new RamBlockSpec("pc.ram", memory - 4 * MIB), new RamBlockSpec("vga.vram", 4 * MIB)),
-                List.of(), 4096, workload);
-    }
-
-    private static String destinationMemory(LoopbackMigration loopback) {
-        return loopback.reports().stream()
-                .filter(r -> r.progress() != null && r.progress().verification() != null
-                        && r.progress().verification().destinationMemory() != null)
-                .map(r -> r.progress().verification().destinationMemory())
-                .findFirst().orElseThrow();
-    }
-
     @Test
     void aGuestThatKeepsWritingArrivesWhole_OverFourChannels() throws Exception {
-        GuestSpec spec = spec(48 * MIB, new WorkloadSpec(5000, 0.5, 0, 3));
+        GuestSpec spec = EngineGuests.twoBlocks(48 * MIB, new WorkloadSpec(5000, 0.5, 0, 3));
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
@@ -66,7 +49,7 @@ class MultifdEngineTest {
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             assertThat(link.accepted()).as("the main stream and four multifd channels").isEqualTo(5);
             assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
-            assertThat(destinationMemory(loopback)).isEqualTo(report.progress().verification().sourceMemory());
+            assertThat(EngineGuests.destinationMemory(loopback)).isEqualTo(report.progress().verification().sourceMemory());
             assertThat(report.progress().ram().iterations()).isGreaterThanOrEqualTo(1);
             assertThat(report.progress().ram().duplicate()).as("zero pages (vga.vram) counted").isPositive();
         }
@@ -74,7 +57,7 @@ class MultifdEngineTest {
 
     @Test
     void anIdleGuestArrivesIdentical_ZeroAndDataPagesMixed() throws Exception {
-        GuestSpec spec = spec(32 * MIB, WorkloadSpec.idle());
+        GuestSpec spec = EngineGuests.twoBlocks(32 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
@@ -100,7 +83,7 @@ class MultifdEngineTest {
     /** A page changed behind the dirty log after it was sent: the destination must refuse the result. */
     @Test
     void aPageChangedBehindTheDirtyLogIsCaught_WithSeveralChannels() throws Exception {
-        GuestSpec spec = spec(24 * MIB, WorkloadSpec.idle());
+        GuestSpec spec = EngineGuests.twoBlocks(24 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
@@ -127,7 +110,7 @@ class MultifdEngineTest {
 
     @Test
     void oneChannelBreakingMidRoundFailsTheJobAndTheGuestRunsOnAtTheSource() throws Exception {
-        GuestSpec spec = spec(48 * MIB, WorkloadSpec.idle());
+        GuestSpec spec = EngineGuests.twoBlocks(48 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
@@ -161,7 +144,7 @@ class MultifdEngineTest {
      */
     @Test
     void aCancelMidRoundDropsTheIncomingGuestAndTheNextMigrationStillRuns() throws Exception {
-        GuestSpec spec = spec(48 * MIB, WorkloadSpec.idle());
+        GuestSpec spec = EngineGuests.twoBlocks(48 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
@@ -180,7 +163,7 @@ class MultifdEngineTest {
 
             MigrationReport report = loopback.run(source, second, 0, 300, true, null);
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
-            assertThat(destinationMemory(loopback)).isEqualTo(report.progress().verification().sourceMemory());
+            assertThat(EngineGuests.destinationMemory(loopback)).isEqualTo(report.progress().verification().sourceMemory());
         }
     }
 
@@ -192,7 +175,7 @@ class MultifdEngineTest {
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(ints = {1, 3})
     void aPageZeroedAfterItWasSentArrivesZero(int channels) throws Exception {
-        GuestSpec spec = spec(24 * MIB, WorkloadSpec.idle());
+        GuestSpec spec = EngineGuests.twoBlocks(24 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
@@ -212,7 +195,7 @@ class MultifdEngineTest {
                     }));
 
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
-            assertThat(destinationMemory(loopback)).isEqualTo(report.progress().verification().sourceMemory());
+            assertThat(EngineGuests.destinationMemory(loopback)).isEqualTo(report.progress().verification().sourceMemory());
             assertThat(destination.memory().blocks().get(0).isZeroPage(5)).isTrue();
         }
     }

@@ -11,7 +11,6 @@ import io.ferry.guest.GuestChecksums;
 import io.ferry.guest.GuestSpec;
 import io.ferry.guest.GuestState;
 import io.ferry.guest.RamBlock;
-import io.ferry.guest.RamBlockSpec;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
 import io.netty.buffer.ByteBuf;
@@ -20,7 +19,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,15 +33,9 @@ class PrecopyEngineTest {
     @TempDir
     Path datastore;
 
-    private GuestSpec spec(long memory, WorkloadSpec workload) {
-        return new GuestSpec(UUID.randomUUID().toString(),
-                List.of(new RamBlockSpec("pc.ram", memory - 4 * MIB), new RamBlockSpec("vga.vram", 4 * MIB)),
-                List.of(), 4096, workload);
-    }
-
     @Test
     void aGuestThatKeepsWritingArrivesWithTheSourcesBytesAtSwitchover() throws Exception {
-        GuestSpec spec = spec(32 * MIB, new WorkloadSpec(5000, 0.5, 0, 3));
+        GuestSpec spec = EngineGuests.twoBlocks(32 * MIB, new WorkloadSpec(5000, 0.5, 0, 3));
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
@@ -67,7 +59,7 @@ class PrecopyEngineTest {
 
     @Test
     void duringTheBulkRoundRemainingIsWhatHasNotBeenSentYet() throws Exception {
-        GuestSpec spec = spec(16 * MIB, WorkloadSpec.idle());
+        GuestSpec spec = EngineGuests.twoBlocks(16 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
@@ -96,7 +88,7 @@ class PrecopyEngineTest {
 
     @Test
     void aPausedGuestArrivesPausedAndIdentical() throws Exception {
-        GuestSpec spec = spec(16 * MIB, WorkloadSpec.idle());
+        GuestSpec spec = EngineGuests.twoBlocks(16 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
@@ -119,7 +111,7 @@ class PrecopyEngineTest {
      */
     @Test
     void aPauseOverTheLimitSaysWhereItsTimeWent() throws Exception {
-        GuestSpec spec = spec(64 * MIB, new WorkloadSpec(2000, 0.5, 0, 3));
+        GuestSpec spec = EngineGuests.twoBlocks(64 * MIB, new WorkloadSpec(2000, 0.5, 0, 3));
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
@@ -139,7 +131,7 @@ class PrecopyEngineTest {
     /** A page changed behind the dirty log after it was sent: the destination must refuse the result. */
     @Test
     void aCorruptedPageIsDetectedAndTheGuestStaysOnTheSource() throws Exception {
-        GuestSpec spec = spec(16 * MIB, WorkloadSpec.idle());
+        GuestSpec spec = EngineGuests.twoBlocks(16 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {
@@ -167,7 +159,7 @@ class PrecopyEngineTest {
 
     @Test
     void aSourceWithTheWrongSecretIsRefusedBeforeAnyPage() throws Exception {
-        GuestSpec spec = spec(16 * MIB, WorkloadSpec.idle());
+        GuestSpec spec = EngineGuests.twoBlocks(16 * MIB, WorkloadSpec.idle());
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore, SyntheticGuest.IncomingImages.SHARED);
              LoopbackMigration loopback = new LoopbackMigration()) {

@@ -45,14 +45,6 @@ class XbzrleEngineTest {
                 List.of(), 4096, workload);
     }
 
-    private static String destinationMemory(LoopbackMigration loopback) {
-        return loopback.reports().stream()
-                .filter(r -> r.progress() != null && r.progress().verification() != null
-                        && r.progress().verification().destinationMemory() != null)
-                .map(r -> r.progress().verification().destinationMemory())
-                .findFirst().orElseThrow();
-    }
-
     /** Migrates a guest with {@code workload} and XBZRLE on; checks the bytes; returns the final figures. */
     private MigrationProgress.Xbzrle migrate(WorkloadSpec workload, long cacheSizeBytes, int seed) throws Exception {
         GuestSpec spec = spec(workload);
@@ -75,7 +67,7 @@ class XbzrleEngineTest {
 
             assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
             assertThat(destination.state()).isEqualTo(GuestState.RUNNING);
-            assertThat(destinationMemory(loopback)).as("destination memory = source's")
+            assertThat(EngineGuests.destinationMemory(loopback)).as("destination memory = source's")
                     .isEqualTo(report.progress().verification().sourceMemory());
             assertThat(report.progress().convergence()).isNotNull();
             MigrationProgress.Xbzrle figures = report.progress().convergence().xbzrle();
