@@ -470,4 +470,52 @@ class FleetEndToEndTest extends ApiTestSupport {
         api.delete("/api/v1/guests/" + idle);
         api.delete("/api/v1/guests/" + busy);
     }
+
+    // ---- the convergence tools through the workers ----------------------------------------------
+
+    /**
+     * XBZRLE and compression reach the workers (the destination learns the job's compression
+     * method from the control plane) and move a writing guest whose memory both sides verify at
+     * switchover; the job's progress carries each tool's figures.
+     */
+    @Test
+    @Order(9)
+    void xbzrleAndCompressionEachMoveAWritingGuestVerified() {
+        String encoded = guest("host-a", 32 * MIB, 2000, 0.1, Map.of());
+        String compressed = guest("host-c", 32 * MIB, 2000, 0.1, Map.of());
+        ApiClient.Reply x = api.post("/api/v1/migrations", Map.of("guestId", encoded, "destinationHostId", "host-b",
+                "parameters", Map.of("maxBandwidth", 16 * MIB, "verifyChecksums", true,
+                        "capabilities", Map.of("xbzrle", true), "convergence", Map.of("xbzrleCacheSize", 8 * MIB))));
+        assertThat(x.status()).as(x.body()).isEqualTo(202);
+        assertThat(x.json().get("parameters").get("capabilities").get("channels").asInt())
+                .as("XBZRLE keeps to the main stream").isEqualTo(1);
+        ApiClient.Reply c = api.post("/api/v1/migrations", Map.of("guestId", compressed, "destinationHostId", "host-d",
+                "parameters", Map.of("verifyChecksums", true,
+                        "capabilities", Map.of("compression", "zstd", "channels", 1),
+                        "convergence", Map.of("compressionLevel", 3))));
+        assertThat(c.status()).as(c.body()).isEqualTo(202);
+        for (ApiClient.Reply created : List.of(x, c)) {
+            String jobId = created.json().get("id").asString();
+            JsonNode done = awaitStatus(jobId, "completed", "failed", "cancelled");
+            assertThat(done.get("status").asString()).as(done.toString()).isEqualTo("completed");
+            JsonNode verification = done.get("progress").get("verification");
+            assertThat(verification.get("destinationMemory").asString()).as("memory verified at switchover")
+                    .isEqualTo(verification.get("sourceMemory").asString());
+        }
+        JsonNode xbzrle = api.get("/api/v1/migrations/" + x.json().get("id").asString()).json().get("progress")
+                .get("convergence").get("xbzrle");
+        assertThat(xbzrle.get("cacheSize").asLong()).isEqualTo(8 * MIB);
+        assertThat(xbzrle.get("pages").asLong() + xbzrle.get("cacheMiss").asLong())
+                .as("pages sent again were looked up in the cache: " + xbzrle).isPositive();
+        JsonNode compression = api.get("/api/v1/migrations/" + c.json().get("id").asString()).json().get("progress")
+                .get("convergence").get("compression");
+        assertThat(compression.get("method").asString()).isEqualTo("zstd");
+        assertThat(compression.get("pages").asLong()).isPositive();
+        assertThat(compression.get("bytesOut").asLong()).as("mostly zero bytes compress")
+                .isLessThan(compression.get("bytesIn").asLong());
+        assertThat(api.get("/api/v1/guests/" + encoded).json().get("hostId").asString()).isEqualTo("host-b");
+        assertThat(api.get("/api/v1/guests/" + compressed).json().get("hostId").asString()).isEqualTo("host-d");
+        api.delete("/api/v1/guests/" + encoded);
+        api.delete("/api/v1/guests/" + compressed);
+    }
 }
