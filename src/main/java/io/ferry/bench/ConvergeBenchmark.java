@@ -80,7 +80,8 @@ public final class ConvergeBenchmark implements Callable<Integer> {
     int channels;
 
     @Option(names = "--repeat", defaultValue = "3",
-            description = "Compression runs per method; the first is reported next to the median (default ${DEFAULT-VALUE})")
+            description = "Runs per case, each with a new pair of guests; the first (cold) is reported next to the "
+                    + "median (default ${DEFAULT-VALUE})")
     int repeat;
 
     @Option(names = "--only", description = "busy, compression or dirty-rate: that part alone")
@@ -130,39 +131,57 @@ public final class ConvergeBenchmark implements Callable<Integer> {
                         + "of 64 bytes into distinct pages (%.1f× the link in pages), downtime limit 300 ms%n",
                 PrecopyBenchmark.parseSize(size) / MIB, hotSet * 100, Math.round(PrecopyBenchmark.parseSize(size)
                         * hotSet / MIB), writes, dirtyFactor);
-        System.out.printf(Locale.ROOT, "   %-30s %-10s %8s %9s %10s %7s %12s %9s%n", "run", "outcome", "total s",
+        System.out.printf(Locale.ROOT, "   %-34s %-10s %8s %9s %10s %7s %12s %9s%n", "run", "outcome", "total s",
                 "downtime", "sent MiB", "rounds", "throttled s", "writes/s");
-        Busy plain = busyRun(spec, link, ConvergenceSettings.NONE, MigrationSettings.PostcopySettings.OFF,
-                migration -> {
-                    sleepSeconds(precopyLimitSeconds);
-                    migration.cancel();
-                });
-        print("plain pre-copy (stopped)", plain);
-        Busy auto = busyRun(spec, link, ConvergenceSettings.NONE.withAutoConverge(ConvergenceSettings.AutoConverge.ON),
-                MigrationSettings.PostcopySettings.OFF, null);
-        print("auto-converge (20/10/99 %)", auto);
         ConvergenceSettings xbzrle = new ConvergenceSettings(ConvergenceSettings.AutoConverge.OFF,
                 new ConvergenceSettings.Xbzrle(true, PrecopyBenchmark.parseSize(xbzrleCache)),
                 ConvergenceSettings.Compression.NONE);
-        Busy encoded = busyRun(spec, link, xbzrle, MigrationSettings.PostcopySettings.OFF, null);
-        print("XBZRLE (cache " + xbzrleCache + ")", encoded);
-        Busy postcopy = busyRun(spec, link, ConvergenceSettings.NONE,
+        busyCase("plain pre-copy (stopped)", spec, link, ConvergenceSettings.NONE,
+                MigrationSettings.PostcopySettings.OFF, migration -> {
+                    sleepSeconds(precopyLimitSeconds);
+                    migration.cancel();
+                });
+        busyCase("auto-converge (20/10/99 %)", spec, link,
+                ConvergenceSettings.NONE.withAutoConverge(ConvergenceSettings.AutoConverge.ON),
+                MigrationSettings.PostcopySettings.OFF, null);
+        Busy encoded = busyCase("XBZRLE (cache " + xbzrleCache + ")", spec, link, xbzrle,
+                MigrationSettings.PostcopySettings.OFF, null);
+        Busy postcopy = busyCase("post-copy after 2 rounds", spec, link, ConvergenceSettings.NONE,
                 new MigrationSettings.PostcopySettings(true, 2, false, 0), null);
-        print("post-copy after 2 rounds", postcopy);
         MigrationProgress.Xbzrle x = encoded.progress().convergence() == null ? null
                 : encoded.progress().convergence().xbzrle();
         if (x != null) {
-            System.out.printf(Locale.ROOT, "   XBZRLE: %d pages encoded into %.1f MiB (%.1f MiB saved), %d cache "
-                            + "misses, %d overflows, encoding rate %.1f, miss rate %.3f%n", x.pages(),
-                    x.bytes() / (double) MIB, x.bytesSaved() / (double) MIB, x.cacheMiss(), x.overflow(),
-                    x.encodingRate(), x.cacheMissRate());
+            // QEMU's rates are per period, and the last period (the switchover) is empty: the whole run's instead
+            System.out.printf(Locale.ROOT, "   XBZRLE, run 1: %d cache hits sent in %.1f MiB (%.1f MiB saved; %.1f page "
+                            + "bytes per byte sent), %d cache misses, %d overflows%n", x.pages(),
+                    x.bytes() / (double) MIB, x.bytesSaved() / (double) MIB,
+                    x.bytes() == 0 ? 0 : x.pages() * (double) PAGE / x.bytes(), x.cacheMiss(), x.overflow());
         }
         if (postcopy.report().progress().postcopy() != null) {
             MigrationProgress.FaultLatency f = MigrationProgress.FaultLatency.of(postcopy.faults());
-            System.out.printf(Locale.ROOT, "   post-copy: %d page faults on the destination, p50 %s ms, p99 %s ms%n",
+            System.out.printf(Locale.ROOT, "   post-copy, run 1: %d page faults on the destination, p50 %s ms, p99 %s ms%n",
                     f.faults(), f.p50Ms(), f.p99Ms());
         }
         System.out.println();
+    }
+
+    /** {@code repeat} runs of one case, a row each (the first is a cold one) and the median; returns the first. */
+    private Busy busyCase(String what, GuestSpec spec, long link, ConvergenceSettings convergence,
+                          MigrationSettings.PostcopySettings postcopy, Consumer<OutgoingMigration> whileRunning)
+            throws Exception {
+        List<Double> seconds = new ArrayList<>();
+        Busy first = null;
+        for (int run = 1; run <= repeat; run++) {
+            Busy busy = busyRun(spec, link, convergence, postcopy, whileRunning);
+            print(what + (run == 1 ? ", run 1" : ", run " + run), busy);
+            seconds.add(busy.seconds());
+            first = first == null ? busy : first;
+        }
+        if (repeat > 1) {
+            System.out.printf(Locale.ROOT, "   %-34s %-10s %8.2f%n", what + ", median", "",
+                    Quantiles.median(seconds, java.util.Comparator.naturalOrder()));
+        }
+        return first;
     }
 
     private record Busy(MigrationReport report, double seconds, double writesPerSecond, long[] faults) {
@@ -197,7 +216,7 @@ public final class ConvergeBenchmark implements Callable<Integer> {
     private static void print(String what, Busy run) {
         MigrationProgress p = run.progress();
         MigrationProgress.Throttle throttle = p.convergence() == null ? null : p.convergence().throttle();
-        System.out.printf(Locale.ROOT, "   %-30s %-10s %8.2f %9s %10.1f %7d %12s %9.0f%n", what,
+        System.out.printf(Locale.ROOT, "   %-34s %-10s %8.2f %9s %10.1f %7d %12s %9.0f%n", what,
                 run.report().phase().name().toLowerCase(Locale.ROOT), run.seconds(),
                 p.downtimeMs() == null ? "-" : p.downtimeMs() + " ms", p.ram().transferred() / (double) MIB,
                 p.ram().iterations(), throttle == null ? "-" : String.format(Locale.ROOT, "%.2f (%d raises)",
