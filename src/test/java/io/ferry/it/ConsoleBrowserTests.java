@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -130,7 +131,11 @@ interface ConsoleBrowserTests {
         ConsoleBrowser.screenshot("job-completed");
 
         // the disk's ownership moved with the guest, and its history says how
-        browser.findElement(By.cssSelector("#job-disks a")).click();
+        // the page swaps its parts in as events arrive: a link found just before a swap goes stale
+        waitFor(browser, Duration.ofSeconds(10)).ignoring(StaleElementReferenceException.class).until(b -> {
+            b.findElement(By.cssSelector("#job-disks a")).click();
+            return true;
+        });
         waitFor(browser, Duration.ofSeconds(10)).until(ExpectedConditions.urlContains("/console/disks/"));
         assertThat(text(browser, "disk-owner")).startsWith("host-b (active");
         assertThat(text(browser, "ownership-history")).contains("handoff", "host-b active");
