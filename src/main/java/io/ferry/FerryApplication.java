@@ -23,7 +23,7 @@ import picocli.CommandLine.Unmatched;
                 io.ferry.bench.TlsBenchmark.class, io.ferry.bench.DowntimeBenchmark.class,
                 io.ferry.bench.QemuBenchmark.class, io.ferry.bench.ConvergeBenchmark.class,
                 io.ferry.worker.DataPlaneCertsCommand.class,
-                io.ferry.bench.BenchEndpoint.class})
+                io.ferry.bench.BenchEndpoint.class, io.ferry.inspect.InspectCommand.class})
 public final class FerryApplication {
 
     public static void main(String[] args) {

@@ -422,6 +422,7 @@ public final class StreamDecoder {
         sectionType = type;
         sectionId = id;
         sectionIdstr = idstr;
+        context.listener.sectionHeader(type, id, idstr);
     }
 
     /** 0x7E + be32 id closing a 'ram' or 'block' section. */

@@ -22,6 +22,15 @@ public interface StreamListener {
     }
 
     /**
+     * A section header was read and accepted, before its payload: {@code type} is
+     * {@link StreamFormat#SECTION_START}, {@code _PART}, {@code _END} or {@code _FULL}, and the
+     * {@code idstr} of a PART or END is its START's. For tools that list a stream (ferry inspect);
+     * a migration needs nothing here.
+     */
+    default void sectionHeader(byte type, int sectionId, String idstr) {
+    }
+
+    /**
      * The RAM block list from the {@code ram} START section, in stream order; block indexes in
      * {@link #page} and {@link #zeroPage} refer to this list. The lengths already add up to the
      * announced total. Check them against the local guest and throw to refuse.

@@ -38,6 +38,14 @@ class ArchitectureTest {
                     "io.ferry.migration..", "io.ferry.worker..")
             .allowEmptyShould(true);   // the wire codec arrives with the pre-copy engine
 
+    /** ferry inspect reads files through the wire codec alone: no engine, no worker, no Spring, no sockets. */
+    @ArchTest
+    static final ArchRule inspectReadsFilesThroughTheWireCodecOnly = noClasses()
+            .that().resideInAPackage("io.ferry.inspect..")
+            .should().dependOnClassesThat().resideInAnyPackage("io.ferry.migration..", "io.ferry.worker..",
+                    "io.ferry.control..", "io.ferry.guest..", "io.netty.channel..", "java.net..",
+                    "org.springframework..");
+
     @ArchTest
     static final ArchRule onlyDispatchTalksToWorkers = noClasses()
             .that().resideInAPackage("io.ferry.control..")
