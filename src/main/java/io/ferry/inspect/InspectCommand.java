@@ -81,7 +81,7 @@ public final class InspectCommand implements Callable<Integer> {
                 bytes(s.ramBlocks().stream().mapToLong(RamBlock::bytes).sum()));
         int width = s.ramBlocks().stream().mapToInt(b -> b.name().length()).max().orElse(0);
         for (RamBlock block : s.ramBlocks()) {
-            out.printf("  %-" + width + "s  %12s  %8d PAGE  %8d ZERO%s%n", block.name(), bytes(block.bytes()),
+            out.printf("  %-" + width + "s  %-22s  %8d PAGE  %8d ZERO%s%n", block.name(), bytes(block.bytes()),
                     block.pages(), block.zeroPages(),
                     block.xbzrlePages() == 0 ? "" : String.format("  %8d XBZRLE", block.xbzrlePages()));
         }

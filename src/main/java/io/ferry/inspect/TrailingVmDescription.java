@@ -20,13 +20,15 @@ import tools.jackson.databind.json.JsonMapper;
  * <p>Why before: QEMU's device payloads carry no length (see {@link DeviceSectionFormat}), and the
  * JSON that tells their layout comes only after EOF. A file can be read from its tail first, as
  * QEMU's {@code scripts/analyze-migration.py} does: the description is
- * {@code | 0x00 EOF | 0x06 | be32 n | n bytes of JSON |} ending on the file's last byte.
+ * {@code | 0x06 | be32 n | n bytes of JSON |} ending on the file's last byte. The EOF byte before it
+ * is not required here: a file broken there should still have its devices read up to the break,
+ * and the decoder checks that byte anyway.
  */
 final class TrailingVmDescription {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    /** EOF byte, 0x06, be32 length. */
-    private static final int FRAME = 1 + 1 + Integer.BYTES;
+    /** 0x06, be32 length. */
+    private static final int FRAME = 1 + Integer.BYTES;
 
     private final long offset;
     private final byte[] json;
@@ -52,11 +54,11 @@ final class TrailingVmDescription {
         }
         byte[] bytes = tail.array();
         // from the end: the longest candidate is tried last, so a "0x00 0x06" inside the JSON cannot win
-        for (int p = window - FRAME + 1; p >= 1; p--) {
-            if (bytes[p] == StreamFormat.VMDESCRIPTION && bytes[p - 1] == StreamFormat.EOF
-                    && Integer.toUnsignedLong(ByteBuffer.wrap(bytes, p + 1, 4).getInt()) == window - p - 5L
-                    && p + 5 < window && bytes[p + 5] == '{') {
-                byte[] json = Arrays.copyOfRange(bytes, p + 5, window);
+        for (int p = window - FRAME; p >= 0; p--) {
+            if (bytes[p] == StreamFormat.VMDESCRIPTION
+                    && Integer.toUnsignedLong(ByteBuffer.wrap(bytes, p + 1, 4).getInt()) == window - p - FRAME
+                    && p + FRAME < window && bytes[p + FRAME] == '{') {
+                byte[] json = Arrays.copyOfRange(bytes, p + FRAME, window);
                 Optional<JsonNode> tree = parse(json);
                 if (tree.isPresent()) {
                     return Optional.of(new TrailingVmDescription(from + p, json, tree.get()));

@@ -44,7 +44,7 @@ class InspectCommandTest {
         assertThat(out.toString()).contains("stream      0x5145564d (QEVM) version 3, machine none\n")
                 .contains("RAM blocks  1, 2097152 bytes (2 MiB)\n")
                 .containsPattern("  m0  2097152 bytes \\(2 MiB\\) +256 PAGE +256 ZERO\n")
-                .contains("records     MEM_SIZE 1, ZERO 2")
+                .contains("records     ZERO 256, MEM_SIZE 1, PAGE 256, EOS 3, XBZRLE 0\n")
                 .containsPattern("\\s+\\d+  FULL   timer\\s+0\\s+2  24\n")
                 .containsPattern("\\s+\\d+  FULL   globalstate\\s+0\\s+1  104\n")
                 .containsPattern("vmdesc      at byte \\d+, \\d+ bytes of JSON, 2 devices described\n");
