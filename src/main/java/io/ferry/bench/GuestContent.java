@@ -15,7 +15,9 @@ public final class GuestContent {
     /** Random bytes: every page costs a full page on the wire and does not compress. */
     public static void fillRandom(RamBlock block, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
-        ByteBuf page = Unpooled.directBuffer(4096);
+        // heap, not direct: the tests run Netty's paranoid leak detector, which records every access
+        // to a direct buffer (512 writes a page), and filling took seconds per MiB
+        ByteBuf page = Unpooled.buffer(4096);
         try {
             for (long p = 0; p < block.pageCount(); p++) {
                 page.clear();
