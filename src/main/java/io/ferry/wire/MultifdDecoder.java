@@ -3,7 +3,6 @@ package io.ferry.wire;
 import static io.ferry.wire.MultifdFormat.PAGE_SIZE;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -88,13 +87,8 @@ public final class MultifdDecoder {
     private final ByteBuffer headerView;
     /** The method every data packet must carry. */
     private final MultifdCompression compression;
-    /** Null without compression; then the two buffers below are null too. */
-    private final PageDecompressor decompressor;
-    /** One packet's compressed payload, position 0 to what arrived so far. */
-    private final ByteBuffer compressedPayload;
-    /** One packet's pages, decompressed; one byte beyond the most pages, so too long an output shows. */
-    private final ByteBuffer decompressed;
-    private final ByteBuf decompressedView;
+    /** Null without compression. */
+    private final CompressedPacketBody compressedBody;
 
     // All fields are confined to the thread that feeds the channel.
     private State state = State.HEADER;
@@ -150,19 +144,12 @@ public final class MultifdDecoder {
         }
         header = new byte[MultifdFormat.headerLength(limits.maxPagesAlloc())];
         headerView = ByteBuffer.wrap(header);
-        this.decompressor = decompressor;
         if (decompressor == null) {
             compression = MultifdCompression.NONE;
-            compressedPayload = null;
-            decompressed = null;
-            decompressedView = null;
+            compressedBody = null;
         } else {
             compression = decompressor.method();
-            int maxPlain = limits.maxPagesAlloc() * PAGE_SIZE;
-            // direct: the libraries read and write native memory without a copy across JNI
-            compressedPayload = ByteBuffer.allocateDirect(compression.maxCompressedSize(maxPlain));
-            decompressed = ByteBuffer.allocateDirect(maxPlain + 1);
-            decompressedView = Unpooled.wrappedBuffer(decompressed.duplicate());
+            compressedBody = new CompressedPacketBody(listener, decompressor, limits.maxPagesAlloc());
         }
     }
 
@@ -243,7 +230,7 @@ public final class MultifdDecoder {
      */
     public int headerBytesWanted() {
         if (state == State.COMPRESSED_PAYLOAD) {
-            return compressedPayload.remaining();
+            return compressedBody.remaining();
         }
         if (state != State.HEADER) {
             return 0;
@@ -377,10 +364,8 @@ public final class MultifdDecoder {
             throw fail(MultifdError.SIZE_MISMATCH, "next_packet_size " + size + " for " + normalCount
                     + " compressed pages");
         }
-        if (compressed && size > compression.maxCompressedSize((int) normalCount * PAGE_SIZE)) {
-            throw fail(MultifdError.COMPRESSED_SIZE_OVER_LIMIT, "next_packet_size " + size + " for " + normalCount
-                    + " pages, at most " + compression.maxCompressedSize((int) normalCount * PAGE_SIZE) + " in "
-                    + compression);
+        if (compressed) {
+            compressedBody.checkSize(size, normalCount, packetStart);
         }
         // Unsigned: packet_num is a u64 counter.
         if (anyPacket && Long.compareUnsigned(packetNum, lastPacketNum) <= 0) {
@@ -408,7 +393,7 @@ public final class MultifdDecoder {
             page = 0;
             offsetInPage = 0;
             if (compressed) {
-                compressedPayload.clear().limit((int) size);
+                compressedBody.begin(blockIndex, normal, size);
             }
         }
         listener.packet(blockIndex, packet);
@@ -493,44 +478,12 @@ public final class MultifdDecoder {
     // ---------------------------------------------------------------- compressed payload
 
     private void accumulate(ByteBuf in) {
-        int n = Math.min(in.readableBytes(), compressedPayload.remaining());
-        ByteBuffer into = compressedPayload.duplicate();
-        into.limit(into.position() + n);
-        in.readBytes(into);
-        compressedPayload.position(compressedPayload.position() + n);
-        position += n;
-        if (!compressedPayload.hasRemaining()) {
-            inflate();
-        }
-    }
-
-    /** The whole payload is in: decompresses it, checks its size, and reports its pages. */
-    private void inflate() {
-        int expected = normalOffsets.length * PAGE_SIZE;
-        ByteBuffer src = compressedPayload.duplicate().flip();
-        ByteBuffer dst = decompressed.duplicate().clear();
-        dst.limit(expected + 1);
-        int produced;
-        try {
-            produced = decompressor.decompress(src, dst);
-        } catch (RuntimeException e) {
-            throw fail(MultifdError.CORRUPT_COMPRESSED_DATA, compression + " payload of " + src.remaining()
-                    + " bytes for " + normalOffsets.length + " pages: " + e.getMessage());
-        }
-        if (produced != expected) {
-            throw fail(MultifdError.DECOMPRESSED_SIZE_MISMATCH, compression + " payload of " + src.remaining()
-                    + " bytes decompressed to " + (produced > expected ? "more than " + expected : produced)
-                    + " bytes, expected " + expected + " for " + normalOffsets.length + " pages");
-        }
-        long[] pages = normalOffsets;
-        int pagesBlock = block;
-        state = State.HEADER;
-        normalOffsets = null;
-        for (int k = 0; k < pages.length; k++) {
-            long pageIndex = pages[k] >>> PAGE_SHIFT;
-            decompressedView.setIndex(k * PAGE_SIZE, (k + 1) * PAGE_SIZE);
-            listener.pageData(pagesBlock, pageIndex, 0, decompressedView);
-            listener.pageComplete(pagesBlock, pageIndex);
+        position += compressedBody.accumulate(in);
+        if (compressedBody.remaining() == 0) {
+            // Back to headers before the pages are reported, as for uncompressed data.
+            state = State.HEADER;
+            normalOffsets = null;
+            compressedBody.inflate(packetStart);
         }
     }
 
@@ -555,6 +508,11 @@ public final class MultifdDecoder {
     }
 
     private MultifdFormatException fail(MultifdError error, String detail) {
+        return fail(error, detail, packetStart);
+    }
+
+    /** Shared with {@link CompressedPacketBody} so every refusal names its offset the same way. */
+    static MultifdFormatException fail(MultifdError error, String detail, long packetStart) {
         return new MultifdFormatException(error, detail + " (packet at channel offset " + packetStart + ")");
     }
 }
