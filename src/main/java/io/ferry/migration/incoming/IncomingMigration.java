@@ -19,16 +19,13 @@ import io.ferry.wire.StreamDecoder;
 import io.ferry.wire.StreamFormat;
 import io.ferry.wire.StreamFormatException;
 import io.ferry.wire.StreamListener;
-import io.ferry.wire.Xbzrle;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.BiConsumer;
-import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,8 +45,8 @@ import org.slf4j.LoggerFactory;
  * runs the guest or drops it.
  *
  * <p>This class holds the connections (the main stream, a recovery's, the multifd channels), the
- * stream's callbacks and the pages they place, and the failures that drop the guest. The end of the
- * stream is {@link IncomingCompletion}'s, post-copy {@link PostcopyDestination}'s, the multifd
+ * stream's callbacks, and the failures that drop the guest. Placing RAM pages is {@link RamPlacement}'s, the end
+ * of the stream {@link IncomingCompletion}'s, post-copy {@link PostcopyDestination}'s, the multifd
  * channels {@link MultifdReceiver}'s. Where it stands is one {@link IncomingPhase}, moved only
  * along that enum's table.
  */
@@ -68,19 +65,18 @@ public final class IncomingMigration
 
     private final Spec spec;
     private final UUID jobId;
-    private final List<RamBlock> blocks;
     private final ImageCopyReceiver imageCopy;
     private final FaultInjector faults;
     private final Outcome outcome;
     private final StreamDecoder decoder;
     /** QEMU's multifd channels beside the main stream; null when the job has one plain channel. */
     private final MultifdReceiver multifd;
-    /** Pages sent here so far: a zero page for one never sent needs nothing done. */
-    private final ReceivedPages received;
     private final IncomingCompletion completion;
     private final PostcopyDestination postcopy;
     /** Post-copy's preempt channel: its connection is guarded by this, like the main stream's. */
     private final PreemptChannel preempt;
+    /** The stream's RAM pages placed into the guest's memory. */
+    private final RamPlacement ram;
 
     /**
      * Where this side stands. Moved under this object's lock by the stream, recovery and the
@@ -99,12 +95,12 @@ public final class IncomingMigration
         this.jobId = spec.jobId();
         this.phases = new PhaseMachine<>("incoming migration " + jobId, IncomingPhase.RECEIVING, IncomingPhase::next);
         SyntheticGuest guest = incoming.guest();
-        this.blocks = guest.memory().blocks();
+        List<RamBlock> blocks = guest.memory().blocks();
         Map<String, DiskImage> images = new HashMap<>();
         guest.spec().disks().forEach(d -> images.put(d.diskId(), guest.disk(d.diskId())));
         this.imageCopy = new ImageCopyReceiver(images, spec.copyImages());
         this.faults = faults;
-        this.received = new ReceivedPages(blocks);
+        ReceivedPages received = new ReceivedPages(blocks);
         this.multifd = spec.pages().multifd()
                 ? new MultifdReceiver(jobId, spec.pages(), blocks, received, this::multifdChannelLost) : null;
         this.outcome = new Outcome(jobId, multifd == null ? done : multifd.stoppedBeforeDrop(done));
@@ -113,6 +109,7 @@ public final class IncomingMigration
         this.completion = new IncomingCompletion(job, imageCopy);
         this.postcopy = new PostcopyDestination(job, completion, this);
         this.preempt = postcopy.preempt();
+        this.ram = new RamPlacement(blocks, received, phases, postcopy);
         this.decoder = new StreamDecoder(this, DecoderLimits.defaults());
     }
 
@@ -210,7 +207,7 @@ public final class IncomingMigration
     private void multifdChannelLost(String reason) {
         IncomingRegistry.ConnectionControl main;
         synchronized (this) {
-            if (!moveIf(IncomingPhase::cancellable, IncomingPhase.FAILED)) {
+            if (!IncomingPhase.moveIf(phases, IncomingPhase::cancellable, IncomingPhase.FAILED)) {
                 return;
             }
             main = connection;
@@ -230,22 +227,6 @@ public final class IncomingMigration
             throw new StreamFormatException("MULTIFD_FLUSH on a stream without multifd channels");
         }
         return multifd.flush(connection);
-    }
-
-    /**
-     * Moves to {@code to} if the phase now satisfies {@code from}, by compare-and-set: false when it
-     * does not (another thread moved it first, e.g. a cancel racing a lost multifd channel).
-     */
-    private boolean moveIf(Predicate<IncomingPhase> from, IncomingPhase to) {
-        while (true) {
-            IncomingPhase now = phases.current();
-            if (!from.test(now)) {
-                return false;
-            }
-            if (phases.moveFrom(now, to)) {
-                return true;
-            }
-        }
     }
 
     /** The stream as one connection sees it; once a newer connection took over, this one is ignored. */
@@ -302,7 +283,7 @@ public final class IncomingMigration
             postcopy.pause(reason);
             return;
         }
-        if (moveIf(IncomingPhase::cancellable, IncomingPhase.FAILED)) {
+        if (IncomingPhase.moveIf(phases, IncomingPhase::cancellable, IncomingPhase.FAILED)) {
             discard(reason);
         }
     }
@@ -324,7 +305,7 @@ public final class IncomingMigration
                 log.warn("incoming migration {}: not abandoned ({}): activation is under way", jobId, reason);
                 return;
             }
-            if (moveIf(IncomingPhase::cancellable, IncomingPhase.FAILED)) {
+            if (IncomingPhase.moveIf(phases, IncomingPhase::cancellable, IncomingPhase.FAILED)) {
                 if (connection != null) {
                     connection.close();
                 }
@@ -393,51 +374,17 @@ public final class IncomingMigration
 
     @Override
     public void page(int blockIndex, long pageIndex, ByteBuf data) {
-        if (!postcopy.claim(blockIndex, pageIndex)) {
-            return;   // present (the guest may have written it since: never overwritten), or the other channel places it
-        }
-        blocks.get(blockIndex).writePage(pageIndex, data, data.readerIndex());
-        received.mark(blockIndex, pageIndex);
-        postcopy.arrived(blockIndex, pageIndex);
+        ram.page(blockIndex, pageIndex, data);
     }
 
     @Override
     public void zeroPage(int blockIndex, long pageIndex, int fill) {
-        if (!postcopy.claim(blockIndex, pageIndex)) {
-            return;
-        }
-        zeroPageNow(blockIndex, pageIndex, fill);
-        postcopy.arrived(blockIndex, pageIndex);
+        ram.zeroPage(blockIndex, pageIndex, fill);
     }
 
-    /** An XBZRLE page (checked by the decoder): applied in place to the copy here, as QEMU's load_xbzrle does. */
     @Override
     public void xbzrlePage(int blockIndex, long pageIndex, ByteBuf encoding) {
-        IncomingPhase now = phases.current();
-        if (!now.acceptsXbzrle()) {
-            throw new StreamFormatException("XBZRLE page " + pageIndex + " of RAM block " + blocks.get(blockIndex).name()
-                    + " in phase " + now + ": after POSTCOPY_LISTEN pages come whole");
-        }
-        Xbzrle.decode(encoding, blocks.get(blockIndex).pageView(pageIndex));
-        received.mark(blockIndex, pageIndex);
-        postcopy.arrived(blockIndex, pageIndex);
-    }
-
-    private void zeroPageNow(int blockIndex, long pageIndex, int fill) {
-        RamBlock block = blocks.get(blockIndex);
-        boolean sentBefore = received.mark(blockIndex, pageIndex);
-        if (fill == 0) {
-            if (sentBefore) {
-                block.zeroPage(pageIndex);   // an older copy arrived: zero it (a page never sent is zero already)
-            }
-        } else {
-            ByteBuf filled = Unpooled.buffer(StreamFormat.PAGE_SIZE).writeZero(StreamFormat.PAGE_SIZE);
-            for (int i = 0; i < StreamFormat.PAGE_SIZE; i++) {
-                filled.setByte(i, fill);
-            }
-            block.writePage(pageIndex, filled);
-            filled.release();
-        }
+        ram.xbzrlePage(blockIndex, pageIndex, encoding);
     }
 
     // ---- post-copy (PostcopyDestination) ------------------------------------------------------

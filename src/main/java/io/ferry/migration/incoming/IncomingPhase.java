@@ -4,6 +4,7 @@ import io.ferry.migration.PhaseMachine;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * The destination's lifecycle. QEMU keeps it in two variables, how far post-copy got (its
@@ -253,5 +254,21 @@ public enum IncomingPhase {
             case RUN_PENDING_PAUSED -> POSTCOPY_PAUSED;
             default -> throw new IllegalStateException(this + " cannot start the guest");
         };
+    }
+
+    /**
+     * Moves {@code phases} to {@code to} if the phase now satisfies {@code from}, by compare-and-set: false when
+     * it does not (another thread moved it first, e.g. a cancel racing a lost multifd channel).
+     */
+    static boolean moveIf(PhaseMachine<IncomingPhase> phases, Predicate<IncomingPhase> from, IncomingPhase to) {
+        while (true) {
+            IncomingPhase now = phases.current();
+            if (!from.test(now)) {
+                return false;
+            }
+            if (phases.moveFrom(now, to)) {
+                return true;
+            }
+        }
     }
 }
