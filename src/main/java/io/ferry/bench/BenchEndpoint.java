@@ -5,6 +5,7 @@ import io.ferry.channel.ConvergenceSettings;
 import io.ferry.channel.MigrationSettings;
 import io.ferry.channel.CompressionMethod;
 import io.ferry.channel.StorageMode;
+import io.ferry.guest.GuestMemory;
 import io.ferry.guest.GuestSpec;
 import io.ferry.guest.GuestState;
 import io.ferry.guest.RamBlockSpec;
@@ -110,6 +111,11 @@ public final class BenchEndpoint implements Callable<Integer> {
             description = "Source and destination: the engine's warm-up migration before saying ready, as a worker "
                     + "runs before it registers (0: none)")
     int warmUpMib;
+
+    @Option(names = "--memory",
+            description = "raw-sender and raw-receiver: from a random-filled RAM block of --bytes into a pre-faulted "
+                    + "one (the memory traffic of a migration), not from and into one 1 MiB buffer")
+    boolean memory;
 
     private PrintStream protocol;
     private BufferedReader in;
@@ -300,7 +306,8 @@ public final class BenchEndpoint implements Callable<Integer> {
                 report.reason() == null ? "" : report.reason().replace('\n', ' '));
     }
 
-    private int rawReceiver() throws IOException {
+    private int rawReceiver() throws Exception {
+        GuestMemory block = rawBlock();
         try (ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0))) {
             say("ready " + ((InetSocketAddress) server.getLocalAddress()).getPort());
             whenStdinEnds(() -> {
@@ -312,22 +319,49 @@ public final class BenchEndpoint implements Callable<Integer> {
             });
             try (SocketChannel connection = server.accept()) {
                 long cpu = Machine.processCpuNanos();
-                RawTcp.receive(connection, bytes);
+                if (block != null) {
+                    RawTcp.receiveBlock(connection, block.blocks().get(0));
+                } else {
+                    RawTcp.receive(connection, bytes);
+                }
                 say("result cpuNanos=" + (Machine.processCpuNanos() - cpu));
+            }
+        } finally {
+            if (block != null) {
+                block.close();
             }
         }
         return 0;
     }
 
-    private int rawSender() throws IOException {
-        say("ready");
-        String[] go = read("go", 2);
-        int colon = go[1].lastIndexOf(':');
-        InetSocketAddress receiver = new InetSocketAddress(go[1].substring(0, colon),
-                Integer.parseInt(go[1].substring(colon + 1)));
-        long cpu = Machine.processCpuNanos();
-        double seconds = RawTcp.send(receiver, bytes);
-        say(String.format(Locale.ROOT, "result seconds=%.6f cpuNanos=%d", seconds, Machine.processCpuNanos() - cpu));
+    /** The raw baseline's RAM block (with {@code --memory}): as a migration's guest memory, or null. */
+    private GuestMemory rawBlock() throws Exception {
+        if (!memory) {
+            return null;
+        }
+        GuestMemory block = GuestMemory.allocate(List.of(new RamBlockSpec("pc.ram", bytes)));
+        if (role.equals(RAW_SENDER)) {
+            GuestContent.fillRandom(block.blocks().get(0), seed);
+        } else {
+            block.prefaultInBackground("raw");   // as a destination guest's memory, ready before the bytes come
+            block.prefaultDone().get();
+        }
+        return block;
+    }
+
+    private int rawSender() throws Exception {
+        try (GuestMemory block = rawBlock()) {
+            say("ready");
+            String[] go = read("go", 2);
+            int colon = go[1].lastIndexOf(':');
+            InetSocketAddress receiver = new InetSocketAddress(go[1].substring(0, colon),
+                    Integer.parseInt(go[1].substring(colon + 1)));
+            long cpu = Machine.processCpuNanos();
+            double seconds = block != null ? RawTcp.sendBlock(receiver, block.blocks().get(0))
+                    : RawTcp.send(receiver, bytes);
+            say(String.format(Locale.ROOT, "result seconds=%.6f cpuNanos=%d", seconds,
+                    Machine.processCpuNanos() - cpu));
+        }
         return 0;
     }
 }

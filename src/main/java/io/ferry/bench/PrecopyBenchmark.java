@@ -58,6 +58,8 @@ public final class PrecopyBenchmark implements Callable<Integer> {
     private static final Duration DIGEST = Duration.ofMinutes(10);
 
     static final String RAW = "raw TCP";
+    /** Raw TCP from a random-filled guest-sized RAM block into a pre-faulted one: a migration's memory traffic. */
+    static final String RAW_MEMORY = "raw TCP, memory";
     static final String RANDOM = "random";
     static final String ZERO = "zero";
     static final String DIRTY = "dirty";
@@ -206,6 +208,13 @@ public final class PrecopyBenchmark implements Callable<Integer> {
                 settle();
             }
             cells.add(raw);
+            Cell rawMemory = new Cell(size, RAW_MEMORY, 0, 0, new ArrayList<>());
+            for (int i = 0; i < repeat; i++) {
+                rawMemory.runs().add(raw(size, logs, "--memory"));
+                progress(out, rawMemory);
+                settle();
+            }
+            cells.add(rawMemory);
             for (String content : List.of(RANDOM, ZERO)) {
                 for (int n : channels) {
                     cells.add(cell(out, logs, size, content, n, 0));
@@ -240,9 +249,11 @@ public final class PrecopyBenchmark implements Callable<Integer> {
     }
 
     /** The baseline: a new receiver and a new sender process, the sender's time from connect to acknowledgement. */
-    private Run raw(long bytes, Path logs) throws Exception {
-        try (EndpointProcess receiver = start(BenchEndpoint.RAW_RECEIVER, logs, "--bytes", Long.toString(bytes));
-             EndpointProcess sender = start(BenchEndpoint.RAW_SENDER, logs, "--bytes", Long.toString(bytes))) {
+    private Run raw(long bytes, Path logs, String... options) throws Exception {
+        List<String> arguments = new ArrayList<>(List.of("--bytes", Long.toString(bytes)));
+        arguments.addAll(List.of(options));
+        try (EndpointProcess receiver = start(BenchEndpoint.RAW_RECEIVER, logs, arguments.toArray(String[]::new));
+             EndpointProcess sender = start(BenchEndpoint.RAW_SENDER, logs, arguments.toArray(String[]::new))) {
             int port = Integer.parseInt(receiver.expect("ready", START).word(1));
             sender.expect("ready", START);
             sender.send("go 127.0.0.1:" + port);
@@ -320,7 +331,7 @@ public final class PrecopyBenchmark implements Callable<Integer> {
 
     private void progress(PrintStream out, Cell cell) {
         Run r = cell.runs().get(cell.runs().size() - 1);
-        String job = cell.kind().equals(RAW) ? ""
+        String job = cell.channels() == 0 ? ""
                 : String.format(Locale.ROOT, "  downtime %d ms, %d iterations, %s%s", r.downtimeMs(), r.iterations(),
                         r.phase(), r.checksumsEqual() ? ", checksums equal" : "");
         out.printf(Locale.ROOT, "  %-9s %-24s %5s  run %d/%d %8.2f s %7.0f MiB/s  CPU %.2f + %.2f s%s%n",
@@ -342,8 +353,8 @@ public final class PrecopyBenchmark implements Callable<Integer> {
             Run median = cell.median();
             long completed = cell.runs().stream().filter(Run::completed).count();
             String status = completed == cell.runs().size() ? "ok" : completed + "/" + cell.runs().size() + " completed";
-            boolean isRaw = cell.kind().equals(RAW);
-            out.printf(Locale.ROOT, ROW, mib(cell.bytes()), isRaw ? "raw loopback TCP" : cell.label(),
+            boolean isRaw = cell.channels() == 0;
+            out.printf(Locale.ROOT, ROW, mib(cell.bytes()), cell.kind().equals(RAW) ? "raw loopback TCP" : cell.label(),
                     isRaw ? "-" : Integer.toString(cell.channels()),
                     f(first.seconds()), f0(cell.bytes() / MIB / first.seconds()),
                     f(raw.first().seconds() / first.seconds()), f(first.cpuSecondsPerGib(cell.bytes())),
@@ -353,13 +364,17 @@ public final class PrecopyBenchmark implements Callable<Integer> {
                     downtime(median), isRaw ? "-" : Long.toString(median.iterations()), status);
         }
         out.println("vs raw: raw loopback TCP's time over the run's (first against its first run, median against its "
-                + "median); CPU: both processes, user and system");
+                + "median); CPU: both processes, user and system; raw TCP, memory: the same bytes from a random-filled "
+                + "RAM block into a pre-faulted one, each as large as the guest (a migration's memory traffic, none of "
+                + "its work), where raw loopback TCP reuses one cache-hot 1 MiB buffer on each side");
     }
 
     private void summary(PrintStream out, List<Long> bytes, List<Cell> cells) {
         for (long size : bytes) {
             Cell raw = rawOf(cells, size);
+            Cell rawMemory = find(cells, size, RAW_MEMORY, 0);
             List<String> firstRuns = new ArrayList<>();
+            List<String> firstRunsAgainstMemory = new ArrayList<>();
             List<String> zeroSpeedUps = new ArrayList<>();
             for (int n : channels) {
                 Cell random = find(cells, size, RANDOM, n);
@@ -367,11 +382,16 @@ public final class PrecopyBenchmark implements Callable<Integer> {
                 firstRuns.add(String.format(Locale.ROOT, "%.0f%% (%.0f%%) with %d ch",
                         100 * raw.first().seconds() / random.first().seconds(),
                         100 * raw.median().seconds() / random.first().seconds(), n));
+                firstRunsAgainstMemory.add(String.format(Locale.ROOT, "%.0f%% (%.0f%%) with %d ch",
+                        100 * rawMemory.first().seconds() / random.first().seconds(),
+                        100 * rawMemory.median().seconds() / random.median().seconds(), n));
                 zeroSpeedUps.add(String.format(Locale.ROOT, "%.1fx (%d ch)",
                         random.median().seconds() / zero.median().seconds(), n));
             }
             out.printf(Locale.ROOT, "%s: first run of random memory against raw loopback TCP's first run (and its "
                     + "median): %s; target >= 80%%%n", mib(size), String.join(", ", firstRuns));
+            out.printf(Locale.ROOT, "%s: random memory against raw TCP memory to memory, first runs (medians): %s%n",
+                    mib(size), String.join(", ", firstRunsAgainstMemory));
             out.printf(Locale.ROOT, "%s: all-zero memory ran %s as fast as random memory (medians); target >= 5x%n",
                     mib(size), String.join(", ", zeroSpeedUps));
             for (Cell dirty : cells.stream().filter(c -> c.bytes() == size && c.kind().equals(DIRTY)).toList()) {

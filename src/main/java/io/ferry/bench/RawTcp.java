@@ -8,14 +8,21 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 
+import io.ferry.guest.RamBlock;
+
 /**
  * The benchmarks' baseline: {@code bytes} through one plain TCP connection, 1 MiB writes and
  * reads from direct buffers; the receiver answers one byte once it has them all, and the sender's
  * clock runs from connect to that answer.
+ *
+ * <p>Two forms: from and into one 1 MiB buffer each (cache-hot, the link's own speed), and from a
+ * whole guest-sized RAM block into a whole pre-faulted one ({@link #sendBlock}/{@link
+ * #receiveBlock}: the same memory traffic a migration has, with nothing of a migration's work).
  */
 final class RawTcp {
 
     private static final int BUFFER = 1 << 20;
+    private static final int PAGES_PER_RUN = BUFFER / RamBlock.PAGE_SIZE;
 
     private RawTcp() {
     }
@@ -32,12 +39,51 @@ final class RawTcp {
                     left -= out.write(buffer);
                 }
             }
-            ByteBuffer ack = ByteBuffer.allocate(1);
-            if (out.read(ack) != 1) {
-                throw new IOException("the receiver closed without acknowledging " + bytes + " bytes");
-            }
+            awaitAck(out, bytes);
         }
         return (System.nanoTime() - start) / 1e9;
+    }
+
+    private static void awaitAck(SocketChannel out, long bytes) throws IOException {
+        ByteBuffer ack = ByteBuffer.allocate(1);
+        if (out.read(ack) != 1) {
+            throw new IOException("the receiver closed without acknowledging " + bytes + " bytes");
+        }
+    }
+
+    private static void acknowledge(SocketChannel in) throws IOException {
+        ByteBuffer ack = ByteBuffer.wrap(new byte[] {1});
+        while (ack.hasRemaining()) {
+            in.write(ack);
+        }
+    }
+
+    /** {@link #send}, from {@code block}'s memory in 1 MiB runs of pages, front to back. */
+    static double sendBlock(SocketAddress receiver, RamBlock block) throws IOException {
+        long start = System.nanoTime();
+        try (SocketChannel out = SocketChannel.open(receiver)) {
+            for (long page = 0; page < block.pageCount(); page += PAGES_PER_RUN) {
+                ByteBuffer run = block.view(page, (int) Math.min(PAGES_PER_RUN, block.pageCount() - page)).nioBuffer();
+                while (run.hasRemaining()) {
+                    out.write(run);
+                }
+            }
+            awaitAck(out, block.sizeBytes());
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** {@link #receive}, straight into {@code block}'s memory at the offsets the bytes came from. */
+    static void receiveBlock(SocketChannel in, RamBlock block) throws IOException {
+        for (long page = 0; page < block.pageCount(); page += PAGES_PER_RUN) {
+            ByteBuffer run = block.view(page, (int) Math.min(PAGES_PER_RUN, block.pageCount() - page)).nioBuffer();
+            while (run.hasRemaining()) {
+                if (in.read(run) < 0) {
+                    throw new IOException("the sender closed at page " + page + " of " + block.pageCount());
+                }
+            }
+        }
+        acknowledge(in);
     }
 
     /** Reads {@code bytes} from {@code in} and acknowledges them. */
@@ -52,10 +98,7 @@ final class RawTcp {
             }
             left -= n;
         }
-        ByteBuffer ack = ByteBuffer.wrap(new byte[] {1});
-        while (ack.hasRemaining()) {
-            in.write(ack);
-        }
+        acknowledge(in);
     }
 
     /**
