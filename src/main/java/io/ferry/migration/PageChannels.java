@@ -23,20 +23,18 @@ public record PageChannels(int count, CompressionMethod compression) {
     }
 
     /**
-     * The source's choice for {@code settings}. A job that may post-copy keeps its pages on the main
-     * stream (post-copy's discards, requests and recovery rest on one ordered stream).
+     * The source's choice for {@code settings}. A job that may post-copy uses its multifd channels
+     * for the pre-copy rounds only, as QEMU from 10.0: its post-copy pages (requests, the push, a
+     * recovery's resend) travel on the main stream and the preempt channel.
      *
      * @throws IllegalArgumentException for post-copy with compression, which the control plane
      *                                  refuses (its pages could not be compressed)
      */
     public static PageChannels of(MigrationSettings settings) {
         CompressionMethod compression = settings.convergence().compression().method();
-        if (settings.postcopy().enabled()) {
-            if (compression != CompressionMethod.NONE) {
-                throw new IllegalArgumentException("post-copy and multifd compression (" + compression.apiName()
-                        + ") exclude each other");
-            }
-            return MAIN_STREAM;
+        if (settings.postcopy().enabled() && compression != CompressionMethod.NONE) {
+            throw new IllegalArgumentException("post-copy and multifd compression (" + compression.apiName()
+                    + ") exclude each other");
         }
         return new PageChannels(Math.max(1, settings.channels()), compression);
     }

@@ -22,6 +22,9 @@ final class LinkCutter implements AutoCloseable {
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     /** Each forwarded connection's two sockets, in the order they were accepted. */
     private final java.util.List<Socket[]> pairs = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Each forwarded connection's bytes from the source to the destination, in the same order. */
+    private final java.util.List<java.util.concurrent.atomic.AtomicLong> forwarded =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean refusing;
     private volatile int accepted;
     private volatile int attempts;
@@ -73,6 +76,11 @@ final class LinkCutter implements AutoCloseable {
         }
     }
 
+    /** Bytes the source sent on the {@code index}-th connection forwarded (0 = the first). */
+    long bytesFromSource(int index) {
+        return forwarded.get(index).get();
+    }
+
     /** While true, new connections are accepted and closed at once: the link is down. */
     void refuse(boolean refuse) {
         refusing = refuse;
@@ -92,23 +100,26 @@ final class LinkCutter implements AutoCloseable {
                 upstream.setTcpNoDelay(true);
                 open.add(client);
                 open.add(upstream);
+                java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+                forwarded.add(sent);
                 pairs.add(new Socket[] {client, upstream});
                 accepted++;
-                pump(client, upstream);
-                pump(upstream, client);
+                pump(client, upstream, sent);
+                pump(upstream, client, new java.util.concurrent.atomic.AtomicLong());
             } catch (IOException e) {
                 // server closed, or the destination refused: the source sees the link fail
             }
         }
     }
 
-    private void pump(Socket from, Socket to) {
+    private void pump(Socket from, Socket to, java.util.concurrent.atomic.AtomicLong count) {
         Thread t = new Thread(() -> {
             byte[] buffer = new byte[64 << 10];
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buffer)) >= 0) {
                     out.write(buffer, 0, n);
+                    count.addAndGet(n);
                 }
             } catch (IOException e) {
                 // cut or closed

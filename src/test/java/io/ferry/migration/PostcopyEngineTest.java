@@ -221,11 +221,16 @@ class PostcopyEngineTest {
      * memory exactly the source's at the switch plus its own writes.
      */
     private void breakDuringPostcopy(boolean autoRecover, Breakage breakage) throws Exception {
+        breakDuringPostcopy(1, autoRecover, breakage);
+    }
+
+    /** As above, the pre-copy round on {@code channels} multifd channels when more than one. */
+    private void breakDuringPostcopy(int channels, boolean autoRecover, Breakage breakage) throws Exception {
         GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, SEED));
         try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
              SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
                      SyntheticGuest.IncomingImages.SHARED);
-             LoopbackMigration loopback = new LoopbackMigration();
+             LoopbackMigration loopback = new LoopbackMigration().channels(channels);
              LinkCutter link = new LinkCutter(loopback.dataAddress())) {
             loopback.routeThrough(link.address());
             loopback.autoRecover(autoRecover);
@@ -312,6 +317,94 @@ class PostcopyEngineTest {
         breakDuringPostcopy(true, (migration, loopback, link, source, destination) -> {
             assertThat(link.accepted()).as("main and preempt channel").isEqualTo(2);
             link.cut(1);
+        });
+    }
+
+    // ---- multifd channels and post-copy (QEMU from 10.0) ----
+
+    /** Connections in the order the source opens them: the main stream, the preempt channel, then multifd. */
+    private static final int FIRST_MULTIFD = 2;
+
+    /**
+     * A job that may post-copy sends its pre-copy rounds on its multifd channels, each round
+     * ended by a sync, and post-copy's pages on the main stream and the preempt channel: the
+     * destination ends with exactly the memory the writes imply.
+     */
+    @Test
+    void overFourChannelsThePrecopyRoundsTravelOnMultifdAndPostcopyEndsByteExact() throws Exception {
+        GuestSpec spec = spec(new WorkloadSpec(20000, 0.5, 0, SEED));
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration().channels(4);
+             LinkCutter link = new LinkCutter(loopback.dataAddress())) {
+            loopback.routeThrough(link.address());
+            long bandwidth = linkSlowerThanTheWorkload(source, 8 * MIB);
+            MigrationReport report = loopback.run(source, destination, bandwidth, 1, false, false,
+                    MigrationSettings.PostcopySettings.after(2), null);
+
+            assertThat(report.phase()).as(report.reason()).isEqualTo(MigrationPhase.COMPLETED);
+            assertThat(report.progress().ram().iterations()).isEqualTo(2);
+            assertThat(report.progress().postcopy().requests()).isGreaterThan(0);
+            assertThat(link.accepted()).as("main, preempt and four multifd channels").isEqualTo(6);
+            long onMultifd = 0;
+            for (int c = FIRST_MULTIFD; c < FIRST_MULTIFD + 4; c++) {
+                assertThat(link.bytesFromSource(c)).as("multifd channel %d carried pages", c - FIRST_MULTIFD + 1)
+                        .isGreaterThan(MIB);
+                onMultifd += link.bytesFromSource(c);
+            }
+            long onMain = link.bytesFromSource(0);
+            assertThat(onMain + link.bytesFromSource(1) + onMultifd).as("every byte the job counted went through")
+                    .isGreaterThanOrEqualTo(report.progress().ram().transferred());
+            assertMemoryIsTheSwitchPlusTheDestinationsWrites(source, destination, 0.5);
+        }
+    }
+
+    /**
+     * One multifd channel of four breaks during a pre-copy round of a job that may post-copy:
+     * the job fails as any pre-copy does, the guest runs on at the source with every byte, and
+     * the destination never runs it.
+     */
+    @Test
+    void aMultifdChannelBreakingBeforeTheSwitchFailsTheJobAndTheGuestRunsOnAtTheSource() throws Exception {
+        GuestSpec spec = spec(WorkloadSpec.idle());
+        try (SyntheticGuest source = SyntheticGuest.create(spec, datastore);
+             SyntheticGuest destination = SyntheticGuest.createIncoming(spec, datastore,
+                     SyntheticGuest.IncomingImages.SHARED);
+             LoopbackMigration loopback = new LoopbackMigration().channels(4);
+             LinkCutter link = new LinkCutter(loopback.dataAddress())) {
+            loopback.routeThrough(link.address());
+            io.ferry.bench.GuestContent.fillRandom(source.memory().blocks().get(0), 9);
+            String before = source.checksums().memory();
+            MigrationReport report = loopback.run(source, destination, 4 * MIB, 300, false, false,
+                    MigrationSettings.PostcopySettings.after(0), migration ->
+                            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5)).until(() -> {
+                                if (migration.progress().ram().transferred() < 2 * MIB) {
+                                    return false;
+                                }
+                                link.cut(FIRST_MULTIFD + 1);
+                                return true;
+                            }));
+
+            assertThat(report.phase()).isEqualTo(MigrationPhase.FAILED);
+            assertThat(report.reason()).contains("multifd channel");
+            assertThat(source.state()).isEqualTo(GuestState.RUNNING);
+            assertThat(source.checksums().memory()).as("not a guest byte lost").isEqualTo(before);
+            await().atMost(Duration.ofSeconds(10)).until(() -> destination.state() != GuestState.RUNNING);
+        }
+    }
+
+    /**
+     * With four multifd channels, every connection breaks during post-copy: both sides pause, a
+     * recovery reconnects the main stream and the preempt channel (the multifd channels served
+     * pre-copy only and are not reopened), and the memory ends exactly as the writes imply.
+     */
+    @Test
+    void withFourChannelsALinkCutDuringPostcopyPausesAndRecoversByteExact() throws Exception {
+        breakDuringPostcopy(4, true, (migration, loopback, link, source, destination) -> {
+            assertThat(link.accepted()).as("main, preempt and four multifd channels").isEqualTo(6);
+            cutAndKeepDown(loopback, link);
+            link.refuse(false);
         });
     }
 

@@ -276,7 +276,7 @@ class MigrationDispatcher {
             Map<UUID, Long> base = ownership.expectActive(
                     guests.disksOf(guest.id()).stream().map(Disk::id).toList(), source.id());
             workers.startIncoming(destination, new StartIncomingCommand(job.id(), layout(guest, base), secret,
-                    p.verifyChecksums(), p.storage(), p.settings().postcopy().enabled() ? 1 : p.channels(),
+                    p.verifyChecksums(), p.storage(), p.channels(),
                     p.convergence().compression().method()));
             workers.startOutgoing(source, new StartOutgoingCommand(job.id(), guest.id(), destination.dataAddress(),
                     secret, base.entrySet().stream().map(e -> new DiskGeneration(e.getKey(), e.getValue())).toList(),

@@ -27,10 +27,6 @@ public final class EngineFeatures {
         if (c.compression().enabled() && c.xbzrle().enabled()) {
             names.add(COMPRESSION_WITH_XBZRLE);
         }
-        if (p.channels() > 1 && p.postcopy()) {
-            // as QEMU before 10.0: post-copy's discards, requests and recovery rest on one ordered stream of pages
-            names.add("parameters.capabilities.channels=" + p.channels() + " with parameters.capabilities.postcopy=true");
-        }
         if (p.verifyChecksums() && p.postcopy()) {
             // checksums are compared at a pre-copy switchover; a job that may switch to post-copy
             // (by request, rule or escalation) would complete unverified, and say nothing of it
@@ -54,17 +50,13 @@ public final class EngineFeatures {
                     + "would complete without verification: ask for one or the other (a matching policy's "
                     + "verifyChecksums or allowPostcopy counts as asked; override it in the request)");
         }
-        if (unsupported.stream().anyMatch(n -> n.startsWith("parameters.capabilities.channels="))) {
-            why.append("; a job that may switch to post-copy sends its pages on one channel (as QEMU before 10.0): "
-                    + "ask for channels=1 or postcopy=false");
-        }
         if (unsupported.contains(XBZRLE_WITH_CHANNELS)) {
             why.append("; XBZRLE encodes pages on the main stream only (QEMU: multifd is not compatible with xbzrle): "
                     + "ask for channels=1 (the default with xbzrle) or no xbzrle");
         }
         if (unsupported.contains(COMPRESSION_WITH_POSTCOPY)) {
-            why.append("; pages are compressed on the multifd channels, and a job that may switch to post-copy sends "
-                    + "its pages on the main stream: ask for one or the other");
+            why.append("; pages are compressed on the multifd channels, and post-copy sends its pages uncompressed on "
+                    + "the main stream, as QEMU (multifd-compression is pre-copy only): ask for one or the other");
         }
         if (unsupported.contains(COMPRESSION_WITH_XBZRLE)) {
             why.append("; XBZRLE (main stream) and compression (multifd channels) exclude each other, as in QEMU: "

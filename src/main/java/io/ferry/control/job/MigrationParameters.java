@@ -18,7 +18,7 @@ public class MigrationParameters {
 
     public static final long DEFAULT_MAX_BANDWIDTH = 128L * 1024 * 1024;
     public static final long DEFAULT_DOWNTIME_LIMIT_MS = 300;
-    /** QEMU's {@code multifd-channels} default, for a job that does not post-copy. */
+    /** QEMU's {@code multifd-channels} default (a job with XBZRLE has one). */
     public static final int DEFAULT_CHANNELS = 2;
 
     /** Bytes per second; 0 means unlimited. */

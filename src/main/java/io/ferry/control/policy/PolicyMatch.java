@@ -55,10 +55,9 @@ final class PolicyMatch {
                 storage,
                 postcopy,
                 convergence,
-                // QEMU's multifd-channels default; a job that may post-copy keeps one stream, and so
-                // does one with XBZRLE (QEMU: "Multifd is not compatible with xbzrle")
-                first(r.channels(), postcopy || convergence.xbzrle().enabled() ? 1
-                        : MigrationParameters.DEFAULT_CHANNELS),
+                // QEMU's multifd-channels default (post-copy too, as from QEMU 10.0: multifd carries its
+                // pre-copy rounds); one with XBZRLE (QEMU: "Multifd is not compatible with xbzrle")
+                first(r.channels(), convergence.xbzrle().enabled() ? 1 : MigrationParameters.DEFAULT_CHANNELS),
                 first(r.verifyChecksums(), p.verifyChecksums(), false),
                 first(r.postcopyAfterIterations(), 0),
                 first(r.postcopyWhenNotConverging(), false),

@@ -391,10 +391,6 @@ public final class IncomingMigration
 
     @Override
     public void postcopyAdvise() {
-        if (multifd != null) {
-            throw new StreamFormatException("POSTCOPY_ADVISE on a job with " + multifd.count() + " multifd channels: "
-                    + "a job that may post-copy keeps its pages on the main stream");
-        }
         postcopy.advise();
     }
 

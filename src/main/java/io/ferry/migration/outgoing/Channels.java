@@ -38,7 +38,7 @@ final class Channels {
     /** How the main connection is protected, for the job's view; null until it is open. */
     private volatile MigrationProgress.DataPlane dataPlane;
     private OutgoingConnection main;
-    /** QEMU's multifd channels, null when pages go on the main stream (one plain channel, or a job that may post-copy). */
+    /** QEMU's multifd channels, null when pages go on the main stream (one plain channel). */
     private volatile MultifdSender multifd;
     /**
      * Post-copy's preempt channel (QEMU's postcopy-preempt), null without one: requested pages go
@@ -126,16 +126,11 @@ final class Channels {
 
     /**
      * The job's multifd channels, or none for one plain channel ({@link PageChannels}: a compressed
-     * job of one channel opens one). A job that may post-copy keeps its pages on the main stream,
-     * as QEMU did before 10.0: post-copy's discards, requests and recovery rest on one ordered
-     * stream of pages.
+     * job of one channel opens one). A job that may post-copy uses them for its pre-copy rounds
+     * only, as QEMU from 10.0 ({@link RamPart#syncForPostcopy}).
      */
     void openMultifd() throws InterruptedException {
         if (!pages.multifd()) {
-            if (spec.settings().channels() > 1) {
-                log.info("{} channels asked for, but the job may post-copy: its pages share the main stream",
-                        spec.settings().channels());
-            }
             return;
         }
         int count = pages.count();

@@ -19,7 +19,9 @@ import java.util.Map;
  * guest dirtied (a bulk round first, with every page), each page once a round, an all-zero page
  * as a header only; on the multifd channels when the job has them. Post-copy serves its pages from
  * here too ({@link PostcopySource}): the discards, requested pages, the push, and after a
- * recovery the pages the destination's bitmaps say it lacks. With XBZRLE, a round's non-zero
+ * recovery the pages the destination's bitmaps say it lacks, all on the main stream (QEMU from
+ * 10.0: multifd carries the pre-copy rounds, each ended by a sync, so every page a channel took
+ * is placed before the destination reads the discards). With XBZRLE, a round's non-zero
  * pages on the main stream go as {@link XbzrlePages} decides.
  *
  * <p>Written by the migration thread only; the counters are read by progress snapshots.
@@ -38,6 +40,8 @@ final class RamPart implements StreamPart {
     /** The main stream's "last block", for CONTINUE; a new stream starts over. */
     private RamRecordWriter records = new RamRecordWriter();
     private long lastSyncNanos;
+    /** Post-copy has begun: pages go on the main stream, whatever channels the job has. */
+    private boolean postcopy;
 
     // QEMU's query-migrate counters.
     private long duplicate;
@@ -143,7 +147,7 @@ final class RamPart implements StreamPart {
 
     private void sendRun(StreamWriter out, RamBlock block, long firstPage, int pages, boolean rateLimited,
                          TransferMeter.Kind kind) throws InterruptedException {
-        if (out.multifd()) {
+        if (out.multifd() && !postcopy) {
             for (long page = firstPage; page < firstPage + pages; page++) {
                 boolean zero = block.isZeroPage(page);
                 if (zero) {
@@ -207,6 +211,7 @@ final class RamPart implements StreamPart {
 
     /** The switch to post-copy, the guest paused: the last sync; what is due now is post-copy's work. */
     void syncForPostcopy() {
+        postcopy = true;
         xbzrle.postcopy();
         remainingPages = takeDirtyLog();
     }
