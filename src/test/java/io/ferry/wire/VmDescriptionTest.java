@@ -78,6 +78,7 @@ class VmDescriptionTest {
             StreamEncoder.eof(file);
             description.write(file);
             byte[] bytes = ByteBufUtil.getBytes(file);
+            file.release();
 
             int nul = lastIndexOf(bytes, (byte) 0);
             int brace = indexOf(bytes, (byte) '{', nul);
