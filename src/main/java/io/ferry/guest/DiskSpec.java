@@ -30,7 +30,8 @@ public record DiskSpec(String diskId, String name, long sizeBytes) {
         }
     }
 
-    String imageFileName() {
+    /** The image file of this disk in a datastore. */
+    public String imageFileName() {
         return diskId + ".img";
     }
 }

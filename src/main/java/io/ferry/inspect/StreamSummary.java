@@ -20,7 +20,8 @@ import tools.jackson.databind.JsonNode;
  * @param disks             the {@code block} section's disks, empty without one
  * @param commands          COMMAND sections by name (OPEN_RETURN_PATH, PING, POSTCOPY_...)
  * @param eofOffset         where the EOF byte is
- * @param vmDescription     the JSON after EOF, or null if the stream has none (Ferry writes none)
+ * @param vmDescription     the JSON after EOF, or null if the stream has none (a migration's stream has none;
+ *                          Ferry's saved files and QEMU's have one)
  * @param extractedFiles    the files {@code --extract} wrote, empty otherwise
  */
 public record StreamSummary(long fileBytes, Header header, String machineType, List<RamBlock> ramBlocks,

@@ -88,7 +88,10 @@ public final class StreamEncoder {
         out.writeInt(sectionId);
     }
 
-    /** The EOF byte {@code 0x00}. Ferry writes no vmdesc after it. */
+    /**
+     * The EOF byte {@code 0x00}. A migration writes nothing after it; a stream saved to a file
+     * follows it with a {@link VmDescription}.
+     */
     public static void eof(ByteBuf out) {
         out.writeByte(StreamFormat.EOF);
     }

@@ -29,7 +29,7 @@ package io.ferry.wire;
  *
  * COMMAND (0x08):  | 0x08 | be16 command | be16 len | len bytes |
  * EOF (0x00):      | 0x00 |
- * after EOF:       | 0x06 | be32 json_len | json_len bytes of JSON (the "vmdesc", skipped) |
+ * after EOF:       | 0x06 | be32 json_len | json_len bytes of JSON (the "vmdesc", skipped; {@link VmDescription}) |
  * </pre>
  *
  * <p>The RAM section's records are drawn in {@link RamFlag}; Ferry's device-state section in

@@ -9,6 +9,8 @@
  * and read, without buffering page data, by one {@link io.ferry.wire.MultifdDecoder} per channel.
  * QEMU's XBZRLE page delta has its codec ({@link io.ferry.wire.Xbzrle}) and record body
  * ({@link io.ferry.wire.XbzrleRecord}); the stream decoder reports XBZRLE records once checked.
+ * A stream saved to a file ends with QEMU's JSON description of its sections
+ * ({@link io.ferry.wire.VmDescription}), which the decoder skips.
  *
  * <p>JDK and Netty buffers only: nothing here knows sockets, channels or Spring. Decoders take
  * whatever bytes have arrived and keep partial elements for the next call; encoders write into a

@@ -1,0 +1,121 @@
+package io.ferry.snapshot;
+
+import io.ferry.guest.DiskImage;
+import io.ferry.guest.GuestState;
+import io.ferry.guest.SyntheticGuest;
+import io.ferry.guest.WorkloadSpec;
+import io.ferry.wire.DecoderLimits;
+import io.ferry.wire.StreamDecoder;
+import io.ferry.wire.StreamFormatException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Restores a guest from a file {@link GuestSnapshotWriter} wrote, through the migration's own
+ * {@link StreamDecoder}: every byte is checked before it is trusted, and the file is read in
+ * pieces, so a guest of many GiB never sits in the heap.
+ *
+ * <p>All or nothing: when the file is refused (malformed, truncated, not a Ferry snapshot) or
+ * cannot be read, the guest built so far is closed and its images deleted before the error
+ * leaves, so no partial guest is left behind.
+ */
+public final class GuestSnapshotReader {
+
+    /** Bytes read from the file per feed. */
+    private static final int PIECE_BYTES = 1 << 20;
+    private static final String OFFSET_SUFFIX = " (stream offset ";
+
+    private GuestSnapshotReader() {
+    }
+
+    /** {@link #restore(Path, String, Path, WorkloadSpec, Map)} with every disk at generation 1, as a new disk is. */
+    public static SyntheticGuest restore(Path file, String guestId, Path datastoreDir, WorkloadSpec workload)
+            throws IOException, MalformedSnapshotException {
+        return restore(file, guestId, datastoreDir, workload, null);
+    }
+
+    /**
+     * A new guest {@code guestId} with the saved memory, disks (as new images {@code <diskId>.img} in
+     * {@code datastoreDir}) and device state, PAUSED, its disks active at {@code generations}
+     * (disk id → ownership generation; null: all at 1).
+     *
+     * @throws MalformedSnapshotException the decoder's (or the restore's) reason and the file offset
+     * @throws IOException                the file cannot be read, an image cannot be written, or an image
+     *                                    file of a saved disk exists in the datastore already
+     */
+    public static SyntheticGuest restore(Path file, String guestId, Path datastoreDir, WorkloadSpec workload,
+                                         Map<String, Long> generations)
+            throws IOException, MalformedSnapshotException {
+        RestoringListener listener = new RestoringListener(guestId, datastoreDir, workload);
+        StreamDecoder decoder = new StreamDecoder(listener, DecoderLimits.defaults());
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            feed(in, decoder);
+            return finish(listener.guest(), generations);
+        } catch (StreamFormatException e) {
+            discard(listener, e);
+            throw new MalformedSnapshotException(decoder.position(), reason(e), e);
+        } catch (UncheckedIOException e) {
+            discard(listener, e.getCause());
+            throw e.getCause();
+        } catch (IOException | RuntimeException | Error e) {
+            discard(listener, e);
+            throw e;
+        }
+    }
+
+    private static void feed(FileChannel in, StreamDecoder decoder) throws IOException {
+        ByteBuf cumulation = Unpooled.buffer(2 * PIECE_BYTES);
+        try {
+            while (cumulation.writeBytes(in, PIECE_BYTES) >= 0) {
+                decoder.feed(cumulation);
+                cumulation.discardSomeReadBytes();
+            }
+            decoder.endOfInput();
+        } finally {
+            cumulation.release();
+        }
+    }
+
+    /** Paused, images on storage and active: the guest a save was taken of. */
+    private static SyntheticGuest finish(SyntheticGuest guest, Map<String, Long> generations) throws IOException {
+        for (DiskImage image : guest.disks()) {
+            image.flush();
+        }
+        guest.setState(GuestState.PAUSED);
+        Map<String, Long> active = generations;
+        if (active == null) {
+            active = new LinkedHashMap<>();
+            for (var disk : guest.spec().disks()) {
+                active.put(disk.diskId(), 1L);
+            }
+        }
+        guest.activateDisks(active);
+        return guest;
+    }
+
+    private static void discard(RestoringListener listener, Throwable failure) {
+        SyntheticGuest guest = listener.guest();
+        if (guest == null) {
+            return;
+        }
+        try {
+            guest.deleteImages();
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    /** The decoder's message without its offset suffix: the offset travels apart. */
+    private static String reason(StreamFormatException e) {
+        String message = e.getMessage();
+        int suffix = message.lastIndexOf(OFFSET_SUFFIX);
+        return suffix > 0 && message.endsWith(")") ? message.substring(0, suffix) : message;
+    }
+}
