@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Restores a guest from a file {@link GuestSnapshotWriter} wrote, through the migration's own
@@ -53,7 +54,18 @@ public final class GuestSnapshotReader {
     public static SyntheticGuest restore(Path file, String guestId, Path datastoreDir, WorkloadSpec workload,
                                          Map<String, Long> generations)
             throws IOException, MalformedSnapshotException {
-        RestoringListener listener = new RestoringListener(guestId, datastoreDir, workload);
+        return restore(file, guestId, datastoreDir, workload, generations, UnaryOperator.identity());
+    }
+
+    /**
+     * As above, each saved disk restored under the id {@code diskIds} gives it (saved id → new id;
+     * {@code generations} are by new id): a control plane gives a restored guest disks of its own,
+     * beside the saved guest's, which may still exist.
+     */
+    public static SyntheticGuest restore(Path file, String guestId, Path datastoreDir, WorkloadSpec workload,
+                                         Map<String, Long> generations, UnaryOperator<String> diskIds)
+            throws IOException, MalformedSnapshotException {
+        RestoringListener listener = new RestoringListener(guestId, datastoreDir, workload, diskIds);
         StreamDecoder decoder = new StreamDecoder(listener, DecoderLimits.defaults());
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
             feed(in, decoder);

@@ -47,6 +47,8 @@ final class RestoringListener implements StreamListener {
     private final String guestId;
     private final Path datastoreDir;
     private final WorkloadSpec workload;
+    /** The restored guest's id for each saved disk id (a restore on a fleet gives its disks new ids). */
+    private final java.util.function.UnaryOperator<String> diskIds;
 
     private List<RamBlockInfo> blocks;
     /** Null until the layout arrives. */
@@ -59,10 +61,12 @@ final class RestoringListener implements StreamListener {
     private long chunkOffset;
     private final Map<String, BitSet> chunksWithData = new HashMap<>();
 
-    RestoringListener(String guestId, Path datastoreDir, WorkloadSpec workload) {
+    RestoringListener(String guestId, Path datastoreDir, WorkloadSpec workload,
+                      java.util.function.UnaryOperator<String> diskIds) {
         this.guestId = guestId;
         this.datastoreDir = datastoreDir;
         this.workload = workload;
+        this.diskIds = diskIds;
     }
 
     /** The guest being built, or null if the stream has not reached its layout. */
@@ -131,7 +135,7 @@ final class RestoringListener implements StreamListener {
     public void blockChunk(String device, long byteOffset, boolean zero) {
         DiskImage image;
         try {
-            image = guest.disk(device);
+            image = guest.disk(diskIds.apply(device));
         } catch (IllegalArgumentException e) {
             throw new StreamFormatException("block data for device '" + device + "', which the layout does not have");
         }
@@ -175,7 +179,8 @@ final class RestoringListener implements StreamListener {
         GuestSpec spec;
         try {
             spec = new GuestSpec(guestId, blocks.stream().map(b -> new RamBlockSpec(b.idstr(), b.usedLength())).toList(),
-                    layout.disks(), layout.deviceStateBytes(), workload);
+                    layout.disks().stream().map(d -> new DiskSpec(diskIds.apply(d.diskId()), d.name(), d.sizeBytes()))
+                            .toList(), layout.deviceStateBytes(), workload);
         } catch (IllegalArgumentException e) {
             throw new StreamFormatException("the saved guest's layout is not a guest: " + e.getMessage());
         }

@@ -46,6 +46,31 @@ class GuestSnapshotRoundTripTest {
         }
     }
 
+    /** A control plane's restore: new disk ids, in the datastore that still holds the saved guest's images. */
+    @Test
+    void aGuestRestoredUnderNewDiskIdsSitsBesideTheSavedOneWithTheSameBytes() throws Exception {
+        Path file = dir.resolve("guest.qemu");
+        Path datastore = dir.resolve("shared");
+        try (SyntheticGuest saved = SavedGuests.paused(SavedGuests.spec("src"), datastore)) {
+            GuestChecksums before = saved.checksums();
+            GuestSnapshotWriter.write(saved, file);
+            java.util.Map<String, Long> generations = new java.util.HashMap<>();
+            saved.spec().disks().forEach(d -> generations.put("new-" + d.diskId(), 1L));
+
+            try (SyntheticGuest restored = GuestSnapshotReader.restore(file, "copy", datastore, WorkloadSpec.idle(),
+                    generations, id -> "new-" + id)) {
+                assertThat(restored.spec().disks()).extracting(io.ferry.guest.DiskSpec::diskId)
+                        .containsExactlyElementsOf(saved.spec().disks().stream().map(d -> "new-" + d.diskId()).toList());
+                assertThat(restored.checksums().memory()).isEqualTo(before.memory());
+                assertThat(restored.checksums().deviceState()).isEqualTo(before.deviceState());
+                assertThat(restored.checksums().disks()).extracting(GuestChecksums.DiskChecksum::sha256)
+                        .containsExactlyElementsOf(before.disks().stream().map(GuestChecksums.DiskChecksum::sha256)
+                                .toList());
+                assertThat(saved.checksums()).as("the saved guest's images untouched").isEqualTo(before);
+            }
+        }
+    }
+
     @Test
     void theSavedGuestStaysPausedAndUnchanged() throws Exception {
         try (SyntheticGuest saved = SavedGuests.paused(SavedGuests.spec("src"), dir.resolve("a"))) {
