@@ -1,5 +1,6 @@
 package io.ferry.inspect;
 
+import io.ferry.wire.MalformedStreamFileException;
 import io.ferry.inspect.StreamSummary.DeviceSection;
 import io.ferry.inspect.StreamSummary.Disk;
 import io.ferry.inspect.StreamSummary.IterativeSection;
@@ -53,7 +54,7 @@ public final class InspectCommand implements Callable<Integer> {
         StreamSummary summary;
         try {
             summary = new StreamInspector().inspect(file, extractTo);
-        } catch (MalformedStreamException e) {
+        } catch (MalformedStreamFileException e) {
             err.println(file + ": malformed at byte " + e.offset() + ": " + e.reason());
             return MALFORMED;
         } catch (NoSuchFileException e) {

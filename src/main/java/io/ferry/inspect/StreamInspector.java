@@ -1,14 +1,14 @@
 package io.ferry.inspect;
 
+import io.ferry.wire.MalformedStreamFileException;
 import io.ferry.inspect.StreamSummary.Header;
 import io.ferry.inspect.StreamSummary.VmDescription;
 import io.ferry.wire.DecoderLimits;
 import io.ferry.wire.DeviceSectionFormat;
 import io.ferry.wire.StreamDecoder;
+import io.ferry.wire.StreamFile;
 import io.ferry.wire.StreamFormat;
 import io.ferry.wire.StreamFormatException;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -32,8 +32,6 @@ import tools.jackson.databind.JsonNode;
  */
 public final class StreamInspector {
 
-    /** Bytes read from the file per feed. */
-    private static final int CHUNK_BYTES = 1 << 20;
 
     private final DecoderLimits limits;
 
@@ -49,11 +47,11 @@ public final class StreamInspector {
      * What {@code file} holds.
      *
      * @param extractTo where to write RAM blocks and disk images, or null
-     * @throws MalformedStreamException the decoder's reason and where in the file
+     * @throws MalformedStreamFileException the decoder's reason and where in the file
      * @throws IOException              the file cannot be read, or an extracted file cannot be written
      *                                  (or exists already)
      */
-    public StreamSummary inspect(Path file, Path extractTo) throws IOException, MalformedStreamException {
+    public StreamSummary inspect(Path file, Path extractTo) throws IOException, MalformedStreamFileException {
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ);
              Extraction extraction = extractTo == null ? null : new Extraction(extractTo)) {
             long size = in.size();
@@ -64,7 +62,7 @@ public final class StreamInspector {
             StreamDecoder decoder = new StreamDecoder(listener, limits);
             listener.readPositionFrom(decoder::position);
             try {
-                feed(in, decoder);
+                StreamFile.decode(in, decoder);
             } catch (StreamFormatException e) {
                 throw malformed(decoder.position(), e, trailing.isEmpty());
             } catch (UncheckedIOException e) {
@@ -79,30 +77,14 @@ public final class StreamInspector {
         }
     }
 
-    private static void feed(FileChannel in, StreamDecoder decoder) throws IOException {
-        ByteBuf cumulation = Unpooled.buffer(2 * CHUNK_BYTES);
-        try {
-            while (cumulation.writeBytes(in, CHUNK_BYTES) >= 0) {
-                decoder.feed(cumulation);
-                cumulation.discardSomeReadBytes();
-            }
-            decoder.endOfInput();
-        } finally {
-            cumulation.release();
-        }
-    }
 
-    private static MalformedStreamException malformed(long offset, StreamFormatException e,
+    private static MalformedStreamFileException malformed(long offset, StreamFormatException e,
                                                       boolean withoutDescription) {
-        String reason = e.getMessage();
-        String suffix = " (stream offset " + offset + ")";
-        if (reason.endsWith(suffix)) {
-            reason = reason.substring(0, reason.length() - suffix.length());
-        }
+        String reason = StreamFile.reason(e);
         if (withoutDescription && reason.startsWith("Unknown savevm section")) {
             reason += "; the file ends without a vmdesc JSON to describe QEMU's device sections";
         }
-        return new MalformedStreamException(offset, reason, e);
+        return new MalformedStreamFileException(offset, reason, e);
     }
 
     /**
@@ -111,7 +93,7 @@ public final class StreamInspector {
      * from the tail already read when it was found there.
      */
     private VmDescription vmDescription(FileChannel in, long eofOffset, Optional<TrailingVmDescription> trailing)
-            throws IOException, MalformedStreamException {
+            throws IOException, MalformedStreamFileException {
         long at = eofOffset + 1;
         if (at >= in.size()) {
             return null;
@@ -122,11 +104,11 @@ public final class StreamInspector {
         ByteBuffer frame = read(in, at, 1 + Integer.BYTES);
         long length = Integer.toUnsignedLong(frame.getInt(1));
         if (at + frame.capacity() + length != in.size()) {
-            throw new MalformedStreamException(in.size(), "the vmdesc at byte " + at + " announces " + length
+            throw new MalformedStreamFileException(in.size(), "the vmdesc at byte " + at + " announces " + length
                     + " bytes of JSON, the file holds " + (in.size() - at - frame.capacity()), null);
         }
         byte[] json = read(in, at + frame.capacity(), (int) length).array();
-        JsonNode tree = TrailingVmDescription.parse(json).orElseThrow(() -> new MalformedStreamException(
+        JsonNode tree = TrailingVmDescription.parse(json).orElseThrow(() -> new MalformedStreamFileException(
                 at + frame.capacity(), "the vmdesc is not a JSON object", null));
         return new VmDescription(at, json.length, tree);
     }

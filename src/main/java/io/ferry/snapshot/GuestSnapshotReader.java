@@ -1,14 +1,14 @@
 package io.ferry.snapshot;
 
+import io.ferry.wire.MalformedStreamFileException;
 import io.ferry.guest.DiskImage;
 import io.ferry.guest.GuestState;
 import io.ferry.guest.SyntheticGuest;
 import io.ferry.guest.WorkloadSpec;
 import io.ferry.wire.DecoderLimits;
 import io.ferry.wire.StreamDecoder;
+import io.ferry.wire.StreamFile;
 import io.ferry.wire.StreamFormatException;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -29,16 +29,13 @@ import java.util.function.UnaryOperator;
  */
 public final class GuestSnapshotReader {
 
-    /** Bytes read from the file per feed. */
-    private static final int PIECE_BYTES = 1 << 20;
-    private static final String OFFSET_SUFFIX = " (stream offset ";
 
     private GuestSnapshotReader() {
     }
 
     /** {@link #restore(Path, String, Path, WorkloadSpec, Map)} with every disk at generation 1, as a new disk is. */
     public static SyntheticGuest restore(Path file, String guestId, Path datastoreDir, WorkloadSpec workload)
-            throws IOException, MalformedSnapshotException {
+            throws IOException, MalformedStreamFileException {
         return restore(file, guestId, datastoreDir, workload, null);
     }
 
@@ -47,13 +44,13 @@ public final class GuestSnapshotReader {
      * {@code datastoreDir}) and device state, PAUSED, its disks active at {@code generations}
      * (disk id → ownership generation; null: all at 1).
      *
-     * @throws MalformedSnapshotException the decoder's (or the restore's) reason and the file offset
+     * @throws MalformedStreamFileException the decoder's (or the restore's) reason and the file offset
      * @throws IOException                the file cannot be read, an image cannot be written, or an image
      *                                    file of a saved disk exists in the datastore already
      */
     public static SyntheticGuest restore(Path file, String guestId, Path datastoreDir, WorkloadSpec workload,
                                          Map<String, Long> generations)
-            throws IOException, MalformedSnapshotException {
+            throws IOException, MalformedStreamFileException {
         return restore(file, guestId, datastoreDir, workload, generations, UnaryOperator.identity());
     }
 
@@ -64,15 +61,15 @@ public final class GuestSnapshotReader {
      */
     public static SyntheticGuest restore(Path file, String guestId, Path datastoreDir, WorkloadSpec workload,
                                          Map<String, Long> generations, UnaryOperator<String> diskIds)
-            throws IOException, MalformedSnapshotException {
+            throws IOException, MalformedStreamFileException {
         RestoringListener listener = new RestoringListener(guestId, datastoreDir, workload, diskIds);
         StreamDecoder decoder = new StreamDecoder(listener, DecoderLimits.defaults());
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
-            feed(in, decoder);
+            StreamFile.decode(in, decoder);
             return finish(listener.guest(), generations);
         } catch (StreamFormatException e) {
             discard(listener, e);
-            throw new MalformedSnapshotException(decoder.position(), reason(e), e);
+            throw new MalformedStreamFileException(decoder.position(), StreamFile.reason(e), e);
         } catch (UncheckedIOException e) {
             discard(listener, e.getCause());
             throw e.getCause();
@@ -82,18 +79,6 @@ public final class GuestSnapshotReader {
         }
     }
 
-    private static void feed(FileChannel in, StreamDecoder decoder) throws IOException {
-        ByteBuf cumulation = Unpooled.buffer(2 * PIECE_BYTES);
-        try {
-            while (cumulation.writeBytes(in, PIECE_BYTES) >= 0) {
-                decoder.feed(cumulation);
-                cumulation.discardSomeReadBytes();
-            }
-            decoder.endOfInput();
-        } finally {
-            cumulation.release();
-        }
-    }
 
     /** Paused, images on storage and active: the guest a save was taken of. */
     private static SyntheticGuest finish(SyntheticGuest guest, Map<String, Long> generations) throws IOException {
@@ -124,10 +109,4 @@ public final class GuestSnapshotReader {
         }
     }
 
-    /** The decoder's message without its offset suffix: the offset travels apart. */
-    private static String reason(StreamFormatException e) {
-        String message = e.getMessage();
-        int suffix = message.lastIndexOf(OFFSET_SUFFIX);
-        return suffix > 0 && message.endsWith(")") ? message.substring(0, suffix) : message;
-    }
 }

@@ -1,5 +1,6 @@
 package io.ferry.snapshot;
 
+import io.ferry.wire.MalformedStreamFileException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -51,7 +52,7 @@ class GuestSnapshotRefusalTest {
 
             assertThatThrownBy(() -> restore(file))
                     .as("cut at %d", cut)
-                    .isInstanceOfSatisfying(MalformedSnapshotException.class, e -> {
+                    .isInstanceOfSatisfying(MalformedStreamFileException.class, e -> {
                         assertThat(e.reason()).contains("truncated");
                         assertThat(e.offset()).isBetween(0L, cut);
                     });
@@ -75,7 +76,7 @@ class GuestSnapshotRefusalTest {
         broken[0] = 'X';
 
         assertThatThrownBy(() -> restore(write("magic", broken)))
-                .isInstanceOfSatisfying(MalformedSnapshotException.class, e -> {
+                .isInstanceOfSatisfying(MalformedStreamFileException.class, e -> {
                     assertThat(e.offset()).isZero();
                     assertThat(e.reason()).containsIgnoringCase("magic");
                 });
@@ -90,7 +91,7 @@ class GuestSnapshotRefusalTest {
         ByteBuffer.wrap(broken).putInt(lengthAt, DEVICE_STATE_BYTES - 1);
 
         assertThatThrownBy(() -> restore(write("length", broken)))
-                .isInstanceOfSatisfying(MalformedSnapshotException.class, e -> {
+                .isInstanceOfSatisfying(MalformedStreamFileException.class, e -> {
                     assertThat(e.reason()).contains("Missing section footer for ferry/device-state");
                     assertThat(e.offset()).isEqualTo(lengthAt);   // the section's payload, where the decoder stood
                 });
@@ -103,7 +104,7 @@ class GuestSnapshotRefusalTest {
         broken[(int) summary.eofOffset()] = 0x09;
 
         assertThatThrownBy(() -> restore(write("eof", broken)))
-                .isInstanceOfSatisfying(MalformedSnapshotException.class, e -> {
+                .isInstanceOfSatisfying(MalformedStreamFileException.class, e -> {
                     assertThat(e.reason()).isEqualTo("Unknown section type 0x09");
                     assertThat(e.offset()).isEqualTo(summary.eofOffset());
                 });
@@ -118,7 +119,7 @@ class GuestSnapshotRefusalTest {
         }
 
         assertThatThrownBy(() -> restore(qemu))
-                .isInstanceOfSatisfying(MalformedSnapshotException.class, e -> assertThat(e.reason())
+                .isInstanceOfSatisfying(MalformedStreamFileException.class, e -> assertThat(e.reason())
                         .isEqualTo("machine 'pc-i440fx-7.2' is not a Ferry guest snapshot (machine 'ferry-synthetic')"));
     }
 
@@ -135,7 +136,7 @@ class GuestSnapshotRefusalTest {
         }
     }
 
-    private SyntheticGuest restore(Path file) throws IOException, MalformedSnapshotException {
+    private SyntheticGuest restore(Path file) throws IOException, MalformedStreamFileException {
         return GuestSnapshotReader.restore(file, "copy", datastore, WorkloadSpec.idle());
     }
 
