@@ -1,6 +1,7 @@
 package io.ferry.worker;
 
 import io.ferry.channel.WorkerRegistration;
+import io.ferry.guest.qemu.QemuSupport;
 import io.ferry.migration.transport.DataPlaneServer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -39,7 +40,13 @@ public final class Worker implements AutoCloseable {
     private Worker(WorkerConfig config, String datastoreId) throws InterruptedException {
         this.config = config;
         this.datastoreId = datastoreId;
-        this.guests = new GuestHost(config.datastore(), instance);
+        QemuSupport qemu = QemuSupport.probe(config.qemuBinary());
+        if (qemu.available()) {
+            log.info("worker {} runs QEMU guests: {}", config.hostId(), qemu.detail());
+        } else {
+            log.warn("worker {} cannot run QEMU guests: {}", config.hostId(), qemu.detail());
+        }
+        this.guests = new GuestHost(config.datastore(), instance, GuestRuntimes.of(config.hostId(), qemu));
         this.boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         this.io = new MultiThreadIoEventLoopGroup(0, NioIoHandler.newFactory());
         this.metrics = new WorkerMetrics(config.hostId());
@@ -112,7 +119,7 @@ public final class Worker implements AutoCloseable {
 
     WorkerRegistration registration() {
         return new WorkerRegistration(instance, controlAddress(), dataAddress(),
-                config.memoryCapacityBytes(), config.cpus(), datastoreId, guests.reports());
+                config.memoryCapacityBytes(), config.cpus(), datastoreId, guests.reports(), guests.runtimes());
     }
 
     @Override

@@ -1,0 +1,45 @@
+package io.ferry.worker;
+
+import io.ferry.channel.CreateGuestCommand;
+import io.ferry.channel.GuestRuntime;
+import io.ferry.channel.RuntimeAvailability;
+import io.ferry.guest.DiskSpec;
+import io.ferry.guest.HostedGuest;
+import io.ferry.guest.qemu.QemuGuest;
+import io.ferry.guest.qemu.QemuGuestSpec;
+import io.ferry.guest.qemu.QemuSupport;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * QEMU guests, when the worker found a runnable QEMU and qemu-img. The command's RAM blocks add
+ * up to the machine's memory; the workload and device-state size are synthetic guests' and do
+ * not apply.
+ */
+final class QemuLauncher implements GuestLauncher {
+
+    private final QemuSupport qemu;
+
+    QemuLauncher(QemuSupport qemu) {
+        this.qemu = qemu;
+    }
+
+    @Override
+    public RuntimeAvailability availability() {
+        return new RuntimeAvailability(GuestRuntime.QEMU, qemu.available(), qemu.detail());
+    }
+
+    @Override
+    public HostedGuest launch(CreateGuestCommand command, Path datastore, Runnable onFailure) throws IOException {
+        Map<String, Long> generations = new LinkedHashMap<>();
+        command.disks().forEach(d -> generations.put(d.diskId().toString(), d.generation()));
+        QemuGuestSpec spec = new QemuGuestSpec(command.guestId().toString(),
+                command.ramBlocks().stream().mapToLong(b -> b.sizeBytes()).sum(),
+                command.disks().stream().map(d -> new DiskSpec(d.diskId().toString(), d.name(), d.sizeBytes()))
+                        .toList(),
+                QemuGuestSpec.ImageFormat.QCOW2);
+        return QemuGuest.start(qemu, spec, datastore, generations, onFailure);
+    }
+}
