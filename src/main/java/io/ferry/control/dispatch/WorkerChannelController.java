@@ -137,7 +137,10 @@ class WorkerChannelController {
                     "registration of host " + hostId, request.getRemoteAddr());
             registered = hosts.register(hostId, registration.workerInstance(), registration.controlAddress(),
                     registration.dataAddress(), registration.datastoreId() == null ? "" : registration.datastoreId(),
-                    registration.memoryCapacityBytes(), registration.cpus());
+                    registration.memoryCapacityBytes(), registration.cpus(), registration.runtimes().stream()
+                            .map(r -> new io.ferry.control.host.HostRuntime(r.runtime().apiName(), r.available(),
+                                    r.detail() == null ? "" : r.detail()))
+                            .toList());
         } catch (WorkerIdentity.RefusedException | RegistrationRefusedException refused) {
             if (refused instanceof RegistrationRefusedException) {
                 log.warn(
