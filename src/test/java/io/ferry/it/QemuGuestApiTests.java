@@ -98,6 +98,30 @@ interface QemuGuestApiTests {
     }
 
     @Test
+    default void aQemuProcessThatDiesUnderItsWorkerLeavesItsGuestFailedWithTheReason() {
+        ApiClient.Reply created = client().post("/api/v1/guests", qemuGuest("qemu-killed"));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        String id = created.json().get("id").asString();
+        // the worker names each QEMU after its guest (-name guest=<id>)
+        ProcessHandle qemu = ProcessHandle.allProcesses()
+                .filter(p -> p.info().arguments().map(a -> List.of(a).contains("guest=" + id)).orElse(false))
+                .findFirst().orElseThrow(() -> new AssertionError("no QEMU process named guest=" + id));
+        assertThat(qemu.destroyForcibly()).isTrue();
+
+        JsonNode[] failed = new JsonNode[1];
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() -> {
+            failed[0] = client().get("/api/v1/guests/" + id).json();
+            assertThat(failed[0].get("state").asString()).isEqualTo("failed");
+        });
+        assertThat(failed[0].get("failure").asString()).contains("exited unexpectedly").contains("code 137")
+                .contains("pid " + qemu.pid());
+        assertProblem(client().post("/api/v1/guests/" + id + "/pause", Map.of()), 409);
+        assertProblem(client().get("/api/v1/guests/" + id + "/checksums"), 409);
+        ApiClient.Reply deleted = client().delete("/api/v1/guests/" + id);
+        assertThat(deleted.status()).as(deleted.body()).isEqualTo(204);
+    }
+
+    @Test
     default void aQemuGuestTakesNoneOfASyntheticGuestsParts() {
         Map<String, Object> withWorkload = qemuGuest("qemu-workload");
         withWorkload.put("workload", Map.of("dirtyPagesPerSecond", 10));
