@@ -78,6 +78,8 @@ interface QemuGuestApiTests {
             assertThat(first.json().get("ramBlocks").get(0).get("sha256")).isEqualTo(first.json().get("memory"));
             assertThat(first.json().get("disks")).hasSize(1);
 
+            assertProblem(client().post("/api/v1/guests/" + id + "/dirty-rate", Map.of()), 422);
+
             // no migration of a qemu guest yet: 422, and no job record left behind
             ApiClient.Reply migrate = client().post("/api/v1/migrations",
                     Map.of("guestId", id, "destinationHostId", "host-b"));
