@@ -15,6 +15,8 @@ interface GuestLauncher {
     /**
      * A new guest as the command describes, running, its disks' images in {@code datastore};
      * {@code onFailure} runs if the guest later ends on its own.
+     *
+     * @throws RuntimeRefusedException if the runtime cannot start this guest here (QEMU would not start)
      */
     HostedGuest launch(CreateGuestCommand command, Path datastore, Runnable onFailure) throws IOException;
 }

@@ -40,6 +40,13 @@ final class QemuLauncher implements GuestLauncher {
                 command.disks().stream().map(d -> new DiskSpec(d.diskId().toString(), d.name(), d.sizeBytes()))
                         .toList(),
                 QemuGuestSpec.ImageFormat.QCOW2);
-        return QemuGuest.start(qemu, spec, datastore, generations, onFailure);
+        try {
+            return QemuGuest.start(qemu, spec, datastore, generations, onFailure);
+        } catch (IOException e) {
+            // QEMU would not start or answer (its exit code and last words are in the message): the guest
+            // cannot be carried out here, which is not the worker's failing
+            throw new RuntimeRefusedException("QEMU could not start guest " + command.guestId() + ": "
+                    + e.getMessage());
+        }
     }
 }

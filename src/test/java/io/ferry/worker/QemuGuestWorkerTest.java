@@ -207,6 +207,35 @@ class QemuGuestWorkerTest {
         assertThat(QemuSupport.probe("/bin/false").detail()).contains("--version failed");
     }
 
+    @Test
+    void aQemuThatWillNotStartIsRefusedWithItsLastWordsAndLeavesNoImage(@TempDir Path bin) throws Exception {
+        Path fake = bin.resolve("qemu-system-x86_64");
+        Files.writeString(fake, """
+                #!/bin/sh
+                if [ "$1" = "--version" ]; then echo "QEMU emulator version 0.0 (fake)"; exit 0; fi
+                echo "fake qemu: no machine today" >&2
+                exit 3
+                """);
+        assertThat(fake.toFile().setExecutable(true)).isTrue();
+        QemuSupport support = QemuSupport.probe(fake.toString());
+        assertThat(support.available()).as(support.detail()).isTrue();
+        GuestHost host = new GuestHost(datastore, "test-instance", GuestRuntimes.of("host-f", support));
+        try {
+            ControlCommands.Reply refused = createQemuGuest(commands(host, "host-f"), UUID.randomUUID(),
+                    UUID.randomUUID());
+            assertThat(refused.status()).isEqualTo(422);
+            assertThat(((ErrorReply) refused.body()).error()).contains("QEMU could not start guest")
+                    .contains("exited with code 3").contains("fake qemu: no machine today");
+            assertThat(host.reports()).isEmpty();
+            try (var files = Files.list(datastore)) {
+                assertThat(files.map(p -> p.getFileName().toString()))
+                        .noneMatch(n -> n.endsWith(".qcow2") || n.endsWith(".qmp"));
+            }
+        } finally {
+            host.close();
+        }
+    }
+
     private GuestChecksumsReport checksums(UUID guestId) {
         ControlCommands.Reply reply = commands.handle("GET", "/v1/guests/" + guestId + "/checksums", null, new byte[0]);
         assertThat(reply.status()).as("%s", reply.body()).isEqualTo(200);

@@ -94,12 +94,26 @@ public final class QemuGuest implements HostedGuest {
             throw new IOException("QMP socket path " + socket + " is longer than a unix socket takes ("
                     + MAX_SOCKET_PATH + " bytes): use a datastore with a shorter path");
         }
-        for (DiskSpec disk : spec.disks()) {
-            createImage(qemu.qemuImg(), datastore.resolve(spec.imageFileName(disk)), spec.format(), disk.sizeBytes());
+        List<Path> created = new ArrayList<>();
+        QemuProcess process;
+        try {
+            for (DiskSpec disk : spec.disks()) {
+                Path image = datastore.resolve(spec.imageFileName(disk));
+                if (createImage(qemu.qemuImg(), image, spec.format(), disk.sizeBytes())) {
+                    created.add(image);
+                }
+            }
+            Files.deleteIfExists(socket);   // a stale one from a worker that died
+            process = QemuProcess.start("QEMU of guest " + spec.guestId(),
+                    commandLine(qemu.installation(), spec, datastore, socket), socket, logFile(datastore, spec));
+        } catch (IOException | RuntimeException e) {
+            // a guest that never ran leaves nothing behind but its log, which says why
+            for (Path image : created) {
+                Files.deleteIfExists(image);
+            }
+            Files.deleteIfExists(socket);
+            throw e;
         }
-        Files.deleteIfExists(socket);   // a stale one from a worker that died
-        QemuProcess process = QemuProcess.start("QEMU of guest " + spec.guestId(),
-                commandLine(qemu.installation(), spec, datastore, socket), socket, logFile(datastore, spec));
         QemuGuest guest = new QemuGuest(spec, datastore, generations, onFailure, process);
         try {
             synchronized (guest.lock) {
@@ -145,11 +159,11 @@ public final class QemuGuest implements HostedGuest {
         return datastore.resolve(spec.guestId() + ".qemu.log");
     }
 
-    /** An existing image is kept as it is (a disk that outlives a guest, or shared storage). */
-    private static void createImage(Path qemuImg, Path image, QemuGuestSpec.ImageFormat format, long sizeBytes)
+    /** An existing image is kept as it is (a disk that outlives a guest, or shared storage). True if made now. */
+    private static boolean createImage(Path qemuImg, Path image, QemuGuestSpec.ImageFormat format, long sizeBytes)
             throws IOException {
         if (Files.exists(image)) {
-            return;
+            return false;
         }
         Path output = Files.createTempFile(image.getParent(), ".qemu-img-", ".txt");
         try {
@@ -169,6 +183,7 @@ public final class QemuGuest implements HostedGuest {
         } finally {
             Files.deleteIfExists(output);
         }
+        return true;
     }
 
     @Override
@@ -352,7 +367,7 @@ public final class QemuGuest implements HostedGuest {
                 + (exitCode != null && exitCode > 128 ? " (signal " + (exitCode - 128) + ")" : "")
                 + "; its last output: " + process.logTail(5);
         log.error("QEMU guest {} failed: {}", id(), failure);
-        process.close();   // the QMP connection
+        // the QMP connection stays for close(): a command waiting on it now reads its end and says why
         onFailure.run();
     }
 
