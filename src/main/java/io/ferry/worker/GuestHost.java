@@ -110,13 +110,15 @@ final class GuestHost implements AutoCloseable {
         return created;
     }
 
-    /** The guest ended on its own: its next report says so, under a new state sequence number. */
+    /**
+     * The guest ended on its own (its runtime logged why): its next report, the next heartbeat's,
+     * says so under a new state sequence number.
+     */
     private void failed(UUID guestId, Hosted hosted) {
         synchronized (hosted) {
             hosted.stateSeq++;
         }
-        log.error("guest {} failed: {}", guestId, hosted.guest == null ? "during start"
-                : hosted.guest.failure().orElse("(no reason)"));
+        log.info("guest {} is failed; the control plane hears of it with the next heartbeat", guestId);
     }
 
     /**
