@@ -32,6 +32,11 @@ public final class Qmp implements AutoCloseable {
     private final Selector selector;
     private final ByteBuffer in = ByteBuffer.allocate(64 * 1024).flip();
     private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+    /**
+     * Set when an answer did not come in time: it may still come, and would be taken for the next
+     * command's, so the connection takes no more commands.
+     */
+    private boolean outOfStep;
 
     private Qmp(SocketChannel channel) throws IOException {
         this.channel = channel;
@@ -77,6 +82,9 @@ public final class Qmp implements AutoCloseable {
 
     /** As {@link #execute(String, Map)}, failing unless QEMU answers {@code within} that time. */
     public JsonNode execute(String command, Map<String, Object> arguments, Duration within) throws IOException {
+        if (outOfStep) {
+            throw new IOException("QMP connection is out of step since an earlier command was not answered in time");
+        }
         Map<String, Object> message = new LinkedHashMap<>();
         message.put("execute", command);
         if (!arguments.isEmpty()) {
@@ -125,6 +133,7 @@ public final class Qmp implements AutoCloseable {
             }
             long left = deadline - System.nanoTime();
             if (left <= 0 || selector.select(Math.max(1, left / 1_000_000)) == 0 && System.nanoTime() >= deadline) {
+                outOfStep = true;
                 throw new IOException("QEMU did not answer on its QMP socket in time");
             }
             selector.selectedKeys().clear();
