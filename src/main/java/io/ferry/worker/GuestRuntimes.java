@@ -20,8 +20,16 @@ final class GuestRuntimes {
 
     /** Synthetic guests, and QEMU guests as {@code qemu} found (probe it with {@link QemuSupport#probe}). */
     static GuestRuntimes of(String hostId, QemuSupport qemu) {
+        return of(hostId, hostId, qemu);
+    }
+
+    /**
+     * As above; {@code owner} names this worker in its QEMUs' names (the host and its datastore:
+     * see {@link io.ferry.guest.qemu.QemuGuest#stopOrphans}).
+     */
+    static GuestRuntimes of(String hostId, String owner, QemuSupport qemu) {
         return new GuestRuntimes(hostId, Map.of(GuestRuntime.SYNTHETIC, new SyntheticLauncher(),
-                GuestRuntime.QEMU, new QemuLauncher(qemu)));
+                GuestRuntime.QEMU, new QemuLauncher(qemu, owner)));
     }
 
     /** Synthetic guests only (tests of the synthetic path, which need no QEMU probe). */

@@ -21,9 +21,12 @@ import java.util.Map;
 final class QemuLauncher implements GuestLauncher {
 
     private final QemuSupport qemu;
+    /** Written into each QEMU's name, so a later worker of this host and datastore finds what this one left. */
+    private final String owner;
 
-    QemuLauncher(QemuSupport qemu) {
+    QemuLauncher(QemuSupport qemu, String owner) {
         this.qemu = qemu;
+        this.owner = owner;
     }
 
     @Override
@@ -41,7 +44,7 @@ final class QemuLauncher implements GuestLauncher {
                         .toList(),
                 QemuGuestSpec.ImageFormat.QCOW2);
         try {
-            return QemuGuest.start(qemu, spec, datastore, generations, onFailure);
+            return QemuGuest.start(qemu, spec, datastore, owner, generations, onFailure);
         } catch (IOException e) {
             // QEMU would not start or answer (its exit code and last words are in the message): the guest
             // cannot be carried out here, which is not the worker's failing

@@ -104,10 +104,11 @@ interface QemuGuestApiTests {
         ApiClient.Reply created = client().post("/api/v1/guests", qemuGuest("qemu-killed"));
         assertThat(created.status()).as(created.body()).isEqualTo(201);
         String id = created.json().get("id").asString();
-        // the worker names each QEMU after its guest (-name guest=<id>)
+        // the worker names each QEMU after its host, datastore and guest (-name guest=ferry:<host>@<store>:<id>)
         ProcessHandle qemu = ProcessHandle.allProcesses()
-                .filter(p -> p.info().arguments().map(a -> List.of(a).contains("guest=" + id)).orElse(false))
-                .findFirst().orElseThrow(() -> new AssertionError("no QEMU process named guest=" + id));
+                .filter(p -> p.info().arguments().map(args -> List.of(args).stream()
+                        .anyMatch(a -> a.startsWith("guest=ferry:host-a@") && a.endsWith(":" + id))).orElse(false))
+                .findFirst().orElseThrow(() -> new AssertionError("no QEMU process named for guest " + id));
         assertThat(qemu.destroyForcibly()).isTrue();
 
         JsonNode[] failed = new JsonNode[1];

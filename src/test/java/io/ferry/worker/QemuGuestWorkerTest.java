@@ -172,6 +172,21 @@ class QemuGuestWorkerTest {
     }
 
     @Test
+    void aLaterWorkerOfTheSameHostAndDatastoreStopsTheQemuAnEarlierOneLeftRunning() {
+        String owner = "host-o@" + UUID.randomUUID();
+        GuestHost crashed = new GuestHost(datastore, "earlier-instance", GuestRuntimes.of("host-o", owner, qemu));
+        UUID guestId = UUID.randomUUID();
+        assertThat(createQemuGuest(commands(crashed, "host-o"), guestId, UUID.randomUUID()).status()).isEqualTo(201);
+        long pid = ((QemuGuest) crashed.hosted(guestId)).pid();
+        // the earlier worker is gone without closing its guests (SIGKILL): nothing of another owner is touched
+        assertThat(QemuGuest.stopOrphans("host-o@" + UUID.randomUUID())).isEmpty();
+        assertThat(QemuGuest.stopOrphans("host-o")).isEmpty();
+        assertThat(QemuGuest.stopOrphans(owner)).containsExactly("pid " + pid + " (guest " + guestId + ")");
+        await().atMost(Duration.ofSeconds(20)).until(() -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
+        crashed.close();
+    }
+
+    @Test
     void aQemuGuestIsNotMigratedNorSampled() {
         UUID guestId = UUID.randomUUID();
         assertThat(createQemuGuest(commands, guestId, UUID.randomUUID()).status()).isEqualTo(201);

@@ -52,6 +52,8 @@ public final class QemuGuest implements HostedGuest {
     private static final int MAX_SOCKET_PATH = 107;
     private static final Duration QUIT_GRACE = Duration.ofSeconds(5);
     private static final Duration QEMU_IMG = Duration.ofSeconds(60);
+    /** QEMU's {@code -name guest=} of a Ferry guest: {@code ferry:<owner>:<guestId>}. */
+    private static final String NAME_PREFIX = "ferry:";
 
     private final QemuGuestSpec spec;
     private final Path datastore;
@@ -80,10 +82,12 @@ public final class QemuGuest implements HostedGuest {
      * Makes the images that do not exist yet ({@code qemu-img create}), starts QEMU running and
      * connects to its QMP socket; {@code onFailure} runs (on another thread) if QEMU later exits
      * unasked. {@code generations}: each disk's ownership generation, for the host's fence report.
+     * {@code owner} (the worker's host and datastore) is written into QEMU's name, so that a later
+     * worker of the same host finds a QEMU its crashed predecessor left behind ({@link #stopOrphans}).
      *
      * @throws IOException if an image cannot be made, QEMU does not start, or its QMP does not answer
      */
-    public static QemuGuest start(QemuSupport qemu, QemuGuestSpec spec, Path datastore,
+    public static QemuGuest start(QemuSupport qemu, QemuGuestSpec spec, Path datastore, String owner,
                                   Map<String, Long> generations, Runnable onFailure) throws IOException {
         if (!qemu.available()) {
             throw new IllegalStateException("QEMU guests cannot run here: " + qemu.detail());
@@ -105,7 +109,7 @@ public final class QemuGuest implements HostedGuest {
             }
             Files.deleteIfExists(socket);   // a stale one from a worker that died
             process = QemuProcess.start("QEMU of guest " + spec.guestId(),
-                    commandLine(qemu.installation(), spec, datastore, socket), socket, logFile(datastore, spec));
+                    commandLine(qemu.installation(), spec, owner, datastore, socket), socket, logFile(datastore, spec));
         } catch (IOException | RuntimeException e) {
             // a guest that never ran leaves nothing behind but its log, which says why
             for (Path image : created) {
@@ -130,10 +134,14 @@ public final class QemuGuest implements HostedGuest {
         return guest;
     }
 
-    /** QEMU's command line: a pc machine, no defaults, no display, no network, vCPUs running. */
-    static List<String> commandLine(QemuInstallation qemu, QemuGuestSpec spec, Path datastore, Path socket) {
+    /**
+     * QEMU's command line: a pc machine, no defaults, no display, no network, vCPUs running; named
+     * {@code ferry:<owner>:<guestId>}.
+     */
+    static List<String> commandLine(QemuInstallation qemu, QemuGuestSpec spec, String owner, Path datastore,
+                                    Path socket) {
         List<String> command = new ArrayList<>(List.of(qemu.binary().toString(),
-                "-name", "guest=" + option(spec.guestId()),
+                "-name", "guest=" + option(name(owner, spec.guestId())),
                 "-machine", "pc",
                 "-accel", qemu.accelerator(),
                 "-m", (spec.memoryBytes() >> 20) + "M",
@@ -148,6 +156,34 @@ public final class QemuGuest implements HostedGuest {
                     "-device", "virtio-blk-pci,drive=" + drive));
         }
         return command;
+    }
+
+    private static String name(String owner, String guestId) {
+        return NAME_PREFIX + owner + ":" + guestId;
+    }
+
+    /**
+     * Stops every QEMU that a worker of {@code owner} started and left running: a worker killed
+     * without its shutdown (SIGKILL, a crash) cannot quit its QEMUs, and the guests in them are
+     * lost to the control plane once a new worker registers. Called when a worker starts, before
+     * it starts QEMUs of its own; it matches QEMU's name, {@code ferry:<owner>:<guestId>}, on this
+     * machine's processes that this user may see.
+     *
+     * @return the QEMU processes stopped, described for the log
+     */
+    public static List<String> stopOrphans(String owner) {
+        String prefix = "guest=" + NAME_PREFIX + owner + ":";
+        List<String> stopped = new ArrayList<>();
+        ProcessHandle.allProcesses()
+                .filter(p -> p.info().arguments().map(args -> java.util.Arrays.stream(args)
+                        .anyMatch(a -> a.startsWith(prefix))).orElse(false))
+                .forEach(p -> {
+                    String guest = p.info().arguments().flatMap(args -> java.util.Arrays.stream(args)
+                            .filter(a -> a.startsWith(prefix)).findFirst()).orElse("?").substring(prefix.length());
+                    p.destroyForcibly();
+                    stopped.add("pid " + p.pid() + " (guest " + guest + ")");
+                });
+        return stopped;
     }
 
     /** A value inside a QEMU option string: commas are doubled. */

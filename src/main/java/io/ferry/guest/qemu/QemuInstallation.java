@@ -80,8 +80,11 @@ public record QemuInstallation(Path binary, String version, String accelerator, 
         Process process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(output.toFile()).start();
         try {
-            process.getOutputStream().write(input.getBytes(StandardCharsets.UTF_8));
-            process.getOutputStream().close();
+            try (var stdin = process.getOutputStream()) {
+                stdin.write(input.getBytes(StandardCharsets.UTF_8));
+            } catch (IOException exitedUnread) {
+                // it ended without reading its input (a QEMU refusing KVM exits at once): its exit code says why
+            }
             boolean exited = process.waitFor(30, TimeUnit.SECONDS);
             String text = Files.readString(output, StandardCharsets.UTF_8);
             return exited ? new Outcome(process.exitValue(), text) : new Outcome(-1, text + "\n(no exit within 30 s)");

@@ -42,8 +42,8 @@ class QemuStatusTest {
                 List.of(new DiskSpec("d1", "root", 8L << 20), new DiskSpec("d2", "data", 4096)),
                 QemuGuestSpec.ImageFormat.QCOW2);
         Path store = Path.of("/data/store,1");
-        assertThat(QemuGuest.commandLine(qemu, spec, store, store.resolve("g1.qmp"))).containsExactly(
-                "/usr/bin/qemu-system-x86_64", "-name", "guest=g1", "-machine", "pc", "-accel", "tcg", "-m", "64M",
+        assertThat(QemuGuest.commandLine(qemu, spec, "host-a", store, store.resolve("g1.qmp"))).containsExactly(
+                "/usr/bin/qemu-system-x86_64", "-name", "guest=ferry:host-a:g1", "-machine", "pc", "-accel", "tcg", "-m", "64M",
                 "-nodefaults", "-display", "none", "-qmp", "unix:/data/store,,1/g1.qmp,server=on,wait=off",
                 "-drive", "if=none,id=disk0,format=qcow2,file=/data/store,,1/d1.qcow2",
                 "-device", "virtio-blk-pci,drive=disk0",
