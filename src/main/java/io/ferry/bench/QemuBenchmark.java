@@ -1,5 +1,8 @@
 package io.ferry.bench;
 
+import io.ferry.guest.qemu.QemuInstallation;
+import io.ferry.guest.qemu.QemuProcess;
+import io.ferry.guest.qemu.Qmp;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;

@@ -1,5 +1,6 @@
 package io.ferry.bench;
 
+import io.ferry.guest.qemu.QemuInstallation;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -12,7 +12,9 @@ public enum ReportedGuestState {
     RUNNING("running"),
     PAUSED("paused"),
     MIGRATING_OUT("migrating-out"),
-    INCOMING("incoming");
+    INCOMING("incoming"),
+    /** The guest ended on its own (its QEMU process died); the report says why. Only deleting it remains. */
+    FAILED("failed");
 
     private final String apiName;
 

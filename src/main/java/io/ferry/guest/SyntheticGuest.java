@@ -27,7 +27,10 @@ import java.util.function.Supplier;
  * shared storage and may already belong to the destination; {@link #deleteImages()} is for
  * deleting the guest.
  */
-public final class SyntheticGuest implements AutoCloseable {
+public final class SyntheticGuest implements HostedGuest {
+
+    /** {@link #runtime()}. */
+    public static final String RUNTIME = "synthetic";
 
     private final GuestSpec spec;
     private final Path datastoreDir;
@@ -124,10 +127,32 @@ public final class SyntheticGuest implements AutoCloseable {
         return spec;
     }
 
+    @Override
     public String id() {
         return spec.guestId();
     }
 
+    @Override
+    public String runtime() {
+        return RUNTIME;
+    }
+
+    @Override
+    public long memoryBytes() {
+        return spec.memoryBytes();
+    }
+
+    /** Open images only: a closed guest fences nothing. */
+    @Override
+    public Map<String, Long> activeDiskGenerations() {
+        Map<String, Long> generations = new LinkedHashMap<>();
+        if (!memory.isClosed()) {
+            disks.forEach((id, image) -> generations.put(id, image.activeGeneration()));
+        }
+        return generations;
+    }
+
+    @Override
     public GuestState state() {
         synchronized (stateLock) {
             return state;
@@ -135,11 +160,13 @@ public final class SyntheticGuest implements AutoCloseable {
     }
 
     /** PAUSED, with the workload stopped when this returns. No-op if already paused. */
+    @Override
     public void pause() {
         setState(GuestState.PAUSED);
     }
 
     /** RUNNING, with the workload writing again. No-op if already running. */
+    @Override
     public void resume() {
         setState(GuestState.RUNNING);
     }
@@ -360,6 +387,7 @@ public final class SyntheticGuest implements AutoCloseable {
     }
 
     /** Checksums of memory, each block, each disk and the device state, taken while the workload is held. */
+    @Override
     public GuestChecksums checksums() {
         resources.readLock().lock();
         try {
@@ -393,6 +421,7 @@ public final class SyntheticGuest implements AutoCloseable {
     }
 
     /** Closes the guest if needed, then deletes its image files from the datastore. */
+    @Override
     public void deleteImages() throws IOException {
         close();
         for (DiskSpec disk : spec.disks()) {

@@ -67,6 +67,8 @@ final class ControlCommands {
             return new Reply(409, new ErrorReply(e.getMessage()));
         } catch (IllegalArgumentException | JacksonException e) {
             return new Reply(400, new ErrorReply(e.getMessage()));
+        } catch (RuntimeRefusedException e) {
+            return new Reply(422, new ErrorReply(e.getMessage()));
         } catch (OutOfMemoryError e) {
             return new Reply(422, new ErrorReply("cannot allocate guest memory: " + e.getMessage()));
         } catch (RuntimeException e) {

@@ -8,12 +8,9 @@ import io.ferry.channel.DirtyRateReport;
 import io.ferry.channel.GuestChecksumsReport;
 import io.ferry.channel.GuestReport;
 import io.ferry.guest.DirtyRateSampler;
-import io.ferry.guest.DiskSpec;
 import io.ferry.guest.GuestChecksums;
-import io.ferry.guest.GuestSpec;
-import io.ferry.guest.RamBlockSpec;
+import io.ferry.guest.HostedGuest;
 import io.ferry.guest.SyntheticGuest;
-import io.ferry.guest.WorkloadSpec;
 import io.ferry.guest.GuestState;
 import io.ferry.migration.MigratingGuest;
 import java.io.IOException;
@@ -32,8 +29,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The guests this worker hosts, by id. Every state change goes through here and bumps the
- * guest's state sequence, so the control plane can tell a fresh report from a stale one.
+ * The guests this worker hosts, by id, whatever their runtime ({@link GuestRuntimes}). Every
+ * state change goes through here and bumps the guest's state sequence, so the control plane can
+ * tell a fresh report from a stale one; a guest that fails on its own (its QEMU died) bumps it too,
+ * so the next heartbeat carries the failure. What only synthetic guests have (migration, the
+ * dirty-rate sampler) is refused for other runtimes with a {@link RuntimeRefusedException}.
  */
 final class GuestHost implements AutoCloseable {
 
@@ -41,24 +41,38 @@ final class GuestHost implements AutoCloseable {
 
     /** A hosted guest and the sequence number of its last state change (guarded by the guest's monitor). */
     private static final class Hosted {
-        final SyntheticGuest guest;
+        /** Set once, before any other thread sees this (a failure callback may run before the guest is set). */
+        volatile HostedGuest guest;
         long stateSeq = 1;
-
-        Hosted(SyntheticGuest guest) {
-            this.guest = guest;
-        }
     }
 
     private final Path datastore;
     private final String workerInstance;
+    private final GuestRuntimes runtimes;
     private final Map<UUID, Hosted> guests = new ConcurrentHashMap<>();
 
+    /** A host of synthetic guests only. */
     GuestHost(Path datastore, String workerInstance) {
-        this.datastore = datastore;
-        this.workerInstance = workerInstance;
+        this(datastore, workerInstance, GuestRuntimes.syntheticOnly("this host"));
     }
 
-    /** A new guest, its disks active at the generations the command gives (1 for a new disk). */
+    GuestHost(Path datastore, String workerInstance, GuestRuntimes runtimes) {
+        this.datastore = datastore;
+        this.workerInstance = workerInstance;
+        this.runtimes = runtimes;
+    }
+
+    /** Which runtimes this host can run, for its registration. */
+    List<io.ferry.channel.RuntimeAvailability> runtimes() {
+        return runtimes.availability();
+    }
+
+    /**
+     * A new guest of the command's runtime, its disks active at the generations the command gives
+     * (1 for a new disk).
+     *
+     * @throws RuntimeRefusedException if this host cannot run that runtime
+     */
     GuestReport create(CreateGuestCommand command) {
         return report(command.guestId(), host(command, null));
     }
@@ -71,45 +85,68 @@ final class GuestHost implements AutoCloseable {
 
     private Hosted host(CreateGuestCommand command, SyntheticGuest.IncomingImages images) {
         boolean incoming = images != null;
-        GuestSpec spec = new GuestSpec(command.guestId().toString(),
-                command.ramBlocks().stream().map(b -> new RamBlockSpec(b.name(), b.sizeBytes())).toList(),
-                command.disks().stream().map(d -> new DiskSpec(d.diskId().toString(), d.name(), d.sizeBytes()))
-                        .toList(),
-                command.deviceStateBytes(),
-                new WorkloadSpec(command.workload().dirtyPagesPerSecond(), command.workload().hotSetFraction(),
-                        command.workload().diskWritesPerSecond(), command.workload().seed()));
+        // refused before anything is made: a runtime this host cannot run, or a migration into a non-synthetic guest
+        GuestLauncher launcher = incoming ? null : runtimes.launcher(command.runtime());
+        if (incoming && command.runtime() != io.ferry.channel.GuestRuntime.SYNTHETIC) {
+            throw new RuntimeRefusedException("migration of " + command.runtime().apiName()
+                    + " guests is not supported yet");
+        }
         Hosted created = guests.compute(command.guestId(), (id, existing) -> {
             if (existing != null) {
                 throw new IllegalStateException("guest " + id + " already exists on this worker");
             }
+            Hosted hosted = new Hosted();
             try {
-                if (incoming) {
-                    return new Hosted(SyntheticGuest.createIncoming(spec, datastore, images));
-                }
-                Map<String, Long> generations = new java.util.LinkedHashMap<>();
-                command.disks().forEach(d -> generations.put(d.diskId().toString(), d.generation()));
-                return new Hosted(SyntheticGuest.create(spec, datastore, generations));
+                hosted.guest = incoming ? SyntheticGuest.createIncoming(GuestSpecs.synthetic(command), datastore, images)
+                        : launcher.launch(command, datastore, () -> failed(id, hosted));
+                return hosted;
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot create the disk images of guest " + id, e);
+                throw new UncheckedIOException("cannot create guest " + id + ": " + e.getMessage(), e);
             }
         });
-        log.info("{} guest {} created: {} RAM block(s), {} disk(s), workload {}", incoming ? "incoming" : "new",
-                command.guestId(), command.ramBlocks().size(), command.disks().size(), command.workload());
+        log.info("{} {} guest {} created: {} bytes of memory in {} RAM block(s), {} disk(s), workload {}",
+                incoming ? "incoming" : "new", command.runtime().apiName(), command.guestId(),
+                created.guest.memoryBytes(), command.ramBlocks().size(), command.disks().size(), command.workload());
         return created;
+    }
+
+    /**
+     * The guest ended on its own (its runtime logged why): its next report, the next heartbeat's,
+     * says so under a new state sequence number.
+     */
+    private void failed(UUID guestId, Hosted hosted) {
+        synchronized (hosted) {
+            hosted.stateSeq++;
+        }
+        log.info("guest {} is failed; the control plane hears of it with the next heartbeat", guestId);
+    }
+
+    /**
+     * The synthetic guest the engine or the sampler needs.
+     *
+     * @throws RuntimeRefusedException for a guest of another runtime
+     */
+    private static SyntheticGuest synthetic(UUID guestId, Hosted hosted, String what) {
+        if (hosted.guest instanceof SyntheticGuest synthetic) {
+            return synthetic;
+        }
+        throw new RuntimeRefusedException(what + " of " + hosted.guest.runtime() + " guests is not supported yet"
+                + " (guest " + guestId + ")");
     }
 
     /** The guest as the migration engine drives it; its state changes are sequenced like commands. */
     MigratingGuest migrating(UUID guestId) {
         Hosted hosted = get(guestId);
+        SyntheticGuest guest = synthetic(guestId, hosted, "migration");
         return new MigratingGuest() {
             @Override
             public SyntheticGuest guest() {
-                return hosted.guest;
+                return guest;
             }
 
             @Override
             public void changeState(GuestState next) {
-                change(guestId, g -> g.setState(next));
+                change(guestId, g -> guest.setState(next));
             }
 
             @Override
@@ -149,12 +186,8 @@ final class GuestHost implements AutoCloseable {
     /** Every open image and its fence, for anyone checking that no two hosts write one image. */
     List<io.ferry.channel.WorkerStatus.DiskFence> diskFences() {
         List<io.ferry.channel.WorkerStatus.DiskFence> fences = new java.util.ArrayList<>();
-        guests.forEach((id, hosted) -> {
-            if (!hosted.guest.memory().isClosed()) {
-                hosted.guest.spec().disks().forEach(d -> fences.add(new io.ferry.channel.WorkerStatus.DiskFence(id,
-                        UUID.fromString(d.diskId()), hosted.guest.disk(d.diskId()).activeGeneration())));
-            }
-        });
+        guests.forEach((id, hosted) -> hosted.guest.activeDiskGenerations().forEach((diskId, generation) ->
+                fences.add(new io.ferry.channel.WorkerStatus.DiskFence(id, UUID.fromString(diskId), generation))));
         return fences;
     }
 
@@ -163,7 +196,7 @@ final class GuestHost implements AutoCloseable {
         if (hosted == null) {
             throw new UnknownGuestException(guestId);
         }
-        SyntheticGuest guest = hosted.guest;
+        HostedGuest guest = hosted.guest;
         guest.close();
         if (deleteImages) {
             try {
@@ -184,7 +217,7 @@ final class GuestHost implements AutoCloseable {
     }
 
     /** Commands may pause or resume only a guest no migration holds. */
-    private static SyntheticGuest idle(SyntheticGuest guest) {
+    private static HostedGuest idle(HostedGuest guest) {
         if (guest.state() != GuestState.RUNNING && guest.state() != GuestState.PAUSED) {
             throw new IllegalStateException("guest " + guest.id() + " is " + guest.state().apiName()
                     + ": a migration holds it");
@@ -192,7 +225,7 @@ final class GuestHost implements AutoCloseable {
         return guest;
     }
 
-    private GuestReport change(UUID guestId, Consumer<SyntheticGuest> change) {
+    private GuestReport change(UUID guestId, Consumer<HostedGuest> change) {
         Hosted hosted = get(guestId);
         synchronized (hosted) {
             change.accept(hosted.guest);
@@ -236,7 +269,7 @@ final class GuestHost implements AutoCloseable {
             throw new IllegalArgumentException("samplePagesPerGiB must be 1.." + DirtyRateSampler.MAX_SAMPLE_PAGES_PER_GIB
                     + ", was " + samples);
         }
-        SyntheticGuest guest = get(guestId).guest;
+        SyntheticGuest guest = synthetic(guestId, get(guestId), "dirty-rate measurement");
         if (guest.state() == GuestState.INCOMING) {
             throw new IllegalStateException("guest " + guestId + " is incoming: a migration is filling its memory");
         }
@@ -264,11 +297,20 @@ final class GuestHost implements AutoCloseable {
         return hosted;
     }
 
+    /** A failed guest reports FAILED and why, whatever state it had before. */
     private GuestReport report(UUID id, Hosted hosted) {
         synchronized (hosted) {
-            return new GuestReport(id, ReportedGuestState.fromApiName(hosted.guest.state().apiName()), hosted.guest.memory().totalBytes(),
-                    hosted.stateSeq, workerInstance);
+            HostedGuest guest = hosted.guest;
+            String failure = guest.failure().orElse(null);
+            return new GuestReport(id, failure != null ? ReportedGuestState.FAILED
+                    : ReportedGuestState.fromApiName(guest.state().apiName()), guest.memoryBytes(),
+                    hosted.stateSeq, workerInstance, failure);
         }
+    }
+
+    /** The guest as its runtime holds it (for tests that look behind the commands). */
+    HostedGuest hosted(UUID guestId) {
+        return get(guestId).guest;
     }
 
     @Override

@@ -1,6 +1,8 @@
 package io.ferry.worker;
 
 import io.ferry.channel.WorkerRegistration;
+import io.ferry.guest.qemu.QemuGuest;
+import io.ferry.guest.qemu.QemuSupport;
 import io.ferry.migration.transport.DataPlaneServer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -39,7 +41,20 @@ public final class Worker implements AutoCloseable {
     private Worker(WorkerConfig config, String datastoreId) throws InterruptedException {
         this.config = config;
         this.datastoreId = datastoreId;
-        this.guests = new GuestHost(config.datastore(), instance);
+        // a predecessor killed without its shutdown left its QEMUs running; their guests are lost to the control
+        // plane. Owned by host and datastore: other Ferry installations on this machine keep theirs.
+        String qemuOwner = config.hostId() + "@" + datastoreId;
+        for (String orphan : QemuGuest.stopOrphans(qemuOwner)) {
+            log.warn("worker {}: stopped QEMU {}, left running by an earlier worker of this host", config.hostId(),
+                    orphan);
+        }
+        QemuSupport qemu = QemuSupport.probe(config.qemuBinary());
+        if (qemu.available()) {
+            log.info("worker {} runs QEMU guests: {}", config.hostId(), qemu.detail());
+        } else {
+            log.warn("worker {} cannot run QEMU guests: {}", config.hostId(), qemu.detail());
+        }
+        this.guests = new GuestHost(config.datastore(), instance, GuestRuntimes.of(config.hostId(), qemuOwner, qemu));
         this.boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         this.io = new MultiThreadIoEventLoopGroup(0, NioIoHandler.newFactory());
         this.metrics = new WorkerMetrics(config.hostId());
@@ -112,7 +127,7 @@ public final class Worker implements AutoCloseable {
 
     WorkerRegistration registration() {
         return new WorkerRegistration(instance, controlAddress(), dataAddress(),
-                config.memoryCapacityBytes(), config.cpus(), datastoreId, guests.reports());
+                config.memoryCapacityBytes(), config.cpus(), datastoreId, guests.reports(), guests.runtimes());
     }
 
     @Override

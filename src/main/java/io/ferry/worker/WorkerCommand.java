@@ -133,6 +133,14 @@ public final class WorkerCommand implements Callable<Integer> {
                     + "without --data-tls-*. Env: FERRY_ALLOW_PLAIN_DATA_PLANE")
     boolean allowPlainDataPlane;
 
+    @Option(names = "--qemu-binary",
+            defaultValue = "${env:FERRY_QEMU_BINARY:-" + io.ferry.guest.qemu.QemuSupport.DEFAULT_BINARY + "}",
+            description = "The qemu-system-x86_64 that runs QEMU guests: a path, or a name looked up on PATH. A "
+                    + "worker whose QEMU does not answer --version (or without qemu-img beside it or on PATH) "
+                    + "reports the qemu runtime unavailable, with why. Env: FERRY_QEMU_BINARY "
+                    + "(default ${DEFAULT-VALUE})")
+    String qemuBinary;
+
     @Option(names = "--warm-up-mib", defaultValue = "${env:FERRY_WARM_UP_MIB:-" + EngineWarmUp.DEFAULT_MIB + "}",
             description = "Before registering, migrate a throw-away guest of this many MiB to itself, so the "
                     + "engine is compiled before the first real migration instead of during it; 0 skips it. "
@@ -236,7 +244,7 @@ public final class WorkerCommand implements Callable<Integer> {
                     controlPort, dataPort, datastore.toAbsolutePath(),
                     memoryCapacity > 0 ? memoryCapacity : physicalMemory(),
                     Runtime.getRuntime().availableProcessors(), Duration.ofMillis(heartbeatIntervalMs),
-                    Duration.ofMillis(handoffTimeoutMs), token, security);
+                    Duration.ofMillis(handoffTimeoutMs), token, security, qemuBinary);
             warmUpBytes = warmUpBytes();
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());

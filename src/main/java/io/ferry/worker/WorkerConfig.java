@@ -13,12 +13,26 @@ import java.time.Duration;
  * credential on commands;
  * {@code handoffTimeout} bounds each wait for the control plane at a disk hand-off step;
  * {@code security} protects migration connections and the control channel (TLS when the worker
- * has certificates for them).
+ * has certificates for them);
+ * {@code qemuBinary} is the qemu-system-x86_64 QEMU guests run in, a path or a name looked up on PATH.
  */
 public record WorkerConfig(String hostId, List<URI> controlPlaneUrls, String bind, String advertiseAddress,
                            int controlPort, int dataPort, Path datastore, long memoryCapacityBytes, int cpus,
                            Duration heartbeatInterval, Duration handoffTimeout, String token,
-                           WorkerSecurity security) {
+                           WorkerSecurity security, String qemuBinary) {
+
+    public WorkerConfig(String hostId, List<URI> controlPlaneUrls, String bind, String advertiseAddress,
+                        int controlPort, int dataPort, Path datastore, long memoryCapacityBytes, int cpus,
+                        Duration heartbeatInterval, Duration handoffTimeout, String token, WorkerSecurity security) {
+        this(hostId, controlPlaneUrls, bind, advertiseAddress, controlPort, dataPort, datastore, memoryCapacityBytes,
+                cpus, heartbeatInterval, handoffTimeout, token, security, null);
+    }
+
+    /** The same worker with QEMU guests run by {@code binary}. */
+    public WorkerConfig withQemuBinary(String binary) {
+        return new WorkerConfig(hostId, controlPlaneUrls, bind, advertiseAddress, controlPort, dataPort, datastore,
+                memoryCapacityBytes, cpus, heartbeatInterval, handoffTimeout, token, security, binary);
+    }
 
     /** A worker with plain channels (the embedded loopback set-up). */
     public WorkerConfig(String hostId, List<URI> controlPlaneUrls, String bind, String advertiseAddress,
@@ -38,6 +52,9 @@ public record WorkerConfig(String hostId, List<URI> controlPlaneUrls, String bin
         controlPlaneUrls = List.copyOf(controlPlaneUrls);
         if (security == null) {
             security = WorkerSecurity.plain();
+        }
+        if (qemuBinary == null || qemuBinary.isBlank()) {
+            qemuBinary = io.ferry.guest.qemu.QemuSupport.DEFAULT_BINARY;
         }
         if (security.controlChannel() != null) {
             for (URI url : controlPlaneUrls) {

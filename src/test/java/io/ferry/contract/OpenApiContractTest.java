@@ -279,6 +279,8 @@ class OpenApiContractTest {
     void enumsSpellTheApiNamesOfTheJavaEnums() {
         assertThat(enumOf("JobStatus")).containsExactly(apiNames(JobStatus.values(), JobStatus::apiName));
         assertThat(enumOf("GuestState")).containsExactly(apiNames(GuestState.values(), GuestState::apiName));
+        assertThat(enumOf("GuestRuntime")).containsExactly(
+                apiNames(io.ferry.channel.GuestRuntime.values(), io.ferry.channel.GuestRuntime::apiName));
         assertThat(enumOf("DirtyRateMode")).containsExactly(apiNames(DirtyRateMode.values(), DirtyRateMode::apiName));
         assertThat(enumOf("DirtyRateStatus"))
                 .containsExactly(apiNames(DirtyRateStatus.values(), DirtyRateStatus::apiName));
@@ -314,6 +316,7 @@ class OpenApiContractTest {
         return List.of(
                 Arguments.of(API + "HostResponse", "Host"),
                 Arguments.of(API + "HostResponse$Capacity", "HostCapacity"),
+                Arguments.of(API + "HostResponse$RuntimeView", "HostRuntime"),
                 Arguments.of(API + "HostResponse$Limits", "HostLimits"),
                 Arguments.of(API + "HostResponse$Jobs", "HostJobs"),
                 Arguments.of(API + "HostResponse$DrainView", "HostDrain"),
@@ -484,6 +487,8 @@ class OpenApiContractTest {
     void acceptsAGuestWithDisksAndTheGuestList() {
         assertConforms("GET", "/api/v1/guests/" + GUEST_ID, 200, JSON, GUEST);
         assertConforms("GET", "/api/v1/guests", 200, JSON, "[" + GUEST + "]");
+        assertConforms("GET", "/api/v1/guests/" + GUEST_ID, 200, JSON, GUEST.replace("\"synthetic\"", "\"qemu\"")
+                .replace("\"running\",\"failure\":null", "\"failed\",\"failure\":\"QEMU (pid 7) exited unexpectedly with code 137\""));
         assertConforms("POST", "/api/v1/guests/" + GUEST_ID + "/pause", 200, JSON, GUEST.replace("\"running\"", "\"paused\""));
         assertThatCode(() -> contract.assertResponseConforms("POST", "/api/v1/guests", 201, JSON, GUEST,
                 Map.of("Location", List.of("/api/v1/guests/" + GUEST_ID)))).doesNotThrowAnyException();
@@ -802,6 +807,8 @@ class OpenApiContractTest {
              "datastoreId":"0b9e3c1e-6a55-4a43-9d1c-1f2e3d4c5b6a",
              "capacity":{"memoryBytes":17179869184,"allocatedMemoryBytes":33554432,"incomingMemoryBytes":0,
                          "freeMemoryBytes":17146314752,"cpus":8},
+             "runtimes":[{"runtime":"synthetic","available":true,"detail":"built in"},
+                         {"runtime":"qemu","available":false,"detail":"no qemu-system-x86_64 on PATH"}],
              "labels":{"zone":"a","example.com/rack":"r1"},"cordoned":false,"limits":{"maxOutbound":2,"maxInbound":2},
              "jobs":{"outbound":0,"inbound":0},"drain":null,
              "registeredAt":"2026-01-02T03:04:05.123456Z","lastHeartbeatAt":"2026-01-02T03:04:06Z"}""";
@@ -826,7 +833,8 @@ class OpenApiContractTest {
              "createdAt":"2026-01-02T03:04:05Z"}""".formatted(DISK_ID, GUEST_ID);
 
     private static final String GUEST = """
-            {"id":"%s","name":"web-1","hostId":"host-a","state":"running","memoryBytes":33554432,
+            {"id":"%s","name":"web-1","hostId":"host-a","runtime":"synthetic","state":"running","failure":null,
+             "memoryBytes":33554432,
              "ramBlocks":[{"name":"pc.ram","sizeBytes":25165824},{"name":"vga.vram","sizeBytes":8388608}],
              "deviceStateBytes":65536,
              "workload":{"dirtyPagesPerSecond":0,"hotSetFraction":1.0,"diskWritesPerSecond":0,"seed":-4962768465676381896},

@@ -5,9 +5,10 @@ import org.springframework.test.context.DynamicPropertySource;
 
 /**
  * The API on H2, and (sharing this server) the strictness checks and the fuzz of issue 12, and the
- * web console in a real browser (issue 13).
+ * web console in a real browser (issue 13), and qemu guests (issue 16).
  */
-class H2ControlPlaneApiTest extends ControlPlaneApiTests implements StrictApiTests, ConsoleBrowserTests {
+class H2ControlPlaneApiTest extends ControlPlaneApiTests
+        implements StrictApiTests, ConsoleBrowserTests, QemuGuestApiTests {
 
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {

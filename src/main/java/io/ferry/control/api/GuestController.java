@@ -124,6 +124,12 @@ class GuestController {
 
     /** The body as a new guest, through the guest package's layout rules (the console's create form uses them too). */
     private static NewGuest toNewGuest(CreateGuest body) {
+        if (body.guestRuntime() == io.ferry.channel.GuestRuntime.QEMU) {
+            return GuestLayout.newQemuGuest(body.name(), body.hostId(), body.memoryBytes(), body.ramBlocks() != null,
+                    body.disks() == null ? null
+                            : body.disks().stream().map(d -> new NewGuest.NewDisk(d.name(), d.sizeBytes())).toList(),
+                    body.deviceStateBytes() != null, body.workload() != null, Requests.labels("labels", body.labels()));
+        }
         WorkloadBody w = body.workload();
         Workload workload = w == null ? GuestLayout.workload(null, null, null, null)
                 : GuestLayout.workload(w.dirtyPagesPerSecond(), w.hotSetFraction(), w.diskWritesPerSecond(), w.seed());

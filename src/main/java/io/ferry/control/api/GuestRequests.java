@@ -34,7 +34,13 @@ final class GuestRequests {
             @Valid @Size(max = 16) List<@NotNull @Valid DiskBody> disks,
             @Min(1) @Max(1 << 20) Integer deviceStateBytes,
             @Valid WorkloadBody workload,
-            Map<String, String> labels) {
+            Map<String, String> labels,
+            @Pattern(regexp = "synthetic|qemu", message = "must be 'synthetic' or 'qemu'") String runtime) {
+
+        io.ferry.channel.GuestRuntime guestRuntime() {
+            return runtime == null ? io.ferry.channel.GuestRuntime.SYNTHETIC
+                    : io.ferry.channel.GuestRuntime.fromApiName(runtime);
+        }
     }
 
     record RamBlockBody(

@@ -10,9 +10,10 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 
-record GuestResponse(UUID id, String name, String hostId, String state, long memoryBytes,
-                     List<RamBlockView> ramBlocks, int deviceStateBytes, WorkloadView workload, List<DiskResponse> disks,
-                     UUID activeMigrationId, Map<String, String> labels, DirtyRateView dirtyRate, Instant createdAt) {
+record GuestResponse(UUID id, String name, String hostId, String runtime, String state, String failure,
+                     long memoryBytes, List<RamBlockView> ramBlocks, int deviceStateBytes, WorkloadView workload,
+                     List<DiskResponse> disks, UUID activeMigrationId, Map<String, String> labels,
+                     DirtyRateView dirtyRate, Instant createdAt) {
 
     record RamBlockView(String name, long sizeBytes) {
     }
@@ -42,7 +43,8 @@ record GuestResponse(UUID id, String name, String hostId, String state, long mem
 
     static GuestResponse of(Guest g, List<DiskResponse> disks, DirtyRateView dirtyRate) {
         Workload w = g.workload();
-        return new GuestResponse(g.id(), g.name(), g.hostId(), g.state().apiName(), g.memoryBytes(),
+        return new GuestResponse(g.id(), g.name(), g.hostId(), g.runtime().apiName(), g.state().apiName(),
+                g.failure(), g.memoryBytes(),
                 g.ramBlocks().stream().map(b -> new RamBlockView(b.name(), b.sizeBytes())).toList(),
                 g.deviceStateBytes(),
                 new WorkloadView(w.dirtyPagesPerSecond(), w.hotSetFraction(), w.diskWritesPerSecond(), w.seed()),

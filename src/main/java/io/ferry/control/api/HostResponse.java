@@ -17,8 +17,12 @@ import java.util.UUID;
  * its latest drain.
  */
 record HostResponse(String id, String state, String controlAddress, String dataPlaneAddress, String datastoreId,
-                    Capacity capacity, Map<String, String> labels, boolean cordoned, Limits limits, Jobs jobs,
-                    DrainView drain, Instant registeredAt, Instant lastHeartbeatAt) {
+                    Capacity capacity, List<RuntimeView> runtimes, Map<String, String> labels, boolean cordoned,
+                    Limits limits, Jobs jobs, DrainView drain, Instant registeredAt, Instant lastHeartbeatAt) {
+
+    /** A guest runtime as the host's worker reported it: can it run it, and what it found or what is missing. */
+    record RuntimeView(String runtime, boolean available, String detail) {
+    }
 
     record Capacity(long memoryBytes, long allocatedMemoryBytes, long incomingMemoryBytes, long freeMemoryBytes,
                     int cpus) {
@@ -65,6 +69,7 @@ record HostResponse(String id, String state, String controlAddress, String dataP
                 host.datastoreId(), new Capacity(host.memoryCapacityBytes(), allocatedMemoryBytes, incomingMemoryBytes,
                         Math.max(0, host.memoryCapacityBytes() - allocatedMemoryBytes - incomingMemoryBytes),
                         host.cpus()),
+                host.runtimes().stream().map(r -> new RuntimeView(r.runtime(), r.available(), r.detail())).toList(),
                 new TreeMap<>(host.labels()), host.isCordoned(), limits, jobs, drain, host.registeredAt(),
                 host.lastHeartbeatAt());
     }

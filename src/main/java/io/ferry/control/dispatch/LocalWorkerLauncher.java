@@ -61,6 +61,8 @@ class LocalWorkerLauncher implements DisposableBean {
         return t;
     });
     private volatile boolean stopping;
+    /** The local workers' --qemu-binary; empty for their default. */
+    private final String qemuBinary;
 
     LocalWorkerLauncher(@Value("${ferry.workers.local.hosts}") List<String> hostIds,
                         @Value("${ferry.data-dir}") Path dataDir,
@@ -71,6 +73,7 @@ class LocalWorkerLauncher implements DisposableBean {
                         @Value("${ferry.worker.handoff-timeout:60s}") Duration handoffTimeout,
                         @Value("${ferry.workers.local.shared-datastore:true}") boolean sharedDatastore,
                         @Value("${ferry.workers.local.other-replicas:}") List<String> otherReplicas,
+                        @Value("${ferry.workers.local.qemu-binary:}") String qemuBinary,
                         AccessTokens tokens, ControlChannelSecurity security, WebServerApplicationContext context) {
         this.hostIds = hostIds.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         this.dataDir = dataDir.toAbsolutePath();
@@ -81,6 +84,7 @@ class LocalWorkerLauncher implements DisposableBean {
         this.handoffTimeout = handoffTimeout;
         this.sharedDatastore = sharedDatastore;
         this.otherReplicas = otherReplicas.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
+        this.qemuBinary = qemuBinary.strip();
         this.tokens = tokens;
         this.security = security;
         this.context = context;
@@ -150,6 +154,9 @@ class LocalWorkerLauncher implements DisposableBean {
                 "--handoff-timeout-ms", Long.toString(handoffTimeout.toMillis())));
         if (memoryCapacity > 0) {
             cmd.addAll(List.of("--memory-capacity", Long.toString(memoryCapacity)));
+        }
+        if (!qemuBinary.isEmpty()) {
+            cmd.addAll(List.of("--qemu-binary", qemuBinary));
         }
         return cmd;
     }

@@ -137,7 +137,10 @@ class WorkerChannelController {
                     "registration of host " + hostId, request.getRemoteAddr());
             registered = hosts.register(hostId, registration.workerInstance(), registration.controlAddress(),
                     registration.dataAddress(), registration.datastoreId() == null ? "" : registration.datastoreId(),
-                    registration.memoryCapacityBytes(), registration.cpus());
+                    registration.memoryCapacityBytes(), registration.cpus(), registration.runtimes().stream()
+                            .map(r -> new io.ferry.control.host.HostRuntime(r.runtime().apiName(), r.available(),
+                                    r.detail() == null ? "" : abbreviate(r.detail(), 500)))
+                            .toList());
         } catch (WorkerIdentity.RefusedException | RegistrationRefusedException refused) {
             if (refused instanceof RegistrationRefusedException) {
                 log.warn(
@@ -168,5 +171,10 @@ class WorkerChannelController {
             return ResponseEntity.status(HttpStatus.CONFLICT).build();
         }
         return ResponseEntity.noContent().build();
+    }
+
+    /** A worker's words, cut to what the host row keeps (its runtimes column holds 4000 characters in all). */
+    private static String abbreviate(String text, int max) {
+        return text.length() <= max ? text : text.substring(0, max - 3) + "...";
     }
 }

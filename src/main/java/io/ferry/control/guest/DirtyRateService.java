@@ -96,6 +96,14 @@ public class DirtyRateService {
                 throw new GuestBusyException("guest " + guestId + " is lost: its worker on " + guest.hostId()
                         + " restarted without it, so there is nothing to measure");
             }
+            if (guest.state() == GuestState.FAILED) {
+                throw new GuestBusyException("guest " + guestId + " has failed: " + guest.failure());
+            }
+            if (guest.runtime() != io.ferry.channel.GuestRuntime.SYNTHETIC) {
+                throw new PlacementException("guest " + guestId + " is a " + guest.runtime().apiName()
+                        + " guest: dirty-rate measurement of " + guest.runtime().apiName()
+                        + " guests is not supported yet");
+            }
             if (guest.activeJobId() != null) {
                 throw new GuestBusyException("guest " + guestId + " is being migrated by job " + guest.activeJobId()
                         + ": the job's progress reports the dirty rate it meets (dirtyPagesRate); measure again"

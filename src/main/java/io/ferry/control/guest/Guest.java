@@ -1,6 +1,7 @@
 package io.ferry.control.guest;
 
 import io.ferry.channel.GuestReport;
+import io.ferry.channel.GuestRuntime;
 import jakarta.persistence.CollectionTable;
 import io.ferry.control.system.LabelsConverter;
 import jakarta.persistence.Column;
@@ -37,6 +38,14 @@ public class Guest {
 
     @Column(nullable = false)
     private String state;
+
+    /** What runs the guest on its worker, by its API name (see {@link io.ferry.channel.GuestRuntime}). */
+    @Column(nullable = false)
+    private String runtime = GuestRuntime.SYNTHETIC.apiName();
+
+    /** Why the guest failed, as its worker reported; null unless {@link GuestState#FAILED}. */
+    @Column
+    private String failure;
 
     @Column(name = "worker_instance", nullable = false)
     private String workerInstance;
@@ -75,8 +84,9 @@ public class Guest {
     protected Guest() {
     }
 
-    Guest(UUID id, String name, String hostId, GuestReport created, List<RamBlock> ramBlocks, int deviceStateBytes,
-          Workload workload, Map<String, String> labels, Instant createdAt) {
+    Guest(UUID id, String name, String hostId, GuestRuntime runtime, GuestReport created, List<RamBlock> ramBlocks,
+          int deviceStateBytes, Workload workload, Map<String, String> labels, Instant createdAt) {
+        this.runtime = runtime.apiName();
         this.labels = new TreeMap<>(labels);
         this.id = id;
         this.name = name;
@@ -110,6 +120,9 @@ public class Guest {
         stateSeq = report.stateSeq();
         boolean changed = !state.equals(reported);
         state = reported;
+        if (reported.equals(GuestState.FAILED.apiName())) {
+            failure = report.failure() == null ? "(the worker gave no reason)" : abbreviate(report.failure());
+        }
         return changed;
     }
 
@@ -143,6 +156,11 @@ public class Guest {
         return true;
     }
 
+    /** The failure column holds 2000 characters: QEMU's last words are cut to fit. */
+    private static String abbreviate(String text) {
+        return text.length() <= 2000 ? text : text.substring(0, 1997) + "...";
+    }
+
     void relabel(Map<String, String> newLabels) {
         labels = new TreeMap<>(newLabels);
     }
@@ -165,6 +183,15 @@ public class Guest {
 
     public GuestState state() {
         return GuestState.fromApiName(state);
+    }
+
+    public GuestRuntime runtime() {
+        return GuestRuntime.fromApiName(runtime);
+    }
+
+    /** Why the guest failed; null unless it did. */
+    public String failure() {
+        return failure;
     }
 
     public long memoryBytes() {

@@ -98,11 +98,38 @@ public final class GuestLayout {
         return new Workload(dirty, hot, writes, seed == null ? ThreadLocalRandom.current().nextLong() : seed);
     }
 
-    /** A new guest from its parts, each checked and defaulted as above. */
+    /** A new synthetic guest from its parts, each checked and defaulted as above. */
     public static NewGuest newGuest(String name, String hostId, long memoryBytes, List<RamBlock> ramBlocks,
                                     List<NewGuest.NewDisk> disks, Integer deviceStateBytes, Workload workload,
                                     java.util.Map<String, String> labels) {
         return new NewGuest(name, hostId, ramBlocks(memoryBytes, ramBlocks), disks(disks),
                 deviceStateBytes == null ? DEFAULT_DEVICE_STATE_BYTES : deviceStateBytes, workload, labels);
     }
+
+    /**
+     * A new QEMU guest: a pc machine whose memory (whole MiB, QEMU's unit) is its one RAM block,
+     * {@code pc.ram}. The RAM layout, device-state size and workload are a synthetic guest's and
+     * are refused when given; the guest records them as that one block, 0 and no workload.
+     */
+    public static NewGuest newQemuGuest(String name, String hostId, long memoryBytes, boolean ramBlocksGiven,
+                                        List<NewGuest.NewDisk> disks, boolean deviceStateGiven, boolean workloadGiven,
+                                        java.util.Map<String, String> labels) {
+        if (ramBlocksGiven) {
+            throw new InvalidFieldException("ramBlocks", "a qemu guest's memory is one block, pc.ram: leave ramBlocks out");
+        }
+        if (deviceStateGiven) {
+            throw new InvalidFieldException("deviceStateBytes", "applies to synthetic guests only: leave it out");
+        }
+        if (workloadGiven) {
+            throw new InvalidFieldException("workload", "applies to synthetic guests only: leave it out");
+        }
+        if (memoryBytes % QEMU_MEMORY_UNIT != 0) {
+            throw new InvalidFieldException("memoryBytes", "of a qemu guest must be whole MiB (a multiple of 1048576)");
+        }
+        return new NewGuest(name, hostId, ramBlocks(memoryBytes, List.of(new RamBlock("pc.ram", memoryBytes))),
+                disks(disks), 0, new Workload(0, 1.0, 0, 0), labels, io.ferry.channel.GuestRuntime.QEMU);
+    }
+
+    /** QEMU sizes memory in MiB. */
+    public static final long QEMU_MEMORY_UNIT = 1L << 20;
 }

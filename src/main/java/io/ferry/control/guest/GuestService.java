@@ -4,12 +4,14 @@ import io.ferry.channel.CreateGuestCommand;
 import io.ferry.channel.DiskLayout;
 import io.ferry.channel.GuestChecksumsReport;
 import io.ferry.channel.GuestReport;
+import io.ferry.channel.GuestRuntime;
 import io.ferry.channel.RamBlockLayout;
 import io.ferry.channel.WorkloadSettings;
 import io.ferry.control.events.EventRecorder;
 import io.ferry.control.events.Payloads;
 import io.ferry.control.events.Payloads.GuestChange;
 import io.ferry.control.host.Host;
+import io.ferry.control.host.HostRuntime;
 import io.ferry.control.host.HostService;
 import io.ferry.control.host.WorkerGateway;
 import io.ferry.control.host.WorkerRejectedException;
@@ -80,6 +82,7 @@ public class GuestService {
 
     private UUID place(NewGuest request, IdempotencyKey key, String actor) {
         Host host = placementHost(request.hostId());
+        checkRuntime(host, request.runtime());
         checkRoom(host, request.memoryBytes());
         UUID guestId = UUID.randomUUID();
         // in the order the records are read back (disksOf): every host sees the disks in one order
@@ -93,7 +96,8 @@ public class GuestService {
                 Host locked = hosts.lock(host.id()).orElseThrow();
                 checkRoom(locked, request.memoryBytes());
                 Instant now = clock.instant();
-                Guest created = guests.save(new Guest(guestId, request.name(), host.id(), report, request.ramBlocks(), request.deviceStateBytes(), request.workload(), request.labels(), now));
+                Guest created = guests.save(new Guest(guestId, request.name(), host.id(), request.runtime(), report,
+                        request.ramBlocks(), request.deviceStateBytes(), request.workload(), request.labels(), now));
                 guests.flush();
                 changed(created, GuestChange.CREATED);
                 for (Disk disk : newDisks) {
@@ -107,8 +111,8 @@ public class GuestService {
             destroyQuietly(host, guestId);
             throw e;
         }
-        log.info("guest {} ({}) created on {} with {} bytes of memory and {} disk(s)", guestId, request.name(),
-                host.id(), request.memoryBytes(), newDisks.size());
+        log.info("{} guest {} ({}) created on {} with {} bytes of memory and {} disk(s)", request.runtime().apiName(),
+                guestId, request.name(), host.id(), request.memoryBytes(), newDisks.size());
         return guestId;
     }
 
@@ -122,6 +126,16 @@ public class GuestService {
             throw new PlacementException("host '" + hostId + "' is cordoned: it takes no new guests");
         }
         return host;
+    }
+
+    /** Refuses a runtime the host's worker did not report it can run, naming the host and the worker's reason. */
+    private static void checkRuntime(Host host, GuestRuntime runtime) {
+        HostRuntime offered = host.runtime(runtime.apiName()).orElseThrow(() -> new PlacementException("host '"
+                + host.id() + "' does not offer the " + runtime.apiName() + " runtime (its worker did not report it)"));
+        if (!offered.available()) {
+            throw new PlacementException("host '" + host.id() + "' cannot run " + runtime.apiName() + " guests: "
+                    + offered.detail());
+        }
     }
 
     /** Refuses a guest larger than what the host has left; the caller may hold the host row lock. */
@@ -140,7 +154,8 @@ public class GuestService {
                 request.ramBlocks().stream().map(b -> new RamBlockLayout(b.name(), b.sizeBytes())).toList(),
                 newDisks.stream().map(d -> new DiskLayout(d.id(), d.name(), d.sizeBytes(), 1)).toList(),
                 request.deviceStateBytes(),
-                new WorkloadSettings(w.dirtyPagesPerSecond(), w.hotSetFraction(), w.diskWritesPerSecond(), w.seed()));
+                new WorkloadSettings(w.dirtyPagesPerSecond(), w.hotSetFraction(), w.diskWritesPerSecond(), w.seed()),
+                request.runtime());
     }
 
     private void destroyQuietly(Host host, UUID guestId) {
@@ -256,6 +271,10 @@ public class GuestService {
             throw new GuestBusyException("guest " + id + " is lost: its worker on " + guest.hostId()
                     + " restarted without it");
         }
+        if (guest.state() == GuestState.FAILED) {
+            throw new GuestBusyException("guest " + id + " has failed on " + guest.hostId() + " and can only be "
+                    + "deleted: " + guest.failure());
+        }
         return guest;
     }
 
@@ -290,7 +309,11 @@ public class GuestService {
                 log.warn("guest {} is lost: the worker process on {} that held it is gone", guest.id(), hostId);
             } else if (held.containsKey(guest.id()) && guest.apply(held.get(guest.id()))) {
                 changed(guest, GuestChange.STATE);
-                log.info("guest {} on {} is {}", guest.id(), hostId, guest.state().apiName());
+                if (guest.state() == GuestState.FAILED) {
+                    log.warn("guest {} on {} has failed: {}", guest.id(), hostId, guest.failure());
+                } else {
+                    log.info("guest {} on {} is {}", guest.id(), hostId, guest.state().apiName());
+                }
             }
         }
     }

@@ -11,6 +11,7 @@ import jakarta.persistence.Table;
 import jakarta.persistence.Version;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -56,6 +57,11 @@ public class Host {
     @Column(nullable = false)
     private Map<String, String> labels = new TreeMap<>();
 
+    /** What the worker can run, as it reported at its latest registration. */
+    @Convert(converter = HostRuntimesConverter.class)
+    @Column(nullable = false)
+    private List<HostRuntime> runtimes = List.of(SYNTHETIC_ONLY);
+
     /** A cordoned host takes no incoming guest (a drain cordons it). */
     @Column(nullable = false)
     private boolean cordoned;
@@ -82,8 +88,12 @@ public class Host {
         this.registeredAt = now;
     }
 
+    /** What a worker that reports no runtimes runs. */
+    static final HostRuntime SYNTHETIC_ONLY = new HostRuntime("synthetic", true, "built in");
+
     void register(String workerInstance, String controlAddress, String dataAddress, String datastoreId,
-                  long memoryCapacityBytes, int cpus, Instant now) {
+                  long memoryCapacityBytes, int cpus, List<HostRuntime> runtimes, Instant now) {
+        this.runtimes = List.copyOf(runtimes);
         if (!workerInstance.equals(this.workerInstance)) {
             registeredAt = now;
         }
@@ -105,6 +115,16 @@ public class Host {
     void revokeCredential(boolean refuseRegistration) {
         credentialHash = null;
         registrationRefused = refuseRegistration;
+    }
+
+    /** The runtimes the worker reported, in its order. */
+    public List<HostRuntime> runtimes() {
+        return List.copyOf(runtimes);
+    }
+
+    /** The named runtime as the worker reported it; empty if it did not mention it. */
+    public java.util.Optional<HostRuntime> runtime(String name) {
+        return runtimes.stream().filter(r -> r.runtime().equals(name)).findFirst();
     }
 
     public boolean hasCredential() {

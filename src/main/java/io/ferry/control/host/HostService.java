@@ -58,6 +58,14 @@ public class HostService implements WorkerCredentialLookup {
     @Transactional
     public Registered register(String hostId, String workerInstance, String controlAddress, String dataAddress,
                                String datastoreId, long memoryCapacityBytes, int cpus) {
+        return register(hostId, workerInstance, controlAddress, dataAddress, datastoreId, memoryCapacityBytes, cpus,
+                List.of(Host.SYNTHETIC_ONLY));
+    }
+
+    /** As above, recording which guest runtimes the worker can run ({@code runtimes}, as it reported them). */
+    @Transactional
+    public Registered register(String hostId, String workerInstance, String controlAddress, String dataAddress,
+                               String datastoreId, long memoryCapacityBytes, int cpus, List<HostRuntime> runtimes) {
         Instant now = clock.instant();
         Host host = hosts.findById(hostId).orElseGet(() -> new Host(hostId, now));
         if (host.isRegistrationRefused()) {
@@ -65,7 +73,7 @@ public class HostService implements WorkerCredentialLookup {
         }
         boolean newInstance = !workerInstance.equals(host.workerInstance());
         HostState before = host.state();
-        host.register(workerInstance, controlAddress, dataAddress, datastoreId, memoryCapacityBytes, cpus, now);
+        host.register(workerInstance, controlAddress, dataAddress, datastoreId, memoryCapacityBytes, cpus, runtimes, now);
         String credential = WorkerCredentials.newSecret();
         host.issueCredential(WorkerCredentials.hash(credential));
         hosts.save(host);
@@ -74,8 +82,8 @@ public class HostService implements WorkerCredentialLookup {
         } else if (before != HostState.REACHABLE) {
             changed(host, HostChange.REACHABLE);
         }
-        log.info("host {} registered: worker instance {}, control {}, data plane {}, datastore {}; new credential "
-                + "issued", hostId, workerInstance, controlAddress, dataAddress, datastoreId);
+        log.info("host {} registered: worker instance {}, control {}, data plane {}, datastore {}, runtimes {}; new "
+                + "credential issued", hostId, workerInstance, controlAddress, dataAddress, datastoreId, runtimes);
         return new Registered(newInstance, credential);
     }
 

@@ -181,6 +181,12 @@ class PolicyPlanner implements JobPlanner {
     }
 
     private static List<Check> guestChecks(Guest guest) {
+        if (guest.runtime() != io.ferry.channel.GuestRuntime.SYNTHETIC) {
+            // issue 16, item 2 lifts this; refused here, before any job record is written
+            return List.of(new Check("runtime", "guest " + guest.id() + " is a " + guest.runtime().apiName()
+                    + " guest: migration of " + guest.runtime().apiName() + " guests is not supported yet",
+                    Refusal.PLACEMENT));
+        }
         if (guest.activeJobId() != null) {
             return List.of(new Check("guest", "guest " + guest.id() + " already has an unfinished migration job "
                     + guest.activeJobId(), Refusal.CONFLICT));

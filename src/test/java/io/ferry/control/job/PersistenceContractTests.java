@@ -227,6 +227,58 @@ abstract class PersistenceContractTests {
                 .newInstance()).isTrue();
     }
 
+    /**
+     * Guest runtimes (V16): what a worker reported it can run, a qemu guest's runtime, and the
+     * reason a failed guest gives, as stored; a runtime the host cannot run and a migration of a
+     * qemu guest are refused before anything is written.
+     */
+    @Test
+    void runtimesOfHostsAndGuestsAndAFailedGuestsReasonAreStored() {
+        io.ferry.control.host.HostRuntime synthetic = new io.ferry.control.host.HostRuntime("synthetic", true, "built in");
+        io.ferry.control.host.HostRuntime noQemu = new io.ferry.control.host.HostRuntime("qemu", false,
+                "no qemu-system-x86_64 on PATH");
+        hosts.register("host-a", "instance-host-a", "127.0.0.1:1", "127.0.0.1:2", "shared-store", 1L << 34, 2,
+                List.of(synthetic, noQemu));
+        assertThat(hosts.find("host-a").orElseThrow().runtimes()).containsExactly(synthetic, noQemu);
+        NewGuest request = io.ferry.control.guest.GuestLayout.newQemuGuest("vm", "host-a", 64L << 20, false,
+                List.of(new NewGuest.NewDisk("root", 1 << 20)), false, false, Map.of());
+        int guestsBefore = guests.list().size();
+        assertThatThrownBy(() -> guests.create(request, null, "test"))
+                .isInstanceOf(io.ferry.control.guest.PlacementException.class)
+                .hasMessage("host 'host-a' cannot run qemu guests: no qemu-system-x86_64 on PATH");
+        assertThat(guests.list()).hasSize(guestsBefore);
+
+        io.ferry.control.host.HostRuntime qemu = new io.ferry.control.host.HostRuntime("qemu", true, "QEMU 7.2, tcg");
+        hosts.register("host-a", "instance-host-a", "127.0.0.1:1", "127.0.0.1:2", "shared-store", 1L << 34, 2,
+                List.of(synthetic, qemu));
+        Guest created = guests.create(request, null, "test");
+        try {
+            Guest stored = guests.get(created.id());
+            assertThat(stored.runtime()).isEqualTo(io.ferry.channel.GuestRuntime.QEMU);
+            assertThat(stored.ramBlocks()).singleElement()
+                    .satisfies(b -> assertThat(b.name() + " " + b.sizeBytes()).isEqualTo("pc.ram " + (64L << 20)));
+            assertThat(stored.failure()).isNull();
+            assertThat(guestOnA().runtime()).isEqualTo(io.ferry.channel.GuestRuntime.SYNTHETIC);
+
+            assertThatThrownBy(() -> jobFor(stored, null))
+                    .isInstanceOf(io.ferry.control.guest.PlacementException.class)
+                    .hasMessageContaining("migration of qemu guests is not supported yet");
+            assertThat(store.latestOf(stored.id())).isEmpty();
+            assertThat(guests.get(stored.id()).activeJobId()).isNull();
+
+            guests.reconcile("host-a", "instance-host-a", List.of(new GuestReport(stored.id(),
+                    io.ferry.channel.ReportedGuestState.FAILED, 64L << 20, 7, "instance-host-a",
+                    "QEMU (pid 42) exited unexpectedly with code 137 (signal 9)")));
+            Guest failed = guests.get(stored.id());
+            assertThat(failed.state()).isEqualTo(GuestState.FAILED);
+            assertThat(failed.failure()).isEqualTo("QEMU (pid 42) exited unexpectedly with code 137 (signal 9)");
+            assertThatThrownBy(() -> guests.pause(stored.id()))
+                    .isInstanceOf(io.ferry.control.guest.GuestBusyException.class).hasMessageContaining("has failed");
+        } finally {
+            guests.delete(created.id());
+        }
+    }
+
     @Test
     void theLatestJobOfAGuestIsFound() {
         Guest guest = guestOnA();

@@ -1,4 +1,4 @@
-package io.ferry.bench;
+package io.ferry.guest.qemu;
 
 import java.io.File;
 import java.io.IOException;
@@ -10,20 +10,21 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The {@code qemu-system-x86_64} the QEMU benchmark runs: where it is, its version, and the
- * accelerator both sides use (KVM where this machine lets QEMU open it, else TCG).
+ * A {@code qemu-system-x86_64} that answered {@code --version}: where it is, its version, and the
+ * accelerator its guests use (KVM where this machine lets QEMU open it, else TCG). The QEMU
+ * benchmark and the worker's QEMU runtime both start guests with it.
  *
  * @param accelerator QEMU's {@code -accel} value, kvm or tcg
  * @param why what decided the accelerator, for the report
  */
-record QemuInstallation(Path binary, String version, String accelerator, String why) {
+public record QemuInstallation(Path binary, String version, String accelerator, String why) {
 
-    static final String KVM = "kvm";
-    static final String TCG = "tcg";
+    public static final String KVM = "kvm";
+    public static final String TCG = "tcg";
     private static final Path DEV_KVM = Path.of("/dev/kvm");
 
     /** {@code command} as given when it names a path, else the first match on PATH. */
-    static Optional<Path> find(String command) {
+    public static Optional<Path> find(String command) {
         if (command.contains("/")) {
             Path path = Path.of(command);
             return Files.isExecutable(path) ? Optional.of(path) : Optional.empty();
@@ -41,9 +42,18 @@ record QemuInstallation(Path binary, String version, String accelerator, String 
         return Optional.empty();
     }
 
-    /** Asks {@code binary} its version and whether it can use KVM here. */
-    static QemuInstallation probe(Path binary) throws IOException, InterruptedException {
-        String version = run(List.of(binary.toString(), "--version"), "").output().lines().findFirst().orElse("?");
+    /**
+     * Asks {@code binary} its version and whether it can use KVM here.
+     *
+     * @throws IOException if it cannot be started or its {@code --version} fails (the message says how)
+     */
+    public static QemuInstallation probe(Path binary) throws IOException, InterruptedException {
+        Outcome asked = run(List.of(binary.toString(), "--version"), "");
+        if (asked.exitCode() != 0) {
+            throw new IOException(binary + " --version failed (exit code " + asked.exitCode() + "): "
+                    + asked.output().strip().lines().findFirst().orElse("no output"));
+        }
+        String version = asked.output().lines().findFirst().orElse("?");
         if (!Files.exists(DEV_KVM)) {
             return new QemuInstallation(binary, version, TCG, "/dev/kvm does not exist");
         }
@@ -70,8 +80,11 @@ record QemuInstallation(Path binary, String version, String accelerator, String 
         Process process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(output.toFile()).start();
         try {
-            process.getOutputStream().write(input.getBytes(StandardCharsets.UTF_8));
-            process.getOutputStream().close();
+            try (var stdin = process.getOutputStream()) {
+                stdin.write(input.getBytes(StandardCharsets.UTF_8));
+            } catch (IOException exitedUnread) {
+                // it ended without reading its input (a QEMU refusing KVM exits at once): its exit code says why
+            }
             boolean exited = process.waitFor(30, TimeUnit.SECONDS);
             String text = Files.readString(output, StandardCharsets.UTF_8);
             return exited ? new Outcome(process.exitValue(), text) : new Outcome(-1, text + "\n(no exit within 30 s)");

@@ -1,4 +1,4 @@
-package io.ferry.bench;
+package io.ferry.guest.qemu;
 
 import java.io.File;
 import java.io.IOException;
@@ -11,10 +11,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One QEMU process of a benchmark run and its QMP connection; its stdout and stderr go to a log
- * file. Closing it ends the process (SIGTERM, then SIGKILL): no QEMU outlives its run.
+ * One QEMU process and its QMP connection; its stdout and stderr go to a log file. Closing it
+ * ends the process (SIGTERM, then SIGKILL): no QEMU outlives its owner.
  */
-final class QemuProcess implements AutoCloseable {
+public final class QemuProcess implements AutoCloseable {
 
     /** Start-up to QMP greeting; a destination with -mem-prealloc touches all its RAM first. */
     private static final Duration START = Duration.ofMinutes(2);
@@ -31,7 +31,7 @@ final class QemuProcess implements AutoCloseable {
     }
 
     /** Starts {@code command} and connects to its QMP socket, in command mode once this returns. */
-    static QemuProcess start(String name, List<String> command, Path qmpSocket, Path log) throws IOException {
+    public static QemuProcess start(String name, List<String> command, Path qmpSocket, Path log) throws IOException {
         Process process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .start();
@@ -67,20 +67,62 @@ final class QemuProcess implements AutoCloseable {
         }
     }
 
-    Qmp qmp() {
+    /** The QMP connection, in command mode. One caller at a time (see {@link Qmp}). */
+    public Qmp qmp() {
         return qmp;
     }
 
+    public long pid() {
+        return process.pid();
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** Completes when the process has exited, for whatever reason, with its exit code. */
+    public java.util.concurrent.CompletableFuture<Integer> onExit() {
+        return process.onExit().thenApply(Process::exitValue);
+    }
+
+    /**
+     * Asks QEMU to {@code quit} over QMP and waits up to {@code grace} for it to exit; a QEMU that
+     * does not (or cannot be asked) is ended by {@link #close()}.
+     */
+    public void quit(Duration grace) {
+        try {
+            if (process.isAlive() && qmp != null) {
+                qmp.execute("quit", java.util.Map.of(), grace);
+            }
+            process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (IOException e) {
+            // its socket closing under the answer is how a quit often ends
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            close();
+        }
+    }
+
     /** User and system CPU of the whole process so far, in nanoseconds (-1 where the OS does not say). */
-    long cpuNanos() {
+    public long cpuNanos() {
         return process.toHandle().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
     }
 
     /** The last lines QEMU wrote, for an error message. */
-    String logTail() {
+    public String logTail() {
+        return logTail(5);
+    }
+
+    /** The last {@code count} lines QEMU wrote, joined with " | "; "(nothing)" when it wrote none. */
+    public String logTail(int count) {
         try {
-            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-            return String.join(" | ", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8).stream()
+                    .filter(l -> !l.isBlank()).toList();
+            if (lines.isEmpty()) {
+                return "(nothing)";
+            }
+            return String.join(" | ", lines.subList(Math.max(0, lines.size() - count), lines.size()));
         } catch (IOException e) {
             return "(no log: " + e.getMessage() + ")";
         }

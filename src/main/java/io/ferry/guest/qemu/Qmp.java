@@ -1,4 +1,4 @@
-package io.ferry.bench;
+package io.ferry.guest.qemu;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -18,9 +18,10 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * A QEMU Machine Protocol client over a unix socket: one JSON object a line each way, commands
  * answered in order, asynchronous events (lines with an {@code "event"} member) skipped. Reads
- * wait on a selector with a deadline, so a QEMU that hangs fails the run instead of the benchmark.
+ * wait on a selector with a deadline, so a QEMU that hangs fails its caller instead of hanging it.
+ * Not thread-safe: one caller at a time (QEMU answers commands in order, one connection).
  */
-final class Qmp implements AutoCloseable {
+public final class Qmp implements AutoCloseable {
 
     /** A command answers at once (query-migrate, migrate itself returns before the transfer). */
     private static final Duration REPLY = Duration.ofSeconds(30);
@@ -31,6 +32,11 @@ final class Qmp implements AutoCloseable {
     private final Selector selector;
     private final ByteBuffer in = ByteBuffer.allocate(64 * 1024).flip();
     private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+    /**
+     * Set when an answer did not come in time: it may still come, and would be taken for the next
+     * command's, so the connection takes no more commands.
+     */
+    private boolean outOfStep;
 
     private Qmp(SocketChannel channel) throws IOException {
         this.channel = channel;
@@ -40,7 +46,7 @@ final class Qmp implements AutoCloseable {
     }
 
     /** QMP's answer {@code {"error": {...}}} to a command. */
-    static final class CommandFailed extends IOException {
+    public static final class CommandFailed extends IOException {
         CommandFailed(String command, JsonNode error) {
             super(command + ": " + error.path("class").asString("?") + ": " + error.path("desc").asString("?"));
         }
@@ -50,7 +56,7 @@ final class Qmp implements AutoCloseable {
      * Connects to {@code socket}, reads the greeting (within {@code greeting}: QEMU sends it from its
      * main loop, after the machine is set up) and leaves capabilities negotiation for command mode.
      */
-    static Qmp connect(Path socket, Duration greeting) throws IOException {
+    public static Qmp connect(Path socket, Duration greeting) throws IOException {
         Qmp qmp = new Qmp(SocketChannel.open(UnixDomainSocketAddress.of(socket)));
         try {
             JsonNode hello = qmp.readObject(System.nanoTime() + greeting.toNanos());
@@ -65,19 +71,27 @@ final class Qmp implements AutoCloseable {
         }
     }
 
-    JsonNode execute(String command) throws IOException {
+    public JsonNode execute(String command) throws IOException {
         return execute(command, Map.of());
     }
 
     /** Sends {@code command} with {@code arguments} and returns its {@code return} member. */
-    JsonNode execute(String command, Map<String, Object> arguments) throws IOException {
+    public JsonNode execute(String command, Map<String, Object> arguments) throws IOException {
+        return execute(command, arguments, REPLY);
+    }
+
+    /** As {@link #execute(String, Map)}, failing unless QEMU answers {@code within} that time. */
+    public JsonNode execute(String command, Map<String, Object> arguments, Duration within) throws IOException {
+        if (outOfStep) {
+            throw new IOException("QMP connection is out of step since an earlier command was not answered in time");
+        }
         Map<String, Object> message = new LinkedHashMap<>();
         message.put("execute", command);
         if (!arguments.isEmpty()) {
             message.put("arguments", arguments);
         }
         write(JSON.writeValueAsString(message) + "\n");
-        long deadline = System.nanoTime() + REPLY.toNanos();
+        long deadline = System.nanoTime() + within.toNanos();
         while (true) {
             JsonNode reply = readObject(deadline);
             if (reply.has("return")) {
@@ -119,6 +133,7 @@ final class Qmp implements AutoCloseable {
             }
             long left = deadline - System.nanoTime();
             if (left <= 0 || selector.select(Math.max(1, left / 1_000_000)) == 0 && System.nanoTime() >= deadline) {
+                outOfStep = true;
                 throw new IOException("QEMU did not answer on its QMP socket in time");
             }
             selector.selectedKeys().clear();
