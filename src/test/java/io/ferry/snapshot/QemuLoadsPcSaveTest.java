@@ -1,5 +1,7 @@
 package io.ferry.snapshot;
 
+import io.ferry.guest.qemu.Qmp;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
@@ -58,7 +60,7 @@ class QemuLoadsPcSaveTest {
         Process process = new ProcessBuilder(qemu.toString(), "-M", "pc", "-m", "32M", "-nodefaults", "-display",
                 "none", "-S", "-incoming", "exec:cat " + file, "-qmp", "unix:" + socket + ",server=on,wait=off")
                 .redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile()).start();
-        try (QmpSocket qmp = QmpSocket.connect(socket, process)) {
+        try (Qmp qmp = connect(socket, process)) {
             assertThat(awaitIncoming(qmp)).as("incoming migration status; QEMU said: %s", log()).isEqualTo("completed");
             assertThat(qmp.execute("query-status", Map.of()).get("status").asString()).isEqualTo("paused");
 
@@ -83,7 +85,18 @@ class QemuLoadsPcSaveTest {
         return found;
     }
 
-    private static String awaitIncoming(QmpSocket qmp) throws Exception {
+    /** QMP once QEMU has made its socket (within 20 s). */
+    private static Qmp connect(Path socket, Process qemu) throws Exception {
+        for (int i = 0; i < 200 && !Files.exists(socket); i++) {
+            if (!qemu.isAlive()) {
+                throw new java.io.IOException("QEMU exited with " + qemu.exitValue() + " before its QMP socket appeared");
+            }
+            Thread.sleep(100);
+        }
+        return Qmp.connect(socket, java.time.Duration.ofSeconds(20));
+    }
+
+    private static String awaitIncoming(Qmp qmp) throws Exception {
         for (int i = 0; i < 600; i++) {
             String status = qmp.execute("query-migrate", Map.of()).path("status").asString("");
             if (status.equals("completed") || status.equals("failed")) {
@@ -101,13 +114,17 @@ class QemuLoadsPcSaveTest {
      * firmware does when it shadows the BIOS, makes all of pc.ram readable by address. The writes go
      * through the PCI configuration ports 0xCF8/0xCFC (registers 0x59..0x5F of device 0:0.0).
      */
-    private static void openLegacyWindowAsRam(QmpSocket qmp) throws Exception {
-        qmp.human("o /w 0xcf8 0x80000058");
-        qmp.human("o /b 0xcfd 0x33");   // 0x59 PAM0 (0xF0000-0xFFFFF in its high nibble)
-        qmp.human("o /b 0xcfe 0x33");   // 0x5A PAM1
-        qmp.human("o /b 0xcff 0x33");   // 0x5B PAM2
-        qmp.human("o /w 0xcf8 0x8000005c");
-        qmp.human("o /w 0xcfc 0x33333333");   // 0x5C..0x5F PAM3..PAM6
+    private static void openLegacyWindowAsRam(Qmp qmp) throws Exception {
+        human(qmp, "o /w 0xcf8 0x80000058");
+        human(qmp, "o /b 0xcfd 0x33");   // 0x59 PAM0 (0xF0000-0xFFFFF in its high nibble)
+        human(qmp, "o /b 0xcfe 0x33");   // 0x5A PAM1
+        human(qmp, "o /b 0xcff 0x33");   // 0x5B PAM2
+        human(qmp, "o /w 0xcf8 0x8000005c");
+        human(qmp, "o /w 0xcfc 0x33333333");   // 0x5C..0x5F PAM3..PAM6
+    }
+
+    private static void human(Qmp qmp, String commandLine) throws java.io.IOException {
+        qmp.execute("human-monitor-command", Map.of("command-line", commandLine));
     }
 
     /** Data in every page of the legacy window 0xA0000–0xFFFFF, which the chipset maps specially. */
