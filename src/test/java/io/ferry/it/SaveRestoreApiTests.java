@@ -13,6 +13,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Stream;
+import java.time.Duration;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
@@ -222,5 +224,33 @@ interface SaveRestoreApiTests {
         assertProblem(badFormat, 400);
         assertThat(client().delete("/api/v1/guests/" + guest).status()).isEqualTo(204);
         assertThat(client().delete("/api/v1/guests/" + oddGuest).status()).isEqualTo(204);
+    }
+
+    @Test
+    default void aGuestInAMigrationIsNotSaved() throws Exception {
+        Map<String, Object> body = guestBody("host-a", 16 * MIB);
+        body.put("workload", Map.of("dirtyPagesPerSecond", 2000, "hotSetFraction", 1.0, "diskWritesPerSecond", 0,
+                "seed", 5));
+        String guest = create(body);
+        // dirtying ~8 MB/s against 1 MiB/s: the job stays active until cancelled
+        ApiClient.Reply job = client().post("/api/v1/migrations", Map.of("guestId", guest, "destinationHostId", "host-b",
+                "parameters", Map.of("maxBandwidth", MIB, "downtimeLimitMs", 50)));
+        assertThat(job.status()).as(job.body()).isEqualTo(202);
+        String jobId = job.json().get("id").asString();
+        Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() ->
+                client().get("/api/v1/migrations/" + jobId).json().get("status").asString().equals("active"));
+
+        ApiClient.Reply refused = client().post("/api/v1/guests/" + guest + "/save", Map.of());
+        assertProblem(refused, 409);
+        assertThat(refused.json().get("detail").asString()).contains(jobId);
+        if (Files.isDirectory(datastore().resolve("saves"))) {
+            try (Stream<Path> saves = Files.list(datastore().resolve("saves"))) {
+                assertThat(saves.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(guest));
+            }
+        }
+        assertThat(client().post("/api/v1/migrations/" + jobId + "/cancel", null).status()).isBetween(200, 299);
+        Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() ->
+                client().get("/api/v1/guests/" + guest).json().get("activeMigrationId").isNull());
+        assertThat(client().delete("/api/v1/guests/" + guest).status()).isEqualTo(204);
     }
 }
