@@ -21,6 +21,8 @@ public final class ControlChannel {
     public static final String GUESTS = "/v1/guests";
     /** GET {jobId}: what the worker knows of it; POST incoming | outgoing; POST {jobId}/cancel | tune | postcopy | recover | force-complete | abandon. */
     public static final String MIGRATIONS = "/v1/migrations";
+    /** POST layout (a {@link SavedLayoutQuery}) | restore (a {@link RestoreGuestCommand}); a save is POST {@code GUESTS/{id}/save}. */
+    public static final String SAVES = "/v1/saves";
 
     /**
      * On a job command: the lease epoch of the control-plane replica that drives the job. A

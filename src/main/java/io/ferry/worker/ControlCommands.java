@@ -40,6 +40,7 @@ final class ControlCommands {
     private final Worker worker;
     private final JsonMapper json = JsonMapper.builder().build();
     private final DriverFence drivers = new DriverFence();
+    private final GuestSaves saves;
 
     ControlCommands(String hostId, String instance, GuestHost guests, Migrations migrations, Worker worker) {
         this.hostId = hostId;
@@ -47,6 +48,7 @@ final class ControlCommands {
         this.guests = guests;
         this.migrations = migrations;
         this.worker = worker;
+        this.saves = new GuestSaves(guests, json, java.time.Clock.systemUTC());
     }
 
     JsonMapper json() {
@@ -143,6 +145,10 @@ final class ControlCommands {
                     // 404 below
                 }
             }
+        }
+        ControlCommands.Reply saved = saves.route(method, path, body);
+        if (saved != null) {
+            return saved;
         }
         Matcher m = GUEST.matcher(path);
         if (m.matches()) {

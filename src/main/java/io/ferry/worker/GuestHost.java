@@ -313,6 +313,33 @@ final class GuestHost implements AutoCloseable {
         return get(guestId).guest;
     }
 
+    /** The datastore this worker's images (and saves, see {@link GuestSaves}) are in. */
+    Path datastore() {
+        return datastore;
+    }
+
+    /** The hosted guest itself, for a command that reads it whole (a save). */
+    SyntheticGuest guest(UUID guestId) {
+        return synthetic(guestId, get(guestId), "a save");
+    }
+
+    /**
+     * Hosts a guest built elsewhere (a restore) under its id, as it is.
+     *
+     * @throws IllegalStateException if a guest of that id is hosted already (the caller still owns {@code guest})
+     */
+    GuestReport adopt(SyntheticGuest guest) {
+        UUID id = UUID.fromString(guest.id());
+        Hosted hosted = new Hosted();
+        hosted.guest = guest;
+        if (guests.putIfAbsent(id, hosted) != null) {
+            throw new IllegalStateException("guest " + id + " already exists on this worker");
+        }
+        log.info("guest {} adopted: {} RAM block(s), {} disk(s), {}", id, guest.memory().blocks().size(),
+                guest.spec().disks().size(), guest.state().apiName());
+        return report(id, hosted);
+    }
+
     @Override
     public void close() {
         guests.values().forEach(h -> h.guest.close());

@@ -108,6 +108,7 @@ class OpenApiContractTest {
                 "PUT /api/v1/guests/{guestId}/labels",
                 "POST /api/v1/guests/{guestId}/pause",
                 "POST /api/v1/guests/{guestId}/resume",
+                "POST /api/v1/guests/{guestId}/save",
                 "POST /api/v1/guests/{guestId}/dirty-rate",
                 "GET /api/v1/guests/{guestId}/checksums",
                 "GET /api/v1/migrations",
@@ -287,6 +288,8 @@ class OpenApiContractTest {
         assertThat(enumOf("HostState")).containsExactly(apiNames(HostState.values(), HostState::apiName));
         assertThat(enumOf("OwnershipState")).containsExactly(apiNames(OwnershipState.values(), OwnershipState::apiName));
         assertThat(enumOf("StorageMode")).containsExactly(apiNames(StorageMode.values(), StorageMode::apiName));
+        assertThat(enumOf("SaveFormat")).containsExactly(
+                apiNames(io.ferry.channel.SaveFormat.values(), io.ferry.channel.SaveFormat::apiName));
         assertThat(enumOf("JobPriority")).containsExactly(apiNames(JobPriority.values(), JobPriority::apiName));
         assertThat(enumOf("EscalationStep")).containsExactly(apiNames(EscalationStep.values(), EscalationStep::apiName));
         assertThat(enumOf("DrainState")).containsExactly(apiNames(DrainState.values(), DrainState::apiName));
@@ -361,6 +364,7 @@ class OpenApiContractTest {
                 Arguments.of("io.ferry.control.events.Payloads$HostChanged", "HostChangedPayload"),
                 Arguments.of("io.ferry.control.events.Payloads$OwnershipChanged", "OwnershipChangedPayload"),
                 Arguments.of("io.ferry.channel.GuestChecksumsReport", "GuestChecksums"),
+                Arguments.of(API + "SaveResponse", "GuestSave"),
                 Arguments.of(API + "TokenController$TokenView", "Token"),
                 Arguments.of(API + "TokenController$CreatedTokenView", "CreatedToken"),
                 Arguments.of(API + "AuditController$AuditEntryView", "AuditEntry"),
@@ -392,6 +396,7 @@ class OpenApiContractTest {
                 Arguments.of(API + "MigrationRequests$TuneMigration", "TuneMigrationRequest"),
                 Arguments.of(API + "MigrationRequests$AbandonMigration", "AbandonMigrationRequest"),
                 Arguments.of(API + "GuestController$LabelsBody", "LabelsRequest"),
+                Arguments.of(API + "GuestSaveController$SaveBody", "SaveGuestRequest"),
                 Arguments.of(API + "HostController$LabelsBody", "LabelsRequest"),
                 Arguments.of("io.ferry.control.admission.LimitsRequest$ForHost", "HostLimitsRequest"),
                 Arguments.of(API + "HostController$DrainBody", "DrainRequest"),
@@ -475,6 +480,23 @@ class OpenApiContractTest {
     }
 
     // ------------------------------------------------------------------ correct responses pass
+
+    @Test
+    void aGuestIsCreatedWithMemoryOrRestoredFromAFileNeverBoth() {
+        String base = "\"name\":\"g\",\"hostId\":\"host-a\"";
+        assertThat(contract.violations("CreateGuestRequest", "{" + base + ",\"memoryBytes\":16777216}")).isEmpty();
+        assertThat(contract.violations("CreateGuestRequest", "{" + base + ",\"restoreFrom\":\"saves/x.ferry\","
+                + "\"labels\":{\"a\":\"b\"}}")).isEmpty();
+        assertThat(contract.violations("CreateGuestRequest", "{" + base + "}")).isNotEmpty();
+        for (String field : List.of("\"memoryBytes\":16777216", "\"disks\":[]", "\"deviceStateBytes\":4096",
+                "\"ramBlocks\":[{\"name\":\"pc.ram\",\"sizeBytes\":16777216}]")) {
+            assertThat(contract.violations("CreateGuestRequest", "{" + base + ",\"restoreFrom\":\"saves/x\","
+                    + field + "}")).as(field).isNotEmpty();
+        }
+        assertThat(contract.violations("SaveGuestRequest", "{}")).isEmpty();
+        assertThat(contract.violations("SaveGuestRequest", "{\"format\":\"qemu\"}")).isEmpty();
+        assertThat(contract.violations("SaveGuestRequest", "{\"format\":\"raw\"}")).isNotEmpty();
+    }
 
     @Test
     void acceptsAHostList() {

@@ -130,6 +130,7 @@ final class ApiFuzz {
         exemplars.put("preflightMigration", this::migration);
         exemplars.put("measureGuestDirtyRate", () -> obj("windowMs", 100, "mode", "page-sampling",
                 "samplePagesPerGiB", 512));
+        exemplars.put("saveGuest", () -> obj("format", "ferry"));
         exemplars.put("tuneMigration", () -> obj("maxBandwidth", 4L << 20, "downtimeLimitMs", 300));
         exemplars.put("abandonMigration", () -> obj("keep", "source", "reason", "fuzz"));
         exemplars.put("createSubscription", () -> obj("url", "http://127.0.0.1:9/fuzz",

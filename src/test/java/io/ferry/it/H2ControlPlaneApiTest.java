@@ -8,11 +8,14 @@ import org.springframework.test.context.DynamicPropertySource;
  * web console in a real browser (issue 13), and qemu guests (issue 16).
  */
 class H2ControlPlaneApiTest extends ControlPlaneApiTests
-        implements StrictApiTests, ConsoleBrowserTests, QemuGuestApiTests {
+        implements StrictApiTests, ConsoleBrowserTests, QemuGuestApiTests, SaveRestoreApiTests {
+
+    private static java.nio.file.Path dataDirectory;
 
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {
-        String dataDir = newDataDir("h2-api").toString();
+        dataDirectory = newDataDir("h2-api");
+        String dataDir = dataDirectory.toString();
         registry.add("ferry.data-dir", () -> dataDir);
         TestDatabase.H2.register(registry, dataDir);
     }
@@ -25,5 +28,11 @@ class H2ControlPlaneApiTest extends ControlPlaneApiTests
     @Override
     public int serverPort() {
         return port;
+    }
+
+    /** The local workers' shared datastore (ferry.workers.local.datastore: its default under the data dir). */
+    @Override
+    public java.nio.file.Path datastore() {
+        return dataDirectory.resolve("datastore");
     }
 }

@@ -40,8 +40,11 @@ class GuestController {
     private final DirtyRateService dirtyRates;
     private final OwnershipService ownership;
     private final JsonMapper json;
+    private final io.ferry.control.guest.GuestSaves saves;
 
-    GuestController(GuestService guests, DirtyRateService dirtyRates, OwnershipService ownership, JsonMapper json) {
+    GuestController(GuestService guests, DirtyRateService dirtyRates, OwnershipService ownership, JsonMapper json,
+                    io.ferry.control.guest.GuestSaves saves) {
+        this.saves = saves;
         this.guests = guests;
         this.dirtyRates = dirtyRates;
         this.ownership = ownership;
@@ -52,7 +55,11 @@ class GuestController {
     ResponseEntity<GuestResponse> create(@Valid @RequestBody CreateGuest body,
                                          @RequestHeader(name = Requests.IDEMPOTENCY_KEY, required = false) String key,
                                          Principal principal) {
-        Guest guest = guests.create(toNewGuest(body),
+        RestoreRequests.checkFields(body);
+        Guest guest = body.restoreFrom() != null
+                ? saves.restore(RestoreRequests.restoredGuest(body), Requests.idempotencyKey("guests", key, body, json),
+                        Requests.actor(principal))
+                : guests.create(toNewGuest(body),
                 Requests.idempotencyKey("guests", key, body, json), Requests.actor(principal));
         return ResponseEntity.created(URI.create("/api/v1/guests/" + guest.id())).body(view(guest));
     }

@@ -29,13 +29,14 @@ final class GuestRequests {
     record CreateGuest(
             @NotBlank @Size(max = 255) String name,
             @NotBlank @Size(max = 63) String hostId,
-            @NotNull @Min(MIN_MEMORY) @Max(MAX_MEMORY) Long memoryBytes,
+            @Min(MIN_MEMORY) @Max(MAX_MEMORY) Long memoryBytes,
             @Valid @Size(min = 1, max = 16) List<@NotNull @Valid RamBlockBody> ramBlocks,
             @Valid @Size(max = 16) List<@NotNull @Valid DiskBody> disks,
             @Min(1) @Max(1 << 20) Integer deviceStateBytes,
             @Valid WorkloadBody workload,
             Map<String, String> labels,
-            @Pattern(regexp = "synthetic|qemu", message = "must be 'synthetic' or 'qemu'") String runtime) {
+            @Pattern(regexp = "synthetic|qemu", message = "must be 'synthetic' or 'qemu'") String runtime,
+            @Size(min = 1, max = 1024) String restoreFrom) {
 
         io.ferry.channel.GuestRuntime guestRuntime() {
             return runtime == null ? io.ferry.channel.GuestRuntime.SYNTHETIC

@@ -84,7 +84,8 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         return respond(p);
     }
 
-    @ExceptionHandler({PlacementException.class, IdempotencyKeyReusedException.class})
+    @ExceptionHandler({PlacementException.class, IdempotencyKeyReusedException.class,
+            io.ferry.control.guest.SaveRefusedException.class})
     ResponseEntity<Object> unprocessable(RuntimeException e) {
         return respond(problem(HttpStatus.UNPROCESSABLE_CONTENT, "Request cannot be carried out", e.getMessage()));
     }

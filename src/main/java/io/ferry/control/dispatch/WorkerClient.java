@@ -207,4 +207,25 @@ class WorkerClient implements WorkerGateway {
                     .headers(driver(jobId)).body(command).retrieve()
                 .body(io.ferry.channel.AbandonReport.class));
     }
+
+    @Override
+    public io.ferry.channel.SavedGuestReport saveGuest(Host host, UUID guestId, io.ferry.channel.SaveGuestCommand command) {
+        return call(host, "save guest " + guestId, r -> r.post()
+                .uri(base(host) + ControlChannel.GUESTS + "/" + guestId + "/save").body(command).retrieve()
+                .body(io.ferry.channel.SavedGuestReport.class));
+    }
+
+    @Override
+    public io.ferry.channel.SavedLayoutReport savedLayout(Host host, io.ferry.channel.SavedLayoutQuery query) {
+        return call(host, "read the saved guest '" + query.restoreFrom() + "'", r -> r.post()
+                .uri(base(host) + ControlChannel.SAVES + "/layout").body(query).retrieve()
+                .body(io.ferry.channel.SavedLayoutReport.class));
+    }
+
+    @Override
+    public GuestReport restoreGuest(Host host, io.ferry.channel.RestoreGuestCommand command) {
+        return call(host, "restore guest " + command.guestId() + " from '" + command.restoreFrom() + "'", r -> r.post()
+                .uri(base(host) + ControlChannel.SAVES + "/restore").body(command).retrieve()
+                .body(GuestReport.class));
+    }
 }

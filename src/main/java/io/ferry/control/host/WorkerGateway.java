@@ -65,4 +65,23 @@ public interface WorkerGateway {
      * after success gets the same report.
      */
     io.ferry.channel.AbandonReport abandonMigration(Host host, UUID jobId, io.ferry.channel.AbandonCommand command);
+
+    /**
+     * Pauses the guest (it stays paused) and writes it to a new file under the worker's
+     * datastore; 422 when the format cannot hold it, 409 while a migration holds it.
+     */
+    default io.ferry.channel.SavedGuestReport saveGuest(Host host, UUID guestId,
+                                                        io.ferry.channel.SaveGuestCommand command) {
+        throw new UnsupportedOperationException("this gateway does not save guests");
+    }
+
+    /** The guest a saved file holds, read from its head; 422 for a missing or malformed file, 400 for a path outside the datastore. */
+    default io.ferry.channel.SavedLayoutReport savedLayout(Host host, io.ferry.channel.SavedLayoutQuery query) {
+        throw new UnsupportedOperationException("this gateway does not read saved guests");
+    }
+
+    /** A new guest from a saved file, paused; all or nothing (422 for a missing or malformed file). */
+    default GuestReport restoreGuest(Host host, io.ferry.channel.RestoreGuestCommand command) {
+        throw new UnsupportedOperationException("this gateway does not restore guests");
+    }
 }

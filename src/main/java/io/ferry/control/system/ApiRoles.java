@@ -42,6 +42,8 @@ final class ApiRoles {
             new Rule(HttpMethod.PUT, "/api/v1/guests/*/labels", Role.OPERATOR),
             new Rule(HttpMethod.POST, "/api/v1/guests/*/pause", Role.OPERATOR),
             new Rule(HttpMethod.POST, "/api/v1/guests/*/resume", Role.OPERATOR),
+            // pauses the guest and writes a file into its host's datastore
+            new Rule(HttpMethod.POST, "/api/v1/guests/*/save", Role.OPERATOR),
             // runs on the guest's worker for the window (and, in dirty-bitmap mode, logs its writes)
             new Rule(HttpMethod.POST, "/api/v1/guests/*/dirty-rate", Role.OPERATOR),
             new Rule(HttpMethod.POST, "/api/v1/migrations", Role.OPERATOR),
