@@ -64,6 +64,7 @@ final class StreamTee implements AutoCloseable {
     /** The decoder's view: duplicates of the received buffers, from its reading position on. */
     private final CompositeByteBuf decoding = Unpooled.compositeBuffer(Integer.MAX_VALUE);
     private Refusal refusal;
+    private boolean closed;
 
     private long received;
     private long forwarded;
@@ -157,6 +158,10 @@ final class StreamTee implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         while (!unforwarded.isEmpty()) {
             unforwarded.poll().release();
         }
