@@ -69,7 +69,7 @@ class QemuRelayTest {
     private static EventLoopGroup group;
 
     private Path dir;
-    private final Map<UUID, DestinationRelay> expected = new ConcurrentHashMap<>();
+    private final Map<UUID, IncomingRegistry.IncomingEndpoint> expected = new ConcurrentHashMap<>();
     private final IncomingRegistry registry = expected::get;
     private DataPlaneServer server;
 
@@ -268,6 +268,78 @@ class QemuRelayTest {
                 assertThat(destination.migrationStatus()).isNotEqualTo("completed");
             }
         }
+    }
+
+    @Test
+    void aDestinationQemuThatReadsNothingHoldsTheSourceQemuBackThroughBothRelays() throws Exception {
+        String address = startDataPlane(DataPlaneSecurity.plain());
+        UUID job = UUID.randomUUID();
+        byte[] secret = "relay-secret".getBytes(StandardCharsets.UTF_8);
+        Path stalled = dir.resolve("stalled.sock");
+        // 192 MiB of random pages: a stream far larger than every buffer between QEMU and QEMU
+        int bigMib = 192;
+        Path big = memoryDir.resolve("big.ram");
+        try (FileChannel out = FileChannel.open(big, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            SplittableRandom random = new SplittableRandom(192);
+            byte[] chunk = new byte[8 << 20];
+            for (int i = 0; i < bigMib / 8; i++) {
+                random.nextBytes(chunk);
+                out.write(ByteBuffer.wrap(chunk));
+            }
+        }
+        try (ServerSocketChannel fakeDestination = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+             TestQemu source = TestQemu.source(binary, dir, "src", big, bigMib)) {
+            fakeDestination.bind(UnixDomainSocketAddress.of(stalled));   // the kernel accepts; nobody reads
+            DestinationRelay arriving = new DestinationRelay(group, secret, stalled);
+            expected.put(job, arriving);
+            SourceRelay relay = SourceRelay.open(group, DataPlaneSecurity.plain(), address, job, secret, dir,
+                    TIMEOUT_MS);
+            source.execute("migrate-set-parameters", Map.of("max-bandwidth", 100L << 30));
+            source.execute("migrate", Map.of("uri", relay.uri()));
+            Thread.sleep(3000);
+
+            JsonNode info = source.execute("query-migrate");
+            StreamProgress p = relay.progress();
+            System.out.printf("stalled destination: QEMU sent %d of %d, the relay received %d, forwarded %d, the "
+                            + "destination relay carried %d%n", info.path("ram").path("transferred").asLong(),
+                    info.path("ram").path("total").asLong(), p.receivedBytes(), p.forwardedBytes(),
+                    arriving.carriedBytes());
+            assertThat(info.path("status").asString()).isEqualTo("active");
+            // in flight: socket buffers, the data plane's 8 MiB high-water mark, loopback TCP's buffers
+            assertThat(arriving.carriedBytes()).isLessThan(4L << 20);
+            assertThat(p.receivedBytes()).isLessThan(64L << 20);
+            assertThat(p.receivedBytes() - p.forwardedBytes()).isLessThan(64L << 10);
+            Thread.sleep(1000);
+            assertThat(relay.progress().receivedBytes()).as("still held back").isLessThan(64L << 20);
+
+            source.execute("migrate_cancel");
+            relay.close();
+            arriving.close();
+            assertThat(source.awaitMigration(30, "cancelled", "failed").path("status").asString())
+                    .isIn("cancelled", "failed");
+        } finally {
+            Files.deleteIfExists(big);
+        }
+    }
+
+    @Test
+    void aJobThatExpectsFerrysOwnStreamRefusesARelayedQemuStream() throws Exception {
+        String address = startDataPlane(DataPlaneSecurity.plain());
+        UUID job = UUID.randomUUID();
+        byte[] secret = "relay-secret".getBytes(StandardCharsets.UTF_8);
+        expected.put(job, new IncomingRegistry.IncomingEndpoint() {
+            @Override
+            public byte[] secret() {
+                return secret;
+            }
+
+            @Override
+            public IncomingRegistry.StreamSink attach(String remote, IncomingRegistry.ConnectionControl c) {
+                throw new IllegalStateException("not this one");
+            }
+        });
+        assertThatThrownBy(() -> SourceRelay.open(group, DataPlaneSecurity.plain(), address, job, secret, dir,
+                TIMEOUT_MS)).isInstanceOf(MigrationFailure.class).hasMessageContaining("refused");
     }
 
     @Test
