@@ -111,9 +111,22 @@ public final class DestinationRelay implements IncomingRegistry.IncomingEndpoint
 
         Sink(IncomingRegistry.ConnectionControl connection) {
             this.connection = connection;
-            this.connecting = new Bootstrap().group(group).channel(NioDomainSocketChannel.class)
+            this.connecting = new Bootstrap().group(sameThread()).channel(NioDomainSocketChannel.class)
                     .handler(new QemuSide()).connect(UnixDomainSocketAddress.of(qemuSocket));
             connecting.addListener(f -> connection.runOnConnectionThread(() -> connected(f.isSuccess(), f.cause())));
+        }
+
+        /**
+         * The data-plane connection's own event loop when it is one of {@code group}'s (attach runs on
+         * it): both sockets of the stream on one thread, no hand-over per write. Any of the group's else.
+         */
+        private io.netty.channel.EventLoopGroup sameThread() {
+            for (io.netty.util.concurrent.EventExecutor executor : group) {
+                if (executor.inEventLoop() && executor instanceof io.netty.channel.EventLoop loop) {
+                    return loop;
+                }
+            }
+            return group;
         }
 
         private void connected(boolean ok, Throwable cause) {

@@ -8,7 +8,6 @@ import io.ferry.wire.StreamFormat;
 import io.ferry.wire.StreamFormatException;
 import io.ferry.wire.StreamListener;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -22,7 +21,7 @@ import java.util.function.Consumer;
  *
  * <pre>
  *   offer(chunk) ──► unforwarded queue ──(up to the checked offset)──► forward
- *              └──► decoder's view (a duplicate) ──► StreamDecoder ──► progress counters
+ *              └──► decoder's view (a duplicate; a split element copied) ──► StreamDecoder ──► progress
  * </pre>
  *
  * <p>Checked offset: the decoder's position (the end of the last element it accepted), except in
@@ -61,8 +60,14 @@ final class StreamTee implements AutoCloseable {
     private final StreamDecoder decoder;
     /** What was received and not forwarded yet, as it came in. */
     private final ArrayDeque<ByteBuf> unforwarded = new ArrayDeque<>();
-    /** The decoder's view: duplicates of the received buffers, from its reading position on. */
-    private final CompositeByteBuf decoding = Unpooled.compositeBuffer(Integer.MAX_VALUE);
+    /**
+     * Received bytes the decoder has not consumed: an element split across two reads (topped up
+     * {@link #TOP_UP_BYTES} at a time until it is whole, then decoding goes on in the read itself),
+     * or the held device tail. Everything else is decoded straight from the read: one copy of
+     * QEMU's bytes less than putting every read into one buffer.
+     */
+    private final ByteBuf pending = Unpooled.buffer(16 << 10);
+    private static final int TOP_UP_BYTES = 1024;
     private Refusal refusal;
     private boolean closed;
 
@@ -113,12 +118,20 @@ final class StreamTee implements AutoCloseable {
         int n = chunk.readableBytes();
         received += n;
         unforwarded.add(chunk);
-        decoding.addComponent(true, chunk.retainedDuplicate());
+        ByteBuf view = chunk.duplicate();   // the decoder's indexes; the queue keeps the chunk's own
         try {
-            if (tailStart < 0 || layout != null) {
-                decode();
+            if (!held()) {
+                if (pending.isReadable()) {
+                    topUp(view);
+                }
+                if (view.isReadable() && !held()) {
+                    decode(view);
+                }
             }
-            if (tailStart >= 0 && layout == null) {
+            if (view.isReadable()) {
+                pending.writeBytes(view);
+            }
+            if (held()) {
                 awaitVmDescription();
             }
         } finally {
@@ -165,16 +178,38 @@ final class StreamTee implements AutoCloseable {
         while (!unforwarded.isEmpty()) {
             unforwarded.poll().release();
         }
-        decoding.release();
+        pending.release();
     }
 
-    private void decode() {
+    /** In the device tail, before its vmdesc: bytes are kept, not decoded. */
+    private boolean held() {
+        return tailStart >= 0 && layout == null;
+    }
+
+    /** Completes the split element in {@link #pending} from {@code view}; what follows it stays in {@code view}. */
+    private void topUp(ByteBuf view) {
+        while (view.isReadable() && pending.isReadable() && !held()) {
+            int added = Math.min(view.readableBytes(), TOP_UP_BYTES);
+            pending.writeBytes(view, added);
+            decode(pending);
+            int left = pending.readableBytes();
+            if (left <= added) {
+                // the split element is whole: decode what follows it from the read itself
+                view.readerIndex(view.readerIndex() - left);
+                pending.clear();
+            }
+        }
+        if (held() && pending.isReadable()) {
+            return;   // the tail started inside the top-up: it stays in pending, the rest of the read joins it
+        }
+        pending.discardReadBytes();
+    }
+
+    private void decode(ByteBuf in) {
         try {
-            decoder.feed(decoding);
+            decoder.feed(in);
         } catch (StreamFormatException e) {
             throw refuse(e.getMessage(), decoder.position(), e);
-        } finally {
-            decoding.discardReadComponents();
         }
     }
 
@@ -184,12 +219,12 @@ final class StreamTee implements AutoCloseable {
             throw refuse("Device state without its vmdesc after " + (received - tailStart) + " bytes (limit "
                     + maxHeldBytes + ")", tailStart, null);
         }
-        int end = decoding.writerIndex();
-        if (end == decoding.readerIndex() || decoding.getByte(end - 1) != '}') {
+        int end = pending.writerIndex();
+        if (end == pending.readerIndex() || pending.getByte(end - 1) != '}') {
             return;   // QEMU's JSON ends with the object's brace
         }
-        byte[] tail = new byte[decoding.readableBytes()];
-        decoding.getBytes(decoding.readerIndex(), tail);
+        byte[] tail = new byte[pending.readableBytes()];
+        pending.getBytes(pending.readerIndex(), tail);
         // from the end: the shortest candidate first, a "0x00 0x06" inside the JSON is tried after the real frame
         for (int p = tail.length - 6; p >= 1; p--) {
             if (tail[p] == StreamFormat.VMDESCRIPTION && tail[p - 1] == StreamFormat.EOF && tail[p + 5] == '{'
@@ -202,8 +237,8 @@ final class StreamTee implements AutoCloseable {
                     throw refuse(e.getMessage(), received - json.length, e);
                 }
                 if (layout != null) {
-                    decode();
-                    if (!decoder.finished() || decoding.isReadable()) {
+                    decode(pending);
+                    if (!decoder.finished() || pending.isReadable()) {
                         throw refuse("The device state did not end where its vmdesc does", decoder.position(), null);
                     }
                     return;
