@@ -234,14 +234,14 @@ class QemuRelayTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"migrate_cancel", "relay closed"})
+    @ValueSource(strings = {"migrate_cancel", "relay closed", "data plane broken"})
     void cancelledMidWayTheSourceKeepsItsGuestAsItWas(String how) throws Exception {
         String address = startDataPlane(DataPlaneSecurity.plain());
         UUID job = UUID.randomUUID();
         byte[] secret = "relay-secret".getBytes(StandardCharsets.UTF_8);
         try (TestQemu destination = TestQemu.destination(binary, dir, "dst", MIB);
              TestQemu source = TestQemu.source(binary, dir, "src", memory, MIB)) {
-            expect(destination, job, secret);
+            DestinationRelay arriving = expect(destination, job, secret);
             SourceRelay relay = SourceRelay.open(group, DataPlaneSecurity.plain(), address, job, secret, dir,
                     TIMEOUT_MS);
             String before = source.runState();
@@ -252,13 +252,22 @@ class QemuRelayTest {
                 Thread.sleep(20);
             }
             assertThat(relay.progress().normalPages()).isPositive();
-            if (how.equals("migrate_cancel")) {
-                source.execute("migrate_cancel");
+            switch (how) {
+                case "migrate_cancel" -> {
+                    source.execute("migrate_cancel");
+                    relay.close();
+                }
+                case "relay closed" -> relay.close();
+                default -> arriving.close();   // the destination's end of the data plane goes away
             }
-            relay.close();
 
             assertThatThrownBy(() -> relay.done().toCompletableFuture().get(30, TimeUnit.SECONDS))
-                    .cause().isInstanceOf(RelayFailure.class);
+                    .cause().isInstanceOfSatisfying(RelayFailure.class, f -> {
+                        System.out.printf("%s: %s%n", how, f.getMessage());
+                        if (how.equals("data plane broken")) {
+                            assertThat(f.getMessage()).contains("data-plane connection");
+                        }
+                    });
             JsonNode sent = source.awaitMigration(60, "failed", "cancelled", "completed");
             assertThat(sent.path("status").asString()).isIn("cancelled", "failed");
             assertThat(source.runState()).isEqualTo(before);
