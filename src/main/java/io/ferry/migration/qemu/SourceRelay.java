@@ -149,6 +149,8 @@ public final class SourceRelay implements AutoCloseable {
         Channel q = qemu;
         if (q != null) {
             q.close();
+        } else {
+            qemuClosed = true;   // QEMU never connected, and no longer can once the server below is closed
         }
         dataPlane.close();
         if (server != null) {
