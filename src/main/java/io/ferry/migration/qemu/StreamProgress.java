@@ -18,6 +18,8 @@ package io.ferry.migration.qemu;
  *                         estimate of QEMU's rounds read off the stream, not QEMU's own counter
  * @param deviceSections   FULL (device state) sections checked against the vmdesc
  * @param deviceBytes      bytes of the device-state tail, from the first FULL section to the end
+ * @param postcopyPackageBytes bytes of post-copy's PACKAGED command (LISTEN, device state, RUN), passed
+ *                         on counted only: QEMU sends no vmdesc to describe that device state
  * @param heldBytes        bytes received and not yet forwarded: a partial element, or the device
  *                         tail waiting for the vmdesc that describes it
  * @param endOfStream      the EOF byte was read
@@ -26,8 +28,8 @@ package io.ferry.migration.qemu;
 public record StreamProgress(long receivedBytes, long forwardedBytes, String machineType, int ramBlocks,
                              long ramTotalBytes, long normalPages, long zeroPages, long xbzrlePages,
                              long ramSectionBytes, long ramSections, long ramPasses, int deviceSections,
-                             long deviceBytes, long heldBytes, boolean endOfStream, boolean vmDescription) {
+                             long deviceBytes, long postcopyPackageBytes, long heldBytes, boolean endOfStream, boolean vmDescription) {
 
-    static final StreamProgress NONE = new StreamProgress(0, 0, null, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false,
+    static final StreamProgress NONE = new StreamProgress(0, 0, null, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false,
             false);
 }

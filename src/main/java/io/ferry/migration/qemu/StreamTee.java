@@ -93,6 +93,7 @@ final class StreamTee implements AutoCloseable {
     private long lastPage = -1;
     private int deviceSections;
     private boolean endOfStream;
+    private long packageBytes;
     private volatile StreamProgress progress = StreamProgress.NONE;
 
     /**
@@ -160,9 +161,13 @@ final class StreamTee implements AutoCloseable {
         }
     }
 
-    /** Whether the whole stream, vmdesc included, was read and forwarded. */
+    /**
+     * Whether the whole stream was read and forwarded: through EOF and, when the device state
+     * came as FULL sections (pre-copy), the vmdesc that checked them. A post-copy stream ends with
+     * EOF, its device state having gone in the package.
+     */
     boolean complete() {
-        return layout != null && decoder.finished() && forwarded == received;
+        return (layout != null || tailStart < 0) && decoder.finished() && forwarded == received;
     }
 
     StreamProgress progress() {
@@ -279,7 +284,7 @@ final class StreamTee implements AutoCloseable {
     private void publish() {
         progress = new StreamProgress(received, forwarded, machineType, ramBlocks, ramTotal, normalPages, zeroPages,
                 xbzrlePages, ramSectionBytes, ramSections, ramPasses, deviceSections,
-                tailStart < 0 ? 0 : received - tailStart, received - forwarded, endOfStream, layout != null);
+                tailStart < 0 ? 0 : received - tailStart, packageBytes, received - forwarded, endOfStream, layout != null);
     }
 
     /** Counts what the decoder reads; finds the device tail's start. */
@@ -365,6 +370,22 @@ final class StreamTee implements AutoCloseable {
         @Override
         public void endOfStream() {
             endOfStream = true;
+        }
+
+        @Override
+        public void postcopyAdvise() {
+            // checked by the decoder (page sizes); the destination QEMU checks userfaultfd
+        }
+
+        @Override
+        public void postcopyDiscard(int blockIndex, long firstPage, long pages) {
+            // ranges checked against the block by the decoder; the destination QEMU discards them
+        }
+
+        @Override
+        public boolean packaged(long length) {
+            packageBytes += length;
+            return true;   // counted, passed on: its device state has no vmdesc to be checked against
         }
     }
 }

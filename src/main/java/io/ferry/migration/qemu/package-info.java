@@ -31,8 +31,11 @@
  *       add up to, have each top-level subsection header ({@code 0x05}, name, version) where the
  *       JSON puts it, and end with its footer; EOF and the vmdesc frame must follow. Only then does
  *       the tail go on, whole or not at all;</li>
- *   <li><b>only counts</b>: page contents (no checksum exists in the stream) and the values of
- *       device fields (a VMState field's value cannot be told right from wrong without the device
+ *   <li><b>only counts</b>: post-copy's PACKAGED command (QEMU's switch to post-copy: LISTEN, the
+ *       device state, PINGs and RUN in one length-prefixed blob, with no vmdesc in a post-copy
+ *       stream to describe that state): its length is checked against nothing but the stream that
+ *       follows it, which must again read as RAM sections and EOF; page contents (no checksum
+ *       exists in the stream); and the values of device fields (a VMState field's value cannot be told right from wrong without the device
  *       model; the destination QEMU's own post-load checks judge those). The vmdesc comes from the
  *       same QEMU as the state it describes, so the tail check finds a stream whose structure is
  *       broken, not a state crafted to agree with its own description.</li>
@@ -49,9 +52,16 @@
  * (START, one PART per iteration, END), passes over memory (an estimate: the page position going
  * backwards), device sections and tail bytes.
  *
+ * <h2>Return path and post-copy</h2>
+ * QEMU's return path (OPEN_RETURN_PATH, then PONG, SHUT, post-copy's page requests) runs back over
+ * the same two connections as bytes, unread: the source QEMU with {@code return-path} completes
+ * only once the destination QEMU's SHUT came back. Post-copy ({@code postcopy-ram} on both QEMUs,
+ * then {@code migrate-start-postcopy}) goes through: ADVISE and the RAM discards are checked, the
+ * package is counted, the pages after it are checked as in pre-copy.
+ *
  * <h2>Not relayed (refused with a reason)</h2>
- * Post-copy: QEMU sends its device state inside a PACKAGED command, which the decoder refuses, and
- * without a vmdesc; multifd and the post-copy preempt channel: a second connection to the relay's
- * socket is refused; machines with {@code suppress-vmdesc}: the tail cannot be checked.
+ * Multifd and the post-copy preempt channel: a second connection to the relay's socket is
+ * refused; post-copy recovery (a new connection after a break): the relay has failed by then;
+ * machines with {@code suppress-vmdesc}: the device tail cannot be checked.
  */
 package io.ferry.migration.qemu;

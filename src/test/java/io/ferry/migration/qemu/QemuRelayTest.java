@@ -196,6 +196,48 @@ class QemuRelayTest {
     }
 
     @Test
+    void postCopyMovesThePausedGuestThroughTheRelayItsPackageCountedNotRead() throws Exception {
+        String address = startDataPlane(DataPlaneSecurity.plain());
+        UUID job = UUID.randomUUID();
+        byte[] secret = "relay-secret".getBytes(StandardCharsets.UTF_8);
+        try (TestQemu destination = TestQemu.destination(binary, dir, "dst", MIB);
+             TestQemu source = TestQemu.source(binary, dir, "src", memory, MIB)) {
+            Object postcopy = java.util.List.of(Map.of("capability", "postcopy-ram", "state", true),
+                    Map.of("capability", "return-path", "state", true));
+            destination.execute("migrate-set-capabilities", Map.of("capabilities", postcopy));
+            Path socket = dir.resolve("incoming.sock");
+            destination.execute("migrate-incoming", Map.of("uri", "unix:" + socket));
+            expected.put(job, new DestinationRelay(group, secret, socket));
+            SourceRelay relay = SourceRelay.open(group, DataPlaneSecurity.plain(), address, job, secret, dir,
+                    TIMEOUT_MS);
+            source.execute("migrate-set-capabilities", Map.of("capabilities", postcopy));
+            source.execute("migrate-set-parameters", Map.of("max-bandwidth", 32L << 20));
+            source.execute("migrate", Map.of("uri", relay.uri()));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (relay.progress().forwardedBytes() < (4 << 20) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            source.execute("migrate-start-postcopy");
+
+            JsonNode sent = source.awaitMigration(120, "completed", "failed", "cancelled");
+            assertThat(sent.path("status").asString()).as("source: %s; destination log: %s", sent,
+                    destination.logTail()).isEqualTo("completed");
+            assertThat(destination.awaitMigration(60, "completed", "failed").path("status").asString())
+                    .isEqualTo("completed");
+            StreamProgress p = relay.done().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertThat(p.postcopyPackageBytes()).isPositive();
+            assertThat(p.deviceSections()).isZero();
+            assertThat(p.endOfStream()).isTrue();
+            assertThat(pmemsave(destination, "dst.pmem")).isEqualTo(pmemsave(source, "src.pmem"));
+            assertThat(sha256(dir.resolve("dst.pmem"), 1 << 20)).isEqualTo(sha256(memory, 1 << 20));
+            System.out.printf("post-copy: %d stream bytes, package %d bytes, %d normal and %d zero pages; QEMU: "
+                            + "postcopy-requests %d, downtime %d ms%n", p.receivedBytes(), p.postcopyPackageBytes(),
+                    p.normalPages(), p.zeroPages(), sent.path("ram").path("postcopy-requests").asLong(),
+                    sent.path("downtime").asLong());
+        }
+    }
+
+    @Test
     void aByteFlippedInTheRamSectionFailsTheRelayBeforeTheDestinationCompletesAndTheSourceKeepsTheGuest()
             throws Exception {
         String address = startDataPlane(DataPlaneSecurity.plain());
