@@ -18,6 +18,9 @@ final class CommandDecoder {
     private final DecoderContext context;
     private final RamRecordDecoder ram;
 
+    /** Bytes of an accepted PACKAGED command still to pass over; StreamDecoder reads it after a command. */
+    long packageRemaining;
+
     CommandDecoder(DecoderContext context, RamRecordDecoder ram) {
         this.context = context;
         this.ram = ram;
@@ -90,6 +93,20 @@ final class CommandDecoder {
             }
             case StreamFormat.CMD_RECV_BITMAP -> {
                 return recvBitmap(in, i, r, length);
+            }
+            case StreamFormat.CMD_PACKAGED -> {
+                if (length != Integer.BYTES) {
+                    throw context.fail("MIG_CMD PACKAGED has bad length " + length + " (expected 4)");
+                }
+                if (r < 9) {
+                    return false;
+                }
+                long size = in.getUnsignedInt(i + 5);
+                if (!listener.packaged(size)) {
+                    throw context.fail(commandRefusal(command));
+                }
+                context.consume(in, 9);
+                packageRemaining = size;
             }
             case StreamFormat.CMD_POSTCOPY_RESUME -> {
                 if (length != 0) {

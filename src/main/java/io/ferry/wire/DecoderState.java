@@ -23,6 +23,8 @@ enum DecoderState {
     BLOCK_DATA,
     /** a FULL section's payload and footer */
     DEVICE_PAYLOAD,
+    /** passing over the bytes of a PACKAGED command, unread (see StreamListener#packaged) */
+    PACKAGE,
     /** EOF seen; only a vmdesc may follow */
     AFTER_EOF,
     /** skipping the vmdesc JSON */

@@ -39,7 +39,8 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Channels: the domain string names which of a job's connections the proof opens. The main
  * channel uses {@code "ferry-migration-v1"}; post-copy's preempt channel (QEMU's
  * {@code postcopy-preempt}: requested pages only, so they never queue behind the background
- * push) uses {@code "ferry-migration-preempt-v1"}. The destination learns the channel from which
+ * push) uses {@code "ferry-migration-preempt-v1"}; a relayed QEMU stream (QEMU loads it, not Ferry) uses
+ * {@code "ferry-qemu-stream-v1"}. The destination learns the channel from which
  * MAC verifies, so the kind is authenticated and the PROOF keeps its 48 bytes; a destination that
  * knows only the main channel refuses a preempt proof, and the source goes on without one.
  *
@@ -74,7 +75,13 @@ public final class Handshake {
         /** Post-copy's urgent pages: RAM page records only, and the page requests on its return path. */
         POSTCOPY_PREEMPT("ferry-migration-preempt-v1"),
         /** One of QEMU's multifd channels: packets of pages (a MultifdInit first), no return path. */
-        MULTIFD("ferry-migration-multifd-v1");
+        MULTIFD("ferry-migration-multifd-v1"),
+        /**
+         * A real QEMU's own migration stream, relayed byte for byte between a source QEMU and a
+         * destination QEMU (io.ferry.migration.qemu), and QEMU's own return path the other way:
+         * the destination writes it into its QEMU's socket instead of loading it itself.
+         */
+        QEMU_STREAM("ferry-qemu-stream-v1");
 
         private final byte[] domain;
 

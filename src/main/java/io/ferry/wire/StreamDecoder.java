@@ -27,7 +27,9 @@ import java.util.List;
  * <p>Ferry reads precopy streams with XBZRLE pages (checked whole before the listener applies
  * them), multifd's MULTIFD_FLUSH words, without RDMA or the retired flags, which are refused by name,
  * and post-copy's commands (ADVISE, RAM_DISCARD, LISTEN, RUN, and recovery's RECV_BITMAP and
- * POSTCOPY_RESUME) besides OPEN_RETURN_PATH and PING; other commands are refused by name.
+ * POSTCOPY_RESUME) besides OPEN_RETURN_PATH and PING, and QEMU's PACKAGED passed over unread where
+ * the listener opts in ({@link StreamListener#packaged}: the QEMU relay); other commands are
+ * refused by name.
  *
  * <p>Post-copy recovery: the source reconnects and goes on without a header on the new connection.
  * The destination keeps this decoder, with what it learned (section ids, RAM blocks), and calls
@@ -192,6 +194,7 @@ public final class StreamDecoder {
             }
         }
         state = DecoderState.SECTION;
+        commands.packageRemaining = 0;
         context.position = 0;
         configurationSubsectionsAllowed = false;
         ram.continueOnNewStream();
@@ -229,6 +232,7 @@ public final class StreamDecoder {
             case BLOCK_RECORD -> advance(blockRecords.record(in));
             case BLOCK_DATA -> advance(blockRecords.data(in));
             case DEVICE_PAYLOAD -> devicePayload(in);
+            case PACKAGE -> skipPackage(in);
             case AFTER_EOF -> afterEof(in);
             case VM_DESCRIPTION -> skipVmDescription(in);
             case DONE -> throw context.fail("Unexpected data after the end of the migration stream (after the vmdesc)");
@@ -288,7 +292,13 @@ public final class StreamDecoder {
                 context.listener.endOfStream();
                 return true;
             case StreamFormat.COMMAND:
-                return commands.command(in);
+                if (!commands.command(in)) {
+                    return false;
+                }
+                if (commands.packageRemaining > 0) {
+                    state = DecoderState.PACKAGE;
+                }
+                return true;
             case StreamFormat.CONFIGURATION:
                 throw context.fail("Duplicate configuration section");
             case StreamFormat.VMDESCRIPTION:
@@ -470,6 +480,17 @@ public final class StreamDecoder {
         vmDescriptionRemaining = length;
         state = length == 0 ? DecoderState.DONE : DecoderState.VM_DESCRIPTION;
         return true;
+    }
+
+    /** The nested stream of an accepted PACKAGED command: passed over, unread. */
+    private boolean skipPackage(ByteBuf in) {
+        int n = (int) Math.min(in.readableBytes(), commands.packageRemaining);
+        context.consume(in, n);
+        commands.packageRemaining -= n;
+        if (commands.packageRemaining == 0) {
+            state = DecoderState.SECTION;
+        }
+        return n > 0;
     }
 
     private boolean skipVmDescription(ByteBuf in) {

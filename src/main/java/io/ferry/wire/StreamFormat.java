@@ -90,6 +90,12 @@ public final class StreamFormat {
      */
     public static final int CMD_POSTCOPY_RESUME = 9;
     /**
+     * {@code | be32 n |}, then n bytes of a nested stream (post-copy's LISTEN, the device state,
+     * PINGs, RUN) outside the command's own data. Read only where the listener opts in
+     * ({@link StreamListener#packaged}), which passes over it unread.
+     */
+    public static final int CMD_PACKAGED = 7;
+    /**
      * {@code | u8 n | n bytes RAM block idstr |} (len 1 + n), post-copy recovery: the source asks
      * for the block's received bitmap, answered on the return path by RECV_BITMAP.
      */

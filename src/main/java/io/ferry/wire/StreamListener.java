@@ -158,6 +158,17 @@ public interface StreamListener {
                 + " not supported by this destination");
     }
 
+    /**
+     * COMMAND PACKAGED ({@link StreamFormat#CMD_PACKAGED}): QEMU's post-copy switch, whose
+     * {@code length} bytes (LISTEN, the device state without a vmdesc, PINGs, RUN) follow. Return
+     * true to have the decoder pass over them unread, counted only (a relay that hands them to a
+     * QEMU); the default refuses the command, as Ferry's own destination does not load QEMU's
+     * device state.
+     */
+    default boolean packaged(long length) {
+        return false;
+    }
+
     /** COMMAND OPEN_RETURN_PATH: the source expects return-path messages on this connection. */
     default void openReturnPath() {
     }

@@ -201,4 +201,15 @@ class HandshakeTest {
             proof.release();
         }
     }
+
+    @Test
+    void eachChannelsProofOpensThatChannelOnlyAndARelayedQemuStreamIsOneOfThem() {
+        for (Handshake.Channel channel : Handshake.Channel.values()) {
+            Handshake.Proof proof = new Handshake.Proof(JOB, Handshake.proof(SECRET, NONCE, JOB, channel));
+            assertThat(Handshake.verifiedChannel(SECRET, NONCE, JOB, proof)).isEqualTo(channel);
+        }
+        byte[] relayed = Handshake.proof(SECRET, NONCE, JOB, Handshake.Channel.QEMU_STREAM);
+        assertThat(relayed).isNotEqualTo(Handshake.proof(SECRET, NONCE, JOB, Handshake.Channel.MAIN));
+        assertThat(Handshake.verify(SECRET, NONCE, JOB, new Handshake.Proof(JOB, relayed))).isFalse();
+    }
 }

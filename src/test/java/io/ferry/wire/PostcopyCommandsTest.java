@@ -15,7 +15,7 @@ class PostcopyCommandsTest {
     private static final List<RamBlockInfo> RAM = List.of(new RamBlockInfo("pc.ram", 1 << 20),
             new RamBlockInfo("vga.vram", 1 << 16));
 
-    static final class PostcopyListener extends RecordingListener {
+    static class PostcopyListener extends RecordingListener {
         final List<String> postcopy = new ArrayList<>();
 
         @Override
@@ -106,5 +106,48 @@ class PostcopyCommandsTest {
         }), "POSTCOPY_RUN has bad length 4");
         assertThatThrownBy(() -> StreamEncoder.postcopyDiscard(Unpooled.buffer(), "pc.ram", new long[13],
                 new long[13], 0, 13)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** QEMU's PACKAGED: {@code | 0x08 | be16 7 | be16 4 | be32 n |} and n bytes of nested stream. */
+    private static void packaged(ByteBuf out, byte[] contents) {
+        out.writeByte(StreamFormat.COMMAND);
+        out.writeShort(StreamFormat.CMD_PACKAGED);
+        out.writeShort(4);
+        out.writeInt(contents.length);
+        out.writeBytes(contents);
+    }
+
+    @Test
+    void aPackageIsRefusedUnlessTheListenerTakesItThenPassedOverUnreadByteByByte() {
+        byte[] contents = new byte[300];
+        java.util.Arrays.fill(contents, (byte) 0x7E);   // nothing in it is read: not even a footer byte
+        byte[] stream = stream(out -> {
+            packaged(out, contents);
+            StreamEncoder.sectionPart(out, StreamFormat.SECTION_END, 1);
+            StreamEncoder.ramEos(out);
+            StreamEncoder.footer(out, 1);
+            out.writeByte(StreamFormat.EOF);
+        });
+        Feeding.assertRefused(PostcopyListener::new, stream, DecoderLimits.defaults(), "PACKAGED");
+
+        for (int feeding = 0; feeding < 2; feeding++) {
+            List<Long> packages = new ArrayList<>();
+            PostcopyListener listener = new PostcopyListener() {
+                @Override
+                public boolean packaged(long length) {
+                    packages.add(length);
+                    return true;
+                }
+            };
+            StreamDecoder decoder = new StreamDecoder(listener, DecoderLimits.defaults());
+            if (feeding == 0) {
+                Feeding.whole(decoder, stream);
+            } else {
+                Feeding.byteByByte(decoder, stream);
+            }
+            assertThat(packages).containsExactly(300L);
+            assertThat(decoder.finished()).isTrue();
+            assertThat(decoder.position()).isEqualTo(stream.length);
+        }
     }
 }

@@ -222,6 +222,7 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
                 case MAIN -> endpoint.attach(remote, control);
                 case POSTCOPY_PREEMPT -> endpoint.attachPreempt(remote, control);
                 case MULTIFD -> endpoint.attachMultifd(remote, control);
+                case QEMU_STREAM -> endpoint.attachQemuStream(remote, control);
             };
         } catch (IllegalStateException busy) {
             refuse(ctx, remote, busy.getMessage(), Handshake.REFUSED_BUSY);
@@ -245,6 +246,7 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
             case MAIN -> "migration stream";
             case POSTCOPY_PREEMPT -> "post-copy preempt channel";
             case MULTIFD -> "multifd channel";
+            case QEMU_STREAM -> "relayed QEMU stream";
         };
         log.info("data plane: accepted {} for job {} from {}{}", what, jobId, remote, tls == null ? " (plain TCP)"
                 : " (" + tls.engine().getSession().getProtocol() + ", " + tls.engine().getSession().getCipherSuite()
@@ -338,6 +340,16 @@ final class IncomingConnectionHandler extends ChannelInboundHandlerAdapter {
                     ReturnPathMessage.encode(out, message);
                     ctx.writeAndFlush(out);
                 });
+            }
+
+            @Override
+            public void write(ByteBuf bytes) {
+                ctx.writeAndFlush(bytes, ctx.voidPromise());   // Netty hands it to the connection's thread
+            }
+
+            @Override
+            public void flushAndClose() {
+                ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             }
 
             @Override

@@ -36,6 +36,16 @@ public interface IncomingRegistry {
         default StreamSink attachMultifd(String remoteAddress, ConnectionControl connection) {
             throw new IllegalStateException("this migration expects no multifd channels");
         }
+
+        /**
+         * Called once the source proved the secret for a relayed QEMU stream
+         * ({@link io.ferry.wire.Handshake.Channel#QEMU_STREAM}): QEMU's bytes, which the sink hands
+         * to the destination QEMU as they are, and QEMU's return path back through
+         * {@link ConnectionControl#write}. Throws {@link IllegalStateException} to refuse it.
+         */
+        default StreamSink attachQemuStream(String remoteAddress, ConnectionControl connection) {
+            throw new IllegalStateException("this migration expects no relayed QEMU stream");
+        }
     }
 
     /** The transport's handle for the sink: run on the connection's thread, close the connection. */
@@ -60,6 +70,20 @@ public interface IncomingRegistry {
 
         /** Sends a return-path message (post-copy page requests) from any thread. */
         void send(io.ferry.wire.ReturnPathMessage message);
+
+        /**
+         * A relayed QEMU stream: writes {@code bytes} (ownership passes) to the source as they are,
+         * in order, from any thread. QEMU's own return path, which Ferry does not re-encode.
+         */
+        default void write(io.netty.buffer.ByteBuf bytes) {
+            bytes.release();
+            throw new UnsupportedOperationException("raw writes are for relayed QEMU streams");
+        }
+
+        /** Closes the connection once everything written before it has gone out; from any thread. */
+        default void flushAndClose() {
+            close();
+        }
 
         void close();
 

@@ -201,6 +201,18 @@ public final class OutgoingConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Hands the authenticated connection over to a relay of QEMU's own stream
+     * ({@link Handshake.Channel#QEMU_STREAM}): {@code raw} replaces this class's handler (TLS, if
+     * any, stays in front of it), so from here every byte in either direction is the relay's,
+     * return path included, and this object's write and await methods must not be used again.
+     * Bytes that arrived after the verdict go on to {@code raw}.
+     */
+    public Channel handOver(io.netty.channel.ChannelHandler raw) {
+        channel.eventLoop().submit(() -> channel.pipeline().replace(handler, "relay", raw)).syncUninterruptibly();
+        return channel;
+    }
+
     /** The TLS session of this connection, or null when it is plain TCP. */
     public TlsSession tlsSession() {
         return handler.session;
