@@ -1,42 +1,31 @@
 package io.ferry.migration.qemu;
 
-import java.io.ByteArrayOutputStream;
+import io.ferry.guest.qemu.Qmp;
+import java.time.Duration;
+
 import java.io.File;
 import java.io.IOException;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Test-only: one {@code qemu-system-x86_64} process (pc machine, no devices, no display, vCPUs
  * stopped with {@code -S}, KVM where it opens, else TCG) and a QMP client on its unix socket.
- * io.ferry.bench has a QMP client too; this one stays in the tests so the relay's tests do not
- * depend on where the guest runtime puts its own.
+ * QMP goes through the guest runtime's client ({@link Qmp}).
  */
 final class TestQemu implements AutoCloseable {
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final long REPLY_NANOS = TimeUnit.SECONDS.toNanos(30);
 
     private final Process process;
     private final Path log;
-    private SocketChannel channel;
-    private Selector selector;
-    private final ByteBuffer in = ByteBuffer.allocate(64 * 1024).flip();
-    private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+    private Qmp qmp;
 
     private TestQemu(Process process, Path log) {
         this.process = process;
@@ -100,8 +89,8 @@ final class TestQemu implements AutoCloseable {
             }
             if (Files.exists(socket)) {
                 try {
-                    channel = SocketChannel.open(UnixDomainSocketAddress.of(socket));
-                    break;
+                    qmp = Qmp.connect(socket, Duration.ofSeconds(30));
+                    return;
                 } catch (IOException e) {
                     // not listening yet
                 }
@@ -111,14 +100,6 @@ final class TestQemu implements AutoCloseable {
             }
             sleep(10);
         }
-        channel.configureBlocking(false);
-        selector = Selector.open();
-        channel.register(selector, SelectionKey.OP_READ);
-        JsonNode hello = readObject(System.nanoTime() + REPLY_NANOS);
-        if (!hello.has("QMP")) {
-            throw new IOException("not a QMP greeting: " + hello);
-        }
-        execute("qmp_capabilities", Map.of());
     }
 
     JsonNode execute(String command) throws IOException {
@@ -126,25 +107,7 @@ final class TestQemu implements AutoCloseable {
     }
 
     JsonNode execute(String command, Map<String, Object> arguments) throws IOException {
-        Map<String, Object> message = new LinkedHashMap<>();
-        message.put("execute", command);
-        if (!arguments.isEmpty()) {
-            message.put("arguments", arguments);
-        }
-        ByteBuffer out = ByteBuffer.wrap((JSON.writeValueAsString(message) + "\n").getBytes(StandardCharsets.UTF_8));
-        while (out.hasRemaining()) {
-            channel.write(out);
-        }
-        long deadline = System.nanoTime() + REPLY_NANOS;
-        while (true) {
-            JsonNode reply = readObject(deadline);
-            if (reply.has("return")) {
-                return reply.get("return");
-            }
-            if (reply.has("error")) {
-                throw new IOException(command + ": " + reply.get("error"));
-            }
-        }
+        return qmp.execute(command, arguments);
     }
 
     /** query-migrate's status. */
@@ -192,43 +155,12 @@ final class TestQemu implements AutoCloseable {
         }
     }
 
-    private JsonNode readObject(long deadline) throws IOException {
-        while (true) {
-            while (in.hasRemaining()) {
-                byte b = in.get();
-                if (b == '\n') {
-                    String text = line.toString(StandardCharsets.UTF_8).trim();
-                    line.reset();
-                    if (!text.isEmpty()) {
-                        return JSON.readTree(text);
-                    }
-                } else {
-                    line.write(b);
-                }
-            }
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                throw new IOException("QEMU did not answer on QMP in time: " + logTail());
-            }
-            selector.select(Math.max(1, left / 1_000_000));
-            selector.selectedKeys().clear();
-            in.clear();
-            int n = channel.read(in);
-            in.flip();
-            if (n < 0) {
-                throw new IOException("QEMU closed its QMP socket: " + logTail());
-            }
-        }
-    }
 
     @Override
     public void close() {
         try {
-            if (selector != null) {
-                selector.close();
-            }
-            if (channel != null) {
-                channel.close();
+            if (qmp != null) {
+                qmp.close();
             }
         } catch (IOException ignored) {
             // the process goes anyway
