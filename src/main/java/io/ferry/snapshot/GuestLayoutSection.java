@@ -1,6 +1,7 @@
 package io.ferry.snapshot;
 
 import io.ferry.guest.DiskSpec;
+import io.ferry.wire.DeviceSectionFormat;
 import io.ferry.wire.StreamEncoder;
 import io.ferry.wire.StreamFormat;
 import io.ferry.wire.StreamFormatException;
@@ -32,6 +33,19 @@ final class GuestLayoutSection {
     }
 
     private GuestLayoutSection() {
+    }
+
+    /** A Ferry guest snapshot names Ferry's machine: anything else (a QEMU stream) is refused. */
+    static void requireFerryMachine(String machineType) {
+        if (!machineType.equals(StreamFormat.MACHINE_TYPE)) {
+            throw new StreamFormatException("machine '" + machineType + "' is not a Ferry guest snapshot (machine '"
+                    + StreamFormat.MACHINE_TYPE + "')");
+        }
+    }
+
+    /** How this section's payload is framed, for a decoder's listener; null for any other section. */
+    static DeviceSectionFormat format(String idstr, int instanceId) {
+        return idstr.equals(NAME) && instanceId == 0 ? DeviceSectionFormat.lengthPrefixed() : null;
     }
 
     /**

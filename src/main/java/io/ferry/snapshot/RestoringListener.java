@@ -76,10 +76,7 @@ final class RestoringListener implements StreamListener {
 
     @Override
     public void configuration(String machineType) {
-        if (!machineType.equals(StreamFormat.MACHINE_TYPE)) {
-            throw new StreamFormatException("machine '" + machineType + "' is not a Ferry guest snapshot (machine '"
-                    + StreamFormat.MACHINE_TYPE + "')");
-        }
+        GuestLayoutSection.requireFerryMachine(machineType);
     }
 
     @Override
@@ -89,7 +86,7 @@ final class RestoringListener implements StreamListener {
 
     @Override
     public DeviceSectionFormat deviceSectionFormat(String idstr, int instanceId, int versionId) {
-        return idstr.equals(GuestLayoutSection.NAME) && instanceId == 0 ? DeviceSectionFormat.lengthPrefixed() : null;
+        return GuestLayoutSection.format(idstr, instanceId);
     }
 
     @Override

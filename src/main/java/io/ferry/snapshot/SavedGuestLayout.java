@@ -7,7 +7,6 @@ import io.ferry.wire.MalformedStreamFileException;
 import io.ferry.wire.RamBlockInfo;
 import io.ferry.wire.StreamDecoder;
 import io.ferry.wire.StreamFile;
-import io.ferry.wire.StreamFormat;
 import io.ferry.wire.StreamFormatException;
 import io.ferry.wire.StreamListener;
 import io.netty.buffer.ByteBuf;
@@ -79,10 +78,7 @@ public record SavedGuestLayout(List<RamBlockInfo> ramBlocks, int deviceStateByte
 
         @Override
         public void configuration(String machineType) {
-            if (!machineType.equals(StreamFormat.MACHINE_TYPE)) {
-                throw new StreamFormatException("machine '" + machineType
-                        + "' is not a Ferry guest snapshot (machine '" + StreamFormat.MACHINE_TYPE + "')");
-            }
+            GuestLayoutSection.requireFerryMachine(machineType);
         }
 
         @Override
@@ -92,7 +88,7 @@ public record SavedGuestLayout(List<RamBlockInfo> ramBlocks, int deviceStateByte
 
         @Override
         public DeviceSectionFormat deviceSectionFormat(String idstr, int instanceId, int versionId) {
-            return idstr.equals(GuestLayoutSection.NAME) && instanceId == 0 ? DeviceSectionFormat.lengthPrefixed() : null;
+            return GuestLayoutSection.format(idstr, instanceId);
         }
 
         @Override

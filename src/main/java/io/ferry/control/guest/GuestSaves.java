@@ -22,7 +22,6 @@ import io.ferry.control.ownership.OwnershipService;
 import io.ferry.control.system.OptimisticRetry;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -46,7 +45,6 @@ public class GuestSaves {
 
     private static final Logger log = LoggerFactory.getLogger(GuestSaves.class);
     private static final long MIB = 1L << 20;
-    private static final Comparator<Disk> DISK_ORDER = Comparator.comparing(Disk::name).thenComparing(Disk::id);
 
     private final GuestService guestService;
     private final GuestRepository guests;
@@ -132,7 +130,7 @@ public class GuestSaves {
             newDisks.add(disk);
             restored.add(new RestoreGuestCommand.RestoredDisk(saved.savedDiskId(), disk.id(), 1));
         }
-        newDisks.sort(DISK_ORDER);
+        newDisks.sort(GuestService.DISK_ORDER);
         Workload w = request.workload();
         GuestReport report = workers.restoreGuest(host, new RestoreGuestCommand(guestId, request.restoreFrom(), restored,
                 new WorkloadSettings(w.dirtyPagesPerSecond(), w.hotSetFraction(), w.diskWritesPerSecond(), w.seed())));

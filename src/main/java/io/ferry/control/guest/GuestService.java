@@ -77,7 +77,7 @@ public class GuestService {
     }
 
     /** A guest's disks in one order everywhere (by name, then id), so disk indexes mean the same on every host. */
-    private static final java.util.Comparator<Disk> DISK_ORDER =
+    static final java.util.Comparator<Disk> DISK_ORDER =
             java.util.Comparator.comparing(Disk::name).thenComparing(Disk::id);
 
     private UUID place(NewGuest request, IdempotencyKey key, String actor) {
