@@ -52,6 +52,7 @@ public final class StreamDecoder {
     private final BlockRecordDecoder blockRecords;
     private final CommandDecoder commands;
     private final DeviceSectionDecoder devices;
+    private final VmDescriptionTail vmDescription;
 
     // All fields are confined to the thread that calls feed().
     private DecoderState state = DecoderState.HEADER;
@@ -69,8 +70,6 @@ public final class StreamDecoder {
     private boolean ramEnded;
     private int ramSectionId;
 
-    /** Bytes of the vmdesc JSON after EOF still to skip. */
-    private long vmDescriptionRemaining;
 
     // The "block" section: its id from START, and whether END was read.
     private boolean blockStarted;
@@ -88,6 +87,7 @@ public final class StreamDecoder {
         this.blockRecords = new BlockRecordDecoder(context);
         this.commands = new CommandDecoder(context, ram);
         this.devices = new DeviceSectionDecoder(context);
+        this.vmDescription = new VmDescriptionTail(context);
     }
 
     /**
@@ -461,24 +461,12 @@ public final class StreamDecoder {
 
     // ---------------------------------------------------------------- after EOF
 
-    /** Only {@code | 0x06 | be32 json_len | json |} may follow EOF. */
+    /** Only the vmdesc may follow EOF ({@link VmDescriptionTail}). */
     private boolean afterEof(ByteBuf in) {
-        int i = in.readerIndex();
-        byte type = in.getByte(i);
-        if (type != StreamFormat.VMDESCRIPTION) {
-            throw context.fail(String.format("Unexpected data after EOF: byte 0x%02x", type));
-        }
-        if (in.readableBytes() < 5) {
+        if (!vmDescription.header(in)) {
             return false;
         }
-        long length = in.getUnsignedInt(i + 1);
-        if (length > context.limits.maxVmDescriptionBytes()) {
-            throw context.fail("VM description is " + length + " bytes, limit "
-                    + context.limits.maxVmDescriptionBytes());
-        }
-        context.consume(in, 5);
-        vmDescriptionRemaining = length;
-        state = length == 0 ? DecoderState.DONE : DecoderState.VM_DESCRIPTION;
+        state = vmDescription.done() ? DecoderState.DONE : DecoderState.VM_DESCRIPTION;
         return true;
     }
 
@@ -494,13 +482,11 @@ public final class StreamDecoder {
     }
 
     private boolean skipVmDescription(ByteBuf in) {
-        int n = (int) Math.min(in.readableBytes(), vmDescriptionRemaining);
-        context.consume(in, n);
-        vmDescriptionRemaining -= n;
-        if (vmDescriptionRemaining == 0) {
+        boolean consumed = vmDescription.skip(in);
+        if (vmDescription.done()) {
             state = DecoderState.DONE;
         }
-        return n > 0;
+        return consumed;
     }
 
     private String describeState() {
